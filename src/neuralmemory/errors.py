@@ -1,0 +1,122 @@
+"""One exception tree for the whole product; the exact user-facing messages live here.
+
+    NmemError                      base: every error the library raises on purpose
+    ├── InvalidInput               bad argument from a user or a client (HTTP 400)
+    ├── NotFound                   no such memory, brain, key, conflict copy (HTTP 404)
+    ├── ConfigError                config.toml unreadable or invalid (names file and line)
+    ├── StoreError                 a brain database cannot be opened, read or written
+    ├── CryptoError                key missing, wrong key, wrong passphrase
+    └── HubError                   an answer from (or a failure to reach) a sync hub
+        ├── AuthError              401 Invalid or expired API key
+        ├── AccessDenied           403 Access denied
+        ├── PayloadTooLarge        413 Payload too large
+        ├── RateLimited            429 Rate limited (carries retry_after seconds)
+        ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
+        ├── HubUnavailable         network error or 5xx: retryable
+        └── ProtocolError          the hub said something this client cannot understand
+
+`retryable` is a property of the error: only transport failures, 5xx and 429 are worth a retry.
+Adapters (CLI, MCP, hub routes) map these to exit codes, tool errors or HTTP statuses; nothing
+below them formats errors for a user.
+"""
+
+from __future__ import annotations
+
+# The messages users see word for word (DESIGN.md section 1). The hub and the Worker send the same.
+MSG_INVALID_KEY = "Invalid or expired API key"
+MSG_ACCESS_DENIED = "Access denied"
+MSG_PAYLOAD_TOO_LARGE = "Payload too large"
+MSG_RATE_LIMITED = "Rate limited"
+MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
+MSG_BRAIN_NOT_FOUND = "Brain not found"
+MSG_NOT_FOUND = "Not found"
+
+
+class NmemError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    retryable: bool = False
+    #: machine-readable code, also used as the hub's `code` field
+    code: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidInput(NmemError):
+    code = "invalid_request"
+
+
+class NotFound(NmemError):
+    code = "not_found"
+
+
+class ConfigError(NmemError):
+    code = "config_error"
+
+
+class StoreError(NmemError):
+    code = "store_error"
+
+
+class CryptoError(NmemError):
+    code = "crypto_error"
+
+
+class HubError(NmemError):
+    code = "hub_error"
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class AuthError(HubError):
+    code = "invalid_key"
+
+    def __init__(self, message: str = MSG_INVALID_KEY, *, hint: str | None = None) -> None:
+        super().__init__(message, status=401, hint=hint)
+
+
+class AccessDenied(HubError):
+    code = "access_denied"
+
+    def __init__(self, message: str = MSG_ACCESS_DENIED, *, hint: str | None = None) -> None:
+        super().__init__(message, status=403, hint=hint)
+
+
+class PayloadTooLarge(HubError):
+    code = "payload_too_large"
+
+    def __init__(self, message: str = MSG_PAYLOAD_TOO_LARGE, *, hint: str | None = None) -> None:
+        super().__init__(message, status=413, hint=hint)
+
+
+class RateLimited(HubError):
+    code = "rate_limited"
+    retryable = True
+
+    def __init__(self, retry_after: float, message: str = MSG_RATE_LIMITED) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class InsecureHubURL(HubError):
+    code = "https_required"
+
+    def __init__(self, message: str = MSG_HTTPS_REQUIRED, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+
+
+class HubUnavailable(HubError):
+    code = "hub_unavailable"
+    retryable = True
+
+
+class ProtocolError(HubError):
+    code = "protocol_error"

@@ -1,0 +1,472 @@
+"""The sync wire protocol, defined once for Python (sync-hub/src/protocol.ts is its TS twin).
+
+docs/protocol.md is the normative text; tests/golden/ holds vectors both languages must reproduce.
+
+Canonical bytes (version 1) -- do *not* change without bumping PROTOCOL_VERSION and VHASH_PREFIX:
+  * JSON with object keys sorted by Unicode code point, no insignificant whitespace,
+    non-ASCII characters written as UTF-8 (not escaped), the escapes JSON.stringify and
+    Python's json.dumps agree on.
+  * Numbers must be integral and within +-(2**53 - 1); 1.0 is written 1. Fractions are refused:
+    their shortest text differs between languages, so they cannot be hashed portably.
+  * Strings must not contain lone surrogates; nesting is at most MAX_DEPTH deep.
+  * vhash = "v1:" + sha256(canonical(version without vhash)) in lowercase hex.
+Merkle digest: a record's item hash is sha256("{kind}:{id}:{vhash}"); its bucket is the first byte
+of sha256("{kind}:{id}"); a bucket's digest is the XOR of its item hashes and the root is the XOR of
+all of them, so one write updates both in O(1) and the order of writes does not matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+PROTOCOL_VERSION = 1
+VHASH_PREFIX = "v1:"
+BUCKETS = 256
+MAX_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1
+EMPTY_DIGEST = "0" * 64
+STRENGTH_SCALE = 1_000_000  # strength is an activation in [0, 1] carried as integer millionths
+
+#: What syncs (DESIGN.md section 3). The concept graph is derived locally and never travels.
+KINDS = ("memory", "activation", "link", "conflict")
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+VHASH_PATTERN = r"^v1:[0-9a-f]{64}$"
+HLC_PATTERN = r"^\d{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+DIGEST_PATTERN = r"^[0-9a-f]{64}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+API_KEY_PREFIX = "nmk_"
+API_KEY_PATTERN = r"^nmk_[A-Za-z0-9]{32,128}$"
+KEY_DISPLAY_CHARS = 12  # "nmk_" + 8 characters are shown, the rest masked
+
+
+class Limits(BaseModel):
+    """What a hub accepts; advertised by GET /v1/hub/info so clients size batches to fit."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_records_per_push: int = 500
+    max_record_bytes: int = 512 * 1024
+    page_size: int = 500
+    max_page_size: int = 1000
+    max_fetch_keys: int = 500
+    rate_limit_per_minute: int = 1200
+
+
+DEFAULT_LIMITS = Limits()
+
+# Endpoint paths, the single place they are spelled in Python.
+PATH_HEALTH = "/v1/health"
+PATH_INFO = "/v1/hub/info"
+PATH_REGISTER = "/v1/auth/register"
+PATH_KEYS = "/v1/auth/keys"
+PATH_KEY = "/v1/auth/keys/{key_id}"
+PATH_STATUS = "/v1/status"
+PATH_BRAINS = "/v1/brains"
+PATH_BRAIN = "/v1/brains/{brain_id}"
+PATH_PUSH = "/v1/brains/{brain_id}/push"
+PATH_PULL = "/v1/brains/{brain_id}/pull"
+PATH_DIGEST = "/v1/brains/{brain_id}/digest"
+PATH_BUCKETS = "/v1/brains/{brain_id}/buckets"
+PATH_FETCH = "/v1/brains/{brain_id}/fetch"
+PATH_DEVICES = "/v1/brains/{brain_id}/devices"
+
+
+# ---------------------------------------------------------------- canonical bytes and hashes
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical UTF-8 bytes of a JSON value; ValueError when it has no canonical form."""
+    return json.dumps(
+        _canonical(value, 0),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
+def _canonical(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError("integer outside +-(2**53 - 1)")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError("numbers must be integers (fractions have no portable text)")
+        return _canonical(int(value), depth)
+    if isinstance(value, str):
+        _check_text(value)
+        return value
+    if isinstance(value, list | tuple):
+        return [_canonical(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise ValueError("object keys must be strings")
+            _check_text(key)
+        return {key: _canonical(item, depth + 1) for key, item in value.items()}
+    raise ValueError(f"not a JSON value: {type(value).__name__}")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("strings must not contain lone surrogates") from None
+
+
+def version_hash(
+    *,
+    kind: str,
+    id: str,
+    hlc: str,
+    device_id: str,
+    parent: str | None,
+    deleted: bool,
+    strength: int,
+    body: dict[str, Any],
+) -> str:
+    fields = {
+        "kind": kind,
+        "id": id,
+        "hlc": hlc,
+        "device_id": device_id,
+        "parent": parent,
+        "deleted": deleted,
+        "strength": strength,
+        "body": body,
+    }
+    return VHASH_PREFIX + hashlib.sha256(canonical_json(fields)).hexdigest()
+
+
+def bucket_of(kind: str, id: str) -> int:
+    return hashlib.sha256(f"{kind}:{id}".encode()).digest()[0]
+
+
+def item_digest(kind: str, id: str, vhash: str) -> str:
+    return hashlib.sha256(f"{kind}:{id}:{vhash}".encode()).hexdigest()
+
+
+def xor_digest(a: str, b: str) -> str:
+    """Fold an item hash into (or out of: XOR is its own inverse) a bucket or root digest."""
+    return f"{int(a, 16) ^ int(b, 16):064x}"
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as the wire's timestamp text, e.g. 2026-11-24T15:30:00.123Z."""
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def mask_key(key: str | None) -> str | None:
+    """nmk_a1b2c3d4**** -- the only form in which a key is ever shown after it is created."""
+    if not key:
+        return None
+    return key[:KEY_DISPLAY_CHARS] + "****"
+
+
+# ---------------------------------------------------------------- wire models
+
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+VHash = Annotated[str, Field(pattern=VHASH_PATTERN)]
+Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
+Kind = Literal["memory", "activation", "link", "conflict"]
+Strength = Annotated[StrictInt, Field(ge=0, le=STRENGTH_SCALE)]
+Cursor = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Version(_Request):
+    """One version of one record, exactly as pushed. The hub checks its vhash, never its body."""
+
+    kind: Kind
+    id: Id
+    hlc: Annotated[str, Field(pattern=HLC_PATTERN)]
+    device_id: Id
+    parent: VHash | None = None
+    deleted: StrictBool = False
+    strength: Strength = 0
+    body: dict[str, Any] = Field(default_factory=dict)
+    vhash: VHash
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Version:
+        if self.hlc.split("-", 2)[2] != self.device_id:
+            raise ValueError("hlc must end with the record's device_id")
+        if self.deleted and self.body:
+            raise ValueError("a deleted record (tombstone) must have an empty body")
+        expected = version_hash(
+            kind=self.kind,
+            id=self.id,
+            hlc=self.hlc,
+            device_id=self.device_id,
+            parent=self.parent,
+            deleted=self.deleted,
+            strength=self.strength,
+            body=self.body,
+        )
+        if expected != self.vhash:
+            raise ValueError("vhash does not match the record's canonical form")
+        return self
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        kind: str,
+        id: str,
+        hlc: str,
+        device_id: str,
+        parent: str | None = None,
+        deleted: bool = False,
+        strength: int = 0,
+        body: dict[str, Any] | None = None,
+    ) -> Version:
+        body = {} if deleted else (body or {})
+        vhash = version_hash(
+            kind=kind,
+            id=id,
+            hlc=hlc,
+            device_id=device_id,
+            parent=parent,
+            deleted=deleted,
+            strength=strength,
+            body=body,
+        )
+        return cls.model_validate(
+            {
+                "kind": kind,
+                "id": id,
+                "hlc": hlc,
+                "device_id": device_id,
+                "parent": parent,
+                "deleted": deleted,
+                "strength": strength,
+                "body": body,
+                "vhash": vhash,
+            }
+        )
+
+    def size(self) -> int:
+        """Bytes this version takes on the wire: what max_record_bytes limits."""
+        return len(canonical_json(self.model_dump(mode="json")))
+
+
+class StoredVersion(Version):
+    """A version as the hub holds it: stamped with the brain's sequence number."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    seq: Annotated[int, Field(ge=1)]
+
+
+class DeviceInfo(_Request):
+    device_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    platform: Annotated[str, Field(min_length=1, max_length=64)] = "unknown"
+
+
+class PushRequest(_Request):
+    device: DeviceInfo
+    brain_name: Name = "default"
+    records: list[Version]
+
+
+class PushResult(_Reply):
+    kind: Kind
+    id: Id
+    vhash: VHash
+    status: Literal["accepted", "unchanged", "conflict"]
+    seq: int | None = None
+    current: StoredVersion | None = None  # the hub's version, on conflict
+
+
+class PushReply(_Reply):
+    results: list[PushResult]
+    seq: int
+    root: Digest
+
+
+class PullRequest(_Request):
+    device: DeviceInfo
+    brain_name: Name = "default"
+    cursor: Cursor = 0
+    limit: Annotated[StrictInt, Field(ge=1)] | None = None
+    exclude_device: StrictBool = False
+
+
+class PullReply(_Reply):
+    records: list[StoredVersion]
+    cursor: int
+    more: bool
+    seq: int
+    root: Digest
+
+
+class DigestReply(_Reply):
+    root: Digest
+    seq: int
+    records: int
+    buckets: list[Digest]
+
+
+class BucketsRequest(_Request):
+    buckets: Annotated[
+        list[Annotated[StrictInt, Field(ge=0, lt=BUCKETS)]], Field(min_length=1, max_length=BUCKETS)
+    ]
+
+
+class BucketEntry(_Reply):
+    bucket: int
+    kind: Kind
+    id: Id
+    vhash: VHash
+    seq: int
+
+
+class BucketsReply(_Reply):
+    entries: list[BucketEntry]
+
+
+class RecordKey(_Request):
+    kind: Kind
+    id: Id
+
+
+class FetchRequest(_Request):
+    keys: Annotated[list[RecordKey], Field(min_length=1)]
+
+
+class FetchReply(_Reply):
+    records: list[StoredVersion]
+
+
+class DeviceRecord(_Reply):
+    device_id: str
+    name: str
+    platform: str
+    first_seen_at: str
+    last_sync_at: str | None
+    cursor: int
+
+
+class DevicesReply(_Reply):
+    devices: list[DeviceRecord]
+
+
+class BrainInfo(_Reply):
+    brain_id: str
+    name: str
+    records: int
+    bytes: int
+    seq: int
+    root: Digest
+    devices: int
+    created_at: str
+    last_write_at: str | None
+
+
+class BrainsReply(_Reply):
+    brains: list[BrainInfo]
+
+
+class RegisterRequest(_Request):
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+
+
+class RegisterReply(_Reply):
+    account_id: str
+    email: str
+    key_id: str
+    key_prefix: str
+    api_key: str  # shown once
+    created_at: str
+
+
+class KeyCreateRequest(_Request):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class KeyCreated(_Reply):
+    key_id: str
+    name: str
+    key_prefix: str
+    api_key: str  # shown once
+    created_at: str
+
+
+class KeyInfo(_Reply):
+    key_id: str
+    name: str
+    key_prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked: bool
+    revoked_at: str | None
+
+
+class KeysReply(_Reply):
+    keys: list[KeyInfo]
+
+
+class KeyRevoked(_Reply):
+    key_id: str
+    revoked: bool
+    revoked_at: str
+
+
+class Usage(_Reply):
+    brains: int
+    records: int
+    bytes: int
+    devices: int
+    requests_today: int
+
+
+class StatusReply(_Reply):
+    account_id: str
+    tier: str
+    usage: Usage
+    limits: Limits
+
+
+class HubInfo(_Reply):
+    name: str
+    version: str
+    protocol: int
+    implementation: str
+    auth: Literal["keys", "local", "none"]
+    buckets: int
+    limits: Limits
+
+
+class ErrorReply(_Reply):
+    error: str
+    code: str
+    retry_after: int | None = None
+
+
+KEY_RE = re.compile(API_KEY_PATTERN)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from neuralmemory.clock import HybridClock, Stamp
+
+
+def test_stamps_grow_even_when_the_wall_clock_goes_back() -> None:
+    times = iter([1_000, 1_000, 900, 2_000])
+    clock = HybridClock("dev-a", now=lambda: next(times))
+    stamps = [clock.tick() for _ in range(4)]
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == 4
+    assert [str(s) for s in stamps] == sorted(str(s) for s in stamps)
+
+
+def test_observe_moves_past_a_remote_stamp() -> None:
+    clock = HybridClock("dev-a", now=lambda: 1_000)
+    remote = Stamp(5_000, 7, "dev-b")
+    clock.observe(str(remote))
+    assert clock.tick() > remote
+
+
+def test_counter_overflow_borrows_the_next_millisecond() -> None:
+    clock = HybridClock("dev-a", last=Stamp(1_000, 0xFFFF, "dev-a"), now=lambda: 1_000)
+    assert clock.tick() == Stamp(1_001, 0, "dev-a")
+
+
+def test_parse_round_trips() -> None:
+    stamp = Stamp(1_732_460_000_000, 0xAB, "dev-x.y")
+    assert Stamp.parse(str(stamp)) == stamp

@@ -1,0 +1,116 @@
+"""The wire contract: golden vectors (shared with the Worker) and record validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from neuralmemory import protocol
+from neuralmemory.protocol import Version
+
+GOLDEN: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "golden" / "protocol_v1.json").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("case", GOLDEN["canonical"], ids=lambda c: c["name"])
+def test_canonical_json_matches_golden(case: dict[str, Any]) -> None:
+    assert protocol.canonical_json(case["value"]).decode("utf-8") == case["canonical"]
+
+
+@pytest.mark.parametrize("case", GOLDEN["invalid_canonical"], ids=lambda c: c["name"])
+def test_values_without_canonical_form_are_refused(case: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        protocol.canonical_json(json.loads(case["json"]))
+
+
+@pytest.mark.parametrize("case", GOLDEN["versions"], ids=lambda c: c["version"]["kind"])
+def test_version_hash_bucket_and_item_match_golden(case: dict[str, Any]) -> None:
+    version = Version.model_validate(case["version"])
+    fields = {k: v for k, v in case["version"].items() if k != "vhash"}
+    assert protocol.canonical_json(fields).decode("utf-8") == case["canonical_fields"]
+    assert protocol.bucket_of(version.kind, version.id) == case["bucket"]
+    assert protocol.item_digest(version.kind, version.id, version.vhash) == case["item_digest"]
+
+
+def test_root_is_order_independent_xor_of_items() -> None:
+    items = [case["item_digest"] for case in GOLDEN["versions"]]
+    forward = backward = protocol.EMPTY_DIGEST
+    for item in items:
+        forward = protocol.xor_digest(forward, item)
+    for item in reversed(items):
+        backward = protocol.xor_digest(backward, item)
+    assert forward == backward == GOLDEN["root_of_versions"]
+    # XOR is its own inverse: removing every item gives the empty digest back
+    for item in items:
+        forward = protocol.xor_digest(forward, item)
+    assert forward == protocol.EMPTY_DIGEST
+
+
+def test_iso_ms_and_mask_key_match_golden() -> None:
+    for case in GOLDEN["iso_ms"]:
+        assert protocol.iso_ms(case["ms"]) == case["text"]
+    for case in GOLDEN["mask_key"]:
+        assert protocol.mask_key(case["key"]) == case["masked"]
+
+
+def _valid() -> dict[str, Any]:
+    return dict(GOLDEN["versions"][0]["version"])
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"vhash": "v1:" + "0" * 64}, "vhash does not match"),
+        ({"kind": "neuron"}, "kind"),
+        ({"id": "../etc/passwd"}, "id"),
+        ({"id": "a\x00b"}, "id"),
+        ({"strength": 1_000_001}, "strength"),
+        ({"strength": "5"}, "strength"),
+        ({"hlc": "yesterday"}, "hlc"),
+        ({"deleted": "yes"}, "deleted"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_invalid_versions_are_refused(change: dict[str, Any], fragment: str) -> None:
+    data = _valid() | change
+    with pytest.raises(ValidationError, match=fragment):
+        Version.model_validate(data)
+
+
+def test_hlc_must_name_the_author() -> None:
+    data = _valid() | {"hlc": "1732460000000-0000-dev-z"}
+    with pytest.raises(ValidationError, match="hlc must end with"):
+        Version.model_validate(data)
+
+
+def test_tombstone_body_must_be_empty() -> None:
+    with pytest.raises(ValidationError, match="tombstone"):
+        Version.model_validate(
+            {
+                **_valid(),
+                "deleted": True,
+                "vhash": protocol.version_hash(
+                    kind="memory",
+                    id="x",
+                    hlc="1732460000000-0000-dev-a",
+                    device_id="dev-a",
+                    parent=None,
+                    deleted=True,
+                    strength=0,
+                    body={"content": "kept?"},
+                ),
+            }
+        )
+
+
+def test_create_computes_a_valid_hash() -> None:
+    version = Version.create(
+        kind="link", id="l-1", hlc="1732460000000-0001-dev-a", device_id="dev-a", body={"w": 3}
+    )
+    assert Version.model_validate(version.model_dump(mode="json")) == version
+    assert version.size() == len(protocol.canonical_json(version.model_dump(mode="json")))
