@@ -1,0 +1,17 @@
+"""`nmem`: the command line. A thin shell: parse, call one library function, format, map errors.
+
+Each command group lives in its own module and is registered here; heavy imports stay inside the
+commands so `nmem recall` starts fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from neuralmemory import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="nmem")
+def cli() -> None:
+    """Neural Memory: associative memory for AI agents, synced through a hub you host."""
