@@ -1,0 +1,72 @@
+"""Import directions (ARCHITECTURE.md): layers depend downward only.
+
+cli, mcp -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and errors
+(it stores opaque records and never a memory). Nothing imports cli or mcp.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "neuralmemory"
+
+# For each layer, the neuralmemory modules it must never import.
+FORBIDDEN: dict[str, set[str]] = {
+    "protocol": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
+    "clock": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol"},
+    "errors": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol", "clock"},
+    "config": {"core", "store", "sync", "hub", "mcp", "cli"},
+    "store": {"core", "sync", "hub", "mcp", "cli"},
+    "core": {"sync", "hub", "mcp", "cli"},
+    "sync": {"hub", "mcp", "cli"},
+    "hub": {"core", "store", "sync", "mcp", "cli", "clock"},
+    "mcp": {"cli", "hub"},
+}
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "neuralmemory" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+SOURCES = sorted(p for p in SRC.rglob("*.py") if p.name != "__init__.py" or p.parent != SRC)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_layers_import_downward_only(path: Path) -> None:
+    layer = _layer(path)
+    bad = _imports(path) & FORBIDDEN.get(layer, set())
+    assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
+def test_nothing_imports_cli_or_mcp() -> None:
+    for path in SOURCES:
+        layer = _layer(path)
+        if layer in {"cli", "mcp"}:
+            continue
+        assert not (_imports(path) & {"cli", "mcp"}), path
+
+
+def test_hub_imports_only_protocol_and_errors() -> None:
+    for path in (SRC / "hub").rglob("*.py"):
+        assert _imports(path) <= {"protocol", "errors", "hub", "__init__"} | {"neuralmemory"}, path
