@@ -9,9 +9,13 @@ from __future__ import annotations
 import click
 
 from neuralmemory import __version__
+from neuralmemory.cli.mcp import mcp
 
 
 @click.group()
 @click.version_option(__version__, prog_name="nmem")
 def cli() -> None:
     """Neural Memory: associative memory for AI agents, synced through a hub you host."""
+
+
+cli.add_command(mcp)

@@ -1,0 +1,89 @@
+"""`nmem mcp`: the stdio MCP server, and `nmem mcp install`: the client config that starts it.
+
+The MCP SDK is imported only when the server starts, so `nmem mcp install` and every other command
+stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from neuralmemory.errors import NmemError
+from neuralmemory.mcp.install import (
+    TARGETS,
+    Target,
+    claude_command,
+    json_snippet,
+    nmem_executable,
+    server_entry,
+    target_path,
+    write_entry,
+)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def mcp(ctx: click.Context) -> None:
+    """Serve the nmem_* tools to an agent over stdio (Claude Code, Cursor, any MCP client).
+
+    stdout carries the protocol; logs go to stderr. `nmem mcp install` prints the set-up.
+    """
+    if ctx.invoked_subcommand is None:
+        from neuralmemory.mcp.server import main
+
+        main()
+
+
+@mcp.command()
+@click.option(
+    "--write",
+    "targets",
+    type=click.Choice(TARGETS),
+    multiple=True,
+    help="Merge the nmem server into this client's config file (repeatable): claude-code = "
+    "./.mcp.json, cursor = ./.cursor/mcp.json, cursor-user = ~/.cursor/mcp.json.",
+)
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="The project whose .mcp.json or .cursor/mcp.json --write edits.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def install(targets: tuple[Target, ...], project_dir: Path, as_json: bool) -> None:
+    """Print the Claude Code and Cursor config that starts `nmem mcp`; --write merges it in.
+
+    Writing keeps every other server in the file and replaces the file atomically.
+    """
+    try:
+        entry = server_entry(nmem_executable())
+        written = []
+        for target in targets:
+            path = target_path(target, project_dir).absolute()
+            write_entry(path, entry)
+            written.append(str(path))
+    except NmemError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        document = {
+            "claude_code_command": claude_command(entry),
+            "mcp_json": {"mcpServers": {"nmem": entry}},
+            "written": written,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo("Claude Code, for every project (run once):\n")
+    click.echo(f"  {claude_command(entry)}\n")
+    click.echo(
+        "Cursor (.cursor/mcp.json in a project, ~/.cursor/mcp.json for all) "
+        "or a Claude Code project (.mcp.json):\n"
+    )
+    click.echo(json_snippet(entry))
+    for path_text in written:
+        click.echo(f"\nWrote {path_text} (other servers kept).")
+    if not written:
+        click.echo("\nTo write it for you: nmem mcp install --write cursor|cursor-user|claude-code")
