@@ -1,0 +1,138 @@
+"""What to keep when a local and a remote version of one record disagree. Pure: no I/O.
+
+Three families of records, three rules (DESIGN.md section 3):
+  * memory -- what a person or an agent wrote: a real conflict, arbitrated by one of the four
+    strategies; the loser is kept whole as a conflict copy, never dropped.
+  * activation, link -- what the brain learned: per-device counters merged by max, so the merge
+    is idempotent, commutative and never a conflict (two devices recalling one memory is normal).
+  * conflict -- a conflict copy: its id is derived from the loser's vhash, so two copies of one
+    loser are the same record; a tombstone (restored or dismissed) wins over a live copy.
+Two sides with the same substance (deleted flag and body) are not a conflict, whatever their stamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from neuralmemory.protocol import Version
+
+Side = Literal["local", "remote"]
+Strategy = Callable[[Version, Version], Side]
+
+COUNTER_KINDS = frozenset({"activation", "link"})
+CONFLICT_KIND = "conflict"
+DEFAULT_STRATEGY = "prefer_recent"
+
+
+def prefer_recent(local: Version, remote: Version) -> Side:
+    # HLC stamps compare as strings (fixed-width prefix), and the device id breaks ties, so two
+    # devices always pick the same winner.
+    return "local" if local.hlc > remote.hlc else "remote"
+
+
+def prefer_local(local: Version, remote: Version) -> Side:
+    return "local"
+
+
+def prefer_remote(local: Version, remote: Version) -> Side:
+    return "remote"
+
+
+def prefer_stronger(local: Version, remote: Version) -> Side:
+    return "local" if (local.strength, local.hlc) > (remote.strength, remote.hlc) else "remote"
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "prefer_recent": prefer_recent,
+    "prefer_local": prefer_local,
+    "prefer_remote": prefer_remote,
+    "prefer_stronger": prefer_stronger,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The substance to keep, and the loser to keep as a conflict copy (None: nothing lost)."""
+
+    keep: Side
+    deleted: bool
+    body: dict[str, Any]
+    strength: int
+    loser: Version | None = None
+
+
+def same_substance(a: Version, b: Version) -> bool:
+    return a.deleted == b.deleted and a.body == b.body
+
+
+def merge_counters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Per-device counters merged by max: {"devices": {dev: {"count": n, "last": ms}}}.
+
+    Other fields (a link's endpoints) never change after creation; on a difference the second
+    argument -- the hub's side -- is kept, so every device computes the same merge.
+    """
+    merged = {**a, **b}
+    devices: dict[str, dict[str, Any]] = {}
+    for side in (a.get("devices") or {}, b.get("devices") or {}):
+        for device, counters in side.items():
+            mine = devices.setdefault(device, {})
+            for name, value in counters.items():
+                old = mine.get(name)
+                mine[name] = value if old is None or _greater(value, old) else old
+    merged["devices"] = devices
+    return merged
+
+
+def _greater(a: Any, b: Any) -> bool:
+    try:
+        return bool(a > b)
+    except TypeError:  # a malformed counter from another client: keep the hub's value
+        return False
+
+
+def resolve(local: Version, remote: Version, strategy: str) -> Outcome:
+    """Decide between a local pending version and the hub's current one for the same record."""
+    if local.kind in COUNTER_KINDS:
+        if local.deleted or remote.deleted:  # forgetting a memory drops its counters everywhere
+            return Outcome("remote", True, {}, 0)
+        body = merge_counters(local.body, remote.body)
+        return Outcome("remote", False, body, max(local.strength, remote.strength))
+    if local.kind == CONFLICT_KIND:
+        keep: Side = "local" if local.deleted and not remote.deleted else "remote"
+        kept = local if keep == "local" else remote
+        return Outcome(keep, kept.deleted, kept.body, kept.strength)
+    if same_substance(local, remote):
+        return Outcome("remote", remote.deleted, remote.body, remote.strength)
+    try:
+        choose = STRATEGIES[strategy]
+    except KeyError:
+        raise ValueError(f"unknown conflict strategy {strategy!r}") from None
+    winner, loser = (local, remote) if choose(local, remote) == "local" else (remote, local)
+    side: Side = "local" if winner is local else "remote"
+    return Outcome(side, winner.deleted, winner.body, winner.strength, loser)
+
+
+# ---------------------------------------------------------------- conflict copies
+
+
+def conflict_id(loser: Version) -> str:
+    """One loser, one copy: the id is a function of the losing version alone."""
+    return "cf-" + hashlib.sha256(loser.vhash.encode()).hexdigest()[:32]
+
+
+def conflict_body(loser: Version, winner_vhash: str, strategy: str) -> dict[str, Any]:
+    """A conflict copy holds the losing version whole, so it can be listed and restored."""
+    return {
+        "record": {"kind": loser.kind, "id": loser.id},
+        "loser": loser.model_dump(mode="json", include=set(Version.model_fields)),
+        "winner": winner_vhash,
+        "strategy": strategy,
+    }
+
+
+def loser_of(copy: Version) -> Version:
+    """The losing version kept in a conflict copy's body."""
+    return Version.model_validate(copy.body["loser"])

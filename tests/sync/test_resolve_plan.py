@@ -1,0 +1,253 @@
+"""Table tests for the pure parts of sync: resolve, plan, merkle, batching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from neuralmemory.protocol import EMPTY_DIGEST, Limits, Version, bucket_of, item_digest
+from neuralmemory.sync import merkle, resolve
+from neuralmemory.sync.batching import ENVELOPE_BYTES, plan_batches
+from neuralmemory.sync.plan import Local, plan_incoming, plan_restore
+
+
+def v(
+    id: str = "m1",
+    *,
+    ms: int = 1_700_000_000_000,
+    dev: str = "dev-a",
+    parent: str | None = None,
+    body: dict[str, Any] | None = None,
+    deleted: bool = False,
+    strength: int = 0,
+    kind: str = "memory",
+) -> Version:
+    return Version.create(
+        kind=kind,
+        id=id,
+        hlc=f"{ms:013d}-0000-{dev}",
+        device_id=dev,
+        parent=parent,
+        deleted=deleted,
+        strength=strength,
+        body={"content": "x"} if body is None and not deleted else body,
+    )
+
+
+BASE = v(body={"content": "base"})
+LOCAL = v(
+    ms=1_700_000_000_500, dev="dev-a", parent=BASE.vhash, body={"content": "local"}, strength=100
+)
+REMOTE = v(
+    ms=1_700_000_000_900, dev="dev-b", parent=BASE.vhash, body={"content": "remote"}, strength=900
+)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "keep", "loser"),
+    [
+        ("prefer_recent", "remote", LOCAL),
+        ("prefer_local", "local", REMOTE),
+        ("prefer_remote", "remote", LOCAL),
+        ("prefer_stronger", "remote", LOCAL),
+    ],
+)
+def test_each_strategy_on_a_real_edit_conflict(strategy: str, keep: str, loser: Version) -> None:
+    outcome = resolve.resolve(LOCAL, REMOTE, strategy)
+    assert outcome.keep == keep
+    assert outcome.loser == loser
+    winner = LOCAL if keep == "local" else REMOTE
+    assert outcome.body == winner.body
+
+
+def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:
+    newer_local = v(ms=1_700_000_009_000, parent=BASE.vhash, body={"content": "late"})
+    assert resolve.resolve(newer_local, REMOTE, "prefer_recent").keep == "local"
+    tied = v(ms=1_700_000_009_000, parent=BASE.vhash, body={"content": "tie"}, strength=900)
+    assert resolve.resolve(tied, REMOTE, "prefer_stronger").keep == "local"
+    weaker = v(ms=1_700_000_009_000, parent=BASE.vhash, body={"content": "w"}, strength=899)
+    assert resolve.resolve(weaker, REMOTE, "prefer_stronger").keep == "remote"
+
+
+def test_edit_against_delete_is_a_conflict_and_the_loser_is_kept() -> None:
+    tombstone = v(ms=1_700_000_000_100, dev="dev-b", parent=BASE.vhash, deleted=True)
+    outcome = resolve.resolve(LOCAL, tombstone, "prefer_recent")
+    assert outcome.keep == "local" and outcome.loser == tombstone
+
+
+def test_identical_substance_is_not_a_conflict() -> None:
+    twin = v(ms=1_700_000_000_700, dev="dev-b", parent=BASE.vhash, body={"content": "local"})
+    outcome = resolve.resolve(LOCAL, twin, "prefer_local")
+    assert outcome.loser is None
+
+
+def test_unknown_strategy_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown conflict strategy"):
+        resolve.resolve(LOCAL, REMOTE, "prefer_luck")
+
+
+def counters(**devices: tuple[int, int]) -> dict[str, Any]:
+    per_device = {d: {"count": c, "last": t} for d, (c, t) in devices.items()}
+    return {"memory": "m1", "devices": per_device}
+
+
+@pytest.mark.parametrize("strategy", sorted(resolve.STRATEGIES))
+def test_counters_merge_by_per_device_max_never_a_conflict(strategy: str) -> None:
+    a = v("m1", kind="activation", body=counters(a=(3, 30), b=(1, 10)), strength=10)
+    b = v("m1", kind="activation", dev="dev-b", body=counters(a=(2, 20), b=(5, 50)), strength=20)
+    outcome = resolve.resolve(a, b, strategy)
+    assert outcome.loser is None
+    assert outcome.body == counters(a=(3, 30), b=(5, 50))
+    # idempotent and commutative: re-merging never double-counts
+    assert resolve.merge_counters(outcome.body, b.body) == outcome.body
+    assert resolve.merge_counters(b.body, a.body) == outcome.body
+
+
+def test_conflict_copies_never_conflict_and_a_retired_copy_stays_retired() -> None:
+    copy_body = resolve.conflict_body(LOCAL, REMOTE.vhash, "prefer_recent")
+    live = v("cf-1", kind="conflict", body=copy_body)
+    retired = v("cf-1", kind="conflict", dev="dev-b", ms=1_600_000_000_000, deleted=True)
+    assert resolve.resolve(live, retired, "prefer_local").deleted is True
+    assert resolve.resolve(retired, live, "prefer_remote").deleted is True
+    assert resolve.loser_of(live) == LOCAL
+
+
+def test_conflict_id_depends_on_the_loser_only() -> None:
+    assert resolve.conflict_id(LOCAL) == resolve.conflict_id(LOCAL)
+    assert resolve.conflict_id(LOCAL) != resolve.conflict_id(REMOTE)
+
+
+# ---------------------------------------------------------------- plan
+
+
+def key(version: Version) -> tuple[str, str]:
+    return (version.kind, version.id)
+
+
+def test_plan_applies_new_records_and_descendants() -> None:
+    child = v(ms=1_700_000_001_000, dev="dev-b", parent=BASE.vhash, body={"content": "c"})
+    other = v("m2")
+    plan = plan_incoming([child, other], {key(BASE): Local(BASE, pending=False)}, "prefer_recent")
+    assert plan.apply == [child, other] and not plan.copies and not plan.rewrite
+
+
+def test_plan_acknowledges_a_pending_version_the_hub_already_has() -> None:
+    plan = plan_incoming([LOCAL], {key(LOCAL): Local(LOCAL, pending=True)}, "prefer_recent")
+    assert plan.acknowledged == [LOCAL] and not plan.apply
+
+
+def test_plan_keeps_a_pending_fast_forward() -> None:
+    plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=True)}, "prefer_recent")
+    assert plan.is_empty() and plan.unchanged == 1
+
+
+def test_plan_applies_a_descendant_of_a_pushed_version_whose_reply_was_lost() -> None:
+    later = v(ms=1_700_000_002_000, dev="dev-b", parent=LOCAL.vhash, body={"content": "later"})
+    plan = plan_incoming([later], {key(LOCAL): Local(LOCAL, pending=True)}, "prefer_recent")
+    assert plan.apply == [later] and not plan.copies
+
+
+@pytest.mark.parametrize(
+    ("strategy", "winner", "loser"),
+    [("prefer_recent", REMOTE, LOCAL), ("prefer_local", LOCAL, REMOTE)],
+)
+def test_plan_turns_a_real_conflict_into_a_winner_and_a_copy(
+    strategy: str, winner: Version, loser: Version
+) -> None:
+    plan = plan_incoming([REMOTE], {key(LOCAL): Local(LOCAL, pending=True)}, strategy)
+    assert plan.conflicts == 1
+    (copy,) = plan.copies
+    assert copy.loser == loser and copy.id == resolve.conflict_id(loser)
+    if winner is REMOTE:
+        assert plan.apply == [REMOTE] and not plan.rewrite
+    else:
+        (rewrite,) = plan.rewrite
+        assert rewrite.parent == REMOTE.vhash and rewrite.body == LOCAL.body
+
+
+def test_plan_merges_counters_on_top_of_the_hub_version() -> None:
+    mine = v("m1", kind="activation", body=counters(a=(3, 30)), parent=None)
+    theirs = v("m1", kind="activation", dev="dev-b", body=counters(b=(1, 10)))
+    plan = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "prefer_remote")
+    assert not plan.copies
+    (rewrite,) = plan.rewrite
+    assert rewrite.parent == theirs.vhash
+    assert rewrite.body == counters(a=(3, 30), b=(1, 10))
+
+
+def test_plan_counters_already_included_are_just_applied() -> None:
+    mine = v("m1", kind="activation", body=counters(a=(3, 30)))
+    theirs = v("m1", kind="activation", dev="dev-b", body=counters(a=(3, 30), b=(1, 1)))
+    plan = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "prefer_recent")
+    assert plan.apply == [theirs] and not plan.rewrite
+
+
+def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
+    """Not pending and newer than the hub's: the hub was restored; ours goes back on top."""
+    plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
+    (rewrite,) = plan.rewrite
+    assert rewrite.parent == BASE.vhash and rewrite.body == LOCAL.body and not plan.copies
+
+
+def test_plan_restore_swaps_the_loser_back_and_keeps_the_displaced_version() -> None:
+    copy = v("cf-1", kind="conflict", body=resolve.conflict_body(LOCAL, REMOTE.vhash, "x"))
+    plan = plan_restore(copy, REMOTE)
+    restored, retired = plan.rewrite
+    assert (restored.kind, restored.id, restored.body) == ("memory", "m1", LOCAL.body)
+    assert restored.parent == REMOTE.vhash
+    assert (retired.kind, retired.deleted) == ("conflict", True)
+    (kept,) = plan.copies
+    assert kept.loser == REMOTE
+
+
+# ---------------------------------------------------------------- merkle
+
+
+def test_merkle_exchanges_only_what_differs() -> None:
+    local = {("memory", "a"): "v1:a", ("memory", "b"): "v1:b", ("memory", "c"): "v1:c"}
+    hub = {("memory", "a"): "v1:a", ("memory", "b"): "v1:B", ("memory", "d"): "v1:d"}
+    exchange = merkle.plan_exchange(local, hub)
+    assert exchange.fetch == [("memory", "b"), ("memory", "d")]
+    assert exchange.push == [("memory", "c")]
+
+
+def test_differing_buckets_and_root_without() -> None:
+    a = [EMPTY_DIGEST] * 256
+    b = list(a)
+    item = item_digest("memory", "m1", BASE.vhash)
+    b[bucket_of("memory", "m1")] = item
+    assert merkle.differing_buckets(a, b) == [bucket_of("memory", "m1")]
+    assert merkle.root_without(item, [("memory", "m1", BASE.vhash)]) == EMPTY_DIGEST
+    with pytest.raises(ValueError):
+        merkle.differing_buckets(a, b[:3])
+
+
+# ---------------------------------------------------------------- batching
+
+LIMITS = Limits(max_body_bytes=ENVELOPE_BYTES + 1000, max_records_per_push=3, max_record_bytes=600)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "batches", "quarantined"),
+    [
+        ([], [], []),
+        ([100, 100, 100, 100], [[0, 1, 2], [3]], []),  # record count limit
+        ([400, 400, 400], [[0, 1], [2]], []),  # byte limit: 802 + 401 > 1000
+        ([100, 700, 100], [[0, 2]], [1]),  # too large: quarantined, never blocks the rest
+        ([599, 599], [[0], [1]], []),
+    ],
+)
+def test_batches_fit_the_hub_limits(
+    sizes: list[int], batches: list[list[int]], quarantined: list[int]
+) -> None:
+    result = plan_batches(list(enumerate(sizes)), LIMITS)
+    assert result.batches == batches
+    assert [k for k, _ in result.quarantined] == quarantined
+    for batch in result.batches:
+        assert sum(sizes[i] + 1 for i in batch) <= LIMITS.max_body_bytes - ENVELOPE_BYTES
+
+
+def test_quarantine_reason_names_the_limit() -> None:
+    (item,) = plan_batches([("big", 10_000)], LIMITS).quarantined
+    assert item == ("big", "record is 10,000 bytes; the hub accepts at most 600 bytes per record")
