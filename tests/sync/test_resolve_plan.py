@@ -163,7 +163,7 @@ def test_plan_turns_a_real_conflict_into_a_winner_and_a_copy(
         assert plan.apply == [REMOTE] and not plan.rewrite
     else:
         (rewrite,) = plan.rewrite
-        assert rewrite.parent == REMOTE.vhash and rewrite.body == LOCAL.body
+        assert rewrite.base == REMOTE and rewrite.body == LOCAL.body
 
 
 def test_plan_merges_counters_on_top_of_the_hub_version() -> None:
@@ -172,7 +172,7 @@ def test_plan_merges_counters_on_top_of_the_hub_version() -> None:
     plan = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "prefer_remote")
     assert not plan.copies
     (rewrite,) = plan.rewrite
-    assert rewrite.parent == theirs.vhash
+    assert rewrite.base == theirs
     assert rewrite.body == counters(a=(3, 30), b=(1, 10))
 
 
@@ -187,7 +187,7 @@ def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
     """Not pending and newer than the hub's: the hub was restored; ours goes back on top."""
     plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
     (rewrite,) = plan.rewrite
-    assert rewrite.parent == BASE.vhash and rewrite.body == LOCAL.body and not plan.copies
+    assert rewrite.base == BASE and rewrite.body == LOCAL.body and not plan.copies
 
 
 def test_plan_restore_swaps_the_loser_back_and_keeps_the_displaced_version() -> None:
@@ -195,7 +195,7 @@ def test_plan_restore_swaps_the_loser_back_and_keeps_the_displaced_version() -> 
     plan = plan_restore(copy, REMOTE)
     restored, retired = plan.rewrite
     assert (restored.kind, restored.id, restored.body) == ("memory", "m1", LOCAL.body)
-    assert restored.parent == REMOTE.vhash
+    assert restored.base is None
     assert (retired.kind, retired.deleted) == ("conflict", True)
     (kept,) = plan.copies
     assert kept.loser == REMOTE

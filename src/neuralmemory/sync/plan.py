@@ -40,12 +40,13 @@ class Local:
 
 @dataclass(frozen=True)
 class Rewrite:
-    """A new pending local version with this substance and this parent; it replaces the hub's
-    version `parent` (the clock first observes that version, so the new stamp orders after it)."""
+    """A new pending local version with this substance, written on top of `base` -- the hub's
+    version it replaces, stored first so it becomes the parent and the clock orders past it --
+    or, when base is None, on top of whatever is current here (a local edit)."""
 
     kind: str
     id: str
-    parent: str | None
+    base: Version | None
     deleted: bool
     body: dict[str, Any]
     strength: int
@@ -123,7 +124,7 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str) 
 
 
 def _rewrite(remote: Version, deleted: bool, body: dict[str, Any], strength: int) -> Rewrite:
-    return Rewrite(remote.kind, remote.id, remote.vhash, deleted, body, strength)
+    return Rewrite(remote.kind, remote.id, remote, deleted, body, strength)
 
 
 def plan_restore(copy: Version, current: Version | None, strategy: str = "restore") -> Plan:
@@ -134,10 +135,9 @@ def plan_restore(copy: Version, current: Version | None, strategy: str = "restor
     """
     loser = resolve.loser_of(copy)
     plan = Plan()
-    parent = current.vhash if current is not None else None
     if current is None or not resolve.same_substance(current, loser):
         plan.rewrite.append(
-            Rewrite(loser.kind, loser.id, parent, loser.deleted, loser.body, loser.strength)
+            Rewrite(loser.kind, loser.id, None, loser.deleted, loser.body, loser.strength)
         )
         if current is not None:
             plan.copies.append(
@@ -147,5 +147,5 @@ def plan_restore(copy: Version, current: Version | None, strategy: str = "restor
                     loser=current,
                 )
             )
-    plan.rewrite.append(Rewrite(copy.kind, copy.id, copy.vhash, True, {}, 0))
+    plan.rewrite.append(Rewrite(copy.kind, copy.id, None, True, {}, 0))
     return plan
