@@ -1,0 +1,73 @@
+/**
+ * API keys: `nmk_` + 40 random base62 characters, shown once. Only the SHA-256 of a key is stored,
+ * with its first 12 characters for display; a presented key is looked up by its hash and the
+ * hashes are compared in constant time. Keys are never logged.
+ */
+
+import { findKey, touchKey, type KeyRow } from "./db";
+import { unauthorized } from "./errors";
+import { API_KEY_PATTERN, API_KEY_PREFIX, KEY_DISPLAY_CHARS, sha256Hex } from "./protocol";
+import { countRequest } from "./ratelimit";
+
+export interface Caller {
+  accountId: string;
+  keyId: string;
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const KEY_CHARS = 40;
+
+function randomText(length: number, alphabet: string): string {
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
+      // Rejection sampling: 248 = 4 * 62, so every kept byte maps to a character uniformly.
+      if (byte < 248 && out.length < length) out += alphabet[byte % alphabet.length];
+    }
+  }
+  return out;
+}
+
+/** A fresh id such as acc_3f9a0c1d2e4b5a69 (not secret, only unique). */
+export const newId = (prefix: string) => `${prefix}_${randomText(16, "0123456789abcdef")}`;
+
+/** A new key for `accountId`: the row to store and the key text, which only the caller sees. */
+export async function issueKey(
+  accountId: string,
+  name: string,
+  now: number,
+): Promise<{ row: KeyRow; apiKey: string }> {
+  const apiKey = API_KEY_PREFIX + randomText(KEY_CHARS, BASE62);
+  const row: KeyRow = {
+    key_id: newId("key"),
+    account_id: accountId,
+    name,
+    key_hash: await sha256Hex(apiKey),
+    key_prefix: apiKey.slice(0, KEY_DISPLAY_CHARS),
+    created_at: now,
+    last_used_at: null,
+    revoked_at: null,
+  };
+  return { row, apiKey };
+}
+
+/** The caller of a `Authorization: Bearer nmk_...` request, counted against its rate limit. */
+export async function authenticate(
+  db: D1Database,
+  header: string | undefined,
+  now: number,
+): Promise<Caller> {
+  const key = /^Bearer (\S+)$/.exec(header ?? "")?.[1];
+  if (!key || !API_KEY_PATTERN.test(key)) throw unauthorized();
+  const hash = await sha256Hex(key);
+  const row = await findKey(db, hash);
+  if (!row || row.revoked_at !== null || !sameText(row.key_hash, hash)) throw unauthorized();
+  await countRequest(db, `key:${row.key_id}`, row.account_id, now, [touchKey(db, row.key_id, now)]);
+  return { accountId: row.account_id, keyId: row.key_id };
+}
+
+function sameText(a: string, b: string): boolean {
+  const encoder = new TextEncoder();
+  const [x, y] = [encoder.encode(a), encoder.encode(b)];
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}

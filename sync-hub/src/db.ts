@@ -1,0 +1,239 @@
+/**
+ * D1 access for accounts, keys, brains, devices and counters (records.ts holds the record store).
+ * Every statement is bound; no value from a request is ever spliced into SQL text.
+ */
+
+import type { DeviceInfo } from "./wire";
+
+export interface KeyRow {
+  key_id: string;
+  account_id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface BrainRow {
+  brain_id: string;
+  account_id: string;
+  name: string;
+  records: number;
+  bytes: number;
+  seq: number;
+  root: string;
+  devices: number;
+  created_at: number;
+  last_write_at: number | null;
+}
+
+export interface DeviceRow {
+  device_id: string;
+  name: string;
+  platform: string;
+  first_seen_at: number;
+  last_sync_at: number | null;
+  cursor: number;
+}
+
+export interface Usage {
+  brains: number;
+  records: number;
+  bytes: number;
+  devices: number;
+  requests_today: number;
+}
+
+// ------------------------------------------------------------------------------ accounts, keys
+
+function insertKey(db: D1Database, key: KeyRow): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO api_keys (key_id, account_id, name, key_hash, key_prefix, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ?2)`,
+    )
+    .bind(key.key_id, key.account_id, key.name, key.key_hash, key.key_prefix, key.created_at);
+}
+
+/** Create an account and its first key in one batch; false when the email is already taken. */
+export async function createAccount(db: D1Database, email: string, key: KeyRow): Promise<boolean> {
+  const [account] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO accounts (account_id, email, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (email) DO NOTHING`,
+      )
+      .bind(key.account_id, email, key.created_at),
+    // Guarded by the account's existence, so a taken email leaves no orphan key behind.
+    insertKey(db, key),
+  ]);
+  return account!.meta.changes === 1;
+}
+
+export async function createKey(db: D1Database, key: KeyRow): Promise<void> {
+  await insertKey(db, key).run();
+}
+
+export async function findKey(db: D1Database, keyHash: string): Promise<KeyRow | null> {
+  return db.prepare("SELECT * FROM api_keys WHERE key_hash = ?").bind(keyHash).first<KeyRow>();
+}
+
+export async function listKeys(db: D1Database, accountId: string): Promise<KeyRow[]> {
+  const { results } = await db
+    .prepare("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, key_id")
+    .bind(accountId)
+    .all<KeyRow>();
+  return results;
+}
+
+/** Revoke one of the account's keys (revoking twice keeps the first time); null if not its key. */
+export async function revokeKey(
+  db: D1Database,
+  accountId: string,
+  keyId: string,
+  now: number,
+): Promise<number | null> {
+  const row = await db
+    .prepare(
+      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
+       WHERE key_id = ?1 AND account_id = ?2 RETURNING revoked_at`,
+    )
+    .bind(keyId, accountId, now)
+    .first<{ revoked_at: number }>();
+  return row?.revoked_at ?? null;
+}
+
+/** Record a key's use, at most once a minute so a busy device does not write a row per request. */
+export function touchKey(db: D1Database, keyId: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE api_keys SET last_used_at = ?2
+       WHERE key_id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)`,
+    )
+    .bind(keyId, now);
+}
+
+// ------------------------------------------------------------------------------------ counters
+
+/**
+ * Count one request for `subject` (a key or a client address) in the current minute and day;
+ * returns the minute's hits so far. One row per subject, rewritten in place: no cleanup needed.
+ */
+export function countHit(
+  db: D1Database,
+  subject: string,
+  accountId: string | null,
+  minute: number,
+  day: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO rate_limits (subject, account_id, window_start, hits, day, day_hits)
+       VALUES (?1, ?2, ?3, 1, ?4, 1)
+       ON CONFLICT (subject) DO UPDATE SET
+         hits = CASE WHEN window_start = excluded.window_start THEN hits + 1 ELSE 1 END,
+         window_start = excluded.window_start,
+         day_hits = CASE WHEN day = excluded.day THEN day_hits + 1 ELSE 1 END,
+         day = excluded.day
+       RETURNING hits`,
+    )
+    .bind(subject, accountId, minute, day);
+}
+
+export async function usage(db: D1Database, accountId: string, day: number): Promise<Usage> {
+  const row = await db
+    .prepare(
+      `SELECT
+         (SELECT COUNT(*) FROM brains WHERE account_id = ?1) AS brains,
+         (SELECT COALESCE(SUM(records), 0) FROM brains WHERE account_id = ?1) AS records,
+         (SELECT COALESCE(SUM(bytes), 0) FROM brains WHERE account_id = ?1) AS bytes,
+         (SELECT COUNT(*) FROM devices AS d JOIN brains AS b ON b.brain_id = d.brain_id
+          WHERE b.account_id = ?1) AS devices,
+         (SELECT COALESCE(SUM(day_hits), 0) FROM rate_limits
+          WHERE account_id = ?1 AND day = ?2) AS requests_today`,
+    )
+    .bind(accountId, day)
+    .first<Usage>();
+  return row!;
+}
+
+// ------------------------------------------------------------------------------ brains, devices
+
+export async function brainOwner(db: D1Database, brainId: string): Promise<string | null> {
+  const row = await db
+    .prepare("SELECT account_id FROM brains WHERE brain_id = ?")
+    .bind(brainId)
+    .first<{ account_id: string }>();
+  return row?.account_id ?? null;
+}
+
+/** Claim an unknown brain for `accountId`; returns the owner, which a concurrent claim may win. */
+export async function claimBrain(
+  db: D1Database,
+  brainId: string,
+  accountId: string,
+  name: string,
+  now: number,
+): Promise<string> {
+  const [, owner] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO brains (brain_id, account_id, name, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (brain_id) DO NOTHING`,
+      )
+      .bind(brainId, accountId, name, now),
+    db.prepare("SELECT account_id FROM brains WHERE brain_id = ?").bind(brainId),
+  ]);
+  return (owner!.results[0] as { account_id: string }).account_id;
+}
+
+const BRAIN_SELECT = `SELECT b.brain_id, b.account_id, b.name, b.records, b.bytes, b.seq, b.root,
+  (SELECT COUNT(*) FROM devices AS d WHERE d.brain_id = b.brain_id) AS devices,
+  b.created_at, b.last_write_at FROM brains AS b`;
+
+export async function listBrains(db: D1Database, accountId: string): Promise<BrainRow[]> {
+  const { results } = await db
+    .prepare(`${BRAIN_SELECT} WHERE b.account_id = ? ORDER BY b.created_at, b.brain_id`)
+    .bind(accountId)
+    .all<BrainRow>();
+  return results;
+}
+
+export async function getBrain(db: D1Database, brainId: string): Promise<BrainRow | null> {
+  return db.prepare(`${BRAIN_SELECT} WHERE b.brain_id = ?`).bind(brainId).first<BrainRow>();
+}
+
+/**
+ * Register or refresh the calling device. A pull also records the device's cursor; a push leaves
+ * it (the cursor says what the device has read, and pushing reads nothing).
+ */
+export function upsertDevice(
+  db: D1Database,
+  brainId: string,
+  device: DeviceInfo,
+  now: number,
+  cursor: number | null,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO devices (brain_id, device_id, name, platform, first_seen_at, last_sync_at, cursor)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?5, COALESCE(?6, 0))
+       ON CONFLICT (brain_id, device_id) DO UPDATE SET
+         name = excluded.name, platform = excluded.platform, last_sync_at = excluded.last_sync_at,
+         cursor = COALESCE(?6, cursor)`,
+    )
+    .bind(brainId, device.device_id, device.name, device.platform, now, cursor);
+}
+
+export async function listDevices(db: D1Database, brainId: string): Promise<DeviceRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT device_id, name, platform, first_seen_at, last_sync_at, cursor FROM devices
+       WHERE brain_id = ? ORDER BY first_seen_at, device_id`,
+    )
+    .bind(brainId)
+    .all<DeviceRow>();
+  return results;
+}

@@ -1,0 +1,44 @@
+/**
+ * The errors a client can act on: status, machine code and the exact message users see.
+ * The messages are word for word those of src/neuralmemory/errors.py and docs/protocol.md.
+ */
+
+export const MSG = {
+  invalidKey: "Invalid or expired API key",
+  accessDenied: "Access denied",
+  payloadTooLarge: "Payload too large",
+  rateLimited: "Rate limited",
+  brainNotFound: "Brain not found",
+  keyNotFound: "Key not found",
+  notFound: "Not found",
+  methodNotAllowed: "Method not allowed",
+  emailTaken: "Email already registered",
+  mediaType: "Content-Type must be application/json",
+  internal: "Internal error",
+} as const;
+
+export class HubError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503,
+    readonly code: string,
+    message: string,
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+
+  body(): { error: string; code: string; retry_after?: number } {
+    const body = { error: this.message, code: this.code };
+    return this.retryAfter === null ? body : { ...body, retry_after: this.retryAfter };
+  }
+}
+
+export const invalid = (what: string) =>
+  new HubError(400, "invalid_request", `Invalid request: ${what}`);
+export const unauthorized = () => new HubError(401, "invalid_key", MSG.invalidKey);
+export const denied = () => new HubError(403, "access_denied", MSG.accessDenied);
+export const notFound = (message: string = MSG.notFound) =>
+  new HubError(404, "not_found", message);
+export const tooLarge = () => new HubError(413, "payload_too_large", MSG.payloadTooLarge);
+export const rateLimited = (seconds: number) =>
+  new HubError(429, "rate_limited", MSG.rateLimited, seconds);

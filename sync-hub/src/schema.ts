@@ -1,0 +1,90 @@
+/**
+ * The Worker brings its D1 schema up to date on first use, so `wrangler d1 migrations apply` is
+ * optional. It runs the same migration files and records them in the same table wrangler uses
+ * (d1_migrations), so the two routes mix in any order:
+ *   - each migration runs in one D1 batch together with its d1_migrations row: all or nothing;
+ *   - two isolates racing on a fresh database both try; the loser's batch fails on the unique
+ *     name (or a non-idempotent statement) and rolls back, and it then finds the row recorded;
+ *   - every statement of 0001 is also IF NOT EXISTS, so a database whose tables exist without
+ *     the record (e.g. made by hand) is adopted rather than broken.
+ */
+
+import init from "../migrations/0001_init.sql";
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+/** Append-only, in order; the file names are what d1_migrations records. */
+export const MIGRATIONS: readonly Migration[] = [{ name: "0001_init.sql", sql: init }];
+
+// wrangler's own definition (wrangler d1 migrations), so either side may create it first.
+const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT UNIQUE,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+)`;
+
+const ready = new WeakMap<D1Database, Promise<void>>();
+
+/** Resolves once the schema is current; checked once per isolate and database. */
+export function ensureSchema(db: D1Database): Promise<void> {
+  let done = ready.get(db);
+  if (!done) {
+    done = migrate(db).catch((error: unknown) => {
+      ready.delete(db); // a transient failure must not poison the isolate
+      throw error;
+    });
+    ready.set(db, done);
+  }
+  return done;
+}
+
+async function migrate(db: D1Database): Promise<void> {
+  const [, listed] = await db.batch<{ name: string }>([
+    db.prepare(MIGRATIONS_TABLE),
+    db.prepare("SELECT name FROM d1_migrations"),
+  ]);
+  const applied = new Set(listed!.results.map((row) => row.name));
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.name)) continue;
+    const statements = splitStatements(migration.sql).map((sql) => db.prepare(sql));
+    const record = db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(migration.name);
+    try {
+      await db.batch([...statements, record]);
+    } catch (error) {
+      const raced = await db
+        .prepare("SELECT 1 AS applied FROM d1_migrations WHERE name = ?")
+        .bind(migration.name)
+        .first();
+      if (!raced) throw error;
+    }
+  }
+}
+
+/** Split a migration file into statements, skipping `--` comments and `;` inside quotes. */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = "";
+  let quote: string | null = null;
+  for (let i = 0; i < sql.length; i++) {
+    const char = sql[i]!;
+    if (quote) {
+      current += char;
+      if (char === quote) quote = null;
+    } else if (char === "-" && sql[i + 1] === "-") {
+      const end = sql.indexOf("\n", i);
+      i = end === -1 ? sql.length : end;
+      current += "\n";
+    } else if (char === ";") {
+      statements.push(current.trim());
+      current = "";
+    } else {
+      if (char === "'" || char === '"') quote = char;
+      current += char;
+    }
+  }
+  statements.push(current.trim());
+  return statements.filter((statement) => statement.length > 0);
+}

@@ -1,0 +1,101 @@
+/**
+ * The brain-scoped operations behind the routes: ownership, CAS push and the changes feed.
+ * Each takes validated input and returns the wire reply; index.ts only parses and formats.
+ */
+
+import { brainOwner, claimBrain, upsertDevice } from "./db";
+import { HubError, MSG, denied, notFound, tooLarge } from "./errors";
+import { LIMITS } from "./limits";
+import { bucketOf, itemDigest, utf8Length, type StoredVersion } from "./protocol";
+import { planPush, type Incoming, type PushResult } from "./push";
+import { applyPush, readPage, readSnapshot } from "./records";
+import type { Caller } from "./auth";
+import type { PullRequest, PushRequest } from "./wire";
+
+/** A concurrent push won the race this many times in a row: ask the client to come back. */
+const PUSH_ATTEMPTS = 5;
+
+/** 403 for another account's brain, 404 for an id nobody has synced. */
+export async function requireBrain(db: D1Database, caller: Caller, brainId: string): Promise<void> {
+  const owner = await brainOwner(db, brainId);
+  if (owner === null) throw notFound(MSG.brainNotFound);
+  if (owner !== caller.accountId) throw denied();
+}
+
+/** Push and pull claim an unknown brain for the caller; any other owner gets 403. */
+async function claim(
+  db: D1Database,
+  caller: Caller,
+  brainId: string,
+  name: string,
+  now: number,
+): Promise<void> {
+  const owner =
+    (await brainOwner(db, brainId)) ?? (await claimBrain(db, brainId, caller.accountId, name, now));
+  if (owner !== caller.accountId) throw denied();
+}
+
+export interface PushReply {
+  results: PushResult[];
+  seq: number;
+  root: string;
+}
+
+export async function push(
+  db: D1Database,
+  caller: Caller,
+  brainId: string,
+  request: PushRequest,
+  now: number,
+): Promise<PushReply> {
+  if (request.records.length > LIMITS.max_records_per_push) throw tooLarge();
+  const incoming = await Promise.all(
+    request.records.map(async ({ version, canonical }): Promise<Incoming> => {
+      const size = utf8Length(canonical);
+      if (size > LIMITS.max_record_bytes) throw tooLarge();
+      return {
+        version,
+        bucket: await bucketOf(version.kind, version.id),
+        item: await itemDigest(version.kind, version.id, version.vhash),
+        size,
+      };
+    }),
+  );
+  await claim(db, caller, brainId, request.brain_name, now);
+  const device = upsertDevice(db, brainId, request.device, now, null);
+  for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+    const snapshot = await readSnapshot(db, brainId, incoming);
+    const plan = planPush(snapshot, incoming);
+    const reply = { results: plan.results, seq: plan.seq, root: plan.root };
+    if (plan.writes.length === 0) {
+      await device.run(); // nothing to swap: the snapshot is the answer
+      return reply;
+    }
+    if (await applyPush(db, brainId, snapshot.seq, plan, device, now)) return reply;
+  }
+  throw new HubError(503, "busy", "Hub busy, retry", 1);
+}
+
+export interface PullReply {
+  records: StoredVersion[];
+  cursor: number;
+  more: boolean;
+  seq: number;
+  root: string;
+}
+
+export async function pull(
+  db: D1Database,
+  caller: Caller,
+  brainId: string,
+  request: PullRequest,
+  now: number,
+): Promise<PullReply> {
+  await claim(db, caller, brainId, request.brain_name, now);
+  const limit = Math.min(request.limit ?? LIMITS.page_size, LIMITS.max_page_size);
+  const skip = request.exclude_device ? request.device.device_id : null;
+  const page = await readPage(db, brainId, request.cursor, limit, skip);
+  const cursor = page.last ?? request.cursor;
+  await upsertDevice(db, brainId, request.device, now, cursor).run();
+  return { records: page.records, cursor, more: page.more, seq: page.head.seq, root: page.head.root };
+}

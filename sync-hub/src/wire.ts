@@ -1,0 +1,287 @@
+/**
+ * Request validation at the edge, mirroring the pydantic request models of protocol.py:
+ * unknown fields are refused, integers and booleans are strict, patterns and lengths are the same.
+ * Every failure is a 400 `Invalid request: <where>: <what>`; nothing malformed reaches the store.
+ */
+
+import { invalid } from "./errors";
+import {
+  BUCKETS,
+  CanonicalError,
+  EMAIL_PATTERN,
+  HLC_PATTERN,
+  ID_PATTERN,
+  KINDS,
+  NAME_PATTERN,
+  STRENGTH_SCALE,
+  VHASH_PATTERN,
+  canonicalJson,
+  hashedFields,
+  sha256Hex,
+  VHASH_PREFIX,
+  type JsonObject,
+  type Kind,
+  type Version,
+} from "./protocol";
+
+export interface DeviceInfo {
+  device_id: string;
+  name: string;
+  platform: string;
+}
+
+export interface PushRequest {
+  device: DeviceInfo;
+  brain_name: string;
+  /** Each version with its canonical text, computed once here and reused for size and storage. */
+  records: CheckedVersion[];
+}
+
+export interface CheckedVersion {
+  version: Version;
+  /** Canonical JSON of the whole version (vhash included): what max_record_bytes limits. */
+  canonical: string;
+}
+
+export interface PullRequest {
+  device: DeviceInfo;
+  brain_name: string;
+  cursor: number;
+  limit: number | null;
+  exclude_device: boolean;
+}
+
+export interface RecordKey {
+  kind: Kind;
+  id: string;
+}
+
+type Fields = Record<string, unknown>;
+
+class Fail extends Error {
+  constructor(
+    readonly where: string,
+    readonly what: string,
+  ) {
+    super(what);
+  }
+}
+
+/** Run a validator; turn its first failure into the hub's 400. */
+function checked<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof Fail) throw invalid(error.where ? `${error.where}: ${error.what}` : error.what);
+    throw error;
+  }
+}
+
+const at = (where: string, key: string | number) => (where ? `${where}.${key}` : String(key));
+
+/** An opaque JSON object (a record body): only its shape is checked here, its text by canonicalJson. */
+function jsonObject(value: unknown, where: string): JsonObject {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Fail(where, "must be an object");
+  }
+  return value as JsonObject;
+}
+
+function object(value: unknown, where: string, allowed: readonly string[]): Fields {
+  const fields = jsonObject(value, where);
+  for (const key of Object.keys(fields)) {
+    if (!allowed.includes(key)) throw new Fail(at(where, key), "extra fields not permitted");
+  }
+  return fields;
+}
+
+function required(fields: Fields, key: string, where: string): unknown {
+  if (!(key in fields)) throw new Fail(at(where, key), "field required");
+  return fields[key];
+}
+
+function pattern(value: unknown, where: string, re: RegExp): string {
+  if (typeof value !== "string") throw new Fail(where, "must be a string");
+  if (!re.test(value)) throw new Fail(where, `must match ${re.source}`);
+  return value;
+}
+
+/** A string of 1..max characters, counted in code points as Python counts them. */
+function text(value: unknown, where: string, max: number): string {
+  if (typeof value !== "string") throw new Fail(where, "must be a string");
+  const length = [...value].length;
+  if (length < 1 || length > max) throw new Fail(where, `must be 1 to ${max} characters`);
+  if (!value.isWellFormed()) throw new Fail(where, "must not contain lone surrogates");
+  return value;
+}
+
+function integer(value: unknown, where: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new Fail(where, "must be an integer");
+  }
+  if (value < min || value > max) throw new Fail(where, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function boolean(value: unknown, where: string): boolean {
+  if (typeof value !== "boolean") throw new Fail(where, "must be a boolean");
+  return value;
+}
+
+function list(value: unknown, where: string, min: number, max: number): unknown[] {
+  if (!Array.isArray(value)) throw new Fail(where, "must be a list");
+  if (value.length < min || value.length > max) {
+    throw new Fail(where, `must hold ${min} to ${max} items`);
+  }
+  return value;
+}
+
+function kind(value: unknown, where: string): Kind {
+  if (!KINDS.includes(value as Kind)) throw new Fail(where, `must be one of ${KINDS.join(", ")}`);
+  return value as Kind;
+}
+
+function device(value: unknown, where: string): DeviceInfo {
+  const fields = object(value, where, ["device_id", "name", "platform"]);
+  return {
+    device_id: pattern(required(fields, "device_id", where), at(where, "device_id"), ID_PATTERN),
+    name: text(required(fields, "name", where), at(where, "name"), 64),
+    platform: "platform" in fields ? text(fields.platform, at(where, "platform"), 64) : "unknown",
+  };
+}
+
+function brainName(fields: Fields): string {
+  return "brain_name" in fields ? pattern(fields.brain_name, "brain_name", NAME_PATTERN) : "default";
+}
+
+const VERSION_FIELDS = [
+  "kind",
+  "id",
+  "hlc",
+  "device_id",
+  "parent",
+  "deleted",
+  "strength",
+  "body",
+  "vhash",
+] as const;
+
+/** Shape checks of one version; the hash is checked by checkVersionHashes (it is async). */
+function version(value: unknown, where: string): Version {
+  const fields = object(value, where, VERSION_FIELDS);
+  const field = (key: string) => at(where, key);
+  const hlc = pattern(required(fields, "hlc", where), field("hlc"), HLC_PATTERN);
+  const deviceId = pattern(required(fields, "device_id", where), field("device_id"), ID_PATTERN);
+  const parent = fields.parent ?? null;
+  const out: Version = {
+    kind: kind(required(fields, "kind", where), field("kind")),
+    id: pattern(required(fields, "id", where), field("id"), ID_PATTERN),
+    hlc,
+    device_id: deviceId,
+    parent: parent === null ? null : pattern(parent, field("parent"), VHASH_PATTERN),
+    deleted: "deleted" in fields ? boolean(fields.deleted, field("deleted")) : false,
+    strength: "strength" in fields ? integer(fields.strength, field("strength"), 0, STRENGTH_SCALE) : 0,
+    body: "body" in fields ? jsonObject(fields.body, field("body")) : {},
+    vhash: pattern(required(fields, "vhash", where), field("vhash"), VHASH_PATTERN),
+  };
+  if (hlc.split("-").slice(2).join("-") !== deviceId) {
+    throw new Fail(where, "hlc must end with the record's device_id");
+  }
+  if (out.deleted && Object.keys(out.body).length > 0) {
+    throw new Fail(where, "a deleted record (tombstone) must have an empty body");
+  }
+  return out;
+}
+
+/** Canonical text of each version and a check that its vhash is the hash of its fields. */
+async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]> {
+  return Promise.all(
+    versions.map(async (v, index) => {
+      const where = `records.${index}`;
+      let fieldsText: string;
+      let canonical: string;
+      try {
+        fieldsText = canonicalJson(hashedFields(v));
+        canonical = canonicalJson({ ...hashedFields(v), vhash: v.vhash });
+      } catch (error) {
+        if (error instanceof CanonicalError) throw invalid(`${where}.body: ${error.message}`);
+        throw error;
+      }
+      if (VHASH_PREFIX + (await sha256Hex(fieldsText)) !== v.vhash) {
+        throw invalid(`${where}: vhash does not match the record's canonical form`);
+      }
+      return { version: v, canonical };
+    }),
+  );
+}
+
+export async function parsePush(value: unknown): Promise<PushRequest> {
+  const { device: dev, brain_name, versions } = checked(() => {
+    const fields = object(value, "", ["device", "brain_name", "records"]);
+    const records = list(required(fields, "records", ""), "records", 0, Number.MAX_SAFE_INTEGER);
+    return {
+      device: device(required(fields, "device", ""), "device"),
+      brain_name: brainName(fields),
+      versions: records.map((item, index) => version(item, `records.${index}`)),
+    };
+  });
+  return { device: dev, brain_name, records: await checkVersionHashes(versions) };
+}
+
+export function parsePull(value: unknown): PullRequest {
+  return checked(() => {
+    const fields = object(value, "", ["device", "brain_name", "cursor", "limit", "exclude_device"]);
+    const limit = fields.limit ?? null;
+    return {
+      device: device(required(fields, "device", ""), "device"),
+      brain_name: brainName(fields),
+      cursor: "cursor" in fields ? integer(fields.cursor, "cursor", 0, Number.MAX_SAFE_INTEGER) : 0,
+      limit: limit === null ? null : integer(limit, "limit", 1, Number.MAX_SAFE_INTEGER),
+      exclude_device:
+        "exclude_device" in fields ? boolean(fields.exclude_device, "exclude_device") : false,
+    };
+  });
+}
+
+export function parseBuckets(value: unknown): number[] {
+  return checked(() => {
+    const fields = object(value, "", ["buckets"]);
+    const buckets = list(required(fields, "buckets", ""), "buckets", 1, BUCKETS);
+    return buckets.map((item, index) => integer(item, `buckets.${index}`, 0, BUCKETS - 1));
+  });
+}
+
+export function parseFetch(value: unknown): RecordKey[] {
+  return checked(() => {
+    const fields = object(value, "", ["keys"]);
+    const keys = list(required(fields, "keys", ""), "keys", 1, Number.MAX_SAFE_INTEGER);
+    return keys.map((item, index) => {
+      const where = `keys.${index}`;
+      const key = object(item, where, ["kind", "id"]);
+      return {
+        kind: kind(required(key, "kind", where), `${where}.kind`),
+        id: pattern(required(key, "id", where), `${where}.id`, ID_PATTERN),
+      };
+    });
+  });
+}
+
+export function parseRegister(value: unknown): string {
+  return checked(() => {
+    const fields = object(value, "", ["email"]);
+    const email = required(fields, "email", "");
+    if (typeof email === "string" && [...email].length > 254) {
+      throw new Fail("email", "must be at most 254 characters");
+    }
+    return pattern(email, "email", EMAIL_PATTERN);
+  });
+}
+
+export function parseKeyCreate(value: unknown): string {
+  return checked(() => text(required(object(value, "", ["name"]), "name", ""), "name", 64));
+}
+
+/** Brain and key ids in paths follow the id pattern; anything else is a 400, never a lookup. */
+export function parseId(value: string, where: string): string {
+  return checked(() => pattern(value, where, ID_PATTERN));
+}
