@@ -1,0 +1,655 @@
+"""Brains and the Brain object: the library API the CLI, the MCP server and the sync engine call.
+
+A brain is one SQLite file, $NMEM_HOME/brains/{name}.db, with a globally unique id kept inside it.
+Every write to a record goes through store/changes.py (one pending version per changed record)
+and is then *materialized*: the memory row, its activation or learned link, and the derived
+concept graph (neurons, synapses, relations, FTS) rebuilt from the memory's text. The same
+materialization applies versions pulled from a hub (core/replica.py), so the graph is always
+derivable from the memory records alone.
+
+Record bodies (what syncs; docs/cli.md repeats them):
+  memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
+               "created_at", "event_at", "expires_at"}            strength = activation at write
+  activation  {"devices": {device_id: {"count", "last"}}}          id = the memory's id
+  link        {"a", "b", "devices": {...}}                          id = reinforce.link_id(a, b)
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from neuralmemory import config
+from neuralmemory.clock import wall_ms
+from neuralmemory.core import crypto, reinforce
+from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
+from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
+from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
+from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
+from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
+from neuralmemory.store import memories as sql
+from neuralmemory.store.changes import ChangeLog
+from neuralmemory.store.db import Database, connect
+from neuralmemory.store.memories import Concept, MemoryRow
+from neuralmemory.store.migrations import migrate
+
+MAX_CONTENT_BYTES = 65_536  # UTF-8 bytes; encrypted, it still fits protocol max_record_bytes
+MAX_TAGS = 32
+MAX_TAG_CHARS = 64
+MAX_PRIORITY = 10
+DEFAULT_PRIORITY = 5
+MAX_EXPIRES_DAYS = 36_500
+MAX_QUERY_CHARS = 2_000
+MAX_LIMIT = 100
+DEFAULT_BRAIN = "default"
+DAY_MS = 86_400_000
+
+_NAME = re.compile(NAME_PATTERN)
+_ID = re.compile(ID_PATTERN)
+
+
+# ------------------------------------------------------------------------------ brains
+
+
+def brains_dir() -> Path:
+    return config.home() / "brains"
+
+
+def brain_path(name: str) -> Path:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid brain name {name!r}",
+            hint="letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64",
+        )
+    return brains_dir() / f"{name}.db"
+
+
+def current_brain_name() -> str:
+    return config.load_config().brain
+
+
+def open_brain(name: str | None = None, *, create: bool | None = None) -> Brain:
+    """Open a brain by name (default: the current one from config.toml).
+
+    A missing brain is created when `create` is true; by default only the `default` brain is
+    created on first use, any other name must exist (NotFound otherwise).
+    """
+    name = name or current_brain_name()
+    path = brain_path(name)
+    if create is None:
+        create = name == DEFAULT_BRAIN
+    if not path.exists() and not create:
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=f"nmem brain create {name}")
+    return Brain._open(name, path)
+
+
+def create_brain(name: str) -> Brain:
+    path = brain_path(name)
+    if path.exists():
+        raise InvalidInput(f"brain '{name}' already exists")
+    return Brain._open(name, path)
+
+
+def list_brains() -> list[BrainInfo]:
+    current = current_brain_name()
+    found = []
+    for path in sorted(brains_dir().glob("*.db")):
+        with Brain._open(path.stem, path) as brain:
+            found.append(
+                BrainInfo(path.stem, brain.id, str(path), path.stem == current, brain.db_bytes())
+            )
+    return found
+
+
+def use_brain(name: str) -> None:
+    """Make `name` the current brain (config.toml `brain`)."""
+    if not brain_path(name).exists():
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=f"nmem brain create {name}")
+    cfg = config.load_config()
+    cfg.brain = name
+    config.save_config(cfg)
+
+
+def delete_brain(name: str) -> Path:
+    """Delete a brain's file (its key file is kept: other devices may still need it)."""
+    path = brain_path(name)
+    if not path.exists():
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+def _check_content(content: object) -> str:
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidInput("content must be non-empty text")
+    size = len(content.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_CONTENT_BYTES:
+        raise InvalidInput(f"content is {size:,} bytes; the limit is {MAX_CONTENT_BYTES:,}")
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("content must be valid text (no lone surrogates)") from None
+    return content.strip()
+
+
+def _check_type(type_: object) -> str:
+    if type_ not in MEMORY_TYPES:
+        raise InvalidInput(f"unknown type {type_!r}", hint="one of " + ", ".join(MEMORY_TYPES))
+    return str(type_)
+
+
+def _check_tags(tags: object) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not isinstance(tags, Sequence | set | frozenset):
+        raise InvalidInput("tags must be a list of strings")
+    clean = set()
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidInput(f"tags must be strings, not {type(tag).__name__}")
+        tag = tag.strip().casefold()
+        if not tag or len(tag) > MAX_TAG_CHARS:
+            raise InvalidInput(f"a tag must be 1 to {MAX_TAG_CHARS} characters")
+        clean.add(tag)
+    if len(clean) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    return sorted(clean)
+
+
+def _check_priority(priority: object) -> int:
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidInput("priority must be an integer from 0 to 10")
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise InvalidInput(f"priority {priority} is out of range (0 to {MAX_PRIORITY})")
+    return priority
+
+
+def _check_expires(days: object) -> int | None:
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRES_DAYS:
+        raise InvalidInput(f"expires_days must be an integer from 1 to {MAX_EXPIRES_DAYS}")
+    return days
+
+
+# ------------------------------------------------------------------------------ the brain
+
+
+class Brain:
+    """One open brain. Use as a context manager, or call close()."""
+
+    def __init__(
+        self, name: str, db: Database, *, device_id: str, now: Callable[[], int] = wall_ms
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.device_id = device_id
+        self.changes = ChangeLog(db, device_id)
+        self._now = now
+        self._key: crypto.BrainKey | None = None
+
+    @classmethod
+    def _open(cls, name: str, path: Path) -> Brain:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = connect(path)
+        try:
+            migrate(db)
+            with db.transaction():
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('brain_id', ?)",
+                    (_new_brain_id(),),
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)",
+                    (str(wall_ms()),),
+                )
+            return cls(name, db, device_id=config.device_id())
+        except BaseException:
+            db.close()
+            raise
+
+    def __enter__(self) -> Brain:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'brain_id'").fetchone()
+        return str(row[0])
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    @property
+    def brain_id(self) -> str:
+        """The sync engine's name for `id`."""
+        return self.id
+
+    def db_bytes(self) -> int:
+        return sum(
+            Path(f"{self.path}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{self.path}{suffix}").exists()
+        )
+
+    # -------------------------------------------------------------------- writes
+
+    def remember(
+        self,
+        content: str,
+        *,
+        type: str | None = None,
+        tags: Iterable[str] | None = None,
+        priority: int = DEFAULT_PRIORITY,
+        expires_days: int | None = None,
+        encrypted: bool = False,
+    ) -> Remembered:
+        """Store a memory; the same plaintext remembered twice is one memory (created=False)."""
+        text = _check_content(content)
+        kind = detect_type(text) if type is None else _check_type(type)
+        clean_tags = _check_tags(tags)
+        level = _check_priority(priority)
+        days = _check_expires(expires_days)
+        if not isinstance(encrypted, bool):
+            raise InvalidInput("encrypted must be true or false")
+        now = self._now()
+        body: dict[str, Any] = {
+            "encrypted": encrypted,
+            "type": kind,
+            "tags": clean_tags,
+            "priority": level,
+            "created_at": now,
+            "expires_at": None if days is None else now + days * DAY_MS,
+        }
+        if encrypted:
+            # A random id: a hash of the text would let anyone confirm a guess of it.
+            memory_id = "m-" + secrets.token_hex(12)
+            body["ciphertext"] = self._brain_key(create=True).encrypt(text)
+            body["event_at"] = None  # a date read from the text would leak it
+        else:
+            memory_id = "m-" + content_digest(text)[:24]
+            body["content"] = text
+            body["event_at"] = extract(text, now_ms=now).event_at
+        with self.db.transaction():
+            existing = sql.get_memory(self.db, memory_id)
+            if existing is not None:
+                return Remembered(self._memory(existing), created=False)
+            strength = reinforce.millionths(reinforce.activation(0, now, now))
+            self.materialize(self.changes.write("memory", memory_id, body=body, strength=strength))
+            row = sql.get_memory(self.db, memory_id)
+        assert row is not None
+        return Remembered(self._memory(row), created=True)
+
+    def edit(
+        self,
+        id: str,
+        *,
+        content: str | None = None,
+        tags: Iterable[str] | None = None,
+        priority: int | None = None,
+        type: str | None = None,
+    ) -> Memory:
+        """A new version of the same memory (what sync's conflict strategies arbitrate)."""
+        text = None if content is None else _check_content(content)
+        clean_tags = None if tags is None else _check_tags(tags)
+        level = None if priority is None else _check_priority(priority)
+        kind = None if type is None else _check_type(type)
+        with self.db.transaction():
+            current = self._live("memory", id)
+            body = dict(current.body)
+            if text is not None:
+                if body.get("encrypted"):
+                    body["ciphertext"] = self._brain_key(create=False).encrypt(text)
+                else:
+                    body["content"] = text
+                    body["event_at"] = extract(text, now_ms=body["created_at"]).event_at
+            if clean_tags is not None:
+                body["tags"] = clean_tags
+            if level is not None:
+                body["priority"] = level
+            if kind is not None:
+                body["type"] = kind
+            if body != current.body:
+                self.materialize(
+                    self.changes.write("memory", id, body=body, strength=self._strength_now(id))
+                )
+            row = sql.get_memory(self.db, id)
+        assert row is not None
+        return self._memory(row)
+
+    def forget(self, id: str) -> None:
+        """Delete a memory: tombstones for it, its activation and its learned links."""
+        with self.db.transaction():
+            self._live("memory", id)
+            self.materialize(self.changes.write("memory", id, deleted=True))
+            activation = self.changes.current("activation", id)
+            if activation is not None and not activation.version.deleted:
+                self.materialize(self.changes.write("activation", id, deleted=True))
+            for link_id, _, _, _ in sql.links_of(self.db, [id]):
+                self.materialize(self.changes.write("link", link_id, deleted=True))
+
+    def _live(self, kind: str, id: str) -> Version:
+        if not isinstance(id, str):
+            raise InvalidInput("a memory id must be text")
+        current = self.changes.current(kind, id)
+        if current is None or current.version.deleted:
+            raise NotFound(f"no memory with id {id}")
+        return current.version
+
+    # -------------------------------------------------------------------- reads
+
+    def get(self, id: str) -> Memory:
+        row = sql.get_memory(self.db, id) if isinstance(id, str) else None
+        if row is None:
+            raise NotFound(f"no memory with id {id}")
+        return self._memory(row)
+
+    def recall(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        tags: Iterable[str] | None = None,
+        type: str | None = None,
+        reinforce: bool = True,
+    ) -> list[Hit]:
+        """Memories related to `query`, best first, each with its score and linking path.
+
+        Recall reinforces what it returns (Hebbian): each hit's activation counter and the learned
+        link along a hop-2 path gain one use; `reinforce=False` makes it read-only.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("the query must be non-empty text")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        wanted_tags = set(_check_tags(tags))
+        wanted_type = None if type is None else _check_type(type)
+        now = self._now()
+        key = self._maybe_key() if self._has_encrypted() else None
+        parsed = build_query(query, now_ms=now, seal=key.seal if key else None)
+        with self.db.reading():
+            ranked = rank(
+                self.db,
+                parsed,
+                links=self._links_by_rid,
+                strength=lambda rids: self._strengths(rids, now),
+            )
+            picked: list[tuple[Scored, MemoryRow]] = []
+            for start in range(0, len(ranked), 4 * limit):
+                chunk = ranked[start : start + 4 * limit]
+                rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
+                for item in chunk:
+                    row = rows[item.rid]
+                    if (row.expires_at is not None and row.expires_at <= now) or (
+                        wanted_type and row.type != wanted_type
+                    ):
+                        continue
+                    if wanted_tags and not wanted_tags <= set(row.tags):
+                        continue
+                    picked.append((item, row))
+                if len(picked) >= limit:
+                    break
+            picked = picked[:limit]
+            hits = self._hits(picked)
+        if reinforce and hits:
+            self._reinforce(hits, picked)
+        return hits
+
+    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> list[Hit]:
+        path_rids = {
+            int(step.split(":", 1)[1])
+            for item, _ in picked
+            for step in item.path
+            if step.startswith("memory:")
+        }
+        ids = {row.rid: row.id for row in sql.memories_by_rid(self.db, path_rids).values()}
+        hits = []
+        for item, row in picked:
+            direct = item.text + TEXT_ACTIVATION * item.a1
+            if item.path and item.best > direct:
+                path = [
+                    f"memory:{ids.get(int(s[7:]), '?')}" if s.startswith("memory:") else s
+                    for s in item.path
+                ]
+                via = "link" if path[-1] == "link" else path[-1].split(":", 1)[0]
+            else:
+                path, via = item.matched[:6] or ["text"], "text"
+            hits.append(Hit(self._memory(row), item.score, path, via))
+        return hits
+
+    def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
+        now = self._now()
+        with self.db.transaction():
+            for hit in hits:
+                self._bump("activation", hit.memory.id, now, {})
+                source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
+                if hit.via in ("concept", "link") and source and source != "?":
+                    a, b = sorted((source, hit.memory.id))
+                    self._bump("link", reinforce.link_id(a, b), now, {"a": a, "b": b})
+
+    def _bump(self, kind: str, id: str, now: int, extra: dict[str, Any]) -> None:
+        current = self.changes.current(kind, id)
+        live = current is not None and not current.version.deleted
+        counters = reinforce.counters_of(current.version.body) if live and current else {}
+        counters = reinforce.bump(counters, self.device_id, now)
+        count, last = reinforce.totals(counters)
+        strength = reinforce.millionths(reinforce.activation(count, last, now))
+        body = {**extra, "devices": counters}
+        self.materialize(self.changes.write(kind, id, body=body, strength=strength))
+
+    def stats(self) -> Stats:
+        with self.db.reading():
+            counts = sql.counts(self.db)
+            return Stats(
+                brain=self.name,
+                brain_id=self.id,
+                path=str(self.path),
+                records=self.changes.count(),
+                pending=self.changes.pending_count(),
+                db_bytes=self.db_bytes(),
+                **counts,
+            )
+
+    # -------------------------------------------------------------------- materialization
+
+    def materialize(self, version: Version) -> None:
+        """Make the local tables reflect a record's current version (local or pulled)."""
+        body = version.body
+        if version.kind == "memory":
+            row = sql.get_memory(self.db, version.id)
+            if version.deleted:
+                if row is not None:
+                    sql.delete_memory(self.db, row.rid)
+                return
+            rid = sql.upsert_memory(
+                self.db,
+                id=version.id,
+                content=body.get("content"),
+                ciphertext=body.get("ciphertext"),
+                type=body["type"],
+                tags=list(body.get("tags", [])),
+                priority=int(body.get("priority", DEFAULT_PRIORITY)),
+                created_at=int(body["created_at"]),
+                event_at=body.get("event_at"),
+                expires_at=body.get("expires_at"),
+            )
+            if row is not None:
+                sql.unindex(self.db, rid)
+            stored = sql.get_memory(self.db, version.id)
+            assert stored is not None
+            self._index(stored)
+        elif version.kind == "activation":
+            if version.deleted:
+                sql.delete_activation(self.db, version.id)
+            else:
+                count, last = reinforce.totals(reinforce.counters_of(body))
+                sql.set_activation(self.db, version.id, count, last)
+        elif version.kind == "link":
+            if version.deleted:
+                sql.delete_link(self.db, version.id)
+            else:
+                count, last = reinforce.totals(reinforce.counters_of(body))
+                sql.set_link(self.db, version.id, str(body["a"]), str(body["b"]), count, last)
+        # "conflict" records are kept as versions only; the sync layer lists them.
+
+    def _index(self, row: MemoryRow) -> None:
+        """Derive a memory's concepts, relations and FTS entry (sealed for an encrypted one)."""
+        if not row.encrypted:
+            assert row.content is not None
+            found = extract(row.content, now_ms=row.created_at, tags=row.tags)
+            fts = " ".join([row.content, *row.tags])
+            sql.index(self.db, row.rid, found.concepts, found.relations, fts)
+            return
+        key = self._maybe_key()
+        if key is None or row.ciphertext is None:
+            return  # no key on this device: kept, not searchable until `nmem keys import`
+        try:
+            plaintext = key.decrypt(row.ciphertext)
+        except CryptoError:
+            return  # written with another key: keep it, unsearchable, rather than block sync
+        found = extract(plaintext, now_ms=row.created_at, tags=row.tags)
+        concepts = [Concept(key.seal(c.key), SEALED, c.weight) for c in found.concepts]
+        relations = [(key.seal(a), key.seal(b), kind) for a, b, kind in found.relations]
+        sql.index(self.db, row.rid, concepts, relations, " ".join(map(key.seal, found.words)))
+
+    def rebuild_index(self) -> int:
+        """Drop and re-derive the whole concept graph and FTS index from the memories."""
+        with self.db.transaction():
+            sql.clear_index(self.db)
+            rows = sql.all_memories(self.db)
+            for row in rows:
+                self._index(row)
+        return len(rows)
+
+    # -------------------------------------------------------------------- sync-facing
+    # The sync engine drives these, together with `changes` (store/changes.py) and `db`.
+    # Policy (conflict strategies, merging counters) is the engine's: these only store.
+
+    def apply_remote(self, version: Version) -> None:
+        """Store a hub's version as the record's current one (not pending) and materialize it:
+        create, update or delete the memory and rebuild its derived graph, or set its counters."""
+        with self.db.transaction():
+            self.changes.store(version)
+            self.materialize(version)
+
+    def write_record(
+        self,
+        kind: str,
+        id: str,
+        *,
+        body: dict[str, Any] | None = None,
+        deleted: bool = False,
+        strength: int = 0,
+    ) -> Version:
+        """A new local, pending version of any record (a merge, a conflict copy, a restore)."""
+        with self.db.transaction():
+            version = self.changes.write(kind, id, body=body, deleted=deleted, strength=strength)
+            self.materialize(version)
+        return version
+
+    def is_empty(self) -> bool:
+        with self.db.reading():
+            return self.changes.count() == 0 and sql.memory_count(self.db) == 0
+
+    def rekey(self, brain_id: str) -> None:
+        """Take a remote brain's id: a new device joining an account. Only an EMPTY brain may
+        (its records would otherwise belong to two brains); its sync state is cleared."""
+        if not isinstance(brain_id, str) or not _ID.match(brain_id):
+            raise InvalidInput(f"invalid brain id {brain_id!r}")
+        with self.db.transaction():
+            if not self.is_empty():
+                raise InvalidInput(
+                    f"brain {self.name} holds records; only an empty brain can take another id",
+                    hint="sync it into the remote brain instead",
+                )
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'brain_id'", (brain_id,))
+            self.db.execute("DELETE FROM sync_state")
+        self._key = None  # key files are named by brain id
+
+    # -------------------------------------------------------------------- helpers
+
+    def _has_encrypted(self) -> bool:
+        with self.db.reading():
+            return sql.has_encrypted(self.db)
+
+    def _brain_key(self, *, create: bool) -> crypto.BrainKey:
+        """The brain's key; made on first use when `create`, else CryptoError when missing."""
+        key = crypto.ensure_key(self.id) if create else self._maybe_key()
+        if key is None:
+            raise CryptoError(
+                f"no key for brain {self.name} ({self.id}) on this device",
+                hint="import it from a device that has it: nmem keys export / nmem keys import",
+            )
+        self._key = key
+        return key
+
+    def _maybe_key(self) -> crypto.BrainKey | None:
+        # Cached once found; looked up again while missing, since an import may add it.
+        if self._key is None:
+            self._key = crypto.load_key(self.id)
+        return self._key
+
+    def _memory(self, row: MemoryRow) -> Memory:
+        created, count, last = sql.strength_inputs(self.db, [row.rid])[row.rid]
+        content = row.content
+        if row.encrypted and row.ciphertext is not None:
+            key = self._maybe_key()
+            content = key.decrypt(row.ciphertext) if key else None
+        return Memory(
+            id=row.id,
+            content=content,
+            encrypted=row.encrypted,
+            type=row.type,
+            tags=row.tags,
+            priority=row.priority,
+            created_at=row.created_at,
+            event_at=row.event_at,
+            expires_at=row.expires_at,
+            strength=reinforce.activation(count, last or created, self._now()),
+            access_count=count,
+        )
+
+    def _strengths(self, rids: list[int], now: int) -> dict[int, float]:
+        return {
+            rid: reinforce.activation(count, last or created, now)
+            for rid, (created, count, last) in sql.strength_inputs(self.db, rids).items()
+        }
+
+    def _strength_now(self, id: str) -> int:
+        activation = sql.activations(self.db, [id]).get(id)
+        now = self._now()
+        row = sql.get_memory(self.db, id)
+        created = row.created_at if row else now
+        count, last = activation or (0, created)
+        return reinforce.millionths(reinforce.activation(count, last, now))
+
+    def _links_by_rid(self, rids: list[int]) -> list[tuple[int, int, int]]:
+        ids = {row.id: rid for rid, row in sql.memories_by_rid(self.db, rids).items()}
+        found = sql.links_of(self.db, list(ids))
+        targets = sql.rids_of(self.db, [dst for _, _, dst, _ in found])
+        return [(ids[src], targets[dst], count) for _, src, dst, count in found if dst in targets]
+
+
+def _new_brain_id() -> str:
+    return "b-" + secrets.token_hex(16)

@@ -1,0 +1,88 @@
+"""What the library hands back: memories, recall hits, stats. Their `to_json` is the stable
+shape the CLI's --json and the MCP tools print (docs/cli.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from neuralmemory.protocol import iso_ms
+
+
+@dataclass(frozen=True)
+class Memory:
+    id: str
+    content: str | None  # None: encrypted and this device has no key for it
+    encrypted: bool
+    type: str
+    tags: list[str]
+    priority: int
+    created_at: int  # ms since the epoch
+    event_at: int | None
+    expires_at: int | None
+    strength: float  # activation in [0, 1] now
+    access_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("created_at", "event_at", "expires_at"):
+            data[key] = iso_ms(data[key])
+        data["strength"] = round(self.strength, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class Remembered:
+    memory: Memory
+    created: bool  # False: the same text was already remembered, nothing was written
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.memory.id, "created": self.created, "memory": self.memory.to_json()}
+
+
+@dataclass(frozen=True)
+class Hit:
+    memory: Memory
+    score: float
+    path: list[str]  # steps from the query to the memory (docs/cli.md, "recall")
+    via: str  # "text" (the query's own words or concepts), "concept", "relation" or "link"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.memory.id,
+            "score": round(self.score, 4),
+            "via": self.via,
+            "path": self.path,
+            "memory": self.memory.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Stats:
+    brain: str
+    brain_id: str
+    path: str
+    memories: int
+    encrypted: int
+    neurons: int
+    synapses: int
+    relations: int
+    links: int
+    records: int
+    pending: int
+    db_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BrainInfo:
+    name: str
+    brain_id: str
+    path: str
+    current: bool
+    db_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

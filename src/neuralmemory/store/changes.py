@@ -1,0 +1,236 @@
+"""Change tracking: the current version of every record, the pending mark, the local digest.
+
+This is the sync engine's view of a brain (DESIGN.md section 3). Every local write to a record
+goes through `ChangeLog.write`, which makes a new protocol.Version and stores it as the record's
+current version with pending = 1. Coalescing keeps exactly one pending version per record:
+
+* the current version is still pending (never acknowledged by the hub) -> the new version
+  REPLACES it and inherits its parent (the last vhash the hub knows, or null for a new record);
+* otherwise the new version's parent is the current vhash (a fast-forward on the hub);
+* a record never seen before gets parent null.
+
+So repeated touches (recall reinforcing one memory a hundred times) cost one pending version.
+Deletes are tombstones: deleted=True with body {}. Remote versions are stored with `store()`
+(pending = 0). The Merkle digest (256 bucket digests + root, protocol.bucket_of / item_digest /
+xor_digest) is updated in the same transaction as every record write, so reading it is O(1).
+
+Every method that writes must run inside `Database.transaction()`; the HLC state is read from and
+written back to the brain file in that transaction, so stamps never go backwards, even across
+processes sharing the brain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from neuralmemory.clock import HybridClock, Stamp
+from neuralmemory.protocol import (
+    BUCKETS,
+    EMPTY_DIGEST,
+    Version,
+    bucket_of,
+    canonical_json,
+    item_digest,
+    xor_digest,
+)
+from neuralmemory.store.db import Database
+
+HLC_KEY = "hlc"
+ROOT_KEY = "merkle_root"
+
+
+@dataclass(frozen=True)
+class Current:
+    """A record's current local version and whether it still waits to be pushed."""
+
+    version: Version
+    pending: bool
+
+
+@dataclass(frozen=True)
+class Digest:
+    root: str
+    buckets: list[str]  # BUCKETS digests, index = bucket number
+    records: int
+
+
+@dataclass(frozen=True)
+class BucketEntry:
+    bucket: int
+    kind: str
+    id: str
+    vhash: str
+
+
+class ChangeLog:
+    def __init__(self, db: Database, device_id: str) -> None:
+        self.db = db
+        self.device_id = device_id
+        self._clock = HybridClock(device_id)
+
+    # ------------------------------------------------------------------ writes (in a transaction)
+
+    def write(
+        self,
+        kind: str,
+        id: str,
+        *,
+        body: dict[str, Any] | None = None,
+        deleted: bool = False,
+        strength: int = 0,
+    ) -> Version:
+        """A new local version of (kind, id), coalesced with an unpushed one (module docstring)."""
+        current = self.current(kind, id)
+        if current is None:
+            parent = None
+        elif current.pending:
+            parent = current.version.parent
+        else:
+            parent = current.version.vhash
+        version = Version.create(
+            kind=kind,
+            id=id,
+            hlc=self._tick(),
+            device_id=self.device_id,
+            parent=parent,
+            deleted=deleted,
+            strength=strength,
+            body=body,
+        )
+        self._put(version, pending=True, old=current)
+        return version
+
+    def store(self, version: Version, *, pending: bool = False) -> None:
+        """Make `version` (typically pulled from a hub) the record's current version."""
+        self._observe(version.hlc)
+        self._put(version, pending=pending, old=self.current(version.kind, version.id))
+
+    def mark_pushed(self, kind: str, id: str, vhash: str) -> bool:
+        """The hub holds `vhash`: clear the pending mark, unless a newer local write replaced it."""
+        cursor = self.db.execute(
+            "UPDATE records SET pending = 0"
+            " WHERE kind = ? AND id = ? AND vhash = ? AND pending = 1",
+            (kind, id, vhash),
+        )
+        return cursor.rowcount == 1
+
+    def mark_all_pending(self) -> int:
+        """`seed`: make every record eligible for the next push (idempotent)."""
+        return self.db.execute("UPDATE records SET pending = 1 WHERE pending = 0").rowcount
+
+    def _put(self, version: Version, *, pending: bool, old: Current | None) -> None:
+        delta = item_digest(version.kind, version.id, version.vhash)
+        if old is not None:
+            delta = xor_digest(delta, item_digest(version.kind, version.id, old.version.vhash))
+        bucket = bucket_of(version.kind, version.id)
+        self.db.execute(
+            "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, hlc = excluded.hlc,"
+            " deleted = excluded.deleted, pending = excluded.pending, version = excluded.version",
+            (
+                version.kind,
+                version.id,
+                version.vhash,
+                version.hlc,
+                bucket,
+                int(version.deleted),
+                int(pending),
+                canonical_json(version.model_dump(mode="json")).decode("utf-8"),
+            ),
+        )
+        (digest,) = self.db.execute(
+            "SELECT digest FROM merkle WHERE bucket = ?", (bucket,)
+        ).fetchone()
+        self.db.execute(
+            "UPDATE merkle SET digest = ? WHERE bucket = ?", (xor_digest(digest, delta), bucket)
+        )
+        root = self._meta(ROOT_KEY) or EMPTY_DIGEST
+        self._set_meta(ROOT_KEY, xor_digest(root, delta))
+
+    def _tick(self) -> str:
+        last = self._meta(HLC_KEY)
+        if last:
+            self._clock.observe(last)
+        stamp = str(self._clock.tick())
+        self._set_meta(HLC_KEY, stamp)
+        return stamp
+
+    def _observe(self, hlc: str) -> None:
+        last = self._meta(HLC_KEY)
+        if last:
+            self._clock.observe(last)
+        self._clock.observe(hlc)
+        newest = max(Stamp.parse(hlc), Stamp.parse(last)) if last else Stamp.parse(hlc)
+        self._set_meta(HLC_KEY, str(newest))
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def current(self, kind: str, id: str) -> Current | None:
+        row = self.db.execute(
+            "SELECT version, pending FROM records WHERE kind = ? AND id = ?", (kind, id)
+        ).fetchone()
+        if row is None:
+            return None
+        return Current(_load(row[0]), bool(row[1]))
+
+    def pending(self, *, limit: int = 500, after: str | None = None) -> list[Version]:
+        """Pending versions in HLC order, `limit` at a time; pass the last one's hlc as `after`."""
+        rows = self.db.execute(
+            "SELECT version FROM records WHERE pending = 1 AND hlc > ? ORDER BY hlc, kind, id"
+            " LIMIT ?",
+            (after or "", limit),
+        )
+        return [_load(row[0]) for row in rows]
+
+    def pending_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM records WHERE pending = 1").fetchone()[0])
+
+    def versions(self, kind: str) -> Iterable[Version]:
+        """Every current version of one kind (tombstones included), in id order."""
+        for row in self.db.execute(
+            "SELECT version FROM records WHERE kind = ? ORDER BY id", (kind,)
+        ).fetchall():
+            yield _load(row[0])
+
+    def count(self, *, include_deleted: bool = True) -> int:
+        sql = "SELECT count(*) FROM records" + ("" if include_deleted else " WHERE deleted = 0")
+        return int(self.db.execute(sql).fetchone()[0])
+
+    def digest(self) -> Digest:
+        buckets = [EMPTY_DIGEST] * BUCKETS
+        for bucket, value in self.db.execute("SELECT bucket, digest FROM merkle"):
+            buckets[bucket] = value
+        return Digest(self._meta(ROOT_KEY) or EMPTY_DIGEST, buckets, self.count())
+
+    def bucket_entries(self, buckets: Iterable[int]) -> list[BucketEntry]:
+        wanted = sorted(set(buckets))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT bucket, kind, id, vhash FROM records WHERE bucket IN ({marks})"
+            " ORDER BY bucket, kind, id",
+            wanted,
+        )
+        return [BucketEntry(*row) for row in rows]
+
+
+def _load(text: str) -> Version:
+    # The stored JSON was produced from a validated Version; re-validation re-checks the vhash,
+    # which also catches a row edited by hand.
+    return Version.model_validate(json.loads(text))

@@ -1,0 +1,130 @@
+"""Open a brain's SQLite file: WAL, foreign keys, a busy timeout, and atomic transactions.
+
+Every failure to open or read the file becomes a StoreError that names the file, so a corrupt,
+unreadable or locked brain is reported clearly instead of as a raw sqlite3 traceback.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from neuralmemory.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """One connection to one brain file, shared by the threads of one process.
+
+    Writes go through `transaction()`: BEGIN IMMEDIATE takes the write lock up front (so two
+    processes never deadlock upgrading read locks), and nested calls join the outer transaction,
+    which is how a batch of writes becomes one commit. A re-entrant lock serialises threads.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self._run("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._depth = 0
+                self.conn.rollback()
+                raise
+            self._depth = 0
+            self._run("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock while reading, so a reader never sees another thread's open write."""
+        with self._lock:
+            yield self.conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, params)
+            except sqlite3.IntegrityError:
+                raise  # a bug in our SQL, not a property of the file
+            except sqlite3.DatabaseError as exc:
+                raise _store_error(self.path, exc) from exc
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        with self._lock:
+            try:
+                self.conn.executemany(sql, rows)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise _store_error(self.path, exc) from exc
+
+    def _run(self, sql: str) -> None:
+        try:
+            self.conn.execute(sql)
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def connect(path: Path) -> Database:
+    """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses."""
+    try:
+        conn = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # guarded by Database._lock
+        )
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Reading the schema is what detects a file that is not a database at all.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA foreign_keys = ON")
+        # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
+        # commits, never corrupt the file. This keeps remember in the low milliseconds.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _store_error(path, exc) from exc
+    return Database(path, conn)
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{path} is locked by another process", hint="try again in a moment")
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return StoreError(
+            f"{path} is not a readable brain database (corrupt or not SQLite)",
+            hint="restore it from a backup or move it aside; it was not changed",
+        )
+    if "unable to open" in text or "readonly" in text or "permission" in text:
+        return StoreError(
+            f"cannot open {path}: {exc}", hint="check that the file and its folder are readable"
+        )
+    return StoreError(f"{path}: {exc}")

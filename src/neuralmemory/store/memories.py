@@ -1,0 +1,354 @@
+"""The SQL for materialized memories and their derived graph (neurons, synapses, relations, FTS5).
+
+Materialized tables (memories, activations, links) mirror the current record versions kept by
+store/changes.py. The graph tables and the FTS index are derived: core/brain.py rebuilds them
+from the memories alone, and none of them ever syncs. Functions here take a Database and run
+inside the caller's transaction; they know nothing of versions, extraction or encryption.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from neuralmemory.store.db import Database
+
+_MEMORY_COLUMNS = (
+    "rid, id, content, ciphertext, encrypted, type, tags, priority,"
+    " created_at, event_at, expires_at"
+)
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    rid: int
+    id: str
+    content: str | None
+    ciphertext: str | None
+    encrypted: bool
+    type: str
+    tags: list[str]
+    priority: int
+    created_at: int
+    event_at: int | None
+    expires_at: int | None
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A neuron as a memory uses it: its key, its kind and the synapse weight."""
+
+    key: str
+    kind: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Neuron:
+    id: int
+    key: str
+    kind: str
+    df: int
+
+
+def _row(values: Any) -> MemoryRow:
+    rid, id_, content, ciphertext, encrypted, type_, tags, priority, created, event, expires = (
+        values
+    )
+    return MemoryRow(
+        rid=rid,
+        id=id_,
+        content=content,
+        ciphertext=ciphertext,
+        encrypted=bool(encrypted),
+        type=type_,
+        tags=json.loads(tags),
+        priority=priority,
+        created_at=created,
+        event_at=event,
+        expires_at=expires,
+    )
+
+
+# ---------------------------------------------------------------------------- memories
+
+
+def upsert_memory(
+    db: Database,
+    *,
+    id: str,
+    content: str | None,
+    ciphertext: str | None,
+    type: str,
+    tags: list[str],
+    priority: int,
+    created_at: int,
+    event_at: int | None,
+    expires_at: int | None,
+) -> int:
+    """Insert or replace one memory's row; returns its rid (stable across updates)."""
+    row = db.execute(
+        "INSERT INTO memories (id, content, ciphertext, encrypted, type, tags, priority,"
+        " created_at, event_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET content = excluded.content,"
+        " ciphertext = excluded.ciphertext, encrypted = excluded.encrypted, type = excluded.type,"
+        " tags = excluded.tags, priority = excluded.priority, created_at = excluded.created_at,"
+        " event_at = excluded.event_at, expires_at = excluded.expires_at RETURNING rid",
+        (
+            id,
+            content,
+            ciphertext,
+            int(ciphertext is not None),
+            type,
+            json.dumps(tags),
+            priority,
+            created_at,
+            event_at,
+            expires_at,
+        ),
+    ).fetchone()
+    return int(row[0])
+
+
+def get_memory(db: Database, id: str) -> MemoryRow | None:
+    row = db.execute(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ?", (id,)).fetchone()
+    return None if row is None else _row(row)
+
+
+def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
+    wanted = list(rids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE rid IN ({marks})", wanted)
+    return {row.rid: row for row in map(_row, rows)}
+
+
+def rids_of(db: Database, ids: Iterable[str]) -> dict[str, int]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(f"SELECT id, rid FROM memories WHERE id IN ({marks})", wanted)
+    return {str(id_): int(rid) for id_, rid in rows}
+
+
+def all_memories(db: Database) -> list[MemoryRow]:
+    return [_row(row) for row in db.execute(f"SELECT {_MEMORY_COLUMNS} FROM memories ORDER BY rid")]
+
+
+def delete_memory(db: Database, rid: int) -> None:
+    unindex(db, rid)
+    db.execute("DELETE FROM memories WHERE rid = ?", (rid,))
+
+
+def memory_count(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM memories").fetchone()[0])
+
+
+# ---------------------------------------------------------------------------- derived graph
+
+
+def index(
+    db: Database,
+    rid: int,
+    concepts: Sequence[Concept],
+    relations: Sequence[tuple[str, str, str]],
+    fts_text: str,
+) -> None:
+    """Attach a memory to its neurons (created on first use), its relations and the FTS index."""
+    ids: dict[str, int] = {}
+    for concept in concepts:
+        row = db.execute(
+            "INSERT INTO neurons (key, kind, df) VALUES (?, ?, 1)"
+            " ON CONFLICT (key) DO UPDATE SET df = df + 1 RETURNING id",
+            (concept.key, concept.kind),
+        ).fetchone()
+        ids[concept.key] = int(row[0])
+    db.executemany(
+        "INSERT INTO synapses (neuron_id, memory_rid, weight) VALUES (?, ?, ?)",
+        [(ids[c.key], rid, c.weight) for c in concepts],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO relations (src, dst, kind, memory_rid) VALUES (?, ?, ?, ?)",
+        [(ids[a], ids[b], kind, rid) for a, b, kind in relations if a in ids and b in ids],
+    )
+    db.execute("INSERT INTO memory_fts (rowid, terms) VALUES (?, ?)", (rid, fts_text))
+
+
+def unindex(db: Database, rid: int) -> None:
+    """Detach a memory from the derived graph; neurons nobody uses any more are dropped."""
+    db.execute(
+        "UPDATE neurons SET df = df - 1"
+        " WHERE id IN (SELECT neuron_id FROM synapses WHERE memory_rid = ?)",
+        (rid,),
+    )
+    db.execute("DELETE FROM synapses WHERE memory_rid = ?", (rid,))
+    db.execute("DELETE FROM relations WHERE memory_rid = ?", (rid,))
+    db.execute("DELETE FROM neurons WHERE df <= 0")
+    db.execute("DELETE FROM memory_fts WHERE rowid = ?", (rid,))
+
+
+def clear_index(db: Database) -> None:
+    for table in ("synapses", "relations", "neurons", "memory_fts"):
+        db.execute(f"DELETE FROM {table}")
+
+
+def neurons_by_key(db: Database, keys: Iterable[str]) -> list[Neuron]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(f"SELECT id, key, kind, df FROM neurons WHERE key IN ({marks})", wanted)
+    return [Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows]
+
+
+def fan_out(db: Database, neuron_id: int, limit: int) -> list[tuple[int, float]]:
+    """At most `limit` memories holding a neuron, newest first: bounded fan-out per hop."""
+    rows = db.execute(
+        "SELECT memory_rid, weight FROM synapses WHERE neuron_id = ?"
+        " ORDER BY memory_rid DESC LIMIT ?",
+        (neuron_id, limit),
+    )
+    return [(int(rid), float(weight)) for rid, weight in rows]
+
+
+def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:
+    """(memory rid, neuron, synapse weight) for every neuron the given memories hold."""
+    wanted = list(rids)
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        "SELECT s.memory_rid, n.id, n.key, n.kind, n.df, s.weight FROM synapses s"
+        f" JOIN neurons n ON n.id = s.neuron_id WHERE s.memory_rid IN ({marks})",
+        wanted,
+    )
+    return [
+        (int(rid), Neuron(int(nid), str(key), str(kind), int(df)), float(weight))
+        for rid, nid, key, kind, df, weight in rows
+    ]
+
+
+def related(db: Database, neuron_ids: Iterable[int]) -> list[tuple[int, int, str]]:
+    """Typed relations touching the given neurons, either direction: (from, to, kind)."""
+    wanted = list(neuron_ids)
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT DISTINCT src, dst, kind FROM relations WHERE src IN ({marks})"
+        f" UNION SELECT DISTINCT dst, src, kind FROM relations WHERE dst IN ({marks})",
+        wanted + wanted,
+    )
+    return [(int(a), int(b), str(kind)) for a, b, kind in rows]
+
+
+def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(f"SELECT id, key, kind, df FROM neurons WHERE id IN ({marks})", wanted)
+    return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
+
+
+def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
+    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression."""
+    rows = db.execute(
+        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
+        " ORDER BY bm25(memory_fts) LIMIT ?",
+        (match, limit),
+    )
+    return [(int(rid), float(score)) for rid, score in rows]
+
+
+# ---------------------------------------------------------------------------- reinforcement
+
+
+def set_activation(db: Database, memory_id: str, count: int, last_at: int) -> None:
+    db.execute(
+        "INSERT INTO activations (memory_id, count, last_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (memory_id) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
+        (memory_id, count, last_at),
+    )
+
+
+def delete_activation(db: Database, memory_id: str) -> None:
+    db.execute("DELETE FROM activations WHERE memory_id = ?", (memory_id,))
+
+
+def activations(db: Database, memory_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """memory id -> (total count, last access ms)."""
+    wanted = list(memory_ids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT memory_id, count, last_at FROM activations WHERE memory_id IN ({marks})", wanted
+    )
+    return {str(mid): (int(count), int(last)) for mid, count, last in rows}
+
+
+def set_link(db: Database, id: str, a: str, b: str, count: int, last_at: int) -> None:
+    db.execute(
+        "INSERT INTO links (id, a, b, count, last_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET count = excluded.count, last_at = excluded.last_at",
+        (id, a, b, count, last_at),
+    )
+
+
+def delete_link(db: Database, id: str) -> None:
+    db.execute("DELETE FROM links WHERE id = ?", (id,))
+
+
+def links_of(db: Database, memory_ids: Iterable[str]) -> list[tuple[str, str, str, int]]:
+    """(link id, from memory, to memory, count) for learned links touching the given memories."""
+    wanted = list(memory_ids)
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT id, a, b, count FROM links WHERE a IN ({marks})"
+        f" UNION ALL SELECT id, b, a, count FROM links WHERE b IN ({marks})",
+        wanted + wanted,
+    )
+    return [(str(i), str(a), str(b), int(c)) for i, a, b, c in rows]
+
+
+# ---------------------------------------------------------------------------- stats
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Sizes of the local tables, for `nmem stats`."""
+    result = {}
+    for name, sql in (
+        ("memories", "SELECT count(*) FROM memories"),
+        ("encrypted", "SELECT count(*) FROM memories WHERE encrypted = 1"),
+        ("neurons", "SELECT count(*) FROM neurons"),
+        ("synapses", "SELECT count(*) FROM synapses"),
+        ("relations", "SELECT count(*) FROM relations"),
+        ("links", "SELECT count(*) FROM links"),
+    ):
+        result[name] = int(db.execute(sql).fetchone()[0])
+    return result
+
+
+def strength_inputs(db: Database, rids: Iterable[int]) -> dict[int, tuple[int, int, int | None]]:
+    """rid -> (created_at, access count, last access or None) for strength computation."""
+    wanted = list(rids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        "SELECT m.rid, m.created_at, coalesce(a.count, 0), a.last_at FROM memories m"
+        f" LEFT JOIN activations a ON a.memory_id = m.id WHERE m.rid IN ({marks})",
+        wanted,
+    )
+    return {int(rid): (int(created), int(count), last) for rid, created, count, last in rows}
+
+
+def has_encrypted(db: Database) -> bool:
+    return db.execute("SELECT 1 FROM memories WHERE encrypted = 1 LIMIT 1").fetchone() is not None
