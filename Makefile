@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	scripts/ensure-postgres.sh
 	$(BIN)/pytest -m "not slow"
 
 ## test-long: the long property runs as well

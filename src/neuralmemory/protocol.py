@@ -42,7 +42,10 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 VHASH_PATTERN = r"^v1:[0-9a-f]{64}$"
 HLC_PATTERN = r"^\d{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 DIGEST_PATTERN = r"^[0-9a-f]{64}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+# Free text (device and key names) and emails carry no control characters: PostgreSQL text
+# cannot hold NUL, and a newline has no business in a log line or a listing.
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 API_KEY_PREFIX = "nmk_"
 API_KEY_PATTERN = r"^nmk_[A-Za-z0-9]{32,128}$"
 KEY_DISPLAY_CHARS = 12  # "nmk_" + 8 characters are shown, the rest masked
@@ -283,10 +286,13 @@ class StoredVersion(Version):
     seq: Annotated[int, Field(ge=1)]
 
 
+Label = Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]
+
+
 class DeviceInfo(_Request):
     device_id: Id
-    name: Annotated[str, Field(min_length=1, max_length=64)]
-    platform: Annotated[str, Field(min_length=1, max_length=64)] = "unknown"
+    name: Label
+    platform: Label = "unknown"
 
 
 class PushRequest(_Request):
@@ -407,7 +413,7 @@ class RegisterReply(_Reply):
 
 
 class KeyCreateRequest(_Request):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Label
 
 
 class KeyCreated(_Reply):

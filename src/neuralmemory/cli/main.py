@@ -10,6 +10,8 @@ import click
 
 from neuralmemory import __version__
 from neuralmemory.cli.mcp import mcp
+from neuralmemory.cli.serve import serve
+from neuralmemory.cli.sync import sync
 
 
 @click.group()
@@ -19,3 +21,5 @@ def cli() -> None:
 
 
 cli.add_command(mcp)
+cli.add_command(serve)
+cli.add_command(sync)

@@ -1,1 +1,25 @@
-"""hub/backends layer."""
+"""Hub storage: one interface (base.Backend), one SQL implementation, two databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuralmemory.hub.backends.base import Backend, Incoming, KeyRow
+
+__all__ = ["Backend", "Incoming", "KeyRow", "open_backend"]
+
+
+async def open_backend(url: str) -> Backend:
+    """sqlite:///abs/path/hub.db (or sqlite://relative.db), postgresql://user@host/db.
+
+    Opening migrates the schema.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        from neuralmemory.hub.backends.postgres import open_postgres
+
+        return await open_postgres(url)
+    if url.startswith("sqlite://") and len(url) > len("sqlite://"):
+        from neuralmemory.hub.backends.sqlite import open_sqlite
+
+        return await open_sqlite(Path(url.removeprefix("sqlite://")))
+    raise ValueError("the database URL must be sqlite:///path/to/hub.db or postgresql://...")

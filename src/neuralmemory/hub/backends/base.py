@@ -1,0 +1,121 @@
+"""The storage the hub needs, as one small interface; tests/hub runs one contract suite on each.
+
+Methods take the caller's account id and enforce ownership themselves (raising AccessDenied or
+NotFound), so no route can forget to. Times are milliseconds since the epoch, given by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from neuralmemory.protocol import (
+    BrainInfo,
+    BucketEntry,
+    DeviceInfo,
+    DeviceRecord,
+    DigestReply,
+    PullReply,
+    PushReply,
+    RecordKey,
+    StoredVersion,
+    Usage,
+    Version,
+    canonical_json,
+)
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """An API key as stored: its hash and display prefix, never the key itself."""
+
+    key_id: str
+    account_id: str
+    name: str
+    key_hash: str
+    key_prefix: str
+    created_at: int
+    last_used_at: int | None = None
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A pushed version with its canonical body and wire size, computed once at the edge."""
+
+    version: Version
+    body_text: str
+    size: int
+
+    @classmethod
+    def of(cls, version: Version) -> Incoming:
+        return cls(version, canonical_json(version.body).decode("utf-8"), version.size())
+
+
+class Backend(Protocol):
+    async def close(self) -> None: ...
+
+    # accounts and keys
+    async def create_account(self, account_id: str, email: str, key: KeyRow) -> bool:
+        """False (and nothing written) when the email is already registered."""
+        ...
+
+    async def add_key(self, key: KeyRow) -> None: ...
+
+    async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
+        """The key with this hash (revoked or not), marking it used."""
+        ...
+
+    async def list_keys(self, account_id: str) -> list[KeyRow]: ...
+
+    async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
+        """None when the account has no such key; revoking twice keeps the first time."""
+        ...
+
+    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
+        """Count one request: the subject's hits in this window, and the account's for the day."""
+        ...
+
+    async def usage(self, account_id: str, day: str) -> Usage: ...
+
+    # the record store
+    async def push(
+        self,
+        account_id: str,
+        brain_id: str,
+        brain_name: str,
+        device: DeviceInfo,
+        records: Sequence[Incoming],
+        now: int,
+    ) -> PushReply:
+        """CAS every version in one transaction, claiming an unknown brain for the account."""
+        ...
+
+    async def pull(
+        self,
+        account_id: str,
+        brain_id: str,
+        brain_name: str,
+        device: DeviceInfo,
+        cursor: int,
+        limit: int,
+        exclude_device: bool,
+        now: int,
+    ) -> PullReply: ...
+
+    async def brains(self, account_id: str) -> list[BrainInfo]: ...
+
+    async def brain(self, account_id: str, brain_id: str) -> BrainInfo: ...
+
+    async def digest(self, account_id: str, brain_id: str) -> DigestReply: ...
+
+    async def bucket_entries(
+        self, account_id: str, brain_id: str, buckets: Sequence[int]
+    ) -> list[BucketEntry]: ...
+
+    async def fetch(
+        self, account_id: str, brain_id: str, keys: Sequence[RecordKey]
+    ) -> list[StoredVersion]: ...
+
+    async def devices(self, account_id: str, brain_id: str) -> list[DeviceRecord]: ...

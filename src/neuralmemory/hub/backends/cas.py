@@ -1,0 +1,90 @@
+"""The compare-and-swap rule of a push, as a pure function over the heads it touches.
+
+Kept apart from SQL so both backends share it and tests can table-test it without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from neuralmemory.hub.backends.base import Incoming
+from neuralmemory.protocol import (
+    EMPTY_DIGEST,
+    PushResult,
+    StoredVersion,
+    bucket_of,
+    item_digest,
+    xor_digest,
+)
+
+RecordId = tuple[str, str]  # (kind, id)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A record's current version as CAS needs it; `version` only when it is already at hand."""
+
+    vhash: str
+    seq: int
+    size: int
+    version: StoredVersion | None = None
+
+
+@dataclass
+class PushPlan:
+    results: list[PushResult]
+    #: the last accepted version of each record, with the seq it was given
+    writes: dict[RecordId, tuple[Incoming, int]] = field(default_factory=dict)
+    #: XOR of the items leaving and entering each touched bucket
+    deltas: dict[int, str] = field(default_factory=dict)
+    seq: int = 0
+    new_records: int = 0
+    new_bytes: int = 0
+    #: conflicts whose current version is in the database rather than at hand
+    fetch_current: list[RecordId] = field(default_factory=list)
+
+
+def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incoming]) -> PushPlan:
+    """Accept a new record or a fast-forward, ack an identical vhash, refuse anything else.
+
+    Versions apply in order, so a batch may carry several successive edits of one record.
+    """
+    state = dict(heads)
+    plan = PushPlan(results=[], seq=seq)
+    for incoming in records:
+        v = incoming.version
+        key = (v.kind, v.id)
+        head = state.get(key)
+        if head is not None and head.vhash == v.vhash:
+            plan.results.append(_result(incoming, "unchanged", head.seq))
+            continue
+        if head is not None and head.vhash != v.parent:
+            plan.results.append(_result(incoming, "conflict", None, head.version))
+            if head.version is None:
+                plan.fetch_current.append(key)
+            continue
+        plan.seq += 1
+        bucket = bucket_of(v.kind, v.id)
+        delta = plan.deltas.get(bucket, EMPTY_DIGEST)
+        if head is None:
+            plan.new_records += 1
+        else:
+            delta = xor_digest(delta, item_digest(v.kind, v.id, head.vhash))
+            plan.new_bytes -= head.size
+        plan.deltas[bucket] = xor_digest(delta, item_digest(v.kind, v.id, v.vhash))
+        plan.new_bytes += incoming.size
+        stored = StoredVersion.model_construct(**dict(v), seq=plan.seq)
+        state[key] = Head(v.vhash, plan.seq, incoming.size, stored)
+        plan.writes[key] = (incoming, plan.seq)
+        plan.results.append(_result(incoming, "accepted", plan.seq))
+    return plan
+
+
+def _result(
+    incoming: Incoming, status: str, seq: int | None, current: StoredVersion | None = None
+) -> PushResult:
+    v = incoming.version
+    return PushResult.model_construct(
+        kind=v.kind, id=v.id, vhash=v.vhash, status=status, seq=seq, current=current
+    )

@@ -1,0 +1,99 @@
+"""The hub on PostgreSQL (psycopg 3, an async connection pool); several hub processes may share it.
+
+Each request is one READ COMMITTED transaction on a pooled connection. A push locks its brain row
+(FOR UPDATE) before it reads heads, so concurrent pushes to one brain queue up, seq is given out
+gaplessly, and a seq becomes visible only after every smaller one. psycopg prepares statements a
+connection runs repeatedly, so the hot path is not parsed again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
+from neuralmemory.hub.backends.sqlstore import Row, SqlStore
+
+POOL_MAX = 10
+MIGRATION_LOCK = 0x6E6D656D  # "nmem": one advisory lock id, held while a process migrates
+
+_converted: dict[str, str] = {}
+
+
+def _pg(sql: str) -> str:
+    """The store's `?` placeholders as psycopg's `%s` (its statements contain no other ? or %)."""
+    text = _converted.get(sql)
+    if text is None:
+        text = _converted[sql] = sql.replace("?", "%s")
+    return text
+
+
+class PostgresTx:
+    def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self.conn.execute(_pg(sql), params)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.conn.cursor() as cur:
+            await cur.executemany(_pg(sql), rows)
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        cur = await self.conn.execute(_pg(sql), params)
+        return await cur.fetchone()
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = await self.conn.execute(_pg(sql), params)
+        return await cur.fetchall()
+
+
+class PostgresDatabase:
+    lock_clause = " FOR UPDATE"
+
+    def __init__(self, url: str) -> None:
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
+            url, min_size=1, max_size=POOL_MAX, open=False
+        )
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[PostgresTx]:
+        # The pool commits when the block ends and rolls back on an exception.
+        async with self.pool.connection() as conn:
+            yield PostgresTx(conn)
+
+    async def migrate(self) -> None:
+        async with self.pool.connection() as conn:
+            # Held to the end of this transaction: a second process starting now waits, then
+            # finds every migration applied. DDL is transactional, so a failure applies nothing.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await conn.execute(SCHEMA_MIGRATIONS)
+            cur = await conn.execute("SELECT version FROM schema_migrations")
+            applied = {row[0] for row in await cur.fetchall()}
+            for migration in migrations("postgres"):
+                if migration.version in applied:
+                    continue
+                await conn.execute(migration.sql.encode("utf-8"))
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, int(time.time() * 1000)),
+                )
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def open_postgres(url: str) -> SqlStore:
+    db = PostgresDatabase(url)
+    await db.pool.open(wait=True, timeout=10)
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.pool.close()
+        raise
+    return SqlStore(db)

@@ -1,0 +1,509 @@
+"""The record store in SQL, written once for SQLite and PostgreSQL.
+
+Statements use `?` placeholders and SQL both databases speak (upserts, RETURNING, row values); a
+backend supplies transactions and the one thing that differs: how a push locks its brain row.
+SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the row with FOR UPDATE, so
+seq stays gapless and monotonic per brain and two CAS on one record can never both win.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, AccessDenied, NotFound
+from neuralmemory.hub.backends.base import Incoming, KeyRow
+from neuralmemory.hub.backends.cas import Head, RecordId, plan_push
+from neuralmemory.protocol import (
+    BUCKETS,
+    EMPTY_DIGEST,
+    BrainInfo,
+    BucketEntry,
+    DeviceInfo,
+    DeviceRecord,
+    DigestReply,
+    PullReply,
+    PushReply,
+    RecordKey,
+    StoredVersion,
+    Usage,
+    bucket_of,
+    iso_ms,
+    xor_digest,
+)
+
+Row = tuple[Any, ...]
+CHUNK = 400  # keys per row-value IN list: well under SQLite's bound-parameter limit
+LAST_USED_RESOLUTION_MS = 1_000  # a key used many times a second is written once a second
+
+
+class Tx(Protocol):
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class Database(Protocol):
+    #: appended to the SELECT of the brain row a push is about to change
+    lock_clause: str
+
+    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Tx]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BrainRow:
+    id: str
+    account_id: str
+    name: str
+    seq: int
+    records: int
+    bytes: int
+    root: str
+    created_at: int
+    last_write_at: int | None
+
+
+BRAIN_COLUMNS = "id, account_id, name, seq, records, bytes, root, created_at, last_write_at"
+VERSION_COLUMNS = "kind, id, hlc, device_id, parent, deleted, strength, body, vhash, seq"
+KEY_COLUMNS = "id, account_id, name, key_hash, key_prefix, created_at, last_used_at, revoked_at"
+
+UPSERT_RECORD = """
+INSERT INTO records (brain_id, kind, id, seq, bucket, vhash, hlc, device_id, parent, deleted,
+                     strength, body, size)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (brain_id, kind, id) DO UPDATE SET
+    seq = excluded.seq, vhash = excluded.vhash, hlc = excluded.hlc,
+    device_id = excluded.device_id, parent = excluded.parent, deleted = excluded.deleted,
+    strength = excluded.strength, body = excluded.body, size = excluded.size
+"""
+
+UPSERT_BUCKET = """
+INSERT INTO buckets (brain_id, bucket, digest) VALUES (?, ?, ?)
+ON CONFLICT (brain_id, bucket) DO UPDATE SET digest = excluded.digest
+"""
+
+# Fixed windows; a process with a slower clock can never move a window back.
+HIT = """
+INSERT INTO rate_limits (subject, window_start, hits) VALUES (?, ?, 1)
+ON CONFLICT (subject) DO UPDATE SET
+    hits = CASE WHEN rate_limits.window_start >= excluded.window_start
+                THEN rate_limits.hits + 1 ELSE 1 END,
+    window_start = CASE WHEN rate_limits.window_start >= excluded.window_start
+                        THEN rate_limits.window_start ELSE excluded.window_start END
+RETURNING hits
+"""
+
+COUNT_REQUEST = """
+INSERT INTO usage_daily (account_id, day, requests) VALUES (?, ?, 1)
+ON CONFLICT (account_id, day) DO UPDATE SET requests = usage_daily.requests + 1
+"""
+
+
+def _device_upsert(*, move_cursor: bool) -> str:
+    cursor = "excluded.cursor" if move_cursor else "devices.cursor"
+    return f"""
+INSERT INTO devices (brain_id, device_id, name, platform, first_seen_at, last_sync_at, cursor)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (brain_id, device_id) DO UPDATE SET
+    name = excluded.name, platform = excluded.platform,
+    last_sync_at = excluded.last_sync_at, cursor = {cursor}
+"""
+
+
+DEVICE_PUSHED = _device_upsert(move_cursor=False)
+DEVICE_PULLED = _device_upsert(move_cursor=True)
+
+
+def _chunks(keys: Sequence[RecordId]) -> Iterator[tuple[str, list[str]]]:
+    """`(kind, id) IN (VALUES ...)` clauses with their parameters, CHUNK keys at a time."""
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start : start + CHUNK]
+        values = ", ".join(["(?, ?)"] * len(part))
+        yield f"(kind, id) IN (VALUES {values})", [text for key in part for text in key]
+
+
+def _version(row: Row) -> StoredVersion:
+    # Rows were validated when pushed; rebuilding them unchecked keeps a big pull cheap.
+    kind, id_, hlc, device_id, parent, deleted, strength, body, vhash, seq = row
+    return StoredVersion.model_construct(
+        kind=kind,
+        id=id_,
+        hlc=hlc,
+        device_id=device_id,
+        parent=parent,
+        deleted=bool(deleted),
+        strength=strength,
+        body=json.loads(body),
+        vhash=vhash,
+        seq=seq,
+    )
+
+
+class SqlStore:
+    """Implements base.Backend over any Database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # ------------------------------------------------------------ accounts and keys
+
+    async def create_account(self, account_id: str, email: str, key: KeyRow) -> bool:
+        async with self.db.transaction(write=True) as tx:
+            created = await tx.one(
+                "INSERT INTO accounts (id, email, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (email) DO NOTHING RETURNING id",
+                (account_id, email, key.created_at),
+            )
+            if created is None:
+                return False
+            await self._insert_key(tx, key)
+        return True
+
+    async def add_key(self, key: KeyRow) -> None:
+        async with self.db.transaction(write=True) as tx:
+            await self._insert_key(tx, key)
+
+    async def _insert_key(self, tx: Tx, key: KeyRow) -> None:
+        await tx.execute(
+            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key.key_id,
+                key.account_id,
+                key.name,
+                key.key_hash,
+                key.key_prefix,
+                key.created_at,
+                key.last_used_at,
+                key.revoked_at,
+            ),
+        )
+
+    async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
+        async with self.db.transaction(write=True) as tx:
+            row = await tx.one(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+            )
+            if row is None:
+                return None
+            key = KeyRow(*row)
+            stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
+            if key.revoked_at is None and stale:
+                await tx.execute(
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.key_id)
+                )
+                key = replace(key, last_used_at=now)
+        return key
+
+    async def list_keys(self, account_id: str) -> list[KeyRow]:
+        async with self.db.transaction(write=False) as tx:
+            rows = await tx.all(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_at, id",
+                (account_id,),
+            )
+        return [KeyRow(*row) for row in rows]
+
+    async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
+        async with self.db.transaction(write=True) as tx:
+            await tx.execute(
+                "UPDATE api_keys SET revoked_at = ?"
+                " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                (now, key_id, account_id),
+            )
+            row = await tx.one(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ? AND account_id = ?",
+                (key_id, account_id),
+            )
+        return None if row is None else KeyRow(*row)
+
+    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
+        async with self.db.transaction(write=True) as tx:
+            row = await tx.one(HIT, (subject, window_start))
+            if account_id is not None:
+                await tx.execute(COUNT_REQUEST, (account_id, day))
+        assert row is not None  # an upsert with RETURNING always returns its row
+        return int(row[0])
+
+    async def usage(self, account_id: str, day: str) -> Usage:
+        async with self.db.transaction(write=False) as tx:
+            totals = await tx.one(
+                "SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(bytes), 0)"
+                " FROM brains WHERE account_id = ?",
+                (account_id,),
+            )
+            devices = await tx.one(
+                "SELECT COUNT(DISTINCT d.device_id) FROM devices d"
+                " JOIN brains b ON b.id = d.brain_id WHERE b.account_id = ?",
+                (account_id,),
+            )
+            requests = await tx.one(
+                "SELECT requests FROM usage_daily WHERE account_id = ? AND day = ?",
+                (account_id, day),
+            )
+        assert totals is not None and devices is not None  # aggregates always return a row
+        return Usage(
+            brains=int(totals[0]),
+            records=int(totals[1]),  # PostgreSQL sums BIGINT as NUMERIC
+            bytes=int(totals[2]),
+            devices=int(devices[0]),
+            requests_today=0 if requests is None else int(requests[0]),
+        )
+
+    # ------------------------------------------------------------ brains and ownership
+
+    async def _brain_row(self, tx: Tx, brain_id: str, *, lock: bool = False) -> BrainRow | None:
+        row = await tx.one(
+            f"SELECT {BRAIN_COLUMNS} FROM brains WHERE id = ?"
+            + (self.db.lock_clause if lock else ""),
+            (brain_id,),
+        )
+        return None if row is None else BrainRow(*row)
+
+    async def _claim(
+        self, tx: Tx, account_id: str, brain_id: str, name: str, now: int, *, lock: bool
+    ) -> BrainRow:
+        """The brain, created for this account if nobody synced it yet; 403 if another owns it."""
+        brain = await self._brain_row(tx, brain_id, lock=lock)
+        if brain is None:
+            # Two first syncs may race: the loser's insert does nothing; it reads the winner's row.
+            await tx.execute(
+                f"INSERT INTO brains ({BRAIN_COLUMNS}) VALUES (?, ?, ?, 0, 0, 0, ?, ?, NULL)"
+                " ON CONFLICT (id) DO NOTHING",
+                (brain_id, account_id, name, EMPTY_DIGEST, now),
+            )
+            brain = await self._brain_row(tx, brain_id, lock=lock)
+            assert brain is not None  # inserted or already there
+        if brain.account_id != account_id:
+            raise AccessDenied()
+        return brain
+
+    async def _owned(self, tx: Tx, account_id: str, brain_id: str) -> BrainRow:
+        brain = await self._brain_row(tx, brain_id)
+        if brain is None:
+            raise NotFound(MSG_BRAIN_NOT_FOUND)
+        if brain.account_id != account_id:
+            raise AccessDenied()
+        return brain
+
+    async def _info(self, tx: Tx, brain: BrainRow) -> BrainInfo:
+        devices = await tx.one("SELECT COUNT(*) FROM devices WHERE brain_id = ?", (brain.id,))
+        assert devices is not None
+        return _brain_info(brain, int(devices[0]))
+
+    async def brains(self, account_id: str) -> list[BrainInfo]:
+        async with self.db.transaction(write=False) as tx:
+            rows = await tx.all(
+                f"SELECT {BRAIN_COLUMNS},"
+                " (SELECT COUNT(*) FROM devices d WHERE d.brain_id = brains.id)"
+                " FROM brains WHERE account_id = ? ORDER BY created_at, id",
+                (account_id,),
+            )
+        return [_brain_info(BrainRow(*row[:-1]), int(row[-1])) for row in rows]
+
+    async def brain(self, account_id: str, brain_id: str) -> BrainInfo:
+        async with self.db.transaction(write=False) as tx:
+            return await self._info(tx, await self._owned(tx, account_id, brain_id))
+
+    async def devices(self, account_id: str, brain_id: str) -> list[DeviceRecord]:
+        async with self.db.transaction(write=False) as tx:
+            await self._owned(tx, account_id, brain_id)
+            rows = await tx.all(
+                "SELECT device_id, name, platform, first_seen_at, last_sync_at, cursor"
+                " FROM devices WHERE brain_id = ? ORDER BY first_seen_at, device_id",
+                (brain_id,),
+            )
+        return [
+            DeviceRecord(
+                device_id=device_id,
+                name=name,
+                platform=platform,
+                first_seen_at=iso_ms(first_seen) or "",
+                last_sync_at=iso_ms(last_sync),
+                cursor=cursor,
+            )
+            for device_id, name, platform, first_seen, last_sync, cursor in rows
+        ]
+
+    # ------------------------------------------------------------ the record store
+
+    async def push(
+        self,
+        account_id: str,
+        brain_id: str,
+        brain_name: str,
+        device: DeviceInfo,
+        records: Sequence[Incoming],
+        now: int,
+    ) -> PushReply:
+        async with self.db.transaction(write=True) as tx:
+            brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=True)
+            ids = list(dict.fromkeys((r.version.kind, r.version.id) for r in records))
+            plan = plan_push(brain.seq, await self._heads(tx, brain_id, ids), records)
+            results = plan.results
+            if plan.fetch_current:
+                current = {
+                    (v.kind, v.id): v for v in await self._fetch(tx, brain_id, plan.fetch_current)
+                }
+                results = [
+                    r.model_copy(update={"current": current[(r.kind, r.id)]})
+                    if r.status == "conflict" and r.current is None
+                    else r
+                    for r in results
+                ]
+            root = brain.root
+            if plan.writes:
+                await tx.executemany(
+                    UPSERT_RECORD,
+                    [_record_row(brain_id, r, seq) for r, seq in plan.writes.values()],
+                )
+                root = await self._fold_buckets(tx, brain_id, root, plan.deltas)
+                await tx.execute(
+                    "UPDATE brains SET seq = ?, root = ?, records = records + ?,"
+                    " bytes = bytes + ?, last_write_at = ? WHERE id = ?",
+                    (plan.seq, root, plan.new_records, plan.new_bytes, now, brain_id),
+                )
+            await tx.execute(DEVICE_PUSHED, _device_row(brain_id, device, now, 0))
+        return PushReply.model_construct(results=results, seq=plan.seq, root=root)
+
+    async def _heads(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> dict[RecordId, Head]:
+        heads: dict[RecordId, Head] = {}
+        for clause, params in _chunks(ids):
+            rows = await tx.all(
+                f"SELECT kind, id, vhash, seq, size FROM records WHERE brain_id = ? AND {clause}",
+                (brain_id, *params),
+            )
+            for kind, id_, vhash, seq, size in rows:
+                heads[(kind, id_)] = Head(vhash, seq, size)
+        return heads
+
+    async def _fold_buckets(self, tx: Tx, brain_id: str, root: str, deltas: dict[int, str]) -> str:
+        """XOR each touched bucket's delta into its row and into the root: O(touched buckets)."""
+        touched = sorted(deltas)
+        marks = ", ".join(["?"] * len(touched))
+        rows = await tx.all(
+            f"SELECT bucket, digest FROM buckets WHERE brain_id = ? AND bucket IN ({marks})",
+            (brain_id, *touched),
+        )
+        old: dict[int, str] = dict(rows)
+        updates = []
+        for bucket in touched:
+            updates.append(
+                (brain_id, bucket, xor_digest(old.get(bucket, EMPTY_DIGEST), deltas[bucket]))
+            )
+            root = xor_digest(root, deltas[bucket])
+        await tx.executemany(UPSERT_BUCKET, updates)
+        return root
+
+    async def pull(
+        self,
+        account_id: str,
+        brain_id: str,
+        brain_name: str,
+        device: DeviceInfo,
+        cursor: int,
+        limit: int,
+        exclude_device: bool,
+        now: int,
+    ) -> PullReply:
+        async with self.db.transaction(write=True) as tx:
+            # Read the brain before its records: every seq up to brain.seq is committed (seq is
+            # given out under the brain's lock), so the query below cannot miss one of them.
+            brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=False)
+            mine = " AND device_id <> ?" if exclude_device else ""
+            rows = await tx.all(
+                f"SELECT {VERSION_COLUMNS} FROM records WHERE brain_id = ? AND seq > ?{mine}"
+                " ORDER BY seq LIMIT ?",
+                (brain_id, cursor, *((device.device_id,) if exclude_device else ()), limit + 1),
+            )
+            more = len(rows) > limit
+            records = [_version(row) for row in rows[:limit]]
+            last = records[-1].seq if records else 0
+            next_cursor = last if more else max(brain.seq, last)
+            await tx.execute(DEVICE_PULLED, _device_row(brain_id, device, now, next_cursor))
+        return PullReply.model_construct(
+            records=records, cursor=next_cursor, more=more, seq=brain.seq, root=brain.root
+        )
+
+    async def digest(self, account_id: str, brain_id: str) -> DigestReply:
+        async with self.db.transaction(write=False) as tx:
+            brain = await self._owned(tx, account_id, brain_id)
+            rows = await tx.all(
+                "SELECT bucket, digest FROM buckets WHERE brain_id = ?", (brain_id,)
+            )
+        buckets = [EMPTY_DIGEST] * BUCKETS
+        for bucket, digest in rows:
+            buckets[bucket] = digest
+        return DigestReply(root=brain.root, seq=brain.seq, records=brain.records, buckets=buckets)
+
+    async def bucket_entries(
+        self, account_id: str, brain_id: str, buckets: Sequence[int]
+    ) -> list[BucketEntry]:
+        wanted = sorted(set(buckets))
+        async with self.db.transaction(write=False) as tx:
+            await self._owned(tx, account_id, brain_id)
+            rows = await tx.all(
+                "SELECT bucket, kind, id, vhash, seq FROM records WHERE brain_id = ?"
+                f" AND bucket IN ({', '.join(['?'] * len(wanted))}) ORDER BY bucket, kind, id",
+                (brain_id, *wanted),
+            )
+        return [
+            BucketEntry.model_construct(bucket=bucket, kind=kind, id=id_, vhash=vhash, seq=seq)
+            for bucket, kind, id_, vhash, seq in rows
+        ]
+
+    async def fetch(
+        self, account_id: str, brain_id: str, keys: Sequence[RecordKey]
+    ) -> list[StoredVersion]:
+        async with self.db.transaction(write=False) as tx:
+            await self._owned(tx, account_id, brain_id)
+            found = await self._fetch(tx, brain_id, [(key.kind, key.id) for key in keys])
+        order = {(key.kind, key.id): n for n, key in enumerate(keys)}
+        return sorted(found, key=lambda v: order[(v.kind, v.id)])
+
+    async def _fetch(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> list[StoredVersion]:
+        found: list[StoredVersion] = []
+        for clause, params in _chunks(list(dict.fromkeys(ids))):
+            rows = await tx.all(
+                f"SELECT {VERSION_COLUMNS} FROM records WHERE brain_id = ? AND {clause}",
+                (brain_id, *params),
+            )
+            found.extend(_version(row) for row in rows)
+        return found
+
+
+def _record_row(brain_id: str, incoming: Incoming, seq: int) -> Row:
+    v = incoming.version
+    bucket = bucket_of(v.kind, v.id)
+    return (
+        *(brain_id, v.kind, v.id, seq, bucket, v.vhash, v.hlc, v.device_id, v.parent),
+        *(v.deleted, v.strength, incoming.body_text, incoming.size),
+    )
+
+
+def _device_row(brain_id: str, device: DeviceInfo, now: int, cursor: int) -> Row:
+    return (brain_id, device.device_id, device.name, device.platform, now, now, cursor)
+
+
+def _brain_info(brain: BrainRow, devices: int) -> BrainInfo:
+    return BrainInfo(
+        brain_id=brain.id,
+        name=brain.name,
+        records=brain.records,
+        bytes=brain.bytes,
+        seq=brain.seq,
+        root=brain.root,
+        devices=devices,
+        created_at=iso_ms(brain.created_at) or "",
+        last_write_at=iso_ms(brain.last_write_at),
+    )

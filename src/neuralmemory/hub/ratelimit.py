@@ -1,0 +1,27 @@
+"""Per-key request limits (per client address without a key), counted in the database.
+
+Fixed one-minute windows: one upsert per request, shared by every hub process on the database.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from neuralmemory.errors import RateLimited
+from neuralmemory.hub.backends import Backend
+from neuralmemory.hub.settings import RATE_WINDOW_MS
+
+
+def day_of(now: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(now / 1000))
+
+
+async def admit(
+    backend: Backend, per_minute: int, subject: str, account_id: str | None, now: int
+) -> None:
+    """Count the request (and the account's requests today); 429 past the limit (0: no limit)."""
+    window = now - now % RATE_WINDOW_MS
+    hits = await backend.hit(subject, window, account_id, day_of(now))
+    if per_minute > 0 and hits > per_minute:
+        raise RateLimited(retry_after=max(1, math.ceil((window + RATE_WINDOW_MS - now) / 1000)))

@@ -1,0 +1,279 @@
+"""The hub's endpoints: parse (edge.json_body), call one backend method, format. Nothing else.
+
+The route table that maps paths to these functions is in app.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import Response
+
+from neuralmemory import __version__
+from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
+from neuralmemory.hub import auth
+from neuralmemory.hub.backends import Backend, Incoming, KeyRow
+from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.ratelimit import admit, day_of
+from neuralmemory.hub.settings import Settings
+from neuralmemory.protocol import (
+    BUCKETS,
+    ID_PATTERN,
+    PROTOCOL_VERSION,
+    BrainsReply,
+    BucketsReply,
+    BucketsRequest,
+    DevicesReply,
+    FetchReply,
+    FetchRequest,
+    HubInfo,
+    KeyCreated,
+    KeyCreateRequest,
+    KeyInfo,
+    KeyRevoked,
+    KeysReply,
+    PullRequest,
+    PushRequest,
+    RegisterReply,
+    RegisterRequest,
+    StatusReply,
+    iso_ms,
+)
+
+
+@dataclass(frozen=True)
+class Hub:
+    settings: Settings
+    backend: Backend
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _address(request: Request) -> str:
+    return "addr:" + (request.client.host if request.client else "unknown")
+
+
+async def caller(request: Request) -> auth.Caller:
+    """Who is asking (401 if a key is needed and bad), counted against their rate limit."""
+    hub = hub_of(request)
+    now = now_ms()
+    per_minute = hub.settings.limits.rate_limit_per_minute
+    try:
+        who = await auth.authenticate(
+            hub.backend, hub.settings.auth, request.headers.get("authorization"), now
+        )
+    except AuthError:
+        # Failed attempts count against the address, so guessing keys is rate limited too.
+        await admit(hub.backend, per_minute, _address(request), None, now)
+        raise
+    request.state.account_id = who.account_id
+    subject = f"key:{who.key_id}" if who.key_id else _address(request)
+    await admit(hub.backend, per_minute, subject, who.account_id, now)
+    return who
+
+
+async def anonymous(request: Request) -> None:
+    """Endpoints open to anyone are limited per client address."""
+    hub = hub_of(request)
+    await admit(
+        hub.backend, hub.settings.limits.rate_limit_per_minute, _address(request), None, now_ms()
+    )
+
+
+Caller = Annotated[auth.Caller, Depends(caller)]
+BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
+KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+# ---------------------------------------------------------------- open endpoints
+
+
+async def health() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Response:
+    settings = hub_of(request).settings
+    return reply(
+        HubInfo(
+            name=settings.name,
+            version=__version__,
+            protocol=PROTOCOL_VERSION,
+            implementation="python",
+            auth=settings.auth,
+            buckets=BUCKETS,
+            limits=settings.limits,
+        )
+    )
+
+
+async def register(
+    request: Request,
+    _: Annotated[None, Depends(anonymous)],
+    body: Annotated[RegisterRequest, Depends(json_body(RegisterRequest))],
+) -> Response:
+    now = now_ms()
+    account_id = auth.new_id("acc_")
+    secret, key = auth.new_key(account_id, "default", now)
+    if not await hub_of(request).backend.create_account(account_id, body.email, key):
+        raise ApiError(409, "conflict", "Email already registered")
+    created = RegisterReply(
+        account_id=account_id,
+        email=body.email,
+        key_id=key.key_id,
+        key_prefix=key.key_prefix,
+        api_key=secret,
+        created_at=iso_ms(now) or "",
+    )
+    return reply(created, 201)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def _key_info(key: KeyRow) -> KeyInfo:
+    return KeyInfo(
+        key_id=key.key_id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        created_at=iso_ms(key.created_at) or "",
+        last_used_at=iso_ms(key.last_used_at),
+        revoked=key.revoked_at is not None,
+        revoked_at=iso_ms(key.revoked_at),
+    )
+
+
+async def create_key(
+    request: Request,
+    who: Caller,
+    body: Annotated[KeyCreateRequest, Depends(json_body(KeyCreateRequest))],
+) -> Response:
+    now = now_ms()
+    secret, key = auth.new_key(who.account_id, body.name, now)
+    await hub_of(request).backend.add_key(key)
+    created = KeyCreated(
+        key_id=key.key_id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        api_key=secret,
+        created_at=iso_ms(now) or "",
+    )
+    return reply(created, 201)
+
+
+async def list_keys(request: Request, who: Caller) -> Response:
+    keys = await hub_of(request).backend.list_keys(who.account_id)
+    return reply(KeysReply(keys=[_key_info(key) for key in keys]))
+
+
+async def revoke_key(request: Request, who: Caller, key_id: KeyId) -> Response:
+    key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
+    if key is None:
+        raise NotFound("Key not found")
+    revoked_at = iso_ms(key.revoked_at) or ""
+    return reply(KeyRevoked(key_id=key.key_id, revoked=True, revoked_at=revoked_at))
+
+
+# ---------------------------------------------------------------- account
+
+
+async def status(request: Request, who: Caller) -> Response:
+    hub = hub_of(request)
+    usage = await hub.backend.usage(who.account_id, day_of(now_ms()))
+    return reply(
+        StatusReply(account_id=who.account_id, tier="free", usage=usage, limits=hub.settings.limits)
+    )
+
+
+async def list_brains(request: Request, who: Caller) -> Response:
+    return reply(BrainsReply(brains=await hub_of(request).backend.brains(who.account_id)))
+
+
+async def get_brain(request: Request, who: Caller, brain_id: BrainId) -> Response:
+    return reply(await hub_of(request).backend.brain(who.account_id, brain_id))
+
+
+# ---------------------------------------------------------------- the record store
+
+
+async def push(
+    request: Request,
+    who: Caller,
+    brain_id: BrainId,
+    body: Annotated[PushRequest, Depends(json_body(PushRequest))],
+) -> Response:
+    hub = hub_of(request)
+    limits = hub.settings.limits
+    if len(body.records) > limits.max_records_per_push:
+        raise PayloadTooLarge()
+    records = [Incoming.of(version) for version in body.records]
+    if any(record.size > limits.max_record_bytes for record in records):
+        raise PayloadTooLarge()
+    result = await hub.backend.push(
+        who.account_id, brain_id, body.brain_name, body.device, records, now_ms()
+    )
+    return reply(result)
+
+
+async def pull(
+    request: Request,
+    who: Caller,
+    brain_id: BrainId,
+    body: Annotated[PullRequest, Depends(json_body(PullRequest))],
+) -> Response:
+    hub = hub_of(request)
+    limits = hub.settings.limits
+    limit = min(body.limit or limits.page_size, limits.max_page_size)
+    result = await hub.backend.pull(
+        who.account_id,
+        brain_id,
+        body.brain_name,
+        body.device,
+        body.cursor,
+        limit,
+        body.exclude_device,
+        now_ms(),
+    )
+    return reply(result)
+
+
+async def digest(request: Request, who: Caller, brain_id: BrainId) -> Response:
+    return reply(await hub_of(request).backend.digest(who.account_id, brain_id))
+
+
+async def buckets(
+    request: Request,
+    who: Caller,
+    brain_id: BrainId,
+    body: Annotated[BucketsRequest, Depends(json_body(BucketsRequest))],
+) -> Response:
+    entries = await hub_of(request).backend.bucket_entries(who.account_id, brain_id, body.buckets)
+    return reply(BucketsReply.model_construct(entries=entries))
+
+
+async def fetch(
+    request: Request,
+    who: Caller,
+    brain_id: BrainId,
+    body: Annotated[FetchRequest, Depends(json_body(FetchRequest))],
+) -> Response:
+    hub = hub_of(request)
+    if len(body.keys) > hub.settings.limits.max_fetch_keys:
+        raise PayloadTooLarge()
+    records = await hub.backend.fetch(who.account_id, brain_id, body.keys)
+    return reply(FetchReply.model_construct(records=records))
+
+
+async def devices(request: Request, who: Caller, brain_id: BrainId) -> Response:
+    found = await hub_of(request).backend.devices(who.account_id, brain_id)
+    return reply(DevicesReply(devices=found))

@@ -1,0 +1,148 @@
+"""The hubs the conformance suite runs against, each started as a real server on loopback.
+
+A target is a name, a factory that starts one hub with given options and yields its base URL
+(and where its log goes), and what it can do. To add a hub (the Worker under `wrangler dev`),
+write its factory and add one entry to TARGETS; every test then runs against it too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import psycopg
+import pytest
+
+PG_ADMIN_URL = os.environ.get("NMEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+START_DEADLINE_S = 60
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    #: keys: every request needs a key. local: a request without one is the local account.
+    auth: Literal["keys", "local"] = "keys"
+    #: requests per minute per key or address; 0 turns limiting off (the suite is chatty)
+    rate_limit: int = 0
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    url: str
+    log: Path  # everything the hub process wrote, at debug level
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    start: Callable[[HubOptions, Path], AbstractContextManager[RunningHub]]
+    local_mode: bool  # can serve requests without a key as a local account
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL, dropped afterwards. Fails loudly, never skips."""
+    name = "nmem_test_" + secrets.token_hex(6)
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        raise RuntimeError(
+            f"PostgreSQL at {PG_ADMIN_URL} is needed (run scripts/ensure-postgres.sh): {exc}"
+        ) from exc
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+    """Run a server in its own session; wait until ready_url answers 200; always stop it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{args[0]} exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{args[0]} not ready in {START_DEADLINE_S}s:\n{log.read_text()}"
+                )
+            time.sleep(0.05)
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@contextmanager
+def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
+    port = free_port()
+    args = [str(Path(sys.executable).parent / "nmem"), "serve", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--db", db_url, "--rate-limit", str(options.rate_limit)]
+    args += ["--log-level", "debug"]
+    if options.auth == "keys":
+        args.append("--require-keys")
+    env = {**os.environ, "NMEM_HOME": str(workdir / "home")}
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "hub.log"
+    with process(args, env, log, url + "/v1/health"):
+        yield RunningHub(url, log)
+
+
+@contextmanager
+def python_sqlite(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
+    with nmem_serve(f"sqlite://{workdir / 'hub.db'}", options, workdir) as hub:
+        yield hub
+
+
+@contextmanager
+def python_postgres(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
+    with throwaway_postgres() as url, nmem_serve(url, options, workdir) as hub:
+        yield hub
+
+
+TARGETS: dict[str, Target] = {
+    "python-sqlite": Target("python-sqlite", python_sqlite, local_mode=True),
+    "python-postgres": Target(
+        "python-postgres", python_postgres, local_mode=True, marks=(pytest.mark.postgres,)
+    ),
+}

@@ -1,0 +1,75 @@
+"""Fixtures for the hub's in-process tests: each backend on a real database, the app over httpx."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from neuralmemory.hub.app import create_app
+from neuralmemory.hub.backends import Backend, open_backend
+from neuralmemory.hub.settings import AuthMode, Settings
+from neuralmemory.protocol import DEFAULT_LIMITS
+
+# One helper makes throwaway PostgreSQL databases for both suites; it lives with the targets.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+from hub_targets import throwaway_postgres
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every backend, for the contract suite: a fresh SQLite file, or the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'hub.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Backend]:
+    backend = await open_backend(db_url)
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+ClientFactory = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
+    """httpx clients on the app in-process, over a real SQLite file (one per test)."""
+    backend = await open_backend(f"sqlite://{tmp_path / 'app.db'}")
+    clients: list[httpx.AsyncClient] = []
+
+    def make(auth: AuthMode = "keys", **limits: Any) -> httpx.AsyncClient:
+        settings = Settings(
+            db_url="unused", auth=auth, limits=DEFAULT_LIMITS.model_copy(update=limits)
+        )
+        transport = httpx.ASGITransport(app=create_app(settings, backend))
+        client = httpx.AsyncClient(transport=transport, base_url="http://hub")
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            await client.aclose()
+        await backend.close()
