@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from neuralmemory.core import reinforce
 from neuralmemory.protocol import Version
 
 Side = Literal["local", "remote"]
@@ -64,33 +65,29 @@ class Outcome:
     loser: Version | None = None
 
 
+#: Memory fields stamped at creation, not written by anyone: the same text remembered on two
+#: devices differs only in these, and that is not a conflict.
+CREATION_FIELDS = frozenset({"created_at", "event_at", "expires_at"})
+
+
 def same_substance(a: Version, b: Version) -> bool:
-    return a.deleted == b.deleted and a.body == b.body
+    if a.deleted != b.deleted:
+        return False
+    if a.kind != "memory":
+        return a.body == b.body
+    return _written(a.body) == _written(b.body)
+
+
+def _written(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in CREATION_FIELDS}
 
 
 def merge_counters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Per-device counters merged by max: {"devices": {dev: {"count": n, "last": ms}}}.
-
-    Other fields (a link's endpoints) never change after creation; on a difference the second
-    argument -- the hub's side -- is kept, so every device computes the same merge.
-    """
-    merged = {**a, **b}
-    devices: dict[str, dict[str, Any]] = {}
-    for side in (a.get("devices") or {}, b.get("devices") or {}):
-        for device, counters in side.items():
-            mine = devices.setdefault(device, {})
-            for name, value in counters.items():
-                old = mine.get(name)
-                mine[name] = value if old is None or _greater(value, old) else old
-    merged["devices"] = devices
-    return merged
-
-
-def _greater(a: Any, b: Any) -> bool:
-    try:
-        return bool(a > b)
-    except TypeError:  # a malformed counter from another client: keep the hub's value
-        return False
+    """An activation or link body merged with another: counters by per-device max
+    (core/reinforce.py); other fields (a link's endpoints) never change after creation, and on
+    a difference the second argument -- the hub's side -- is kept, so every device agrees."""
+    devices = reinforce.merge_counters(reinforce.counters_of(a), reinforce.counters_of(b))
+    return {**a, **b, "devices": devices}
 
 
 def resolve(local: Version, remote: Version, strategy: str) -> Outcome:

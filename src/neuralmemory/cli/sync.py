@@ -1,0 +1,300 @@
+"""`nmem sync ...`: parse, call neuralmemory.sync.service, format. Nothing else lives here.
+
+--json prints exactly what the service returns (docs/sync.md documents the shapes). A progress bar
+is drawn on a terminal only; a pipe gets the result and nothing else. The API key is only ever
+shown masked, because the service never hands it out whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from neuralmemory.config import STRATEGIES
+from neuralmemory.errors import NmemError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+brain_option = click.option("--brain", help="The brain to use (default: the current one).")
+
+
+def _handled(command: F) -> F:
+    """Map library errors to one line on stderr (or a JSON error) and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NmemError as exc:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"error": str(exc), "code": exc.code}))
+            else:
+                click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else human(data))
+
+
+@click.group()
+def sync() -> None:
+    """Sync brains through your hub: seed, push, pull, full, verify, repair, status, conflicts."""
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _action(name: str, doc: str) -> click.Command:
+    @click.option(
+        "--strategy",
+        type=click.Choice(STRATEGIES),
+        help="Conflict strategy for this call (default: conflict_strategy from config).",
+    )
+    @brain_option
+    @click.option("--all", "all_brains", is_flag=True, help="Every local brain, one after another.")
+    @json_option
+    @_handled
+    def command(strategy: str | None, brain: str | None, all_brains: bool, as_json: bool) -> None:
+        from neuralmemory.sync import service
+
+        with _progress(enabled=not as_json) as progress:
+            if all_brains:
+                results = service.run_sync_all(name, strategy=strategy, progress=progress)
+                _emit({"brains": results}, as_json, lambda d: "\n".join(map(_report, d["brains"])))
+                if any("error" in r for r in results):
+                    sys.exit(1)
+                return
+            result = service.run_sync(name, strategy=strategy, brain=brain, progress=progress)
+        _emit(result, as_json, _report)
+        if name == "verify" and not result["verified"]:
+            sys.exit(3)  # scripts can tell "not in sync" from an error
+
+    command.__doc__ = doc
+    return click.command(name)(command)
+
+
+for _name, _doc in (
+    ("seed", "Make records written before sync was set up eligible for the next push."),
+    ("push", "Push pending changes (conflicts refused by the hub are resolved and re-pushed)."),
+    ("pull", "Pull what changed on the hub since the last sync, resolving conflicts."),
+    ("full", "Pull, resolve, push, then verify by digest; repair only where they differ."),
+    ("verify", "Compare this brain's digest with the hub's (exit 3 when they differ)."),
+    ("repair", "Exchange the records of the digest buckets that differ, then verify."),
+):
+    sync.add_command(_action(_name, _doc))
+
+
+def _report(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"{r['brain']}: error: {r['error']}"
+    if r["action"] == "seed":
+        return f"{r['brain']}: {r['seeded']} records marked for push; {r['pending']} pending"
+    parts = [
+        f"pulled {r['pulled']}",
+        f"pushed {r['pushed']}",
+        f"conflicts {r['conflicts']}",
+        f"pending {r['pending']}",
+    ]
+    if r["repaired"]:
+        parts.append(f"repaired {r['repaired']}")
+    if r["quarantined"]:
+        parts.append(f"quarantined {r['quarantined']} (see nmem sync status)")
+    verdict = {True: "in sync", False: "NOT in sync", None: ""}[r["verified"]]
+    joined = f" (joined hub brain {r['joined']})" if r["joined"] else ""
+    line = f"{r['brain']}: {r['action']} {', '.join(parts)}{joined} in {r['duration_ms']} ms"
+    return f"{line} - {verdict}" if verdict else line
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A rich progress bar on a terminal; None (nothing drawn) on a pipe or with --json."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=None) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+# ---------------------------------------------------------------- status and conflicts
+
+
+@sync.command()
+@brain_option
+@json_option
+@_handled
+def status(brain: str | None, as_json: bool) -> None:
+    """Enabled, hub, masked key, devices, pending changes, conflicts, last result, hub usage."""
+    from neuralmemory.sync import service
+
+    _emit(service.status(brain), as_json, _status_text)
+
+
+def _status_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"sync:        {'enabled' if s['enabled'] else 'not configured (nmem sync config setup)'}",
+        f"hub:         {s['hub_url'] or '-'}",
+        f"api key:     {s['api_key'] or '-'}",
+        f"strategy:    {s['conflict_strategy']}   auto-sync: {'on' if s['auto_sync'] else 'off'}",
+        f"device:      {s['device']['name']} ({s['device']['device_id']})",
+        f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})",
+        f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
+    ]
+    for item in s["quarantined"]:
+        lines.append(f"quarantined: {item['record']}: {item['reason']}")
+    last = s["last_sync"]
+    if last:
+        lines.append(f"last sync:   {last['started_at']} {_report(last)}")
+    if s["last_error"]:
+        lines.append(f"last error:  {s['last_error']['at']} {s['last_error']['error']}")
+    hub = s["hub"]
+    if hub and hub["reachable"]:
+        usage = hub["usage"]
+        lines.append(
+            f"hub:         {hub['implementation']} {hub['version']}, tier {hub['tier']}, "
+            f"{usage['brains']} brains, {usage['records']} records, {usage['bytes']:,} bytes"
+        )
+        for device in hub["devices"]:
+            lines.append(
+                f"  device     {device['name']} ({device['device_id']}, {device['platform']}) "
+                f"last sync {device['last_sync_at'] or 'never'}"
+            )
+    elif hub:
+        lines.append(f"hub:         unreachable: {hub['error']}")
+    return "\n".join(lines)
+
+
+@sync.command()
+@brain_option
+@json_option
+@_handled
+def conflicts(brain: str | None, as_json: bool) -> None:
+    """List conflict copies: the losing side of each conflict, kept whole and restorable."""
+    from neuralmemory.sync import service
+
+    found = service.list_conflicts(brain)
+    _emit({"conflicts": found}, as_json, _conflicts_text)
+
+
+def _conflicts_text(data: dict[str, Any]) -> str:
+    if not data["conflicts"]:
+        return "No conflicts."
+    lines = []
+    for c in data["conflicts"]:
+        current = c["current"]["preview"] if c["current"] else "[none]"
+        lines.append(
+            f"{c['id']}  {c['record']['kind']} {c['record']['id']} ({c['strategy']})\n"
+            f"    kept:  {current}\n    lost:  {c['loser']['preview']}  "
+            f"[{c['loser']['device_id']}]"
+        )
+    lines.append("Restore a lost side with: nmem sync restore ID")
+    return "\n".join(lines)
+
+
+@sync.command()
+@click.argument("conflict_id")
+@brain_option
+@json_option
+@_handled
+def restore(conflict_id: str, brain: str | None, as_json: bool) -> None:
+    """Make a conflict's losing side current again (the side it replaces is kept as a copy)."""
+    from neuralmemory.sync import service
+
+    _emit(
+        service.restore(conflict_id, brain),
+        as_json,
+        lambda r: (
+            f"restored {r['record']['kind']} {r['record']['id']} from {r['restored']}"
+            + (f"; the replaced version is kept as {r['kept']}" if r["kept"] else "")
+        ),
+    )
+
+
+# ---------------------------------------------------------------- config
+
+
+@sync.group("config")
+def config_group() -> None:
+    """Show or change the sync settings, or print the set-up steps."""
+
+
+@config_group.command("get")
+@json_option
+@_handled
+def config_get(as_json: bool) -> None:
+    """The sync settings (the API key masked)."""
+    from neuralmemory.sync import service
+
+    _emit(service.get_config(), as_json, _config_text)
+
+
+@config_group.command("set")
+@click.option("--hub-url", help="https://your-hub, or http:// on loopback/LAN ('' clears).")
+@click.option("--api-key", help="nmk_... from the hub's register or keys endpoint ('' clears).")
+@click.option("--conflict-strategy", type=click.Choice(STRATEGIES))
+@click.option("--auto-sync", type=click.Choice(["on", "off"]), help="Background sync after writes.")
+@json_option
+@_handled
+def config_set(
+    hub_url: str | None,
+    api_key: str | None,
+    conflict_strategy: str | None,
+    auto_sync: str | None,
+    as_json: bool,
+) -> None:
+    """Change sync settings; sync turns on once hub_url (and, off-LAN, api_key) are set."""
+    from neuralmemory.sync import service
+
+    result = service.configure(
+        hub_url=hub_url,
+        api_key=api_key,
+        conflict_strategy=conflict_strategy,
+        auto_sync=None if auto_sync is None else auto_sync == "on",
+    )
+    _emit(result, as_json, _config_text)
+
+
+def _config_text(c: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"enabled:           {'yes' if c['enabled'] else 'no'}",
+            f"hub_url:           {c['hub_url'] or '-'}",
+            f"api_key:           {c['api_key'] or '-'}",
+            f"conflict_strategy: {c['conflict_strategy']}",
+            f"auto_sync:         {'on' if c['auto_sync'] else 'off'}",
+            f"device:            {c['device_name']} ({c['device_id']})",
+            f"file:              {c['config_file']}",
+        ]
+    )
+
+
+@config_group.command("setup")
+@json_option
+@_handled
+def config_setup(as_json: bool) -> None:
+    """Step-by-step instructions for where you are: no hub yet, hub but no key, or ready."""
+    from neuralmemory.sync import service
+
+    _emit(
+        service.setup_instructions(),
+        as_json,
+        lambda s: "\n".join(f"{n}. {step}" for n, step in enumerate(s["steps"], 1)),
+    )

@@ -1,0 +1,477 @@
+"""Executes a sync: pull -> resolve -> push -> verify -> repair, for one brain and one hub.
+
+What to do is decided by the pure modules (plan.py, resolve.py, merkle.py, batching.py); this
+module only moves data between them, the brain file and the hub. Every step is safe to repeat:
+a page of pulled records is applied in the same transaction as the cursor that covers it, a
+push is idempotent on the hub (a re-sent vhash is "unchanged"), and repair converges from
+whatever state the two sides are in.
+
+Cost grows with what changed: a no-op full sync is one pull request, a comparison of the pull
+reply's root digest with the local one (both kept incrementally) and nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from neuralmemory.clock import wall_ms
+from neuralmemory.errors import PayloadTooLarge
+from neuralmemory.protocol import (
+    BUCKETS,
+    EMPTY_DIGEST,
+    Limits,
+    Version,
+    bucket_of,
+    canonical_json,
+    iso_ms,
+    item_digest,
+    xor_digest,
+)
+from neuralmemory.store.changes import ChangeLog
+from neuralmemory.store.db import Database
+from neuralmemory.sync import merkle, state
+from neuralmemory.sync.batching import plan_batches
+from neuralmemory.sync.plan import Key, Local, Plan, plan_incoming
+from neuralmemory.sync.state import SyncState
+from neuralmemory.sync.transport import HubClient, NotFoundOnHub
+
+ACTIONS = ("push", "pull", "full", "verify", "repair")  # seed needs no hub: service.py
+MAX_PUSH_ROUNDS = 5  # push -> conflict -> resolve -> push again, at most this many times
+PENDING_PAGE = 2000
+BUCKETS_PER_REQUEST = 32  # bounds the size of one bucket listing on a large brain
+
+#: progress(phase, done, total): total is None while unknown
+Progress = Callable[[str, int, int | None], None]
+
+
+class Replica(Protocol):
+    """The local side of one brain, as the engine needs it (core.brain.Brain provides it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def changes(self) -> ChangeLog: ...
+
+    def apply_remote(self, version: Version) -> None:
+        """Store a hub version as current (not pending) and materialize it; in a transaction."""
+
+    def write_record(
+        self, kind: str, id: str, *, body: dict[str, Any], deleted: bool, strength: int
+    ) -> Version:
+        """A new local (pending) version with this substance, materialized; in a transaction."""
+
+    def is_empty(self) -> bool: ...
+
+    def rekey(self, brain_id: str) -> None:
+        """Give an EMPTY brain another id (a remote brain of the same name it joins)."""
+
+
+@dataclass
+class SyncReport:
+    """What one sync did; `nmem sync ... --json` and nmem_sync() return it as a dict."""
+
+    action: str
+    brain: str
+    brain_id: str
+    hub_url: str
+    pulled: int = 0
+    applied: int = 0
+    pushed: int = 0
+    acknowledged: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+    repaired: int = 0
+    seeded: int = 0
+    verified: bool | None = None
+    pending: int = 0
+    cursor: int = 0
+    root: str = EMPTY_DIGEST
+    bytes_sent: int = 0
+    joined: str | None = None
+    started_at: str | None = None
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _brain_lock(brain_id: str) -> Iterator[None]:
+    """One sync per brain at a time in this process (auto-sync and a manual sync may meet)."""
+    with _locks_guard:
+        lock = _locks.setdefault(brain_id, threading.Lock())
+    with lock:
+        yield
+
+
+@dataclass
+class _Round:
+    """Hub facts learned during one run."""
+
+    root: str | None = None
+    conflicts: list[Version] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        local: Replica,
+        hub: HubClient,
+        *,
+        strategy: str,
+        progress: Progress | None = None,
+    ) -> None:
+        self.local = local
+        self.hub = hub
+        self.strategy = strategy
+        self.progress = progress or (lambda phase, done, total: None)
+        self.state = SyncState(local.db)
+        self.changes = local.changes
+        self.report = SyncReport("", local.name, local.id, hub.url)
+        self._round = _Round()
+        self.remote_id = local.id
+        self.limits = Limits()
+
+    # ------------------------------------------------------------ entry point
+
+    def run(self, action: str) -> SyncReport:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown sync action {action!r}; one of {', '.join(ACTIONS)}")
+        started = time.perf_counter()
+        self.report.action = action
+        self.report.started_at = iso_ms(wall_ms())
+        with _brain_lock(self.local.id):
+            self._prepare()
+            if action == "pull":
+                self.pull()
+            elif action == "push":
+                self.push()
+            elif action == "full":
+                self.full()
+            elif action == "verify":
+                self.report.verified = self.verify(ask_hub=True)
+            else:
+                self.repair()
+                self.report.verified = self.verify(ask_hub=True)
+        self.report.pending = self.changes.pending_count()
+        self.report.quarantined = len(self.state.quarantine())
+        self.report.cursor = self.state.cursor
+        self.report.root = self.changes.digest().root
+        self.report.brain_id = self.local.id
+        self.report.bytes_sent = self.hub.bytes_sent
+        self.report.duration_ms = round((time.perf_counter() - started) * 1000)
+        return self.report
+
+    def _prepare(self) -> None:
+        """Bind the brain to this hub: cursor, remote brain id and limits, fetched only once."""
+        if self.state.get(state.HUB) != self.hub.url:
+            # Another hub knows none of our versions: start from scratch, everything pending.
+            with self.local.db.transaction():
+                for key in (state.CURSOR, state.REMOTE_ID, state.LIMITS, state.QUARANTINE):
+                    self.state.set(key, None)
+                self.changes.mark_all_pending()
+                self.state.set(state.HUB, self.hub.url)
+        remote_id = self.state.get(state.REMOTE_ID)
+        self.remote_id = remote_id if isinstance(remote_id, str) else self._join()
+        cached = self.state.get(state.LIMITS)
+        self.limits = Limits.model_validate(cached) if cached else self._refresh_limits()
+
+    def _join(self) -> str:
+        """First sync with this hub: join the account's brain of the same name, if there is one.
+
+        An empty local brain takes the remote id (so key files and ids line up on every device);
+        a non-empty one syncs into the remote brain, all its records pending, so they are merged
+        as new versions: nothing lost, nothing duplicated.
+        """
+        brains = self.hub.brains()
+        remote_id = self.local.id
+        if all(b.brain_id != remote_id for b in brains):
+            same = [b for b in brains if b.name == self.local.name]
+            if same:
+                best = max(same, key=lambda b: (b.records, b.seq))
+                with self.local.db.transaction():
+                    if self.local.is_empty():
+                        self.local.rekey(best.brain_id)
+                        self.state = SyncState(self.local.db)
+                    remote_id = best.brain_id
+                    self.report.joined = best.brain_id
+        with self.local.db.transaction():
+            self.state.set(state.REMOTE_ID, remote_id)
+            self.state.set(state.HUB, self.hub.url)
+        return remote_id
+
+    def _refresh_limits(self) -> Limits:
+        limits = self.hub.info().limits
+        with self.local.db.transaction():
+            self.state.set(state.LIMITS, limits.model_dump())
+        self.limits = limits
+        return limits
+
+    # ------------------------------------------------------------ actions
+
+    def full(self) -> None:
+        """Pull, push, verify; one cheap catch-up round for writes that raced ours; then repair."""
+        for _ in range(2):
+            self.pull()
+            self.push()
+            if self.verify():
+                self.report.verified = True
+                return
+        self.repair()
+        self.report.verified = self.verify(ask_hub=True)
+
+    def pull(self) -> None:
+        cursor = start = self.state.cursor
+        while True:
+            reply = self.hub.pull(
+                self.remote_id,
+                self.local.name,
+                cursor,
+                limit=self.limits.page_size,
+                exclude_device=True,
+            )
+            if reply.seq < cursor:
+                # The hub has fewer writes than we have seen: it lost data (reset or restored).
+                # Start over from 0; verify/repair puts back what it lost.
+                cursor = start = 0
+                with self.local.db.transaction():
+                    self.state.set(state.CURSOR, 0)
+                continue
+            versions = [_version(record) for record in reply.records]
+            self.report.pulled += len(versions)
+            self._reconcile(versions, cursor=reply.cursor)
+            cursor = reply.cursor
+            self._round.root = reply.root
+            self.progress("pull", cursor - start, reply.seq - start)
+            if not reply.more:
+                return
+
+    def push(self) -> None:
+        for _ in range(MAX_PUSH_ROUNDS):
+            self._round.conflicts = []
+            if not self._push_pending():
+                return
+            if not self._round.conflicts:
+                return
+            # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
+            self._reconcile(self._round.conflicts)
+
+    def verify(self, *, ask_hub: bool = False) -> bool:
+        """True when this brain and the hub hold exactly the same current records."""
+        hub_root = self._round.root
+        if ask_hub or hub_root is None:
+            hub_root = self._hub_digest()[0]
+            self._round.root = hub_root
+        return self._expected_root() == hub_root
+
+    def repair(self) -> None:
+        """Exchange only the records of the buckets whose digests differ."""
+        _, hub_buckets = self._hub_digest()
+        quarantined = self._quarantined_items()
+        local_buckets = list(self.changes.digest().buckets)
+        for kind, id, vhash in quarantined:
+            bucket = bucket_of(kind, id)
+            local_buckets[bucket] = xor_digest(local_buckets[bucket], item_digest(kind, id, vhash))
+        differing = merkle.differing_buckets(local_buckets, hub_buckets)
+        if not differing:
+            return
+        skip = {(kind, id) for kind, id, _ in quarantined}
+        hub_entries: dict[Key, str] = {}
+        for chunk in _chunks(differing, BUCKETS_PER_REQUEST):
+            for entry in self.hub.buckets(self.remote_id, chunk).entries:
+                hub_entries[(entry.kind, entry.id)] = entry.vhash
+        local_entries = {
+            (e.kind, e.id): e.vhash
+            for e in self.changes.bucket_entries(differing)
+            if (e.kind, e.id) not in skip
+        }
+        exchange = merkle.plan_exchange(local_entries, hub_entries)
+        for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
+            fetched = self.hub.fetch(self.remote_id, chunk).records
+            self._reconcile([_version(record) for record in fetched])
+        with self.local.db.transaction():
+            for kind, id in exchange.push:
+                current = self.changes.current(kind, id)
+                if current is not None and not current.pending:
+                    self.changes.store(current.version, pending=True)
+        self.report.repaired += len(exchange.fetch) + len(exchange.push)
+        self._round.root = None
+        self.push()
+
+    # ------------------------------------------------------------ machinery
+
+    def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
+        """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
+        with self.local.db.transaction():
+            local: dict[Key, Local] = {}
+            for version in versions:
+                current = self.changes.current(version.kind, version.id)
+                if current is not None:
+                    local[(version.kind, version.id)] = Local(current.version, current.pending)
+            plan = plan_incoming(versions, local, self.strategy)
+            self._execute(plan)
+            if cursor is not None:
+                self.state.set(state.CURSOR, cursor)
+
+    def _execute(self, plan: Plan) -> None:
+        apply_plan(self.local, plan)
+        self.report.applied += len(plan.apply) + len(plan.rewrite)
+        self.report.conflicts += plan.conflicts
+
+    def _pending(self) -> Iterable[Version]:
+        after: str | None = None
+        while page := self.changes.pending(limit=PENDING_PAGE, after=after):
+            yield from page
+            after = page[-1].hlc
+
+    def _push_pending(self) -> bool:
+        """Push every pending version once; False when there was nothing to push."""
+        encoded: dict[Key, tuple[Version, bytes]] = {}
+        for version in self._pending():
+            data = canonical_json(version.model_dump(mode="json"))
+            encoded[(version.kind, version.id)] = (version, data)
+        batches = plan_batches([(k, len(d)) for k, (_, d) in encoded.items()], self.limits)
+        self._set_quarantine({k: (encoded[k][0].vhash, why) for k, why in batches.quarantined})
+        total, done = sum(len(b) for b in batches.batches), 0
+        for batch in batches.batches:
+            self._send(batch, encoded)
+            done += len(batch)
+            self.progress("push", done, total)
+        return bool(batches.batches)
+
+    def _send(self, batch: list[Key], encoded: dict[Key, tuple[Version, bytes]]) -> None:
+        try:
+            reply = self.hub.push(self.remote_id, self.local.name, [encoded[k][1] for k in batch])
+        except PayloadTooLarge:
+            # The hub's limits are smaller than advertised (or changed): re-read them and halve
+            # the batch; a single record the hub still refuses is quarantined, never retried.
+            self._refresh_limits()
+            if len(batch) == 1:
+                (key,) = batch
+                quarantine = self.state.quarantine()
+                version = encoded[key][0]
+                quarantine[_qkey(key)] = {
+                    "vhash": version.vhash,
+                    "reason": "hub: Payload too large",
+                }
+                with self.local.db.transaction():
+                    self.state.set(state.QUARANTINE, quarantine)
+                return
+            middle = len(batch) // 2
+            self._send(batch[:middle], encoded)
+            self._send(batch[middle:], encoded)
+            return
+        with self.local.db.transaction():
+            for result in reply.results:
+                version = encoded[(result.kind, result.id)][0]
+                if result.status == "conflict" and result.current is not None:
+                    self._round.conflicts.append(_version(result.current))
+                    continue
+                if result.status == "accepted":
+                    self.report.pushed += 1
+                else:
+                    self.report.acknowledged += 1
+                self._mark_pushed(version)
+        self._round.root = reply.root
+
+    def _mark_pushed(self, version: Version) -> None:
+        if self.changes.mark_pushed(version.kind, version.id, version.vhash):
+            return
+        current = self.changes.current(version.kind, version.id)
+        if (
+            current is not None
+            and current.pending
+            and current.version.vhash != version.vhash
+            and current.version.parent == version.parent
+        ):
+            # A local write replaced this version while it was in flight (coalescing kept the old
+            # parent). The hub now holds the pushed one, so rebase the newer write onto it --
+            # otherwise the next push would refuse our own history as a conflict.
+            newer = current.version
+            self.changes.store(version)
+            self.changes.write(
+                newer.kind,
+                newer.id,
+                body=newer.body,
+                deleted=newer.deleted,
+                strength=newer.strength,
+            )
+
+    def _set_quarantine(self, found: dict[Key, tuple[str, str]]) -> None:
+        """Quarantine is recomputed on every push: a record that shrank or a hub whose limits
+        grew lets it through again."""
+        value = {_qkey(k): {"vhash": vhash, "reason": why} for k, (vhash, why) in found.items()}
+        if value != self.state.quarantine():
+            with self.local.db.transaction():
+                self.state.set(state.QUARANTINE, value or None)
+
+    def _quarantined_items(self) -> list[tuple[str, str, str]]:
+        items = []
+        for qkey, entry in self.state.quarantine().items():
+            kind, id = qkey.split("/", 1)
+            current = self.changes.current(kind, id)
+            if current is not None and current.version.vhash == entry["vhash"]:
+                items.append((kind, id, entry["vhash"]))
+        return items
+
+    def _expected_root(self) -> str:
+        """The local root without quarantined records, which can never reach the hub."""
+        return merkle.root_without(self.changes.digest().root, self._quarantined_items())
+
+    def _hub_digest(self) -> tuple[str, list[str]]:
+        try:
+            digest = self.hub.digest(self.remote_id)
+        except NotFoundOnHub:
+            return EMPTY_DIGEST, [EMPTY_DIGEST] * BUCKETS  # the hub lost the whole brain
+        return digest.root, digest.buckets
+
+
+def apply_plan(local: Replica, plan: Plan) -> None:
+    """Carry out a plan on the brain; the caller holds a transaction."""
+    for version in plan.apply:
+        local.apply_remote(version)
+    for rewrite in plan.rewrite:
+        if rewrite.base is not None:
+            local.changes.store(rewrite.base)
+        local.write_record(
+            rewrite.kind,
+            rewrite.id,
+            body=rewrite.body,
+            deleted=rewrite.deleted,
+            strength=rewrite.strength,
+        )
+    for copy in plan.copies:
+        if local.changes.current("conflict", copy.id) is None:  # one loser, one copy
+            local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
+    for version in plan.acknowledged:
+        local.changes.mark_pushed(version.kind, version.id, version.vhash)
+
+
+def _qkey(key: Key) -> str:
+    return f"{key[0]}/{key[1]}"
+
+
+def _version(stored: Version) -> Version:
+    """A StoredVersion without its seq: what the brain stores (already validated on receipt)."""
+    return Version.model_construct(**{name: getattr(stored, name) for name in Version.model_fields})
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), max(1, size)):
+        yield list(items[start : start + size])

@@ -1,0 +1,420 @@
+"""The sync functions the CLI (`nmem sync ...`) and the MCP tools (`nmem_sync*`) both call.
+
+Each returns plain JSON-able data -- the stable shapes documented in docs/sync.md -- and raises
+errors.py exceptions; adapters only format and map them. The API key leaves this module masked.
+
+    configure(...) / get_config()       nmem_sync_config(action="set" | "get")
+    setup_instructions()                nmem_sync_config(action="setup")
+    run_sync(action, ...)               nmem_sync(action=...)
+    status(...)                         nmem_sync_status()
+    list_conflicts(...) / restore(...)  nmem_sync_conflicts(), nmem sync restore
+    after_write(brain)                  auto-sync hook for whoever called remember/recall
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from neuralmemory import config
+from neuralmemory.clock import wall_ms
+from neuralmemory.config import STRATEGIES, Config
+from neuralmemory.core.brain import Brain, list_brains, open_brain
+from neuralmemory.errors import ConfigError, HubError, InvalidInput, NmemError, NotFound
+from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms
+from neuralmemory.sync import state
+from neuralmemory.sync.auto import AutoSync, spawn_detached
+from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, apply_plan
+from neuralmemory.sync.plan import plan_restore
+from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
+from neuralmemory.sync.state import SyncState
+from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, check_hub_url
+
+log = logging.getLogger(__name__)
+
+SYNC_ACTIONS = ("seed", *ACTIONS)
+PREVIEW_CHARS = 80
+NOT_CONFIGURED = "Sync is not configured"
+SETUP_HINT = "run `nmem sync config setup` for the steps"
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def get_config() -> dict[str, Any]:
+    """The sync settings as shown to users: the key masked, never whole."""
+    return _config_view(config.load_config())
+
+
+def configure(
+    *,
+    hub_url: str | None = None,
+    api_key: str | None = None,
+    conflict_strategy: str | None = None,
+    auto_sync: bool | None = None,
+) -> dict[str, Any]:
+    """Change the given settings ('' clears hub_url or api_key); returns get_config()."""
+    cfg = config.load_config()
+    if hub_url is not None:
+        cfg.hub_url = check_hub_url(hub_url) if hub_url.strip() else None
+    if api_key is not None:
+        key = api_key.strip()
+        if key and not KEY_RE.match(key):
+            raise InvalidInput(
+                "that is not an API key", hint="keys look like nmk_ followed by 32+ letters/digits"
+            )
+        cfg.api_key = key or None
+    if conflict_strategy is not None:
+        if conflict_strategy not in STRATEGIES:
+            raise InvalidInput(
+                f"unknown conflict strategy {conflict_strategy!r}",
+                hint="one of " + ", ".join(STRATEGIES),
+            )
+        cfg.conflict_strategy = conflict_strategy
+    if auto_sync is not None:
+        cfg.auto_sync = auto_sync
+    config.save_config(cfg)
+    return _config_view(cfg)
+
+
+def _config_view(cfg: Config) -> dict[str, Any]:
+    return {
+        "enabled": cfg.sync_enabled,
+        "hub_url": cfg.hub_url,
+        "api_key": cfg.masked_key,
+        "conflict_strategy": cfg.conflict_strategy,
+        "auto_sync": cfg.auto_sync,
+        "device_id": config.device_id(),
+        "device_name": cfg.device_name,
+        "config_file": str(config.config_path()),
+    }
+
+
+def setup_instructions() -> dict[str, Any]:
+    """Step-by-step instructions for where the user stands: no hub / hub but no key / ready."""
+    cfg = config.load_config()
+    if not cfg.hub_url:
+        stage = "no_hub"
+        steps = [
+            "Pick a hub. On this machine or your LAN: `nmem serve` (SQLite under "
+            "$NMEM_HOME/hub, no key needed on 127.0.0.1); add --host 0.0.0.0 to serve your "
+            "LAN (keys required there).",
+            "Or deploy your own Cloudflare hub: `cd sync-hub && npm install && npx wrangler "
+            "login && npx wrangler d1 create nmem` (paste the database id into wrangler.toml), "
+            "then `npx wrangler deploy`. Its schema sets itself up on first use.",
+            "Register an account on a hub that needs keys: curl -X POST "
+            "https://YOUR-HUB/v1/auth/register -H 'Content-Type: application/json' "
+            '-d \'{"email": "you@example.com"}\' -- the reply holds your API key (shown once).',
+            "Connect: `nmem sync config set --hub-url https://YOUR-HUB --api-key nmk_...` "
+            "(for a local hub: --hub-url http://127.0.0.1:8000 and no key).",
+            "First sync: `nmem sync full`. On each other device: the same config set, then "
+            "`nmem sync full` -- it joins the brains of your account.",
+        ]
+    elif not cfg.sync_enabled:
+        stage = "no_key"
+        steps = [
+            f"This hub ({cfg.hub_url}) is not local, so it needs an API key.",
+            f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
+            "'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}' -- or, "
+            f"from a device that already has a key: curl -X POST {cfg.hub_url}/v1/auth/keys "
+            "-H 'Authorization: Bearer nmk_...' -H 'Content-Type: application/json' "
+            '-d \'{"name": "this-laptop"}\'.',
+            "Then: `nmem sync config set --api-key nmk_...` and `nmem sync full`.",
+        ]
+    else:
+        stage = "ready"
+        steps = [
+            f"Sync is configured with {cfg.hub_url}"
+            + (f" (key {cfg.masked_key})." if cfg.api_key else " (local hub, no key)."),
+            "Memories written before sync was configured: `nmem sync seed`, then `nmem sync push`.",
+            "Sync now: `nmem sync full` (pull, resolve, push, verify). Check: `nmem sync status`.",
+            "Auto-sync after remember/recall is "
+            + ("on" if cfg.auto_sync else "off")
+            + " (`nmem sync config set --auto-sync on|off`).",
+            "Encrypted memories need the brain key on every device: `nmem keys export` here, "
+            "`nmem keys import` there.",
+        ]
+    return {"stage": stage, "config": _config_view(cfg), "steps": steps}
+
+
+# ---------------------------------------------------------------- syncing
+
+
+def run_sync(
+    action: str = "full",
+    *,
+    strategy: str | None = None,
+    brain: str | None = None,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    """One sync action on one brain (default: the current one); returns its SyncReport."""
+    if action not in SYNC_ACTIONS:
+        raise InvalidInput(
+            f"unknown sync action {action!r}", hint="one of " + ", ".join(SYNC_ACTIONS)
+        )
+    cfg = config.load_config()
+    chosen = strategy or cfg.conflict_strategy
+    if chosen not in STRATEGIES:
+        raise InvalidInput(
+            f"unknown conflict strategy {chosen!r}", hint="one of " + ", ".join(STRATEGIES)
+        )
+    with _brain(brain, cfg) as local:
+        if action == "seed":
+            return _seed(local, cfg)
+        if not cfg.sync_enabled:
+            raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+        sync_state = SyncState(local.db)
+        try:
+            with _hub(cfg, transport) as hub:
+                report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
+        except NmemError as exc:
+            with local.db.transaction():
+                sync_state.set(
+                    state.LAST_ERROR,
+                    {
+                        "at": iso_ms(wall_ms()),
+                        "action": action,
+                        "code": exc.code,
+                        "error": str(exc),
+                    },
+                )
+            raise
+        result = report.as_dict()
+        with local.db.transaction():
+            sync_state.set(state.LAST_RESULT, result)
+            sync_state.set(state.LAST_ERROR, None)
+        return result
+
+
+def run_sync_all(
+    action: str = "full",
+    *,
+    strategy: str | None = None,
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> list[dict[str, Any]]:
+    """`--all`: every local brain in turn; one brain's failure is reported, not fatal to others."""
+    results: list[dict[str, Any]] = []
+    for name in [info.name for info in list_brains()]:
+        try:
+            results.append(
+                run_sync(
+                    action, strategy=strategy, brain=name, progress=progress, transport=transport
+                )
+            )
+        except HubError as exc:
+            results.append({"brain": name, "action": action, "error": str(exc), "code": exc.code})
+    return results
+
+
+def _seed(local: Brain, cfg: Config) -> dict[str, Any]:
+    with local.db.transaction():
+        seeded = local.changes.mark_all_pending()
+    report = SyncReport("seed", local.name, local.id, cfg.hub_url or "", seeded=seeded)
+    report.pending = local.changes.pending_count()
+    report.root = local.changes.digest().root
+    return report.as_dict()
+
+
+# ---------------------------------------------------------------- status and conflicts
+
+
+def status(
+    brain: str | None = None, *, transport: httpx.BaseTransport | None = None
+) -> dict[str, Any]:
+    """What `nmem sync status` and nmem_sync_status() show; the hub part only when reachable."""
+    cfg = config.load_config()
+    view = _config_view(cfg)
+    with _brain(brain, cfg) as local:
+        sync_state = SyncState(local.db)
+        remote_id = sync_state.get(state.REMOTE_ID) or local.id
+        result: dict[str, Any] = {
+            **{k: view[k] for k in ("enabled", "hub_url", "api_key", "conflict_strategy")},
+            "auto_sync": cfg.auto_sync,
+            "device": {"device_id": view["device_id"], "name": cfg.device_name},
+            "brain": {"name": local.name, "brain_id": local.id, "remote_id": remote_id},
+            "pending": local.changes.pending_count(),
+            "conflicts": len(_live_conflicts(local)),
+            "quarantined": [
+                {"record": key, "reason": entry["reason"]}
+                for key, entry in sorted(sync_state.quarantine().items())
+            ],
+            "cursor": sync_state.cursor,
+            "last_sync": sync_state.get(state.LAST_RESULT),
+            "last_error": sync_state.get(state.LAST_ERROR),
+            "hub": None,
+        }
+        if cfg.sync_enabled:
+            result["hub"] = _hub_status(cfg, remote_id, transport)
+    return result
+
+
+def _hub_status(
+    cfg: Config, remote_id: str, transport: httpx.BaseTransport | None
+) -> dict[str, Any]:
+    try:
+        with _hub(cfg, transport, max_attempts=1) as hub:
+            info = hub.info()
+            account = hub.status()
+            try:
+                devices = [d.model_dump() for d in hub.devices(remote_id).devices]
+            except HubError as exc:
+                if exc.status != 404:  # 404: this brain has not synced yet
+                    raise
+                devices = []
+    except HubError as exc:
+        return {"reachable": False, "error": str(exc), "code": exc.code}
+    return {
+        "reachable": True,
+        "name": info.name,
+        "version": info.version,
+        "implementation": info.implementation,
+        "auth": info.auth,
+        "tier": account.tier,
+        "usage": account.usage.model_dump(),
+        "limits": info.limits.model_dump(),
+        "devices": devices,
+    }
+
+
+def list_conflicts(brain: str | None = None) -> list[dict[str, Any]]:
+    """The conflict copies still open (not restored), newest first."""
+    cfg = config.load_config()
+    with _brain(brain, cfg) as local:
+        return [_conflict_view(local, copy) for copy in _live_conflicts(local)]
+
+
+def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
+    """Make a conflict copy's loser current again, as a new version (synced next time)."""
+    cfg = config.load_config()
+    with _brain(brain, cfg) as local:
+        with local.db.transaction():
+            copy = local.changes.current(CONFLICT_KIND, conflict_id)
+            if copy is None or copy.version.deleted:
+                raise NotFound(
+                    f"no open conflict {conflict_id!r}", hint="`nmem sync conflicts` lists them"
+                )
+            loser = loser_of(copy.version)
+            current = local.changes.current(loser.kind, loser.id)
+            plan = plan_restore(copy.version, None if current is None else current.version)
+            apply_plan(local, plan)
+            now = local.changes.current(loser.kind, loser.id)
+        kept = plan.copies[0].id if plan.copies else None
+    if cfg.sync_enabled and cfg.auto_sync:
+        after_write(local.name)
+    return {
+        "restored": conflict_id,
+        "record": {"kind": loser.kind, "id": loser.id},
+        "vhash": None if now is None else now.version.vhash,
+        "kept": kept,
+    }
+
+
+def _live_conflicts(local: Brain) -> list[Any]:
+    copies = [v for v in local.changes.versions(CONFLICT_KIND) if not v.deleted]
+    return sorted(copies, key=lambda v: v.hlc, reverse=True)
+
+
+def _conflict_view(local: Brain, copy: Any) -> dict[str, Any]:
+    loser = loser_of(copy)
+    current = local.changes.current(loser.kind, loser.id)
+    return {
+        "id": copy.id,
+        "record": {"kind": loser.kind, "id": loser.id},
+        "strategy": copy.body.get("strategy"),
+        "resolved_by": copy.device_id,
+        "loser": _side(loser),
+        "current": None if current is None else _side(current.version),
+    }
+
+
+def _side(version: Any) -> dict[str, Any]:
+    return {
+        "vhash": version.vhash,
+        "hlc": version.hlc,
+        "device_id": version.device_id,
+        "deleted": version.deleted,
+        "preview": preview(version.body, version.deleted),
+    }
+
+
+def preview(body: dict[str, Any], deleted: bool) -> str:
+    """A short readable line for a memory body; never decrypts, never shows ciphertext."""
+    if deleted:
+        return "[deleted]"
+    content = body.get("content")
+    if isinstance(content, str):
+        flat = " ".join(content.split())
+        return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+    return "[encrypted]" if "ciphertext" in body else "[no content]"
+
+
+# ---------------------------------------------------------------- auto-sync
+
+
+def _auto_run(brain: str) -> None:
+    try:
+        run_sync("full", brain=brain)
+    except NmemError as exc:  # already recorded as the brain's last_error
+        log.debug("auto-sync of %s: %s", brain, exc.code)
+
+
+_auto = AutoSync(_auto_run)
+
+
+def after_write(brain: str, *, detached: bool = False) -> bool:
+    """Call after remember/recall: schedules a debounced background sync when auto-sync is on.
+
+    Never raises and never blocks. `detached=True` is for short-lived processes (the CLI), whose
+    threads die with them. Returns whether a sync was scheduled.
+    """
+    try:
+        cfg = config.load_config()
+        if not (cfg.sync_enabled and cfg.auto_sync):
+            return False
+        if detached:
+            spawn_detached(brain, config.home() / "run" / f"autosync-{brain}.stamp")
+        else:
+            _auto.notify(brain)
+    except Exception as exc:  # the tool call that wrote must never fail because of sync
+        log.debug("auto-sync not scheduled: %s", type(exc).__name__)
+        return False
+    return True
+
+
+def wait_for_auto_sync(timeout: float = 30.0) -> bool:
+    return _auto.wait(timeout)
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+@contextmanager
+def _brain(name: str | None, cfg: Config) -> Iterator[Brain]:
+    with open_brain(name or cfg.brain) as brain:
+        yield brain
+
+
+def _hub(
+    cfg: Config, transport: httpx.BaseTransport | None, *, max_attempts: int | None = None
+) -> HubClient:
+    if not cfg.hub_url:
+        raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+    device = DeviceInfo(
+        device_id=config.device_id(),
+        name=(cfg.device_name or "device")[:64],
+        platform=sys.platform[:64] or "unknown",
+    )
+    return HubClient(
+        cfg.hub_url,
+        cfg.api_key,
+        device,
+        transport=transport,
+        max_attempts=max_attempts or MAX_ATTEMPTS,
+    )

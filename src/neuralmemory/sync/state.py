@@ -1,0 +1,56 @@
+"""What the sync engine remembers per brain, in the brain file's `sync_state` table.
+
+Kept in the brain database (not in config.toml) so it travels with the brain and is restored with
+it: a restored backup brings its old cursor back, and repair by digest takes it from there.
+
+  hub           the hub URL the cursor belongs to: another URL starts over (cursor 0, seed)
+  remote_id     the brain id used on the hub (another when a non-empty brain joined a remote one)
+  cursor        the last hub seq pulled
+  limits        the hub's advertised limits, cached so a no-op sync is one request
+  quarantine    {"kind/id": {"vhash", "reason"}}: records too large for this hub
+  last_result   the last sync's SyncReport, as JSON
+  last_error    {"at", "error", "code"} of the last failed sync, cleared by a success
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from neuralmemory.store.db import Database
+
+HUB = "hub"
+REMOTE_ID = "remote_id"
+CURSOR = "cursor"
+LIMITS = "limits"
+QUARANTINE = "quarantine"
+LAST_RESULT = "last_result"
+LAST_ERROR = "last_error"
+
+
+class SyncState:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set(self, key: str, value: Any) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM sync_state WHERE key = ?", (key,))
+            return
+        self.db.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    @property
+    def cursor(self) -> int:
+        value = self.get(CURSOR)
+        return value if isinstance(value, int) else 0
+
+    def quarantine(self) -> dict[str, dict[str, str]]:
+        value = self.get(QUARANTINE)
+        return value if isinstance(value, dict) else {}
