@@ -51,18 +51,33 @@ export async function issueKey(
   return { row, apiKey };
 }
 
-/** The caller of a `Authorization: Bearer nmk_...` request, counted against its rate limit. */
+/** The key in `Authorization: Bearer nmk_...` (scheme in any case), or null if malformed. */
+function bearer(header: string | undefined): string | null {
+  const [scheme, ...rest] = (header ?? "").trim().split(" ");
+  const token = rest.join(" ").trim();
+  return scheme?.toLowerCase() === "bearer" && API_KEY_PATTERN.test(token) ? token : null;
+}
+
+/**
+ * The caller of a keyed request, counted against its key's rate limit. A failed attempt counts
+ * against the client's address instead, so guessing keys is rate-limited too.
+ */
 export async function authenticate(
   db: D1Database,
   header: string | undefined,
+  address: string,
+  perMinute: number,
   now: number,
 ): Promise<Caller> {
-  const key = /^Bearer (\S+)$/.exec(header ?? "")?.[1];
-  if (!key || !API_KEY_PATTERN.test(key)) throw unauthorized();
-  const hash = await sha256Hex(key);
-  const row = await findKey(db, hash);
-  if (!row || row.revoked_at !== null || !sameText(row.key_hash, hash)) throw unauthorized();
-  await countRequest(db, `key:${row.key_id}`, row.account_id, now, [touchKey(db, row.key_id, now)]);
+  const key = bearer(header);
+  const hash = key === null ? null : await sha256Hex(key);
+  const row = hash === null ? null : await findKey(db, hash);
+  if (!row || row.revoked_at !== null || !sameText(row.key_hash, hash!)) {
+    await countRequest(db, perMinute, address, null, now);
+    throw unauthorized();
+  }
+  const touch = touchKey(db, row.key_id, now);
+  await countRequest(db, perMinute, `key:${row.key_id}`, row.account_id, now, [touch]);
   return { accountId: row.account_id, keyId: row.key_id };
 }
 

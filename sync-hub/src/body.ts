@@ -1,33 +1,15 @@
 /**
- * Reading a JSON request body under max_body_bytes: a Content-Length over the limit is refused
+ * Request bodies. Every body is held under max_body_bytes before any route runs (as the Python
+ * hub's BodyLimit does, so 413 comes first there too): a Content-Length over the limit is refused
  * before a byte is read, and the stream is counted as it arrives, so a body without (or lying
- * about) its length is cut off at the limit too.
+ * about) its length is cut off at the limit as well.
  */
 
 import { HubError, MSG, invalid, tooLarge } from "./errors";
 
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
-  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (mediaType !== "application/json") {
-    throw new HubError(415, "unsupported_media_type", MSG.mediaType);
-  }
-  const bytes = await readAtMost(request, maxBytes);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw invalid("body is not valid UTF-8");
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw invalid("body is not valid JSON");
-  }
-}
-
-async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge();
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -47,4 +29,23 @@ async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Arra
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/** The body as JSON: 415 unless it says application/json, 400 unless it is UTF-8 JSON. */
+export function parseJson(request: Request, bytes: Uint8Array): unknown {
+  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw new HubError(415, "unsupported_media_type", MSG.mediaType);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw invalid("body: not valid UTF-8 JSON");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid("body: malformed JSON");
+  }
 }

@@ -105,12 +105,12 @@ export async function revokeKey(
   return row?.revoked_at ?? null;
 }
 
-/** Record a key's use, at most once a minute so a busy device does not write a row per request. */
+/** Record a key's use, at most once a second (as the Python hub) so bursts write one row. */
 export function touchKey(db: D1Database, keyId: string, now: number): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE api_keys SET last_used_at = ?2
-       WHERE key_id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)`,
+       WHERE key_id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 1000)`,
     )
     .bind(keyId, now);
 }
@@ -120,6 +120,7 @@ export function touchKey(db: D1Database, keyId: string, now: number): D1Prepared
 /**
  * Count one request for `subject` (a key or a client address) in the current minute and day;
  * returns the minute's hits so far. One row per subject, rewritten in place: no cleanup needed.
+ * An isolate whose clock lags can never move a window back.
  */
 export function countHit(
   db: D1Database,
@@ -133,10 +134,10 @@ export function countHit(
       `INSERT INTO rate_limits (subject, account_id, window_start, hits, day, day_hits)
        VALUES (?1, ?2, ?3, 1, ?4, 1)
        ON CONFLICT (subject) DO UPDATE SET
-         hits = CASE WHEN window_start = excluded.window_start THEN hits + 1 ELSE 1 END,
-         window_start = excluded.window_start,
-         day_hits = CASE WHEN day = excluded.day THEN day_hits + 1 ELSE 1 END,
-         day = excluded.day
+         hits = CASE WHEN window_start >= excluded.window_start THEN hits + 1 ELSE 1 END,
+         window_start = MAX(window_start, excluded.window_start),
+         day_hits = CASE WHEN day >= excluded.day THEN day_hits + 1 ELSE 1 END,
+         day = MAX(day, excluded.day)
        RETURNING hits`,
     )
     .bind(subject, accountId, minute, day);
@@ -149,7 +150,7 @@ export async function usage(db: D1Database, accountId: string, day: number): Pro
          (SELECT COUNT(*) FROM brains WHERE account_id = ?1) AS brains,
          (SELECT COALESCE(SUM(records), 0) FROM brains WHERE account_id = ?1) AS records,
          (SELECT COALESCE(SUM(bytes), 0) FROM brains WHERE account_id = ?1) AS bytes,
-         (SELECT COUNT(*) FROM devices AS d JOIN brains AS b ON b.brain_id = d.brain_id
+         (SELECT COUNT(DISTINCT d.device_id) FROM devices AS d JOIN brains AS b ON b.brain_id = d.brain_id
           WHERE b.account_id = ?1) AS devices,
          (SELECT COALESCE(SUM(day_hits), 0) FROM rate_limits
           WHERE account_id = ?1 AND day = ?2) AS requests_today`,

@@ -23,8 +23,17 @@ export class HubError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfter: number | null = null,
+    /** The methods a 405's path allows, for its Allow header. */
+    readonly allow: string | null = null,
   ) {
     super(message);
+  }
+
+  headers(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (this.retryAfter !== null) headers["Retry-After"] = String(this.retryAfter);
+    if (this.allow !== null) headers.Allow = this.allow;
+    return headers;
   }
 
   body(): { error: string; code: string; retry_after?: number } {

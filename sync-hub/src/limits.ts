@@ -11,7 +11,7 @@
 
 import type { Limits } from "./protocol";
 
-export const LIMITS: Limits = {
+export const LIMITS: Readonly<Limits> = {
   max_body_bytes: 1024 * 1024,
   max_records_per_push: 500,
   max_record_bytes: 512 * 1024,
@@ -26,3 +26,16 @@ export const RECORDS_PARAM_BYTES = 1_000_000;
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */
 export const PAGE_BYTES = LIMITS.max_body_bytes * 4;
+
+/**
+ * The advertised limits with the rate set by the RATE_LIMIT_PER_MINUTE variable (wrangler.toml
+ * [vars], or `wrangler dev --var`); 0 counts requests without limiting them.
+ */
+export function limitsFor(env: { RATE_LIMIT_PER_MINUTE?: string }): Limits {
+  const setting = env.RATE_LIMIT_PER_MINUTE;
+  if (setting === undefined) return { ...LIMITS };
+  if (!/^\d+$/.test(setting)) {
+    throw new Error(`RATE_LIMIT_PER_MINUTE must be a whole number, not ${JSON.stringify(setting)}`);
+  }
+  return { ...LIMITS, rate_limit_per_minute: Number(setting) };
+}

@@ -169,17 +169,14 @@ export interface Head {
 
 export interface Page {
   records: StoredVersion[];
-  /** seq of the last record considered, or null when none was. */
-  last: number | null;
   more: boolean;
   head: Head;
 }
 
 /**
- * Records with seq > cursor in seq order: at most `limit` considered, and no more than PAGE_BYTES
- * of them (the first record always fits). With `skipDevice`, that device's versions are considered
- * (the cursor moves past them) but neither returned nor counted. One row beyond the page is read,
- * without its body, to tell whether more remain.
+ * Records with seq > cursor in seq order, without `skipDevice`'s own: at most `limit`, and no more
+ * than PAGE_BYTES of them (the first always fits). One row beyond the page is read, without its
+ * body, to tell whether more remain. The brain row is read in the same batch, hence consistent.
  */
 export async function readPage(
   db: D1Database,
@@ -193,26 +190,21 @@ export async function readPage(
     db
       .prepare(
         `SELECT kind, id, seq, hlc, device_id, parent, deleted, strength, vhash, bucket, size,
-                skipped, fits, CASE WHEN fits AND NOT skipped THEN full_body END AS body
-         FROM (SELECT *, running - (CASE WHEN skipped THEN 0 ELSE size END) < ?5 AS fits
-               FROM (SELECT r.*, r.body AS full_body, r.device_id IS ?4 AS skipped,
-                            SUM(CASE WHEN r.device_id IS ?4 THEN 0 ELSE r.size END)
-                              OVER (ORDER BY r.seq ROWS UNBOUNDED PRECEDING) AS running
-                     FROM records AS r WHERE r.brain_id = ?1 AND r.seq > ?2
+                fits, CASE WHEN fits THEN full_body END AS body
+         FROM (SELECT *, running - size < ?5 AS fits
+               FROM (SELECT r.*, r.body AS full_body,
+                            SUM(r.size) OVER (ORDER BY r.seq ROWS UNBOUNDED PRECEDING) AS running
+                     FROM records AS r
+                     WHERE r.brain_id = ?1 AND r.seq > ?2 AND r.device_id IS NOT ?4
                      ORDER BY r.seq LIMIT ?3))
          ORDER BY seq`,
       )
       .bind(brainId, cursor, limit + 1, skipDevice, PAGE_BYTES),
   ]);
-  const rows = page!.results as (RecordRow & { skipped: number; fits: number })[];
+  const rows = page!.results as (RecordRow & { fits: number })[];
   const cut = rows.findIndex((row, index) => index === limit || row.fits === 0);
-  const considered = cut === -1 ? rows : rows.slice(0, cut);
-  return {
-    records: considered.filter((row) => row.skipped === 0).map(stored),
-    last: considered.at(-1)?.seq ?? null,
-    more: considered.length < rows.length,
-    head: head!.results[0] as Head,
-  };
+  const records = (cut === -1 ? rows : rows.slice(0, cut)).map(stored);
+  return { records, more: records.length < rows.length, head: head!.results[0] as Head };
 }
 
 export interface Digest extends Head {

@@ -95,7 +95,10 @@ export async function pull(
   const limit = Math.min(request.limit ?? LIMITS.page_size, LIMITS.max_page_size);
   const skip = request.exclude_device ? request.device.device_id : null;
   const page = await readPage(db, brainId, request.cursor, limit, skip);
-  const cursor = page.last ?? request.cursor;
+  // As the Python hub: mid-feed, the last record sent; at the end, the brain's seq, so a device
+  // that skips its own versions still moves past them.
+  const last = page.records.at(-1)?.seq ?? 0;
+  const cursor = page.more ? last : Math.max(page.head.seq, last);
   await upsertDevice(db, brainId, request.device, now, cursor).run();
   return { records: page.records, cursor, more: page.more, seq: page.head.seq, root: page.head.root };
 }

@@ -72,12 +72,14 @@ function checked<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof Fail) throw invalid(error.where ? `${error.where}: ${error.what}` : error.what);
+    if (error instanceof Fail) throw invalid(`${error.where}: ${error.what}`);
     throw error;
   }
 }
 
-const at = (where: string, key: string | number) => (where ? `${where}.${key}` : String(key));
+/** Where a failure is, as the Python hub names it: body.records.0.vhash, path.brain_id. */
+const BODY = "body";
+const at = (where: string, key: string | number) => `${where}.${key}`;
 
 /** An opaque JSON object (a record body): only its shape is checked here, its text by canonicalJson. */
 function jsonObject(value: unknown, where: string): JsonObject {
@@ -102,7 +104,7 @@ function required(fields: Fields, key: string, where: string): unknown {
 
 function pattern(value: unknown, where: string, re: RegExp): string {
   if (typeof value !== "string") throw new Fail(where, "must be a string");
-  if (!re.test(value)) throw new Fail(where, `must match ${re.source}`);
+  if (!re.test(value)) throw new Fail(where, `String should match pattern '${re.source}'`);
   return value;
 }
 
@@ -151,7 +153,8 @@ function device(value: unknown, where: string): DeviceInfo {
 }
 
 function brainName(fields: Fields): string {
-  return "brain_name" in fields ? pattern(fields.brain_name, "brain_name", NAME_PATTERN) : "default";
+  const given = fields.brain_name;
+  return "brain_name" in fields ? pattern(given, at(BODY, "brain_name"), NAME_PATTERN) : "default";
 }
 
 const VERSION_FIELDS = [
@@ -197,7 +200,7 @@ function version(value: unknown, where: string): Version {
 async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]> {
   return Promise.all(
     versions.map(async (v, index) => {
-      const where = `records.${index}`;
+      const where = `${BODY}.records.${index}`;
       let fieldsText: string;
       let canonical: string;
       try {
@@ -217,12 +220,13 @@ async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]
 
 export async function parsePush(value: unknown): Promise<PushRequest> {
   const { device: dev, brain_name, versions } = checked(() => {
-    const fields = object(value, "", ["device", "brain_name", "records"]);
-    const records = list(required(fields, "records", ""), "records", 0, Number.MAX_SAFE_INTEGER);
+    const fields = object(value, BODY, ["device", "brain_name", "records"]);
+    const where = at(BODY, "records");
+    const records = list(required(fields, "records", BODY), where, 0, Number.MAX_SAFE_INTEGER);
     return {
-      device: device(required(fields, "device", ""), "device"),
+      device: device(required(fields, "device", BODY), at(BODY, "device")),
       brain_name: brainName(fields),
-      versions: records.map((item, index) => version(item, `records.${index}`)),
+      versions: records.map((item, index) => version(item, at(where, index))),
     };
   });
   return { device: dev, brain_name, records: await checkVersionHashes(versions) };
@@ -230,37 +234,37 @@ export async function parsePush(value: unknown): Promise<PushRequest> {
 
 export function parsePull(value: unknown): PullRequest {
   return checked(() => {
-    const fields = object(value, "", ["device", "brain_name", "cursor", "limit", "exclude_device"]);
+    const fields = object(value, BODY, ["device", "brain_name", "cursor", "limit", "exclude_device"]);
+    const field = (key: string) => at(BODY, key);
     const limit = fields.limit ?? null;
     return {
-      device: device(required(fields, "device", ""), "device"),
+      device: device(required(fields, "device", BODY), field("device")),
       brain_name: brainName(fields),
-      cursor: "cursor" in fields ? integer(fields.cursor, "cursor", 0, Number.MAX_SAFE_INTEGER) : 0,
-      limit: limit === null ? null : integer(limit, "limit", 1, Number.MAX_SAFE_INTEGER),
+      cursor: "cursor" in fields ? integer(fields.cursor, field("cursor"), 0, Number.MAX_SAFE_INTEGER) : 0,
+      limit: limit === null ? null : integer(limit, field("limit"), 1, Number.MAX_SAFE_INTEGER),
       exclude_device:
-        "exclude_device" in fields ? boolean(fields.exclude_device, "exclude_device") : false,
+        "exclude_device" in fields ? boolean(fields.exclude_device, field("exclude_device")) : false,
     };
   });
 }
 
 export function parseBuckets(value: unknown): number[] {
   return checked(() => {
-    const fields = object(value, "", ["buckets"]);
-    const buckets = list(required(fields, "buckets", ""), "buckets", 1, BUCKETS);
-    return buckets.map((item, index) => integer(item, `buckets.${index}`, 0, BUCKETS - 1));
+    const where = at(BODY, "buckets");
+    const buckets = list(required(object(value, BODY, ["buckets"]), "buckets", BODY), where, 1, BUCKETS);
+    return buckets.map((item, index) => integer(item, at(where, index), 0, BUCKETS - 1));
   });
 }
 
 export function parseFetch(value: unknown): RecordKey[] {
   return checked(() => {
-    const fields = object(value, "", ["keys"]);
-    const keys = list(required(fields, "keys", ""), "keys", 1, Number.MAX_SAFE_INTEGER);
+    const where = at(BODY, "keys");
+    const keys = list(required(object(value, BODY, ["keys"]), "keys", BODY), where, 1, Number.MAX_SAFE_INTEGER);
     return keys.map((item, index) => {
-      const where = `keys.${index}`;
-      const key = object(item, where, ["kind", "id"]);
+      const key = object(item, at(where, index), ["kind", "id"]);
       return {
-        kind: kind(required(key, "kind", where), `${where}.kind`),
-        id: pattern(required(key, "id", where), `${where}.id`, ID_PATTERN),
+        kind: kind(required(key, "kind", at(where, index)), at(at(where, index), "kind")),
+        id: pattern(required(key, "id", at(where, index)), at(at(where, index), "id"), ID_PATTERN),
       };
     });
   });
@@ -268,20 +272,19 @@ export function parseFetch(value: unknown): RecordKey[] {
 
 export function parseRegister(value: unknown): string {
   return checked(() => {
-    const fields = object(value, "", ["email"]);
-    const email = required(fields, "email", "");
+    const email = required(object(value, BODY, ["email"]), "email", BODY);
     if (typeof email === "string" && [...email].length > 254) {
-      throw new Fail("email", "must be at most 254 characters");
+      throw new Fail(at(BODY, "email"), "must be at most 254 characters");
     }
-    return pattern(email, "email", EMAIL_PATTERN);
+    return pattern(email, at(BODY, "email"), EMAIL_PATTERN);
   });
 }
 
 export function parseKeyCreate(value: unknown): string {
-  return checked(() => text(required(object(value, "", ["name"]), "name", ""), "name", 64));
+  return checked(() => text(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name"), 64));
 }
 
-/** Brain and key ids in paths follow the id pattern; anything else is a 400, never a lookup. */
-export function parseId(value: string, where: string): string {
-  return checked(() => pattern(value, where, ID_PATTERN));
+/** Ids in paths follow the id pattern; anything else is a 400, never a lookup. */
+export function parseId(value: string, name: string): string {
+  return checked(() => pattern(value, `path.${name}`, ID_PATTERN));
 }
