@@ -1,5 +1,7 @@
 """Neural Memory: associative memory for AI agents, synced through a hub the user hosts."""
 
+from typing import TYPE_CHECKING, Any
+
 from neuralmemory.errors import (
     AccessDenied,
     AuthError,
@@ -17,11 +19,15 @@ from neuralmemory.errors import (
     StoreError,
 )
 
+if TYPE_CHECKING:
+    from neuralmemory.core.brain import Brain, open_brain
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
     "AuthError",
+    "Brain",
     "ConfigError",
     "CryptoError",
     "HubError",
@@ -35,4 +41,17 @@ __all__ = [
     "RateLimited",
     "StoreError",
     "__version__",
+    "open_brain",
 ]
+
+_LAZY = {"Brain", "open_brain"}
+
+
+def __getattr__(name: str) -> Any:
+    # The memory core (SQLite, pydantic models, cryptography) loads on first use, so importing
+    # the package for its version or errors stays cheap.
+    if name in _LAZY:
+        from neuralmemory.core import brain
+
+        return getattr(brain, name)
+    raise AttributeError(f"module 'neuralmemory' has no attribute {name!r}")

@@ -128,7 +128,7 @@ def extract(text: str, *, now_ms: int, tags: list[str] | None = None) -> Extract
             concepts[key] = Concept(key, kind, weight)
 
     # URLs and ISO dates become no keywords: a date is a time reference, its digits are noise.
-    body = _ISO_DATE.sub(" ", _URL.sub(" ", text))
+    body = _MONTH_YEAR.sub(" ", _ISO_DATE.sub(" ", _URL.sub(" ", text)))
     for sentence in _SENTENCE.split(body):
         tokens = _TOKEN.findall(sentence)
         keys = [keyword(token) for token in tokens]
@@ -218,7 +218,7 @@ def _times(text: str, now_ms: int) -> tuple[list[str], int | None]:
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("todo", re.compile(r"^\s*(todo\b|to do\b|need to\b|remember to\b)|\btodo:", re.I)),
-    ("error", re.compile(r"\b(error|exception|traceback|failed|failure|crash(ed)?|bug)\b", re.I)),
+    ("error", re.compile(r"(error|exception)\b|\b(traceback|failed|failure|crash|bug)", re.I)),
     ("decision", re.compile(r"\b(decided|decision|chose|going with|agreed to)\b", re.I)),
     ("preference", re.compile(r"\b(prefers?|preferred|favou?rite|rather than|likes?)\b", re.I)),
     ("instruction", re.compile(r"^\s*(always|never|do not|don't|make sure|must)\b", re.I)),

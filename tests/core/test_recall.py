@@ -1,0 +1,126 @@
+"""Recall by association: spreading activation fused with BM25, reinforcement, rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuralmemory.core import recall
+from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.store import memories as sql
+
+FALCON = [
+    "Alice Moreno leads Project Falcon.",
+    "Project Falcon streams its events through Kafka.",
+    "Bob Okafor prefers tabs over spaces in Python code.",
+    "The checkout outage was caused by connection pool exhaustion.",
+    "Raising the pool size to 50 fixed the exhaustion on checkout.",
+    "Weekly planning happens every Monday at 10:00.",
+]
+
+
+def fill(brain: Brain, texts: list[str] = FALCON) -> dict[str, str]:
+    return {text: brain.remember(text).memory.id for text in texts}
+
+
+def test_a_memory_is_found_through_a_shared_concept_the_query_does_not_contain(
+    brain: Brain,
+) -> None:
+    ids = fill(brain)
+    hits = brain.recall("What is Alice working on?", reinforce=False)
+    found = [h.memory.id for h in hits]
+    kafka = ids["Project Falcon streams its events through Kafka."]
+    assert found[0] == ids["Alice Moreno leads Project Falcon."]
+    assert kafka in found[:3]  # shares no word with the query: reached via "project falcon"
+    hit = hits[found.index(kafka)]
+    assert hit.via == "concept"
+    assert hit.path[0] == "term:alice"
+    assert hit.path[1] == f"memory:{ids['Alice Moreno leads Project Falcon.']}"
+    assert hit.path[2].startswith("concept:")
+    assert not {"alice", "working"} & set(hit.memory.content.lower().split())
+
+
+def test_direct_matches_rank_first(brain: Brain) -> None:
+    ids = fill(brain)
+    hits = brain.recall("tabs or spaces?", reinforce=False)
+    assert hits[0].memory.id == ids["Bob Okafor prefers tabs over spaces in Python code."]
+    assert hits[0].via == "text"
+
+
+def test_filters_limit_and_expiry(brain: Brain) -> None:
+    brain.remember("Deploy the api with make deploy", tags=["ops"], type="workflow")
+    brain.remember("Deploy freeze during the holidays", tags=["ops", "policy"])
+    brain.remember("Deploy previews are on Netlify", tags=["web"])
+    expired = brain.remember("Deploy is broken today", expires_days=1).memory
+    brain.db.execute("UPDATE memories SET expires_at = 1 WHERE id = ?", (expired.id,))
+    assert len(brain.recall("deploy", reinforce=False)) == 3
+    assert len(brain.recall("deploy", limit=2, reinforce=False)) == 2
+    assert {h.memory.tags[-1] for h in brain.recall("deploy", tags=["OPS"], reinforce=False)} == {
+        "ops",
+        "policy",
+    }
+    assert [h.memory.type for h in brain.recall("deploy", type="workflow", reinforce=False)] == [
+        "workflow"
+    ]
+
+
+def test_typed_relations_carry_activation(brain: Brain) -> None:
+    ids = fill(brain)
+    hits = brain.recall("outage", reinforce=False)
+    assert hits[0].memory.id == ids["The checkout outage was caused by connection pool exhaustion."]
+
+
+def test_recall_reinforces_what_it_returned(brain: Brain) -> None:
+    ids = fill(brain)
+    alice = ids["Alice Moreno leads Project Falcon."]
+    before = brain.get(alice).strength
+    for _ in range(3):
+        brain.recall("Alice Moreno")
+    after = brain.get(alice)
+    assert after.access_count == 3 and after.strength > before
+    activation = brain.changes.current("activation", alice)
+    assert activation is not None and activation.pending
+    assert activation.version.body["devices"][brain.device_id]["count"] == 3
+    assert sql.counts(brain.db)["links"] >= 1  # the hop-2 path became a learned link
+
+
+def test_reinforce_false_writes_nothing(brain: Brain) -> None:
+    fill(brain)
+    pending = brain.changes.pending_count()
+    brain.recall("Alice", reinforce=False)
+    assert brain.changes.pending_count() == pending
+
+
+def test_rebuilding_from_memory_records_alone_gives_the_same_recall(
+    brain: Brain, home: Path
+) -> None:
+    fill(brain)
+    queries = ["Alice", "checkout outage", "pool size", "Monday planning", "Kafka events"]
+
+    def results(target: Brain) -> list[list[tuple[str, float, str]]]:
+        return [
+            [(h.memory.id, round(h.score, 4), h.via) for h in target.recall(q, reinforce=False)]
+            for q in queries
+        ]
+
+    expected = results(brain)
+    assert brain.rebuild_index() == len(FALCON)
+    assert results(brain) == expected
+
+    # Another device that only received the memory records rebuilds the same graph.
+    with open_brain("replica", create=True) as replica:
+        for version in brain.changes.versions("memory"):
+            replica.apply_remote(version)
+        assert results(replica) == expected
+
+
+def test_recall_work_is_bounded_whatever_the_brain_size(brain: Brain) -> None:
+    """Candidates come from bounded pools, so a very common word cannot make recall linear."""
+    with brain.db.transaction():
+        for n in range(1500):
+            brain.remember(f"Status update {n}: the service is healthy (ticket T{n}).")
+    parsed = recall.build_query("service status", now_ms=0, seal=None)
+    ranked = recall.rank(
+        brain.db, parsed, links=lambda rids: [], strength=lambda rids: dict.fromkeys(rids, 0.5)
+    )
+    bound = recall.POOL + (recall.MAX_SEEDS + recall.MAX_BRIDGES) * recall.FAN_OUT
+    assert len(ranked) <= bound < 1500
