@@ -1,0 +1,79 @@
+"""The conformance suite's fixtures: every test runs once per hub target in hub_targets.TARGETS.
+
+Hubs start once per session for each (target, options) pair and are always stopped at the end.
+The tests speak HTTP only; the protocol module is used just as a client would (to build records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from hub_targets import TARGETS, HubOptions, RunningHub, Target
+
+
+class Hubs:
+    """Started hubs by (target, options); stopped when the session ends."""
+
+    def __init__(self, root: Path, stack: ExitStack) -> None:
+        self.root = root
+        self.stack = stack
+        self.running: dict[tuple[str, HubOptions], RunningHub] = {}
+
+    def get(self, target: Target, options: HubOptions) -> RunningHub:
+        key = (target.name, options)
+        if key not in self.running:
+            workdir = self.root / f"{target.name}-{len(self.running)}"
+            workdir.mkdir(parents=True)
+            self.running[key] = self.stack.enter_context(target.start(options, workdir))
+        return self.running[key]
+
+
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(name, marks=t.marks, id=name) for name, t in TARGETS.items()],
+)
+def target(request: pytest.FixtureRequest) -> Target:
+    return TARGETS[request.param]
+
+
+@pytest.fixture(scope="session")
+def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hubs]:
+    with ExitStack() as stack:
+        yield Hubs(tmp_path_factory.mktemp("hubs"), stack)
+
+
+def _client(hub: RunningHub) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hub.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def hub(target: Target, hubs: Hubs) -> RunningHub:
+    """The target requiring keys on every request, without a rate limit."""
+    return hubs.get(target, HubOptions())
+
+
+@pytest.fixture
+def client(hub: RunningHub) -> Iterator[httpx.Client]:
+    yield from _client(hub)
+
+
+@pytest.fixture
+def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+    """The target in local mode: a request without a key is the local account."""
+    if not target.local_mode:
+        pytest.skip(f"{target.name} has no local mode")
+    yield from _client(hubs.get(target, HubOptions(auth="local")))
+
+
+LOW_RATE_LIMIT = 10
+
+
+@pytest.fixture
+def limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+    """The target started with a rate limit of LOW_RATE_LIMIT requests per minute."""
+    yield from _client(hubs.get(target, HubOptions(rate_limit=LOW_RATE_LIMIT)))
