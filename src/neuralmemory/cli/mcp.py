@@ -25,8 +25,15 @@ from neuralmemory.mcp.install import (
 
 
 @click.group(invoke_without_command=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(("debug", "info", "warning", "error")),
+    default="warning",
+    show_default=True,
+    help="What the server logs to stderr.",
+)
 @click.pass_context
-def mcp(ctx: click.Context) -> None:
+def mcp(ctx: click.Context, log_level: str) -> None:
     """Serve the nmem_* tools to an agent over stdio (Claude Code, Cursor, any MCP client).
 
     stdout carries the protocol; logs go to stderr. `nmem mcp install` prints the set-up.
@@ -34,7 +41,7 @@ def mcp(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         from neuralmemory.mcp.server import main
 
-        main()
+        main(log_level)
 
 
 @mcp.command()

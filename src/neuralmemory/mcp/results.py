@@ -1,0 +1,91 @@
+"""What the memory tools return: part of the documented contract in docs/mcp.md.
+
+Compact on purpose, since every result lands in an agent's context: only fields an agent acts on,
+each memory's text once, and null fields left out. The sync tools return the sync service's own
+shapes instead (docs/sync.md), the same as `nmem sync ... --json`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from neuralmemory.core.models import Hit, Memory, Remembered
+from neuralmemory.protocol import iso_ms
+
+
+class MemoryOut(BaseModel):
+    id: str
+    type: str
+    content: str | None = Field(
+        None, description="Absent when the memory is encrypted and this device lacks the brain key."
+    )
+    tags: list[str]
+    priority: int
+    encrypted: bool
+    created_at: str
+    expires_at: str | None = None
+
+    @classmethod
+    def of(cls, memory: Memory) -> MemoryOut:
+        return cls(
+            id=memory.id,
+            type=memory.type,
+            content=memory.content,
+            tags=memory.tags,
+            priority=memory.priority,
+            encrypted=memory.encrypted,
+            created_at=iso_ms(memory.created_at) or "",
+            expires_at=iso_ms(memory.expires_at),
+        )
+
+
+class HitOut(MemoryOut):
+    score: float
+    via: str = Field(description="text, concept, relation or link: how the query reached it.")
+    path: list[str] | None = Field(
+        None,
+        description="The steps from the query to this memory, when found by association.",
+    )
+
+
+class RecallOut(BaseModel):
+    query: str
+    memories: list[HitOut]
+
+    @classmethod
+    def of(cls, query: str, hits: list[Hit]) -> RecallOut:
+        return cls(
+            query=query,
+            memories=[
+                HitOut(
+                    **MemoryOut.of(hit.memory).model_dump(),
+                    score=round(hit.score, 4),
+                    via=hit.via,
+                    path=None if hit.via == "text" else hit.path,
+                )
+                for hit in hits
+            ],
+        )
+
+
+class RememberOut(BaseModel):
+    id: str
+    created: bool = Field(
+        description="False when the same text was already remembered: nothing new was written."
+    )
+    type: str
+    expires_at: str | None = None
+
+    @classmethod
+    def of(cls, done: Remembered) -> RememberOut:
+        return cls(
+            id=done.memory.id,
+            created=done.created,
+            type=done.memory.type,
+            expires_at=iso_ms(done.memory.expires_at),
+        )
+
+
+class ForgetOut(BaseModel):
+    id: str
+    forgotten: bool

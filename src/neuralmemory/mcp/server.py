@@ -1,0 +1,400 @@
+"""`nmem mcp`: the nmem_* tools over stdio, each a few lines over the library.
+
+A tool parses (the SDK checks the arguments against the tool's JSON schema), calls one library
+function, and returns its result as compact JSON text plus the same data as structured content.
+A library error becomes an MCP tool error (an isError result) carrying the CLI's message, and the
+server keeps serving. stdout is the transport: logs go to stderr, and `_guard_stdout` keeps a stray
+print from anywhere off the wire. The API key never leaves the sync service unmasked.
+
+The tools always work on the current brain (config.toml `brain`, `nmem brain use`). After a write
+or a recall, `service.after_write` schedules the debounced background sync when auto-sync is on;
+it returns at once, so no tool result waits for the hub.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from neuralmemory import __version__
+from neuralmemory.core.brain import (
+    DEFAULT_PRIORITY,
+    MAX_CONTENT_BYTES,
+    MAX_EXPIRES_DAYS,
+    MAX_LIMIT,
+    MAX_PRIORITY,
+    MAX_QUERY_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    open_brain,
+)
+from neuralmemory.errors import InvalidInput, NmemError
+from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
+from neuralmemory.protocol import ID_PATTERN
+from neuralmemory.sync import service
+
+log = logging.getLogger(__name__)
+
+# Kept equal to core.extract.MEMORY_TYPES and config.STRATEGIES by tests/mcp/test_schemas.py; a
+# Literal must be spelled out for the schema and for mypy.
+MemoryType = Literal[
+    "fact",
+    "decision",
+    "preference",
+    "todo",
+    "insight",
+    "context",
+    "instruction",
+    "error",
+    "workflow",
+    "reference",
+]
+Strategy = Literal["prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger"]
+
+MemoryId = Annotated[
+    str, Field(pattern=ID_PATTERN, description="A memory id, as nmem_recall returns it (m-...).")
+]
+Tags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_CHARS)]],
+    Field(max_length=MAX_TAGS, description="Short labels, e.g. the project or topic."),
+]
+Priority = Annotated[
+    int, Field(ge=0, le=MAX_PRIORITY, description="0 (trivia) to 10 (critical); 5 is normal.")
+]
+TypeField = Annotated[
+    MemoryType | None, Field(description="The kind of memory; detected from the text when omitted.")
+]
+
+INSTRUCTIONS = """\
+Neural Memory is the user's long-term memory, kept on their machine and synced to their other
+devices through a hub they host. Call nmem_recall at the start of a task and whenever earlier
+decisions, preferences or fixes may matter. Call nmem_remember when something is decided, learned
+or fixed that a later session should know. Keep one idea per memory. Correct stale memories with
+nmem_edit, delete wrong ones with nmem_forget."""
+
+
+# ---------------------------------------------------------------------------- memory tools
+
+
+def nmem_remember(
+    content: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_CONTENT_BYTES,
+            description="The memory, self-contained: it must make sense without this chat.",
+        ),
+    ],
+    type: TypeField = None,
+    tags: Tags | None = None,
+    priority: Priority = DEFAULT_PRIORITY,
+    expires_days: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_EXPIRES_DAYS, description="Forget it after this many days."),
+    ] = None,
+    encrypted: Annotated[
+        bool,
+        Field(description="Encrypt the text on this device before it is stored or synced."),
+    ] = False,
+) -> RememberOut:
+    """Save one thing worth knowing in a later session to the user's long-term memory.
+
+    Use it when the user states a preference or an instruction, when a decision is made (and why),
+    when a bug is solved (the error and its fix), when a todo is agreed, or when you learn a
+    project fact that a future session would otherwise have to rediscover. One self-contained idea
+    per call. Set encrypted=true for anything sensitive. Remembering the same text twice is
+    harmless (created=false). Returns the new memory's id.
+    """
+    with open_brain() as brain:
+        done = brain.remember(
+            content,
+            type=type,
+            tags=tags,
+            priority=priority,
+            expires_days=expires_days,
+            encrypted=encrypted,
+        )
+    service.after_write(brain.name)
+    return RememberOut.of(done)
+
+
+def nmem_recall(
+    query: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description="What you want to know, in words: a question, a topic, an error message.",
+        ),
+    ],
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many memories.")] = 5,
+    tags: Annotated[
+        Tags | None, Field(description="Only memories carrying all of these tags.")
+    ] = None,
+    type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+) -> RecallOut:
+    """Search the user's long-term memory by association; the best matches come first.
+
+    Use it at the start of a task and before answering anything that may depend on earlier work:
+    the user's preferences, past decisions, known errors and their fixes, project context. It finds
+    memories sharing the query's words and also memories linked to them only through shared
+    concepts (via/path say how). Pass a memory's id to nmem_edit or nmem_forget. Recalling
+    strengthens the memories it returns.
+    """
+    with open_brain() as brain:
+        hits = brain.recall(query, limit=limit, tags=tags, type=type)
+    service.after_write(brain.name)
+    return RecallOut.of(query, hits)
+
+
+def nmem_edit(
+    memory_id: MemoryId,
+    content: Annotated[
+        str | None, Field(min_length=1, max_length=MAX_CONTENT_BYTES, description="New text.")
+    ] = None,
+    tags: Annotated[Tags | None, Field(description="Replaces all the memory's tags.")] = None,
+    priority: Priority | None = None,
+    type: Annotated[MemoryType | None, Field(description="The new type.")] = None,
+) -> MemoryOut:
+    """Correct or update an existing memory in place, instead of adding one that contradicts it.
+
+    Use it when nmem_recall shows a memory that is out of date or imprecise. Only the fields given
+    change. The edit syncs to the user's other devices. Returns the memory as it now is.
+    """
+    if content is None and tags is None and priority is None and type is None:
+        raise InvalidInput("nothing to change", hint="give content, tags, priority or type")
+    with open_brain() as brain:
+        memory = brain.edit(memory_id, content=content, tags=tags, priority=priority, type=type)
+    service.after_write(brain.name)
+    return MemoryOut.of(memory)
+
+
+def nmem_forget(memory_id: MemoryId) -> ForgetOut:
+    """Delete a memory by its id.
+
+    Use it when a memory is wrong or obsolete, or when the user asks you to forget something. The
+    deletion reaches the user's other devices and never comes back. To fix a memory, prefer
+    nmem_edit.
+    """
+    with open_brain() as brain:
+        brain.forget(memory_id)
+    service.after_write(brain.name)
+    return ForgetOut(id=memory_id, forgotten=True)
+
+
+def nmem_stats() -> dict[str, Any]:
+    """Counts and health of the current brain.
+
+    Memories (and how many are encrypted), concepts (neurons), synapses, relations, learned links,
+    sync records and changes pending a push, database size and path. Use it when the user asks how
+    much is remembered, or to check that memory works.
+    """
+    with open_brain() as brain:
+        return brain.stats().to_json()
+
+
+# ---------------------------------------------------------------------------- sync tools
+
+
+def nmem_sync(
+    action: Annotated[
+        Literal["seed", "push", "pull", "full"],
+        Field(
+            description="full: pull, resolve conflicts, push, verify (the usual). pull: fetch "
+            "other devices' changes. push: send local changes. seed: once, after sync was first "
+            "configured, make memories written before then eligible for push."
+        ),
+    ] = "full",
+    strategy: Annotated[
+        Strategy | None,
+        Field(description="Conflict strategy for this call only (default: the configured one)."),
+    ] = None,
+) -> dict[str, Any]:
+    """Sync the current brain with the user's hub now.
+
+    Use it when the user asks to sync, before they switch machines, or after fixing a sync error;
+    auto-sync normally does this in the background after writes. Needs sync configured (see
+    nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
+    """
+    return service.run_sync(action, strategy=strategy)
+
+
+def nmem_sync_config(
+    action: Annotated[
+        Literal["get", "set", "setup"],
+        Field(
+            description="get: show the settings. set: change the fields given. setup: "
+            "step-by-step instructions for the user's current state."
+        ),
+    ],
+    hub_url: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="The hub, e.g. https://nmem.example.workers.dev or http://127.0.0.1:8000 "
+            "(plain http only for loopback and LAN addresses). Empty string clears it.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        Field(max_length=256, description="The account's key, nmk_... Empty string clears it."),
+    ] = None,
+    conflict_strategy: Annotated[
+        Strategy | None,
+        Field(description="Who wins when two devices edited the same memory."),
+    ] = None,
+    auto_sync: Annotated[
+        bool | None, Field(description="Sync in the background after remember and recall.")
+    ] = None,
+) -> dict[str, Any]:
+    """Read or change how this device syncs its memory; the API key is only ever shown masked.
+
+    Sync turns on once hub_url and api_key are both set (a local hub needs no key). Use it with
+    action="setup" when the user wants their memory on another machine or asks how sync works:
+    it explains the next steps (start or deploy a hub, register, connect, first sync). Use
+    action="set" only with values the user gave you.
+    """
+    if action == "set":
+        return service.configure(
+            hub_url=hub_url,
+            api_key=api_key,
+            conflict_strategy=conflict_strategy,
+            auto_sync=auto_sync,
+        )
+    if (hub_url, api_key, conflict_strategy, auto_sync) != (None, None, None, None):
+        raise InvalidInput(
+            f"action={action!r} takes no settings", hint='use action="set" to change them'
+        )
+    return service.get_config() if action == "get" else service.setup_instructions()
+
+
+def nmem_sync_status() -> dict[str, Any]:
+    """Whether sync is on and healthy.
+
+    Shows: enabled, hub URL, the API key masked, conflict strategy, auto-sync, this device, the
+    hub's registered devices with their last sync time, changes pending a push, open conflicts,
+    quarantined records, the last sync result and last error, hub tier and usage (when the hub
+    answers). Use it when the user asks about sync or a sync failed.
+    """
+    return service.status()
+
+
+def nmem_sync_conflicts() -> dict[str, Any]:
+    """List the open sync conflicts of the current brain, newest first.
+
+    When two devices edited the same memory before syncing, the conflict strategy picked a winner;
+    the loser was kept as a conflict copy, never dropped. Each entry shows both sides (a preview,
+    the device, the clock). Use it when nmem_sync_status reports conflicts or the user misses an
+    edit; bring a loser back with nmem_sync_restore.
+    """
+    return {"conflicts": service.list_conflicts()}
+
+
+def nmem_sync_restore(
+    conflict_id: Annotated[
+        str, Field(pattern=ID_PATTERN, description="A conflict id from nmem_sync_conflicts.")
+    ],
+) -> dict[str, Any]:
+    """Make the losing side of a sync conflict current again, as a new version that syncs.
+
+    Use it only when the user wants the version that lost a conflict back; the version it replaces
+    is itself kept as a conflict copy.
+    """
+    return service.restore(conflict_id)
+
+
+# ---------------------------------------------------------------------------- serving
+
+READ_ONLY = ToolAnnotations(read_only_hint=True)
+TOOLS: tuple[tuple[Callable[..., BaseModel | dict[str, Any]], ToolAnnotations | None], ...] = (
+    (nmem_remember, ToolAnnotations(destructive_hint=False, idempotent_hint=True)),
+    (nmem_recall, ToolAnnotations(destructive_hint=False)),
+    (nmem_edit, ToolAnnotations(idempotent_hint=True)),
+    (nmem_forget, ToolAnnotations(destructive_hint=True, idempotent_hint=False)),
+    (nmem_stats, READ_ONLY),
+    (nmem_sync, ToolAnnotations(destructive_hint=False, open_world_hint=True)),
+    (nmem_sync_config, ToolAnnotations(destructive_hint=False)),
+    (nmem_sync_status, READ_ONLY),
+    (nmem_sync_conflicts, READ_ONLY),
+    (nmem_sync_restore, ToolAnnotations(destructive_hint=False)),
+)
+
+
+def _adapted(tool: Callable[..., BaseModel | dict[str, Any]]) -> Callable[..., CallToolResult]:
+    """Map library errors to tool errors and render the result; the SDK reads `tool`'s signature.
+
+    The text is the structured content as compact JSON: agents read the text, and indentation
+    would only spend their context.
+    """
+
+    @functools.wraps(tool)
+    def run(**arguments: Any) -> CallToolResult:
+        try:
+            result = tool(**arguments)
+        except NmemError as exc:
+            # str(exc) is the CLI's message with its hint; the SDK prefixes the tool's name.
+            raise ToolError(str(exc)) from exc
+        data = (
+            result.model_dump(mode="json", exclude_none=True)
+            if isinstance(result, BaseModel)
+            else result
+        )
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=data
+        )
+
+    return run
+
+
+def _description(tool: Callable[..., object]) -> str:
+    """The docstring as paragraphs, its source line wrapping undone."""
+    paragraphs = inspect.cleandoc(tool.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def build_server() -> MCPServer:
+    server: MCPServer = MCPServer(
+        "nmem", title="Neural Memory", version=__version__, instructions=INSTRUCTIONS
+    )
+    for tool, hints in TOOLS:
+        server.add_tool(_adapted(tool), description=_description(tool), annotations=hints)
+    return server
+
+
+def _guard_stdout() -> None:
+    """Make sys.stdout unbuffered, so no stray write can reach the wire late.
+
+    While serving, the SDK points fd 1 at stderr and writes the protocol to a private duplicate, so
+    a print() from any library lands on stderr -- unless it waits in sys.stdout's buffer until the
+    interpreter exits, after fd 1 is the wire again. Unbuffered (what `python -u` does), nothing
+    waits.
+    """
+    sys.stdout.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True
+    )
+
+
+def main(log_level: str = "warning") -> None:
+    """Serve over stdio until the client closes stdin."""
+    _guard_stdout()
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=log_level.upper(),
+        format="%(asctime)s nmem-mcp %(levelname)s %(name)s: %(message)s",
+    )
+    build_server().run("stdio")
+    # A write just before the client hung up still reaches the hub, if the client lets us finish.
+    service.wait_for_auto_sync()

@@ -1,0 +1,55 @@
+"""A real MCP client: the SDK's own stdio client launching this environment's `nmem mcp`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp.types import TextContent
+
+from mcp import ClientSession, StdioServerParameters, stdio_client
+
+NMEM = Path(sys.executable).parent / "nmem"
+
+
+@asynccontextmanager
+async def mcp_session(home: Path) -> AsyncIterator[ClientSession]:
+    """`nmem mcp` with NMEM_HOME=home; its stderr goes to home/mcp-stderr.log for inspection."""
+    home.mkdir(parents=True, exist_ok=True)
+    params = StdioServerParameters(command=str(NMEM), args=["mcp"], env={"NMEM_HOME": str(home)})
+    with (home / "mcp-stderr.log").open("a", encoding="utf-8") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
+
+
+def _text(content: list[Any]) -> str:
+    assert len(content) == 1
+    block = content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; its text is the structured result as compact JSON."""
+    result = await session.call_tool(tool, arguments)
+    text = _text(result.content)
+    assert not result.is_error, text
+    assert result.structured_content is not None
+    assert json.loads(text) == result.structured_content
+    assert "\n" not in text  # compact for an agent's context
+    return result.structured_content
+
+
+async def call_error(session: ClientSession, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail with a tool error (not a protocol error); return its message."""
+    result = await session.call_tool(tool, arguments)
+    assert result.is_error
+    return _text(result.content)
