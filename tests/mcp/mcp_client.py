@@ -1,19 +1,37 @@
-"""A real MCP client: the SDK's own stdio client launching this environment's `nmem mcp`."""
+"""What the MCP tests share: a real MCP client (the SDK's own stdio client launching this
+environment's `nmem mcp`), and a handle on the hub process the `hub` fixture starts."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from mcp.types import TextContent
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
 NMEM = Path(sys.executable).parent / "nmem"
+
+
+@dataclass(frozen=True)
+class Hub:
+    url: str
+    log: Path
+
+    def register(self) -> str:
+        """A new account (so tests never share brains); returns its API key."""
+        email = f"mcp-{secrets.token_hex(4)}@example.com"
+        reply = httpx.post(f"{self.url}/v1/auth/register", json={"email": email})
+        assert reply.status_code == 201, reply.text
+        key: str = reply.json()["api_key"]
+        return key
 
 
 @asynccontextmanager
