@@ -9,7 +9,10 @@ from __future__ import annotations
 import click
 
 from neuralmemory import __version__
+from neuralmemory.cli.brain import brain
+from neuralmemory.cli.keys import keys
 from neuralmemory.cli.mcp import mcp
+from neuralmemory.cli.memory import edit, forget, recall, remember, stats
 from neuralmemory.cli.serve import serve
 from neuralmemory.cli.sync import sync
 
@@ -20,6 +23,8 @@ def cli() -> None:
     """Neural Memory: associative memory for AI agents, synced through a hub you host."""
 
 
+for command in (remember, recall, edit, forget, stats, brain, keys):
+    cli.add_command(command)
 cli.add_command(mcp)
 cli.add_command(serve)
 cli.add_command(sync)

@@ -1,0 +1,81 @@
+"""`nmem brain list | create | use | delete`."""
+
+from __future__ import annotations
+
+import click
+
+from neuralmemory.cli.common import emit_json, handled, json_option
+
+
+@click.group()
+def brain() -> None:
+    """Manage brains: one SQLite file each under $NMEM_HOME/brains/."""
+
+
+@brain.command("list")
+@json_option
+@handled
+def list_(as_json: bool) -> None:
+    """List brains; the current one is marked."""
+    from neuralmemory.core.brain import current_brain_name, list_brains
+
+    found = list_brains()
+    if as_json:
+        emit_json({"current": current_brain_name(), "brains": [b.to_json() for b in found]})
+        return
+    if not found:
+        click.echo("No brains yet; `nmem remember` creates the default one.")
+        return
+    for info in found:
+        mark = "*" if info.current else " "
+        click.echo(f"{mark} {info.name:<20} {info.brain_id}  {info.db_bytes:,} bytes")
+
+
+@brain.command()
+@click.argument("name")
+@json_option
+@handled
+def create(name: str, as_json: bool) -> None:
+    """Create a brain called NAME."""
+    from neuralmemory.core.brain import create_brain
+
+    with create_brain(name) as made:
+        data = {"name": made.name, "brain_id": made.id, "path": str(made.path)}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Created brain {name} ({data['brain_id']})")
+
+
+@brain.command()
+@click.argument("name")
+@json_option
+@handled
+def use(name: str, as_json: bool) -> None:
+    """Make NAME the current brain."""
+    from neuralmemory.core.brain import use_brain
+
+    use_brain(name)
+    if as_json:
+        emit_json({"current": name})
+        return
+    click.echo(f"Now using brain {name}")
+
+
+@brain.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@handled
+def delete(name: str, yes: bool, as_json: bool) -> None:
+    """Delete brain NAME from this device (its key file is kept)."""
+    from neuralmemory.core.brain import brain_path, delete_brain
+
+    brain_path(name)  # validates the name before asking
+    if not yes:
+        click.confirm(f"Delete brain {name} and all its memories on this device?", abort=True)
+    path = delete_brain(name)
+    if as_json:
+        emit_json({"deleted": name, "path": str(path)})
+        return
+    click.echo(f"Deleted brain {name}")

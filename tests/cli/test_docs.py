@@ -1,0 +1,51 @@
+"""Every command is documented, with its --json output (docs/cli.md and friends)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from neuralmemory.cli.main import cli
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def commands(group: click.Group, prefix: str = "nmem") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            found += commands(command, path)
+        else:
+            found.append((path, command))
+    return found
+
+
+def headings() -> set[str]:
+    return {
+        line.lstrip("#").strip().strip("`")
+        for doc in DOCS.glob("*.md")
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
+
+
+@pytest.mark.parametrize(("path", "command"), commands(cli), ids=lambda v: str(v))
+def test_every_command_has_a_heading_in_the_docs(path: str, command: click.Command) -> None:
+    assert path in headings(), f"{path} is not documented under docs/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p, _ in commands(cli)
+        if p.split()[1] in {"remember", "recall", "edit", "forget", "stats", "brain", "keys"}
+    ],
+)
+def test_every_core_command_documents_its_json(path: str) -> None:
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    section = text.split(f"## {path}\n", 1)[1].split("\n## ", 1)[0]
+    assert "```json" in section or "Prints the Memory JSON" in section
