@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from conftest import Device
+
+from neuralmemory.sync import service
 
 
 def contents(device: Device) -> dict[str, str | None]:
@@ -26,3 +31,133 @@ def test_a_remembers_100_b_pulls_and_recalls_them(devices: dict[str, Device]) ->
         assert hits and "falcon" in (hits[0].memory.content or "")
     assert b.sync("full")["verified"] is True
     assert contents(a) == contents(b)
+
+
+def live(device: Device) -> dict[str, str | None]:
+    return contents(device)
+
+
+def test_edits_and_deletes_propagate_both_ways_and_deletes_never_return(
+    devices: dict[str, Device],
+) -> None:
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        one = brain.remember("Alice owns the billing service").memory.id
+        two = brain.remember("Bob reviews the search ranking code").memory.id
+    a.sync()
+    b.sync()
+    with b.brain() as brain:
+        brain.edit(one, content="Alice and Carol own the billing service")
+        brain.forget(two)
+    b.sync()
+    a.sync()
+    assert live(a) == {one: "Alice and Carol own the billing service"}
+    with a.brain() as brain:
+        brain.edit(one, content="Carol owns the billing service")
+    a.sync()
+    b.sync()
+    assert live(b) == {one: "Carol owns the billing service"}
+    # the tombstone holds through more rounds and a re-seed from either side
+    for device in (a, b):
+        device.sync("seed")
+        device.sync()
+    assert two not in live(a) and two not in live(b)
+    assert a.sync()["conflicts"] == 0
+
+
+def concurrent_edit(a: Device, b: Device, strategy: str) -> tuple[str, dict, dict]:
+    """a and b edit one memory between syncs; a recalls it first, so a's edit is stronger."""
+    with a.brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    with a.brain() as brain:
+        assert brain.recall("release train", limit=1)[0].memory.id == mid
+        brain.edit(mid, content="The release train leaves on Wednesday", priority=2)
+    with b.brain() as brain:
+        brain.edit(mid, content="The release train leaves on Thursday", priority=9)
+    a.sync()
+    result = b.sync(strategy=strategy)
+    a.sync()
+    return mid, result, live(b)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "winner", "loser"),
+    [
+        ("prefer_recent", "Thursday", "Wednesday"),  # b edited last
+        ("prefer_local", "Thursday", "Wednesday"),  # b resolves: local is b
+        ("prefer_remote", "Wednesday", "Thursday"),
+        ("prefer_stronger", "Wednesday", "Thursday"),  # a reinforced it before editing
+    ],
+)
+def test_each_strategy_on_a_real_concurrent_edit_loser_listed_and_restorable(
+    devices: dict[str, Device], strategy: str, winner: str, loser: str
+) -> None:
+    a, b = devices["a"], devices["b"]
+    mid, result, after = concurrent_edit(a, b, strategy)
+    assert result["conflicts"] == 1
+    assert winner in (after[mid] or "")
+    assert live(a) == live(b)
+    for device in (a, b):
+        with device.use():
+            (conflict,) = service.list_conflicts()
+        assert loser in conflict["loser"]["preview"] and winner in conflict["current"]["preview"]
+    with a.use():
+        restored = service.restore(conflict["id"])
+    assert restored["kept"]
+    a.sync()
+    b.sync()
+    assert loser in (live(b)[mid] or "") and live(a) == live(b)
+    with b.use():
+        (swapped,) = service.list_conflicts()
+    assert winner in swapped["loser"]["preview"]
+
+
+def test_recall_on_two_devices_merges_activation_without_conflict_or_double_count(
+    devices: dict[str, Device],
+) -> None:
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        mid = brain.remember("Grafana dashboards live in the ops repository").memory.id
+    a.sync()
+    b.sync()
+    for device in (a, b):
+        with device.brain() as brain:
+            assert brain.recall("grafana dashboards", limit=1)[0].memory.id == mid
+    results = [a.sync(), b.sync(), a.sync(), b.sync()]
+    assert sum(r["conflicts"] for r in results) == 0
+    for device in (a, b):
+        with device.brain() as brain:
+            assert brain.get(mid).access_count == 2  # one recall per device, counted once
+            with device.use():
+                assert service.list_conflicts() == []
+
+
+def test_a_device_clock_an_hour_back_still_orders_after_what_it_saw(
+    devices: dict[str, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        mid = brain.remember("The on-call rotation starts Monday").memory.id
+        brain.edit(mid, content="The on-call rotation starts Tuesday")
+    a.sync()
+    real = time.time_ns
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time_ns", lambda: real() - 3_600 * 10**9)
+        b.sync()
+        with b.brain() as brain:
+            brain.edit(mid, content="The on-call rotation starts Friday")
+            mine = brain.changes.current("memory", mid)
+        b.sync()
+    with a.brain() as brain:
+        theirs = brain.changes.current("memory", mid)
+    assert mine is not None and theirs is not None
+    assert int(mine.version.hlc[:13]) > (real() - 3_600 * 10**9) // 10**6  # not b's wall clock
+    a.sync()
+    with a.brain() as brain:
+        now = brain.changes.current("memory", mid)
+    assert now is not None and now.version.vhash == mine.version.vhash
+    assert now.version.hlc > theirs.version.hlc  # ordered after the edit it replaced
+    assert live(a)[mid] == "The on-call rotation starts Friday"
+    assert a.sync()["conflicts"] == 0
