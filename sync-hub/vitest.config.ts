@@ -12,8 +12,10 @@ export default defineConfig(async () => ({
         bindings: {
           WRANGLER_MIGRATIONS: await readD1Migrations("./migrations"),
         },
+        // Blank databases for the schema bootstrap tests, one per scenario.
+        d1Databases: ["BLANK_WORKER_FIRST", "BLANK_WRANGLER_FIRST", "BLANK_RACE", "BLANK_ADOPT"],
       },
     }),
   ],
-  test: { include: ["test/**/*.test.ts"] },
+  test: { include: ["test/**/*.test.ts"], silent: "passed-only" as const },
 }));

@@ -22,17 +22,18 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys (account_id, created_at);
 
--- seq, root, records and bytes are kept up to date by every push, so status reads never scan.
+-- seq, records and bytes are kept up to date by every push, so status reads never scan.
+-- push_token names the push whose batch is being applied (records.ts explains the CAS).
 CREATE TABLE IF NOT EXISTS brains (
   brain_id      TEXT PRIMARY KEY,
   account_id    TEXT NOT NULL REFERENCES accounts (account_id),
   name          TEXT NOT NULL,
   seq           INTEGER NOT NULL DEFAULT 0,
-  root          TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000',
   records       INTEGER NOT NULL DEFAULT 0,
   bytes         INTEGER NOT NULL DEFAULT 0,
   created_at    INTEGER NOT NULL,
-  last_write_at INTEGER
+  last_write_at INTEGER,
+  push_token    TEXT
 );
 CREATE INDEX IF NOT EXISTS brains_by_account ON brains (account_id, created_at);
 
@@ -57,11 +58,14 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (brain_id, seq);
 CREATE INDEX IF NOT EXISTS records_by_bucket ON records (brain_id, bucket);
 
--- Merkle buckets: the XOR of the item hashes of the bucket's records; absent means empty.
+-- Merkle digests as eight 32-bit words w0..w7 (the 64 hex digits, 8 at a time), so that SQL can
+-- XOR a change in, (a | b) & ~(a & b), whatever else landed meanwhile: XOR commutes. Rows 0..255
+-- are the buckets (absent means empty); row 256 is the brain's root, the XOR of all of them.
 CREATE TABLE IF NOT EXISTS buckets (
   brain_id TEXT NOT NULL,
   bucket   INTEGER NOT NULL,
-  digest   TEXT NOT NULL,
+  w0 INTEGER NOT NULL, w1 INTEGER NOT NULL, w2 INTEGER NOT NULL, w3 INTEGER NOT NULL,
+  w4 INTEGER NOT NULL, w5 INTEGER NOT NULL, w6 INTEGER NOT NULL, w7 INTEGER NOT NULL,
   PRIMARY KEY (brain_id, bucket)
 );
 

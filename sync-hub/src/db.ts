@@ -3,6 +3,7 @@
  * Every statement is bound; no value from a request is ever spliced into SQL text.
  */
 
+import { ROOT_JOIN, hexOf } from "./digests";
 import type { DeviceInfo } from "./wire";
 
 export interface KeyRow {
@@ -190,9 +191,10 @@ export async function claimBrain(
   return (owner!.results[0] as { account_id: string }).account_id;
 }
 
-const BRAIN_SELECT = `SELECT b.brain_id, b.account_id, b.name, b.records, b.bytes, b.seq, b.root,
+const BRAIN_SELECT = `SELECT b.brain_id, b.account_id, b.name, b.records, b.bytes, b.seq,
+  ${hexOf("root_row")} AS root,
   (SELECT COUNT(*) FROM devices AS d WHERE d.brain_id = b.brain_id) AS devices,
-  b.created_at, b.last_write_at FROM brains AS b`;
+  b.created_at, b.last_write_at FROM brains AS b ${ROOT_JOIN}`;
 
 export async function listBrains(db: D1Database, accountId: string): Promise<BrainRow[]> {
   const { results } = await db

@@ -1,11 +1,15 @@
 /**
- * The compare-and-swap decision for one push, as pure data: given a consistent snapshot of the
- * records the push touches, decide each version in order exactly as docs/protocol.md says, and
- * compute the rows, bucket digests and brain counters to write. records.ts reads the snapshot
- * and writes the plan in one D1 batch guarded by the snapshot's seq (see applyPush there).
+ * The compare-and-swap decision for one push, as pure data: given the current versions of the
+ * records a push touches, decide each pushed version in order exactly as docs/protocol.md says
+ * (a push may carry successive edits of one record), and compute what to write. Everything it
+ * returns besides the decisions is a change relative to the brain (seqs after `firstSeq`, XOR
+ * deltas, counter increments), which is what lets records.ts apply it without a whole-brain lock.
  */
 
-import { xorDigest, EMPTY_DIGEST, type StoredVersion, type Version } from "./protocol";
+import { EMPTY_DIGEST, xorDigest, type StoredVersion, type Version } from "./protocol";
+
+/** Bucket number of the brain's root digest in the buckets table (the XOR of all 256). */
+export const ROOT_BUCKET = 256;
 
 /** A record as the planner sees it: its stored form plus what the digest and counters need. */
 export interface Entry {
@@ -23,17 +27,6 @@ export interface Incoming {
   size: number;
 }
 
-export interface Snapshot {
-  seq: number;
-  root: string;
-  records: number;
-  bytes: number;
-  /** Current digests of the buckets the push touches; a missing bucket is empty. */
-  buckets: Map<number, string>;
-  /** Current records the push touches, by recordKey. */
-  current: Map<string, Entry>;
-}
-
 export interface PushResult {
   kind: string;
   id: string;
@@ -47,20 +40,33 @@ export interface Plan {
   results: PushResult[];
   /** The final state of every record this push changed (a record pushed twice is written once). */
   writes: Entry[];
-  buckets: Map<number, string>;
-  seq: number;
-  root: string;
+  /** How many versions were accepted: the brain's seq grows by this much. */
+  accepted: number;
+  /** XOR of the items leaving and entering each touched bucket, and ROOT_BUCKET's for the root. */
+  deltas: Map<number, string>;
+  /** Increments of the brain's record count and byte total. */
   records: number;
   bytes: number;
 }
 
 export const recordKey = (kind: string, id: string) => `${kind}:${id}`;
 
-export function planPush(snapshot: Snapshot, incoming: readonly Incoming[]): Plan {
-  const state = new Map(snapshot.current);
-  const buckets = new Map(snapshot.buckets);
+/**
+ * Plan `incoming` against `current` (by recordKey), numbering accepted versions from
+ * `firstSeq + 1`. The decisions depend only on `current`, so planning again with another
+ * `firstSeq` gives the same plan with other seqs.
+ */
+export function planPush(
+  current: ReadonlyMap<string, Entry>,
+  incoming: readonly Incoming[],
+  firstSeq: number,
+): Plan {
+  const state = new Map(current);
+  const deltas = new Map<number, string>();
   const written = new Map<string, Entry>();
-  let { seq, root, records, bytes } = snapshot;
+  let [seq, records, bytes] = [firstSeq, 0, 0];
+  const fold = (bucket: number, change: string) =>
+    deltas.set(bucket, xorDigest(deltas.get(bucket) ?? EMPTY_DIGEST, change));
   const results = incoming.map(({ version, bucket, item, size }): PushResult => {
     const key = recordKey(version.kind, version.id);
     const { kind, id, vhash } = version;
@@ -72,10 +78,10 @@ export function planPush(snapshot: Snapshot, incoming: readonly Incoming[]): Pla
       return { kind, id, vhash, status: "conflict", seq: null, current: now.stored };
     }
     seq += 1;
-    // XOR the old item out (if any) and the new one in: O(1) per write, order-independent.
+    // The old item out (if any) and the new one in: O(1) per write, in any order.
     const change = now ? xorDigest(now.item, item) : item;
-    buckets.set(bucket, xorDigest(buckets.get(bucket) ?? EMPTY_DIGEST, change));
-    root = xorDigest(root, change);
+    fold(bucket, change);
+    fold(ROOT_BUCKET, change);
     records += now ? 0 : 1;
     bytes += size - (now?.size ?? 0);
     const entry: Entry = { stored: { ...version, seq }, bucket, item, size };
@@ -83,7 +89,6 @@ export function planPush(snapshot: Snapshot, incoming: readonly Incoming[]): Pla
     written.set(key, entry);
     return { kind, id, vhash, status: "accepted", seq, current: null };
   });
-  const touched = new Set([...written.values()].map((entry) => entry.bucket));
-  const changedBuckets = new Map([...buckets].filter(([bucket]) => touched.has(bucket)));
-  return { results, writes: [...written.values()], buckets: changedBuckets, seq, root, records, bytes };
+  const writes = [...written.values()];
+  return { results, writes, accepted: seq - firstSeq, deltas, records, bytes };
 }

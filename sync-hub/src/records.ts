@@ -1,19 +1,22 @@
 /**
  * D1 access for the record store: CAS push, the changes feed, the Merkle digest and repair reads.
  *
- * CAS on D1. A push reads a consistent snapshot (one batch: the brain's seq and root, the current
- * rows and buckets it touches), plans it in JavaScript (push.ts) and writes the plan in ONE batch.
- * A D1 batch is a transaction, so the writes land together or not at all. Every write statement of
- * that batch is conditional on `brains.seq` still being the snapshot's seq, and the brain row's seq
- * is bumped by the batch's last statement; every accepted write bumps seq, so if another push
- * landed in between, every statement matches nothing, the last one reports 0 changes, and the push
- * is planned again from a fresh snapshot. The records travel as bound JSON read with json_each, so
- * a push costs a constant number of statements whatever its size.
+ * CAS on D1. A push reads the current rows it touches (one batch, so consistently), decides in
+ * JavaScript (push.ts), then writes in ONE batch, which D1 runs as a transaction: all of it lands
+ * or none. The batch's first statement claims the brain for this push (a random push_token), bumps
+ * seq and the counters, and does so only if every record the decisions were based on still has the
+ * vhash that was read; every later write is conditional on that claim. If a concurrent push changed
+ * one of those records in between, nothing is written and the push is decided again from fresh
+ * rows. What is written does not depend on anything else: seqs are taken from the brain row at
+ * write time, digests are XOR deltas folded in by SQL and counters are increments, so pushes that
+ * touch different records never make each other retry. The records travel as bound JSON read with
+ * json_each, so a push costs a constant number of statements whatever its size.
  */
 
+import { FOLD_BUCKETS, ROOT_JOIN, hexOf, words } from "./digests";
 import { PAGE_BYTES, RECORDS_PARAM_BYTES } from "./limits";
 import { BUCKETS, EMPTY_DIGEST, itemDigest, type Kind, type StoredVersion } from "./protocol";
-import { recordKey, type Entry, type Incoming, type Plan, type Snapshot } from "./push";
+import { ROOT_BUCKET, recordKey, type Entry, type Incoming, type Plan } from "./push";
 
 interface RecordRow {
   kind: Kind;
@@ -48,92 +51,106 @@ function stored(row: RecordRow): StoredVersion {
   };
 }
 
+export interface Head {
+  seq: number;
+  root: string;
+  records: number;
+}
+
+const HEAD = `SELECT b.seq, b.records, ${hexOf("root_row")} AS root FROM brains AS b ${ROOT_JOIN}
+  WHERE b.brain_id = ?`;
+
 // ------------------------------------------------------------------------------------ push
 
-/** The brain row and the current rows and buckets of what `incoming` touches, read atomically. */
+export interface Snapshot {
+  head: Head;
+  /** The current versions of the records a push touches, by recordKey. */
+  current: Map<string, Entry>;
+}
+
+/** The brain's head and the current rows of what `incoming` touches, read together. */
 export async function readSnapshot(
   db: D1Database,
   brainId: string,
   incoming: readonly Incoming[],
 ): Promise<Snapshot> {
-  const keys = JSON.stringify([
-    ...new Map(incoming.map(({ version: v }) => [recordKey(v.kind, v.id), [v.kind, v.id]])).values(),
-  ]);
-  const buckets = JSON.stringify([...new Set(incoming.map((entry) => entry.bucket))]);
-  const [brain, rows, digests] = await db.batch([
-    db.prepare("SELECT seq, root, records, bytes FROM brains WHERE brain_id = ?").bind(brainId),
+  const [head, rows] = await db.batch([
+    db.prepare(HEAD).bind(brainId),
     db
       .prepare(
         `SELECT ${RECORD_COLUMNS} FROM json_each(?2) AS k JOIN records AS r
          ON r.brain_id = ?1 AND r.kind = k.value ->> 0 AND r.id = k.value ->> 1`,
       )
-      .bind(brainId, keys),
-    db
-      .prepare(
-        `SELECT b.bucket, b.digest FROM json_each(?2) AS k JOIN buckets AS b
-         ON b.brain_id = ?1 AND b.bucket = k.value`,
-      )
-      .bind(brainId, buckets),
+      .bind(brainId, JSON.stringify(touchedKeys(incoming))),
   ]);
-  const head = brain!.results[0] as Pick<Snapshot, "seq" | "root" | "records" | "bytes">;
   const current = new Map<string, Entry>();
   for (const row of rows!.results as RecordRow[]) {
     const item = await itemDigest(row.kind, row.id, row.vhash);
-    current.set(recordKey(row.kind, row.id), {
-      stored: stored(row),
-      bucket: row.bucket,
-      item,
-      size: row.size,
-    });
+    const entry = { stored: stored(row), bucket: row.bucket, item, size: row.size };
+    current.set(recordKey(row.kind, row.id), entry);
   }
-  const bucketRows = digests!.results as { bucket: number; digest: string }[];
-  return { ...head, buckets: new Map(bucketRows.map((row) => [row.bucket, row.digest])), current };
+  return { head: head!.results[0] as Head, current };
+}
+
+function touchedKeys(incoming: readonly Incoming[]): [string, string][] {
+  const keys = incoming.map(({ version: v }): [string, string] => [v.kind, v.id]);
+  return [...new Map(keys.map((key) => [recordKey(...key), key])).values()];
 }
 
 /**
- * Write a plan if the brain is still at `snapshotSeq`; false when a concurrent push won the race
- * (nothing was written). `device` is the caller's device upsert, which rides in the same batch.
+ * Write `plan` (planned with firstSeq 0) if every record in `snapshot` still is as read; the
+ * brain's new head, or null when a concurrent push changed one of them (nothing was written).
+ * `device` is the caller's device upsert, which rides in the same batch.
  */
 export async function applyPush(
   db: D1Database,
   brainId: string,
-  snapshotSeq: number,
+  incoming: readonly Incoming[],
+  snapshot: Snapshot,
   plan: Plan,
   device: D1PreparedStatement,
   now: number,
-): Promise<boolean> {
-  const guard = "(SELECT seq FROM brains WHERE brain_id = ?1) = ?2";
+): Promise<Head | null> {
+  const token = crypto.randomUUID();
+  const expected = touchedKeys(incoming).map(([kind, id]) => [
+    kind,
+    id,
+    snapshot.current.get(recordKey(kind, id))?.stored.vhash ?? null,
+  ]);
+  const claim = db
+    .prepare(
+      `UPDATE brains SET seq = seq + ?3, records = records + ?4, bytes = bytes + ?5,
+         last_write_at = ?6, push_token = ?7
+       WHERE brain_id = ?1 AND NOT EXISTS (
+         SELECT 1 FROM json_each(?2) AS e LEFT JOIN records AS r
+           ON r.brain_id = ?1 AND r.kind = e.value ->> 0 AND r.id = e.value ->> 1
+         WHERE r.vhash IS NOT e.value ->> 2)
+       RETURNING seq`,
+    )
+    .bind(brainId, JSON.stringify(expected), plan.accepted, plan.records, plan.bytes, now, token);
+  const deltas = [...plan.deltas].map(([bucket, delta]) => [bucket, ...words(delta)]);
+  const fold = db.prepare(FOLD_BUCKETS).bind(brainId, token, JSON.stringify(deltas));
+  // Planned seqs run 1..accepted; the rows get them after the seq the brain had before the claim.
   const upserts = recordParams(plan.writes).map((param) =>
     db
       .prepare(
         `INSERT INTO records
            (brain_id, kind, id, seq, hlc, device_id, parent, deleted, strength, body, vhash, bucket, size)
-         SELECT ?1, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4,
-                r.value ->> 5, r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9,
-                r.value ->> 10, r.value ->> 11
-         FROM json_each(?3) AS r WHERE ${guard}
+         SELECT ?1, r.value ->> 0, r.value ->> 1,
+                (SELECT seq FROM brains WHERE brain_id = ?1) - ?4 + (r.value ->> 2),
+                r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
+                r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11
+         FROM json_each(?3) AS r WHERE (SELECT push_token FROM brains WHERE brain_id = ?1) = ?2
          ON CONFLICT (brain_id, kind, id) DO UPDATE SET
            seq = excluded.seq, hlc = excluded.hlc, device_id = excluded.device_id,
            parent = excluded.parent, deleted = excluded.deleted, strength = excluded.strength,
            body = excluded.body, vhash = excluded.vhash, size = excluded.size`,
       )
-      .bind(brainId, snapshotSeq, param),
+      .bind(brainId, token, param, plan.accepted),
   );
-  const buckets = db
-    .prepare(
-      `INSERT INTO buckets (brain_id, bucket, digest)
-       SELECT ?1, b.value ->> 0, b.value ->> 1 FROM json_each(?3) AS b WHERE ${guard}
-       ON CONFLICT (brain_id, bucket) DO UPDATE SET digest = excluded.digest`,
-    )
-    .bind(brainId, snapshotSeq, JSON.stringify([...plan.buckets]));
-  const head = db
-    .prepare(
-      `UPDATE brains SET seq = ?3, root = ?4, records = ?5, bytes = ?6, last_write_at = ?7
-       WHERE brain_id = ?1 AND seq = ?2`,
-    )
-    .bind(brainId, snapshotSeq, plan.seq, plan.root, plan.records, plan.bytes, now);
-  const results = await db.batch([...upserts, buckets, device, head]);
-  return results.at(-1)!.meta.changes === 1;
+  const [claimed, ...rest] = await db.batch([claim, fold, ...upserts, device, db.prepare(HEAD).bind(brainId)]);
+  if (claimed!.results.length === 0) return null;
+  return rest.at(-1)!.results[0] as Head;
 }
 
 /** The rows to write as JSON arrays, split so no bound parameter exceeds RECORDS_PARAM_BYTES. */
@@ -144,7 +161,8 @@ function recordParams(writes: readonly Entry[]): string[] {
   for (const { stored: v, bucket, size } of writes) {
     const row = JSON.stringify([
       v.kind, v.id, v.seq, v.hlc, v.device_id, v.parent, v.deleted ? 1 : 0, v.strength,
-      // The body was canonicalised when the push was validated; stored as that text.
+      // Canonical already (push validation refused anything without a canonical form), and
+      // JSON.stringify of canonical data writes the canonical text: stored as that text.
       JSON.stringify(v.body), v.vhash, bucket, size,
     ]);
     if (rows.length > 0 && bytes + row.length + 1 > RECORDS_PARAM_BYTES) {
@@ -160,12 +178,6 @@ function recordParams(writes: readonly Entry[]): string[] {
 }
 
 // ------------------------------------------------------------------------------------ reads
-
-export interface Head {
-  seq: number;
-  root: string;
-  records: number;
-}
 
 export interface Page {
   records: StoredVersion[];
@@ -186,7 +198,7 @@ export async function readPage(
   skipDevice: string | null,
 ): Promise<Page> {
   const [head, page] = await db.batch([
-    db.prepare("SELECT seq, root, records FROM brains WHERE brain_id = ?").bind(brainId),
+    db.prepare(HEAD).bind(brainId),
     db
       .prepare(
         `SELECT kind, id, seq, hlc, device_id, parent, deleted, strength, vhash, bucket, size,
@@ -213,8 +225,10 @@ export interface Digest extends Head {
 
 export async function readDigest(db: D1Database, brainId: string): Promise<Digest> {
   const [head, rows] = await db.batch([
-    db.prepare("SELECT seq, root, records FROM brains WHERE brain_id = ?").bind(brainId),
-    db.prepare("SELECT bucket, digest FROM buckets WHERE brain_id = ?").bind(brainId),
+    db.prepare(HEAD).bind(brainId),
+    db
+      .prepare(`SELECT d.bucket, ${hexOf("d")} AS digest FROM buckets AS d WHERE d.brain_id = ? AND d.bucket < ?`)
+      .bind(brainId, ROOT_BUCKET),
   ]);
   const buckets: string[] = Array(BUCKETS).fill(EMPTY_DIGEST);
   for (const row of rows!.results as { bucket: number; digest: string }[]) {

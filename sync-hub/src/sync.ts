@@ -12,7 +12,7 @@ import { applyPush, readPage, readSnapshot } from "./records";
 import type { Caller } from "./auth";
 import type { PullRequest, PushRequest } from "./wire";
 
-/** A concurrent push won the race this many times in a row: ask the client to come back. */
+/** Concurrent pushes changed this push's records this many times in a row: ask to come back. */
 const PUSH_ATTEMPTS = 5;
 
 /** 403 for another account's brain, 404 for an id nobody has synced. */
@@ -65,13 +65,17 @@ export async function push(
   const device = upsertDevice(db, brainId, request.device, now, null);
   for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
     const snapshot = await readSnapshot(db, brainId, incoming);
-    const plan = planPush(snapshot, incoming);
-    const reply = { results: plan.results, seq: plan.seq, root: plan.root };
-    if (plan.writes.length === 0) {
+    const plan = planPush(snapshot.current, incoming, 0);
+    if (plan.accepted === 0) {
       await device.run(); // nothing to swap: the snapshot is the answer
-      return reply;
+      return { results: plan.results, seq: snapshot.head.seq, root: snapshot.head.root };
     }
-    if (await applyPush(db, brainId, snapshot.seq, plan, device, now)) return reply;
+    const head = await applyPush(db, brainId, incoming, snapshot, plan, device, now);
+    if (head) {
+      // The same decisions, numbered from the seq the brain had just before this push landed.
+      const { results } = planPush(snapshot.current, incoming, head.seq - plan.accepted);
+      return { results, seq: head.seq, root: head.root };
+    }
   }
   throw new HubError(503, "busy", "Hub busy, retry", 1);
 }

@@ -6,6 +6,10 @@ declare global {
       DB: D1Database;
       RATE_LIMIT_PER_MINUTE?: string;
       WRANGLER_MIGRATIONS: D1Migration[];
+      BLANK_WORKER_FIRST: D1Database;
+      BLANK_WRANGLER_FIRST: D1Database;
+      BLANK_RACE: D1Database;
+      BLANK_ADOPT: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");
