@@ -36,16 +36,21 @@ class Hub:
 
 @asynccontextmanager
 async def mcp_session(home: Path) -> AsyncIterator[ClientSession]:
-    """`nmem mcp` with NMEM_HOME=home; its stderr goes to home/mcp-stderr.log for inspection."""
+    """`nmem mcp` with NMEM_HOME=home; its stderr goes to home/mcp-stderr.log for inspection.
+
+    A traceback there fails the test: every failure must be a tool error, never a crash.
+    """
     home.mkdir(parents=True, exist_ok=True)
     params = StdioServerParameters(command=str(NMEM), args=["mcp"], env={"NMEM_HOME": str(home)})
-    with (home / "mcp-stderr.log").open("a", encoding="utf-8") as errlog:
+    log = home / "mcp-stderr.log"
+    with log.open("a", encoding="utf-8") as errlog:
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
             ClientSession(read, write) as session,
         ):
             await session.initialize()
             yield session
+    assert "Traceback" not in log.read_text(encoding="utf-8")
 
 
 def _text(content: list[Any]) -> str:

@@ -1,0 +1,112 @@
+"""stdout is the transport: nothing but JSON-RPC messages may ever appear on it.
+
+Spoken by hand, line by line, so that any stray byte on stdout fails the test (the SDK's client
+would log and skip it). The second server variant adds a tool that prints, as a careless library
+might, to show such output lands on stderr instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from mcp_client import NMEM
+
+NOISY_SERVER = '''
+import sys
+from neuralmemory.mcp import server
+
+def nmem_noisy() -> dict:
+    """Prints to stdout, as a careless library might. Use it in tests only."""
+    print("stray line")
+    print("partial", end="")
+    sys.stdout.write("-more")
+    return {"ok": True}
+
+server.TOOLS = (*server.TOOLS, (nmem_noisy, None))
+server.main()
+'''
+
+SERVERS = {
+    "nmem mcp": [str(NMEM), "mcp"],
+    "a tool that prints": [sys.executable, "-c", NOISY_SERVER],
+}
+
+
+def _send(stdin: IO[str], message: dict[str, Any]) -> None:
+    stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+    stdin.flush()
+
+
+def _request(proc: subprocess.Popen[str], id: int, method: str, **params: Any) -> dict[str, Any]:
+    assert proc.stdin is not None and proc.stdout is not None
+    _send(proc.stdin, {"id": id, "method": method, "params": params})
+    reply: dict[str, Any] = json.loads(proc.stdout.readline())
+    assert reply["jsonrpc"] == "2.0" and reply["id"] == id, reply
+    return reply
+
+
+@pytest.mark.parametrize("server", SERVERS, ids=list(SERVERS))
+def test_stdout_carries_only_protocol_messages(tmp_path: Path, server: str) -> None:
+    # As an editor starts it: buffered stdout (this test run may have PYTHONUNBUFFERED set).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["NMEM_HOME"] = str(tmp_path)
+    with (tmp_path / "stderr.log").open("w") as errlog:
+        proc = subprocess.Popen(
+            SERVERS[server],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errlog,
+            env=env,
+            text=True,
+            encoding="utf-8",
+        )
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            client = {"name": "raw", "version": "0"}
+            hello = _request(
+                proc,
+                1,
+                "initialize",
+                protocolVersion="2025-11-25",
+                capabilities={},
+                clientInfo=client,
+            )
+            assert hello["result"]["serverInfo"]["name"] == "nmem"
+            _send(proc.stdin, {"method": "notifications/initialized"})
+            names = {t["name"] for t in _request(proc, 2, "tools/list")["result"]["tools"]}
+            assert "nmem_recall" in names
+
+            calls: list[tuple[str, dict[str, Any]]] = [
+                ("nmem_remember", {"content": "Coffee beans come from the market on Saturdays"}),
+                ("nmem_recall", {"query": "where do the coffee beans come from?"}),
+                ("nmem_remember", {"content": "x", "priority": 99}),
+                ("nmem_sync", {"action": "full"}),
+                ("nmem_sync_config", {"action": "setup"}),
+                ("nmem_stats", {}),
+            ]
+            if "nmem_noisy" in names:
+                calls.append(("nmem_noisy", {}))
+            for id, (tool, arguments) in enumerate(calls, start=3):
+                reply = _request(proc, id, "tools/call", name=tool, arguments=arguments)
+                assert "result" in reply, reply  # a tool error is a result, never a protocol error
+            proc.stdin.close()
+            rest = proc.stdout.read()
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None and not pipe.closed:
+                    pipe.close()
+    # Whatever came after the last reply must be protocol too (nothing, in practice).
+    for line in rest.splitlines():
+        assert json.loads(line)["jsonrpc"] == "2.0", line
+    if server == "a tool that prints":
+        assert "stray line" in (tmp_path / "stderr.log").read_text()
