@@ -51,9 +51,12 @@ class Device:
             else:
                 os.environ["NMEM_HOME"] = old
 
-    def brain(self, name: str | None = None) -> Brain:
-        with self.use():
-            return open_brain(name)
+    @contextmanager
+    def brain(self, name: str | None = None) -> Iterator[Brain]:
+        """The device's brain, with NMEM_HOME pointing at the device while it is used (key
+        files are looked up lazily)."""
+        with self.use(), open_brain(name) as brain:
+            yield brain
 
     def sync(self, action: str = "full", **kwargs: Any) -> dict[str, Any]:
         with self.use():
