@@ -1,0 +1,196 @@
+"""Sync cost against a real `nmem serve` on loopback: prints figures, asserts nothing.
+
+For each brain size: the first full push, the first full pull on a new device (which materializes
+every memory: concept extraction and indexing included), an incremental sync of 10 changed
+memories, a no-op sync, and the bytes sent. The source brain's records are written straight into
+its change log (what sync moves); remember() itself is core_bench.py's subject.
+
+    .venv/bin/python benchmarks/sync_bench.py [--sizes 10000 100000] [--no-pull-above N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from neuralmemory.core.brain import open_brain
+from neuralmemory.sync import service
+
+TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "metrics"]
+PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
+
+
+@contextmanager
+def home(path: Path) -> Iterator[None]:
+    old = os.environ.get("NMEM_HOME")
+    os.environ["NMEM_HOME"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("NMEM_HOME", None)
+        else:
+            os.environ["NMEM_HOME"] = old
+
+
+@contextmanager
+def hub_process(workdir: Path) -> Iterator[str]:
+    with socket_port() as port:
+        pass
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / "hub.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "nmem"),
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite://{workdir / 'hub.db'}",
+            "--rate-limit",
+            "0",
+            "--log-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "NMEM_HOME": str(workdir / "hub-home")},
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@contextmanager
+def socket_port() -> Iterator[int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def memory_body(n: int, now: int) -> dict[str, Any]:
+    topic, person = TOPICS[n % len(TOPICS)], PEOPLE[n % len(PEOPLE)]
+    return {
+        "content": f"{person} noted that the {topic} service {n} needs review before release {n % 97}",
+        "encrypted": False,
+        "type": "fact",
+        "tags": [topic],
+        "priority": 5,
+        "created_at": now,
+        "event_at": None,
+        "expires_at": None,
+    }
+
+
+def build(device: Path, size: int) -> None:
+    now = int(time.time() * 1000)
+    with home(device), open_brain() as brain, brain.db.transaction():
+        for n in range(size):
+            brain.changes.write(
+                "memory", f"m-bench{n:07d}", body=memory_body(n, now), strength=500_000
+            )
+
+
+def timed(device: Path, action: str = "full") -> tuple[float, dict[str, Any]]:
+    with home(device):
+        start = time.perf_counter()
+        result = service.run_sync(action)
+        return time.perf_counter() - start, result
+
+
+def edit_ten(device: Path, round_: int) -> None:
+    with home(device), open_brain() as brain:
+        for n in range(10):
+            brain.edit(f"m-bench{n * 7:07d}", content=f"Edited in round {round_}: item {n}")
+
+
+def bench(size: int, pull: bool) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="nmem-sync-bench-"))
+    rows: list[str] = []
+    try:
+        with hub_process(work) as url:
+            a, b = work / "a", work / "b"
+            for device in (a, b):
+                with home(device):
+                    service.configure(hub_url=url)
+            build(a, size)
+            seconds, first = timed(a)
+            rows.append(row(size, "first full push", seconds, first["bytes_sent"]))
+            if pull:
+                seconds, pulled = timed(b)
+                rows.append(
+                    row(size, "first full pull (new device)", seconds, pulled["bytes_sent"])
+                )
+            incremental, sent = [], []
+            for round_ in range(5):
+                edit_ten(a, round_)
+                seconds, result = timed(a)
+                incremental.append(seconds)
+                sent.append(result["bytes_sent"])
+            rows.append(
+                row(
+                    size,
+                    "incremental, 10 changed (median of 5)",
+                    statistics.median(incremental),
+                    int(statistics.median(sent)),
+                )
+            )
+            noop = [timed(a)[0] for _ in range(20)]
+            rows.append(row(size, "no-op sync (median of 20)", statistics.median(noop), 0))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def row(size: int, what: str, seconds: float, sent: int) -> str:
+    return f"| {size:>7,} | {what:<38} | {seconds * 1000:>9.1f} ms | {sent:>12,} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--no-pull-above",
+        type=int,
+        default=10**9,
+        help="skip the new-device pull for brains larger than this",
+    )
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, SQLite hub on loopback"
+    )
+    print("|  memories | step                                   |        time |   bytes sent |")
+    print("|---------:|:---------------------------------------|------------:|-------------:|")
+    for size in args.sizes:
+        for line in bench(size, pull=size <= args.no_pull_above):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
