@@ -90,7 +90,8 @@ def install(targets: tuple[Target, ...], project_dir: Path, as_json: bool) -> No
         "or a Claude Code project (.mcp.json):\n"
     )
     click.echo(json_snippet(entry))
+    click.echo()
     for path_text in written:
-        click.echo(f"\nWrote {path_text} (other servers kept).")
+        click.echo(f"Wrote {path_text} (other servers kept).")
     if not written:
-        click.echo("\nTo write it for you: nmem mcp install --write cursor|cursor-user|claude-code")
+        click.echo("To write it for you: nmem mcp install --write cursor|cursor-user|claude-code")
