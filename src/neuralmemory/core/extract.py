@@ -68,7 +68,7 @@ _CUES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 RELATION_KINDS = ("caused_by", "leads_to", "resolved_by", "contradicts")
 
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_TEXT = "january february march april may june july august september october november"
@@ -110,9 +110,14 @@ def stem(word: str) -> str:
     return word
 
 
+def _possessive(word: str) -> str:
+    """ "Dana's" -> "dana": the possessive is not part of the name."""
+    return word[:-2] if word.endswith(("'s", "\u2019s")) else word
+
+
 def keyword(token: str) -> str | None:
     """The neuron key of a token, or None for a word too common to carry meaning."""
-    lowered = token.casefold()
+    lowered = _possessive(token.casefold())
     if lowered in STOPWORDS or len(lowered) < 2 or (lowered.isdigit() and len(lowered) < 3):
         return None
     return stem(lowered)
@@ -162,7 +167,7 @@ def _names(tokens: list[str]) -> list[str]:
     names, run = [], []
     for token in [*tokens, ""]:
         if token[:1].isupper() and token.casefold() not in STOPWORDS:
-            run.append(token.casefold())
+            run.append(_possessive(token.casefold()))
             continue
         if len(run) >= 2:
             names.append(" ".join(run))

@@ -29,7 +29,10 @@ TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
 MAX_SEEDS = 12
 POOL = 200  # BM25 candidates
 FAN_OUT = 32  # memories read per bridge neuron
-SOURCES = 8  # hop-1 memories that spread further
+SOURCES = 16  # hop-1 memories that spread further
+PER_SEED = 2  # of which at most this many per query concept
+CONVERGE = 4  # bridges whose intersection with the query words is searched
+CONVERGE_LIMIT = 16
 MAX_BRIDGES = 8
 RELATION_WEIGHT = 0.8
 LINK_WEIGHT = 0.6
@@ -46,8 +49,20 @@ class Scored:
     a1: float = 0.0  # hop-1 activation: IDF-weighted share of the query's concepts it holds
     a3: float = 0.0  # hop-2 activation: through bridge concepts, relations and learned links
     matched: list[str] = field(default_factory=list)  # labels of the seed concepts it holds
+    held: set[int] = field(default_factory=set)  # ids of the seed neurons it holds
     path: list[str] = field(default_factory=list)  # steps of its strongest hop-2 route
     best: float = 0.0  # activation that route carried
+
+
+@dataclass(frozen=True)
+class Route:
+    """Activation arriving at a bridge neuron from one hop-1 memory (or a seed's relation)."""
+
+    source: int | None  # rid of the memory it came from
+    spread: float
+    cap: float  # the most this source can pass on to one memory
+    held: frozenset[int]  # the seed neurons that memory matched
+    path: list[str]
 
 
 @dataclass(frozen=True)
@@ -106,59 +121,138 @@ def rank(
             scored[rid] = Scored(rid)
         return scored[rid]
 
-    # Hop 1: BM25 pool, plus every memory holding a seed of a specific (rare) concept.
-    if query.words:
-        pool = sql.fts_search(db, fts_expression(query.words), POOL)
+    # Hop 1: BM25 pool, plus the newest memories holding each seed concept.
+    expression = fts_expression(query.words) if query.words else ""
+    best = 1.0
+    if expression:
+        pool = sql.fts_search(db, expression, POOL)
         best = max((score for _, score in pool), default=0.0) or 1.0
         for rid, score in pool:
             hit(rid).text = score / best
     for neuron in seeds:
         for rid, _ in sql.fan_out(db, neuron.id, FAN_OUT):
             hit(rid)
-    for rid, neuron_id, weight in _holding(db, list(seed_weight), list(scored)):
-        item = scored[rid]
-        item.a1 += seed_weight[neuron_id] * weight / weight_sum
-        item.matched.append(labels[neuron_id])
 
-    # Hop 2: the strongest hop-1 memories spread through the concepts they hold.
-    sources = sorted(scored.values(), key=lambda s: (-(s.a1 + s.text), s.rid))[:SOURCES]
-    bridges: dict[int, float] = defaultdict(float)
-    origin: dict[int, list[str]] = {}  # bridge neuron -> path up to it
+    def admit(rids: list[int]) -> None:
+        """Score newly reached memories on the query itself: their BM25 and seed coverage."""
+        fresh = [rid for rid in rids if rid not in scored or not scored[rid].held]
+        for rid in fresh:
+            hit(rid)
+        if expression:
+            unscored = [rid for rid in fresh if not scored[rid].text]
+            for rid, score in sql.fts_search(db, expression, len(unscored), rids=unscored):
+                scored[rid].text = score / best
+        for rid, neuron_id, weight in _holding(db, list(seed_weight), fresh):
+            item = scored[rid]
+            item.a1 += seed_weight[neuron_id] * weight / weight_sum
+            item.matched.append(labels[neuron_id])
+            item.held.add(neuron_id)
+
+    admit(list(scored))
+
+    # Hop 2: the strongest hop-1 memories spread through the concepts they hold. A route only
+    # carries what the source adds: the share of the query the source matched and the target
+    # did not (novelty). So siblings matching the same words do not inflate each other, and a
+    # memory never activates itself; complementary evidence (a person's memory bridging to their
+    # project's fact) is what spreads.
+    sources = _sources(scored, [n.id for n in seeds])
+    routes: dict[int, list[Route]] = defaultdict(list)  # bridge neuron -> routes into it
     for rid, neuron, weight in sql.concepts_of(db, [s.rid for s in sources]):
         if neuron.id in seed_weight:
             continue
         source = scored[rid]
         spread = DECAY * _strength_of(source) * weight * _specificity(neuron.df, total)
-        bridges[neuron.id] += spread
-        if neuron.id not in origin:
-            origin[neuron.id] = [*source.matched[:1], f"memory:{rid}", _label(neuron, "concept")]
+        path = [*source.matched[:1], f"memory:{rid}", _label(neuron, "concept")]
+        cap = DECAY * _strength_of(source)
+        routes[neuron.id].append(Route(rid, spread, cap, frozenset(source.held), path))
     for src, dst, kind in sql.related(db, list(seed_weight)):
         if dst not in seed_weight:
-            bridges[dst] += DECAY * RELATION_WEIGHT * seed_weight[src]
-            origin.setdefault(dst, [labels[src], f"relation:{kind}"])
+            spread = DECAY * RELATION_WEIGHT * seed_weight[src]
+            path = [labels[src], f"relation:{kind}"]
+            routes[dst].append(Route(None, spread, spread, frozenset({src}), path))
     chosen = dict(
         sorted(
-            ((nid, a) for nid, a in bridges.items() if a >= THRESHOLD),
+            (
+                (nid, total_spread)
+                for nid, found in routes.items()
+                if (total_spread := sum(r.spread for r in found)) >= THRESHOLD
+            ),
             key=lambda item: (-item[1], item[0]),
         )[:MAX_BRIDGES]
     )
-    for nid in chosen:
-        for rid, _ in sql.fan_out(db, nid, FAN_OUT):
-            hit(rid)
+    reached: list[int] = []
+    names = sql.neurons_by_id(db, list(chosen))
+    for rank_, nid in enumerate(chosen):
+        reached += [rid for rid, _ in sql.fan_out(db, nid, FAN_OUT)]
+        term = _fts_term(names[nid])
+        if expression and term and rank_ < CONVERGE:
+            # Where activation converges: memories holding this bridge AND query words. A
+            # posting-list intersection inside FTS5, bounded by CONVERGE_LIMIT.
+            reached += [
+                rid for rid, _ in sql.fts_search(db, f"{term} AND ({expression})", CONVERGE_LIMIT)
+            ]
+    admit(reached)
+    # Several concepts shared with one source add up, but a source never passes on more than
+    # its own activation times DECAY: so a hop-2 memory cannot outrank what led to it.
+    pairs: dict[tuple[int | None, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    best_path: dict[tuple[int | None, int], tuple[float, list[str]]] = {}
     for rid, nid, weight in _holding(db, list(chosen), list(scored)):
-        _reach(scored[rid], chosen[nid] * weight, origin[nid])
+        target = scored[rid]
+        for route in routes[nid]:
+            if route.source != rid:
+                novelty = _novelty(route.held, target.held, seed_weight)
+                pair = pairs[(route.source, rid)]
+                pair[0] += route.spread * novelty * weight
+                pair[1] = route.cap * novelty
+                if route.spread * weight > best_path.get((route.source, rid), (0.0, []))[0]:
+                    best_path[(route.source, rid)] = (route.spread * weight, route.path)
+    for (origin, rid), (gained, cap) in pairs.items():
+        _reach(scored[rid], min(gained, cap), best_path[(origin, rid)][1])
 
     # Learned links: associations earlier recalls (or the user) made between two memories.
-    for src, dst, count in links([s.rid for s in sources]):
-        gained = DECAY * LINK_WEIGHT * min(1.0, 0.3 + 0.1 * count) * _strength_of(scored[src])
-        if gained >= THRESHOLD:
-            _reach(hit(dst), gained, [*scored[src].matched[:1], f"memory:{src}", "link"])
+    learned = links([s.rid for s in sources])
+    admit([dst for _, dst, _ in learned])
+    for src, dst, count in learned:
+        source, target = scored[src], scored[dst]
+        novelty = _novelty(frozenset(source.held), target.held, seed_weight)
+        gained = DECAY * LINK_WEIGHT * min(1.0, 0.3 + 0.1 * count) * _strength_of(source)
+        if gained * novelty >= THRESHOLD:
+            _reach(target, gained * novelty, [*source.matched[:1], f"memory:{src}", "link"])
 
     strengths = strength(list(scored))
     for item in scored.values():
         base = item.text + TEXT_ACTIVATION * item.a1 + item.a3
         item.score = base * (0.9 + 0.1 * strengths.get(item.rid, 0.5))
     return sorted((s for s in scored.values() if s.score > 0), key=lambda s: (-s.score, s.rid))
+
+
+def _fts_term(neuron: sql.Neuron) -> str | None:
+    """The FTS5 query for a neuron: a word or a phrase; a time reference has none."""
+    if neuron.kind == "time":
+        return None
+    return '"' + neuron.key.replace('"', '""') + '"'
+
+
+def _sources(scored: dict[int, Scored], seeds: list[int]) -> list[Scored]:
+    """The hop-1 memories that spread: the best few for each query concept (rarest first), so
+    every facet of the query gets to spread, not only the one most memories match."""
+    ranked = sorted(scored.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
+    chosen: dict[int, Scored] = {}
+    for seed in seeds:
+        for item in [s for s in ranked if seed in s.held][:PER_SEED]:
+            chosen.setdefault(item.rid, item)
+    for item in ranked[:PER_SEED]:  # the best text matches, whatever concepts they hold
+        chosen.setdefault(item.rid, item)
+    return list(chosen.values())[:SOURCES]
+
+
+def _novelty(held: frozenset[int], target: set[int], weights: dict[int, float]) -> float:
+    """Share of a source's query weight that the target does not already match (1 for a route
+    that starts at no query concept at all)."""
+    mine = sum(weights[n] for n in held)
+    if not mine:
+        return 1.0
+    return sum(weights[n] for n in held - target) / mine
 
 
 def _reach(item: Scored, gained: float, path: list[str]) -> None:

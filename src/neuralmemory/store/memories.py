@@ -255,17 +255,20 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
-    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression."""
+def fts_search(
+    db: Database, match: str, limit: int, *, rids: list[int] | None = None
+) -> list[tuple[int, float]]:
+    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression,
+    optionally only among the given memories (their scores are the same as in a full search)."""
+    if rids is not None and not rids:
+        return []
+    only = f" AND rowid IN ({','.join('?' * len(rids))})" if rids else ""
     rows = db.execute(
         "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
-        " ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, limit),
+        f"{only} ORDER BY bm25(memory_fts) LIMIT ?",
+        (match, *(rids or ()), limit),
     )
     return [(int(rid), float(score)) for rid, score in rows]
-
-
-# ---------------------------------------------------------------------------- reinforcement
 
 
 def set_activation(db: Database, memory_id: str, count: int, last_at: int) -> None:
