@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,3 +80,12 @@ def test_a_broken_file_is_refused_and_left_unchanged(tmp_path: Path, content: st
     assert str(path) in output
     assert "it was not changed" in output
     assert path.read_text() == content
+
+
+def test_the_cli_loads_without_the_mcp_sdk() -> None:
+    """The SDK is a heavy import: only `nmem mcp` itself may load it."""
+    code = (
+        "import sys, neuralmemory.cli.main; "
+        "sys.exit(any(m == 'mcp' or m.startswith('mcp.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

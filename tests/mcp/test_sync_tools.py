@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,18 @@ async def _connect(session: ClientSession, hub: Hub, api_key: str, *, auto: bool
     return await call(
         session, "nmem_sync_config", action="set", hub_url=hub.url, api_key=api_key, auto_sync=auto
     )
+
+
+@asynccontextmanager
+async def _two_devices(
+    tmp_path: Path, hub: Hub, *, auto_a: bool = False
+) -> AsyncIterator[tuple[ClientSession, ClientSession]]:
+    """Two MCP servers (NMEM_HOME a and b) connected to the hub with one new account."""
+    key = hub.register()
+    async with mcp_session(tmp_path / "a") as a, mcp_session(tmp_path / "b") as b:
+        await _connect(a, hub, key, auto=auto_a)
+        await _connect(b, hub, key, auto=False)
+        yield a, b
 
 
 async def test_config_sync_and_status_against_a_real_hub(tmp_path: Path, hub: Hub) -> None:
@@ -59,10 +73,7 @@ async def test_config_sync_and_status_against_a_real_hub(tmp_path: Path, hub: Hu
 
 
 async def test_two_servers_share_a_brain_through_one_hub(tmp_path: Path, hub: Hub) -> None:
-    key = hub.register()
-    async with mcp_session(tmp_path / "a") as a, mcp_session(tmp_path / "b") as b:
-        await _connect(a, hub, key, auto=False)
-        await _connect(b, hub, key, auto=False)
+    async with _two_devices(tmp_path, hub) as (a, b):
         plan = await call(a, "nmem_remember", content="Invoices are numbered per calendar year")
         old = await call(a, "nmem_remember", content="The office wifi is called Meadow")
         await call(a, "nmem_sync", action="full")
@@ -86,10 +97,7 @@ async def test_two_servers_share_a_brain_through_one_hub(tmp_path: Path, hub: Hu
 
 
 async def test_a_conflict_loser_is_listed_and_restorable(tmp_path: Path, hub: Hub) -> None:
-    key = hub.register()
-    async with mcp_session(tmp_path / "a") as a, mcp_session(tmp_path / "b") as b:
-        await _connect(a, hub, key, auto=False)
-        await _connect(b, hub, key, auto=False)
+    async with _two_devices(tmp_path, hub) as (a, b):
         memory = await call(a, "nmem_remember", content="Standup is at 9:30")
         await call(a, "nmem_sync", action="full")
         await call(b, "nmem_sync", action="full")
@@ -119,10 +127,7 @@ async def test_a_conflict_loser_is_listed_and_restorable(tmp_path: Path, hub: Hu
 
 
 async def test_auto_sync_runs_in_the_background_after_remember(tmp_path: Path, hub: Hub) -> None:
-    key = hub.register()
-    async with mcp_session(tmp_path / "a") as a, mcp_session(tmp_path / "b") as b:
-        await _connect(a, hub, key, auto=True)
-        await _connect(b, hub, key, auto=False)
+    async with _two_devices(tmp_path, hub, auto_a=True) as (a, b):
         remembered = await call(a, "nmem_remember", content="Backups run nightly at 02:00")
         # The result came back before any sync: the debounced sync has not run yet.
         first = await call(a, "nmem_sync_status")

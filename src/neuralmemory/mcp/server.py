@@ -20,7 +20,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -28,6 +28,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from neuralmemory import __version__
+from neuralmemory.config import STRATEGIES
 from neuralmemory.core.brain import (
     DEFAULT_PRIORITY,
     MAX_CONTENT_BYTES,
@@ -39,28 +40,20 @@ from neuralmemory.core.brain import (
     MAX_TAGS,
     open_brain,
 )
+from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.errors import InvalidInput, NmemError
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import service
 
-log = logging.getLogger(__name__)
-
-# Kept equal to core.extract.MEMORY_TYPES and config.STRATEGIES by tests/mcp/test_schemas.py; a
-# Literal must be spelled out for the schema and for mypy.
-MemoryType = Literal[
-    "fact",
-    "decision",
-    "preference",
-    "todo",
-    "insight",
-    "context",
-    "instruction",
-    "error",
-    "workflow",
-    "reference",
-]
-Strategy = Literal["prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger"]
+if TYPE_CHECKING:
+    MemoryType = str
+    Strategy = str
+else:
+    # The enums are the library's own tuples, so a schema can never drift from what the library
+    # accepts. mypy cannot read a Literal built from a tuple, so it sees plain str.
+    MemoryType = Literal[MEMORY_TYPES]
+    Strategy = Literal[STRATEGIES]
 
 MemoryId = Annotated[
     str, Field(pattern=ID_PATTERN, description="A memory id, as nmem_recall returns it (m-...).")
@@ -397,4 +390,4 @@ def main(log_level: str = "warning") -> None:
     )
     build_server().run("stdio")
     # A write just before the client hung up still reaches the hub, if the client lets us finish.
-    service.wait_for_auto_sync()
+    service.wait_for_auto_sync(timeout=10.0)
