@@ -7,9 +7,16 @@
 
 import { HubError, MSG, invalid, tooLarge } from "./errors";
 
+/** How much of an oversized streamed body is read (and dropped) before it is cancelled. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
+
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge();
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    // Cancelled, not left unread: workerd holds the reply back until a body is read or cancelled.
+    await request.body?.cancel();
+    throw tooLarge();
+  }
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -17,7 +24,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
     total += next.value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      await discard(reader, total);
       throw tooLarge();
     }
     chunks.push(next.value);
@@ -29,6 +36,22 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * Read and drop the rest of an oversized body, up to DRAIN_BYTES. Replying to a half-read body
+ * leaves the connection behind it unusable (workerd under wrangler dev then fails the next
+ * request on it); a body beyond the cap is cancelled. Nothing read here is kept.
+ */
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number): Promise<void> {
+  let total = seen;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    total += next.value.byteLength;
+    if (total > DRAIN_BYTES) {
+      await reader.cancel();
+      return;
+    }
+  }
 }
 
 /** The body as JSON: 415 unless it says application/json, 400 unless it is UTF-8 JSON. */

@@ -11,6 +11,7 @@ import {
   EMAIL_PATTERN,
   HLC_PATTERN,
   ID_PATTERN,
+  LABEL_PATTERN,
   KINDS,
   NAME_PATTERN,
   STRENGTH_SCALE,
@@ -108,13 +109,13 @@ function pattern(value: unknown, where: string, re: RegExp): string {
   return value;
 }
 
-/** A string of 1..max characters, counted in code points as Python counts them. */
-function text(value: unknown, where: string, max: number): string {
+/** A label (protocol.py Label): 1..64 characters, counted in code points as Python counts them. */
+function label(value: unknown, where: string): string {
   if (typeof value !== "string") throw new Fail(where, "must be a string");
   const length = [...value].length;
-  if (length < 1 || length > max) throw new Fail(where, `must be 1 to ${max} characters`);
+  if (length < 1 || length > 64) throw new Fail(where, "must be 1 to 64 characters");
   if (!value.isWellFormed()) throw new Fail(where, "must not contain lone surrogates");
-  return value;
+  return pattern(value, where, LABEL_PATTERN);
 }
 
 function integer(value: unknown, where: string, min: number, max: number): number {
@@ -147,8 +148,8 @@ function device(value: unknown, where: string): DeviceInfo {
   const fields = object(value, where, ["device_id", "name", "platform"]);
   return {
     device_id: pattern(required(fields, "device_id", where), at(where, "device_id"), ID_PATTERN),
-    name: text(required(fields, "name", where), at(where, "name"), 64),
-    platform: "platform" in fields ? text(fields.platform, at(where, "platform"), 64) : "unknown",
+    name: label(required(fields, "name", where), at(where, "name")),
+    platform: "platform" in fields ? label(fields.platform, at(where, "platform")) : "unknown",
   };
 }
 
@@ -281,7 +282,7 @@ export function parseRegister(value: unknown): string {
 }
 
 export function parseKeyCreate(value: unknown): string {
-  return checked(() => text(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name"), 64));
+  return checked(() => label(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name")));
 }
 
 /** Ids in paths follow the id pattern; anything else is a 400, never a lookup. */

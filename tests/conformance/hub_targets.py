@@ -76,7 +76,9 @@ def throwaway_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+def process(
+    args: list[str], env: dict[str, str], log: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server in its own session; wait until ready_url answers 200; always stop it."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -102,7 +104,7 @@ def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> 
                     f"{args[0]} not ready in {START_DEADLINE_S}s:\n{log.read_text()}"
                 )
             time.sleep(0.05)
-        yield
+        yield proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -146,3 +148,7 @@ TARGETS: dict[str, Target] = {
         "python-postgres", python_postgres, local_mode=True, marks=(pytest.mark.postgres,)
     ),
 }
+
+from worker_target import worker  # noqa: E402  (it builds on the helpers above)
+
+TARGETS["worker"] = Target("worker", worker, local_mode=False)

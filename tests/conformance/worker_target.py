@@ -1,0 +1,67 @@
+"""The Cloudflare Worker (sync-hub/) as a conformance target: `wrangler dev --local` on loopback.
+
+workerd serves the Worker with a local D1 in a fresh --persist-to folder, fully offline with the
+environment of WORKER.md. wrangler is called directly, not through npx (ending npx would leave
+workerd running), in its own process group; SIGTERM to wrangler stops workerd too, and the target
+waits until the whole group is gone, killing it only as a fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from hub_targets import HubOptions, RunningHub, free_port, process
+
+SYNC_HUB = Path(__file__).resolve().parents[2] / "sync-hub"
+WRANGLER = SYNC_HUB / "node_modules" / ".bin" / "wrangler"
+#: no metrics, no fetch of Cloudflare's request metadata, no banner: nothing leaves loopback
+OFFLINE = {
+    "WRANGLER_SEND_METRICS": "false",
+    "CLOUDFLARE_CF_FETCH_ENABLED": "false",
+    "WRANGLER_HIDE_BANNER": "true",
+    "CI": "true",
+}
+GROUP_EXIT_S = 10
+
+
+@contextmanager
+def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
+    if options.auth != "keys":
+        raise ValueError("the Worker always requires keys (it has no local mode)")
+    if not WRANGLER.exists():
+        raise RuntimeError(f"{WRANGLER} is missing: run `npm ci` in {SYNC_HUB} (make test does)")
+    port = free_port()
+    args = [str(WRANGLER), "dev", "--config", str(SYNC_HUB / "wrangler.toml"), "--local"]
+    args += ["--ip", "127.0.0.1", "--port", str(port), "--inspector-port", str(free_port())]
+    args += ["--show-interactive-dev-session=false", "--persist-to", str(workdir / "state")]
+    args += ["--var", f"RATE_LIMIT_PER_MINUTE:{options.rate_limit}"]
+    # The Worker's own log (one console.log line per request) shows from level "log" on; debug
+    # would add wrangler's inspector traffic, D1 results included, which is not the hub's log.
+    args += ["--log-level", "log"]
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "hub.log"
+    group = None
+    try:
+        with process(args, {**os.environ, **OFFLINE}, log, url + "/v1/health") as proc:
+            group = proc.pid  # it leads its own session, hence its own process group
+            yield RunningHub(url, log)
+    finally:
+        if group is not None:
+            _wait_for_group(group)
+
+
+def _wait_for_group(group: int) -> None:
+    """process() has ended wrangler; wait for workerd, its child, to follow."""
+    deadline = time.monotonic() + GROUP_EXIT_S
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.killpg(group, signal.SIGKILL)
