@@ -2,7 +2,7 @@
 
 Compact on purpose, since every result lands in an agent's context: only fields an agent acts on,
 each memory's text once, and null fields left out. The sync tools return the sync service's own
-shapes instead (docs/sync.md), the same as `nmem sync ... --json`.
+shapes instead, the same as `nmem sync ... --json`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from neuralmemory.core.models import Hit, Memory, Remembered
-from neuralmemory.protocol import iso_ms
 
 
 class MemoryOut(BaseModel):
@@ -27,16 +26,9 @@ class MemoryOut(BaseModel):
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:
-        return cls(
-            id=memory.id,
-            type=memory.type,
-            content=memory.content,
-            tags=memory.tags,
-            priority=memory.priority,
-            encrypted=memory.encrypted,
-            created_at=iso_ms(memory.created_at) or "",
-            expires_at=iso_ms(memory.expires_at),
-        )
+        # The library's JSON (times already ISO); what an agent does not act on (strength,
+        # access_count, event_at) is dropped as an unknown field.
+        return cls.model_validate(memory.to_json())
 
 
 class HitOut(MemoryOut):
@@ -54,18 +46,18 @@ class RecallOut(BaseModel):
 
     @classmethod
     def of(cls, query: str, hits: list[Hit]) -> RecallOut:
-        return cls(
-            query=query,
-            memories=[
-                HitOut(
-                    **MemoryOut.of(hit.memory).model_dump(),
-                    score=round(hit.score, 4),
-                    via=hit.via,
-                    path=None if hit.via == "text" else hit.path,
-                )
-                for hit in hits
-            ],
-        )
+        memories = [
+            HitOut.model_validate(
+                {
+                    **hit.memory.to_json(),
+                    "score": round(hit.score, 4),
+                    "via": hit.via,
+                    "path": None if hit.via == "text" else hit.path,
+                }
+            )
+            for hit in hits
+        ]
+        return cls(query=query, memories=memories)
 
 
 class RememberOut(BaseModel):
@@ -78,12 +70,7 @@ class RememberOut(BaseModel):
 
     @classmethod
     def of(cls, done: Remembered) -> RememberOut:
-        return cls(
-            id=done.memory.id,
-            created=done.created,
-            type=done.memory.type,
-            expires_at=iso_ms(done.memory.expires_at),
-        )
+        return cls.model_validate({**done.memory.to_json(), "created": done.created})
 
 
 class ForgetOut(BaseModel):
