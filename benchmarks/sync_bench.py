@@ -96,7 +96,7 @@ def socket_port() -> Iterator[int]:
 def memory_body(n: int, now: int) -> dict[str, Any]:
     topic, person = TOPICS[n % len(TOPICS)], PEOPLE[n % len(PEOPLE)]
     return {
-        "content": f"{person} noted that the {topic} service {n} needs review before release {n % 97}",
+        "content": f"{person} noted that the {topic} service {n} needs review (release {n % 97})",
         "encrypted": False,
         "type": "fact",
         "tags": [topic],

@@ -1,103 +1,13 @@
-"""Devices and hubs for the sync tests.
-
-A device is an NMEM_HOME folder; `Device.use()` points the library at it for the calls inside.
-The hub is either the app in-process (a real SQLite file, over Starlette's sync test transport:
-fast, for everything where no socket or process death matters) or a real `nmem serve` process on a
-free loopback port, started by the conformance suite's helper.
-"""
+"""Fixtures for the sync tests: an in-process hub and three devices on it."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-
-from neuralmemory.core.brain import Brain, open_brain
-from neuralmemory.hub.app import create_app
-from neuralmemory.hub.backends import open_backend
-from neuralmemory.hub.settings import Settings
-from neuralmemory.protocol import DEFAULT_LIMITS, Limits
-from neuralmemory.sync import service
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import HubOptions, RunningHub, nmem_serve
-
-LOCAL_URL = "http://127.0.0.1:9"  # what in-process devices are configured with (never dialled)
-
-
-@dataclass
-class Device:
-    home: Path
-    hub_url: str
-    transport: httpx.BaseTransport | None = None
-
-    @contextmanager
-    def use(self) -> Iterator[None]:
-        old = os.environ.get("NMEM_HOME")
-        os.environ["NMEM_HOME"] = str(self.home)
-        try:
-            yield
-        finally:
-            if old is None:
-                os.environ.pop("NMEM_HOME", None)
-            else:
-                os.environ["NMEM_HOME"] = old
-
-    @contextmanager
-    def brain(self, name: str | None = None) -> Iterator[Brain]:
-        """The device's brain, with NMEM_HOME pointing at the device while it is used (key
-        files are looked up lazily)."""
-        with self.use(), open_brain(name) as brain:
-            yield brain
-
-    def sync(self, action: str = "full", **kwargs: Any) -> dict[str, Any]:
-        with self.use():
-            return service.run_sync(action, transport=self.transport, **kwargs)
-
-    def configure(self, **kwargs: Any) -> dict[str, Any]:
-        with self.use():
-            return service.configure(**kwargs)
-
-
-class PortalTransport(httpx.BaseTransport):
-    """A sync httpx transport onto the ASGI app, run on an event loop in a helper thread."""
-
-    def __init__(self, app: Any, portal: BlockingPortal) -> None:
-        self._asgi = httpx.ASGITransport(app=app)
-        self._portal = portal
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-
-        async def call() -> httpx.Response:
-            inner = httpx.Request(
-                request.method, request.url, headers=request.headers, content=body
-            )
-            reply = await self._asgi.handle_async_request(inner)
-            content = await reply.aread()
-            return httpx.Response(reply.status_code, headers=reply.headers, content=content)
-
-        return self._portal.call(call)
-
-
-@contextmanager
-def in_process_hub(db: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[httpx.BaseTransport]:
-    """The hub app in-process on a real SQLite file, local (keyless) mode."""
-    settings = Settings(db_url="unused", auth="local", limits=limits)
-    with start_blocking_portal() as portal:
-        backend = portal.call(open_backend, f"sqlite://{db}")
-        try:
-            yield PortalTransport(create_app(settings, backend), portal)
-        finally:
-            portal.call(backend.close)
+from sync_devices import LOCAL_URL, Device, in_process_hub
 
 
 @pytest.fixture
@@ -114,10 +24,3 @@ def devices(tmp_path: Path, hub_transport: httpx.BaseTransport) -> Iterator[dict
         device.configure(hub_url=LOCAL_URL)
         made[name] = device
     yield made
-
-
-@pytest.fixture
-def real_hub(tmp_path: Path) -> Iterator[RunningHub]:
-    """`nmem serve` as a real process on a free loopback port (keyless local mode)."""
-    with nmem_serve(f"sqlite://{tmp_path / 'hub.db'}", HubOptions(auth="local"), tmp_path) as hub:
-        yield hub

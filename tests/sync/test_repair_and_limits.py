@@ -6,7 +6,7 @@ import random
 import shutil
 from pathlib import Path
 
-from conftest import LOCAL_URL, Device, in_process_hub
+from sync_devices import LOCAL_URL, Device, in_process_hub
 
 from neuralmemory.protocol import DEFAULT_LIMITS
 from neuralmemory.sync import service

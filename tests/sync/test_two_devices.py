@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Device
+from sync_devices import Device
 
 from neuralmemory.sync import service
 
