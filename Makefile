@@ -12,15 +12,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The Worker (sync-hub/): npm dependencies exactly as package-lock.json pins them, reinstalled only
+# when the lock file changes; every wrangler and vitest run offline (docs in sync-hub/README.md).
+NPM_STAMP   := sync-hub/node_modules/.installed
+WRANGLER_ENV := WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true CI=true
+
+$(NPM_STAMP): sync-hub/package-lock.json
+	cd sync-hub && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 ## run: the local hub on an embedded SQLite file under $NMEM_HOME/hub, ready for devices
 run: $(STAMP)
 	$(BIN)/nmem serve
 
 ## test: lint, type-check and every test (real SQLite, PostgreSQL, hub processes, MCP, Worker)
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	cd sync-hub && $(WRANGLER_ENV) npm run --silent typecheck && $(WRANGLER_ENV) npm test
 	scripts/ensure-postgres.sh
 	$(BIN)/pytest -m "not slow"
 

@@ -151,4 +151,4 @@ TARGETS: dict[str, Target] = {
 
 from worker_target import worker  # noqa: E402  (it builds on the helpers above)
 
-TARGETS["worker"] = Target("worker", worker, local_mode=False)
+TARGETS["worker"] = Target("worker", worker, local_mode=False, marks=(pytest.mark.worker,))
