@@ -172,7 +172,7 @@ class SyncEngine:
         self.report.pending = self.changes.pending_count()
         self.report.quarantined = len(self.state.quarantine())
         self.report.cursor = self.state.cursor
-        self.report.root = self.changes.digest().root
+        self.report.root = self.changes.root()
         self.report.brain_id = self.local.id
         self.report.bytes_sent = self.hub.bytes_sent
         self.report.duration_ms = round((time.perf_counter() - started) * 1000)
@@ -432,7 +432,7 @@ class SyncEngine:
 
     def _expected_root(self) -> str:
         """The local root without quarantined records, which can never reach the hub."""
-        return merkle.root_without(self.changes.digest().root, self._quarantined_items())
+        return merkle.root_without(self.changes.root(), self._quarantined_items())
 
     def _hub_digest(self) -> tuple[str, list[str]]:
         try:

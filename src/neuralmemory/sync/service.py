@@ -218,7 +218,7 @@ def _seed(local: Brain, cfg: Config) -> dict[str, Any]:
         seeded = local.changes.mark_all_pending()
     report = SyncReport("seed", local.name, local.id, cfg.hub_url or "", seeded=seeded)
     report.pending = local.changes.pending_count()
-    report.root = local.changes.digest().root
+    report.root = local.changes.root()
     return report.as_dict()
 
 
