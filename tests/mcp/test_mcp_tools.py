@@ -177,6 +177,9 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_pa
         assert "Cloud hub requires HTTPS" in await call_error(
             session, "nmem_sync_config", action="set", hub_url="http://hub.example.com"
         )
+        not_a_key = "nmk_" + "Z" * 300
+        refused = await call_error(session, "nmem_sync_config", action="set", api_key=not_a_key)
+        assert "not an API key" in refused and "nmk_ZZZZ" not in refused
         assert "takes no settings" in await call_error(
             session, "nmem_sync_config", action="get", auto_sync=False
         )

@@ -239,9 +239,10 @@ def nmem_sync_config(
             "(plain http only for loopback and LAN addresses). Empty string clears it.",
         ),
     ] = None,
+    # No length or pattern here: a schema error would quote the value back, and this is a key.
+    # The sync service checks it and says what is wrong without repeating it.
     api_key: Annotated[
-        str | None,
-        Field(max_length=256, description="The account's key, nmk_... Empty string clears it."),
+        str | None, Field(description="The account's key, nmk_... Empty string clears it.")
     ] = None,
     conflict_strategy: Annotated[
         Strategy | None,
