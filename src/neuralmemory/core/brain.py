@@ -47,6 +47,7 @@ MAX_QUERY_CHARS = 2_000
 MAX_LIMIT = 100
 DEFAULT_BRAIN = "default"
 DAY_MS = 86_400_000
+REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
@@ -374,8 +375,9 @@ class Brain:
     ) -> list[Hit]:
         """Memories related to `query`, best first, each with its score and linking path.
 
-        Recall reinforces what it returns (Hebbian): each hit's activation counter and the learned
-        link along a hop-2 path gain one use; `reinforce=False` makes it read-only.
+        Recall reinforces what it returns (Hebbian): each of the best REINFORCED hits gains one
+        use on its activation counter, and so does the learned link along its hop-2 path;
+        `reinforce=False` makes it read-only.
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("the query must be non-empty text")
@@ -441,7 +443,7 @@ class Brain:
     def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
         now = self._now()
         with self.db.transaction():
-            for hit in hits:
+            for hit in hits[:REINFORCED]:
                 self._bump("activation", hit.memory.id, now, {})
                 source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
                 if hit.via in ("concept", "link") and source and source != "?":

@@ -26,13 +26,15 @@ from neuralmemory.store.db import Database
 DECAY = 0.5  # activation kept per hop
 THRESHOLD = 0.02  # below this a bridge does not spread
 TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
-MAX_SEEDS = 12
-POOL = 200  # BM25 candidates
-FAN_OUT = 32  # memories read per bridge neuron
+MAX_SEEDS = 8
+POOL = 100  # BM25 candidates
+FAN_OUT = 16  # memories read per bridge neuron
 SOURCES = 16  # hop-1 memories that spread further
 PER_SEED = 2  # of which at most this many per query concept
 CONVERGE = 4  # bridges whose intersection with the query words is searched
 CONVERGE_LIMIT = 16
+ROUTES_PER_BRIDGE = 4
+RESCORE = 40  # top candidates whose BM25 is looked up when spreading found them
 MAX_BRIDGES = 8
 RELATION_WEIGHT = 0.8
 LINK_WEIGHT = 0.6
@@ -130,18 +132,15 @@ def rank(
         for rid, score in pool:
             hit(rid).text = score / best
     for neuron in seeds:
-        for rid, _ in sql.fan_out(db, neuron.id, FAN_OUT):
-            hit(rid)
+        if neuron.kind == "time":  # FTS cannot see time references: read them from the graph
+            for rid, _ in sql.fan_out(db, neuron.id, FAN_OUT):
+                hit(rid)
 
     def admit(rids: list[int]) -> None:
-        """Score newly reached memories on the query itself: their BM25 and seed coverage."""
-        fresh = [rid for rid in rids if rid not in scored or not scored[rid].held]
+        """Seed coverage of newly reached memories (their BM25 is looked up at the end)."""
+        fresh = [rid for rid in dict.fromkeys(rids) if rid not in scored]
         for rid in fresh:
             hit(rid)
-        if expression:
-            unscored = [rid for rid in fresh if not scored[rid].text]
-            for rid, score in sql.fts_search(db, expression, len(unscored), rids=unscored):
-                scored[rid].text = score / best
         for rid, neuron_id, weight in _holding(db, list(seed_weight), fresh):
             item = scored[rid]
             item.a1 += seed_weight[neuron_id] * weight / weight_sum
@@ -149,6 +148,12 @@ def rank(
             item.held.add(neuron_id)
 
     admit(list(scored))
+    for rid, neuron_id, weight in _holding(db, list(seed_weight), list(scored)):
+        if neuron_id not in scored[rid].held:
+            item = scored[rid]
+            item.a1 += seed_weight[neuron_id] * weight / weight_sum
+            item.matched.append(labels[neuron_id])
+            item.held.add(neuron_id)
 
     # Hop 2: the strongest hop-1 memories spread through the concepts they hold. A route only
     # carries what the source adds: the share of the query the source matched and the target
@@ -170,6 +175,8 @@ def rank(
             spread = DECAY * RELATION_WEIGHT * seed_weight[src]
             path = [labels[src], f"relation:{kind}"]
             routes[dst].append(Route(None, spread, spread, frozenset({src}), path))
+    for nid, found in routes.items():  # the strongest few routes into each bridge suffice
+        routes[nid] = sorted(found, key=lambda r: -r.spread)[:ROUTES_PER_BRIDGE]
     chosen = dict(
         sorted(
             (
@@ -220,10 +227,22 @@ def rank(
             _reach(target, gained * novelty, [*source.matched[:1], f"memory:{src}", "link"])
 
     strengths = strength(list(scored))
-    for item in scored.values():
+
+    def final(item: Scored) -> float:
         base = item.text + TEXT_ACTIVATION * item.a1 + item.a3
-        item.score = base * (0.9 + 0.1 * strengths.get(item.rid, 0.5))
-    return sorted((s for s in scored.values() if s.score > 0), key=lambda s: (-s.score, s.rid))
+        return base * (0.9 + 0.1 * strengths.get(item.rid, 0.5))
+
+    for item in scored.values():
+        item.score = final(item)
+    ranked = sorted((s for s in scored.values() if s.score > 0), key=lambda s: (-s.score, s.rid))
+    # Memories reached by spreading have no BM25 yet: look it up for the ones that could rank.
+    if expression:
+        for item in ranked[:RESCORE]:
+            if not item.text and item.held:
+                item.text = sql.fts_score(db, expression, item.rid) / best
+                item.score = final(item)
+        ranked.sort(key=lambda s: (-s.score, s.rid))
+    return ranked
 
 
 def _fts_term(neuron: sql.Neuron) -> str | None:

@@ -255,20 +255,27 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(
-    db: Database, match: str, limit: int, *, rids: list[int] | None = None
-) -> list[tuple[int, float]]:
-    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression,
-    optionally only among the given memories (their scores are the same as in a full search)."""
-    if rids is not None and not rids:
-        return []
-    only = f" AND rowid IN ({','.join('?' * len(rids))})" if rids else ""
+def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
+    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression."""
     rows = db.execute(
         "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
-        f"{only} ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, *(rids or ()), limit),
+        " ORDER BY bm25(memory_fts) LIMIT ?",
+        (match, limit),
     )
     return [(int(rid), float(score)) for rid, score in rows]
+
+
+def fts_score(db: Database, match: str, rid: int) -> float:
+    """One memory's BM25 relevance for a MATCH expression (0 when it does not match); FTS5
+    seeks the rowid in each term's doclist, so this does not scan the index."""
+    row = db.execute(
+        "SELECT -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ? AND rowid = ?",
+        (match, rid),
+    ).fetchone()
+    return 0.0 if row is None else float(row[0])
+
+
+# ---------------------------------------------------------------------------- reinforcement
 
 
 def set_activation(db: Database, memory_id: str, count: int, last_at: int) -> None:
