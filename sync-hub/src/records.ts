@@ -78,7 +78,8 @@ export async function readSnapshot(
     db.prepare(HEAD).bind(brainId),
     db
       .prepare(
-        `SELECT ${RECORD_COLUMNS} FROM json_each(?2) AS k JOIN records AS r
+        // CROSS JOIN keeps the keys as the outer loop: SQLite would otherwise scan the brain.
+        `SELECT ${RECORD_COLUMNS} FROM json_each(?2) AS k CROSS JOIN records AS r
          ON r.brain_id = ?1 AND r.kind = k.value ->> 0 AND r.id = k.value ->> 1`,
       )
       .bind(brainId, JSON.stringify(touchedKeys(incoming))),
@@ -269,10 +270,11 @@ export async function readRecords(
 ): Promise<StoredVersion[]> {
   const { results } = await db
     .prepare(
-      `SELECT ${RECORD_COLUMNS} FROM records AS r JOIN
+      `SELECT ${RECORD_COLUMNS} FROM
          (SELECT k.value ->> '$.kind' AS kind, k.value ->> '$.id' AS id, MIN(k.key) AS position
           FROM json_each(?2) AS k GROUP BY 1, 2) AS k
-       ON r.brain_id = ?1 AND r.kind = k.kind AND r.id = k.id ORDER BY k.position`,
+       CROSS JOIN records AS r ON r.brain_id = ?1 AND r.kind = k.kind AND r.id = k.id
+       ORDER BY k.position`,
     )
     .bind(brainId, JSON.stringify(keys))
     .all<RecordRow>();
