@@ -193,7 +193,7 @@ class Brain:
         self.name = name
         self.db = db
         self.device_id = device_id
-        self.changes = ChangeLog(db, device_id)
+        self.changes = ChangeLog(db, device_id, now=now)  # one clock for content and stamps
         self._now = now
         self._key: crypto.BrainKey | None = None
 

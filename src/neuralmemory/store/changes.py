@@ -22,11 +22,11 @@ processes sharing the brain.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from neuralmemory.clock import HybridClock, Stamp
+from neuralmemory.clock import HybridClock, Stamp, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -66,10 +66,10 @@ class BucketEntry:
 
 
 class ChangeLog:
-    def __init__(self, db: Database, device_id: str) -> None:
+    def __init__(self, db: Database, device_id: str, *, now: Callable[[], int] = wall_ms) -> None:
         self.db = db
         self.device_id = device_id
-        self._clock = HybridClock(device_id)
+        self._clock = HybridClock(device_id, now=now)  # `now`: the device's wall clock (ms)
 
     # ------------------------------------------------------------------ writes (in a transaction)
 
