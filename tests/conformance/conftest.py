@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import TARGETS, HubOptions, RunningHub, Target
+from hub_targets import LOW_RATE_LIMIT, TARGETS, HubOptions, RunningHub, Target
 
 
 class Hubs:
@@ -68,9 +68,6 @@ def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
     if not target.local_mode:
         pytest.skip(f"{target.name} has no local mode")
     yield from _client(hubs.get(target, HubOptions(auth="local")))
-
-
-LOW_RATE_LIMIT = 10
 
 
 @pytest.fixture

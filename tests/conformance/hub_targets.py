@@ -26,6 +26,7 @@ import pytest
 
 PG_ADMIN_URL = os.environ.get("NMEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 START_DEADLINE_S = 60
+LOW_RATE_LIMIT = 10  # per minute, for the target that must answer 429
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class HubOptions:
     auth: Literal["keys", "local"] = "keys"
     #: requests per minute per key or address; 0 turns limiting off (the suite is chatty)
     rate_limit: int = 0
+    #: the conformance suite reads the debug log to prove it holds no secrets
+    log_level: str = "debug"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
     port = free_port()
     args = [str(Path(sys.executable).parent / "nmem"), "serve", "--host", "127.0.0.1"]
     args += ["--port", str(port), "--db", db_url, "--rate-limit", str(options.rate_limit)]
-    args += ["--log-level", "debug"]
+    args += ["--log-level", options.log_level]
     if options.auth == "keys":
         args.append("--require-keys")
     env = {**os.environ, "NMEM_HOME": str(workdir / "home")}

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LOW_RATE_LIMIT
 from hub_api import device, error, push, pushed, register, uid, version
+from hub_targets import LOW_RATE_LIMIT
 
 JSON = {"content-type": "application/json"}
 

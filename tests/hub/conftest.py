@@ -49,11 +49,8 @@ async def store(db_url: str) -> AsyncIterator[Backend]:
         await backend.close()
 
 
-ClientFactory = Callable[..., httpx.AsyncClient]
-
-
 @pytest.fixture
-async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
+async def make_client(tmp_path: Path) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     """httpx clients on the app in-process, over a real SQLite file (one per test)."""
     backend = await open_backend(f"sqlite://{tmp_path / 'app.db'}")
     clients: list[httpx.AsyncClient] = []

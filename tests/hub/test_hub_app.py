@@ -7,15 +7,16 @@ what is cheaper to see in-process: error shapes, limits, auth modes and what get
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import ClientFactory
 from hub_records import version
 
 from neuralmemory.protocol import PATH_PULL, PATH_PUSH
 
 pytestmark = pytest.mark.anyio
+ClientFactory = Callable[..., httpx.AsyncClient]  # the make_client fixture
 DEVICE = {"device_id": "dev-a", "name": "laptop", "platform": "linux"}
 
 

@@ -7,6 +7,7 @@ PostgreSQL tests can share one throwaway database per session.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import replace
 
@@ -14,8 +15,9 @@ import pytest
 from hub_records import DEVICE, OTHER_DEVICE, incoming, version
 
 from neuralmemory.errors import AccessDenied, NotFound
+from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
-from neuralmemory.hub.backends import Backend, open_backend
+from neuralmemory.hub.backends import Backend, Incoming, open_backend
 from neuralmemory.hub.backends.migrations import migrations
 from neuralmemory.protocol import (
     BUCKETS,
@@ -23,6 +25,7 @@ from neuralmemory.protocol import (
     DeviceInfo,
     RecordKey,
     bucket_of,
+    canonical_json,
     item_digest,
     xor_digest,
 )
@@ -305,3 +308,12 @@ async def test_key_rows_never_hold_the_key(store: Backend) -> None:
     [_, row] = await store.list_keys(account_id)
     assert secret not in repr(replace(row))
     assert row.key_prefix == secret[:12] and row.key_hash == hash_key(secret)
+
+
+def test_incoming_text_and_size_are_canonical() -> None:
+    # The edge reads 1.0 as 1, which makes the fast compact JSON the canonical one.
+    raw = '{"content": "caf\\u00e9 \\u2713", "n": 1.0, "big": 1e3, "z": [1, {"b": 2, "a": 3}]}'
+    v = version("m-1", body=json.loads(raw, parse_float=edge._number))
+    pushed = Incoming.of(v)
+    assert pushed.body_text.encode("utf-8") == canonical_json(v.body)
+    assert pushed.size == v.size()

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neuralmemory.errors import MSG_NOT_FOUND, MSG_PAYLOAD_TOO_LARGE, InvalidInput, NmemError
+from neuralmemory.protocol import MAX_SAFE_INTEGER
 
 log = logging.getLogger("neuralmemory.hub")
 M = TypeVar("M", bound=BaseModel)
@@ -109,6 +110,13 @@ def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+def _number(text: str) -> int | float:
+    """1.0 is the number 1, as in JavaScript (so the Worker and this hub agree); a fraction stays
+    a float, for validation to refuse where the protocol has no place for one."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER else value
+
+
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     """A dependency parsing the request body as `model`, with every failure a clear 4xx."""
 
@@ -118,7 +126,7 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
         raw = await request.body()
         try:
-            data = json.loads(raw, parse_constant=_no_constants)
+            data = json.loads(raw, parse_constant=_no_constants, parse_float=_number)
         except RecursionError:
             raise InvalidInput("Invalid request: body: JSON nested too deeply") from None
         except json.JSONDecodeError as exc:

@@ -6,9 +6,10 @@ NotFound), so no route can forget to. Times are milliseconds since the epoch, gi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from neuralmemory.protocol import (
     BrainInfo,
@@ -22,7 +23,6 @@ from neuralmemory.protocol import (
     StoredVersion,
     Usage,
     Version,
-    canonical_json,
 )
 
 
@@ -40,9 +40,16 @@ class KeyRow:
     revoked_at: int | None = None
 
 
+def compact_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces. For a body parsed by the hub's edge (which reads
+    integral numbers as ints) this is the canonical text, made by the C encoder: the canonical
+    walk in Python already ran once, to check the vhash, and is the costliest part of a push."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 @dataclass(frozen=True)
 class Incoming:
-    """A pushed version with its canonical body and wire size, computed once at the edge."""
+    """A pushed version with its body text and wire size (Version.size), computed once."""
 
     version: Version
     body_text: str
@@ -50,7 +57,8 @@ class Incoming:
 
     @classmethod
     def of(cls, version: Version) -> Incoming:
-        return cls(version, canonical_json(version.body).decode("utf-8"), version.size())
+        whole = compact_json(dict(version))
+        return cls(version, compact_json(version.body), len(whole.encode("utf-8")))
 
 
 class Backend(Protocol):

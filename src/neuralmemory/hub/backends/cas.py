@@ -23,12 +23,17 @@ RecordId = tuple[str, str]  # (kind, id)
 
 @dataclass(frozen=True)
 class Head:
-    """A record's current version as CAS needs it; `version` only when it is already at hand."""
+    """A record's current version as CAS needs it; `pushed` when this batch wrote it."""
 
     vhash: str
     seq: int
     size: int
-    version: StoredVersion | None = None
+    pushed: Incoming | None = None
+
+    def stored(self) -> StoredVersion | None:
+        if self.pushed is None:
+            return None
+        return StoredVersion.model_construct(**dict(self.pushed.version), seq=self.seq)
 
 
 @dataclass
@@ -60,8 +65,9 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
             plan.results.append(_result(incoming, "unchanged", head.seq))
             continue
         if head is not None and head.vhash != v.parent:
-            plan.results.append(_result(incoming, "conflict", None, head.version))
-            if head.version is None:
+            current = head.stored()
+            plan.results.append(_result(incoming, "conflict", None, current))
+            if current is None:
                 plan.fetch_current.append(key)
             continue
         plan.seq += 1
@@ -74,8 +80,7 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
             plan.new_bytes -= head.size
         plan.deltas[bucket] = xor_digest(delta, item_digest(v.kind, v.id, v.vhash))
         plan.new_bytes += incoming.size
-        stored = StoredVersion.model_construct(**dict(v), seq=plan.seq)
-        state[key] = Head(v.vhash, plan.seq, incoming.size, stored)
+        state[key] = Head(v.vhash, plan.seq, incoming.size, incoming)
         plan.writes[key] = (incoming, plan.seq)
         plan.results.append(_result(incoming, "accepted", plan.seq))
     return plan

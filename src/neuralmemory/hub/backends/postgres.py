@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
-from neuralmemory.hub.backends.sqlstore import Row, SqlStore
+from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
 
 POOL_MAX = 10
 MIGRATION_LOCK = 0x6E6D656D  # "nmem": one advisory lock id, held while a process migrates
@@ -57,18 +57,30 @@ class PostgresDatabase:
     lock_clause = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
+        # Autocommit: a read is one round trip, not BEGIN, SELECT, COMMIT (and READ COMMITTED
+        # gives a transaction of reads no common snapshot anyway). Commits do not wait for the
+        # disk unless a transaction asks to (see transaction).
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-            url, min_size=1, max_size=POOL_MAX, open=False
+            url,
+            min_size=2,
+            max_size=POOL_MAX,
+            open=False,
+            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
         )
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[PostgresTx]:
-        # The pool commits when the block ends and rolls back on an exception.
+    async def transaction(self, mode: Mode) -> AsyncIterator[PostgresTx]:
         async with self.pool.connection() as conn:
-            yield PostgresTx(conn)
+            if mode != "durable":
+                # Reads and soft writes need no atomicity across statements: each commits alone.
+                yield PostgresTx(conn)
+                return
+            async with conn.transaction():
+                await conn.execute("SET LOCAL synchronous_commit TO on")
+                yield PostgresTx(conn)
 
     async def migrate(self) -> None:
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
             # Held to the end of this transaction: a second process starting now waits, then
             # finds every migration applied. DDL is transactional, so a failure applies nothing.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))

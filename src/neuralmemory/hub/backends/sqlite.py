@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
-from neuralmemory.hub.backends.sqlstore import Row, SqlStore
+from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -48,21 +48,29 @@ class SqliteDatabase:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; never corrupt
+        # NORMAL: a commit is safe from corruption but may be lost in a power cut, which is
+        # fine for counters; transactions that acknowledge data switch to FULL.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[SqliteTx]:
+    async def transaction(self, mode: Mode) -> AsyncIterator[SqliteTx]:
         async with self.lock:
+            if mode == "durable":  # WAL + FULL: this commit is fsynced before it returns
+                self.conn.execute("PRAGMA synchronous = FULL")
             # A reader that later wrote could fail to upgrade its lock; writers take it up front.
-            self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self.conn.execute("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
             try:
                 yield SqliteTx(self.conn)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                if mode == "durable":
+                    self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def migrate(self) -> None:
         self.conn.execute(SCHEMA_MIGRATIONS)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, AccessDenied, NotFound
 from neuralmemory.hub.backends.base import Incoming, KeyRow
@@ -36,6 +36,10 @@ from neuralmemory.protocol import (
 )
 
 Row = tuple[Any, ...]
+#: read: no writes. soft: writes a crash may lose without harm (rate counters, last use, device
+#: cursors) and that need not land together, committed without waiting for the disk. durable:
+#: what a reply acknowledges (accounts, keys, records): atomic, and on disk before the reply.
+Mode = Literal["read", "soft", "durable"]
 CHUNK = 400  # keys per row-value IN list: well under SQLite's bound-parameter limit
 LAST_USED_RESOLUTION_MS = 1_000  # a key used many times a second is written once a second
 
@@ -54,7 +58,7 @@ class Database(Protocol):
     #: appended to the SELECT of the brain row a push is about to change
     lock_clause: str
 
-    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, mode: Mode) -> AbstractAsyncContextManager[Tx]: ...
 
     async def close(self) -> None: ...
 
@@ -124,11 +128,18 @@ DEVICE_PULLED = _device_upsert(move_cursor=True)
 
 
 def _chunks(keys: Sequence[RecordId]) -> Iterator[tuple[str, list[str]]]:
-    """`(kind, id) IN (VALUES ...)` clauses with their parameters, CHUNK keys at a time."""
-    for start in range(0, len(keys), CHUNK):
-        part = keys[start : start + CHUNK]
-        values = ", ".join(["(?, ?)"] * len(part))
-        yield f"(kind, id) IN (VALUES {values})", [text for key in part for text in key]
+    """`kind = ? AND id IN (...)` clauses with their parameters, one kind and CHUNK ids at a time.
+
+    Not `(kind, id) IN (VALUES ...)`: SQLite answers that by scanning the whole brain, which
+    would make a push cost grow with the brain's size.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, id_ in keys:
+        by_kind.setdefault(kind, []).append(id_)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            yield f"kind = ? AND id IN ({', '.join(['?'] * len(part))})", [kind, *part]
 
 
 def _version(row: Row) -> StoredVersion:
@@ -160,7 +171,7 @@ class SqlStore:
     # ------------------------------------------------------------ accounts and keys
 
     async def create_account(self, account_id: str, email: str, key: KeyRow) -> bool:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("durable") as tx:
             created = await tx.one(
                 "INSERT INTO accounts (id, email, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (email) DO NOTHING RETURNING id",
@@ -172,7 +183,7 @@ class SqlStore:
         return True
 
     async def add_key(self, key: KeyRow) -> None:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("durable") as tx:
             await self._insert_key(tx, key)
 
     async def _insert_key(self, tx: Tx, key: KeyRow) -> None:
@@ -191,23 +202,26 @@ class SqlStore:
         )
 
     async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("read") as tx:
             row = await tx.one(
                 f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
             )
-            if row is None:
-                return None
-            key = KeyRow(*row)
-            stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
-            if key.revoked_at is None and stale:
+        if row is None:
+            return None
+        key = KeyRow(*row)
+        stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
+        if key.revoked_at is None and stale:
+            # Most requests only read; the write happens at most once a second per key.
+            async with self.db.transaction("soft") as tx:
                 await tx.execute(
-                    "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.key_id)
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (now, key.key_id),
                 )
-                key = replace(key, last_used_at=now)
+            key = replace(key, last_used_at=now)
         return key
 
     async def list_keys(self, account_id: str) -> list[KeyRow]:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             rows = await tx.all(
                 f"SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_at, id",
                 (account_id,),
@@ -215,7 +229,7 @@ class SqlStore:
         return [KeyRow(*row) for row in rows]
 
     async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("durable") as tx:
             await tx.execute(
                 "UPDATE api_keys SET revoked_at = ?"
                 " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
@@ -228,7 +242,7 @@ class SqlStore:
         return None if row is None else KeyRow(*row)
 
     async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("soft") as tx:
             row = await tx.one(HIT, (subject, window_start))
             if account_id is not None:
                 await tx.execute(COUNT_REQUEST, (account_id, day))
@@ -236,7 +250,7 @@ class SqlStore:
         return int(row[0])
 
     async def usage(self, account_id: str, day: str) -> Usage:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             totals = await tx.one(
                 "SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(bytes), 0)"
                 " FROM brains WHERE account_id = ?",
@@ -302,7 +316,7 @@ class SqlStore:
         return _brain_info(brain, int(devices[0]))
 
     async def brains(self, account_id: str) -> list[BrainInfo]:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             rows = await tx.all(
                 f"SELECT {BRAIN_COLUMNS},"
                 " (SELECT COUNT(*) FROM devices d WHERE d.brain_id = brains.id)"
@@ -312,11 +326,11 @@ class SqlStore:
         return [_brain_info(BrainRow(*row[:-1]), int(row[-1])) for row in rows]
 
     async def brain(self, account_id: str, brain_id: str) -> BrainInfo:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             return await self._info(tx, await self._owned(tx, account_id, brain_id))
 
     async def devices(self, account_id: str, brain_id: str) -> list[DeviceRecord]:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             await self._owned(tx, account_id, brain_id)
             rows = await tx.all(
                 "SELECT device_id, name, platform, first_seen_at, last_sync_at, cursor"
@@ -346,7 +360,7 @@ class SqlStore:
         records: Sequence[Incoming],
         now: int,
     ) -> PushReply:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("durable") as tx:
             brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=True)
             ids = list(dict.fromkeys((r.version.kind, r.version.id) for r in records))
             plan = plan_push(brain.seq, await self._heads(tx, brain_id, ids), records)
@@ -416,7 +430,7 @@ class SqlStore:
         exclude_device: bool,
         now: int,
     ) -> PullReply:
-        async with self.db.transaction(write=True) as tx:
+        async with self.db.transaction("soft") as tx:
             # Read the brain before its records: every seq up to brain.seq is committed (seq is
             # given out under the brain's lock), so the query below cannot miss one of them.
             brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=False)
@@ -436,7 +450,7 @@ class SqlStore:
         )
 
     async def digest(self, account_id: str, brain_id: str) -> DigestReply:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             brain = await self._owned(tx, account_id, brain_id)
             rows = await tx.all(
                 "SELECT bucket, digest FROM buckets WHERE brain_id = ?", (brain_id,)
@@ -450,7 +464,7 @@ class SqlStore:
         self, account_id: str, brain_id: str, buckets: Sequence[int]
     ) -> list[BucketEntry]:
         wanted = sorted(set(buckets))
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             await self._owned(tx, account_id, brain_id)
             rows = await tx.all(
                 "SELECT bucket, kind, id, vhash, seq FROM records WHERE brain_id = ?"
@@ -465,7 +479,7 @@ class SqlStore:
     async def fetch(
         self, account_id: str, brain_id: str, keys: Sequence[RecordKey]
     ) -> list[StoredVersion]:
-        async with self.db.transaction(write=False) as tx:
+        async with self.db.transaction("read") as tx:
             await self._owned(tx, account_id, brain_id)
             found = await self._fetch(tx, brain_id, [(key.kind, key.id) for key in keys])
         order = {(key.kind, key.id): n for n, key in enumerate(keys)}
