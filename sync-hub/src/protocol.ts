@@ -21,7 +21,6 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const VHASH_PATTERN = /^v1:[0-9a-f]{64}$/;
 // ASCII digits: the fixed-width numeric prefix is what makes string order equal clock order.
 export const HLC_PATTERN = /^[0-9]{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 // Free text (device and key names) and emails carry no control characters.
 export const LABEL_PATTERN = /^[^\x00-\x1f\x7f]+$/;
 export const EMAIL_PATTERN = /^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$/;
@@ -154,8 +153,23 @@ export function hashedFields(version: Omit<Version, "vhash">): JsonObject {
   return { kind, id, hlc, device_id, parent, deleted, strength, body };
 }
 
+/**
+ * The canonical text of a version's hashed fields, and of its body as it appears in them.
+ * "body" sorts before every other field, so the fields' text is built around the body's, which
+ * is written once (at depth 1, where it sits in the version).
+ */
+export function canonicalFields(version: Omit<Version, "vhash">): { fields: string; body: string } {
+  const { body, ...rest } = hashedFields(version);
+  const bodyText = write(body, 1);
+  return { fields: `{"body":${bodyText},${write(rest, 0).slice(1)}`, body: bodyText };
+}
+
+/** The canonical text of a whole version from its fields' text: "vhash" sorts after them all. */
+export const canonicalVersion = (fields: string, vhash: string) =>
+  `${fields.slice(0, -1)},"vhash":${text(vhash)}}`;
+
 export async function versionHash(version: Omit<Version, "vhash">): Promise<string> {
-  return VHASH_PREFIX + (await sha256Hex(canonicalJson(hashedFields(version))));
+  return VHASH_PREFIX + (await sha256Hex(canonicalFields(version).fields));
 }
 
 export async function bucketOf(kind: string, id: string): Promise<number> {

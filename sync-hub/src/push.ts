@@ -11,20 +11,24 @@ import { EMPTY_DIGEST, xorDigest, type StoredVersion, type Version } from "./pro
 /** Bucket number of the brain's root digest in the buckets table (the XOR of all 256). */
 export const ROOT_BUCKET = 256;
 
-/** A record as the planner sees it: its stored form plus what the digest and counters need. */
-export interface Entry {
-  stored: StoredVersion;
+/** What the digest, the counters and the store need of a version besides the version itself. */
+interface Derived {
   bucket: number;
   item: string;
+  /** Canonical byte length of the whole version. */
   size: number;
+  /** Canonical text of the body, as stored. */
+  body: string;
 }
 
-/** A pushed version, validated, with its bucket, item hash and canonical size computed. */
-export interface Incoming {
+/** A record as the planner sees it: its stored form and what is derived from it. */
+export interface Entry extends Derived {
+  stored: StoredVersion;
+}
+
+/** A pushed version, validated, with what is derived from it. */
+export interface Incoming extends Derived {
   version: Version;
-  bucket: number;
-  item: string;
-  size: number;
 }
 
 export interface PushResult {
@@ -67,7 +71,8 @@ export function planPush(
   let [seq, records, bytes] = [firstSeq, 0, 0];
   const fold = (bucket: number, change: string) =>
     deltas.set(bucket, xorDigest(deltas.get(bucket) ?? EMPTY_DIGEST, change));
-  const results = incoming.map(({ version, bucket, item, size }): PushResult => {
+  const results = incoming.map(({ version, ...derived }): PushResult => {
+    const { bucket, item, size } = derived;
     const key = recordKey(version.kind, version.id);
     const { kind, id, vhash } = version;
     const now = state.get(key);
@@ -84,7 +89,7 @@ export function planPush(
     fold(ROOT_BUCKET, change);
     records += now ? 0 : 1;
     bytes += size - (now?.size ?? 0);
-    const entry: Entry = { stored: { ...version, seq }, bucket, item, size };
+    const entry: Entry = { stored: { ...version, seq }, ...derived };
     state.set(key, entry);
     written.set(key, entry);
     return { kind, id, vhash, status: "accepted", seq, current: null };

@@ -10,12 +10,12 @@
  * rows. What is written does not depend on anything else: seqs are taken from the brain row at
  * write time, digests are XOR deltas folded in by SQL and counters are increments, so pushes that
  * touch different records never make each other retry. The records travel as bound JSON read with
- * json_each, so a push costs a constant number of statements whatever its size.
+ * json_each, so a push costs the same five statements whatever its size.
  */
 
 import { FOLD_BUCKETS, ROOT_JOIN, hexOf, words } from "./digests";
-import { PAGE_BYTES, RECORDS_PARAM_BYTES } from "./limits";
-import { BUCKETS, EMPTY_DIGEST, itemDigest, type Kind, type StoredVersion } from "./protocol";
+import { PAGE_BYTES } from "./limits";
+import { BUCKETS, EMPTY_DIGEST, itemDigest, type Json, type Kind, type StoredVersion } from "./protocol";
 import { ROOT_BUCKET, recordKey, type Entry, type Incoming, type Plan } from "./push";
 
 interface RecordRow {
@@ -87,7 +87,7 @@ export async function readSnapshot(
   const current = new Map<string, Entry>();
   for (const row of rows!.results as RecordRow[]) {
     const item = await itemDigest(row.kind, row.id, row.vhash);
-    const entry = { stored: stored(row), bucket: row.bucket, item, size: row.size };
+    const entry = { stored: stored(row), bucket: row.bucket, item, size: row.size, body: row.body };
     current.set(recordKey(row.kind, row.id), entry);
   }
   return { head: head!.results[0] as Head, current };
@@ -132,50 +132,29 @@ export async function applyPush(
   const deltas = [...plan.deltas].map(([bucket, delta]) => [bucket, ...words(delta)]);
   const fold = db.prepare(FOLD_BUCKETS).bind(brainId, token, JSON.stringify(deltas));
   // Planned seqs run 1..accepted; the rows get them after the seq the brain had before the claim.
-  const upserts = recordParams(plan.writes).map((param) =>
-    db
-      .prepare(
-        `INSERT INTO records
-           (brain_id, kind, id, seq, hlc, device_id, parent, deleted, strength, body, vhash, bucket, size)
-         SELECT ?1, r.value ->> 0, r.value ->> 1,
-                (SELECT seq FROM brains WHERE brain_id = ?1) - ?4 + (r.value ->> 2),
-                r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-                r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11
-         FROM json_each(?3) AS r WHERE (SELECT push_token FROM brains WHERE brain_id = ?1) = ?2
-         ON CONFLICT (brain_id, kind, id) DO UPDATE SET
-           seq = excluded.seq, hlc = excluded.hlc, device_id = excluded.device_id,
-           parent = excluded.parent, deleted = excluded.deleted, strength = excluded.strength,
-           body = excluded.body, vhash = excluded.vhash, size = excluded.size`,
-      )
-      .bind(brainId, token, param, plan.accepted),
-  );
-  const [claimed, ...rest] = await db.batch([claim, fold, ...upserts, device, db.prepare(HEAD).bind(brainId)]);
-  if (claimed!.results.length === 0) return null;
-  return rest.at(-1)!.results[0] as Head;
+  const upsert = db
+    .prepare(
+      `INSERT INTO records
+         (brain_id, kind, id, seq, hlc, device_id, parent, deleted, strength, body, vhash, bucket, size)
+       SELECT ?1, r.value ->> 0, r.value ->> 1,
+              (SELECT seq FROM brains WHERE brain_id = ?1) - ?4 + (r.value ->> 2),
+              r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
+              r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11
+       FROM json_each(?3) AS r WHERE (SELECT push_token FROM brains WHERE brain_id = ?1) = ?2
+       ON CONFLICT (brain_id, kind, id) DO UPDATE SET
+         seq = excluded.seq, hlc = excluded.hlc, device_id = excluded.device_id,
+         parent = excluded.parent, deleted = excluded.deleted, strength = excluded.strength,
+         body = excluded.body, vhash = excluded.vhash, size = excluded.size`,
+    )
+    .bind(brainId, token, JSON.stringify(plan.writes.map(recordRow)), plan.accepted);
+  const head = db.prepare(HEAD).bind(brainId);
+  const [claimed, , , , after] = await db.batch([claim, fold, upsert, device, head]);
+  return claimed!.results.length === 0 ? null : (after!.results[0] as Head);
 }
 
-/** The rows to write as JSON arrays, split so no bound parameter exceeds RECORDS_PARAM_BYTES. */
-function recordParams(writes: readonly Entry[]): string[] {
-  const params: string[] = [];
-  let rows: string[] = [];
-  let bytes = 2;
-  for (const { stored: v, bucket, size } of writes) {
-    const row = JSON.stringify([
-      v.kind, v.id, v.seq, v.hlc, v.device_id, v.parent, v.deleted ? 1 : 0, v.strength,
-      // Canonical already (push validation refused anything without a canonical form), and
-      // JSON.stringify of canonical data writes the canonical text: stored as that text.
-      JSON.stringify(v.body), v.vhash, bucket, size,
-    ]);
-    if (rows.length > 0 && bytes + row.length + 1 > RECORDS_PARAM_BYTES) {
-      params.push(`[${rows.join(",")}]`);
-      rows = [];
-      bytes = 2;
-    }
-    rows.push(row);
-    bytes += row.length + 1;
-  }
-  if (rows.length > 0) params.push(`[${rows.join(",")}]`);
-  return params;
+/** A row to write, as the JSON array the upsert reads with json_each. */
+function recordRow({ stored: v, bucket, size, body }: Entry): Json[] {
+  return [v.kind, v.id, v.seq, v.hlc, v.device_id, v.parent, v.deleted ? 1 : 0, v.strength, body, v.vhash, bucket, size];
 }
 
 // ------------------------------------------------------------------------------------ reads

@@ -50,7 +50,7 @@ export async function push(
 ): Promise<PushReply> {
   if (request.records.length > LIMITS.max_records_per_push) throw tooLarge();
   const incoming = await Promise.all(
-    request.records.map(async ({ version, canonical }): Promise<Incoming> => {
+    request.records.map(async ({ version, canonical, body }): Promise<Incoming> => {
       const size = utf8Length(canonical);
       if (size > LIMITS.max_record_bytes) throw tooLarge();
       return {
@@ -58,6 +58,7 @@ export async function push(
         bucket: await bucketOf(version.kind, version.id),
         item: await itemDigest(version.kind, version.id, version.vhash),
         size,
+        body,
       };
     }),
   );

@@ -16,8 +16,8 @@ import {
   NAME_PATTERN,
   STRENGTH_SCALE,
   VHASH_PATTERN,
-  canonicalJson,
-  hashedFields,
+  canonicalFields,
+  canonicalVersion,
   sha256Hex,
   VHASH_PREFIX,
   type JsonObject,
@@ -42,6 +42,8 @@ export interface CheckedVersion {
   version: Version;
   /** Canonical JSON of the whole version (vhash included): what max_record_bytes limits. */
   canonical: string;
+  /** Canonical JSON of its body: what the hub stores. */
+  body: string;
 }
 
 export interface PullRequest {
@@ -197,24 +199,22 @@ function version(value: unknown, where: string): Version {
   return out;
 }
 
-/** Canonical text of each version and a check that its vhash is the hash of its fields. */
+/** Canonical texts of each version and a check that its vhash is the hash of its fields. */
 async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]> {
   return Promise.all(
-    versions.map(async (v, index) => {
+    versions.map(async (version, index) => {
       const where = `${BODY}.records.${index}`;
-      let fieldsText: string;
-      let canonical: string;
+      let texts: { fields: string; body: string };
       try {
-        fieldsText = canonicalJson(hashedFields(v));
-        canonical = canonicalJson({ ...hashedFields(v), vhash: v.vhash });
+        texts = canonicalFields(version);
       } catch (error) {
         if (error instanceof CanonicalError) throw invalid(`${where}.body: ${error.message}`);
         throw error;
       }
-      if (VHASH_PREFIX + (await sha256Hex(fieldsText)) !== v.vhash) {
+      if (VHASH_PREFIX + (await sha256Hex(texts.fields)) !== version.vhash) {
         throw invalid(`${where}: vhash does not match the record's canonical form`);
       }
-      return { version: v, canonical };
+      return { version, canonical: canonicalVersion(texts.fields, version.vhash), body: texts.body };
     }),
   );
 }

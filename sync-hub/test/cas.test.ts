@@ -1,17 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { upsertDevice } from "../src/db";
-import { bucketOf, canonicalJson, itemDigest, utf8Length, type Version } from "../src/protocol";
+import { bucketOf, canonicalFields, canonicalVersion, itemDigest, utf8Length, type Version } from "../src/protocol";
 import { planPush, type Incoming } from "../src/push";
 import { applyPush, readSnapshot } from "../src/records";
 import { call, device, newBrain, push, register, version } from "./hub";
 
 async function incoming(v: Version): Promise<Incoming> {
+  const { fields, body } = canonicalFields(v);
   return {
     version: v,
     bucket: await bucketOf(v.kind, v.id),
     item: await itemDigest(v.kind, v.id, v.vhash),
-    size: utf8Length(canonicalJson(v)),
+    size: utf8Length(canonicalVersion(fields, v.vhash)),
+    body,
   };
 }
 

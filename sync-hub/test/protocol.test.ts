@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   EMPTY_DIGEST,
   bucketOf,
+  canonicalFields,
   canonicalJson,
+  canonicalVersion,
   compareCodePoints,
   hashedFields,
   isoMs,
@@ -39,6 +41,9 @@ describe("golden vectors shared with protocol.py", () => {
   it.each(golden.versions.map((c) => [c.version.kind, c] as const))("version: %s", async (_, c) => {
     const { vhash, ...fields } = c.version;
     expect(canonicalJson(hashedFields(fields))).toBe(c.canonical_fields);
+    expect(canonicalFields(fields).fields).toBe(c.canonical_fields);
+    expect(canonicalFields(fields).body).toBe(canonicalJson(fields.body));
+    expect(canonicalVersion(c.canonical_fields, vhash)).toBe(canonicalJson(c.version));
     expect(await versionHash(fields)).toBe(vhash);
     expect(await bucketOf(c.version.kind, c.version.id)).toBe(c.bucket);
     expect(await itemDigest(c.version.kind, c.version.id, vhash)).toBe(c.item_digest);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LIMITS } from "../src/limits";
 import { EMPTY_DIGEST, bucketOf, itemDigest, xorDigest, type Version } from "../src/protocol";
 import { call, newBrain, pull, push, register, version } from "./hub";
 
@@ -263,6 +264,6 @@ describe("status and usage", () => {
     expect(status.body).toMatchObject({ account_id: accountId, tier: "free" });
     expect(status.body.usage).toMatchObject({ brains: 2, records: 2, devices: 1, requests_today: 3 });
     expect(status.body.usage.bytes).toBeGreaterThan(0);
-    expect(status.body.limits.max_records_per_push).toBe(500);
+    expect(status.body.limits).toEqual(LIMITS);
   });
 });
