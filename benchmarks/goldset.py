@@ -250,7 +250,16 @@ def build(size: int, *, seed: int = 7) -> GoldSet:
 
 
 def realistic_text(count: int, *, seed: int = 11) -> list[str]:
-    """`count` distinct realistic memory texts (for the performance benchmark)."""
+    """`count` distinct realistic memory texts (for the performance benchmark).
+
+    The templates repeat after a few thousand texts and remember keeps one memory per text, so a
+    repeat gets a ticket number: a brain built from `count` texts then really holds `count`
+    memories, with the same word frequencies as the templates.
+    """
     rng = random.Random(seed)
     staff = people(rng)
-    return [noise(rng, staff, n) for n in range(count)]
+    texts: dict[str, None] = {}
+    for n in range(count):
+        text = noise(rng, staff, n)
+        texts[text if text not in texts else f"{text} Ticket {n}."] = None
+    return list(texts)
