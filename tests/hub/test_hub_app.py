@@ -11,8 +11,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from hub_records import version
 
+from neuralmemory.cli.main import cli
+from neuralmemory.hub.settings import auth_mode
 from neuralmemory.protocol import PATH_PULL, PATH_PUSH
 
 pytestmark = pytest.mark.anyio
@@ -190,3 +193,29 @@ async def test_one_log_line_per_request_without_keys_or_bodies(
     assert len(lines) == 2
     assert lines[1].startswith("POST /v1/brains/b-1/push 200 ") and "account=acc_" in lines[1]
     assert all(secret not in line and "secret plan" not in line for line in caplog.messages)
+
+
+@pytest.mark.parametrize(
+    ("host", "require_keys", "no_auth", "mode"),
+    [
+        ("127.0.0.1", False, False, "local"),
+        ("::1", False, False, "local"),
+        ("localhost", False, False, "local"),
+        ("127.0.0.1", True, False, "keys"),
+        ("0.0.0.0", False, False, "keys"),
+        ("192.168.1.20", False, False, "keys"),
+        ("0.0.0.0", False, True, "none"),
+    ],
+)
+def test_keys_are_required_off_loopback_unless_opted_out(
+    host: str, require_keys: bool, no_auth: bool, mode: str
+) -> None:
+    assert auth_mode(host, require_keys=require_keys, no_auth=no_auth) == mode
+
+
+def test_serve_refuses_contradictory_options() -> None:
+    runner = CliRunner()
+    both = runner.invoke(cli, ["serve", "--require-keys", "--no-auth"])
+    assert both.exit_code == 2 and "contradict" in both.output
+    half = runner.invoke(cli, ["serve", "--tls-cert", __file__])
+    assert half.exit_code == 2 and "--tls-key" in half.output

@@ -22,7 +22,9 @@ def _shown(url: str) -> str:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
 @click.option(
     "--db",
     "db_url",
@@ -31,14 +33,26 @@ def _shown(url: str) -> str:
 )
 @click.option("--require-keys", is_flag=True, help="Require an API key even on loopback.")
 @click.option("--no-auth", is_flag=True, help="Serve requests without a key on any address.")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM); needs --tls-key.",
+)
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Its key."
+)
 @click.option(
     "--rate-limit",
     type=click.IntRange(min=0),
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
-@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="info: one line per request (never a key or a record).",
+)
 def serve(
     host: str,
     port: int,
