@@ -47,13 +47,16 @@ def version(
     counter: int = 0,
     body: dict[str, Any] | None = None,
     kind: str = "memory",
+    deleted: bool = False,
 ) -> Version:
+    """A valid version (its vhash computed as a device would); a tombstone when deleted."""
     return Version.create(
         kind=kind,
         id=id,
         hlc=f"{T0:013d}-{counter:04x}-{device_id}",
         device_id=device_id,
         parent=parent,
+        deleted=deleted,
         strength=250_000,
         body=body if body is not None else {"content": f"memory {id}", "tags": ["t"]},
     )

@@ -15,7 +15,7 @@ from neuralmemory.hub.backends import Backend, open_backend
 from neuralmemory.hub.settings import AuthMode, Settings
 from neuralmemory.protocol import DEFAULT_LIMITS
 
-# One helper makes throwaway PostgreSQL databases for both suites; it lives with the targets.
+# Throwaway PostgreSQL databases and record builders are shared with the conformance suite.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from hub_targets import throwaway_postgres
 

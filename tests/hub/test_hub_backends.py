@@ -9,10 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
+from contextlib import ExitStack, closing
 from dataclasses import replace
+from pathlib import Path
 
+import psycopg
 import pytest
 from hub_records import DEVICE, OTHER_DEVICE, incoming, version
+from hub_targets import throwaway_postgres
 
 from neuralmemory.errors import AccessDenied, NotFound
 from neuralmemory.hub import edge
@@ -55,16 +60,44 @@ def root_of(*versions: tuple[str, str, str]) -> str:
 # ---------------------------------------------------------------- schema
 
 
-async def test_opening_twice_at_once_migrates_once(db_url: str) -> None:
-    first, second = await asyncio.gather(open_backend(db_url), open_backend(db_url))
-    await first.close()
-    await second.close()
-    third = await open_backend(db_url)
-    try:
-        assert await third.hit(uid("addr:"), 0, None, "2027-01-15") == 1  # the schema is there
-    finally:
+TABLES = {"accounts", "api_keys", "brains", "buckets", "records", "devices", "rate_limits"}
+
+
+def schema(db_url: str) -> tuple[list[int], set[str]]:
+    """The applied migration versions and the tables, read straight from the database."""
+    if db_url.startswith("sqlite://"):
+        with closing(sqlite3.connect(db_url.removeprefix("sqlite://"))) as db:
+            versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations")]
+            tables = {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    else:
+        with psycopg.connect(db_url) as db:
+            versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations")]
+            tables = {
+                t
+                for (t,) in db.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            }
+    return sorted(versions), tables
+
+
+async def test_a_blank_database_opened_twice_at_once_migrates_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    with ExitStack() as stack:
+        if db_url.startswith("sqlite://"):
+            url = f"sqlite://{tmp_path / 'blank.db'}"
+        else:
+            url = stack.enter_context(throwaway_postgres())
+        first, second = await asyncio.gather(open_backend(url), open_backend(url))
+        await first.close()
+        await second.close()
+        versions, tables = schema(url)
+        assert versions == [m.version for m in migrations("sqlite")] == [1]
+        assert tables >= TABLES | {"usage_daily", "schema_migrations"}
+        third = await open_backend(url)  # nothing left to apply
         await third.close()
-    assert [m.version for m in migrations("sqlite")] == [m.version for m in migrations("postgres")]
+        assert schema(url)[0] == versions
 
 
 # ---------------------------------------------------------------- accounts and keys
@@ -125,7 +158,7 @@ async def test_push_accepts_acks_fast_forwards_and_refuses_stale(store: Backend)
     assert retry.seq == 1 and retry.root == reply.root
 
     v2 = version("m-1", parent=v1.vhash, counter=1, body={"content": "edited"})
-    stale = version("m-1", parent=None, device="dev-b", body={"content": "concurrent"})
+    stale = version("m-1", parent=None, device_id="dev-b", body={"content": "concurrent"})
     both = await store.push(owner, brain, "default", DEVICE, incoming(v2, stale), NOW)
     assert [r.status for r in both.results] == ["accepted", "conflict"]
     current = both.results[1].current
@@ -178,8 +211,8 @@ async def test_concurrent_pushes_get_gapless_seqs_and_one_cas_winner(store: Back
     await store.push(owner, brain, "default", DEVICE, incoming(base), NOW)
 
     async def writer(n: int) -> list[str]:
-        own = [version(f"w{n}-{i}", device=f"dev-{n}") for i in range(5)]
-        edit = version("shared", parent=base.vhash, device=f"dev-{n}", body={"by": n})
+        own = [version(f"w{n}-{i}", device_id=f"dev-{n}") for i in range(5)]
+        edit = version("shared", parent=base.vhash, device_id=f"dev-{n}", body={"by": n})
         device = DeviceInfo(device_id=f"dev-{n}", name=f"device {n}")
         reply = await store.push(owner, brain, "default", device, incoming(*own, edit), NOW)
         return [r.status for r in reply.results]
@@ -201,7 +234,7 @@ async def test_pull_pages_in_seq_order_and_skips_own_writes(store: Backend) -> N
     owner = await account(store)
     brain = uid("brain-")
     mine = [version(f"a-{i}") for i in range(3)]
-    theirs = [version(f"b-{i}", device="dev-b") for i in range(3)]
+    theirs = [version(f"b-{i}", device_id="dev-b") for i in range(3)]
     await store.push(owner, brain, "default", DEVICE, incoming(*mine), NOW)
     await store.push(owner, brain, "default", OTHER_DEVICE, incoming(*theirs), NOW)
 

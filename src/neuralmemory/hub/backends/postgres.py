@@ -12,14 +12,17 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from neuralmemory.errors import StoreError
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
 
 POOL_MAX = 10
+CONNECT_TIMEOUT_S = 10
 MIGRATION_LOCK = 0x6E6D656D  # "nmem": one advisory lock id, held while a process migrates
 
 _converted: dict[str, str] = {}
@@ -102,7 +105,15 @@ class PostgresDatabase:
 
 async def open_postgres(url: str) -> SqlStore:
     db = PostgresDatabase(url)
-    await db.pool.open(wait=True, timeout=10)
+    try:
+        await db.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+    except PoolTimeout:
+        await db.pool.close()
+        where = urlsplit(url)
+        raise StoreError(
+            f"cannot connect to PostgreSQL at {where.hostname}:{where.port or 5432}{where.path}",
+            hint="is it running, and may this user connect to that database?",
+        ) from None
     try:
         await db.migrate()
     except BaseException:
