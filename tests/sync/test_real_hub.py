@@ -193,6 +193,10 @@ def test_keys_encryption_and_the_cli_on_two_devices(
                 keyed_hub.url,
                 "--api-key",
                 key,
+                # The explicit `sync full` below is what this test counts: a detached auto-sync
+                # child racing it (a slow machine takes > 2 s per CLI call) would push first.
+                "--auto-sync",
+                "off",
                 "--json",
             ).stdout
         )

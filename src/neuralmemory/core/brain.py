@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -475,20 +476,50 @@ class Brain:
 
     # -------------------------------------------------------------------- materialization
 
-    def materialize(self, version: Version) -> None:
-        """Make the local tables reflect a record's current version (local or pulled)."""
-        body = version.body
-        if version.kind == "memory":
-            row = sql.get_memory(self.db, version.id)
+    def materialize(self, *versions: Version) -> None:
+        """Make the local tables reflect records' current versions (local or pulled).
+
+        A page of pulled versions is materialized together, so the concept graph of all its
+        memories is written in a few bulk statements. Only a record's last version matters:
+        materializing a version replaces whatever an earlier one left.
+        """
+        latest = {(v.kind, v.id): v for v in versions}
+        self._materialize_memories([v for v in latest.values() if v.kind == "memory"])
+        for version in latest.values():
+            body = version.body
+            if version.kind == "activation":
+                if version.deleted:
+                    sql.delete_activation(self.db, version.id)
+                else:
+                    count, last = reinforce.totals(reinforce.counters_of(body))
+                    sql.set_activation(self.db, version.id, count, last)
+            elif version.kind == "link":
+                if version.deleted:
+                    sql.delete_link(self.db, version.id)
+                else:
+                    count, last = reinforce.totals(reinforce.counters_of(body))
+                    sql.set_link(self.db, version.id, str(body["a"]), str(body["b"]), count, last)
+            # "conflict" records are kept as versions only; the sync layer lists them.
+
+    def _materialize_memories(self, versions: Sequence[Version]) -> None:
+        """Upsert or delete memory rows, then derive the graph of the live ones in bulk."""
+        existing = sql.rids_of(self.db, [v.id for v in versions])
+        rows = []
+        for version in versions:
+            rid = existing.get(version.id)
             if version.deleted:
-                if row is not None:
-                    sql.delete_memory(self.db, row.rid)
-                return
-            rid = sql.upsert_memory(
-                self.db,
+                if rid is not None:
+                    sql.delete_memory(self.db, rid)
+                continue
+            if rid is not None:
+                sql.unindex(self.db, rid)
+            body = version.body
+            row = MemoryRow(
+                rid=0,
                 id=version.id,
                 content=body.get("content"),
                 ciphertext=body.get("ciphertext"),
+                encrypted=body.get("ciphertext") is not None,
                 type=body["type"],
                 tags=list(body.get("tags", [])),
                 priority=int(body.get("priority", DEFAULT_PRIORITY)),
@@ -496,64 +527,49 @@ class Brain:
                 event_at=body.get("event_at"),
                 expires_at=body.get("expires_at"),
             )
-            if row is not None:
-                sql.unindex(self.db, rid)
-            stored = sql.get_memory(self.db, version.id)
-            assert stored is not None
-            self._index(stored)
-        elif version.kind == "activation":
-            if version.deleted:
-                sql.delete_activation(self.db, version.id)
-            else:
-                count, last = reinforce.totals(reinforce.counters_of(body))
-                sql.set_activation(self.db, version.id, count, last)
-        elif version.kind == "link":
-            if version.deleted:
-                sql.delete_link(self.db, version.id)
-            else:
-                count, last = reinforce.totals(reinforce.counters_of(body))
-                sql.set_link(self.db, version.id, str(body["a"]), str(body["b"]), count, last)
-        # "conflict" records are kept as versions only; the sync layer lists them.
+            rows.append(replace(row, rid=sql.upsert_memory(self.db, row)))
+        sql.index_many(self.db, [entry for row in rows if (entry := self._derive(row))])
 
-    def _index(self, row: MemoryRow) -> None:
-        """Derive a memory's concepts, relations and FTS entry (sealed for an encrypted one)."""
+    def _derive(self, row: MemoryRow) -> sql.Derived | None:
+        """A memory's concepts, relations and FTS text (sealed for an encrypted one); None for
+        an encrypted memory this device cannot read."""
         if not row.encrypted:
             assert row.content is not None
             found = extract(row.content, now_ms=row.created_at, tags=row.tags)
-            fts = " ".join([row.content, *row.tags])
-            sql.index(self.db, row.rid, found.concepts, found.relations, fts)
-            return
+            return sql.Derived(
+                row.rid, found.concepts, found.relations, " ".join([row.content, *row.tags])
+            )
         key = self._maybe_key()
         if key is None or row.ciphertext is None:
-            return  # no key on this device: kept, not searchable until `nmem keys import`
+            return None  # no key on this device: kept, not searchable until `nmem keys import`
         try:
             plaintext = key.decrypt(row.ciphertext)
         except CryptoError:
-            return  # written with another key: keep it, unsearchable, rather than block sync
+            return None  # written with another key: keep it, unsearchable, rather than block sync
         found = extract(plaintext, now_ms=row.created_at, tags=row.tags)
         concepts = [Concept(key.seal(c.key), SEALED, c.weight) for c in found.concepts]
         relations = [(key.seal(a), key.seal(b), kind) for a, b, kind in found.relations]
-        sql.index(self.db, row.rid, concepts, relations, " ".join(map(key.seal, found.words)))
+        return sql.Derived(row.rid, concepts, relations, " ".join(map(key.seal, found.words)))
 
     def rebuild_index(self) -> int:
         """Drop and re-derive the whole concept graph and FTS index from the memories."""
         with self.db.transaction():
             sql.clear_index(self.db)
             rows = sql.all_memories(self.db)
-            for row in rows:
-                self._index(row)
+            sql.index_many(self.db, [entry for row in rows if (entry := self._derive(row))])
         return len(rows)
 
     # -------------------------------------------------------------------- sync-facing
     # The sync engine drives these, together with `changes` (store/changes.py) and `db`.
     # Policy (conflict strategies, merging counters) is the engine's: these only store.
 
-    def apply_remote(self, version: Version) -> None:
-        """Store a hub's version as the record's current one (not pending) and materialize it:
-        create, update or delete the memory and rebuild its derived graph, or set its counters."""
+    def apply_remote(self, *versions: Version) -> None:
+        """Store hub versions as their records' current ones (not pending) and materialize them,
+        in one transaction: create, update or delete memories and rebuild their derived graph,
+        or set counters. A whole pulled page goes through here at once."""
         with self.db.transaction():
-            self.changes.store(version)
-            self.materialize(version)
+            self.changes.store_many(versions)
+            self.materialize(*versions)
 
     def write_record(
         self,

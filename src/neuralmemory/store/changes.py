@@ -22,7 +22,7 @@ processes sharing the brain.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +34,19 @@ from neuralmemory.protocol import (
     bucket_of,
     canonical_json,
     item_digest,
-    xor_digest,
 )
 from neuralmemory.store.db import Database
 
 HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
+KEYS_PER_QUERY = 400  # (kind, id) pairs per IN list: 800 parameters, under every SQLite's limit
+
+_UPSERT = (
+    "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, hlc = excluded.hlc,"
+    " deleted = excluded.deleted, pending = excluded.pending, version = excluded.version"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,21 @@ class Current:
 
     version: Version
     pending: bool
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A pending version as stored: `data` is its canonical JSON, exactly what a push sends, so
+    pushing never decodes, re-validates or re-encodes it."""
+
+    kind: str
+    id: str
+    vhash: str
+    hlc: str
+    data: bytes
+
+    def version(self) -> Version:
+        return _load(self.data)
 
 
 @dataclass(frozen=True)
@@ -108,48 +130,73 @@ class ChangeLog:
         self._observe(version.hlc)
         self._put(version, pending=pending, old=self.current(version.kind, version.id))
 
+    def store_many(self, versions: Sequence[Version]) -> None:
+        """`store` for a page of pulled versions (pending = 0), in order.
+
+        The same rows as one `store` per version, but the clock is observed once (observing
+        the newest stamp is observing them all) and each touched Merkle bucket and the root are
+        written once per page instead of once per record.
+        """
+        if not versions:
+            return
+        self._observe(str(max(Stamp.parse(v.hlc) for v in versions)))
+        old = self._vhashes([(v.kind, v.id) for v in versions])
+        deltas: dict[int, int] = {}
+        rows = []
+        for version in versions:
+            key = (version.kind, version.id)
+            delta = int(item_digest(version.kind, version.id, version.vhash), 16)
+            if key in old:
+                delta ^= int(item_digest(version.kind, version.id, old[key]), 16)
+            old[key] = version.vhash  # a record twice in one page: the second replaces the first
+            bucket = bucket_of(version.kind, version.id)
+            deltas[bucket] = deltas.get(bucket, 0) ^ delta
+            rows.append(_row(version, bucket, pending=False))
+        self.db.executemany(_UPSERT, rows)
+        self._fold(deltas)
+
     def mark_pushed(self, kind: str, id: str, vhash: str) -> bool:
         """The hub holds `vhash`: clear the pending mark, unless a newer local write replaced it."""
-        cursor = self.db.execute(
+        return self.mark_pushed_many([(kind, id, vhash)]) == 1
+
+    def mark_pushed_many(self, items: Iterable[tuple[str, str, str]]) -> int:
+        """`mark_pushed` for a pushed batch of (kind, id, vhash); returns how many were cleared."""
+        return self.db.executemany(
             "UPDATE records SET pending = 0"
             " WHERE kind = ? AND id = ? AND vhash = ? AND pending = 1",
-            (kind, id, vhash),
+            list(items),
         )
-        return cursor.rowcount == 1
 
     def mark_all_pending(self) -> int:
         """`seed`: make every record eligible for the next push (idempotent)."""
         return self.db.execute("UPDATE records SET pending = 1 WHERE pending = 0").rowcount
 
     def _put(self, version: Version, *, pending: bool, old: Current | None) -> None:
-        delta = item_digest(version.kind, version.id, version.vhash)
+        delta = int(item_digest(version.kind, version.id, version.vhash), 16)
         if old is not None:
-            delta = xor_digest(delta, item_digest(version.kind, version.id, old.version.vhash))
+            delta ^= int(item_digest(version.kind, version.id, old.version.vhash), 16)
         bucket = bucket_of(version.kind, version.id)
-        self.db.execute(
-            "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, hlc = excluded.hlc,"
-            " deleted = excluded.deleted, pending = excluded.pending, version = excluded.version",
-            (
-                version.kind,
-                version.id,
-                version.vhash,
-                version.hlc,
-                bucket,
-                int(version.deleted),
-                int(pending),
-                canonical_json(version.model_dump(mode="json")).decode("utf-8"),
-            ),
+        self.db.execute(_UPSERT, _row(version, bucket, pending=pending))
+        self._fold({bucket: delta})
+
+    def _fold(self, deltas: dict[int, int]) -> None:
+        """XOR each bucket's delta into its digest, and all of them into the root."""
+        if not deltas:
+            return
+        marks = ",".join("?" * len(deltas))
+        current = dict(
+            self.db.execute(
+                f"SELECT bucket, digest FROM merkle WHERE bucket IN ({marks})", list(deltas)
+            ).fetchall()
         )
-        (digest,) = self.db.execute(
-            "SELECT digest FROM merkle WHERE bucket = ?", (bucket,)
-        ).fetchone()
-        self.db.execute(
-            "UPDATE merkle SET digest = ? WHERE bucket = ?", (xor_digest(digest, delta), bucket)
+        self.db.executemany(
+            "UPDATE merkle SET digest = ? WHERE bucket = ?",
+            [(_xor(current[b], d), b) for b, d in deltas.items()],
         )
-        root = self._meta(ROOT_KEY) or EMPTY_DIGEST
-        self._set_meta(ROOT_KEY, xor_digest(root, delta))
+        total = 0
+        for delta in deltas.values():
+            total ^= delta
+        self._set_meta(ROOT_KEY, _xor(self._meta(ROOT_KEY) or EMPTY_DIGEST, total))
 
     def _tick(self) -> str:
         last = self._meta(HLC_KEY)
@@ -190,12 +237,29 @@ class ChangeLog:
 
     def pending(self, *, limit: int = 500, after: str | None = None) -> list[Version]:
         """Pending versions in HLC order, `limit` at a time; pass the last one's hlc as `after`."""
+        return [p.version() for p in self.pending_encoded(limit=limit, after=after)]
+
+    def pending_encoded(self, *, limit: int = 500, after: str | None = None) -> list[Pending]:
+        """`pending`, as stored: what a push sends, without decoding a single version."""
         rows = self.db.execute(
-            "SELECT version FROM records WHERE pending = 1 AND hlc > ? ORDER BY hlc, kind, id"
-            " LIMIT ?",
+            "SELECT kind, id, vhash, hlc, version FROM records WHERE pending = 1 AND hlc > ?"
+            " ORDER BY hlc, kind, id LIMIT ?",
             (after or "", limit),
         )
-        return [_load(row[0]) for row in rows]
+        return [Pending(kind, id, vhash, hlc, text.encode()) for kind, id, vhash, hlc, text in rows]
+
+    def _vhashes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The current vhash of those of `keys` that exist here."""
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start : start + KEYS_PER_QUERY]
+            pairs = ",".join(["(?, ?)"] * len(chunk))
+            rows = self.db.execute(
+                f"SELECT kind, id, vhash FROM records WHERE (kind, id) IN (VALUES {pairs})",
+                [part for key in chunk for part in key],
+            )
+            found.update({(kind, id): vhash for kind, id, vhash in rows})
+        return found
 
     def pending_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM records WHERE pending = 1").fetchone()[0])
@@ -235,7 +299,26 @@ class ChangeLog:
         return [BucketEntry(*row) for row in rows]
 
 
-def _load(text: str) -> Version:
+def _row(version: Version, bucket: int, *, pending: bool) -> tuple[Any, ...]:
+    """A version as a `records` row, in _UPSERT's column order."""
+    return (
+        version.kind,
+        version.id,
+        version.vhash,
+        version.hlc,
+        bucket,
+        int(version.deleted),
+        int(pending),
+        canonical_json(version.model_dump(mode="json")).decode("utf-8"),
+    )
+
+
+def _xor(digest: str, delta: int) -> str:
+    """Fold an item hash, as an int (deltas are combined as ints), into a hex digest."""
+    return f"{int(digest, 16) ^ delta:064x}"
+
+
+def _load(text: str | bytes) -> Version:
     # Rows are written only by `_put` from validated Versions, so reading skips re-validation
     # (re-hashing every version would double the cost of each write). `digest` still exposes
     # any row edited by hand, since its items are computed from the stored vhash.

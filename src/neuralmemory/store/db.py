@@ -68,10 +68,11 @@ class Database:
             except sqlite3.DatabaseError as exc:
                 raise _store_error(self.path, exc) from exc
 
-    def executemany(self, sql: str, rows: Any) -> None:
+    def executemany(self, sql: str, rows: Any) -> int:
+        """Run `sql` once per row; returns the number of rows it changed, summed."""
         with self._lock:
             try:
-                self.conn.executemany(sql, rows)
+                return self.conn.executemany(sql, rows).rowcount
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.DatabaseError as exc:

@@ -15,6 +15,8 @@ from typing import Any
 
 from neuralmemory.store.db import Database
 
+KEYS_PER_QUERY = 500  # values per IN list, well under every SQLite's parameter limit
+
 _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
     " created_at, event_at, expires_at"
@@ -75,21 +77,10 @@ def _row(values: Any) -> MemoryRow:
 # ---------------------------------------------------------------------------- memories
 
 
-def upsert_memory(
-    db: Database,
-    *,
-    id: str,
-    content: str | None,
-    ciphertext: str | None,
-    type: str,
-    tags: list[str],
-    priority: int,
-    created_at: int,
-    event_at: int | None,
-    expires_at: int | None,
-) -> int:
-    """Insert or replace one memory's row; returns its rid (stable across updates)."""
-    row = db.execute(
+def upsert_memory(db: Database, row: MemoryRow) -> int:
+    """Insert or replace one memory's row (its `rid` is ignored); returns its rid, stable
+    across updates."""
+    found = db.execute(
         "INSERT INTO memories (id, content, ciphertext, encrypted, type, tags, priority,"
         " created_at, event_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET content = excluded.content,"
@@ -97,19 +88,19 @@ def upsert_memory(
         " tags = excluded.tags, priority = excluded.priority, created_at = excluded.created_at,"
         " event_at = excluded.event_at, expires_at = excluded.expires_at RETURNING rid",
         (
-            id,
-            content,
-            ciphertext,
-            int(ciphertext is not None),
-            type,
-            json.dumps(tags),
-            priority,
-            created_at,
-            event_at,
-            expires_at,
+            row.id,
+            row.content,
+            row.ciphertext,
+            int(row.encrypted),
+            row.type,
+            json.dumps(row.tags),
+            row.priority,
+            row.created_at,
+            row.event_at,
+            row.expires_at,
         ),
     ).fetchone()
-    return int(row[0])
+    return int(found[0])
 
 
 def get_memory(db: Database, id: str) -> MemoryRow | None:
@@ -151,43 +142,65 @@ def memory_count(db: Database) -> int:
 # ---------------------------------------------------------------------------- derived graph
 
 
-def index(
-    db: Database,
-    rid: int,
-    concepts: Sequence[Concept],
-    relations: Sequence[tuple[str, str, str]],
-    fts_text: str,
-) -> None:
-    """Attach a memory to its neurons (created on first use), its relations and the FTS index."""
+@dataclass(frozen=True)
+class Derived:
+    """What one memory contributes to the derived graph."""
+
+    rid: int
+    concepts: Sequence[Concept]
+    relations: Sequence[tuple[str, str, str]]  # (concept key, concept key, relation kind)
+    fts_text: str
+
+
+def index_many(db: Database, memories: Sequence[Derived]) -> None:
+    """Attach memories to their neurons (created on first use, df counted), their relations
+    and the FTS index: a few bulk statements for a whole page of memories."""
+    if not memories:
+        return
+    uses: dict[str, list[Any]] = {}  # key -> [kind of its first use, number of uses]
+    for memory in memories:
+        for concept in memory.concepts:
+            uses.setdefault(concept.key, [concept.kind, 0])[1] += 1
+    db.executemany(
+        "INSERT INTO neurons (key, kind, df) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET df = df + excluded.df",
+        [(key, kind, count) for key, (kind, count) in uses.items()],
+    )
+    keys = list(uses)
     ids: dict[str, int] = {}
-    for concept in concepts:
-        row = db.execute(
-            "INSERT INTO neurons (key, kind, df) VALUES (?, ?, 1)"
-            " ON CONFLICT (key) DO UPDATE SET df = df + 1 RETURNING id",
-            (concept.key, concept.kind),
-        ).fetchone()
-        ids[concept.key] = int(row[0])
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT key, id FROM neurons WHERE key IN ({marks})", chunk)
+        ids.update((str(key), int(id_)) for key, id_ in rows)
     db.executemany(
         "INSERT INTO synapses (neuron_id, memory_rid, weight) VALUES (?, ?, ?)",
-        [(ids[c.key], rid, c.weight) for c in concepts],
+        [(ids[c.key], m.rid, c.weight) for m in memories for c in m.concepts],
     )
     db.executemany(
         "INSERT OR IGNORE INTO relations (src, dst, kind, memory_rid) VALUES (?, ?, ?, ?)",
-        [(ids[a], ids[b], kind, rid) for a, b, kind in relations if a in ids and b in ids],
+        [
+            (ids[a], ids[b], kind, m.rid)
+            for m in memories
+            for own in [{c.key for c in m.concepts}]
+            for a, b, kind in m.relations
+            if a in own and b in own
+        ],
     )
-    db.execute("INSERT INTO memory_fts (rowid, terms) VALUES (?, ?)", (rid, fts_text))
+    db.executemany(
+        "INSERT INTO memory_fts (rowid, terms) VALUES (?, ?)",
+        [(m.rid, m.fts_text) for m in memories],
+    )
 
 
 def unindex(db: Database, rid: int) -> None:
     """Detach a memory from the derived graph; neurons nobody uses any more are dropped."""
-    db.execute(
-        "UPDATE neurons SET df = df - 1"
-        " WHERE id IN (SELECT neuron_id FROM synapses WHERE memory_rid = ?)",
-        (rid,),
-    )
+    own = "SELECT neuron_id FROM synapses WHERE memory_rid = ?"
+    db.execute(f"UPDATE neurons SET df = df - 1 WHERE id IN ({own})", (rid,))
+    # Only this memory's neurons can have dropped to 0: never scan the whole neurons table.
+    db.execute(f"DELETE FROM neurons WHERE df <= 0 AND id IN ({own})", (rid,))
     db.execute("DELETE FROM synapses WHERE memory_rid = ?", (rid,))
     db.execute("DELETE FROM relations WHERE memory_rid = ?", (rid,))
-    db.execute("DELETE FROM neurons WHERE df <= 0")
     db.execute("DELETE FROM memory_fts WHERE rowid = ?", (rid,))
 
 

@@ -27,12 +27,11 @@ from neuralmemory.protocol import (
     Limits,
     Version,
     bucket_of,
-    canonical_json,
     iso_ms,
     item_digest,
     xor_digest,
 )
-from neuralmemory.store.changes import ChangeLog
+from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
 from neuralmemory.sync import merkle, state
 from neuralmemory.sync.batching import plan_batches
@@ -64,8 +63,8 @@ class Replica(Protocol):
     @property
     def changes(self) -> ChangeLog: ...
 
-    def apply_remote(self, version: Version) -> None:
-        """Store a hub version as current (not pending) and materialize it; in a transaction."""
+    def apply_remote(self, *versions: Version) -> None:
+        """Store hub versions as current (not pending) and materialize them; in a transaction."""
 
     def write_record(
         self, kind: str, id: str, *, body: dict[str, Any], deleted: bool, strength: int
@@ -334,30 +333,27 @@ class SyncEngine:
         self.report.applied += len(plan.apply) + len(plan.rewrite)
         self.report.conflicts += plan.conflicts
 
-    def _pending(self) -> Iterable[Version]:
+    def _pending(self) -> Iterable[Pending]:
         after: str | None = None
-        while page := self.changes.pending(limit=PENDING_PAGE, after=after):
+        while page := self.changes.pending_encoded(limit=PENDING_PAGE, after=after):
             yield from page
             after = page[-1].hlc
 
     def _push_pending(self) -> bool:
         """Push every pending version once; False when there was nothing to push."""
-        encoded: dict[Key, tuple[Version, bytes]] = {}
-        for version in self._pending():
-            data = canonical_json(version.model_dump(mode="json"))
-            encoded[(version.kind, version.id)] = (version, data)
-        batches = plan_batches([(k, len(d)) for k, (_, d) in encoded.items()], self.limits)
-        self._set_quarantine({k: (encoded[k][0].vhash, why) for k, why in batches.quarantined})
+        pending = {(p.kind, p.id): p for p in self._pending()}
+        batches = plan_batches([(k, len(p.data)) for k, p in pending.items()], self.limits)
+        self._set_quarantine({k: (pending[k].vhash, why) for k, why in batches.quarantined})
         total, done = sum(len(b) for b in batches.batches), 0
         for batch in batches.batches:
-            self._send(batch, encoded)
+            self._send(batch, pending)
             done += len(batch)
             self.progress("push", done, total)
         return bool(batches.batches)
 
-    def _send(self, batch: list[Key], encoded: dict[Key, tuple[Version, bytes]]) -> None:
+    def _send(self, batch: list[Key], pending: dict[Key, Pending]) -> None:
         try:
-            reply = self.hub.push(self.remote_id, self.local.name, [encoded[k][1] for k in batch])
+            reply = self.hub.push(self.remote_id, self.local.name, [pending[k].data for k in batch])
         except PayloadTooLarge:
             # The hub's limits are smaller than advertised (or changed): re-read them and halve
             # the batch; a single record the hub still refuses is quarantined, never retried.
@@ -365,21 +361,21 @@ class SyncEngine:
             if len(batch) == 1:
                 (key,) = batch
                 quarantine = self.state.quarantine()
-                version = encoded[key][0]
                 quarantine[_qkey(key)] = {
-                    "vhash": version.vhash,
+                    "vhash": pending[key].vhash,
                     "reason": "hub: Payload too large",
                 }
                 with self.local.db.transaction():
                     self.state.set(state.QUARANTINE, quarantine)
                 return
             middle = len(batch) // 2
-            self._send(batch[:middle], encoded)
-            self._send(batch[middle:], encoded)
+            self._send(batch[:middle], pending)
+            self._send(batch[middle:], pending)
             return
         with self.local.db.transaction():
+            held = []
             for result in reply.results:
-                version = encoded[(result.kind, result.id)][0]
+                sent = pending[(result.kind, result.id)]
                 if result.status == "conflict" and result.current is not None:
                     self._round.conflicts.append(_version(result.current))
                     continue
@@ -387,22 +383,22 @@ class SyncEngine:
                     self.report.pushed += 1
                 else:
                     self.report.acknowledged += 1
-                self._mark_pushed(version)
+                held.append(sent)
+            cleared = self.changes.mark_pushed_many((p.kind, p.id, p.vhash) for p in held)
+            if cleared < len(held):
+                for sent in held:
+                    self._rebase_if_replaced(sent)
         self._round.root = reply.root
 
-    def _mark_pushed(self, version: Version) -> None:
-        if self.changes.mark_pushed(version.kind, version.id, version.vhash):
+    def _rebase_if_replaced(self, sent: Pending) -> None:
+        """The hub holds `sent`; if a local write replaced it while it was in flight
+        (coalescing kept the old parent), rebase that newer write onto it -- otherwise the next
+        push would refuse our own history as a conflict."""
+        current = self.changes.current(sent.kind, sent.id)
+        if current is None or not current.pending or current.version.vhash == sent.vhash:
             return
-        current = self.changes.current(version.kind, version.id)
-        if (
-            current is not None
-            and current.pending
-            and current.version.vhash != version.vhash
-            and current.version.parent == version.parent
-        ):
-            # A local write replaced this version while it was in flight (coalescing kept the old
-            # parent). The hub now holds the pushed one, so rebase the newer write onto it --
-            # otherwise the next push would refuse our own history as a conflict.
+        version = sent.version()
+        if current.version.parent == version.parent:
             newer = current.version
             self.changes.store(version)
             self.changes.write(
@@ -444,8 +440,7 @@ class SyncEngine:
 
 def apply_plan(local: Replica, plan: Plan) -> None:
     """Carry out a plan on the brain; the caller holds a transaction."""
-    for version in plan.apply:
-        local.apply_remote(version)
+    local.apply_remote(*plan.apply)
     for rewrite in plan.rewrite:
         if rewrite.base is not None:
             local.changes.store(rewrite.base)
