@@ -18,18 +18,20 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const KEY_CHARS = 40;
 
 function randomText(length: number, alphabet: string): string {
+  // Rejection sampling: only bytes below a multiple of the alphabet's size are kept, so every
+  // character is equally likely (248 = 4 * 62 for keys, all 256 for hex).
+  const below = 256 - (256 % alphabet.length);
   let out = "";
   while (out.length < length) {
     for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
-      // Rejection sampling: 248 = 4 * 62, so every kept byte maps to a character uniformly.
-      if (byte < 248 && out.length < length) out += alphabet[byte % alphabet.length];
+      if (byte < below && out.length < length) out += alphabet[byte % alphabet.length];
     }
   }
   return out;
 }
 
-/** A fresh id such as acc_3f9a0c1d2e4b5a69 (not secret, only unique). */
-export const newId = (prefix: string) => `${prefix}_${randomText(16, "0123456789abcdef")}`;
+/** A fresh id such as acc_3f9a0c1d2e4b5a697c81, as the Python hub makes them (not secret). */
+export const newId = (prefix: string) => `${prefix}_${randomText(20, "0123456789abcdef")}`;
 
 /** A new key for `accountId`: the row to store and the key text, which only the caller sees. */
 export async function issueKey(

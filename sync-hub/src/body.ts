@@ -43,7 +43,10 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
  * leaves the connection behind it unusable (workerd under wrangler dev then fails the next
  * request on it); a body beyond the cap is cancelled. Nothing read here is kept.
  */
-async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number): Promise<void> {
+async function discard(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  seen: number,
+): Promise<void> {
   let total = seen;
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
     total += next.value.byteLength;

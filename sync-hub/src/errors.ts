@@ -46,8 +46,7 @@ export const invalid = (what: string) =>
   new HubError(400, "invalid_request", `Invalid request: ${what}`);
 export const unauthorized = () => new HubError(401, "invalid_key", MSG.invalidKey);
 export const denied = () => new HubError(403, "access_denied", MSG.accessDenied);
-export const notFound = (message: string = MSG.notFound) =>
-  new HubError(404, "not_found", message);
+export const notFound = (message: string = MSG.notFound) => new HubError(404, "not_found", message);
 export const tooLarge = () => new HubError(413, "payload_too_large", MSG.payloadTooLarge);
 export const rateLimited = (seconds: number) =>
   new HubError(429, "rate_limited", MSG.rateLimited, seconds);

@@ -186,7 +186,8 @@ const ROUTES: Route[] = [
     "GET",
     PATHS.brains,
     [keyed],
-    async (c) => c.json({ brains: (await db.listBrains(c.env.DB, caller(c).accountId)).map(brainInfo) }),
+    async (c) =>
+      c.json({ brains: (await db.listBrains(c.env.DB, caller(c).accountId)).map(brainInfo) }),
   ],
   [
     "GET",

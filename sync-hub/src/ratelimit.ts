@@ -26,7 +26,10 @@ export async function countRequest(
   alongside: D1PreparedStatement[] = [],
 ): Promise<void> {
   const minute = now - (now % MINUTE_MS);
-  const [hit] = await db.batch([countHit(db, subject, accountId, minute, dayOf(now)), ...alongside]);
+  const [hit] = await db.batch([
+    countHit(db, subject, accountId, minute, dayOf(now)),
+    ...alongside,
+  ]);
   const { hits } = hit!.results[0] as { hits: number };
   if (perMinute > 0 && hits > perMinute) {
     throw rateLimited(Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)));

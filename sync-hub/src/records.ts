@@ -15,7 +15,14 @@
 
 import { FOLD_BUCKETS, ROOT_JOIN, hexOf, words } from "./digests";
 import { PAGE_BYTES } from "./limits";
-import { BUCKETS, EMPTY_DIGEST, itemDigest, type Json, type Kind, type StoredVersion } from "./protocol";
+import {
+  BUCKETS,
+  EMPTY_DIGEST,
+  itemDigest,
+  type Json,
+  type Kind,
+  type StoredVersion,
+} from "./protocol";
 import { ROOT_BUCKET, recordKey, type Entry, type Incoming, type Plan } from "./push";
 
 interface RecordRow {
@@ -154,7 +161,20 @@ export async function applyPush(
 
 /** A row to write, as the JSON array the upsert reads with json_each. */
 function recordRow({ stored: v, bucket, size, body }: Entry): Json[] {
-  return [v.kind, v.id, v.seq, v.hlc, v.device_id, v.parent, v.deleted ? 1 : 0, v.strength, body, v.vhash, bucket, size];
+  return [
+    v.kind,
+    v.id,
+    v.seq,
+    v.hlc,
+    v.device_id,
+    v.parent,
+    v.deleted ? 1 : 0,
+    v.strength,
+    body,
+    v.vhash,
+    bucket,
+    size,
+  ];
 }
 
 // ------------------------------------------------------------------------------------ reads
@@ -207,7 +227,9 @@ export async function readDigest(db: D1Database, brainId: string): Promise<Diges
   const [head, rows] = await db.batch([
     db.prepare(HEAD).bind(brainId),
     db
-      .prepare(`SELECT d.bucket, ${hexOf("d")} AS digest FROM buckets AS d WHERE d.brain_id = ? AND d.bucket < ?`)
+      .prepare(
+        `SELECT d.bucket, ${hexOf("d")} AS digest FROM buckets AS d WHERE d.brain_id = ? AND d.bucket < ?`,
+      )
       .bind(brainId, ROOT_BUCKET),
   ]);
   const buckets: string[] = Array(BUCKETS).fill(EMPTY_DIGEST);

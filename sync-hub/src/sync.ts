@@ -105,5 +105,11 @@ export async function pull(
   const last = page.records.at(-1)?.seq ?? 0;
   const cursor = page.more ? last : Math.max(page.head.seq, last);
   await upsertDevice(db, brainId, request.device, now, cursor).run();
-  return { records: page.records, cursor, more: page.more, seq: page.head.seq, root: page.head.root };
+  return {
+    records: page.records,
+    cursor,
+    more: page.more,
+    seq: page.head.seq,
+    root: page.head.root,
+  };
 }

@@ -84,7 +84,7 @@ function checked<T>(parse: () => T): T {
 const BODY = "body";
 const at = (where: string, key: string | number) => `${where}.${key}`;
 
-/** An opaque JSON object (a record body): only its shape is checked here, its text by canonicalJson. */
+/** An opaque JSON object (a record body): its shape is checked here, its text by canonicalFields. */
 function jsonObject(value: unknown, where: string): JsonObject {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new Fail(where, "must be an object");
@@ -111,7 +111,7 @@ function pattern(value: unknown, where: string, re: RegExp): string {
   return value;
 }
 
-/** A label (protocol.py Label): 1..64 characters, counted in code points as Python counts them. */
+/** A label (protocol.py Label): 1..64 characters, counted in code points as Python does. */
 function label(value: unknown, where: string): string {
   if (typeof value !== "string") throw new Fail(where, "must be a string");
   const length = [...value].length;
@@ -186,7 +186,8 @@ function version(value: unknown, where: string): Version {
     device_id: deviceId,
     parent: parent === null ? null : pattern(parent, field("parent"), VHASH_PATTERN),
     deleted: "deleted" in fields ? boolean(fields.deleted, field("deleted")) : false,
-    strength: "strength" in fields ? integer(fields.strength, field("strength"), 0, STRENGTH_SCALE) : 0,
+    strength:
+      "strength" in fields ? integer(fields.strength, field("strength"), 0, STRENGTH_SCALE) : 0,
     body: "body" in fields ? jsonObject(fields.body, field("body")) : {},
     vhash: pattern(required(fields, "vhash", where), field("vhash"), VHASH_PATTERN),
   };
@@ -214,13 +215,21 @@ async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]
       if (VHASH_PREFIX + (await sha256Hex(texts.fields)) !== version.vhash) {
         throw invalid(`${where}: vhash does not match the record's canonical form`);
       }
-      return { version, canonical: canonicalVersion(texts.fields, version.vhash), body: texts.body };
+      return {
+        version,
+        canonical: canonicalVersion(texts.fields, version.vhash),
+        body: texts.body,
+      };
     }),
   );
 }
 
 export async function parsePush(value: unknown): Promise<PushRequest> {
-  const { device: dev, brain_name, versions } = checked(() => {
+  const {
+    device: dev,
+    brain_name,
+    versions,
+  } = checked(() => {
     const fields = object(value, BODY, ["device", "brain_name", "records"]);
     const where = at(BODY, "records");
     const records = list(required(fields, "records", BODY), where, 0, Number.MAX_SAFE_INTEGER);
@@ -235,16 +244,27 @@ export async function parsePush(value: unknown): Promise<PushRequest> {
 
 export function parsePull(value: unknown): PullRequest {
   return checked(() => {
-    const fields = object(value, BODY, ["device", "brain_name", "cursor", "limit", "exclude_device"]);
+    const fields = object(value, BODY, [
+      "device",
+      "brain_name",
+      "cursor",
+      "limit",
+      "exclude_device",
+    ]);
     const field = (key: string) => at(BODY, key);
     const limit = fields.limit ?? null;
     return {
       device: device(required(fields, "device", BODY), field("device")),
       brain_name: brainName(fields),
-      cursor: "cursor" in fields ? integer(fields.cursor, field("cursor"), 0, Number.MAX_SAFE_INTEGER) : 0,
+      cursor:
+        "cursor" in fields
+          ? integer(fields.cursor, field("cursor"), 0, Number.MAX_SAFE_INTEGER)
+          : 0,
       limit: limit === null ? null : integer(limit, field("limit"), 1, Number.MAX_SAFE_INTEGER),
       exclude_device:
-        "exclude_device" in fields ? boolean(fields.exclude_device, field("exclude_device")) : false,
+        "exclude_device" in fields
+          ? boolean(fields.exclude_device, field("exclude_device"))
+          : false,
     };
   });
 }
@@ -252,7 +272,12 @@ export function parsePull(value: unknown): PullRequest {
 export function parseBuckets(value: unknown): number[] {
   return checked(() => {
     const where = at(BODY, "buckets");
-    const buckets = list(required(object(value, BODY, ["buckets"]), "buckets", BODY), where, 1, BUCKETS);
+    const buckets = list(
+      required(object(value, BODY, ["buckets"]), "buckets", BODY),
+      where,
+      1,
+      BUCKETS,
+    );
     return buckets.map((item, index) => integer(item, at(where, index), 0, BUCKETS - 1));
   });
 }
@@ -260,7 +285,12 @@ export function parseBuckets(value: unknown): number[] {
 export function parseFetch(value: unknown): RecordKey[] {
   return checked(() => {
     const where = at(BODY, "keys");
-    const keys = list(required(object(value, BODY, ["keys"]), "keys", BODY), where, 1, Number.MAX_SAFE_INTEGER);
+    const keys = list(
+      required(object(value, BODY, ["keys"]), "keys", BODY),
+      where,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     return keys.map((item, index) => {
       const key = object(item, at(where, index), ["kind", "id"]);
       return {
@@ -282,7 +312,9 @@ export function parseRegister(value: unknown): string {
 }
 
 export function parseKeyCreate(value: unknown): string {
-  return checked(() => label(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name")));
+  return checked(() =>
+    label(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name")),
+  );
 }
 
 /** Ids in paths follow the id pattern; anything else is a 400, never a lookup. */

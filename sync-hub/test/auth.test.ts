@@ -20,7 +20,10 @@ describe("accounts and keys", () => {
     expect(created.status).toBe(201);
     const second = created.body.api_key as string;
     const listed = await call("GET", "/v1/auth/keys", { key: second });
-    expect(listed.body.keys.map((k: { name: string }) => k.name)).toEqual(["default", "work-laptop"]);
+    expect(listed.body.keys.map((k: { name: string }) => k.name)).toEqual([
+      "default",
+      "work-laptop",
+    ]);
     expect(JSON.stringify(listed.body)).not.toContain(second); // only the prefix is ever shown
     expect(listed.body.keys[1].last_used_at).not.toBeNull();
     const revoked = await call("DELETE", `/v1/auth/keys/${created.body.key_id}`, { key });
@@ -30,7 +33,10 @@ describe("accounts and keys", () => {
     expect(refused.status).toBe(401);
     expect(refused.body).toEqual({ error: "Invalid or expired API key", code: "invalid_key" });
     const after = await call("GET", "/v1/auth/keys", { key });
-    expect(after.body.keys[1]).toMatchObject({ revoked: true, revoked_at: revoked.body.revoked_at });
+    expect(after.body.keys[1]).toMatchObject({
+      revoked: true,
+      revoked_at: revoked.body.revoked_at,
+    });
   });
 
   it("answers 404 for another account's key and leaves it alone", async () => {

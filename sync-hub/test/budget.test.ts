@@ -16,7 +16,8 @@ const FULL = LIMITS.max_records_per_push;
 
 /** A memory of a typical size: a few sentences, tags, type and times. */
 const memoryBody = (n: number) => ({
-  content: `Decision ${n}: keep the sync hub on D1; batches are sized by bytes and retried. `.repeat(4),
+  content:
+    `Decision ${n}: keep the sync hub on D1; batches are sized by bytes and retried. `.repeat(4),
   type: "decision",
   tags: ["sync", "hub", `topic-${n % 17}`],
   priority: 5,
@@ -25,14 +26,18 @@ const memoryBody = (n: number) => ({
 
 async function records(from: number, count: number, prefix = "m"): Promise<Version[]> {
   return Promise.all(
-    Array.from({ length: count }, (_, n) => version(`${prefix}-${from + n}`, { body: memoryBody(from + n) })),
+    Array.from({ length: count }, (_, n) =>
+      version(`${prefix}-${from + n}`, { body: memoryBody(from + n) }),
+    ),
   );
 }
 
 type Hub = ReturnType<typeof meteredHub>;
 
 async function seeded(hub: Hub, size: number): Promise<{ key: string; brain: string }> {
-  const { reply } = await hub("POST", "/v1/auth/register", null, { email: `${newBrain()}@example.com` });
+  const { reply } = await hub("POST", "/v1/auth/register", null, {
+    email: `${newBrain()}@example.com`,
+  });
   const key = reply.api_key as string;
   const brain = newBrain();
   for (let from = 0; from < size; from += FULL) {
@@ -81,7 +86,10 @@ describe("D1 cost per request", () => {
       const changed = await Promise.all(
         edits.map((edit, n) => version(edit.id, { parent: edit.vhash, body: memoryBody(n + 1) })),
       );
-      await step("push of 4 edits", "POST", `/v1/brains/${brain}/push`, { device: device("dev-a"), records: changed });
+      await step("push of 4 edits", "POST", `/v1/brains/${brain}/push`, {
+        device: device("dev-a"),
+        records: changed,
+      });
       await step(`push of ${FULL} new records (a full push)`, "POST", `/v1/brains/${brain}/push`, {
         device: device("dev-a"),
         records: await records(size + 10, FULL, "bulk"),
@@ -113,7 +121,9 @@ describe("D1 cost per request", () => {
     const { key } = await seeded(hub, 2500);
     const after = (await hub("GET", "/v1/status", key)).usage.sizeAfter;
     const perRecord = (after - before) / 2500;
-    console.info(`storage: ${Math.round(perRecord)} bytes per record of ~${JSON.stringify(memoryBody(1)).length} body bytes`);
+    console.info(
+      `storage: ${Math.round(perRecord)} bytes per record of ~${JSON.stringify(memoryBody(1)).length} body bytes`,
+    );
     expect(perRecord).toBeLessThan(2048);
   });
 });

@@ -1,7 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { upsertDevice } from "../src/db";
-import { bucketOf, canonicalFields, canonicalVersion, itemDigest, utf8Length, type Version } from "../src/protocol";
+import {
+  bucketOf,
+  canonicalFields,
+  canonicalVersion,
+  itemDigest,
+  utf8Length,
+  type Version,
+} from "../src/protocol";
 import { planPush, type Incoming } from "../src/push";
 import { applyPush, readSnapshot } from "../src/records";
 import { call, device, newBrain, push, register, version } from "./hub";
@@ -37,7 +44,10 @@ describe("CAS on D1 batches", () => {
     const theirs = await version("r", { parent: base.vhash, body: { by: "them" } });
     const head = await racedPush(brain, mine, () => push(key, brain, [theirs]));
     expect(head).toBeNull();
-    const fetched = await call("POST", `/v1/brains/${brain}/fetch`, { key, body: { keys: [{ kind: "memory", id: "r" }] } });
+    const fetched = await call("POST", `/v1/brains/${brain}/fetch`, {
+      key,
+      body: { keys: [{ kind: "memory", id: "r" }] },
+    });
     expect(fetched.body.records).toEqual([{ ...theirs, seq: 2 }]);
     const info = await call("GET", `/v1/brains/${brain}`, { key });
     expect(info.body).toMatchObject({ seq: 2, records: 1 });
@@ -51,7 +61,10 @@ describe("CAS on D1 batches", () => {
     const other = await version("other");
     const head = await racedPush(brain, mine, () => push(key, brain, [other]));
     expect(head).toMatchObject({ seq: 3, records: 3 });
-    const fetched = await call("POST", `/v1/brains/${brain}/fetch`, { key, body: { keys: [{ kind: "memory", id: "mine" }] } });
+    const fetched = await call("POST", `/v1/brains/${brain}/fetch`, {
+      key,
+      body: { keys: [{ kind: "memory", id: "mine" }] },
+    });
     expect(fetched.body.records).toEqual([{ ...mine, seq: 3 }]);
     const digest = await call("GET", `/v1/brains/${brain}/digest`, { key });
     expect(digest.body.root).toBe(head!.root);

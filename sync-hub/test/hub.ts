@@ -17,7 +17,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+export async function call(
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   let body: string | null = null;
@@ -27,21 +31,32 @@ export async function call(method: string, path: string, options: CallOptions = 
   }
   const response = await exports.default.fetch(`http://hub${path}`, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : null,
+  };
 }
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 
 /** A fresh account; its first key. */
 export async function register(): Promise<{ key: string; accountId: string }> {
-  const reply = await call("POST", "/v1/auth/register", { body: { email: `u-${unique()}@example.com` } });
-  if (reply.status !== 201) throw new Error(`register: ${reply.status} ${JSON.stringify(reply.body)}`);
+  const reply = await call("POST", "/v1/auth/register", {
+    body: { email: `u-${unique()}@example.com` },
+  });
+  if (reply.status !== 201)
+    throw new Error(`register: ${reply.status} ${JSON.stringify(reply.body)}`);
   return { key: reply.body.api_key, accountId: reply.body.account_id };
 }
 
 export const newBrain = () => `brain-${unique()}`;
 
-export const device = (id = "dev-a") => ({ device_id: id, name: `${id} laptop`, platform: "linux" });
+export const device = (id = "dev-a") => ({
+  device_id: id,
+  name: `${id} laptop`,
+  platform: "linux",
+});
 
 let tick = 0;
 
@@ -72,7 +87,12 @@ export async function version(
   return { ...fields, vhash: await versionHash(fields) };
 }
 
-export async function push(key: string, brain: string, records: Version[], deviceId = "dev-a"): Promise<Reply> {
+export async function push(
+  key: string,
+  brain: string,
+  records: Version[],
+  deviceId = "dev-a",
+): Promise<Reply> {
   return call("POST", `/v1/brains/${brain}/push`, {
     key,
     body: { device: device(deviceId), records } as unknown as Json,
@@ -85,5 +105,8 @@ export async function pull(
   extra: Record<string, unknown> = {},
   deviceId = "dev-a",
 ): Promise<Reply> {
-  return call("POST", `/v1/brains/${brain}/pull`, { key, body: { device: device(deviceId), ...extra } });
+  return call("POST", `/v1/brains/${brain}/pull`, {
+    key,
+    body: { device: device(deviceId), ...extra },
+  });
 }

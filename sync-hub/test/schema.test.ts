@@ -4,13 +4,17 @@ import { describe, expect, it } from "vitest";
 import { MIGRATIONS, ensureSchema, splitStatements } from "../src/schema";
 
 async function applied(db: D1Database): Promise<string[]> {
-  const { results } = await db.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>();
+  const { results } = await db
+    .prepare("SELECT name FROM d1_migrations ORDER BY id")
+    .all<{ name: string }>();
   return results.map((row) => row.name);
 }
 
 async function tables(db: D1Database): Promise<string[]> {
   const { results } = await db
-    .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+    )
     .all<{ name: string }>();
   return results.map((row) => row.name);
 }
@@ -20,7 +24,12 @@ describe("schema bootstrap", () => {
     const wrangler = env.WRANGLER_MIGRATIONS;
     expect(MIGRATIONS.map((m) => m.name)).toEqual(wrangler.map((m) => m.name));
     for (const [n, migration] of MIGRATIONS.entries()) {
-      const normal = (sql: string) => sql.replace(/--[^\n]*/g, "").replace(/\s+/g, " ").replace(/;$/, "").trim();
+      const normal = (sql: string) =>
+        sql
+          .replace(/--[^\n]*/g, "")
+          .replace(/\s+/g, " ")
+          .replace(/;$/, "")
+          .trim();
       expect(splitStatements(migration.sql).map(normal)).toEqual(wrangler[n]!.queries.map(normal));
     }
   });
@@ -30,7 +39,17 @@ describe("schema bootstrap", () => {
     await ensureSchema(db);
     expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
     const schema = await tables(db);
-    expect(schema).toEqual(expect.arrayContaining(["accounts", "api_keys", "brains", "records", "buckets", "devices", "rate_limits"]));
+    expect(schema).toEqual(
+      expect.arrayContaining([
+        "accounts",
+        "api_keys",
+        "brains",
+        "records",
+        "buckets",
+        "devices",
+        "rate_limits",
+      ]),
+    );
     // wrangler d1 migrations apply afterwards finds nothing to do.
     await applyD1Migrations(db, env.WRANGLER_MIGRATIONS);
     expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));

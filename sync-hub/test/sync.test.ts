@@ -18,7 +18,9 @@ describe("push: compare-and-swap", () => {
     const b1 = await version("b");
     const first = await push(key, brain, [a1, b1]);
     expect(first.status).toBe(200);
-    expect(first.body.results.map((r: { status: string; seq: number }) => [r.status, r.seq])).toEqual([
+    expect(
+      first.body.results.map((r: { status: string; seq: number }) => [r.status, r.seq]),
+    ).toEqual([
       ["accepted", 1],
       ["accepted", 2],
     ]);
@@ -108,12 +110,18 @@ describe("push: compare-and-swap", () => {
     expect(statuses.filter((s) => s === "accepted")).toHaveLength(1);
     expect(statuses.filter((s) => s === "conflict")).toHaveLength(7);
     const seqs = replies.flatMap((r) =>
-      r.body.results.filter((x: { status: string }) => x.status === "accepted").map((x: { seq: number }) => x.seq),
+      r.body.results
+        .filter((x: { status: string }) => x.status === "accepted")
+        .map((x: { seq: number }) => x.seq),
     );
     expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 9 }, (_, n) => n + 2));
     const winner = edits[statuses.indexOf("accepted")]!;
     const digest = await call("GET", `/v1/brains/${brain}/digest`, { key });
-    expect(digest.body).toMatchObject({ seq: 10, records: 9, root: await rootOf([winner, ...extra]) });
+    expect(digest.body).toMatchObject({
+      seq: 10,
+      records: 9,
+      root: await rootOf([winner, ...extra]),
+    });
   });
 });
 
@@ -128,7 +136,10 @@ describe("pull: the changes feed", () => {
 
     const page1 = await pull(key, brain, { cursor: 0, limit: 2 });
     expect(page1.body).toMatchObject({ cursor: 2, more: true, seq: 5 });
-    expect(page1.body.records).toEqual([{ ...mine[0], seq: 1 }, { ...mine[1], seq: 2 }]);
+    expect(page1.body.records).toEqual([
+      { ...mine[0], seq: 1 },
+      { ...mine[1], seq: 2 },
+    ]);
     const page2 = await pull(key, brain, { cursor: 2, limit: 2 });
     expect(page2.body).toMatchObject({ cursor: 4, more: true });
     const page3 = await pull(key, brain, { cursor: 4, limit: 2 });
@@ -155,7 +166,12 @@ describe("pull: the changes feed", () => {
     const devices = await call("GET", `/v1/brains/${brain}/devices`, { key });
     expect(devices.body.devices).toHaveLength(2);
     const [a, b] = devices.body.devices;
-    expect(a).toMatchObject({ device_id: "dev-a", name: "dev-a laptop", platform: "linux", cursor: 0 });
+    expect(a).toMatchObject({
+      device_id: "dev-a",
+      name: "dev-a laptop",
+      platform: "linux",
+      cursor: 0,
+    });
     expect(b).toMatchObject({ device_id: "dev-b", cursor: 1 });
     expect(b.last_sync_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
@@ -190,7 +206,10 @@ describe("digest, buckets and fetch", () => {
     expect(digest.body.buckets).toEqual(expected);
 
     const wanted = [await bucketOf("memory", "r0"), await bucketOf("memory", "r1")];
-    const entries = await call("POST", `/v1/brains/${brain}/buckets`, { key, body: { buckets: wanted } });
+    const entries = await call("POST", `/v1/brains/${brain}/buckets`, {
+      key,
+      body: { buckets: wanted },
+    });
     const ids = entries.body.entries.map((e: { id: string }) => e.id);
     expect(ids).toContain("r0");
     expect(entries.body.entries.find((e: { id: string }) => e.id === "r0")).toEqual({
@@ -214,7 +233,10 @@ describe("digest, buckets and fetch", () => {
       { kind: "link", id: "y" },
     ];
     const reply = await call("POST", `/v1/brains/${brain}/fetch`, { key, body: { keys } });
-    expect(reply.body.records).toEqual([{ ...y, seq: 2 }, { ...x, seq: 1 }]);
+    expect(reply.body.records).toEqual([
+      { ...y, seq: 2 },
+      { ...x, seq: 1 },
+    ]);
   });
 });
 
@@ -230,7 +252,10 @@ describe("ownership", () => {
       call("GET", `/v1/brains/${brain}`, { key: other.key }),
       call("GET", `/v1/brains/${brain}/digest`, { key: other.key }),
       call("POST", `/v1/brains/${brain}/buckets`, { key: other.key, body: { buckets: [0] } }),
-      call("POST", `/v1/brains/${brain}/fetch`, { key: other.key, body: { keys: [{ kind: "memory", id: "secret" }] } }),
+      call("POST", `/v1/brains/${brain}/fetch`, {
+        key: other.key,
+        body: { keys: [{ kind: "memory", id: "secret" }] },
+      }),
       call("GET", `/v1/brains/${brain}/devices`, { key: other.key }),
     ];
     for (const reply of await Promise.all(attempts)) {
@@ -262,7 +287,12 @@ describe("status and usage", () => {
     await push(key, newBrain(), [await version("w")], "dev-a");
     const status = await call("GET", "/v1/status", { key });
     expect(status.body).toMatchObject({ account_id: accountId, tier: "free" });
-    expect(status.body.usage).toMatchObject({ brains: 2, records: 2, devices: 1, requests_today: 3 });
+    expect(status.body.usage).toMatchObject({
+      brains: 2,
+      records: 2,
+      devices: 1,
+      requests_today: 3,
+    });
     expect(status.body.usage.bytes).toBeGreaterThan(0);
     expect(status.body.limits).toEqual(LIMITS);
   });
