@@ -66,6 +66,13 @@ _CUES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("contradicts",), "contradicts"),
     (("contradicted",), "contradicts"),
 )
+
+# Cues by their first word, in _CUES order: a token is tried only against the cues it can start
+# (trying every cue at every token was the largest cost of materializing a memory).
+_CUES_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _cue, _kind in _CUES:
+    _CUES_BY_FIRST.setdefault(_cue[0], []).append((_cue, _kind))
+
 RELATION_KINDS = ("caused_by", "leads_to", "resolved_by", "contradicts")
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
@@ -180,7 +187,7 @@ def _relations(tokens: list[str], keys: list[str | None]) -> list[tuple[str, str
     found = []
     position = 0
     while position < len(lowered):
-        for cue, kind in _CUES:
+        for cue, kind in _CUES_BY_FIRST.get(lowered[position], ()):
             end = position + len(cue)
             if tuple(lowered[position:end]) == cue:
                 left = next((k for k in reversed(keys[:position]) if k), None)
