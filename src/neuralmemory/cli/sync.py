@@ -7,43 +7,22 @@ shown masked, because the service never hands it out whole.
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from neuralmemory.cli.common import brain_option, emit_json, handled, json_option
 from neuralmemory.config import STRATEGIES
-from neuralmemory.errors import NmemError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-brain_option = click.option("--brain", help="The brain to use (default: the current one).")
-
-
-def _handled(command: F) -> F:
-    """Map library errors to one line on stderr (or a JSON error) and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except NmemError as exc:
-            if kwargs.get("as_json"):
-                click.echo(json.dumps({"error": str(exc), "code": exc.code}))
-            else:
-                click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else human(data))
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(human(data))
 
 
 @click.group()
@@ -63,7 +42,7 @@ def _action(name: str, doc: str) -> click.Command:
     @brain_option
     @click.option("--all", "all_brains", is_flag=True, help="Every local brain, one after another.")
     @json_option
-    @_handled
+    @handled
     def command(strategy: str | None, brain: str | None, all_brains: bool, as_json: bool) -> None:
         from neuralmemory.sync import service
 
@@ -140,7 +119,7 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[str, int, int | None], Non
 @sync.command()
 @brain_option
 @json_option
-@_handled
+@handled
 def status(brain: str | None, as_json: bool) -> None:
     """Enabled, hub, masked key, devices, pending changes, conflicts, last result, hub usage."""
     from neuralmemory.sync import service
@@ -185,7 +164,7 @@ def _status_text(s: dict[str, Any]) -> str:
 @sync.command()
 @brain_option
 @json_option
-@_handled
+@handled
 def conflicts(brain: str | None, as_json: bool) -> None:
     """List conflict copies: the losing side of each conflict, kept whole and restorable."""
     from neuralmemory.sync import service
@@ -213,7 +192,7 @@ def _conflicts_text(data: dict[str, Any]) -> str:
 @click.argument("conflict_id")
 @brain_option
 @json_option
-@_handled
+@handled
 def restore(conflict_id: str, brain: str | None, as_json: bool) -> None:
     """Make a conflict's losing side current again (the side it replaces is kept as a copy)."""
     from neuralmemory.sync import service
@@ -238,7 +217,7 @@ def config_group() -> None:
 
 @config_group.command("get")
 @json_option
-@_handled
+@handled
 def config_get(as_json: bool) -> None:
     """The sync settings (the API key masked)."""
     from neuralmemory.sync import service
@@ -252,7 +231,7 @@ def config_get(as_json: bool) -> None:
 @click.option("--conflict-strategy", type=click.Choice(STRATEGIES))
 @click.option("--auto-sync", type=click.Choice(["on", "off"]), help="Background sync after writes.")
 @json_option
-@_handled
+@handled
 def config_set(
     hub_url: str | None,
     api_key: str | None,
@@ -288,7 +267,7 @@ def _config_text(c: dict[str, Any]) -> str:
 
 @config_group.command("setup")
 @json_option
-@_handled
+@handled
 def config_setup(as_json: bool) -> None:
     """Step-by-step instructions for where you are: no hub yet, hub but no key, or ready."""
     from neuralmemory.sync import service

@@ -31,11 +31,11 @@ from neuralmemory.protocol import (
     item_digest,
     xor_digest,
 )
-from neuralmemory.store.changes import ChangeLog, Pending
+from neuralmemory.store.changes import ChangeLog, Current, Pending
 from neuralmemory.store.db import Database
 from neuralmemory.sync import merkle, state
 from neuralmemory.sync.batching import plan_batches
-from neuralmemory.sync.plan import Key, Local, Plan, plan_incoming
+from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
 from neuralmemory.sync.transport import HubClient, NotFoundOnHub
 
@@ -318,11 +318,11 @@ class SyncEngine:
     def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
         """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
         with self.local.db.transaction():
-            local: dict[Key, Local] = {}
+            local: dict[Key, Current] = {}
             for version in versions:
                 current = self.changes.current(version.kind, version.id)
                 if current is not None:
-                    local[(version.kind, version.id)] = Local(current.version, current.pending)
+                    local[(version.kind, version.id)] = current
             plan = plan_incoming(versions, local, self.strategy)
             self._execute(plan)
             if cursor is not None:

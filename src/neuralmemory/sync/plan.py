@@ -25,17 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralmemory.protocol import Version
+from neuralmemory.store.changes import Current
 from neuralmemory.sync import resolve
 
 Key = tuple[str, str]
 
-
-@dataclass(frozen=True)
-class Local:
-    """A record's current local version and whether it still waits to be pushed."""
-
-    version: Version
-    pending: bool
+#: A record's local state as a plan sees it: exactly the change log's own `Current`.
+Local = Current
 
 
 @dataclass(frozen=True)
