@@ -389,7 +389,10 @@ class Brain:
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
         now = self._now()
-        key = self._maybe_key() if self._has_encrypted() else None
+        # With the brain's key the query is also sealed, to meet encrypted memories; without
+        # any, the sealed words match nothing. Asking whether any memory is encrypted would
+        # scan the table on every recall.
+        key = self._maybe_key()
         parsed = build_query(query, now_ms=now, seal=key.seal if key else None)
         with self.db.reading():
             ranked = rank(
@@ -606,10 +609,6 @@ class Brain:
         self._key = None  # key files are named by brain id
 
     # -------------------------------------------------------------------- helpers
-
-    def _has_encrypted(self) -> bool:
-        with self.db.reading():
-            return sql.has_encrypted(self.db)
 
     def _brain_key(self, *, create: bool) -> crypto.BrainKey:
         """The brain's key; made on first use when `create`, else CryptoError when missing."""

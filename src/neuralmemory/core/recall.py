@@ -10,6 +10,11 @@ score = BM25 (normalized to the best match) + TEXT_ACTIVATION * a1 + a3, nudged 
 Every step is bounded (seeds, pool size, fan-out per neuron, sources, bridges), so the cost of a
 recall does not grow with the brain: posting lists are read newest-first and cut at FAN_OUT, and
 a very common neuron spreads almost nothing because its specificity (IDF) is near zero.
+
+BM25 is bounded the same way. FTS5 scores every row a MATCH finds before it sorts, so a query
+word held by a tenth of a large brain would make recall linear. The rarest query words whose
+postings fit POSTINGS are searched over the whole brain; every word is searched within the
+newest WINDOW memories only. A small brain fits both bounds, and gets the exact BM25 ranking.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from neuralmemory.core.extract import extract
@@ -28,6 +34,8 @@ THRESHOLD = 0.02  # below this a bridge does not spread
 TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
 MAX_SEEDS = 8
 POOL = 100  # BM25 candidates
+POSTINGS = 1_500  # rows the whole-brain BM25 search may score (the rarest words' postings)
+WINDOW = 1_500  # newest memories searched for every query word
 FAN_OUT = 16  # memories read per bridge neuron
 SOURCES = 16  # hop-1 memories that spread further
 PER_SEED = 2  # of which at most this many per query concept
@@ -65,6 +73,43 @@ class Route:
     cap: float  # the most this source can pass on to one memory
     held: frozenset[int]  # the seed neurons that memory matched
     path: list[str]
+
+
+@dataclass(frozen=True)
+class TextScope:
+    """Where BM25 searches (module docstring): `rare` over the whole brain and `words` in the
+    memories after rid `after`; after = 0 is the exact search, `words` over the whole brain."""
+
+    words: str  # every query word: the expression BM25 ranks by
+    rare: str  # the rarest words whose postings fit POSTINGS ("" for none)
+    after: int
+
+    def search(self, db: Database, limit: int, *, within: str = "") -> dict[int, float]:
+        """rid -> BM25 of the best `limit` matches, each a match of `within` too when given; a
+        memory both searches find keeps its score over every query word."""
+
+        def run(words: str, after: int) -> dict[int, float]:
+            match = f"{within} AND ({words})" if within else words
+            return dict(sql.fts_search(db, match, limit, after=after))
+
+        found = run(self.rare, 0) if self.after and self.rare else {}
+        found.update(run(self.words, self.after))
+        return found
+
+
+def text_scope(words: list[str], df: dict[str, int], newest: int) -> TextScope:
+    """Bound what BM25 scores: rarest words first while their postings fit POSTINGS."""
+    rare: list[str] = []
+    budget = POSTINGS
+    for word in sorted(words, key=lambda w: (df.get(w, 0), w)):
+        budget -= df.get(word, 0)
+        if budget < 0:
+            break
+        rare.append(word)
+    everything = fts_expression(words)
+    if len(rare) == len(words) or newest <= WINDOW:
+        return TextScope(everything, everything, 0)
+    return TextScope(everything, fts_expression(rare) if rare else "", newest - WINDOW)
 
 
 @dataclass(frozen=True)
@@ -106,9 +151,8 @@ def rank(
     memory's activation in [0, 1]; both come from records the brain materialized.
     """
     total = max(1, sql.memory_count(db))
-    seeds = sorted(sql.neurons_by_key(db, query.keys), key=lambda n: (-_idf(n.df, total), n.key))[
-        :MAX_SEEDS
-    ]
+    neurons = sql.neurons_by_key(db, query.keys)
+    seeds = sorted(neurons, key=lambda n: (-_idf(n.df, total), n.key))[:MAX_SEEDS]
     seed_weight = {n.id: _idf(n.df, total) for n in seeds}
     if seed_weight:
         top = max(seed_weight.values())
@@ -124,10 +168,11 @@ def rank(
         return scored[rid]
 
     # Hop 1: BM25 pool, plus the newest memories holding each seed concept.
-    expression = fts_expression(query.words) if query.words else ""
+    scope = text_scope(query.words, {n.key: n.df for n in neurons}, sql.newest_rid(db))
+    expression = scope.words
     best = 1.0
     if expression:
-        pool = sql.fts_search(db, expression, POOL)
+        pool = sorted(scope.search(db, POOL).items(), key=lambda item: (-item[1], item[0]))[:POOL]
         best = max((score for _, score in pool), default=0.0) or 1.0
         for rid, score in pool:
             hit(rid).text = score / best
@@ -147,7 +192,6 @@ def rank(
             item.matched.append(labels[neuron_id])
             item.held.add(neuron_id)
 
-    admit(list(scored))
     for rid, neuron_id, weight in _holding(db, list(seed_weight), list(scored)):
         if neuron_id not in scored[rid].held:
             item = scored[rid]
@@ -195,19 +239,21 @@ def rank(
         if expression and term and rank_ < CONVERGE:
             # Where activation converges: memories holding this bridge AND query words. A
             # posting-list intersection inside FTS5, bounded by CONVERGE_LIMIT.
-            reached += [
-                rid for rid, _ in sql.fts_search(db, f"{term} AND ({expression})", CONVERGE_LIMIT)
-            ]
+            reached += list(scope.search(db, CONVERGE_LIMIT, within=term))
     admit(reached)
     # Several concepts shared with one source add up, but a source never passes on more than
     # its own activation times DECAY: so a hop-2 memory cannot outrank what led to it.
     pairs: dict[tuple[int | None, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
     best_path: dict[tuple[int | None, int], tuple[float, list[str]]] = {}
+    # Few distinct (source, target) seed sets recur across hundreds of routes: compute each once.
+    novelties: dict[tuple[frozenset[int], frozenset[int]], float] = {}
     for rid, nid, weight in _holding(db, list(chosen), list(scored)):
-        target = scored[rid]
+        held = frozenset(scored[rid].held)
         for route in routes[nid]:
             if route.source != rid:
-                novelty = _novelty(route.held, target.held, seed_weight)
+                novelty = novelties.get((route.held, held))
+                if novelty is None:
+                    novelty = novelties[route.held, held] = _novelty(route.held, held, seed_weight)
                 pair = pairs[(route.source, rid)]
                 pair[0] += route.spread * novelty * weight
                 pair[1] = route.cap * novelty
@@ -265,7 +311,7 @@ def _sources(scored: dict[int, Scored], seeds: list[int]) -> list[Scored]:
     return list(chosen.values())[:SOURCES]
 
 
-def _novelty(held: frozenset[int], target: set[int], weights: dict[int, float]) -> float:
+def _novelty(held: frozenset[int], target: AbstractSet[int], weights: dict[int, float]) -> float:
     """Share of a source's query weight that the target does not already match (1 for a route
     that starts at no query concept at all)."""
     mine = sum(weights[n] for n in held)

@@ -139,6 +139,12 @@ def memory_count(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM memories").fetchone()[0])
 
 
+def newest_rid(db: Database) -> int:
+    """The newest memory's rid (0 for none): rids only grow, so the newest memories are the
+    highest rids. O(log n), unlike a count."""
+    return int(db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0])
+
+
 # ---------------------------------------------------------------------------- derived graph
 
 
@@ -268,12 +274,14 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
-    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression."""
+def fts_search(db: Database, match: str, limit: int, *, after: int = 0) -> list[tuple[int, float]]:
+    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression among
+    the memories with a rid greater than `after` (FTS5 seeks there: the older rows cost nothing).
+    """
     rows = db.execute(
-        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
+        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ?"
         " ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, limit),
+        (match, after, limit),
     )
     return [(int(rid), float(score)) for rid, score in rows]
 
@@ -371,7 +379,3 @@ def strength_inputs(db: Database, rids: Iterable[int]) -> dict[int, tuple[int, i
         wanted,
     )
     return {int(rid): (int(created), int(count), last) for rid, created, count, last in rows}
-
-
-def has_encrypted(db: Database) -> bool:
-    return db.execute("SELECT 1 FROM memories WHERE encrypted = 1 LIMIT 1").fetchone() is not None
