@@ -200,7 +200,8 @@ class SyncEngine:
         """
         brains = self.hub.brains()
         remote_id = self.local.id
-        if all(b.brain_id != remote_id for b in brains):
+        known = any(b.brain_id == remote_id for b in brains)
+        if not known:
             same = [b for b in brains if b.name == self.local.name]
             if same:
                 best = max(same, key=lambda b: (b.records, b.seq))
@@ -210,9 +211,15 @@ class SyncEngine:
                         self.state = SyncState(self.local.db)
                     remote_id = best.brain_id
                     self.report.joined = best.brain_id
-        with self.local.db.transaction():
-            self.state.set(state.REMOTE_ID, remote_id)
-            self.state.set(state.HUB, self.hub.url)
+                known = True
+        # Bound only to a brain the hub holds. A first sync that sends nothing (a push with
+        # nothing pending) leaves no brain on the hub; bound anyway, this device would keep its
+        # own id while the next device, finding no brain, kept *its* own: one account, two
+        # brains of one name, never converging. Unbound, the next sync looks again.
+        if known:
+            with self.local.db.transaction():
+                self.state.set(state.REMOTE_ID, remote_id)
+                self.state.set(state.HUB, self.hub.url)
         return remote_id
 
     def _refresh_limits(self) -> Limits:
