@@ -57,10 +57,14 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self, mode: Mode) -> AsyncIterator[SqliteTx]:
         async with self.lock:
+            if mode == "read":
+                # Each statement reads on its own, as on PostgreSQL: no BEGIN/COMMIT round.
+                yield SqliteTx(self.conn)
+                return
             if mode == "durable":  # WAL + FULL: this commit is fsynced before it returns
                 self.conn.execute("PRAGMA synchronous = FULL")
-            # A reader that later wrote could fail to upgrade its lock; writers take it up front.
-            self.conn.execute("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
+            # Writers take the write lock up front: a reader upgrading later could fail to.
+            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield SqliteTx(self.conn)
             except BaseException:
