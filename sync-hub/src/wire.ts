@@ -269,28 +269,22 @@ export function parsePull(value: unknown): PullRequest {
   });
 }
 
+/** A body holding one non-empty list `name` and nothing else: the items and where they are. */
+function onlyList(value: unknown, name: string, max: number): [unknown[], string] {
+  const where = at(BODY, name);
+  return [list(required(object(value, BODY, [name]), name, BODY), where, 1, max), where];
+}
+
 export function parseBuckets(value: unknown): number[] {
   return checked(() => {
-    const where = at(BODY, "buckets");
-    const buckets = list(
-      required(object(value, BODY, ["buckets"]), "buckets", BODY),
-      where,
-      1,
-      BUCKETS,
-    );
+    const [buckets, where] = onlyList(value, "buckets", BUCKETS);
     return buckets.map((item, index) => integer(item, at(where, index), 0, BUCKETS - 1));
   });
 }
 
 export function parseFetch(value: unknown): RecordKey[] {
   return checked(() => {
-    const where = at(BODY, "keys");
-    const keys = list(
-      required(object(value, BODY, ["keys"]), "keys", BODY),
-      where,
-      1,
-      Number.MAX_SAFE_INTEGER,
-    );
+    const [keys, where] = onlyList(value, "keys", Number.MAX_SAFE_INTEGER);
     return keys.map((item, index) => {
       const key = object(item, at(where, index), ["kind", "id"]);
       return {
