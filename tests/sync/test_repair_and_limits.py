@@ -6,8 +6,12 @@ import random
 import shutil
 from pathlib import Path
 
+import pytest
 from sync_devices import LOCAL_URL, Device, in_process_hub
 
+from neuralmemory.core import crypto
+from neuralmemory.core.brain import import_key, open_brain
+from neuralmemory.errors import CryptoError
 from neuralmemory.protocol import DEFAULT_LIMITS
 from neuralmemory.sync import service
 
@@ -130,3 +134,41 @@ def test_one_oversized_record_is_quarantined_and_never_blocks_the_rest(tmp_path:
         assert item["record"] == f"memory/{big}"
         assert "the hub accepts at most 20,000 bytes per record" in item["reason"]
         assert status["pending"] == 1
+
+
+def test_a_merged_brain_reads_the_joined_brains_encrypted_memories_once_its_key_is_imported(
+    devices: dict[str, Device], tmp_path: Path
+) -> None:
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        a_secret = brain.remember("Vault code on a: lapis-7781", encrypted=True).memory.id
+        a_id = brain.id
+    a.sync()
+    with b.brain() as brain:  # not empty: b keeps its id and is merged into a's brain
+        b_secret = brain.remember("Locker code on b: onyx-2290", encrypted=True).memory.id
+        b_id = brain.id
+    merged = b.sync()
+    assert merged["joined"] == a_id and b_id != a_id
+    with b.brain() as brain:
+        assert brain.id == b_id and brain.key_ids == [a_id, b_id]
+        with pytest.raises(CryptoError, match="wrong key"):  # a's key is not here yet
+            brain.get(a_secret)
+        assert brain.get(b_secret).content == "Locker code on b: onyx-2290"
+
+    with a.use():
+        with open_brain() as brain:
+            assert brain.key_id == a_id
+        crypto.export_key(a_id, "pass-phrase-1", tmp_path / "a.nmemkey")
+    with b.use():
+        imported = import_key(tmp_path / "a.nmemkey", "pass-phrase-1")
+    assert imported == {"brain_id": a_id, "installed": True, "reindexed": 2}
+    with b.brain() as brain:
+        assert brain.get(a_secret).content == "Vault code on a: lapis-7781"
+        assert brain.get(b_secret).content == "Locker code on b: onyx-2290"  # its own key too
+        assert a_secret in [hit.memory.id for hit in brain.recall("vault code", reinforce=False)]
+        assert brain.key_id == a_id  # what b writes encrypted from now on, a can read
+        later = brain.remember("Safe code on b: jade-1138", encrypted=True).memory.id
+    b.sync()
+    a.sync()
+    with a.brain() as brain:
+        assert brain.get(later).content == "Safe code on b: jade-1138"

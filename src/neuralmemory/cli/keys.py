@@ -31,7 +31,7 @@ def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bo
     from neuralmemory.core.brain import open_brain
 
     with open_brain(brain) as opened:
-        brain_id, name = opened.id, opened.name
+        brain_id, name = opened.key_id, opened.name  # a merged brain: the key it shares
     path = crypto.export_key(brain_id, passphrase, output or Path(f"{name}-{brain_id}.nmemkey"))
     if as_json:
         emit_json({"brain": name, "brain_id": brain_id, "path": str(path)})
@@ -46,18 +46,11 @@ def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bo
 @handled
 def import_(path: Path, passphrase: str, as_json: bool) -> None:
     """Install a brain key from an exported file; a wrong passphrase changes nothing."""
-    from neuralmemory.core import crypto
-    from neuralmemory.core.brain import list_brains, open_brain
+    from neuralmemory.core.brain import import_key
 
-    brain_id, key = crypto.read_export(path, passphrase)
-    installed = crypto.install_key(brain_id, key)
-    reindexed = 0
-    for info in list_brains():
-        if info.brain_id == brain_id:  # its encrypted memories become searchable now
-            with open_brain(info.name) as opened:
-                reindexed += opened.rebuild_index()
+    result = import_key(path, passphrase)
     if as_json:
-        emit_json({"brain_id": brain_id, "installed": installed, "reindexed": reindexed})
+        emit_json(result)
         return
-    state = "Installed" if installed else "Already had"
-    click.echo(f"{state} the key of brain {brain_id}")
+    state = "Installed" if result["installed"] else "Already had"
+    click.echo(f"{state} the key of brain {result['brain_id']}")

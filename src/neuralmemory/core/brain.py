@@ -50,6 +50,8 @@ DEFAULT_BRAIN = "default"
 DAY_MS = 86_400_000
 REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
+SYNC_ID = "sync_id"  # meta key: the hub brain a non-empty brain was merged into
+
 _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
 
@@ -124,6 +126,19 @@ def delete_brain(name: str) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return path
+
+
+def import_key(source: Path, passphrase: str) -> dict[str, Any]:
+    """Install a brain key from an exported file (a wrong passphrase changes nothing), and
+    re-index every local brain that uses it, so its encrypted memories become searchable."""
+    brain_id, key = crypto.read_export(source, passphrase)
+    installed = crypto.install_key(brain_id, key)
+    reindexed = 0
+    for path in sorted(brains_dir().glob("*.db")):
+        with Brain._open(path.stem, path) as brain:
+            if brain_id in brain.key_ids:
+                reindexed += brain.rebuild_index()
+    return {"brain_id": brain_id, "installed": installed, "reindexed": reindexed}
 
 
 # ------------------------------------------------------------------------------ validation
@@ -245,6 +260,24 @@ class Brain:
     def brain_id(self) -> str:
         """The sync engine's name for `id`."""
         return self.id
+
+    @property
+    def sync_id(self) -> str | None:
+        """The id of the brain this one was merged into on a hub (None: it syncs as itself)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (SYNC_ID,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def key_ids(self) -> list[str]:
+        """Whose keys this brain uses: the brain it was merged into first (other devices wrote
+        its encrypted memories with that key), then its own id (its memories from before)."""
+        merged = self.sync_id
+        return [self.id] if merged is None else [merged, self.id]
+
+    @property
+    def key_id(self) -> str:
+        """The id of the key that encrypts new memories here: what `nmem keys export` exports."""
+        return next((i for i in self.key_ids if crypto.key_path(i).exists()), self.key_ids[0])
 
     def db_bytes(self) -> int:
         return sum(
@@ -605,14 +638,33 @@ class Brain:
                     hint="sync it into the remote brain instead",
                 )
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'brain_id'", (brain_id,))
+            self.db.execute("DELETE FROM meta WHERE key = ?", (SYNC_ID,))
             self.db.execute("DELETE FROM sync_state")
         self._key = None  # key files are named by brain id
+
+    def sync_as(self, brain_id: str) -> None:
+        """Record that this (non-empty) brain was merged into the hub brain `brain_id`: it keeps
+        its own id, and uses that brain's key too (`key_ids`), so importing the key of the brain
+        it joined makes the memories other devices encrypted readable here."""
+        if not isinstance(brain_id, str) or not _ID.match(brain_id):
+            raise InvalidInput(f"invalid brain id {brain_id!r}")
+        if brain_id in (self.id, self.sync_id):
+            return
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SYNC_ID, brain_id),
+            )
+        self._key = None
 
     # -------------------------------------------------------------------- helpers
 
     def _brain_key(self, *, create: bool) -> crypto.BrainKey:
         """The brain's key; made on first use when `create`, else CryptoError when missing."""
-        key = crypto.ensure_key(self.id) if create else self._maybe_key()
+        key = self._maybe_key()
+        if key is None and create:
+            key = crypto.ensure_key(self.key_ids[0])
         if key is None:
             raise CryptoError(
                 f"no key for brain {self.name} ({self.id}) on this device",
@@ -624,7 +676,7 @@ class Brain:
     def _maybe_key(self) -> crypto.BrainKey | None:
         # Cached once found; looked up again while missing, since an import may add it.
         if self._key is None:
-            self._key = crypto.load_key(self.id)
+            self._key = crypto.load_keyring(self.key_ids)
         return self._key
 
     def _memory(self, row: MemoryRow) -> Memory:

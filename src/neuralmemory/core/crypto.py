@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from neuralmemory import config
@@ -33,11 +33,16 @@ MIN_PASSPHRASE = 8
 
 
 class BrainKey:
-    """A brain's Fernet key, and the HMAC subkey that seals its search terms."""
+    """A brain's Fernet key, and the HMAC subkey that seals its search terms.
 
-    def __init__(self, raw: bytes) -> None:
+    `others` are further keys it can decrypt with: a brain merged into another one holds
+    memories encrypted with either brain's key. `raw` encrypts and seals; the local index is
+    sealed with it alone, so it is rebuilt whenever `raw` changes.
+    """
+
+    def __init__(self, raw: bytes, *others: bytes) -> None:
         try:
-            self._fernet = Fernet(raw)
+            self._fernet = MultiFernet([Fernet(key) for key in (raw, *others)])
         except ValueError:
             raise CryptoError("the key file is not a valid Fernet key") from None
         self.raw = raw
@@ -72,6 +77,13 @@ def load_key(brain_id: str) -> BrainKey | None:
         return None
     except OSError as exc:
         raise CryptoError(f"cannot read {path}: {exc}") from None
+
+
+def load_keyring(brain_ids: list[str]) -> BrainKey | None:
+    """One key that decrypts with the key of every id in `brain_ids` found on this device; the
+    first one found encrypts and seals. None when none is here."""
+    found = [key.raw for key in map(load_key, brain_ids) if key is not None]
+    return BrainKey(*found) if found else None
 
 
 def ensure_key(brain_id: str) -> BrainKey:

@@ -76,6 +76,9 @@ class Replica(Protocol):
     def rekey(self, brain_id: str) -> None:
         """Give an EMPTY brain another id (a remote brain of the same name it joins)."""
 
+    def sync_as(self, brain_id: str) -> None:
+        """Record the hub brain a non-empty brain was merged into (its key is used too)."""
+
 
 @dataclass
 class SyncReport:
@@ -188,6 +191,8 @@ class SyncEngine:
                 self.state.set(state.HUB, self.hub.url)
         remote_id = self.state.get(state.REMOTE_ID)
         self.remote_id = remote_id if isinstance(remote_id, str) else self._join()
+        if self.remote_id != self.local.id:
+            self.local.sync_as(self.remote_id)  # also for brains merged before it was recorded
         cached = self.state.get(state.LIMITS)
         self.limits = Limits.model_validate(cached) if cached else self._refresh_limits()
 
