@@ -77,28 +77,32 @@ class Route:
 
 @dataclass(frozen=True)
 class TextScope:
-    """Where BM25 searches (module docstring): `rare` over the whole brain and `words` in the
-    memories after rid `after`; after = 0 is the exact search, `words` over the whole brain."""
+    """What BM25 may score (module docstring). `after` = 0: every query word, over the whole
+    brain, exactly. Otherwise BM25 ranks by the rarest words only (`ranked`, "" for none), and
+    the newest memories after rid `after` matching any query word join unscored."""
 
-    words: str  # every query word: the expression BM25 ranks by
-    rare: str  # the rarest words whose postings fit POSTINGS ("" for none)
+    ranked: str
+    words: str  # every query word
     after: int
 
-    def search(self, db: Database, limit: int, *, within: str = "") -> dict[int, float]:
-        """rid -> BM25 of the best `limit` matches, each a match of `within` too when given; a
-        memory both searches find keeps its score over every query word."""
-
-        def run(words: str, after: int) -> dict[int, float]:
-            match = f"{within} AND ({words})" if within else words
-            return dict(sql.fts_search(db, match, limit, after=after))
-
-        found = run(self.rare, 0) if self.after and self.rare else {}
-        found.update(run(self.words, self.after))
+    def pool(self, db: Database) -> dict[int, float]:
+        """rid -> BM25 (0 for a newest match BM25 did not score)."""
+        found = dict(sql.fts_search(db, self.ranked, POOL)) if self.ranked else {}
+        if self.after:
+            for rid in sql.fts_newest(db, self.words, POOL, after=self.after):
+                found.setdefault(rid, 0.0)
         return found
+
+    def converging(self, db: Database, term: str) -> list[int]:
+        """Memories holding `term` and query words: the best BM25 matches, or the newest."""
+        match = f"{term} AND ({self.words})"
+        if self.after:
+            return sql.fts_newest(db, match, CONVERGE_LIMIT, after=self.after)
+        return [rid for rid, _ in sql.fts_search(db, match, CONVERGE_LIMIT)]
 
 
 def text_scope(words: list[str], df: dict[str, int], newest: int) -> TextScope:
-    """Bound what BM25 scores: rarest words first while their postings fit POSTINGS."""
+    """Rarest words first while their postings (neuron df) fit POSTINGS."""
     rare: list[str] = []
     budget = POSTINGS
     for word in sorted(words, key=lambda w: (df.get(w, 0), w)):
@@ -109,7 +113,7 @@ def text_scope(words: list[str], df: dict[str, int], newest: int) -> TextScope:
     everything = fts_expression(words)
     if len(rare) == len(words) or newest <= WINDOW:
         return TextScope(everything, everything, 0)
-    return TextScope(everything, fts_expression(rare) if rare else "", newest - WINDOW)
+    return TextScope(fts_expression(rare), everything, newest - WINDOW)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def rank(
     `links(rids)` gives learned links (from rid, to rid, count) and `strength(rids)` each
     memory's activation in [0, 1]; both come from records the brain materialized.
     """
-    total = max(1, sql.memory_count(db))
+    total = max(1, sql.indexed_count(db))
     neurons = sql.neurons_by_key(db, query.keys)
     seeds = sorted(neurons, key=lambda n: (-_idf(n.df, total), n.key))[:MAX_SEEDS]
     seed_weight = {n.id: _idf(n.df, total) for n in seeds}
@@ -169,10 +173,9 @@ def rank(
 
     # Hop 1: BM25 pool, plus the newest memories holding each seed concept.
     scope = text_scope(query.words, {n.key: n.df for n in neurons}, sql.newest_rid(db))
-    expression = scope.words
     best = 1.0
-    if expression:
-        pool = sorted(scope.search(db, POOL).items(), key=lambda item: (-item[1], item[0]))[:POOL]
+    if scope.words:
+        pool = sorted(scope.pool(db).items(), key=lambda item: (-item[1], item[0]))[:POOL]
         best = max((score for _, score in pool), default=0.0) or 1.0
         for rid, score in pool:
             hit(rid).text = score / best
@@ -236,10 +239,10 @@ def rank(
     for rank_, nid in enumerate(chosen):
         reached += [rid for rid, _ in sql.fan_out(db, nid, FAN_OUT)]
         term = _fts_term(names[nid])
-        if expression and term and rank_ < CONVERGE:
+        if scope.words and term and rank_ < CONVERGE:
             # Where activation converges: memories holding this bridge AND query words. A
             # posting-list intersection inside FTS5, bounded by CONVERGE_LIMIT.
-            reached += list(scope.search(db, CONVERGE_LIMIT, within=term))
+            reached += scope.converging(db, term)
     admit(reached)
     # Several concepts shared with one source add up, but a source never passes on more than
     # its own activation times DECAY: so a hop-2 memory cannot outrank what led to it.
@@ -282,10 +285,10 @@ def rank(
         item.score = final(item)
     ranked = sorted((s for s in scored.values() if s.score > 0), key=lambda s: (-s.score, s.rid))
     # Memories reached by spreading have no BM25 yet: look it up for the ones that could rank.
-    if expression:
+    if scope.ranked:
         for item in ranked[:RESCORE]:
             if not item.text and item.held:
-                item.text = sql.fts_score(db, expression, item.rid) / best
+                item.text = sql.fts_score(db, scope.ranked, item.rid) / best
                 item.score = final(item)
         ranked.sort(key=lambda s: (-s.score, s.rid))
     return ranked

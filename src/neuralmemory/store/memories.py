@@ -139,6 +139,19 @@ def memory_count(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM memories").fetchone()[0])
 
 
+def indexed_count(db: Database) -> int:
+    """How many memories the FTS index holds (the N of BM25's IDF), in O(1) where a count(*)
+    reads the whole table. FTS5 keeps it as the first varint of its averages record (rowid 1
+    of the %_data table, part of SQLite's stable file format); 0 for an empty index."""
+    row = db.execute("SELECT block FROM memory_fts_data WHERE id = 1").fetchone()
+    value = 0
+    for byte in row[0][:8] if row else b"":  # the 9-byte form would mean 2**56 memories
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value
+
+
 def newest_rid(db: Database) -> int:
     """The newest memory's rid (0 for none): rids only grow, so the newest memories are the
     highest rids. O(log n), unlike a count."""
@@ -274,21 +287,32 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(db: Database, match: str, limit: int, *, after: int = 0) -> list[tuple[int, float]]:
-    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression among
-    the memories with a rid greater than `after` (FTS5 seeks there: the older rows cost nothing).
-    """
+def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
+    """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression. FTS5
+    scores every match and counts each word's postings (for IDF) first: cost grows with the
+    postings of the expression's words, whatever the limit."""
     rows = db.execute(
-        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ?"
+        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
         " ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, after, limit),
+        (match, limit),
     )
     return [(int(rid), float(score)) for rid, score in rows]
 
 
+def fts_newest(db: Database, match: str, limit: int, *, after: int) -> list[int]:
+    """The newest `limit` matches of a MATCH expression with a rid greater than `after`. No BM25:
+    FTS5 walks the postings from the newest end and stops at `limit`."""
+    rows = db.execute(
+        "SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ?"
+        " ORDER BY rowid DESC LIMIT ?",
+        (match, after, limit),
+    )
+    return [int(rid) for (rid,) in rows]
+
+
 def fts_score(db: Database, match: str, rid: int) -> float:
     """One memory's BM25 relevance for a MATCH expression (0 when it does not match); FTS5
-    seeks the rowid in each term's doclist, so this does not scan the index."""
+    seeks the rowid, but BM25 still counts each word's postings for its IDF."""
     row = db.execute(
         "SELECT -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ? AND rowid = ?",
         (match, rid),
