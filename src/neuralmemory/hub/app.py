@@ -117,6 +117,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         version=__version__,
         summary="The sync hub: accounts, API keys, a compare-and-swap record store, digests.",
         lifespan=lifespan,
+        # A trailing slash is an unknown path (the 404 error shape), not a 307 to another path:
+        # a JSON client gets a clear 4xx, and POST bodies are never bounced.
+        redirect_slashes=False,
     )
     if backend is not None:
         app.state.hub = routes.Hub(settings, backend)
