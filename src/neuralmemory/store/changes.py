@@ -126,38 +126,22 @@ class ChangeLog:
             strength=strength,
             body=body,
         )
-        self._put(version, pending=True, old=current)
+        old = {} if current is None else {(kind, id): current.version.vhash}
+        self._put([version], pending=True, old=old)
         return version
 
     def store(self, version: Version, *, pending: bool = False) -> None:
         """Make `version` (typically pulled from a hub) the record's current version."""
-        self._observe(version.hlc)
-        self._put(version, pending=pending, old=self.current(version.kind, version.id))
+        self.store_many([version], pending=pending)
 
-    def store_many(self, versions: Sequence[Version]) -> None:
-        """`store` for a page of pulled versions (pending = 0), in order.
-
-        The same rows as one `store` per version, but the clock is observed once (observing
-        the newest stamp is observing them all) and each touched Merkle bucket and the root are
-        written once per page instead of once per record.
-        """
+    def store_many(self, versions: Sequence[Version], *, pending: bool = False) -> None:
+        """`store` for a page of versions, in order: the clock is observed once (observing the
+        newest stamp is observing them all) and each touched Merkle bucket and the root are
+        written once per page instead of once per record."""
         if not versions:
             return
         self._observe(str(max(Stamp.parse(v.hlc) for v in versions)))
-        old = self._vhashes([(v.kind, v.id) for v in versions])
-        deltas: dict[int, int] = {}
-        rows = []
-        for version in versions:
-            key = (version.kind, version.id)
-            delta = int(item_digest(version.kind, version.id, version.vhash), 16)
-            if key in old:
-                delta ^= int(item_digest(version.kind, version.id, old[key]), 16)
-            old[key] = version.vhash  # a record twice in one page: the second replaces the first
-            bucket = bucket_of(version.kind, version.id)
-            deltas[bucket] = deltas.get(bucket, 0) ^ delta
-            rows.append(_row(version, bucket, pending=False))
-        self.db.executemany(_UPSERT, rows)
-        self._fold(deltas)
+        self._put(versions, pending=pending, old=self._vhashes([(v.kind, v.id) for v in versions]))
 
     def mark_pushed(self, kind: str, id: str, vhash: str) -> bool:
         """The hub holds `vhash`: clear the pending mark, unless a newer local write replaced it."""
@@ -175,13 +159,24 @@ class ChangeLog:
         """`seed`: make every record eligible for the next push (idempotent)."""
         return self.db.execute("UPDATE records SET pending = 1 WHERE pending = 0").rowcount
 
-    def _put(self, version: Version, *, pending: bool, old: Current | None) -> None:
-        delta = int(item_digest(version.kind, version.id, version.vhash), 16)
-        if old is not None:
-            delta ^= int(item_digest(version.kind, version.id, old.version.vhash), 16)
-        bucket = bucket_of(version.kind, version.id)
-        self.db.execute(_UPSERT, _row(version, bucket, pending=pending))
-        self._fold({bucket: delta})
+    def _put(
+        self, versions: Sequence[Version], *, pending: bool, old: dict[tuple[str, str], str]
+    ) -> None:
+        """Write versions as current, folding each change into the digest; `old` holds the
+        vhash each record had (absent: new), and is updated as the versions are written."""
+        deltas: dict[int, int] = {}
+        rows = []
+        for version in versions:
+            key = (version.kind, version.id)
+            delta = int(item_digest(version.kind, version.id, version.vhash), 16)
+            if key in old:
+                delta ^= int(item_digest(version.kind, version.id, old[key]), 16)
+            old[key] = version.vhash  # a record twice in one page: the second replaces the first
+            bucket = bucket_of(version.kind, version.id)
+            deltas[bucket] = deltas.get(bucket, 0) ^ delta
+            rows.append(_row(version, bucket, pending=pending))
+        self.db.executemany(_UPSERT, rows)
+        self._fold(deltas)
 
     def _fold(self, deltas: dict[int, int]) -> None:
         """XOR each bucket's delta into its digest, and all of them into the root."""
