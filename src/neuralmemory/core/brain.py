@@ -550,21 +550,24 @@ class Brain:
             if rid is not None:
                 sql.unindex(self.db, rid)
             body = version.body
-            row = MemoryRow(
-                rid=0,
-                id=version.id,
-                content=body.get("content"),
-                ciphertext=body.get("ciphertext"),
-                encrypted=body.get("ciphertext") is not None,
-                type=body["type"],
-                tags=list(body.get("tags", [])),
-                priority=int(body.get("priority", DEFAULT_PRIORITY)),
-                created_at=int(body["created_at"]),
-                event_at=body.get("event_at"),
-                expires_at=body.get("expires_at"),
+            rows.append(
+                MemoryRow(
+                    rid=0,
+                    id=version.id,
+                    content=body.get("content"),
+                    ciphertext=body.get("ciphertext"),
+                    encrypted=body.get("ciphertext") is not None,
+                    type=body["type"],
+                    tags=list(body.get("tags", [])),
+                    priority=int(body.get("priority", DEFAULT_PRIORITY)),
+                    created_at=int(body["created_at"]),
+                    event_at=body.get("event_at"),
+                    expires_at=body.get("expires_at"),
+                )
             )
-            rows.append(replace(row, rid=sql.upsert_memory(self.db, row)))
-        sql.index_many(self.db, [entry for row in rows if (entry := self._derive(row))])
+        rids = sql.upsert_memories(self.db, rows)
+        derived = (self._derive(replace(row, rid=rids[row.id])) for row in rows)
+        sql.index_many(self.db, [entry for entry in derived if entry is not None])
 
     def _derive(self, row: MemoryRow) -> sql.Derived | None:
         """A memory's concepts, relations and FTS text (sealed for an encrypted one); None for

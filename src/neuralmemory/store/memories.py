@@ -77,30 +77,33 @@ def _row(values: Any) -> MemoryRow:
 # ---------------------------------------------------------------------------- memories
 
 
-def upsert_memory(db: Database, row: MemoryRow) -> int:
-    """Insert or replace one memory's row (its `rid` is ignored); returns its rid, stable
-    across updates."""
-    found = db.execute(
+def upsert_memories(db: Database, rows: Sequence[MemoryRow]) -> dict[str, int]:
+    """Insert or replace memories' rows (their `rid` is ignored); returns id -> rid, a rid
+    being stable across updates."""
+    db.executemany(
         "INSERT INTO memories (id, content, ciphertext, encrypted, type, tags, priority,"
         " created_at, event_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET content = excluded.content,"
         " ciphertext = excluded.ciphertext, encrypted = excluded.encrypted, type = excluded.type,"
         " tags = excluded.tags, priority = excluded.priority, created_at = excluded.created_at,"
-        " event_at = excluded.event_at, expires_at = excluded.expires_at RETURNING rid",
-        (
-            row.id,
-            row.content,
-            row.ciphertext,
-            int(row.encrypted),
-            row.type,
-            json.dumps(row.tags),
-            row.priority,
-            row.created_at,
-            row.event_at,
-            row.expires_at,
-        ),
-    ).fetchone()
-    return int(found[0])
+        " event_at = excluded.event_at, expires_at = excluded.expires_at",
+        [
+            (
+                row.id,
+                row.content,
+                row.ciphertext,
+                int(row.encrypted),
+                row.type,
+                json.dumps(row.tags),
+                row.priority,
+                row.created_at,
+                row.event_at,
+                row.expires_at,
+            )
+            for row in rows
+        ],
+    )
+    return rids_of(db, [row.id for row in rows])
 
 
 def get_memory(db: Database, id: str) -> MemoryRow | None:
