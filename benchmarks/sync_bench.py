@@ -2,7 +2,10 @@
 
 For each brain size: the first full push, the first full pull on a new device (which materializes
 every memory: concept extraction and indexing included), an incremental sync of 10 changed
-memories, a no-op sync, and the bytes sent. The source brain's records are written straight into
+memories, a no-op sync, and the bytes sent -- each through service.run_sync, which opens and
+closes the brain and the hub client per call; then the same incremental and no-op syncs on a
+brain and hub client kept open (as a long-lived process can), and a no-op `nmem sync full` as a
+whole process. The source brain's records are written straight into
 its change log (what sync moves); remember() itself is core_bench.py's subject.
 
     .venv/bin/python benchmarks/sync_bench.py [--sizes 10000 100000] [--no-pull-above N]
@@ -26,8 +29,10 @@ from typing import Any
 
 import httpx
 
+from neuralmemory import config
 from neuralmemory.core.brain import open_brain
 from neuralmemory.sync import service
+from neuralmemory.sync.engine import SyncEngine
 
 TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "metrics"]
 PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
@@ -162,9 +167,55 @@ def bench(size: int, pull: bool) -> list[str]:
             )
             noop = [timed(a)[0] for _ in range(20)]
             rows.append(row(size, "no-op sync (median of 20)", statistics.median(noop), 0))
+            rows.extend(long_lived(a, size))
+            rows.extend(cli_process(a, size))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def long_lived(device: Path, size: int) -> list[str]:
+    """The engine on a Brain and a HubClient kept open, as a long-lived process (the MCP
+    server's auto-sync) could hold them: no open, close or client set-up per sync."""
+    with home(device), open_brain() as brain:
+        cfg = config.load_config()
+        with service._hub(cfg, None) as hub:
+
+            def once() -> tuple[float, int]:
+                sent = hub.bytes_sent
+                start = time.perf_counter()
+                SyncEngine(brain, hub, strategy=cfg.conflict_strategy).run("full")
+                return time.perf_counter() - start, hub.bytes_sent - sent
+
+            noop = [once()[0] for _ in range(20)]
+            incremental, sent = [], []
+            for round_ in range(5):
+                for n in range(10):
+                    brain.edit(f"m-bench{n * 7:07d}", content=f"Edited live, round {round_}: {n}")
+                seconds, bytes_ = once()
+                incremental.append(seconds)
+                sent.append(bytes_)
+    return [
+        row(
+            size,
+            "incremental, long-lived (median of 5)",
+            statistics.median(incremental),
+            int(statistics.median(sent)),
+        ),
+        row(size, "no-op, long-lived (median of 20)", statistics.median(noop), 0),
+    ]
+
+
+def cli_process(device: Path, size: int) -> list[str]:
+    """`nmem sync full` as a user runs it: a whole process, interpreter start-up included."""
+    nmem = str(Path(sys.executable).parent / "nmem")
+    env = {**os.environ, "NMEM_HOME": str(device)}
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([nmem, "sync", "full", "--json"], env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return [row(size, "no-op, `nmem sync full` (median of 5)", statistics.median(times), 0)]
 
 
 def row(size: int, what: str, seconds: float, sent: int) -> str:
