@@ -31,3 +31,38 @@ def devices(tmp_path: Path, hub_transport: httpx.BaseTransport) -> dict[str, Dev
         made[name] = Device(tmp_path / name, LOCAL_URL, hub_transport)
         made[name].configure(hub_url=LOCAL_URL)
     return made
+
+
+# ------------------------------------------------------------------ real hubs (attacks, fuzzing)
+
+from contextlib import ExitStack  # noqa: E402
+
+from hub_targets import TARGETS, HubOptions, RunningHub  # noqa: E402
+
+#: the Python hub on both of its backends (the conformance suite's targets)
+PYTHON_TARGETS = [
+    pytest.param(name, marks=TARGETS[name].marks, id=name)
+    for name in ("python-sqlite", "python-postgres")
+]
+
+
+class RealHubs:
+    """`nmem serve` processes by (target, options), started once per session, always stopped."""
+
+    def __init__(self, root: Path, stack: ExitStack) -> None:
+        self.root, self.stack = root, stack
+        self.running: dict[tuple[str, HubOptions], RunningHub] = {}
+
+    def get(self, name: str, options: HubOptions | None = None) -> RunningHub:
+        key = (name, options or HubOptions())
+        if key not in self.running:
+            workdir = self.root / f"{name}-{len(self.running)}"
+            workdir.mkdir(parents=True)
+            self.running[key] = self.stack.enter_context(TARGETS[name].start(key[1], workdir))
+        return self.running[key]
+
+
+@pytest.fixture(scope="session")
+def real_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHubs]:
+    with ExitStack() as stack:
+        yield RealHubs(tmp_path_factory.mktemp("reliability-hubs"), stack)

@@ -209,6 +209,10 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+#: logged (never sent) for a request whose client went away before any reply, as nginx does
+CLIENT_CLOSED = 499
+
+
 class RequestLog:
     """One line per request: method, path, status, milliseconds, account. Never a key or a body."""
 
@@ -220,7 +224,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = CLIENT_CLOSED  # until a reply starts: the client may go away before one
 
         async def watch(message: Message) -> None:
             nonlocal status
@@ -230,6 +234,10 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, watch)
+        except BaseException:
+            if status == CLIENT_CLOSED:
+                status = 500  # a crash: the server error handler outside answers 500
+            raise
         finally:
             account = scope.get("state", {}).get("account_id", "-")
             # The raw (still percent-encoded) path: a decoded one could smuggle a newline in.
