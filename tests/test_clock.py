@@ -27,3 +27,10 @@ def test_counter_overflow_borrows_the_next_millisecond() -> None:
 def test_parse_round_trips() -> None:
     stamp = Stamp(1_732_460_000_000, 0xAB, "dev-x.y")
     assert Stamp.parse(str(stamp)) == stamp
+
+
+def test_parse_refuses_non_ascii_digits() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        Stamp.parse("\u0661" * 13 + "-0000-dev-a")

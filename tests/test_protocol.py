@@ -72,6 +72,8 @@ def _valid() -> dict[str, Any]:
         ({"strength": 1_000_001}, "strength"),
         ({"strength": "5"}, "strength"),
         ({"hlc": "yesterday"}, "hlc"),
+        # Arabic-Indic digits: \d would take them, and string order would stop being clock order
+        ({"hlc": "\u0661\u0667\u0663\u0662\u0664\u0666" + "0" * 7 + "-0000-dev-a"}, "hlc"),
         ({"deleted": "yes"}, "deleted"),
         ({"extra": 1}, "extra"),
     ],

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_COUNTER = 0xFFFF
-_STAMP = re.compile(r"^(\d{13})-([0-9a-f]{4})-(.+)$")
+_STAMP = re.compile(r"^([0-9]{13})-([0-9a-f]{4})-(.+)$")
 
 
 @dataclass(frozen=True, order=True)

@@ -40,12 +40,12 @@ KINDS = ("memory", "activation", "link", "conflict")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 VHASH_PATTERN = r"^v1:[0-9a-f]{64}$"
-HLC_PATTERN = r"^\d{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+HLC_PATTERN = r"^[0-9]{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 # Free text (device and key names) and emails carry no control characters: PostgreSQL text
 # cannot hold NUL, and a newline has no business in a log line or a listing.
 LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
 API_KEY_PREFIX = "nmk_"
 API_KEY_PATTERN = r"^nmk_[A-Za-z0-9]{32,128}$"
 KEY_DISPLAY_CHARS = 12  # "nmk_" + 8 characters are shown, the rest masked
