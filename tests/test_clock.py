@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from neuralmemory.clock import HybridClock, Stamp
 
 
@@ -30,7 +32,5 @@ def test_parse_round_trips() -> None:
 
 
 def test_parse_refuses_non_ascii_digits() -> None:
-    import pytest
-
     with pytest.raises(ValueError):
         Stamp.parse("\u0661" * 13 + "-0000-dev-a")
