@@ -353,7 +353,9 @@ class Brain:
             body = dict(current.body)
             if text is not None:
                 if body.get("encrypted"):
-                    body["ciphertext"] = self._brain_key(create=False).encrypt(text)
+                    key = self._brain_key(create=False)
+                    key.decrypt(body["ciphertext"])  # a wrong key is said here, not elsewhere later
+                    body["ciphertext"] = key.encrypt(text)
                 else:
                     body["content"] = text
                     body["event_at"] = extract(text, now_ms=body["created_at"]).event_at
@@ -463,6 +465,7 @@ class Brain:
             if step.startswith("memory:")
         }
         ids = {row.rid: row.id for row in sql.memories_by_rid(self.db, path_rids).values()}
+        inputs = sql.strength_inputs(self.db, [row.rid for _, row in picked])
         hits = []
         for item, row in picked:
             direct = item.text + TEXT_ACTIVATION * item.a1
@@ -474,7 +477,7 @@ class Brain:
                 via = "link" if path[-1] == "link" else path[-1].split(":", 1)[0]
             else:
                 path, via = item.matched[:6] or ["text"], "text"
-            hits.append(Hit(self._memory(row), item.score, path, via))
+            hits.append(Hit(self._memory(row, inputs[row.rid]), item.score, path, via))
         return hits
 
     def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
@@ -682,8 +685,9 @@ class Brain:
             self._key = crypto.load_keyring(self.key_ids)
         return self._key
 
-    def _memory(self, row: MemoryRow) -> Memory:
-        created, count, last = sql.strength_inputs(self.db, [row.rid])[row.rid]
+    def _memory(self, row: MemoryRow, inputs: tuple[int, int, int | None] | None = None) -> Memory:
+        """The API's Memory for a row; `inputs` are its strength_inputs when already read."""
+        created, count, last = inputs or sql.strength_inputs(self.db, [row.rid])[row.rid]
         content = row.content
         if row.encrypted and row.ciphertext is not None:
             key = self._maybe_key()

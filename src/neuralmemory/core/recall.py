@@ -11,10 +11,11 @@ Every step is bounded (seeds, pool size, fan-out per neuron, sources, bridges), 
 recall does not grow with the brain: posting lists are read newest-first and cut at FAN_OUT, and
 a very common neuron spreads almost nothing because its specificity (IDF) is near zero.
 
-BM25 is bounded the same way. FTS5 scores every row a MATCH finds before it sorts, so a query
-word held by a tenth of a large brain would make recall linear. The rarest query words whose
-postings fit POSTINGS are searched over the whole brain; every word is searched within the
-newest WINDOW memories only. A small brain fits both bounds, and gets the exact BM25 ranking.
+BM25 is bounded the same way. FTS5 counts every posting of each word of a MATCH (for IDF) and
+scores every match before it sorts, so a word held by a tenth of a large brain would make recall
+linear. BM25 ranks by the rarest query words whose postings fit POSTINGS; a word left out is read
+from the graph like any concept, its newest holders first (and bridges converge with the query
+there, not in FTS5). A small brain fits the bound, and gets the exact BM25 ranking.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ THRESHOLD = 0.02  # below this a bridge does not spread
 TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
 MAX_SEEDS = 8
 POOL = 100  # BM25 candidates
-POSTINGS = 1_500  # rows the whole-brain BM25 search may score (the rarest words' postings)
-WINDOW = 1_500  # newest memories searched for every query word
+POSTINGS = 1_500  # postings a BM25 search may count and score (the rarest words')
+SCAN = 128  # newest holders of a bridge checked for query concepts, when BM25 is bounded
 FAN_OUT = 16  # memories read per bridge neuron
 SOURCES = 16  # hop-1 memories that spread further
 PER_SEED = 2  # of which at most this many per query concept
@@ -75,45 +76,16 @@ class Route:
     path: list[str]
 
 
-@dataclass(frozen=True)
-class TextScope:
-    """What BM25 may score (module docstring). `after` = 0: every query word, over the whole
-    brain, exactly. Otherwise BM25 ranks by the rarest words only (`ranked`, "" for none), and
-    the newest memories after rid `after` matching any query word join unscored."""
-
-    ranked: str
-    words: str  # every query word
-    after: int
-
-    def pool(self, db: Database) -> dict[int, float]:
-        """rid -> BM25 (0 for a newest match BM25 did not score)."""
-        found = dict(sql.fts_search(db, self.ranked, POOL)) if self.ranked else {}
-        if self.after:
-            for rid in sql.fts_newest(db, self.words, POOL, after=self.after):
-                found.setdefault(rid, 0.0)
-        return found
-
-    def converging(self, db: Database, term: str) -> list[int]:
-        """Memories holding `term` and query words: the best BM25 matches, or the newest."""
-        match = f"{term} AND ({self.words})"
-        if self.after:
-            return sql.fts_newest(db, match, CONVERGE_LIMIT, after=self.after)
-        return [rid for rid, _ in sql.fts_search(db, match, CONVERGE_LIMIT)]
-
-
-def text_scope(words: list[str], df: dict[str, int], newest: int) -> TextScope:
-    """Rarest words first while their postings (neuron df) fit POSTINGS."""
-    rare: list[str] = []
+def affordable(words: list[str], df: dict[str, int]) -> list[str]:
+    """The rarest words, in query order, while their postings (neuron df) fit POSTINGS."""
+    kept: set[str] = set()
     budget = POSTINGS
     for word in sorted(words, key=lambda w: (df.get(w, 0), w)):
         budget -= df.get(word, 0)
         if budget < 0:
             break
-        rare.append(word)
-    everything = fts_expression(words)
-    if len(rare) == len(words) or newest <= WINDOW:
-        return TextScope(everything, everything, 0)
-    return TextScope(fts_expression(rare), everything, newest - WINDOW)
+        kept.add(word)
+    return [word for word in words if word in kept]
 
 
 @dataclass(frozen=True)
@@ -171,16 +143,19 @@ def rank(
             scored[rid] = Scored(rid)
         return scored[rid]
 
-    # Hop 1: BM25 pool, plus the newest memories holding each seed concept.
-    scope = text_scope(query.words, {n.key: n.df for n in neurons}, sql.newest_rid(db))
+    # Hop 1: BM25 pool, plus the newest memories holding each seed concept BM25 does not see.
+    ranked_words = affordable(query.words, {n.key: n.df for n in neurons})
+    exact = len(ranked_words) == len(query.words)
+    expression = fts_expression(ranked_words)
     best = 1.0
-    if scope.words:
-        pool = sorted(scope.pool(db).items(), key=lambda item: (-item[1], item[0]))[:POOL]
+    if expression:
+        pool = sql.fts_search(db, expression, POOL)
         best = max((score for _, score in pool), default=0.0) or 1.0
         for rid, score in pool:
             hit(rid).text = score / best
     for neuron in seeds:
-        if neuron.kind == "time":  # FTS cannot see time references: read them from the graph
+        # FTS cannot see time references; a word too common for BM25 is left to the graph too.
+        if neuron.kind == "time" or not (exact or neuron.key in ranked_words):
             for rid, _ in sql.fan_out(db, neuron.id, FAN_OUT):
                 hit(rid)
 
@@ -239,10 +214,15 @@ def rank(
     for rank_, nid in enumerate(chosen):
         reached += [rid for rid, _ in sql.fan_out(db, nid, FAN_OUT)]
         term = _fts_term(names[nid])
-        if scope.words and term and rank_ < CONVERGE:
+        if query.words and term and rank_ < CONVERGE:
             # Where activation converges: memories holding this bridge AND query words. A
-            # posting-list intersection inside FTS5, bounded by CONVERGE_LIMIT.
-            reached += scope.converging(db, term)
+            # posting-list intersection inside FTS5, bounded by CONVERGE_LIMIT; when BM25 is
+            # bounded, the newest SCAN holders of the bridge that hold a query concept.
+            if exact:
+                match = f"{term} AND ({expression})"
+                reached += [rid for rid, _ in sql.fts_search(db, match, CONVERGE_LIMIT)]
+            else:
+                reached += sql.converging(db, nid, list(seed_weight), CONVERGE_LIMIT, SCAN)
     admit(reached)
     # Several concepts shared with one source add up, but a source never passes on more than
     # its own activation times DECAY: so a hop-2 memory cannot outrank what led to it.
@@ -285,10 +265,10 @@ def rank(
         item.score = final(item)
     ranked = sorted((s for s in scored.values() if s.score > 0), key=lambda s: (-s.score, s.rid))
     # Memories reached by spreading have no BM25 yet: look it up for the ones that could rank.
-    if scope.ranked:
+    if expression:
         for item in ranked[:RESCORE]:
             if not item.text and item.held:
-                item.text = sql.fts_score(db, scope.ranked, item.rid) / best
+                item.text = sql.fts_score(db, expression, item.rid) / best
                 item.score = final(item)
         ranked.sort(key=lambda s: (-s.score, s.rid))
     return ranked

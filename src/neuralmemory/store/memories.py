@@ -155,12 +155,6 @@ def indexed_count(db: Database) -> int:
     return value
 
 
-def newest_rid(db: Database) -> int:
-    """The newest memory's rid (0 for none): rids only grow, so the newest memories are the
-    highest rids. O(log n), unlike a count."""
-    return int(db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0])
-
-
 # ---------------------------------------------------------------------------- derived graph
 
 
@@ -250,6 +244,22 @@ def fan_out(db: Database, neuron_id: int, limit: int) -> list[tuple[int, float]]
     return [(int(rid), float(weight)) for rid, weight in rows]
 
 
+def converging(db: Database, neuron_id: int, others: list[int], limit: int, scan: int) -> list[int]:
+    """Of the newest `scan` memories holding a neuron, at most `limit` that also hold one of
+    `others`, newest first: a bounded posting-list intersection."""
+    if not others:
+        return []
+    marks = ",".join("?" * len(others))
+    rows = db.execute(
+        "SELECT b.memory_rid FROM (SELECT memory_rid FROM synapses WHERE neuron_id = ?"
+        " ORDER BY memory_rid DESC LIMIT ?) b WHERE EXISTS (SELECT 1 FROM synapses s"
+        f" WHERE s.memory_rid = b.memory_rid AND s.neuron_id IN ({marks}))"
+        " ORDER BY b.memory_rid DESC LIMIT ?",
+        [neuron_id, scan, *others, limit],
+    )
+    return [int(rid) for (rid,) in rows]
+
+
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:
     """(memory rid, neuron, synapse weight) for every neuron the given memories hold."""
     wanted = list(rids)
@@ -300,17 +310,6 @@ def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
         (match, limit),
     )
     return [(int(rid), float(score)) for rid, score in rows]
-
-
-def fts_newest(db: Database, match: str, limit: int, *, after: int) -> list[int]:
-    """The newest `limit` matches of a MATCH expression with a rid greater than `after`. No BM25:
-    FTS5 walks the postings from the newest end and stops at `limit`."""
-    rows = db.execute(
-        "SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid > ?"
-        " ORDER BY rowid DESC LIMIT ?",
-        (match, after, limit),
-    )
-    return [int(rid) for (rid,) in rows]
 
 
 def fts_score(db: Database, match: str, rid: int) -> float:
