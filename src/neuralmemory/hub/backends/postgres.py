@@ -9,7 +9,7 @@ connection runs repeatedly, so the hot path is not parsed again.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,11 +18,13 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from neuralmemory.errors import StoreError
+from neuralmemory.hub.backends.cas import RecordId
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
 
 POOL_MAX = 10
 CONNECT_TIMEOUT_S = 10
+PROBES = 1000  # keys per lookup statement
 MIGRATION_LOCK = 0x6E6D656D  # "nmem": one advisory lock id, held while a process migrates
 
 _converted: dict[str, str] = {}
@@ -56,8 +58,25 @@ class PostgresTx:
         return await cur.fetchall()
 
 
+def probes(columns: str, brain_id: str, ids: Sequence[RecordId]) -> Iterator[tuple[str, list[Any]]]:
+    """One primary-key probe per record, whatever the planner's statistics say.
+
+    With `id IN (...)` PostgreSQL may pick a scan of the whole brain and filter it (it does while
+    a big push is outrunning ANALYZE); the LIMIT inside LATERAL keeps each key its own lookup.
+    """
+    for start in range(0, len(ids), PROBES):
+        part = ids[start : start + PROBES]
+        sql = (
+            "SELECT r.* FROM unnest(?::text[], ?::text[]) AS k(kind, id),"
+            f" LATERAL (SELECT {columns} FROM records"
+            " WHERE brain_id = ? AND kind = k.kind AND id = k.id LIMIT 1) AS r"
+        )
+        yield sql, [[kind for kind, _ in part], [id_ for _, id_ in part], brain_id]
+
+
 class PostgresDatabase:
     lock_clause = " FOR UPDATE"
+    lookups = staticmethod(probes)
 
     def __init__(self, url: str) -> None:
         # Autocommit: a read is one round trip, not BEGIN, SELECT, COMMIT (and READ COMMITTED

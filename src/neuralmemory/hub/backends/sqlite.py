@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
-from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
+from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore, in_lists
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -41,6 +41,7 @@ class SqliteTx:
 
 class SqliteDatabase:
     lock_clause = ""  # BEGIN IMMEDIATE has already locked the whole database for writing
+    lookups = staticmethod(in_lists)
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,13 @@ class Database(Protocol):
     #: appended to the SELECT of the brain row a push is about to change
     lock_clause: str
 
+    def lookups(
+        self, columns: str, brain_id: str, ids: Sequence[RecordId]
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """Statements (with their parameters) selecting `columns` of these records, each found by
+        its primary key: a lookup must cost the same in a brain of any size."""
+        ...
+
     def transaction(self, mode: Mode) -> AbstractAsyncContextManager[Tx]: ...
 
     async def close(self) -> None: ...
@@ -127,19 +134,22 @@ DEVICE_PUSHED = _device_upsert(move_cursor=False)
 DEVICE_PULLED = _device_upsert(move_cursor=True)
 
 
-def _chunks(keys: Sequence[RecordId]) -> Iterator[tuple[str, list[str]]]:
-    """`kind = ? AND id IN (...)` clauses with their parameters, one kind and CHUNK ids at a time.
-
-    Not `(kind, id) IN (VALUES ...)`: SQLite answers that by scanning the whole brain, which
-    would make a push cost grow with the brain's size.
-    """
+def in_lists(
+    columns: str, brain_id: str, ids: Sequence[RecordId]
+) -> Iterator[tuple[str, list[Any]]]:
+    """`kind = ? AND id IN (...)`, one kind and CHUNK ids at a time: SQLite probes the primary key
+    for each id. (Not `(kind, id) IN (VALUES ...)`, which SQLite answers by scanning the brain.)"""
     by_kind: dict[str, list[str]] = {}
-    for kind, id_ in keys:
+    for kind, id_ in ids:
         by_kind.setdefault(kind, []).append(id_)
-    for kind, ids in by_kind.items():
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start : start + CHUNK]
-            yield f"kind = ? AND id IN ({', '.join(['?'] * len(part))})", [kind, *part]
+    for kind, names in by_kind.items():
+        for start in range(0, len(names), CHUNK):
+            part = names[start : start + CHUNK]
+            marks = ", ".join(["?"] * len(part))
+            sql = (
+                f"SELECT {columns} FROM records WHERE brain_id = ? AND kind = ? AND id IN ({marks})"
+            )
+            yield sql, [brain_id, kind, *part]
 
 
 def _version(row: Row) -> StoredVersion:
@@ -392,12 +402,8 @@ class SqlStore:
 
     async def _heads(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> dict[RecordId, Head]:
         heads: dict[RecordId, Head] = {}
-        for clause, params in _chunks(ids):
-            rows = await tx.all(
-                f"SELECT kind, id, vhash, seq, size FROM records WHERE brain_id = ? AND {clause}",
-                (brain_id, *params),
-            )
-            for kind, id_, vhash, seq, size in rows:
+        for sql, params in self.db.lookups("kind, id, vhash, seq, size", brain_id, ids):
+            for kind, id_, vhash, seq, size in await tx.all(sql, params):
                 heads[(kind, id_)] = Head(vhash, seq, size)
         return heads
 
@@ -487,12 +493,8 @@ class SqlStore:
 
     async def _fetch(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> list[StoredVersion]:
         found: list[StoredVersion] = []
-        for clause, params in _chunks(list(dict.fromkeys(ids))):
-            rows = await tx.all(
-                f"SELECT {VERSION_COLUMNS} FROM records WHERE brain_id = ? AND {clause}",
-                (brain_id, *params),
-            )
-            found.extend(_version(row) for row in rows)
+        for sql, params in self.db.lookups(VERSION_COLUMNS, brain_id, list(dict.fromkeys(ids))):
+            found.extend(_version(row) for row in await tx.all(sql, params))
         return found
 
 
