@@ -72,11 +72,18 @@ def key_path(brain_id: str) -> Path:
 def load_key(brain_id: str) -> BrainKey | None:
     path = key_path(brain_id)
     try:
-        return BrainKey(path.read_bytes().strip())
+        raw = path.read_bytes().strip()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise CryptoError(f"cannot read {path}: {exc}") from None
+    try:
+        return BrainKey(raw)
+    except CryptoError:
+        raise CryptoError(
+            f"{path} is not a valid key file (truncated or damaged)",
+            hint="it was not changed; import the brain's key again: nmem keys import",
+        ) from None
 
 
 def load_keyring(brain_ids: list[str]) -> BrainKey | None:
