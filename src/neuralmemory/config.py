@@ -148,8 +148,13 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a size limit, a read-only folder
+            raise ConfigError(
+                f"cannot write {path}: {exc.strerror or exc}",
+                hint="it was not changed; free some space (or fix the folder) and try again",
+            ) from None
         raise
 
 
