@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from neuralmemory.core import recall
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.store import memories as sql
@@ -124,3 +126,36 @@ def test_recall_work_is_bounded_whatever_the_brain_size(brain: Brain) -> None:
     )
     bound = recall.POOL + (recall.MAX_SEEDS + recall.MAX_BRIDGES) * recall.FAN_OUT
     assert len(ranked) <= bound < 1500
+
+
+def test_recall_work_grows_sub_linearly_with_the_brain(
+    brain: Brain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite work (VM steps) of one recall, at n and 4n memories that all hold the query's
+    words: BM25 must not count or score every posting of a common word."""
+    monkeypatch.setattr(recall, "POSTINGS", 100)  # the large-brain regime, at test size
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    def work() -> int:
+        nonlocal steps
+        brain.recall("service status", reinforce=False)  # warm: the same statements each time
+        steps = 0
+        brain.db.conn.set_progress_handler(count, 100)
+        brain.recall("service status", reinforce=False)
+        brain.db.conn.set_progress_handler(None, 0)
+        return steps
+
+    def grow(first: int, last: int) -> None:
+        with brain.db.transaction():
+            for n in range(first, last):
+                brain.remember(f"Status update {n}: the service is healthy.")
+
+    grow(0, 400)
+    small = work()
+    grow(400, 1600)
+    assert work() < 2 * small  # linear would be 4 times the work
