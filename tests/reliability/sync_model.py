@@ -1,0 +1,597 @@
+"""The convergence model: 2-4 devices and one hub, random writes, syncs and faults (hypothesis).
+
+Used by test_convergence.py (fast, in CI), test_convergence_real_hub.py (a real `nmem serve` that
+is killed between commit and reply) and benchmarks/reliability_run.py (the long run).
+
+A device is an NMEM_HOME folder (tests/sync/sync_devices.Device) with its own wall clock, its own
+conflict strategy and a transport that injects faults between it and the hub. Every operation
+opens the brain with the device's clock (the ChangeLog clock seam) and syncs through the real
+SyncEngine and HubClient: the retries, backoff (never sleeping) and errors are the real ones.
+
+What "lost" means -- the bookkeeping the model keeps while the schedule runs:
+
+* Every user write of a memory gets a unique *token*: (memory id, content) -- each remember or
+  edit writes content no other write uses (a serial number), except remembers from a small shared
+  pool, which two devices may write independently -- or (memory id, None) for a forget.
+* A token is *superseded* when a user deliberately replaced it: an edit or a forget on a device
+  whose current version of that memory carried the token (the user saw it and changed it).
+* A token is *rolled back* when a device is restored from an old copy of its folder and the token
+  existed only on that device (never pushed, never pulled by anyone) and not in the copy: the
+  user threw it away with the restore, not sync.
+* A memory token is *lost* when it is none of: current somewhere (a device or the hub), the loser
+  kept in a conflict copy somewhere, superseded, rolled back. Checked after every step, and after
+  the final sync rounds it must be current or kept *everywhere* (convergence).
+* Counter kinds (activation, link) merge and never conflict, so no version of them is kept:
+  for them, "lost" is about counts. Each device only ever raises its own entry in a counter
+  body ({"devices": {device: {"count", "last"}}}) and merges take the per-device maximum, so for
+  every counter record that was never deleted (forget drops a memory's counters everywhere),
+  the converged count of every device entry must EQUAL the highest count that device ever wrote
+  for it: lower is a lost reinforcement, higher a double count.
+* A deleted memory *came back* when it is live at the end with a token that a forget superseded
+  (the forgetting device had seen exactly that version), unless a restored folder brought that
+  token back as an unpushed edit (then it is a concurrent edit against the delete, which the
+  strategy decides, as DESIGN.md section 3 says).
+* Conflict copies are not duplicated: one live copy per (record, loser token) at most.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+
+from sync_devices import LOCAL_URL, Device, in_process_hub
+
+from neuralmemory import config
+from neuralmemory.config import STRATEGIES
+from neuralmemory.core.brain import Brain, brain_path, open_brain
+from neuralmemory.protocol import DeviceInfo, Version
+from neuralmemory.store import memories as sql
+from neuralmemory.store.db import connect
+from neuralmemory.sync import state
+from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.state import SyncState
+from neuralmemory.sync.transport import HubClient
+
+HOUR_MS = 3_600_000
+T0 = 1_750_000_000_000  # 2025-06-15, the simulated clock's start
+TOPICS = ("falcon deploy", "billing ledger", "grafana dashboard", "release train", "cache jitter")
+SHARED = (  # the same text remembered on two devices is one memory, not a conflict
+    "The falcon deploy uses blue-green rollout",
+    "The billing ledger closes at midnight UTC",
+    "Grafana dashboard panels live in the ops repository",
+)
+SYNC_ACTIONS = ("push", "pull", "full")
+FAULTS = ("drop_reply", "duplicate")
+LOCAL_FAULTS = ("clock_back", "clock_reset", "snapshot", "restore")
+ENDPOINTS = ("push", "pull", "digest", "buckets", "fetch", "any")
+COUNTER_KINDS = ("activation", "link")
+
+Token = tuple[str, str | None]  # (memory id, content), content None for a forget
+
+
+# ------------------------------------------------------------------ run statistics
+
+
+@dataclass
+class Stats:
+    """Totals over every schedule this process ran (benchmarks/reliability_run.py prints them)."""
+
+    schedules: int = 0
+    steps: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    operations: Counter[str] = field(default_factory=Counter)
+    versions_written: int = 0
+    versions_checked: int = 0
+    conflict_copies: int = 0
+    divergences: int = 0
+    versions_lost: int = 0
+    counters_lost: int = 0
+
+
+STATS = Stats()
+
+
+# ------------------------------------------------------------------ fault injection
+
+
+class FaultyTransport(httpx.BaseTransport):
+    """Between one device and the hub: faults armed by the schedule, each used once.
+
+    drop_reply  the request reaches the hub and commits, the reply never arrives (ReadError);
+                the HubClient's own retry sends it again.
+    duplicate   the request is delivered twice (a proxy that retried); the second reply is used.
+    kill        (real hub only) the request commits, then the hub process is killed and
+                restarted before the reply is sent; the client's retry reaches the new process.
+    """
+
+    def __init__(
+        self, inner: httpx.BaseTransport, *, restart: Callable[[], None] | None = None
+    ) -> None:
+        self.inner = inner
+        self.restart = restart
+        self.armed: list[tuple[str, str]] = []
+
+    def arm(self, kind: str, endpoint: str) -> None:
+        self.armed.append((kind, endpoint))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for index, (kind, endpoint) in enumerate(self.armed):
+            if endpoint == "any" or request.url.path.endswith("/" + endpoint):
+                del self.armed[index]
+                return self._faulty(kind, request)
+        return self.inner.handle_request(request)
+
+    def _faulty(self, kind: str, request: httpx.Request) -> httpx.Response:
+        STATS.faults[kind] += 1
+        if kind == "duplicate":
+            self.inner.handle_request(request).read()
+            return self.inner.handle_request(request)
+        self.inner.handle_request(request).read()  # the hub has committed
+        if kind == "kill":
+            assert self.restart is not None
+            self.restart()
+        raise httpx.ReadError(f"{kind}: the reply was lost after the hub committed")
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# ------------------------------------------------------------------ devices
+
+
+class SimClock:
+    """Simulated wall time shared by the devices: deterministic (so hypothesis can replay a
+    schedule exactly), moving forward a few milliseconds with every reading."""
+
+    def __init__(self, start: int = T0) -> None:
+        self.ms = start
+
+    def now(self) -> int:
+        self.ms += 3
+        return self.ms
+
+
+@dataclass
+class SimDevice:
+    index: int
+    device: Device
+    strategy: str
+    transport: FaultyTransport
+    clock: SimClock
+    offset_ms: int = 0  # this device's wall clock = the shared clock + offset
+    snapshot: Path | None = None
+    device_id: str = ""
+
+    def now(self) -> int:
+        return self.clock.now() + self.offset_ms
+
+    @property
+    def home(self) -> Path:
+        return self.device.home
+
+    @contextmanager
+    def brain(self) -> Iterator[Brain]:
+        """The device's default brain with the device's clock, NMEM_HOME pointing at it."""
+        with self.device.use():
+            db = connect(brain_path("default"))
+            brain = Brain("default", db, device_id=self.device_id, now=self.now)
+            try:
+                yield brain
+            finally:
+                brain.close()
+
+    def sync(self, action: str) -> dict[str, Any]:
+        info = DeviceInfo(device_id=self.device_id, name=f"device {self.index}", platform="test")
+        with (
+            self.brain() as brain,
+            HubClient(
+                self.device.hub_url, None, info, transport=self.transport, sleep=_no_sleep
+            ) as hub,
+        ):
+            return SyncEngine(brain, hub, strategy=self.strategy).run(action).as_dict()
+
+
+def _no_sleep(seconds: float) -> None:
+    return None
+
+
+@dataclass
+class Scan:
+    """What one replica (a device or the hub) holds."""
+
+    rows: dict[tuple[str, str], Version]
+    root: str | None = None
+
+    def tokens(self) -> set[Token]:
+        found = set()
+        for (kind, _), version in self.rows.items():
+            if kind == "memory":
+                found.add(token_of(version))
+            elif kind == "conflict" and not version.deleted:
+                loser = version.body["loser"]
+                if loser["kind"] == "memory":
+                    found.add(_token(loser["id"], loser["deleted"], loser["body"]))
+        return found
+
+    def current(self, memory_id: str) -> Version | None:
+        return self.rows.get(("memory", memory_id))
+
+
+def token_of(version: Version) -> Token:
+    return _token(version.id, version.deleted, version.body)
+
+
+def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
+    return (id, None if deleted else str(body.get("content")))
+
+
+def scan_device(device: SimDevice) -> Scan:
+    with device.brain() as brain:
+        rows = {
+            (v.kind, v.id): v
+            for kind in ("memory", "activation", "link", "conflict")
+            for v in brain.changes.versions(kind)
+        }
+        return Scan(rows, brain.changes.root())
+
+
+def scan_hub(transport: httpx.BaseTransport, url: str, brain_id: str) -> Scan:
+    """Every current record on the hub (tombstones included) and its root digest."""
+    observer = DeviceInfo(device_id="observer", name="model observer", platform="test")
+    rows: dict[tuple[str, str], Version] = {}
+    with HubClient(url, None, observer, transport=transport, sleep=_no_sleep) as hub:
+        cursor = 0
+        while True:
+            reply = hub.pull(brain_id, "default", cursor, limit=1000)
+            for record in reply.records:
+                version = Version.model_construct(
+                    **{name: getattr(record, name) for name in Version.model_fields}
+                )
+                rows[(version.kind, version.id)] = version
+            cursor = reply.cursor
+            if not reply.more:
+                return Scan(rows, reply.root)
+
+
+# ------------------------------------------------------------------ the state machine
+
+
+class SyncModel(RuleBasedStateMachine):
+    """Random schedules over devices and one hub; see the module docstring for the checks.
+
+    Subclasses provide the hub: `start_hub()` returns (transport, url, restart or None).
+    """
+
+    fault_kinds: tuple[str, ...] = FAULTS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack = ExitStack()
+        self.root = Path(tempfile.mkdtemp(prefix="nmem-model-"))
+        self.stack.callback(shutil.rmtree, self.root, ignore_errors=True)
+        self.devices: list[SimDevice] = []
+        self.serial = itertools.count()
+        self.written: Counter[Token] = Counter()
+        self.replaced_by: dict[Token, set[Token]] = {}  # token -> the writes that replaced it
+        self.rolled_back: set[Token] = set()
+        self.revived: set[Token] = set()
+        self.counter_max: dict[tuple[str, str, str], int] = {}
+        self.counter_deleted: set[tuple[str, str]] = set()
+        self.clock = SimClock()
+        self.healthy = False  # True once the last step and its checks passed
+        STATS.schedules += 1
+
+    # -------------------------------------------------------------- the hub (overridden)
+
+    def start_hub(self) -> tuple[httpx.BaseTransport, str, Callable[[], None] | None]:
+        transport = self.stack.enter_context(in_process_hub(self.root / "hub.db"))
+        return transport, LOCAL_URL, None
+
+    def teardown(self) -> None:
+        """After a schedule that ran cleanly: the final rounds and every end-state check."""
+        try:
+            if self.healthy and sys.exc_info()[1] is None:  # not while a failure propagates
+                self.check_converged()
+        finally:
+            self.stack.close()
+
+    # -------------------------------------------------------------- set-up
+
+    @initialize(
+        strategies=st.lists(st.sampled_from(STRATEGIES), min_size=2, max_size=4),
+    )
+    def make_devices(self, strategies: list[str]) -> None:
+        self.hub_transport, self.hub_url, restart = self.start_hub()
+        for index, strategy in enumerate(strategies):
+            home = self.root / f"dev{index}"
+            transport = FaultyTransport(self.hub_transport, restart=restart)
+            device = Device(home, self.hub_url, transport)
+            device.configure(hub_url=self.hub_url, conflict_strategy=strategy)
+            with device.use():
+                open_brain().close()
+                device_id = config.device_id()
+            self.devices.append(
+                SimDevice(index, device, strategy, transport, self.clock, device_id=device_id)
+            )
+
+    def pick(self, index: int) -> SimDevice:
+        return self.devices[index % len(self.devices)]
+
+    # -------------------------------------------------------------- user operations
+
+    @rule(index=st.integers(0, 3), topic=st.sampled_from(TOPICS), shared=st.integers(-6, 2))
+    def remember(self, index: int, topic: str, shared: int) -> None:
+        device = self.pick(index)
+        text = SHARED[shared] if shared >= 0 else self._unique(topic, device)
+        with device.brain() as brain:
+            before = {v.id: v for v in brain.changes.versions("memory")}
+            done = brain.remember(text)
+        current = before.get(done.memory.id)
+        if done.created:
+            if current is not None:  # a forgotten text remembered again
+                self._replace(token_of(current), (done.memory.id, done.memory.content))
+            self._wrote((done.memory.id, done.memory.content))
+        STATS.operations["remember"] += 1
+
+    @rule(index=st.integers(0, 3), data=st.data())
+    def edit(self, index: int, data: st.DataObject) -> None:
+        device = self.pick(index)
+        with device.brain() as brain:
+            live = sorted(v.id for v in brain.changes.versions("memory") if not v.deleted)
+            if not live:
+                return
+            memory_id = data.draw(st.sampled_from(live), label="edit")
+            current = brain.changes.current("memory", memory_id)
+            assert current is not None
+            topic = data.draw(st.sampled_from(TOPICS), label="topic")
+            text = self._unique(topic, device)
+            brain.edit(memory_id, content=text, priority=data.draw(st.integers(0, 10)))
+        self._replace(token_of(current.version), (memory_id, text))
+        self._wrote((memory_id, text))
+        STATS.operations["edit"] += 1
+
+    @rule(index=st.integers(0, 3), data=st.data())
+    def forget(self, index: int, data: st.DataObject) -> None:
+        device = self.pick(index)
+        with device.brain() as brain:
+            live = sorted(v.id for v in brain.changes.versions("memory") if not v.deleted)
+            if not live:
+                return
+            memory_id = data.draw(st.sampled_from(live), label="forget")
+            current = brain.changes.current("memory", memory_id)
+            assert current is not None
+            brain.forget(memory_id)
+        self._replace(token_of(current.version), (memory_id, None))
+        self._wrote((memory_id, None))
+        STATS.operations["forget"] += 1
+
+    @rule(index=st.integers(0, 3), topic=st.sampled_from(TOPICS))
+    def recall(self, index: int, topic: str) -> None:
+        with self.pick(index).brain() as brain:
+            brain.recall(topic, limit=5)
+        STATS.operations["recall"] += 1
+
+    @rule(index=st.integers(0, 3), action=st.sampled_from(SYNC_ACTIONS))
+    def sync_one(self, index: int, action: str) -> None:
+        report = self.pick(index).sync(action)
+        STATS.conflict_copies += report["conflicts"]
+        STATS.operations[f"sync {action}"] += 1
+
+    @rule(index=st.integers(0, 3), action=st.sampled_from(SYNC_ACTIONS))
+    def sync_two(self, index: int, action: str) -> None:
+        """Two devices in a row (syncs are half the schedule: conflicts need them)."""
+        self.sync_one(index, action)
+        self.sync_one(index + 1, "full")
+
+    # -------------------------------------------------------------- faults
+
+    @rule(index=st.integers(0, 3), data=st.data())
+    def fault(self, index: int, data: st.DataObject) -> None:
+        """One fault, drawn from every kind the model injects."""
+        device = self.pick(index)
+        kind = data.draw(st.sampled_from(self.fault_kinds + LOCAL_FAULTS), label="fault")
+        if kind in self.fault_kinds:
+            device.transport.arm(kind, data.draw(st.sampled_from(ENDPOINTS), label="endpoint"))
+        elif kind == "clock_back":
+            hours = data.draw(st.sampled_from([1, 6, 30]), label="hours back")
+            device.offset_ms = -hours * HOUR_MS
+            STATS.faults[kind] += 1
+        elif kind == "clock_reset":
+            device.offset_ms = 0
+        elif kind == "snapshot":
+            self.snapshot(device)
+        elif device.snapshot is not None:
+            self.restore(device)
+
+    def snapshot(self, device: SimDevice) -> None:
+        copy = self.root / f"snapshot{device.index}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(device.home, copy)
+        device.snapshot = copy
+
+    def restore(self, device: SimDevice) -> None:
+        """The device's folder is replaced by an old copy of itself (a restored backup)."""
+        assert device.snapshot is not None
+        before = scan_device(device).tokens()
+        elsewhere = self._tokens_outside(device)
+        shutil.rmtree(device.home)
+        shutil.copytree(device.snapshot, device.home)
+        restored = scan_device(device)
+        self.rolled_back |= before - restored.tokens() - elsewhere - self.superseded
+        self.revived |= restored.tokens() - before  # the copy brings old versions back
+        with device.brain() as brain:
+            pending = {token_of(v) for v in brain.changes.pending(limit=100_000)}
+        self.revived |= {t for t in pending if t[1] is not None}
+        # Reinforcements that never left the device are rolled back with it too: what a device
+        # is owed from now on is the highest count still held anywhere.
+        self.counter_max = {}
+        self._observe_counters(extra=[self._hub_scan()])
+        STATS.faults["restore_old_copy"] += 1
+
+    # -------------------------------------------------------------- checks
+
+    @invariant()
+    def nothing_lost_so_far(self) -> None:
+        """After every step: every version written is still somewhere (or legitimately gone)."""
+        self.healthy = False
+        if not self.devices:
+            return
+        STATS.steps += 1
+        self._observe_counters()
+        present = set().union(*(scan_device(d).tokens() for d in self.devices))
+        present |= self._hub_scan().tokens()
+        lost = set(self.written) - present - self.superseded - self.rolled_back
+        if lost:
+            STATS.versions_lost += len(lost)
+        assert not lost, f"versions lost: {sorted(lost, key=str)}"
+        self.healthy = True
+
+    def check_converged(self) -> None:
+        """Two final full rounds, then every convergence and no-loss property."""
+        for _ in range(2):
+            for device in self.devices:
+                device.sync("full")
+        hub = self._hub_scan()
+        scans = [scan_device(d) for d in self.devices]
+        try:
+            remote = {self._remote_id(d) for d in self.devices}
+            assert len(remote) == 1, f"the devices sync different hub brains: {remote}"
+            for device, scan in zip(self.devices, scans, strict=True):
+                assert scan.root == hub.root, f"device {device.index}: root differs from the hub"
+                assert _rows(scan) == _rows(hub), f"device {device.index}: rows differ"
+                self._check_materialized(device, scan)
+        except AssertionError:
+            STATS.divergences += 1
+            raise
+        self._check_no_loss(hub)
+
+    def _check_no_loss(self, hub: Scan) -> None:
+        kept = hub.tokens()
+        STATS.versions_written += sum(self.written.values())
+        STATS.versions_checked += len(self.written)
+        lost = set(self.written) - kept - self.superseded - self.rolled_back
+        STATS.versions_lost += len(lost)
+        assert not lost, f"versions lost: {sorted(lost, key=str)}"
+        # no deleted memory came back
+        for (kind, id), version in hub.rows.items():
+            if kind != "memory" or version.deleted:
+                continue
+            token = token_of(version)
+            if self.written[token] == 1 and token not in self.revived:
+                assert token not in self.forgotten, f"deleted memory {id} came back"
+                assert token not in self.superseded, f"memory {id}: a replaced version is back"
+        # conflict copies are not duplicated
+        copies = Counter(
+            (v.body["record"]["kind"], v.body["record"]["id"], str(v.body["loser"]["body"]))
+            for (kind, _), v in hub.rows.items()
+            if kind == "conflict" and not v.deleted
+        )
+        duplicated = [key for key, n in copies.items() if n > 1]
+        assert not duplicated, f"duplicated conflict copies: {duplicated}"
+        # counters: every device's count is exactly the highest it wrote (never lost or doubled)
+        self._observe_counters()
+        for (kind, id), version in hub.rows.items():
+            if kind not in COUNTER_KINDS or (kind, id) in self.counter_deleted:
+                continue
+            assert not version.deleted
+            merged = {dev: entry["count"] for dev, entry in version.body["devices"].items()}
+            wrote = {d: n for (k, i, d), n in self.counter_max.items() if (k, i) == (kind, id)}
+            if merged != wrote:
+                STATS.counters_lost += 1
+            assert merged == wrote, f"{kind} {id}: counts {merged}, devices wrote {wrote}"
+
+    def _check_materialized(self, device: SimDevice, scan: Scan) -> None:
+        """The memories table shows exactly the live memory records (derived state agrees)."""
+        with device.brain() as brain:
+            shown = {row.id: row.content for row in sql.all_memories(brain.db)}
+        live = {
+            id: v.body.get("content")
+            for (kind, id), v in scan.rows.items()
+            if kind == "memory" and not v.deleted
+        }
+        assert shown == live, f"device {device.index}: memories table differs from its records"
+
+    def _observe_counters(self, extra: list[Scan] | None = None) -> None:
+        for scan in [scan_device(d) for d in self.devices] + (extra or []):
+            for (kind, id), version in scan.rows.items():
+                if kind not in COUNTER_KINDS:
+                    continue
+                if version.deleted:
+                    self.counter_deleted.add((kind, id))
+                    continue
+                for dev, entry in version.body.get("devices", {}).items():
+                    key = (kind, id, dev)
+                    self.counter_max[key] = max(self.counter_max.get(key, 0), int(entry["count"]))
+
+    # -------------------------------------------------------------- helpers
+
+    def _unique(self, topic: str, device: SimDevice) -> str:
+        return f"{topic.capitalize()} note {next(self.serial)} written on device {device.index}"
+
+    def _wrote(self, token: Token) -> None:
+        self.written[token] += 1
+        self.rolled_back.discard(token)
+
+    def _replace(self, old: Token, new: Token) -> None:
+        self.replaced_by.setdefault(old, set()).add(new)
+        self.revived.discard(old)  # replaced again after a restore brought it back
+
+    @property
+    def superseded(self) -> set[Token]:
+        """Tokens a user replaced, by a write that was not itself rolled back by a restore."""
+        return {
+            old
+            for old, new in self.replaced_by.items()
+            if any(t not in self.rolled_back for t in new)
+        }
+
+    @property
+    def forgotten(self) -> set[Token]:
+        """Tokens a forget replaced (a forget that was not rolled back)."""
+        return {
+            old for old, new in self.replaced_by.items() if (old[0], None) in new - self.rolled_back
+        }
+
+    def _hub_scan(self) -> Scan:
+        """The hub's brain: the one the devices synced (they all join the first one)."""
+        ids = [self._remote_id(d) for d in self.devices]
+        brain_id = next((id for id in ids if id is not None), None)
+        if brain_id is None:
+            return Scan({})
+        return scan_hub(self.hub_transport, self.hub_url, brain_id)
+
+    def _remote_id(self, device: SimDevice) -> str | None:
+        with device.brain() as brain:
+            value = SyncState(brain.db).get(state.REMOTE_ID)
+        return value if isinstance(value, str) else None
+
+    def _tokens_outside(self, device: SimDevice) -> set[Token]:
+        found = self._hub_scan().tokens()
+        for other in self.devices:
+            if other is not device:
+                found |= scan_device(other).tokens()
+        return found
+
+
+def _rows(scan: Scan) -> dict[tuple[str, str], str]:
+    return {key: version.vhash for key, version in scan.rows.items()}
