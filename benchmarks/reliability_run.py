@@ -1,0 +1,84 @@
+"""The long reliability run: the convergence model for many schedules, then schemathesis.
+
+    .venv/bin/python benchmarks/reliability_run.py [--schedules 300] [--steps 60] [--fuzz 300]
+
+Prints schedules run, steps, faults injected by kind, divergences, versions lost, fuzz cases run
+and 5xx replies -- the figures the README's Reliability section quotes. Exit status 1 when any
+property failed (the failing schedule is printed, shrunk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from contextlib import ExitStack
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+for folder in ("reliability", "sync", "conformance"):
+    sys.path.insert(0, str(TESTS / folder))
+
+from hub_targets import TARGETS, HubOptions  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+from sync_model import STATS, SyncModel  # noqa: E402
+from test_hub_fuzz import schemathesis_run, server_errors  # noqa: E402
+
+
+def convergence(schedules: int, steps: int) -> bool:
+    run = settings(
+        max_examples=schedules,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    try:
+        run_state_machine_as_test(SyncModel, settings=run)
+    except Exception:
+        traceback.print_exc()
+        return False
+    return True
+
+
+def fuzz(examples: int) -> tuple[int, int, int]:
+    """(cases run, checks failed, 5xx replies in the hub's own log)."""
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        hub = stack.enter_context(TARGETS["python-sqlite"].start(HubOptions(auth="local"), work))
+        result = schemathesis_run(
+            hub, work / "report", examples=examples, phases="examples,coverage,fuzzing,stateful"
+        )
+        errors = len(server_errors(hub))
+    return result["test_cases"]["generated"], result["test_cases"]["with_failures"], errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schedules", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--fuzz", type=int, default=300, help="schemathesis cases per operation")
+    args = parser.parse_args()
+    started = time.monotonic()
+    converged = convergence(args.schedules, args.steps)
+    model_s = time.monotonic() - started
+    cases, failed, five_xx = fuzz(args.fuzz)
+    faults = ", ".join(f"{kind} {n}" for kind, n in sorted(STATS.faults.items()))
+    print(f"schedules run:        {STATS.schedules} ({STATS.steps} steps, {model_s:.0f} s)")
+    print(f"faults injected:      {sum(STATS.faults.values())} ({faults})")
+    print(f"operations:           {dict(sorted(STATS.operations.items()))}")
+    print(f"versions written:     {STATS.versions_written} ({STATS.versions_checked} checked)")
+    print(f"conflict copies made: {STATS.conflict_copies}")
+    print(f"divergences:          {STATS.divergences + (0 if converged else 1)}")
+    print(f"versions lost:        {STATS.versions_lost}")
+    print(f"counter entries lost: {STATS.counters_lost}")
+    print(f"fuzz cases run:       {cases} ({failed} with a failed check)")
+    print(f"5xx replies:          {five_xx}")
+    return 0 if converged and failed == 0 and five_xx == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
