@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
-for folder in ("reliability", "sync", "conformance"):
+for folder in ("conformance", "sync", "reliability"):  # reliability first on the path
     sys.path.insert(0, str(TESTS / folder))
 
 from hub_targets import TARGETS, HubOptions  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -35,31 +36,7 @@ def devices(tmp_path: Path, hub_transport: httpx.BaseTransport) -> dict[str, Dev
 
 # ------------------------------------------------------------------ real hubs (attacks, fuzzing)
 
-from contextlib import ExitStack  # noqa: E402
-
-from hub_targets import TARGETS, HubOptions, RunningHub  # noqa: E402
-
-#: the Python hub on both of its backends (the conformance suite's targets)
-PYTHON_TARGETS = [
-    pytest.param(name, marks=TARGETS[name].marks, id=name)
-    for name in ("python-sqlite", "python-postgres")
-]
-
-
-class RealHubs:
-    """`nmem serve` processes by (target, options), started once per session, always stopped."""
-
-    def __init__(self, root: Path, stack: ExitStack) -> None:
-        self.root, self.stack = root, stack
-        self.running: dict[tuple[str, HubOptions], RunningHub] = {}
-
-    def get(self, name: str, options: HubOptions | None = None) -> RunningHub:
-        key = (name, options or HubOptions())
-        if key not in self.running:
-            workdir = self.root / f"{name}-{len(self.running)}"
-            workdir.mkdir(parents=True)
-            self.running[key] = self.stack.enter_context(TARGETS[name].start(key[1], workdir))
-        return self.running[key]
+from reliability_hubs import RealHubs  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import RealHubs
 from hub_api import Account, device, pushed, register, uid, version
 from hub_targets import HubOptions, RunningHub
+from reliability_hubs import RealHubs
 
 ST = str(Path(sys.executable).parent / "st")
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,"

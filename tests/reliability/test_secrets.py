@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RealHubs
+from reliability_hubs import RealHubs
 from sync_devices import Device
 
 NMEM = str(Path(sys.executable).parent / "nmem")
