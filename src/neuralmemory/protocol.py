@@ -147,7 +147,21 @@ def version_hash(
     strength: int,
     body: dict[str, Any],
 ) -> str:
-    fields = {
+    fields = _hashed_fields(kind, id, hlc, device_id, parent, deleted, strength, body)
+    return VHASH_PREFIX + hashlib.sha256(canonical_json(fields)).hexdigest()
+
+
+def _hashed_fields(
+    kind: str,
+    id: str,
+    hlc: str,
+    device_id: str,
+    parent: str | None,
+    deleted: bool,
+    strength: int,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    return {
         "kind": kind,
         "id": id,
         "hlc": hlc,
@@ -157,7 +171,6 @@ def version_hash(
         "strength": strength,
         "body": body,
     }
-    return VHASH_PREFIX + hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
 def bucket_of(kind: str, id: str) -> int:
@@ -277,6 +290,33 @@ class Version(_Request):
                 "vhash": vhash,
             }
         )
+
+    @classmethod
+    def trusted(
+        cls,
+        *,
+        kind: str,
+        id: str,
+        hlc: str,
+        device_id: str,
+        parent: str | None,
+        strength: int,
+        body: dict[str, Any],
+    ) -> tuple[Version, bytes]:
+        """`create` for a live version whose fields this process built itself and knows valid
+        (ids it minted or read from its own tables, a stamp from its own clock, a strength in
+        range): the body is still checked to be canonical JSON, but is encoded and hashed once,
+        and the model is not validated again. Returns the version and its canonical JSON, vhash
+        included (exactly what `canonical_json(version.model_dump(mode="json"))` gives), so the
+        caller never encodes it again. Data from outside goes through `create` or validation.
+        """
+        fields = _hashed_fields(kind, id, hlc, device_id, parent, False, strength, body)
+        hashed = canonical_json(fields)
+        vhash = VHASH_PREFIX + hashlib.sha256(hashed).hexdigest()
+        # "vhash" sorts after every other field, so the whole version is the hashed object
+        # with it appended.
+        data = hashed[:-1] + b',"vhash":"' + vhash.encode() + b'"}'
+        return cls.model_construct(**fields, vhash=vhash), data
 
     def size(self) -> int:
         """Bytes this version takes on the wire: what max_record_bytes limits."""

@@ -4,10 +4,18 @@ that always equals the XOR fold of the current records."""
 from __future__ import annotations
 
 from functools import reduce
+from itertools import pairwise
 
 from neuralmemory.clock import Stamp
-from neuralmemory.protocol import EMPTY_DIGEST, Version, bucket_of, item_digest, xor_digest
-from neuralmemory.store.changes import ChangeLog
+from neuralmemory.protocol import (
+    EMPTY_DIGEST,
+    Version,
+    bucket_of,
+    canonical_json,
+    item_digest,
+    xor_digest,
+)
+from neuralmemory.store.changes import ChangeLog, Current
 from neuralmemory.store.db import Database
 
 
@@ -140,3 +148,53 @@ def test_mark_all_pending_is_idempotent(db) -> None:
         assert changes.mark_all_pending() == 3
         assert changes.mark_all_pending() == 0
     assert changes.pending_count() == 3
+
+
+def test_update_many_coalesces_like_write_and_keeps_the_digest(db) -> None:
+    changes = log(db)
+    pushed = write(changes, "m-1", body={"n": 1})
+    with db.transaction():
+        changes.mark_pushed("memory", "m-1", pushed.vhash)
+    write(changes, "m-2", body={"n": 1})
+    gone = write(changes, "m-3", body={"n": 1})
+    gone = write(changes, "m-3", deleted=True)
+    seen: list[tuple[str, dict | None]] = []
+
+    def change(kind: str, id: str, live: Version | None) -> tuple[dict, int]:
+        seen.append((id, None if live is None else live.body))
+        n = live.body["n"] + 1 if live else 1
+        return {"n": n}, 7
+
+    keys = [("memory", "m-1"), ("memory", "m-2"), ("memory", "m-3"), ("memory", "m-4")]
+    with db.transaction():
+        made = changes.update_many([*keys, ("memory", "m-1")], change)
+    # a record twice sees its first write; a tombstone and a new record are not live
+    assert seen == [
+        ("m-1", {"n": 1}),
+        ("m-2", {"n": 1}),
+        ("m-3", None),
+        ("m-4", None),
+        ("m-1", {"n": 2}),
+    ]
+    assert [v.parent for v in made] == [pushed.vhash, None, gone.parent, None, pushed.vhash]
+    assert all(a.hlc < b.hlc for a, b in pairwise(made))
+    assert made[-1].body == {"n": 3}
+    # stored exactly as validated versions, canonical JSON and all
+    for version in made[1:]:
+        assert Version.model_validate(version.model_dump()) == version
+        assert changes.current(version.kind, version.id) == Current(version, pending=True)
+    assert changes.pending_count() == 4
+    assert sorted(p.data for p in changes.pending_encoded()) == sorted(
+        canonical_json(v.model_dump(mode="json")) for v in made[1:]
+    )
+    assert changes.root() == expected_root(db) == changes.digest().root
+    later = write(changes, "m-9", body={})
+    assert later.hlc > made[-1].hlc  # the clock state was written back
+
+
+def test_a_trusted_version_equals_a_validated_one() -> None:
+    fields = dict(kind="link", id="l-1", hlc="0000000000001-0000-dev-a", device_id="dev-a")
+    body = {"a": "m-1", "b": "m-2", "devices": {"dev-a": {"count": 2, "last": 5}}}
+    version, data = Version.trusted(**fields, parent=None, strength=10, body=body)
+    assert version == Version.create(**fields, strength=10, body=body)
+    assert data == canonical_json(version.model_dump(mode="json"))

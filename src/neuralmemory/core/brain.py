@@ -482,23 +482,27 @@ class Brain:
 
     def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
         now = self._now()
-        with self.db.transaction():
-            for hit in hits[:REINFORCED]:
-                self._bump("activation", hit.memory.id, now, {})
-                source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
-                if hit.via in ("concept", "link") and source and source != "?":
-                    a, b = sorted((source, hit.memory.id))
-                    self._bump("link", reinforce.link_id(a, b), now, {"a": a, "b": b})
+        keys: list[tuple[str, str]] = []
+        ends: dict[str, dict[str, Any]] = {}  # link id -> its {"a", "b"}
+        for hit in hits[:REINFORCED]:
+            keys.append(("activation", hit.memory.id))
+            source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
+            if hit.via in ("concept", "link") and source and source != "?":
+                a, b = sorted((source, hit.memory.id))
+                link = reinforce.link_id(a, b)
+                keys.append(("link", link))
+                ends[link] = {"a": a, "b": b}
 
-    def _bump(self, kind: str, id: str, now: int, extra: dict[str, Any]) -> None:
-        current = self.changes.current(kind, id)
-        live = current is not None and not current.version.deleted
-        counters = reinforce.counters_of(current.version.body) if live and current else {}
-        counters = reinforce.bump(counters, self.device_id, now)
-        count, last = reinforce.totals(counters)
-        strength = reinforce.millionths(reinforce.activation(count, last, now))
-        body = {**extra, "devices": counters}
-        self.materialize(self.changes.write(kind, id, body=body, strength=strength))
+        def bump(kind: str, id: str, live: Version | None) -> tuple[dict[str, Any], int]:
+            counters = reinforce.counters_of(live.body) if live else {}
+            counters = reinforce.bump(counters, self.device_id, now)
+            count, last = reinforce.totals(counters)
+            strength = reinforce.millionths(reinforce.activation(count, last, now))
+            extra = ends[id] if kind == "link" else {}
+            return {**extra, "devices": counters}, strength
+
+        with self.db.transaction():
+            self.materialize(*self.changes.update_many(keys, bump))
 
     def stats(self) -> Stats:
         with self.db.reading():

@@ -61,6 +61,9 @@ class Current:
     pending: bool
 
 
+Change = tuple[dict[str, Any], int]  # a record's new (body, strength), for update_many
+
+
 @dataclass(frozen=True)
 class Pending:
     """A pending version as stored: `data` is its canonical JSON, exactly what a push sends, so
@@ -130,6 +133,49 @@ class ChangeLog:
         self._put([version], pending=True, old=old)
         return version
 
+    def update_many(
+        self, keys: Sequence[tuple[str, str]], change: Callable[[str, str, Version | None], Change]
+    ) -> list[Version]:
+        """Local writes of several records at once, each coalesced exactly as `write` does: the
+        reinforcement path. `change(kind, id, live)` gets the record's current live version
+        (None when new or a tombstone; a record twice in `keys` sees its first write) and
+        returns the new (body, strength). The bodies must be ones this process built, of ids it
+        knows valid (Version.trusted: checked canonical, encoded and hashed once). The current
+        versions are read in one query, the clock is read and written once, and the versions
+        are stored and folded into the digest together (each bucket and the root once)."""
+        if not keys:
+            return []
+        found = self.currents(keys)
+        old = {key: current.version.vhash for key, current in found.items()}
+        last = self._meta(HLC_KEY)
+        if last:
+            self._clock.observe(last)
+        versions: list[Version] = []
+        texts: list[str] = []
+        for kind, id in keys:
+            current = found.get((kind, id))
+            if current is None:
+                parent, live = None, None
+            else:
+                parent = current.version.parent if current.pending else current.version.vhash
+                live = None if current.version.deleted else current.version
+            body, strength = change(kind, id, live)
+            version, data = Version.trusted(
+                kind=kind,
+                id=id,
+                hlc=str(self._clock.tick()),
+                device_id=self.device_id,
+                parent=parent,
+                strength=strength,
+                body=body,
+            )
+            found[(kind, id)] = Current(version, pending=True)
+            versions.append(version)
+            texts.append(data.decode("utf-8"))
+        self._set_meta(HLC_KEY, versions[-1].hlc)
+        self._put(versions, pending=True, old=old, texts=texts)
+        return versions
+
     def store(self, version: Version, *, pending: bool = False) -> None:
         """Make `version` (typically pulled from a hub) the record's current version."""
         self.store_many([version], pending=pending)
@@ -160,13 +206,19 @@ class ChangeLog:
         return self.db.execute("UPDATE records SET pending = 1 WHERE pending = 0").rowcount
 
     def _put(
-        self, versions: Sequence[Version], *, pending: bool, old: dict[tuple[str, str], str]
+        self,
+        versions: Sequence[Version],
+        *,
+        pending: bool,
+        old: dict[tuple[str, str], str],
+        texts: Sequence[str] | None = None,
     ) -> None:
         """Write versions as current, folding each change into the digest; `old` holds the
-        vhash each record had (absent: new), and is updated as the versions are written."""
+        vhash each record had (absent: new), and is updated as the versions are written.
+        `texts`, when given, are the versions' canonical JSON, already encoded."""
         deltas: dict[int, int] = {}
         rows = []
-        for version in versions:
+        for n, version in enumerate(versions):
             key = (version.kind, version.id)
             delta = int(item_digest(version.kind, version.id, version.vhash), 16)
             if key in old:
@@ -174,7 +226,8 @@ class ChangeLog:
             old[key] = version.vhash  # a record twice in one page: the second replaces the first
             bucket = bucket_of(version.kind, version.id)
             deltas[bucket] = deltas.get(bucket, 0) ^ delta
-            rows.append(_row(version, bucket, pending=pending))
+            text = _canonical_text(version) if texts is None else texts[n]
+            rows.append(_row(version, bucket, text, pending=pending))
         self.db.executemany(_UPSERT, rows)
         self._fold(deltas)
 
@@ -233,6 +286,24 @@ class ChangeLog:
         if row is None:
             return None
         return Current(_load(row[0]), bool(row[1]))
+
+    def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
+        """`current` of those of `keys` that exist here: one indexed query per kind (a row-value
+        IN list would scan the table)."""
+        ids: dict[str, list[str]] = {}
+        for kind, id in dict.fromkeys(keys):
+            ids.setdefault(kind, []).append(id)
+        found: dict[tuple[str, str], Current] = {}
+        for kind, of_kind in ids.items():
+            for start in range(0, len(of_kind), 2 * KEYS_PER_QUERY):
+                chunk = of_kind[start : start + 2 * KEYS_PER_QUERY]
+                rows = self.db.execute(
+                    "SELECT id, version, pending FROM records"
+                    f" WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})",
+                    [kind, *chunk],
+                )
+                found.update({(kind, i): Current(_load(text), bool(p)) for i, text, p in rows})
+        return found
 
     def pending(self, *, limit: int = 500, after: str | None = None) -> list[Version]:
         """Pending versions in HLC order, `limit` at a time; pass the last one's hlc as `after`."""
@@ -298,7 +369,7 @@ class ChangeLog:
         return [BucketEntry(*row) for row in rows]
 
 
-def _row(version: Version, bucket: int, *, pending: bool) -> tuple[Any, ...]:
+def _row(version: Version, bucket: int, text: str, *, pending: bool) -> tuple[Any, ...]:
     """A version as a `records` row, in _UPSERT's column order."""
     return (
         version.kind,
@@ -308,7 +379,7 @@ def _row(version: Version, bucket: int, *, pending: bool) -> tuple[Any, ...]:
         bucket,
         int(version.deleted),
         int(pending),
-        _canonical_text(version),
+        text,
     )
 
 
