@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 from neuralmemory.core.extract import extract
 from neuralmemory.store import memories as sql
@@ -226,24 +227,33 @@ def rank(
     admit(reached)
     # Several concepts shared with one source add up, but a source never passes on more than
     # its own activation times DECAY: so a hop-2 memory cannot outrank what led to it.
-    pairs: dict[tuple[int | None, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    best_path: dict[tuple[int | None, int], tuple[float, list[str]]] = {}
+    # pair (source, target) -> [gained, cap, best spread, its path]
+    pairs: dict[tuple[int | None, int], list[Any]] = {}
     # Few distinct (source, target) seed sets recur across hundreds of routes: compute each once.
     novelties: dict[tuple[frozenset[int], frozenset[int]], float] = {}
+    held_by: dict[int, frozenset[int]] = {}
     for rid, nid, weight in _holding(db, list(chosen), list(scored)):
-        held = frozenset(scored[rid].held)
+        held = held_by.get(rid)
+        if held is None:
+            held = held_by[rid] = frozenset(scored[rid].held)
         for route in routes[nid]:
-            if route.source != rid:
-                novelty = novelties.get((route.held, held))
-                if novelty is None:
-                    novelty = novelties[route.held, held] = _novelty(route.held, held, seed_weight)
-                pair = pairs[(route.source, rid)]
-                pair[0] += route.spread * novelty * weight
+            if route.source == rid:
+                continue
+            novelty = novelties.get((route.held, held))
+            if novelty is None:
+                novelty = novelties[route.held, held] = _novelty(route.held, held, seed_weight)
+            spread = route.spread * weight
+            pair = pairs.get((route.source, rid))
+            if pair is None:
+                pairs[route.source, rid] = [spread * novelty, route.cap * novelty, 0.0, None]
+                pair = pairs[route.source, rid]
+            else:
+                pair[0] += spread * novelty
                 pair[1] = route.cap * novelty
-                if route.spread * weight > best_path.get((route.source, rid), (0.0, []))[0]:
-                    best_path[(route.source, rid)] = (route.spread * weight, route.path)
-    for (origin, rid), (gained, cap) in pairs.items():
-        _reach(scored[rid], min(gained, cap), best_path[(origin, rid)][1])
+            if spread > pair[2]:
+                pair[2], pair[3] = spread, route.path
+    for (_, rid), (gained, cap, _, path) in pairs.items():
+        _reach(scored[rid], min(gained, cap), path)
 
     # Learned links: associations earlier recalls (or the user) made between two memories.
     learned = links([s.rid for s in sources])
@@ -255,11 +265,14 @@ def rank(
         if gained * novelty >= THRESHOLD:
             _reach(target, gained * novelty, [*source.matched[:1], f"memory:{src}", "link"])
 
-    strengths = strength(list(scored))
+    def base(item: Scored) -> float:
+        return item.text + TEXT_ACTIVATION * item.a1 + item.a3
+
+    # Strength only scales a score: a memory with no base score has none, whatever its strength.
+    strengths = strength([item.rid for item in scored.values() if base(item) > 0])
 
     def final(item: Scored) -> float:
-        base = item.text + TEXT_ACTIVATION * item.a1 + item.a3
-        return base * (0.9 + 0.1 * strengths.get(item.rid, 0.5))
+        return base(item) * (0.9 + 0.1 * strengths.get(item.rid, 0.5))
 
     for item in scored.values():
         item.score = final(item)
