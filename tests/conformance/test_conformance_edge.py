@@ -164,3 +164,9 @@ def test_odd_requests_are_4xx_never_5xx(
     assert 400 <= answer.status_code < 500, answer.text
     body = answer.json()
     assert isinstance(body["error"], str) and isinstance(body["code"], str)
+
+
+@pytest.mark.parametrize("path", ["/v1/health/", "/v1/hub/info/", "/v1/brains/b-1/digest/"])
+def test_a_trailing_slash_is_a_404_in_the_error_shape(client: httpx.Client, path: str) -> None:
+    answer = client.get(path, follow_redirects=False)
+    assert error(answer, 404, "not_found")
