@@ -185,14 +185,18 @@ def rank(
     # project's fact) is what spreads.
     sources = _sources(scored, [n.id for n in seeds])
     routes: dict[int, list[Route]] = defaultdict(list)  # bridge neuron -> routes into it
-    for rid, neuron, weight in sql.concepts_of(db, [s.rid for s in sources]):
+    # What every route out of one source shares: its cap, its seed set, the start of its path.
+    starts = {
+        s.rid: (DECAY * _strength_of(s), frozenset(s.held), [*s.matched[:1], f"memory:{s.rid}"])
+        for s in sources
+    }
+    for rid, neuron, weight in sql.concepts_of(db, list(starts)):
         if neuron.id in seed_weight:
             continue
-        source = scored[rid]
-        spread = DECAY * _strength_of(source) * weight * _specificity(neuron.df, total)
-        path = [*source.matched[:1], f"memory:{rid}", _label(neuron, "concept")]
-        cap = DECAY * _strength_of(source)
-        routes[neuron.id].append(Route(rid, spread, cap, frozenset(source.held), path))
+        cap, matched, start = starts[rid]
+        spread = cap * weight * _specificity(neuron.df, total)
+        path = [*start, _label(neuron, "concept")]
+        routes[neuron.id].append(Route(rid, spread, cap, matched, path))
     for src, dst, kind in sql.related(db, list(seed_weight)):
         if dst not in seed_weight:
             spread = DECAY * RELATION_WEIGHT * seed_weight[src]
@@ -232,26 +236,33 @@ def rank(
     # Few distinct (source, target) seed sets recur across hundreds of routes: compute each once.
     novelties: dict[tuple[frozenset[int], frozenset[int]], float] = {}
     held_by: dict[int, frozenset[int]] = {}
+    into = {
+        nid: [(r.source, r.spread, r.cap, r.held, r.path) for r in routes[nid]] for nid in chosen
+    }
     for rid, nid, weight in _holding(db, list(chosen), list(scored)):
         held = held_by.get(rid)
         if held is None:
             held = held_by[rid] = frozenset(scored[rid].held)
-        for route in routes[nid]:
-            if route.source == rid:
+        for origin, spread, cap, from_held, path in into[nid]:
+            if origin == rid:
                 continue
-            novelty = novelties.get((route.held, held))
+            novelty = novelties.get((from_held, held))
             if novelty is None:
-                novelty = novelties[route.held, held] = _novelty(route.held, held, seed_weight)
-            spread = route.spread * weight
-            pair = pairs.get((route.source, rid))
+                novelty = novelties[from_held, held] = _novelty(from_held, held, seed_weight)
+            spread *= weight
+            pair = pairs.get((origin, rid))
             if pair is None:
-                pairs[route.source, rid] = [spread * novelty, route.cap * novelty, 0.0, None]
-                pair = pairs[route.source, rid]
+                pairs[origin, rid] = (
+                    [spread * novelty, cap * novelty, spread, path]
+                    if spread > 0.0
+                    else [spread * novelty, cap * novelty, 0.0, None]
+                )
             else:
                 pair[0] += spread * novelty
-                pair[1] = route.cap * novelty
-            if spread > pair[2]:
-                pair[2], pair[3] = spread, route.path
+                pair[1] = cap * novelty
+                if spread > pair[2]:
+                    pair[2] = spread
+                    pair[3] = path
     for (_, rid), (gained, cap, _, path) in pairs.items():
         _reach(scored[rid], min(gained, cap), path)
 
