@@ -7,6 +7,7 @@ write its factory and add one entry to TARGETS; every test then runs against it 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import signal
@@ -78,6 +79,13 @@ def throwaway_postgres() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def die_with_parent() -> None:
+    """preexec_fn: the server gets SIGTERM when the test process dies (Linux), so a pytest run
+    killed by a timeout never leaves hubs running on the machine."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 @contextmanager
 def process(
     args: list[str], env: dict[str, str], log: Path, ready_url: str
@@ -91,6 +99,7 @@ def process(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     try:
         deadline = time.monotonic() + START_DEADLINE_S

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import free_port
+from hub_targets import die_with_parent, free_port
 from sync_devices import Device
 
 from neuralmemory.errors import HubUnavailable
@@ -41,7 +41,12 @@ class Hub:
         env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
