@@ -198,3 +198,25 @@ def test_a_trusted_version_equals_a_validated_one() -> None:
     version, data = Version.trusted(**fields, parent=None, strength=10, body=body)
     assert version == Version.create(**fields, strength=10, body=body)
     assert data == canonical_json(version.model_dump(mode="json"))
+
+
+def test_reading_many_records_looks_each_up_by_key_never_scanning(db) -> None:
+    changes = log(db)
+    keys = [("memory", f"m-{n}") for n in range(450)] + [("link", "l-1"), ("memory", "m-x")]
+    with db.transaction():
+        made = changes.update_many(keys[:-1], lambda kind, id, live: ({"n": 1}, 0))
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        found = changes.currents(keys)
+        with db.transaction():
+            changes.store_many(made[:3])
+    finally:
+        db.conn.set_trace_callback(None)
+    assert sorted(found) == sorted(keys[:-1])
+    assert all(found[v.kind, v.id].version == v for v in made)
+    reads = [sql for sql in statements if sql.startswith("SELECT") and "FROM records" in sql]
+    assert len(reads) == 4  # currents: 2 memory chunks + 1 link; store_many: 1
+    for sql in reads:
+        plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN" not in plan, plan

@@ -41,7 +41,7 @@ from neuralmemory.store.db import Database
 
 HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
-KEYS_PER_QUERY = 400  # (kind, id) pairs per IN list: 800 parameters, under every SQLite's limit
+KEYS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
 _HASHED = tuple(name for name in Version.model_fields if name != "vhash")
 
@@ -288,22 +288,11 @@ class ChangeLog:
         return Current(_load(row[0]), bool(row[1]))
 
     def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
-        """`current` of those of `keys` that exist here: one indexed query per kind (a row-value
-        IN list would scan the table)."""
-        ids: dict[str, list[str]] = {}
-        for kind, id in dict.fromkeys(keys):
-            ids.setdefault(kind, []).append(id)
-        found: dict[tuple[str, str], Current] = {}
-        for kind, of_kind in ids.items():
-            for start in range(0, len(of_kind), 2 * KEYS_PER_QUERY):
-                chunk = of_kind[start : start + 2 * KEYS_PER_QUERY]
-                rows = self.db.execute(
-                    "SELECT id, version, pending FROM records"
-                    f" WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})",
-                    [kind, *chunk],
-                )
-                found.update({(kind, i): Current(_load(text), bool(p)) for i, text, p in rows})
-        return found
+        """`current` of those of `keys` that exist here, in a query or two for any number."""
+        return {
+            (kind, id): Current(_load(text), bool(pending))
+            for kind, id, text, pending in self._rows(keys, "version, pending")
+        }
 
     def pending(self, *, limit: int = 500, after: str | None = None) -> list[Version]:
         """Pending versions in HLC order, `limit` at a time; pass the last one's hlc as `after`."""
@@ -320,15 +309,24 @@ class ChangeLog:
 
     def _vhashes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The current vhash of those of `keys` that exist here."""
-        found: dict[tuple[str, str], str] = {}
-        for start in range(0, len(keys), KEYS_PER_QUERY):
-            chunk = keys[start : start + KEYS_PER_QUERY]
-            pairs = ",".join(["(?, ?)"] * len(chunk))
-            rows = self.db.execute(
-                f"SELECT kind, id, vhash FROM records WHERE (kind, id) IN (VALUES {pairs})",
-                [part for key in chunk for part in key],
-            )
-            found.update({(kind, id): vhash for kind, id, vhash in rows})
+        return {(kind, id): str(vhash) for kind, id, vhash in self._rows(keys, "vhash")}
+
+    def _rows(self, keys: Sequence[tuple[str, str]], columns: str) -> list[tuple[Any, ...]]:
+        """(kind, id, *columns) of those of `keys` that exist here: one indexed query per kind
+        and KEYS_PER_QUERY ids (a row-value IN list, (kind, id) IN (VALUES ...), would scan
+        the whole table)."""
+        ids: dict[str, list[str]] = {}
+        for kind, id in dict.fromkeys(keys):
+            ids.setdefault(kind, []).append(id)
+        found: list[tuple[Any, ...]] = []
+        for kind, of_kind in ids.items():
+            for start in range(0, len(of_kind), KEYS_PER_QUERY):
+                chunk = of_kind[start : start + KEYS_PER_QUERY]
+                found += self.db.execute(
+                    f"SELECT kind, id, {columns} FROM records"
+                    f" WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})",
+                    [kind, *chunk],
+                ).fetchall()
         return found
 
     def pending_count(self) -> int:
