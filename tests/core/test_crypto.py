@@ -109,3 +109,29 @@ def test_a_short_passphrase_and_a_missing_key_are_refused(home: Path, tmp_path: 
     with pytest.raises(NotFound, match="no key"):
         crypto.export_key("b-x", "long enough passphrase", tmp_path / "k")
     assert not (tmp_path / "k").exists()
+
+
+def test_a_replaced_key_file_does_not_encrypt_new_memories(brain: Brain, home: Path) -> None:
+    brain.remember(SECRET, encrypted=True)
+    brain_id, name = brain.id, brain.name
+    brain.close()
+    key_file = crypto.key_path(brain_id)
+    key_file.write_bytes(crypto.Fernet.generate_key())  # not the key the memory was sealed with
+    with open_brain(name) as again:
+        count_before = again.stats().memories
+        with pytest.raises(CryptoError, match="wrong key"):
+            again.remember("Another secret: the spare key is under the mat.", encrypted=True)
+        assert again.stats().memories == count_before
+
+
+def test_no_new_key_is_made_while_the_brain_holds_memories_sealed_elsewhere(
+    brain: Brain, home: Path
+) -> None:
+    brain.remember(SECRET, encrypted=True)
+    brain_id, name = brain.id, brain.name
+    brain.close()
+    key_file = crypto.key_path(brain_id)
+    key_file.unlink()  # as on a device that synced the memory but never imported the key
+    with open_brain(name) as again, pytest.raises(CryptoError, match="key is not on this device"):
+        again.remember("Another secret: the spare key is under the mat.", encrypted=True)
+    assert not key_file.exists()

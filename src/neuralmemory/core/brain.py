@@ -48,6 +48,7 @@ MAX_QUERY_CHARS = 2_000
 MAX_LIMIT = 100
 DEFAULT_BRAIN = "default"
 DAY_MS = 86_400_000
+KEY_CHECK_SAMPLES = 20  # newest encrypted memories a key must decrypt one of before it encrypts
 REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 SYNC_ID = "sync_id"  # meta key: the hub brain a non-empty brain was merged into
@@ -212,6 +213,7 @@ class Brain:
         self.changes = ChangeLog(db, device_id, now=now)  # one clock for content and stamps
         self._now = now
         self._key: crypto.BrainKey | None = None
+        self._key_checked = False  # checked against the brain's encrypted memories (_brain_key)
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
@@ -650,7 +652,7 @@ class Brain:
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'brain_id'", (brain_id,))
             self.db.execute("DELETE FROM meta WHERE key = ?", (SYNC_ID,))
             self.db.execute("DELETE FROM sync_state")
-        self._key = None  # key files are named by brain id
+        self._key, self._key_checked = None, False  # key files are named by brain id
 
     def sync_as(self, brain_id: str) -> None:
         """Record that this (non-empty) brain was merged into the hub brain `brain_id`: it keeps
@@ -666,13 +668,30 @@ class Brain:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (SYNC_ID, brain_id),
             )
-        self._key = None
+        self._key, self._key_checked = None, False
 
     # -------------------------------------------------------------------- helpers
 
     def _brain_key(self, *, create: bool) -> crypto.BrainKey:
         """The brain's key; made on first use when `create`, else CryptoError when missing."""
         key = self._maybe_key()
+        if create and not self._key_checked:
+            # Encrypting with the wrong key, or a fresh one while the brain already holds memories
+            # sealed elsewhere, writes what the other devices can never read: refuse instead.
+            samples = sql.recent_ciphertexts(self.db, KEY_CHECK_SAMPLES)
+            if samples and key is None:
+                raise CryptoError(
+                    f"brain {self.name} holds encrypted memories but their key is not on this"
+                    " device",
+                    hint="import it before encrypting more: nmem keys export / nmem keys import",
+                )
+            if samples and key is not None and not any(map(key.can_decrypt, samples)):
+                raise CryptoError(
+                    f"the key for brain {self.name} does not decrypt its encrypted memories"
+                    " (wrong key)",
+                    hint="import the right key: nmem keys import",
+                )
+            self._key_checked = True
         if key is None and create:
             key = crypto.ensure_key(self.key_ids[0])
         if key is None:

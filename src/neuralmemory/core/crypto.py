@@ -60,6 +60,13 @@ class BrainKey:
                 hint="import the key the memory was written with: nmem keys import",
             ) from None
 
+    def can_decrypt(self, token: str) -> bool:
+        try:
+            self.decrypt(token)
+        except CryptoError:
+            return False
+        return True
+
     def seal(self, term: str) -> str:
         """A term as it may sit in the local index: an alphanumeric HMAC token."""
         return "h" + hmac.new(self._seal_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:20]

@@ -111,6 +111,16 @@ def get_memory(db: Database, id: str) -> MemoryRow | None:
     return None if row is None else _row(row)
 
 
+def recent_ciphertexts(db: Database, limit: int) -> list[str]:
+    """The ciphertexts of the newest encrypted memories: samples to check a key against."""
+    rows = db.execute(
+        "SELECT ciphertext FROM memories WHERE encrypted = 1 AND ciphertext IS NOT NULL"
+        " ORDER BY rid DESC LIMIT ?",
+        (limit,),
+    )
+    return [row[0] for row in rows]
+
+
 def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
     wanted = list(rids)
     if not wanted:
