@@ -65,6 +65,17 @@ def test_filters_limit_and_expiry(brain: Brain) -> None:
     ]
 
 
+def test_expired_memories_ranked_first_leave_room_for_the_next_ones(brain: Brain) -> None:
+    # Without filters recall reads `limit` rows per chunk: expired ones send it to the next.
+    kept = brain.remember("Deploy previews are on Netlify").memory
+    for n in range(3):
+        gone = brain.remember(f"Deploy broken broken broken, outage number {n}").memory
+        brain.db.execute("UPDATE memories SET expires_at = 1 WHERE id = ?", (gone.id,))
+    assert [h.memory.id for h in brain.recall("broken deploy", limit=1, reinforce=False)] == [
+        kept.id
+    ]
+
+
 def test_typed_relations_carry_activation(brain: Brain) -> None:
     ids = fill(brain)
     hits = brain.recall("outage", reinforce=False)

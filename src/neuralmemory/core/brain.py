@@ -439,8 +439,11 @@ class Brain:
                 strength=lambda rids: self._strengths(rids, now),
             )
             picked: list[tuple[Scored, MemoryRow]] = []
-            for start in range(0, len(ranked), 4 * limit):
-                chunk = ranked[start : start + 4 * limit]
+            # Filters may reject many of the best: read more rows per chunk then. Without them
+            # only an expired memory is skipped, and `limit` rows nearly always suffice.
+            step = 4 * limit if wanted_tags or wanted_type else limit
+            for start in range(0, len(ranked), step):
+                chunk = ranked[start : start + step]
                 rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
                 for item in chunk:
                     row = rows[item.rid]
@@ -466,7 +469,7 @@ class Brain:
             for step in item.path
             if step.startswith("memory:")
         }
-        ids = {row.rid: row.id for row in sql.memories_by_rid(self.db, path_rids).values()}
+        ids = sql.ids_by_rid(self.db, path_rids)
         inputs = sql.strength_inputs(self.db, [row.rid for _, row in picked])
         hits = []
         for item, row in picked:
@@ -744,7 +747,7 @@ class Brain:
         return reinforce.millionths(reinforce.activation(count, last, now))
 
     def _links_by_rid(self, rids: list[int]) -> list[tuple[int, int, int]]:
-        ids = {row.id: rid for rid, row in sql.memories_by_rid(self.db, rids).items()}
+        ids = {id_: rid for rid, id_ in sql.ids_by_rid(self.db, rids).items()}
         found = sql.links_of(self.db, list(ids))
         targets = sql.rids_of(self.db, [dst for _, _, dst, _ in found])
         return [(ids[src], targets[dst], count) for _, src, dst, count in found if dst in targets]

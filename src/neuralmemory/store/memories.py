@@ -130,6 +130,16 @@ def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
     return {row.rid: row for row in map(_row, rows)}
 
 
+def ids_by_rid(db: Database, rids: Iterable[int]) -> dict[int, str]:
+    """rid -> memory id, without reading (or decoding) the rest of the rows."""
+    wanted = list(rids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(f"SELECT rid, id FROM memories WHERE rid IN ({marks})", wanted)
+    return {int(rid): str(id_) for rid, id_ in rows}
+
+
 def rids_of(db: Database, ids: Iterable[str]) -> dict[str, int]:
     wanted = list(ids)
     if not wanted:
