@@ -122,31 +122,25 @@ def recent_ciphertexts(db: Database, limit: int) -> list[str]:
 
 
 def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
-    wanted = list(rids)
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    rows = db.execute(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE rid IN ({marks})", wanted)
-    return {row.rid: row for row in map(_row, rows)}
+    return {row.rid: row for row in map(_row, _where_in(db, _MEMORY_COLUMNS, "rid", rids))}
 
 
 def ids_by_rid(db: Database, rids: Iterable[int]) -> dict[int, str]:
     """rid -> memory id, without reading (or decoding) the rest of the rows."""
-    wanted = list(rids)
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    rows = db.execute(f"SELECT rid, id FROM memories WHERE rid IN ({marks})", wanted)
-    return {int(rid): str(id_) for rid, id_ in rows}
+    return {int(rid): str(id_) for rid, id_ in _where_in(db, "rid, id", "rid", rids)}
 
 
 def rids_of(db: Database, ids: Iterable[str]) -> dict[str, int]:
-    wanted = list(ids)
+    return {str(id_): int(rid) for id_, rid in _where_in(db, "id, rid", "id", ids)}
+
+
+def _where_in(db: Database, columns: str, key: str, values: Iterable[Any]) -> list[Any]:
+    """Rows of memories whose `key` column is one of `values` (none asked: no query)."""
+    wanted = list(values)
     if not wanted:
-        return {}
+        return []
     marks = ",".join("?" * len(wanted))
-    rows = db.execute(f"SELECT id, rid FROM memories WHERE id IN ({marks})", wanted)
-    return {str(id_): int(rid) for id_, rid in rows}
+    return list(db.execute(f"SELECT {columns} FROM memories WHERE {key} IN ({marks})", wanted))
 
 
 def all_memories(db: Database) -> list[MemoryRow]:
