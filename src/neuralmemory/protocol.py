@@ -24,7 +24,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 PROTOCOL_VERSION = 1
 VHASH_PREFIX = "v1:"
@@ -91,15 +99,52 @@ PATH_DEVICES = "/v1/brains/{brain_id}/devices"
 # ---------------------------------------------------------------- canonical bytes and hashes
 
 
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 bytes of a JSON value; ValueError when it has no canonical form."""
-    return json.dumps(
-        _canonical(value, 0),
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-        allow_nan=False,
-    ).encode("utf-8")
+    if _scan(value, 0):
+        value = _canonical(value, 0)
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("strings must not contain lone surrogates") from None
+
+
+def _scan(value: Any, depth: int) -> bool:
+    """Check a value has a canonical form, without copying it: True when the C encoder cannot
+    write it as it is (an integral float, or a subclass of a JSON type), so `_canonical` must
+    rewrite it first. Strings are checked by the final encode. This walk runs once per version
+    pushed or pulled, on both ends, and is the costliest part of a sync's bookkeeping."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return False
+    if kind is int:
+        if value > MAX_SAFE_INTEGER or value < -MAX_SAFE_INTEGER:
+            raise ValueError("integer outside +-(2**53 - 1)")
+        return False
+    if kind is dict:
+        if value and depth >= MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        rewrite = False
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ValueError("object keys must be strings")
+            if type(item) is not str and _scan(item, depth + 1):
+                rewrite = True
+        return rewrite
+    if kind is list or kind is tuple:
+        if value and depth >= MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        rewrite = False
+        for item in value:
+            if type(item) is not str and _scan(item, depth + 1):
+                rewrite = True
+        return rewrite
+    return True  # a float or a subclass: `_canonical` checks and rewrites it
 
 
 def _canonical(value: Any, depth: int) -> Any:
@@ -116,7 +161,6 @@ def _canonical(value: Any, depth: int) -> Any:
             raise ValueError("numbers must be integers (fractions have no portable text)")
         return _canonical(int(value), depth)
     if isinstance(value, str):
-        _check_text(value)
         return value
     if isinstance(value, list | tuple):
         return [_canonical(item, depth + 1) for item in value]
@@ -124,16 +168,8 @@ def _canonical(value: Any, depth: int) -> Any:
         for key in value:
             if not isinstance(key, str):
                 raise ValueError("object keys must be strings")
-            _check_text(key)
         return {key: _canonical(item, depth + 1) for key, item in value.items()}
     raise ValueError(f"not a JSON value: {type(value).__name__}")
-
-
-def _check_text(text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("strings must not contain lone surrogates") from None
 
 
 def version_hash(
@@ -147,11 +183,10 @@ def version_hash(
     strength: int,
     body: dict[str, Any],
 ) -> str:
-    fields = _hashed_fields(kind, id, hlc, device_id, parent, deleted, strength, body)
-    return VHASH_PREFIX + hashlib.sha256(canonical_json(fields)).hexdigest()
+    return _vhash(_encode(kind, id, hlc, device_id, parent, deleted, strength, body)[1])
 
 
-def _hashed_fields(
+def _encode(
     kind: str,
     id: str,
     hlc: str,
@@ -160,17 +195,32 @@ def _hashed_fields(
     deleted: bool,
     strength: int,
     body: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "id": id,
-        "hlc": hlc,
-        "device_id": device_id,
-        "parent": parent,
-        "deleted": deleted,
-        "strength": strength,
-        "body": body,
-    }
+) -> tuple[bytes, bytes]:
+    """A version's canonical body, and the canonical bytes of all its fields but vhash (what
+    vhash hashes), the body encoded once: "body" sorts before every other field, so the whole
+    is the body spliced in front of the rest."""
+    encoded_body = canonical_json(body)
+    rest = canonical_json(
+        {
+            "kind": kind,
+            "id": id,
+            "hlc": hlc,
+            "device_id": device_id,
+            "parent": parent,
+            "deleted": deleted,
+            "strength": strength,
+        }
+    )
+    return encoded_body, b'{"body":' + encoded_body + b"," + rest[1:]
+
+
+def _vhash(hashed: bytes) -> str:
+    return VHASH_PREFIX + hashlib.sha256(hashed).hexdigest()
+
+
+def _with_vhash(hashed: bytes, vhash: str) -> bytes:
+    """The whole version's canonical bytes: "vhash" sorts after every other field."""
+    return hashed[:-1] + b',"vhash":"' + vhash.encode() + b'"}'
 
 
 def bucket_of(kind: str, id: str) -> int:
@@ -233,25 +283,72 @@ class Version(_Request):
     body: dict[str, Any] = Field(default_factory=dict)
     vhash: VHash
 
+    # Its canonical encodings, kept from the vhash check (or made once, on first use), so that
+    # storing, sizing or sending a version never encodes it again. Not part of its value. Read
+    # and written through __pydantic_private__: pydantic's attribute hooks cost more than a
+    # small record's whole encoding.
+    _body_json: bytes | None = PrivateAttr(default=None)
+    _wire: bytes | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _consistent(self) -> Version:
         if self.hlc.split("-", 2)[2] != self.device_id:
             raise ValueError("hlc must end with the record's device_id")
         if self.deleted and self.body:
             raise ValueError("a deleted record (tombstone) must have an empty body")
-        expected = version_hash(
-            kind=self.kind,
-            id=self.id,
-            hlc=self.hlc,
-            device_id=self.device_id,
-            parent=self.parent,
-            deleted=self.deleted,
-            strength=self.strength,
-            body=self.body,
-        )
-        if expected != self.vhash:
+        body, hashed = self._encode()
+        if _vhash(hashed) != self.vhash:
             raise ValueError("vhash does not match the record's canonical form")
+        self._keep(body, hashed)
         return self
+
+    def _encode(self) -> tuple[bytes, bytes]:
+        return _encode(
+            self.kind,
+            self.id,
+            self.hlc,
+            self.device_id,
+            self.parent,
+            self.deleted,
+            self.strength,
+            self.body,
+        )
+
+    def _keep(self, body: bytes, hashed: bytes) -> dict[str, Any]:
+        private = self.__pydantic_private__
+        assert private is not None
+        private["_body_json"], private["_wire"] = body, _with_vhash(hashed, self.vhash)
+        return private
+
+    def _encodings(self) -> dict[str, Any]:
+        private = self.__pydantic_private__
+        if private is None or private["_wire"] is None:
+            return self._keep(*self._encode())
+        return private
+
+    def canonical(self) -> bytes:
+        """canonical_json of the whole version, vhash included: what is stored and sent."""
+        wire: bytes = self._encodings()["_wire"]
+        return wire
+
+    def body_json(self) -> str:
+        """canonical_json of the body alone."""
+        body: bytes = self._encodings()["_body_json"]
+        return body.decode("utf-8")
+
+    def size(self) -> int:
+        """Bytes this version takes on the wire: what max_record_bytes limits."""
+        return len(self.canonical())
+
+    def __eq__(self, other: object) -> bool:
+        # The cached encodings follow from the fields: a version read back from a store equals
+        # the one that was validated, whether or not either has been encoded yet.
+        if not isinstance(other, Version):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.kind, self.id, self.vhash))
 
     @classmethod
     def create(
@@ -266,6 +363,7 @@ class Version(_Request):
         strength: int = 0,
         body: dict[str, Any] | None = None,
     ) -> Version:
+        """A new version, hashed and validated."""
         body = {} if deleted else (body or {})
         vhash = version_hash(
             kind=kind,
@@ -302,25 +400,37 @@ class Version(_Request):
         parent: str | None,
         strength: int,
         body: dict[str, Any],
-    ) -> tuple[Version, bytes]:
+    ) -> Version:
         """`create` for a live version whose fields this process built itself and knows valid
         (ids it minted or read from its own tables, a stamp from its own clock, a strength in
         range): the body is still checked to be canonical JSON, but is encoded and hashed once,
-        and the model is not validated again. Returns the version and its canonical JSON, vhash
-        included (exactly what `canonical_json(version.model_dump(mode="json"))` gives), so the
-        caller never encodes it again. Data from outside goes through `create` or validation.
+        and the model is not validated again. Data from outside goes through `create` or
+        validation.
         """
-        fields = _hashed_fields(kind, id, hlc, device_id, parent, False, strength, body)
-        hashed = canonical_json(fields)
-        vhash = VHASH_PREFIX + hashlib.sha256(hashed).hexdigest()
-        # "vhash" sorts after every other field, so the whole version is the hashed object
-        # with it appended.
-        data = hashed[:-1] + b',"vhash":"' + vhash.encode() + b'"}'
-        return cls.model_construct(**fields, vhash=vhash), data
+        encoded_body, hashed = _encode(kind, id, hlc, device_id, parent, False, strength, body)
+        vhash = _vhash(hashed)
+        version = cls.model_construct(
+            kind=kind,
+            id=id,
+            hlc=hlc,
+            device_id=device_id,
+            parent=parent,
+            deleted=False,
+            strength=strength,
+            body=body,
+            vhash=vhash,
+        )
+        version._keep(encoded_body, hashed)
+        return version
 
-    def size(self) -> int:
-        """Bytes this version takes on the wire: what max_record_bytes limits."""
-        return len(canonical_json(self.model_dump(mode="json")))
+    def unstored(self) -> Version:
+        """This version as a plain Version (a StoredVersion without its seq), encodings kept."""
+        plain = Version.model_construct(
+            **{name: getattr(self, name) for name in Version.model_fields}
+        )
+        if self.__pydantic_private__ is not None:
+            plain.__pydantic_private__ = dict(self.__pydantic_private__)
+        return plain
 
 
 class StoredVersion(Version):

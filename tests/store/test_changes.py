@@ -195,9 +195,9 @@ def test_update_many_coalesces_like_write_and_keeps_the_digest(db) -> None:
 def test_a_trusted_version_equals_a_validated_one() -> None:
     fields = dict(kind="link", id="l-1", hlc="0000000000001-0000-dev-a", device_id="dev-a")
     body = {"a": "m-1", "b": "m-2", "devices": {"dev-a": {"count": 2, "last": 5}}}
-    version, data = Version.trusted(**fields, parent=None, strength=10, body=body)
+    version = Version.trusted(**fields, parent=None, strength=10, body=body)
     assert version == Version.create(**fields, strength=10, body=body)
-    assert data == canonical_json(version.model_dump(mode="json"))
+    assert version.canonical() == canonical_json(version.model_dump(mode="json"))
 
 
 def test_reading_many_records_looks_each_up_by_key_never_scanning(db) -> None:

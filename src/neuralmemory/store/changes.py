@@ -21,7 +21,6 @@ processes sharing the brain.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,10 +30,8 @@ from neuralmemory.clock import HybridClock, Stamp, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
-    VHASH_PREFIX,
     Version,
     bucket_of,
-    canonical_json,
     item_digest,
 )
 from neuralmemory.store.db import Database
@@ -43,7 +40,6 @@ HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
 KEYS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
-_HASHED = tuple(name for name in Version.model_fields if name != "vhash")
 
 _UPSERT = (
     "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
@@ -151,7 +147,6 @@ class ChangeLog:
         if last:
             self._clock.observe(last)
         versions: list[Version] = []
-        texts: list[str] = []
         for kind, id in keys:
             current = found.get((kind, id))
             if current is None:
@@ -160,7 +155,7 @@ class ChangeLog:
                 parent = current.version.parent if current.pending else current.version.vhash
                 live = None if current.version.deleted else current.version
             body, strength = change(kind, id, live)
-            version, data = Version.trusted(
+            version = Version.trusted(
                 kind=kind,
                 id=id,
                 hlc=str(self._clock.tick()),
@@ -171,9 +166,8 @@ class ChangeLog:
             )
             found[(kind, id)] = Current(version, pending=True)
             versions.append(version)
-            texts.append(data.decode("utf-8"))
         self._set_meta(HLC_KEY, versions[-1].hlc)
-        self._put(versions, pending=True, old=old, texts=texts)
+        self._put(versions, pending=True, old=old)
         return versions
 
     def store(self, version: Version, *, pending: bool = False) -> None:
@@ -211,14 +205,12 @@ class ChangeLog:
         *,
         pending: bool,
         old: dict[tuple[str, str], str],
-        texts: Sequence[str] | None = None,
     ) -> None:
         """Write versions as current, folding each change into the digest; `old` holds the
-        vhash each record had (absent: new), and is updated as the versions are written.
-        `texts`, when given, are the versions' canonical JSON, already encoded."""
+        vhash each record had (absent: new), and is updated as the versions are written."""
         deltas: dict[int, int] = {}
         rows = []
-        for n, version in enumerate(versions):
+        for version in versions:
             key = (version.kind, version.id)
             delta = int(item_digest(version.kind, version.id, version.vhash), 16)
             if key in old:
@@ -226,8 +218,7 @@ class ChangeLog:
             old[key] = version.vhash  # a record twice in one page: the second replaces the first
             bucket = bucket_of(version.kind, version.id)
             deltas[bucket] = deltas.get(bucket, 0) ^ delta
-            text = _canonical_text(version) if texts is None else texts[n]
-            rows.append(_row(version, bucket, text, pending=pending))
+            rows.append(_row(version, bucket, version.canonical().decode("utf-8"), pending=pending))
         self.db.executemany(_UPSERT, rows)
         self._fold(deltas)
 
@@ -379,21 +370,6 @@ def _row(version: Version, bucket: int, text: str, *, pending: bool) -> tuple[An
         int(pending),
         text,
     )
-
-
-def _canonical_text(version: Version) -> str:
-    """canonical_json of the whole version, the cheap way when its vhash proves it exact.
-
-    The C encoder with sorted keys writes what the canonical walk writes for every value a
-    valid version holds, except an integral float (1.0, written 1 by the walk); the vhash is the
-    hash of the canonical bytes without `vhash`, so a match proves the bytes right. "vhash"
-    sorts after every other field, so it is appended last.
-    """
-    fields = {name: getattr(version, name) for name in _HASHED}
-    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    if VHASH_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest() != version.vhash:
-        return canonical_json(version.model_dump(mode="json")).decode("utf-8")
-    return f'{text[:-1]},"vhash":{json.dumps(version.vhash)}}}'
 
 
 def _xor(digest: str, delta: int) -> str:

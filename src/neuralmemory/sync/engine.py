@@ -264,7 +264,7 @@ class SyncEngine:
                 with self.local.db.transaction():
                     self.state.set(state.CURSOR, 0)
                 continue
-            versions = [_version(record) for record in reply.records]
+            versions = [record.unstored() for record in reply.records]
             self.report.pulled += len(versions)
             self._reconcile(versions, cursor=reply.cursor)
             cursor = reply.cursor
@@ -315,7 +315,7 @@ class SyncEngine:
         exchange = merkle.plan_exchange(local_entries, hub_entries)
         for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
             fetched = self.hub.fetch(self.remote_id, chunk).records
-            self._reconcile([_version(record) for record in fetched])
+            self._reconcile([record.unstored() for record in fetched])
         with self.local.db.transaction():
             for kind, id in exchange.push:
                 current = self.changes.current(kind, id)
@@ -389,7 +389,7 @@ class SyncEngine:
             for result in reply.results:
                 sent = pending[(result.kind, result.id)]
                 if result.status == "conflict" and result.current is not None:
-                    self._round.conflicts.append(_version(result.current))
+                    self._round.conflicts.append(result.current.unstored())
                     continue
                 if result.status == "accepted":
                     self.report.pushed += 1
@@ -472,11 +472,6 @@ def apply_plan(local: Replica, plan: Plan) -> None:
 
 def _qkey(key: Key) -> str:
     return f"{key[0]}/{key[1]}"
-
-
-def _version(stored: Version) -> Version:
-    """A StoredVersion without its seq: what the brain stores (already validated on receipt)."""
-    return Version.model_construct(**{name: getattr(stored, name) for name in Version.model_fields})
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -6,10 +6,9 @@ NotFound), so no route can forget to. Times are milliseconds since the epoch, gi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from neuralmemory.protocol import (
     BrainInfo,
@@ -40,16 +39,10 @@ class KeyRow:
     revoked_at: int | None = None
 
 
-def compact_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces. For a body parsed by the hub's edge (which reads
-    integral numbers as ints) this is the canonical text, made by the C encoder: the canonical
-    walk in Python already ran once, to check the vhash, and is the costliest part of a push."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
 @dataclass(frozen=True)
 class Incoming:
-    """A pushed version with its body text and wire size (Version.size), computed once."""
+    """A pushed version with its canonical body text and wire size, both kept from the vhash
+    check the edge ran (Version caches its encodings): a push encodes each record once."""
 
     version: Version
     body_text: str
@@ -57,8 +50,7 @@ class Incoming:
 
     @classmethod
     def of(cls, version: Version) -> Incoming:
-        whole = compact_json(dict(version))
-        return cls(version, compact_json(version.body), len(whole.encode("utf-8")))
+        return cls(version, version.body_json(), version.size())
 
 
 class Backend(Protocol):
