@@ -423,15 +423,6 @@ class Version(_Request):
         version._keep(encoded_body, hashed)
         return version
 
-    def unstored(self) -> Version:
-        """This version as a plain Version (a StoredVersion without its seq), encodings kept."""
-        plain = Version.model_construct(
-            **{name: getattr(self, name) for name in Version.model_fields}
-        )
-        if self.__pydantic_private__ is not None:
-            plain.__pydantic_private__ = dict(self.__pydantic_private__)
-        return plain
-
 
 class StoredVersion(Version):
     """A version as the hub holds it: stamped with the brain's sequence number."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
     Limits,
+    PullReply,
     Version,
     bucket_of,
     iso_ms,
@@ -248,30 +250,39 @@ class SyncEngine:
         self.report.verified = self.verify(ask_hub=True)
 
     def pull(self) -> None:
+        """Apply the hub's pages in order, each with its cursor. The next page is requested
+        while this one is applied (the hub serves it meanwhile): the cursor a reply names
+        does not depend on applying it."""
         cursor = start = self.state.cursor
-        while True:
-            reply = self.hub.pull(
-                self.remote_id,
-                self.local.name,
-                cursor,
-                limit=self.limits.page_size,
-                exclude_device=True,
-            )
-            if reply.seq < cursor:
-                # The hub has fewer writes than we have seen: it lost data (reset or restored).
-                # Start over from 0; verify/repair puts back what it lost.
-                cursor = start = 0
-                with self.local.db.transaction():
-                    self.state.set(state.CURSOR, 0)
-                continue
-            versions = [record.unstored() for record in reply.records]
-            self.report.pulled += len(versions)
-            self._reconcile(versions, cursor=reply.cursor)
-            cursor = reply.cursor
-            self._round.root = reply.root
-            self.progress("pull", cursor - start, reply.seq - start)
-            if not reply.more:
-                return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmem-pull") as ahead:
+            reply = self._pull_page(cursor)
+            while True:
+                if reply.seq < cursor:
+                    # The hub has fewer writes than we have seen: it lost data (reset or
+                    # restored). Start over from 0; verify/repair puts back what it lost.
+                    cursor = start = 0
+                    with self.local.db.transaction():
+                        self.state.set(state.CURSOR, 0)
+                    reply = self._pull_page(cursor)
+                    continue
+                following = ahead.submit(self._pull_page, reply.cursor) if reply.more else None
+                self.report.pulled += len(reply.records)
+                self._reconcile(reply.records, cursor=reply.cursor)
+                cursor = reply.cursor
+                self._round.root = reply.root
+                self.progress("pull", cursor - start, reply.seq - start)
+                if following is None:
+                    return
+                reply = following.result()
+
+    def _pull_page(self, cursor: int) -> PullReply:
+        return self.hub.pull(
+            self.remote_id,
+            self.local.name,
+            cursor,
+            limit=self.limits.page_size,
+            exclude_device=True,
+        )
 
     def push(self) -> None:
         for _ in range(MAX_PUSH_ROUNDS):
@@ -315,7 +326,7 @@ class SyncEngine:
         exchange = merkle.plan_exchange(local_entries, hub_entries)
         for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
             fetched = self.hub.fetch(self.remote_id, chunk).records
-            self._reconcile([record.unstored() for record in fetched])
+            self._reconcile(list(fetched))
         with self.local.db.transaction():
             for kind, id in exchange.push:
                 current = self.changes.current(kind, id)
@@ -389,7 +400,7 @@ class SyncEngine:
             for result in reply.results:
                 sent = pending[(result.kind, result.id)]
                 if result.status == "conflict" and result.current is not None:
-                    self._round.conflicts.append(result.current.unstored())
+                    self._round.conflicts.append(result.current)
                     continue
                 if result.status == "accepted":
                     self.report.pushed += 1
