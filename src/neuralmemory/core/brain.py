@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -578,17 +577,17 @@ class Brain:
                 )
             )
         rids = sql.upsert_memories(self.db, rows)
-        derived = (self._derive(replace(row, rid=rids[row.id])) for row in rows)
+        derived = (self._derive(row, rids[row.id]) for row in rows)
         sql.index_many(self.db, [entry for entry in derived if entry is not None])
 
-    def _derive(self, row: MemoryRow) -> sql.Derived | None:
-        """A memory's concepts, relations and FTS text (sealed for an encrypted one); None for
-        an encrypted memory this device cannot read."""
+    def _derive(self, row: MemoryRow, rid: int) -> sql.Derived | None:
+        """Memory `rid`'s concepts, relations and FTS text (sealed for an encrypted one); None
+        for an encrypted memory this device cannot read."""
         if not row.encrypted:
             assert row.content is not None
             found = extract(row.content, now_ms=row.created_at, tags=row.tags)
             return sql.Derived(
-                row.rid, found.concepts, found.relations, " ".join([row.content, *row.tags])
+                rid, found.concepts, found.relations, " ".join([row.content, *row.tags])
             )
         key = self._maybe_key()
         if key is None or row.ciphertext is None:
@@ -600,14 +599,16 @@ class Brain:
         found = extract(plaintext, now_ms=row.created_at, tags=row.tags)
         concepts = [Concept(key.seal(c.key), SEALED, c.weight) for c in found.concepts]
         relations = [(key.seal(a), key.seal(b), kind) for a, b, kind in found.relations]
-        return sql.Derived(row.rid, concepts, relations, " ".join(map(key.seal, found.words)))
+        return sql.Derived(rid, concepts, relations, " ".join(map(key.seal, found.words)))
 
     def rebuild_index(self) -> int:
         """Drop and re-derive the whole concept graph and FTS index from the memories."""
         with self.db.transaction():
             sql.clear_index(self.db)
             rows = sql.all_memories(self.db)
-            sql.index_many(self.db, [entry for row in rows if (entry := self._derive(row))])
+            sql.index_many(
+                self.db, [entry for row in rows if (entry := self._derive(row, row.rid))]
+            )
         return len(rows)
 
     # -------------------------------------------------------------------- sync-facing

@@ -33,7 +33,7 @@ from neuralmemory.protocol import (
     item_digest,
     xor_digest,
 )
-from neuralmemory.store.changes import ChangeLog, Current, Pending
+from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
 from neuralmemory.sync import merkle, state
 from neuralmemory.sync.batching import plan_batches
@@ -341,11 +341,7 @@ class SyncEngine:
     def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
         """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
         with self.local.db.transaction():
-            local: dict[Key, Current] = {}
-            for version in versions:
-                current = self.changes.current(version.kind, version.id)
-                if current is not None:
-                    local[(version.kind, version.id)] = current
+            local = self.changes.currents([(v.kind, v.id) for v in versions])
             plan = plan_incoming(versions, local, self.strategy)
             self._execute(plan)
             if cursor is not None:
