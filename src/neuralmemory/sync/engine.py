@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from neuralmemory.protocol import (
     EMPTY_DIGEST,
     Limits,
     PullReply,
+    PushReply,
     Version,
     bucket_of,
     iso_ms,
@@ -352,27 +353,59 @@ class SyncEngine:
         self.report.applied += len(plan.apply) + len(plan.rewrite)
         self.report.conflicts += plan.conflicts
 
-    def _pending(self) -> Iterable[Pending]:
+    def _pending_pages(self) -> Iterator[list[Pending]]:
         after: str | None = None
         while page := self.changes.pending_encoded(limit=PENDING_PAGE, after=after):
-            yield from page
+            yield page
             after = page[-1].hlc
 
     def _push_pending(self) -> bool:
-        """Push every pending version once; False when there was nothing to push."""
-        pending = {(p.kind, p.id): p for p in self._pending()}
-        batches = plan_batches([(k, len(p.data)) for k, p in pending.items()], self.limits)
-        self._set_quarantine({k: (pending[k].vhash, why) for k, why in batches.quarantined})
-        total, done = sum(len(b) for b in batches.batches), 0
-        for batch in batches.batches:
+        """Push every pending version once; False when there was nothing to push.
+
+        Batches go out back to back from one worker thread, the first as soon as its records
+        are read: while this thread reads the next records, or records the hub's reply to one
+        batch, the hub is already working on the next."""
+        pending: dict[Key, Pending] = {}
+        quarantined: dict[Key, tuple[str, str]] = {}
+        too_large: list[list[Key]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmem-push") as ahead:
+            sent: list[tuple[list[Key], Future[PushReply]]] = []
+            try:
+                for page in self._pending_pages():
+                    items = {(p.kind, p.id): p for p in page}
+                    pending.update(items)
+                    batches = plan_batches(
+                        [(k, len(p.data)) for k, p in items.items()], self.limits
+                    )
+                    for key, why in batches.quarantined:
+                        quarantined[key] = (items[key].vhash, why)
+                    for batch in batches.batches:
+                        data = [items[k].data for k in batch]
+                        sent.append((batch, ahead.submit(self._request, data)))
+                total, done = sum(len(batch) for batch, _ in sent), 0
+                for batch, reply in sent:
+                    try:
+                        self._settle(reply.result(), pending)
+                    except PayloadTooLarge:
+                        too_large.append(batch)
+                        continue
+                    done += len(batch)
+                    self.progress("push", done, total)
+            except BaseException:
+                for _, reply in sent:
+                    reply.cancel()  # nothing more goes out after a failure
+                raise
+        self._set_quarantine(quarantined)
+        for batch in too_large:  # with every request settled: the halving path is sequential
             self._send(batch, pending)
-            done += len(batch)
-            self.progress("push", done, total)
-        return bool(batches.batches)
+        return bool(sent)
+
+    def _request(self, records: list[bytes]) -> PushReply:
+        return self.hub.push(self.remote_id, self.local.name, records)
 
     def _send(self, batch: list[Key], pending: dict[Key, Pending]) -> None:
         try:
-            reply = self.hub.push(self.remote_id, self.local.name, [pending[k].data for k in batch])
+            reply = self._request([pending[k].data for k in batch])
         except PayloadTooLarge:
             # The hub's limits are smaller than advertised (or changed): re-read them and halve
             # the batch; a single record the hub still refuses is quarantined, never retried.
@@ -391,6 +424,10 @@ class SyncEngine:
             self._send(batch[:middle], pending)
             self._send(batch[middle:], pending)
             return
+        self._settle(reply, pending)
+
+    def _settle(self, reply: PushReply, pending: dict[Key, Pending]) -> None:
+        """Record the hub's verdict on a pushed batch: clear what it holds, keep conflicts."""
         with self.local.db.transaction():
             held = []
             for result in reply.results:
