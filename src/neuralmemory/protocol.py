@@ -28,7 +28,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StrictBool,
     StrictInt,
     model_validator,
@@ -283,12 +282,11 @@ class Version(_Request):
     body: dict[str, Any] = Field(default_factory=dict)
     vhash: VHash
 
-    # Its canonical encodings, kept from the vhash check (or made once, on first use), so that
-    # storing, sizing or sending a version never encodes it again. Not part of its value. Read
-    # and written through __pydantic_private__: pydantic's attribute hooks cost more than a
-    # small record's whole encoding.
-    _body_json: bytes | None = PrivateAttr(default=None)
-    _wire: bytes | None = PrivateAttr(default=None)
+    # Its canonical encodings, kept from the vhash check (or made on first use) so that
+    # storing, sizing or sending a version never encodes it again. Slots, not fields or
+    # pydantic private attributes: not part of its value, and free to leave unset (pydantic
+    # initialises private attributes on every validation, which cost more than the encoding).
+    __slots__ = ("_encoded",)
 
     @model_validator(mode="after")
     def _consistent(self) -> Version:
@@ -314,41 +312,27 @@ class Version(_Request):
             self.body,
         )
 
-    def _keep(self, body: bytes, hashed: bytes) -> dict[str, Any]:
-        private = self.__pydantic_private__
-        assert private is not None
-        private["_body_json"], private["_wire"] = body, _with_vhash(hashed, self.vhash)
-        return private
+    def _keep(self, body: bytes, hashed: bytes) -> tuple[bytes, bytes]:
+        encoded = (body, _with_vhash(hashed, self.vhash))
+        object.__setattr__(self, "_encoded", encoded)  # a frozen model: set once, never changed
+        return encoded
 
-    def _encodings(self) -> dict[str, Any]:
-        private = self.__pydantic_private__
-        if private is None or private["_wire"] is None:
-            return self._keep(*self._encode())
-        return private
+    def _encodings(self) -> tuple[bytes, bytes]:
+        """(canonical body, canonical whole version): kept from the vhash check, or made now."""
+        encoded: tuple[bytes, bytes] | None = getattr(self, "_encoded", None)
+        return self._keep(*self._encode()) if encoded is None else encoded
 
     def canonical(self) -> bytes:
         """canonical_json of the whole version, vhash included: what is stored and sent."""
-        wire: bytes = self._encodings()["_wire"]
-        return wire
+        return self._encodings()[1]
 
     def body_json(self) -> str:
         """canonical_json of the body alone."""
-        body: bytes = self._encodings()["_body_json"]
-        return body.decode("utf-8")
+        return self._encodings()[0].decode("utf-8")
 
     def size(self) -> int:
         """Bytes this version takes on the wire: what max_record_bytes limits."""
         return len(self.canonical())
-
-    def __eq__(self, other: object) -> bool:
-        # The cached encodings follow from the fields: a version read back from a store equals
-        # the one that was validated, whether or not either has been encoded yet.
-        if not isinstance(other, Version):
-            return NotImplemented
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.kind, self.id, self.vhash))
 
     @classmethod
     def create(
