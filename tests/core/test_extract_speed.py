@@ -1,0 +1,78 @@
+"""extract's fast paths (per-token cache, skipped date search) read texts as the full path did."""
+
+from __future__ import annotations
+
+import pytest
+
+from neuralmemory.core.extract import extract, keyword
+
+NOW = 1_709_596_800_000  # 2024-03-05T00:00Z
+
+
+def concepts(text: str, tags: list[str] | None = None) -> list[tuple[str, str, float]]:
+    return [(c.key, c.kind, c.weight) for c in extract(text, now_ms=NOW, tags=tags).concepts]
+
+
+def test_dates_in_urls_are_times_not_keywords() -> None:
+    found = extract("Shipped on 2024-03-05.\nSee https://x.io/2024-04-01 later", now_ms=NOW)
+    assert [c.key for c in found.concepts] == [
+        "shipped",
+        "see",
+        "later",
+        "t:2024-03-05",
+        "t:2024-03",
+        "t:2024-04-01",
+        "t:2024-04",
+    ]
+    assert found.words == ["shipped", "see", "later"]
+    assert found.event_at == NOW
+
+
+def test_month_names_match_case_insensitively_as_before() -> None:
+    # U+017F (long s) matches 's' in the IGNORECASE month pattern
+    assert concepts("Augu\u017ft 2024 review") == [
+        ("review", "keyword", 1.0),
+        ("t:2024-08", "time", 1.0),
+    ]
+
+
+def test_numbers_and_hyphens_without_a_date() -> None:
+    found = extract("PROJ-1234 was caused by a bad deploy; fixed with rollback", now_ms=NOW)
+    assert found.words == ["proj", "1234", "caused", "bad", "deploy", "fixed", "rollback"]
+    assert found.relations == [("1234", "bad", "caused_by")]
+    assert found.event_at is None
+    assert extract("service 1234 needs review", now_ms=NOW).event_at is None
+
+
+def test_names_relative_days_and_sentences() -> None:
+    assert concepts("Done yesterday. Next: Tomorrow", ["on-call"]) == [
+        ("yesterday", "keyword", 1.0),
+        ("next", "keyword", 1.0),
+        ("tomorrow", "entity", 1.0),
+        ("next tomorrow", "entity", 1.5),
+        ("call", "keyword", 1.0),
+        ("t:2024-03-04", "time", 1.0),
+        ("t:2024-03", "time", 1.0),
+        ("t:2024-03-06", "time", 1.0),
+    ]
+    # U+2028 is whitespace but no sentence break: the name runs on
+    names = [k for k, kind, w in concepts("Alice Moreno met Bob\u2028Carol Dane today") if w > 1]
+    assert names == ["alice moreno", "bob carol dane"]
+
+
+def test_cached_tokens_give_the_same_answers() -> None:
+    first = extract("Dana's Kafka services", now_ms=NOW)
+    again = extract("Dana's Kafka services", now_ms=NOW)
+    assert first == again
+    assert [keyword(t) for t in ["Dana's", "Dana\u2019s", "the", "42", "services"]] == [
+        "dana",
+        "dana",
+        None,
+        None,
+        "service",
+    ]
+
+
+def test_a_now_without_a_day_still_fails() -> None:
+    with pytest.raises(ValueError):
+        extract("no time words here", now_ms=10**17)
