@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from neuralmemory import protocol
@@ -116,3 +118,46 @@ def test_create_computes_a_valid_hash() -> None:
     )
     assert Version.model_validate(version.model_dump(mode="json")) == version
     assert version.size() == len(protocol.canonical_json(version.model_dump(mode="json")))
+
+
+_ids = st.from_regex(protocol.ID_PATTERN, fullmatch=True)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(protocol.KINDS),
+    id=_ids,
+    device_id=_ids,
+    ms=st.integers(0, 10**13 - 1),
+    counter=st.integers(0, 0xFFFF),
+    parent=st.none() | st.from_regex(protocol.VHASH_PATTERN, fullmatch=True),
+    deleted=st.booleans(),
+    strength=st.integers(0, protocol.STRENGTH_SCALE),
+    body=st.dictionaries(st.text(), _json, max_size=4),
+)
+def test_a_validated_version_encodes_exactly_as_the_canonical_walk_does(
+    kind: str,
+    id: str,
+    device_id: str,
+    ms: int,
+    counter: int,
+    parent: str | None,
+    deleted: bool,
+    strength: int,
+    body: dict[str, Any],
+) -> None:
+    """Validation encodes a version's fields by a template, not the walk: same bytes."""
+    body = {} if deleted else body
+    hlc = f"{ms:013d}-{counter:04x}-{device_id}"
+    fields = dict(kind=kind, id=id, hlc=hlc, device_id=device_id, parent=parent)
+    walked = protocol.canonical_json(
+        {**fields, "deleted": deleted, "strength": strength, "body": body}
+    )
+    version = Version.create(**fields, deleted=deleted, strength=strength, body=body)
+    assert version.canonical() == walked[:-1] + b',"vhash":"' + version.vhash.encode() + b'"}'
+    assert version.body_json() == protocol.canonical_json(body).decode("utf-8")

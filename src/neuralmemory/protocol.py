@@ -194,23 +194,41 @@ def _encode(
     deleted: bool,
     strength: int,
     body: dict[str, Any],
+    *,
+    checked: bool = False,
 ) -> tuple[bytes, bytes]:
     """A version's canonical body, and the canonical bytes of all its fields but vhash (what
     vhash hashes), the body encoded once: "body" sorts before every other field, so the whole
-    is the body spliced in front of the rest."""
+    is the body spliced in front of the rest. `checked`: the fields other than body passed
+    validation, so each is text JSON writes as it is (ids, stamps and vhashes match their
+    patterns, kind is one of KINDS) or a strict bool or int, and the rest needs no walk."""
     encoded_body = canonical_json(body)
-    rest = canonical_json(
-        {
-            "kind": kind,
-            "id": id,
-            "hlc": hlc,
-            "device_id": device_id,
-            "parent": parent,
-            "deleted": deleted,
-            "strength": strength,
-        }
-    )
-    return encoded_body, b'{"body":' + encoded_body + b"," + rest[1:]
+    if checked:
+        rest = _REST % (
+            b"true" if deleted else b"false",
+            device_id.encode(),
+            hlc.encode(),
+            id.encode(),
+            kind.encode(),
+            b"null" if parent is None else b'"' + parent.encode() + b'"',
+            strength,
+        )
+    else:
+        rest = canonical_json(
+            {
+                "kind": kind,
+                "id": id,
+                "hlc": hlc,
+                "device_id": device_id,
+                "parent": parent,
+                "deleted": deleted,
+                "strength": strength,
+            }
+        )[1:]
+    return encoded_body, b'{"body":' + encoded_body + b"," + rest
+
+
+_REST = b'"deleted":%b,"device_id":"%b","hlc":"%b","id":"%b","kind":"%b","parent":%b,"strength":%d}'
 
 
 def _vhash(hashed: bytes) -> str:
@@ -294,13 +312,13 @@ class Version(_Request):
             raise ValueError("hlc must end with the record's device_id")
         if self.deleted and self.body:
             raise ValueError("a deleted record (tombstone) must have an empty body")
-        body, hashed = self._encode()
+        body, hashed = self._encode(checked=True)
         if _vhash(hashed) != self.vhash:
             raise ValueError("vhash does not match the record's canonical form")
         self._keep(body, hashed)
         return self
 
-    def _encode(self) -> tuple[bytes, bytes]:
+    def _encode(self, *, checked: bool = False) -> tuple[bytes, bytes]:
         return _encode(
             self.kind,
             self.id,
@@ -310,6 +328,7 @@ class Version(_Request):
             self.deleted,
             self.strength,
             self.body,
+            checked=checked,
         )
 
     def _keep(self, body: bytes, hashed: bytes) -> tuple[bytes, bytes]:
@@ -391,7 +410,9 @@ class Version(_Request):
         and the model is not validated again. Data from outside goes through `create` or
         validation.
         """
-        encoded_body, hashed = _encode(kind, id, hlc, device_id, parent, False, strength, body)
+        encoded_body, hashed = _encode(
+            kind, id, hlc, device_id, parent, False, strength, body, checked=True
+        )
         vhash = _vhash(hashed)
         version = cls.model_construct(
             kind=kind,
@@ -430,11 +451,14 @@ class PushRequest(_Request):
     records: list[Version]
 
 
+PushStatus = Literal["accepted", "unchanged", "conflict"]
+
+
 class PushResult(_Reply):
     kind: Kind
     id: Id
     vhash: VHash
-    status: Literal["accepted", "unchanged", "conflict"]
+    status: PushStatus
     seq: int | None = None
     current: StoredVersion | None = None  # the hub's version, on conflict
 

@@ -176,11 +176,11 @@ class ChangeLog:
 
     def store_many(self, versions: Sequence[Version], *, pending: bool = False) -> None:
         """`store` for a page of versions, in order: the clock is observed once (observing the
-        newest stamp is observing them all) and each touched Merkle bucket and the root are
-        written once per page instead of once per record."""
+        newest stamp is observing them all; stamps order as strings) and each touched Merkle
+        bucket and the root are written once per page instead of once per record."""
         if not versions:
             return
-        self._observe(str(max(Stamp.parse(v.hlc) for v in versions)))
+        self._observe(max(v.hlc for v in versions))
         self._put(versions, pending=pending, old=self._vhashes([(v.kind, v.id) for v in versions]))
 
     def mark_pushed(self, kind: str, id: str, vhash: str) -> bool:

@@ -12,6 +12,7 @@ from neuralmemory.hub.backends.base import Incoming
 from neuralmemory.protocol import (
     EMPTY_DIGEST,
     PushResult,
+    PushStatus,
     StoredVersion,
     bucket_of,
     item_digest,
@@ -87,9 +88,11 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
 
 
 def _result(
-    incoming: Incoming, status: str, seq: int | None, current: StoredVersion | None = None
+    incoming: Incoming,
+    status: PushStatus,
+    seq: int | None,
+    current: StoredVersion | None = None,
 ) -> PushResult:
     v = incoming.version
-    return PushResult.model_construct(
-        kind=v.kind, id=v.id, vhash=v.vhash, status=status, seq=seq, current=current
-    )
+    # Validated construction: for these few plain fields it is quicker than model_construct.
+    return PushResult(kind=v.kind, id=v.id, vhash=v.vhash, status=status, seq=seq, current=current)
