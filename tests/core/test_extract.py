@@ -25,6 +25,15 @@ def test_time_references() -> None:
     assert "2024" not in found_keys  # a date's digits are not keywords
 
 
+def test_month_names_that_are_no_month_and_year_zero_are_no_time_reference() -> None:
+    # Both once raised out of extract, so remember and recall failed on such a text.
+    for text in ("Meet Dana in Apr\u0131l 2024 about billing", "Archive from June 0000 restored"):
+        found = extract(text, now_ms=NOW)
+        assert not [c for c in found.concepts if c.kind == "time"]
+        assert found.event_at is None
+    assert "t:2024-04" in keys("Meet Dana in APRIL 2024 and Apr\u0131l 2024")
+
+
 def test_typed_relations() -> None:
     relations = extract(
         "The outage was caused by pool exhaustion. A bigger pool resolved by config. "

@@ -84,6 +84,7 @@ _SENTENCE = re.compile(r"\s(?:(?<=[.!?;]\s)\s*|(?<=\n)\n*)")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_TEXT = "january february march april may june july august september october november"
 _MONTHS = [*_MONTH_TEXT.split(), "december"]
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, 1)}
 _MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(\d{4})\b", re.IGNORECASE)
 _RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 _LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: any int now_ms up to it has a day
@@ -305,9 +306,13 @@ def _times(text: str, now_ms: int, *, dated: bool, relative: bool) -> tuple[list
             keys += [f"t:{day.isoformat()}", f"t:{day.year:04d}-{day.month:02d}"]
             first = first or day
         for match in _MONTH_YEAR.finditer(text):
-            month = _MONTHS.index(match[1].casefold()) + 1
-            keys.append(f"t:{int(match[2]):04d}-{month:02d}")
-            first = first or date(int(match[2]), month, 1)
+            # IGNORECASE also matches spellings that casefold to no month ("Apr\u0131l", dotless i);
+            # like an impossible ISO date, those and a year 0000 are no time reference.
+            month, year = _MONTH_NUMBERS.get(match[1].casefold()), int(match[2])
+            if month is None or year < 1:
+                continue
+            keys.append(f"t:{year:04d}-{month:02d}")
+            first = first or date(year, month, 1)
     if relative:
         today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
         for token in _TOKEN.findall(text):
