@@ -161,3 +161,44 @@ def test_a_device_clock_an_hour_back_still_orders_after_what_it_saw(
     assert now.version.hlc > theirs.version.hlc  # ordered after the edit it replaced
     assert live(a)[mid] == "The on-call rotation starts Friday"
     assert a.sync()["conflicts"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"content": 5, "type": "fact", "tags": [], "created_at": 1},
+        {"content": "x", "type": "poem", "tags": [], "created_at": 1},
+        {"content": "x", "type": "fact", "tags": "kafka", "created_at": 1},
+        {"content": "x", "type": "fact", "tags": [], "created_at": "yesterday"},
+        {"content": "x", "ciphertext": "y", "type": "fact", "tags": [], "created_at": 1},
+        {"content": "x", "type": "fact", "tags": [], "created_at": 1, "priority": True},
+    ],
+    ids=["empty", "content", "type", "tags", "created_at", "both-texts", "priority"],
+)
+def test_a_memory_body_no_client_should_write_is_kept_but_blocks_no_sync(
+    devices: dict[str, Device], body: dict[str, object]
+) -> None:
+    """The hub checks vhashes, never bodies: a faulty client's memory record reaches every
+    device. It is stored and synced like any record, but makes no memory -- and the good
+    memories on the same page still arrive (it used to stop every sync at that page)."""
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        good = brain.remember("Kafka carries the Falcon event bus").memory.id
+        brain.changes.write("memory", "m-faulty", body=body, strength=0)
+    assert a.sync()["pushed"] == 2
+    result = b.sync()
+    assert result["pulled"] == 2 and result["verified"] is True
+    with b.brain() as brain:
+        assert [h.memory.id for h in brain.recall("Kafka Falcon", reinforce=False)] == [good]
+        faulty = brain.changes.current("memory", "m-faulty")
+        assert faulty is not None and faulty.version.body == body
+        assert brain.stats().memories == 1
+    # a later, valid version of the record becomes a memory as usual
+    with a.brain() as brain:
+        fixed = {**brain.changes.current("memory", good).version.body, "content": "Fixed later"}
+        brain.write_record("memory", "m-faulty", body=fixed, strength=0)
+    a.sync()
+    b.sync()
+    with b.brain() as brain:
+        assert brain.get("m-faulty").content == "Fixed later"

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeGuard
 
 from neuralmemory import config
 from neuralmemory.clock import wall_ms
@@ -54,6 +54,46 @@ SYNC_ID = "sync_id"  # meta key: the hub brain a non-empty brain was merged into
 
 _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
+
+
+def _memory_row(version: Version) -> MemoryRow | None:
+    """The memory a version's body describes, or None for a body that is not one (written by a
+    faulty client: the hub checks vhashes, never bodies). Such a version is still stored and
+    synced like any other -- nothing is lost -- but no memory is made of it: refusing it here
+    would stop every device's sync at the page that holds it."""
+    body = version.body
+    content, ciphertext = body.get("content"), body.get("ciphertext")
+    tags, priority = body.get("tags", []), body.get("priority", DEFAULT_PRIORITY)
+    created, event, expires = body.get("created_at"), body.get("event_at"), body.get("expires_at")
+    if not (
+        isinstance(content, str) != isinstance(ciphertext, str)
+        and (content is None or ciphertext is None)
+        and body.get("type") in MEMORY_TYPES
+        and isinstance(tags, list)
+        and all(isinstance(tag, str) for tag in tags)
+        and _is_int(priority)
+        and _is_int(created)
+        and (event is None or _is_int(event))
+        and (expires is None or _is_int(expires))
+    ):
+        return None
+    return MemoryRow(
+        rid=0,
+        id=version.id,
+        content=content,
+        ciphertext=ciphertext,
+        encrypted=ciphertext is not None,
+        type=body["type"],
+        tags=list(tags),
+        priority=priority,
+        created_at=created,
+        event_at=event,
+        expires_at=expires,
+    )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # ------------------------------------------------------------------------------ brains
@@ -560,22 +600,11 @@ class Brain:
                 continue
             if rid is not None:
                 sql.unindex(self.db, rid)
-            body = version.body
-            rows.append(
-                MemoryRow(
-                    rid=0,
-                    id=version.id,
-                    content=body.get("content"),
-                    ciphertext=body.get("ciphertext"),
-                    encrypted=body.get("ciphertext") is not None,
-                    type=body["type"],
-                    tags=list(body.get("tags", [])),
-                    priority=int(body.get("priority", DEFAULT_PRIORITY)),
-                    created_at=int(body["created_at"]),
-                    event_at=body.get("event_at"),
-                    expires_at=body.get("expires_at"),
-                )
-            )
+            row = _memory_row(version)
+            if row is not None:
+                rows.append(row)
+            elif rid is not None:
+                sql.delete_memory(self.db, rid)
         rids = sql.upsert_memories(self.db, rows)
         derived = (self._derive(row, rids[row.id]) for row in rows)
         sql.index_many(self.db, [entry for entry in derived if entry is not None])
