@@ -367,8 +367,7 @@ class Version(_Request):
         body: dict[str, Any] | None = None,
     ) -> Version:
         """A new version, hashed and validated."""
-        body = {} if deleted else (body or {})
-        vhash = version_hash(
+        fields: dict[str, Any] = dict(
             kind=kind,
             id=id,
             hlc=hlc,
@@ -376,21 +375,9 @@ class Version(_Request):
             parent=parent,
             deleted=deleted,
             strength=strength,
-            body=body,
+            body={} if deleted else (body or {}),
         )
-        return cls.model_validate(
-            {
-                "kind": kind,
-                "id": id,
-                "hlc": hlc,
-                "device_id": device_id,
-                "parent": parent,
-                "deleted": deleted,
-                "strength": strength,
-                "body": body,
-                "vhash": vhash,
-            }
-        )
+        return cls.model_validate({**fields, "vhash": version_hash(**fields)})
 
     @classmethod
     def trusted(
