@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
+from sync_devices import Hub
 from sync_model import STATS, SyncModel
-from test_real_hub import Hub
 
 
 class RealHubModel(SyncModel):

@@ -2,14 +2,17 @@
 
 A device is an NMEM_HOME folder; `Device.use()` points the library at it for the calls inside.
 The in-process hub is the app on a real SQLite file, served through an event loop in a helper
-thread (fast, for everything where no socket or process death matters); test_real_hub.py runs
-real `nmem serve` processes on free loopback ports.
+thread (fast, for everything where no socket or process death matters); `Hub` is a real
+`nmem serve` process on a free loopback port, which a test may kill and start again.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +29,11 @@ from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits
 from neuralmemory.sync import service
 
-# test_real_hub.py reuses the conformance suite's helpers (free_port)
+# Hub reuses the conformance suite's helpers (free_port, die_with_parent)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+from hub_targets import die_with_parent, free_port
+
+NMEM = str(Path(sys.executable).parent / "nmem")
 
 LOCAL_URL = "http://127.0.0.1:9"  # what in-process devices are configured with (never dialled)
 
@@ -97,3 +103,57 @@ def in_process_hub(db: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[httpx.
             yield PortalTransport(create_app(settings, backend), portal)
         finally:
             portal.call(backend.close)
+
+
+class Hub:
+    """`nmem serve` on a fixed port and database, which a test may kill and start again."""
+
+    def __init__(self, db: Path, log: Path, *, keys: bool = False) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db, self.log, self.keys = db, log, keys
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
+        args += ["--rate-limit", "0", "--log-level", "debug"]
+        if self.keys:
+            args.append("--require-keys")
+        env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                args,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(self.log.read_text())
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def db_bytes(self) -> bytes:
+        return b"".join(
+            Path(f"{self.db}{suffix}").read_bytes()
+            for suffix in ("", "-wal")
+            if Path(f"{self.db}{suffix}").exists()
+        )

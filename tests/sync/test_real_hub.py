@@ -6,76 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import die_with_parent, free_port
-from sync_devices import Device
+from sync_devices import NMEM, Device, Hub
 
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
-
-NMEM = str(Path(sys.executable).parent / "nmem")
-
-
-class Hub:
-    """`nmem serve` on a fixed port and database, which a test may kill and start again."""
-
-    def __init__(self, db: Path, log: Path, *, keys: bool = False) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db, self.log, self.keys = db, log, keys
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
-        args += ["--rate-limit", "0", "--log-level", "debug"]
-        if self.keys:
-            args.append("--require-keys")
-        env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                args,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(self.log.read_text())
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def db_bytes(self) -> bytes:
-        return b"".join(
-            Path(f"{self.db}{suffix}").read_bytes()
-            for suffix in ("", "-wal")
-            if Path(f"{self.db}{suffix}").exists()
-        )
 
 
 @pytest.fixture
