@@ -591,22 +591,21 @@ class Brain:
     def _materialize_memories(self, versions: Sequence[Version]) -> None:
         """Upsert or delete memory rows, then derive the graph of the live ones in bulk."""
         existing = sql.rids_of(self.db, [v.id for v in versions])
-        rows = []
+        rows: list[MemoryRow] = []
+        rids: list[int | None] = []  # the existing row's rid, None for a new memory
         for version in versions:
             rid = existing.get(version.id)
-            if version.deleted:
-                if rid is not None:
-                    sql.delete_memory(self.db, rid)
-                continue
-            if rid is not None:
-                sql.unindex(self.db, rid)
-            row = _memory_row(version)
+            row = None if version.deleted else _memory_row(version)
             if row is not None:
+                if rid is not None:
+                    sql.unindex(self.db, rid)
                 rows.append(row)
-            elif rid is not None:
+                rids.append(rid)
+            elif rid is not None:  # deleted, or its body is no memory (see _memory_row)
                 sql.delete_memory(self.db, rid)
-        rids = sql.upsert_memories(self.db, rows)
-        derived = (self._derive(row, rids[row.id]) for row in rows)
+        # After the deletes: new memories are numbered past the largest rid they left.
+        placed = sql.upsert_memories(self.db, rows, rids)
+        derived = map(self._derive, rows, placed)
         sql.index_many(self.db, [entry for entry in derived if entry is not None])
 
     def _derive(self, row: MemoryRow, rid: int) -> sql.Derived | None:

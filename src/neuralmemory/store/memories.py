@@ -77,33 +77,63 @@ def _row(values: Any) -> MemoryRow:
 # ---------------------------------------------------------------------------- memories
 
 
-def upsert_memories(db: Database, rows: Sequence[MemoryRow]) -> dict[str, int]:
-    """Insert or replace memories' rows (their `rid` is ignored); returns id -> rid, a rid
-    being stable across updates."""
-    db.executemany(
-        "INSERT INTO memories (id, content, ciphertext, encrypted, type, tags, priority,"
-        " created_at, event_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET content = excluded.content,"
-        " ciphertext = excluded.ciphertext, encrypted = excluded.encrypted, type = excluded.type,"
-        " tags = excluded.tags, priority = excluded.priority, created_at = excluded.created_at,"
-        " event_at = excluded.event_at, expires_at = excluded.expires_at",
-        [
-            (
-                row.id,
-                row.content,
-                row.ciphertext,
-                int(row.encrypted),
-                row.type,
-                json.dumps(row.tags),
-                row.priority,
-                row.created_at,
-                row.event_at,
-                row.expires_at,
-            )
-            for row in rows
-        ],
-    )
-    return rids_of(db, [row.id for row in rows])
+_MEMORY_VALUES = (
+    "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at"
+)
+
+
+def upsert_memories(
+    db: Database, rows: Sequence[MemoryRow], rids: Sequence[int | None]
+) -> list[int]:
+    """Write memories' rows (their `rid` field is ignored): `rids[i]` is row i's rid when it
+    exists (its row is updated in place: a rid is stable across updates), None for a new
+    memory. Returns every row's rid.
+
+    New memories are inserted with the rid SQLite would have given them (one past the largest
+    in use, the documented rowid algorithm), numbered here so that no query has to read them
+    back. The caller must already have deleted whatever it deletes in the same batch."""
+    updates: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
+    assigned: list[int] = []
+    top = last_rid(db)
+    dumps = json.dumps
+    for row, rid in zip(rows, rids, strict=True):
+        values = (
+            row.content,
+            row.ciphertext,
+            int(row.encrypted),
+            row.type,
+            dumps(row.tags),
+            row.priority,
+            row.created_at,
+            row.event_at,
+            row.expires_at,
+        )
+        if rid is None:
+            top += 1
+            assigned.append(top)
+            inserts.append((top, row.id, *values))
+        else:
+            assigned.append(rid)
+            updates.append((*values, rid))
+    if updates:
+        db.executemany(
+            "UPDATE memories SET content = ?, ciphertext = ?, encrypted = ?, type = ?, tags = ?,"
+            " priority = ?, created_at = ?, event_at = ?, expires_at = ? WHERE rid = ?",
+            updates,
+        )
+    if inserts:
+        db.executemany(
+            f"INSERT INTO memories (rid, id, {_MEMORY_VALUES})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+    return assigned
+
+
+def last_rid(db: Database) -> int:
+    """The largest rid in use (0 for none): one lookup at the end of the rowid b-tree."""
+    return int(db.execute("SELECT max(rid) FROM memories").fetchone()[0] or 0)
 
 
 def get_memory(db: Database, id: str) -> MemoryRow | None:
@@ -187,16 +217,23 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
     and the FTS index: a few bulk statements for a whole page of memories."""
     if not memories:
         return
-    uses: dict[str, list[Any]] = {}  # key -> [kind of its first use, number of uses]
+    # Neurons are created in the order of their first use, which numbers them: keep it.
+    counts: dict[str, int] = {}  # key -> number of uses in this batch
+    kinds: dict[str, str] = {}  # key -> kind of its first use
     for memory in memories:
         for concept in memory.concepts:
-            uses.setdefault(concept.key, [concept.kind, 0])[1] += 1
+            key = concept.key
+            if key in counts:
+                counts[key] += 1
+            else:
+                counts[key] = 1
+                kinds[key] = concept.kind
     db.executemany(
         "INSERT INTO neurons (key, kind, df) VALUES (?, ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET df = df + excluded.df",
-        [(key, kind, count) for key, (kind, count) in uses.items()],
+        [(key, kinds[key], count) for key, count in counts.items()],
     )
-    keys = list(uses)
+    keys = list(counts)
     ids: dict[str, int] = {}
     for start in range(0, len(keys), KEYS_PER_QUERY):
         chunk = keys[start : start + KEYS_PER_QUERY]
@@ -207,11 +244,14 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
         "INSERT INTO synapses (neuron_id, memory_rid, weight) VALUES (?, ?, ?)",
         [(ids[c.key], m.rid, c.weight) for m in memories for c in m.concepts],
     )
+    # A relation is kept only between two of its memory's own concepts; most memories state
+    # none, so the set of their concept keys is built only for those that do.
     db.executemany(
         "INSERT OR IGNORE INTO relations (src, dst, kind, memory_rid) VALUES (?, ?, ?, ?)",
         [
             (ids[a], ids[b], kind, m.rid)
             for m in memories
+            if m.relations
             for own in [{c.key for c in m.concepts}]
             for a, b, kind in m.relations
             if a in own and b in own
