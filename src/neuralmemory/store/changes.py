@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 from neuralmemory.clock import HybridClock, Stamp, wall_ms
@@ -32,7 +33,6 @@ from neuralmemory.protocol import (
     EMPTY_DIGEST,
     Version,
     bucket_of,
-    item_digest,
 )
 from neuralmemory.store.db import Database
 
@@ -209,16 +209,21 @@ class ChangeLog:
         """Write versions as current, folding each change into the digest; `old` holds the
         vhash each record had (absent: new), and is updated as the versions are written."""
         deltas: dict[int, int] = {}
-        rows = []
+        rows: list[tuple[Any, ...]] = []
+        flag = int(pending)
         for version in versions:
-            key = (version.kind, version.id)
-            delta = int(item_digest(version.kind, version.id, version.vhash), 16)
-            if key in old:
-                delta ^= int(item_digest(version.kind, version.id, old[key]), 16)
-            old[key] = version.vhash  # a record twice in one page: the second replaces the first
-            bucket = bucket_of(version.kind, version.id)
+            kind, id, vhash = version.kind, version.id, version.vhash
+            key = (kind, id)
+            delta = _item(kind, id, vhash)
+            previous = old.get(key)
+            if previous is not None:
+                delta ^= _item(kind, id, previous)
+            old[key] = vhash  # a record twice in one page: the second replaces the first
+            bucket = bucket_of(kind, id)
             deltas[bucket] = deltas.get(bucket, 0) ^ delta
-            rows.append(_row(version, bucket, version.canonical().decode("utf-8"), pending=pending))
+            # A `records` row, in _UPSERT's column order.
+            text = version.canonical().decode("utf-8")
+            rows.append((kind, id, vhash, version.hlc, bucket, int(version.deleted), flag, text))
         self.db.executemany(_UPSERT, rows)
         self._fold(deltas)
 
@@ -358,18 +363,9 @@ class ChangeLog:
         return [BucketEntry(*row) for row in rows]
 
 
-def _row(version: Version, bucket: int, text: str, *, pending: bool) -> tuple[Any, ...]:
-    """A version as a `records` row, in _UPSERT's column order."""
-    return (
-        version.kind,
-        version.id,
-        version.vhash,
-        version.hlc,
-        bucket,
-        int(version.deleted),
-        int(pending),
-        text,
-    )
+def _item(kind: str, id: str, vhash: str) -> int:
+    """protocol.item_digest as the int deltas are folded as, without its hex round trip."""
+    return int.from_bytes(sha256(f"{kind}:{id}:{vhash}".encode()).digest(), "big")
 
 
 def _xor(digest: str, delta: int) -> str:

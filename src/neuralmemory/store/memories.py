@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from neuralmemory.store.db import Database
 
@@ -23,8 +23,10 @@ _MEMORY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class MemoryRow:
+class MemoryRow(NamedTuple):
+    """A memories row. A named tuple, not a dataclass: a pull makes one per memory, and a
+    frozen dataclass costs ten times as much to build."""
+
     rid: int
     id: str
     content: str | None
@@ -96,14 +98,18 @@ def upsert_memories(
     inserts: list[tuple[Any, ...]] = []
     assigned: list[int] = []
     top = last_rid(db)
-    dumps = json.dumps
+    tag_texts: dict[tuple[str, ...], str] = {}  # a page's memories share a few tag lists
     for row, rid in zip(rows, rids, strict=True):
+        tags = tuple(row.tags)
+        tags_text = tag_texts.get(tags)
+        if tags_text is None:
+            tags_text = tag_texts[tags] = json.dumps(row.tags)
         values = (
             row.content,
             row.ciphertext,
             int(row.encrypted),
             row.type,
-            dumps(row.tags),
+            tags_text,
             row.priority,
             row.created_at,
             row.event_at,
@@ -202,9 +208,8 @@ def indexed_count(db: Database) -> int:
 # ---------------------------------------------------------------------------- derived graph
 
 
-@dataclass(frozen=True)
-class Derived:
-    """What one memory contributes to the derived graph."""
+class Derived(NamedTuple):
+    """What one memory contributes to the derived graph (a named tuple, as MemoryRow is)."""
 
     rid: int
     concepts: Sequence[Concept]
