@@ -245,7 +245,12 @@ def bucket_of(kind: str, id: str) -> int:
 
 
 def item_digest(kind: str, id: str, vhash: str) -> str:
-    return hashlib.sha256(f"{kind}:{id}:{vhash}".encode()).hexdigest()
+    return item_hash(kind, id, vhash).hex()
+
+
+def item_hash(kind: str, id: str, vhash: str) -> bytes:
+    """A record's item hash as bytes (item_digest is its hex), for callers folding it as an int."""
+    return hashlib.sha256(f"{kind}:{id}:{vhash}".encode()).digest()
 
 
 def xor_digest(a: str, b: str) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 from neuralmemory.clock import HybridClock, Stamp, wall_ms
@@ -33,6 +32,7 @@ from neuralmemory.protocol import (
     EMPTY_DIGEST,
     Version,
     bucket_of,
+    item_hash,
 )
 from neuralmemory.store.db import Database
 
@@ -365,7 +365,7 @@ class ChangeLog:
 
 def _item(kind: str, id: str, vhash: str) -> int:
     """protocol.item_digest as the int deltas are folded as, without its hex round trip."""
-    return int.from_bytes(sha256(f"{kind}:{id}:{vhash}".encode()).digest(), "big")
+    return int.from_bytes(item_hash(kind, id, vhash), "big")
 
 
 def _xor(digest: str, delta: int) -> str:
