@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from neuralmemory.errors import StoreError
-from neuralmemory.store.db import connect
+from neuralmemory.store.db import Database, connect
 
 
 def test_pragmas_wal_and_foreign_keys(db) -> None:
@@ -47,3 +48,42 @@ def test_an_unopenable_path_is_a_clear_store_error(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(StoreError, match="cannot open"):
         connect(folder)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 511, 512, 513, 1500])
+def test_insert_many_writes_every_row_in_order(db, count: int) -> None:
+    rows = [(f"k{n:05d}", str(n)) for n in range(count)]
+    with db.transaction():
+        db.insert_many("INSERT INTO sync_state (key, value)", rows)
+    assert db.execute("SELECT key, value FROM sync_state ORDER BY key").fetchall() == rows
+
+
+def test_insert_many_upserts_a_key_twice_in_one_call_the_last_row_winning(db) -> None:
+    with db.transaction():
+        db.insert_many(
+            "INSERT INTO sync_state (key, value)",
+            [("a", "1"), ("b", "2"), ("a", "3")],
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+    assert dict(db.execute("SELECT key, value FROM sync_state").fetchall()) == {"a": "3", "b": "2"}
+
+
+def test_insert_many_prepares_few_distinct_statements_whatever_the_row_counts(db) -> None:
+    """Each statement's compiled form grows with its rows and stays cached: row counts from 1 to
+    1,000 must not leave a thousand large statements behind."""
+    seen: set[str] = set()
+    db.conn.set_trace_callback(seen.add)
+    with db.transaction():
+        for count in range(1, 1001):
+            db.insert_many("INSERT OR REPLACE INTO sync_state (key, value)", [("k", "v")] * count)
+    db.conn.set_trace_callback(None)
+    assert len({sql for sql in seen if sql.startswith("INSERT")}) == 10  # 1, 2, 4, .., 512
+
+
+def test_insert_many_keeps_under_a_small_parameter_limit(db) -> None:
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    reopened = Database(db.path, db.conn)
+    rows = [(f"k{n:04d}", "v") for n in range(2000)]
+    with reopened.transaction():
+        reopened.insert_many("INSERT INTO sync_state (key, value)", rows)
+    assert db.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 2000

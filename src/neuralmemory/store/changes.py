@@ -41,10 +41,9 @@ ROOT_KEY = "merkle_root"
 KEYS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
 
-_UPSERT = (
-    "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, hlc = excluded.hlc,"
+_INSERT = "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
+_ON_CONFLICT = (
+    "ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, hlc = excluded.hlc,"
     " deleted = excluded.deleted, pending = excluded.pending, version = excluded.version"
 )
 
@@ -221,10 +220,10 @@ class ChangeLog:
             old[key] = vhash  # a record twice in one page: the second replaces the first
             bucket = bucket_of(kind, id)
             deltas[bucket] = deltas.get(bucket, 0) ^ delta
-            # A `records` row, in _UPSERT's column order.
+            # A `records` row, in _INSERT's column order.
             text = version.canonical().decode("utf-8")
             rows.append((kind, id, vhash, version.hlc, bucket, int(version.deleted), flag, text))
-        self.db.executemany(_UPSERT, rows)
+        self.db.insert_many(_INSERT, rows, _ON_CONFLICT)
         self._fold(deltas)
 
     def _fold(self, deltas: dict[int, int]) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from neuralmemory.errors import StoreError
 
 BUSY_TIMEOUT_MS = 5000
+ROWS_PER_STATEMENT = 512  # insert_many's largest statement
 
 
 class Database:
@@ -31,6 +33,7 @@ class Database:
         self.conn = conn
         self._lock = threading.RLock()
         self._depth = 0
+        self._max_params = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -77,6 +80,29 @@ class Database:
                 raise
             except sqlite3.DatabaseError as exc:
                 raise _store_error(self.path, exc) from exc
+
+    def insert_many(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        """`{head} VALUES (?, ..), (?, ..), .. {tail}` for every row, in few statements.
+
+        One statement runs in C from its first row to its last, where executemany returns to
+        Python after every row (and, on a busy process, waits for the GIL): a third faster on
+        a pulled page's synapses. Each statement holds a power of two of rows, at most
+        ROWS_PER_STATEMENT, so a few distinct statements, prepared once and then cached, serve
+        every number of rows: a statement's compiled form grows with its rows."""
+        if not rows:
+            return
+        width = len(rows[0])
+        group = "(" + ",".join("?" * width) + ")"
+        size = ROWS_PER_STATEMENT
+        while size * width > self._max_params:
+            size //= 2
+        start = 0
+        while start < len(rows):
+            while size > len(rows) - start:
+                size //= 2
+            values = list(chain.from_iterable(rows[start : start + size]))
+            self.execute(f"{head} VALUES {','.join([group] * size)} {tail}", values)
+            start += size
 
     def _run(self, sql: str) -> None:
         try:

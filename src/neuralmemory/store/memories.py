@@ -129,11 +129,7 @@ def upsert_memories(
             updates,
         )
     if inserts:
-        db.executemany(
-            f"INSERT INTO memories (rid, id, {_MEMORY_VALUES})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
+        db.insert_many(f"INSERT INTO memories (rid, id, {_MEMORY_VALUES})", inserts)
     return assigned
 
 
@@ -233,10 +229,10 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
             else:
                 counts[key] = 1
                 kinds[key] = concept.kind
-    db.executemany(
-        "INSERT INTO neurons (key, kind, df) VALUES (?, ?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET df = df + excluded.df",
+    db.insert_many(
+        "INSERT INTO neurons (key, kind, df)",
         [(key, kinds[key], count) for key, count in counts.items()],
+        "ON CONFLICT (key) DO UPDATE SET df = df + excluded.df",
     )
     keys = list(counts)
     ids: dict[str, int] = {}
@@ -245,8 +241,8 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
         marks = ",".join("?" * len(chunk))
         rows = db.execute(f"SELECT key, id FROM neurons WHERE key IN ({marks})", chunk)
         ids.update((str(key), int(id_)) for key, id_ in rows)
-    db.executemany(
-        "INSERT INTO synapses (neuron_id, memory_rid, weight) VALUES (?, ?, ?)",
+    db.insert_many(
+        "INSERT INTO synapses (neuron_id, memory_rid, weight)",
         [(ids[c.key], m.rid, c.weight) for m in memories for c in m.concepts],
     )
     # A relation is kept only between two of its memory's own concepts; most memories state
@@ -262,9 +258,8 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
             if a in own and b in own
         ],
     )
-    db.executemany(
-        "INSERT INTO memory_fts (rowid, terms) VALUES (?, ?)",
-        [(m.rid, m.fts_text) for m in memories],
+    db.insert_many(
+        "INSERT INTO memory_fts (rowid, terms)", [(m.rid, m.fts_text) for m in memories]
     )
 
 
