@@ -12,6 +12,7 @@ reply's root digest with the local one (both kept incrementally) and nothing els
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -125,6 +126,22 @@ def _brain_lock(brain_id: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the length of a sync. A pull makes several objects per
+    record it reads, none of them in a reference cycle, and the collector's passes over them
+    took a tenth of a 10K first pull; reference counting still frees each page once applied.
+    Left alone when something else already turned it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @dataclass
 class _Round:
     """Hub facts learned during one run."""
@@ -161,7 +178,7 @@ class SyncEngine:
         started = time.perf_counter()
         self.report.action = action
         self.report.started_at = iso_ms(wall_ms())
-        with _brain_lock(self.local.id):
+        with _brain_lock(self.local.id), _collector_paused():
             self._prepare()
             if action == "pull":
                 self.pull()
