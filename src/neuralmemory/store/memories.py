@@ -258,9 +258,7 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
             if a in own and b in own
         ],
     )
-    db.insert_many(
-        "INSERT INTO memory_fts (rowid, terms)", [(m.rid, m.fts_text) for m in memories]
-    )
+    db.insert_many("INSERT INTO memory_fts (rowid, terms)", [(m.rid, m.fts_text) for m in memories])
 
 
 def unindex(db: Database, rid: int) -> None:
