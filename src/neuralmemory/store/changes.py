@@ -236,9 +236,10 @@ class ChangeLog:
                 f"SELECT bucket, digest FROM merkle WHERE bucket IN ({marks})", list(deltas)
             ).fetchall()
         )
-        self.db.executemany(
-            "UPDATE merkle SET digest = ? WHERE bucket = ?",
-            [(_xor(current[b], d), b) for b, d in deltas.items()],
+        self.db.insert_many(
+            "INSERT INTO merkle (bucket, digest)",
+            [(b, _xor(current[b], d)) for b, d in deltas.items()],
+            "ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest",
         )
         total = 0
         for delta in deltas.values():
