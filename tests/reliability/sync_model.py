@@ -31,7 +31,10 @@ What "lost" means -- the bookkeeping the model keeps while the schedule runs:
   (the forgetting device had seen exactly that version), unless a restored folder brought that
   token back as an unpushed edit (then it is a concurrent edit against the delete, which the
   strategy decides, as DESIGN.md section 3 says).
-* Conflict copies are not duplicated: one live copy per (record, loser token) at most.
+* Conflict copies are not duplicated: one live copy per (record, loser token) at most. Every
+  text the model writes is unique, so a token is one write -- except a delete's: two devices'
+  deletes of one memory that both lose to an edit are two losers with one token, and each is
+  kept, as every loser is (DESIGN.md section 3). A deleted loser is told apart by its stamp.
 """
 
 from __future__ import annotations
@@ -434,10 +437,16 @@ class SyncModel(RuleBasedStateMachine):
         assert device.snapshot is not None
         before = scan_device(device).tokens()
         elsewhere = self._tokens_outside(device)
+        superseded = self.superseded
         shutil.rmtree(device.home)
         shutil.copytree(device.snapshot, device.home)
         restored = scan_device(device)
-        self.rolled_back |= before - restored.tokens() - elsewhere - self.superseded
+        kept = restored.tokens() | elsewhere
+        self.rolled_back |= before - kept - superseded
+        # A token replaced only by writes the restore threw away goes with them: had it left
+        # this device it would be elsewhere. Chains of such edits unwind one link per round.
+        while unwound := (superseded - self.superseded) - kept - self.rolled_back:
+            self.rolled_back |= unwound
         self.revived |= restored.tokens() - before  # the copy brings old versions back
         with device.brain() as brain:
             pending = {token_of(v) for v in brain.changes.pending(limit=100_000)}
@@ -502,7 +511,12 @@ class SyncModel(RuleBasedStateMachine):
                 assert token not in self.superseded, f"memory {id}: a replaced version is back"
         # conflict copies are not duplicated
         copies = Counter(
-            (v.body["record"]["kind"], v.body["record"]["id"], str(v.body["loser"]["body"]))
+            (
+                v.body["record"]["kind"],
+                v.body["record"]["id"],
+                str(v.body["loser"]["body"]),
+                v.body["loser"]["hlc"] if v.body["loser"]["deleted"] else None,
+            )
             for (kind, _), v in hub.rows.items()
             if kind == "conflict" and not v.deleted
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sync_devices import Device
+from sync_model import SyncModel, scan_device
 
 
 def test_two_fresh_devices_meet_in_one_brain_when_the_first_sync_sent_nothing(
@@ -39,3 +42,68 @@ def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport) -> None:
             answer = http.request(method, path, json={})
             assert answer.status_code == 404, (path, answer.status_code)
             assert answer.json() == {"error": "Not found", "code": "not_found"}
+
+
+class Draws:
+    """Stands in for hypothesis' data object in a replayed schedule: the values, in order."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values = list(values)
+
+    def draw(self, strategy: object, label: str | None = None) -> Any:
+        return self.values.pop(0)
+
+
+def _memory_ids(model: SyncModel, index: int) -> list[str]:
+    return sorted(v.id for v in scan_device(model.pick(index)).rows.values() if v.kind == "memory")
+
+
+def test_model_a_restore_takes_back_local_edits_that_only_replaced_each_other() -> None:
+    """Found by benchmarks/reliability_run.py, as "versions lost": after a snapshot, a device
+    edited one memory twice and was then restored from the snapshot. Both edits lived only on
+    that device; the model rolled back the second but counted the first -- replaced by the
+    second, so not on the device when the restore came -- as lost. Fixed in SyncModel.restore:
+    a token replaced only by writes the restore threw away goes with them."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.remember(index=0, shared=0, topic="falcon deploy")
+        (memory_id,) = _memory_ids(model, 0)
+        model.fault(index=0, data=Draws("snapshot"))
+        model.edit(index=0, data=Draws(memory_id, "release train", 0))
+        model.edit(index=0, data=Draws(memory_id, "release train", 2))
+        model.fault(index=0, data=Draws("restore"))
+        model.nothing_lost_so_far()
+        assert len(model.rolled_back) == 2
+    finally:
+        model.teardown()
+
+
+def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> None:
+    """Found by benchmarks/reliability_run.py, as "duplicated conflict copies": two devices
+    forgot one memory while a third edited it; the edit won, so each delete lost and was kept
+    as a conflict copy. Two losers, two copies, as DESIGN.md asks -- but both have the token of
+    a delete, and the model took them for one loser copied twice. Fixed in the model: a deleted
+    loser is told apart by its stamp."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent"] * 3)
+        model.remember(index=0, shared=0, topic="falcon deploy")
+        model.remember(index=2, shared=0, topic="falcon deploy")  # the same memory
+        model.sync_two(action="push", index=0)
+        (memory_id,) = _memory_ids(model, 0)
+        model.forget(index=0, data=Draws(memory_id))
+        model.forget(index=2, data=Draws(memory_id))
+        model.edit(index=1, data=Draws(memory_id, "falcon deploy", 0))
+        model.nothing_lost_so_far()
+        model.check_converged()
+        copies = [
+            v
+            for v in scan_device(model.pick(0)).rows.values()
+            if v.kind == "conflict" and not v.deleted
+        ]
+        assert len(copies) == 2
+        assert all(copy.body["loser"]["deleted"] for copy in copies)
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
