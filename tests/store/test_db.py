@@ -68,6 +68,21 @@ def test_insert_many_upserts_a_key_twice_in_one_call_the_last_row_winning(db) ->
     assert dict(db.execute("SELECT key, value FROM sync_state").fetchall()) == {"a": "3", "b": "2"}
 
 
+@pytest.mark.parametrize("count", [0, 1, 513])
+def test_insert_many_returns_what_returning_names_for_inserted_and_updated_rows(
+    db, count: int
+) -> None:
+    with db.transaction():
+        db.insert_many("INSERT INTO sync_state (key, value)", [("k00000", "old")])
+        returned = db.insert_many(
+            "INSERT INTO sync_state (key, value)",
+            [(f"k{n:05d}", f"new{n}") for n in range(count)],
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value RETURNING key, value",
+        )
+    assert sorted(returned) == [(f"k{n:05d}", f"new{n}") for n in range(count)]
+    assert db.insert_many("INSERT INTO sync_state (key, value)", [("plain", "v")]) == []
+
+
 def test_insert_many_prepares_few_distinct_statements_whatever_the_row_counts(db) -> None:
     """Each statement's compiled form grows with its rows and stays cached: row counts from 1 to
     1,000 must not leave a thousand large statements behind."""

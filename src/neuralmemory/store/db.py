@@ -81,16 +81,21 @@ class Database:
             except sqlite3.DatabaseError as exc:
                 raise _store_error(self.path, exc) from exc
 
-    def insert_many(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+    def insert_many(
+        self, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+    ) -> list[tuple[Any, ...]]:
         """`{head} VALUES (?, ..), (?, ..), .. {tail}` for every row, in few statements.
 
         One statement runs in C from its first row to its last, where executemany returns to
         Python after every row (and, on a busy process, waits for the GIL): a third faster on
         a pulled page's synapses. Each statement holds a power of two of rows, at most
         ROWS_PER_STATEMENT, so a few distinct statements, prepared once and then cached, serve
-        every number of rows: a statement's compiled form grows with its rows."""
+        every number of rows: a statement's compiled form grows with its rows.
+
+        Returns the rows a `RETURNING` tail yields (SQLite gives them in no set order)."""
         if not rows:
-            return
+            return []
+        returned: list[tuple[Any, ...]] = []
         width = len(rows[0])
         group = "(" + ",".join("?" * width) + ")"
         size = ROWS_PER_STATEMENT
@@ -101,8 +106,9 @@ class Database:
             while size > len(rows) - start:
                 size //= 2
             values = list(chain.from_iterable(rows[start : start + size]))
-            self.execute(f"{head} VALUES {','.join([group] * size)} {tail}", values)
+            returned += self.execute(f"{head} VALUES {','.join([group] * size)} {tail}", values)
             start += size
+        return returned
 
     def _run(self, sql: str) -> None:
         try:

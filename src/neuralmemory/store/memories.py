@@ -15,8 +15,6 @@ from typing import Any, NamedTuple
 
 from neuralmemory.store.db import Database
 
-KEYS_PER_QUERY = 500  # values per IN list, well under every SQLite's parameter limit
-
 _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
     " created_at, event_at, expires_at"
@@ -229,18 +227,13 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
             else:
                 counts[key] = 1
                 kinds[key] = concept.kind
-    db.insert_many(
-        "INSERT INTO neurons (key, kind, df)",
-        [(key, kinds[key], count) for key, count in counts.items()],
-        "ON CONFLICT (key) DO UPDATE SET df = df + excluded.df",
+    ids: dict[str, int] = dict(
+        db.insert_many(
+            "INSERT INTO neurons (key, kind, df)",
+            [(key, kinds[key], count) for key, count in counts.items()],
+            "ON CONFLICT (key) DO UPDATE SET df = df + excluded.df RETURNING key, id",
+        )
     )
-    keys = list(counts)
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), KEYS_PER_QUERY):
-        chunk = keys[start : start + KEYS_PER_QUERY]
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(f"SELECT key, id FROM neurons WHERE key IN ({marks})", chunk)
-        ids.update((str(key), int(id_)) for key, id_ in rows)
     db.insert_many(
         "INSERT INTO synapses (neuron_id, memory_rid, weight)",
         [(ids[c.key], m.rid, c.weight) for m in memories for c in m.concepts],
