@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from neuralmemory.core import extract as extract_module
 from neuralmemory.core.extract import extract, keyword
 
 NOW = 1_709_596_800_000  # 2024-03-05T00:00Z
@@ -76,3 +79,25 @@ def test_cached_tokens_give_the_same_answers() -> None:
 def test_a_now_without_a_day_still_fails() -> None:
     with pytest.raises(ValueError):
         extract("no time words here", now_ms=10**17)
+
+
+# ASCII letters, digits and every kind of separator the token pattern can meet, "_" and "'" too.
+ASCII_TEXT = st.text(st.sampled_from("aZ09_'- \t\n.!?;,\x1c\x7f"), max_size=40) | st.text(
+    st.characters(max_codepoint=127)
+)
+
+
+@given(ASCII_TEXT)
+def test_ascii_text_is_cut_into_the_same_tokens_by_the_fast_pattern(text: str) -> None:
+    unicode_tokens = extract_module._TOKEN.findall(text)
+    assert extract_module._ASCII_TOKEN.findall(text) == unicode_tokens
+    assert extract_module._tokens(text) == unicode_tokens
+
+
+def test_text_beyond_ascii_keeps_the_unicode_pattern() -> None:
+    assert extract_module._tokens("Dana\u2019s caf\u00e9 na\u00efve_x") == [
+        "Dana\u2019s",
+        "caf\u00e9",
+        "na\u00efve",
+        "x",
+    ]

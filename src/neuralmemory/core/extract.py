@@ -77,6 +77,9 @@ for _cue, _kind in _CUES:
 RELATION_KINDS = ("caused_by", "leads_to", "resolved_by", "contradicts")
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+# The same tokens for ASCII text, where [^\W_] is exactly [A-Za-z0-9] and there is no \u2019:
+# a plain character set, which the regex engine matches twice as fast as a Unicode category.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)?")
 # Split after .!?; followed by whitespace, or at newlines. Same splits as
 # r"(?<=[.!?;])\s+|\n+", but a match starts with \s, so the regex engine skips to whitespace
 # instead of trying the lookbehind at every character (2.5x faster).
@@ -177,6 +180,10 @@ def _fold(token: str) -> _Folded:
     return lowered, name, flags, (key, plain, later)
 
 
+def _tokens(text: str) -> list[str]:
+    return (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
+
+
 def keyword(token: str) -> str | None:
     """The neuron key of a token, or None for a word too common to carry meaning."""
     hit = _fold(token)[3]
@@ -206,7 +213,7 @@ def extract(text: str, *, now_ms: int, tags: list[str] | None = None) -> Extract
             words.clear()
             _read(body, concepts, relations, words)
     for tag in tags or ():
-        for token in _TOKEN.findall(tag):
+        for token in _tokens(tag):
             hit = _fold(token)[3]
             if hit is not None and hit[0] not in concepts:
                 concepts[hit[0]] = hit[1]
@@ -237,7 +244,7 @@ def _read(
     """
     flags = 0
     for piece in _SENTENCE.split(body):
-        sentence = [_fold(token) for token in _TOKEN.findall(piece)]
+        sentence = [_fold(token) for token in _tokens(piece)]
         seen = 0
         names: list[str] = []
         run: list[str] = []  # names of two or more capitalized tokens ('Alice Moreno') are one
@@ -315,7 +322,7 @@ def _times(text: str, now_ms: int, *, dated: bool, relative: bool) -> tuple[list
             first = first or date(year, month, 1)
     if relative:
         today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
-        for token in _TOKEN.findall(text):
+        for token in _tokens(text):
             offset = _RELATIVE_DAYS.get(_fold(token)[0])
             if offset is not None:
                 day = today + timedelta(days=offset)
