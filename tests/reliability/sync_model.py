@@ -73,7 +73,7 @@ from neuralmemory.store.db import connect
 from neuralmemory.sync import state
 from neuralmemory.sync.engine import SyncEngine
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import HubClient
+from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient
 
 HOUR_MS = 3_600_000
 T0 = 1_750_000_000_000  # 2025-06-15, the simulated clock's start
@@ -125,6 +125,10 @@ class FaultyTransport(httpx.BaseTransport):
     duplicate   the request is delivered twice (a proxy that retried); the second reply is used.
     kill        (real hub only) the request commits, then the hub process is killed and
                 restarted before the reply is sent; the client's retry reaches the new process.
+
+    At most MAX_ATTEMPTS - 1 faults are armed at a time, so every request can still get
+    through on its last attempt: a request that fails MAX_ATTEMPTS times in a row is the
+    client giving up as designed (HubUnavailable), not a fault sync must survive.
     """
 
     def __init__(
@@ -135,7 +139,8 @@ class FaultyTransport(httpx.BaseTransport):
         self.armed: list[tuple[str, str]] = []
 
     def arm(self, kind: str, endpoint: str) -> None:
-        self.armed.append((kind, endpoint))
+        if len(self.armed) < MAX_ATTEMPTS - 1:
+            self.armed.append((kind, endpoint))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         for index, (kind, endpoint) in enumerate(self.armed):

@@ -8,6 +8,8 @@ import httpx
 from sync_devices import Device
 from sync_model import SyncModel, scan_device
 
+from neuralmemory.sync.transport import MAX_ATTEMPTS
+
 
 def test_two_fresh_devices_meet_in_one_brain_when_the_first_sync_sent_nothing(
     devices: dict[str, Device],
@@ -104,6 +106,27 @@ def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> No
         ]
         assert len(copies) == 2
         assert all(copy.body["loser"]["deleted"] for copy in copies)
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
+
+
+def test_model_arms_no_more_faults_than_one_request_can_retry_through() -> None:
+    """Found by test_real_hub_long: the schedule armed four kills on one device, all on "any"
+    endpoint, and its next request (GET /v1/brains) lost its reply four times in a row; the
+    client gave up after MAX_ATTEMPTS, as designed, and the model took that for a sync
+    failure. Fixed in FaultyTransport.arm: at most MAX_ATTEMPTS - 1 faults wait at a time."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.remember(index=0, shared=0, topic="falcon deploy")
+        for _ in range(MAX_ATTEMPTS + 2):
+            model.fault(index=0, data=Draws("drop_reply", "any"))
+        assert len(model.pick(0).transport.armed) == MAX_ATTEMPTS - 1
+        model.sync_one(index=0, action="full")  # every armed fault hits its first requests
+        assert model.pick(0).transport.armed == []
+        model.nothing_lost_so_far()
+        model.check_converged()
     finally:
         model.healthy = False  # checked above
         model.teardown()
