@@ -11,7 +11,6 @@ memory, and recall on the real API, reinforcement included. Text is deterministi
 from __future__ import annotations
 
 import os
-import platform
 import random
 import statistics
 import sys
@@ -19,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine
 from goldset import ASPECTS, COMPONENTS, PROJECTS, people, realistic_text
 
 BATCH = 1_000
@@ -81,10 +81,7 @@ def run(size: int) -> str:
 
 def main() -> None:
     sizes = [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
-    )
+    print(machine.describe())
     print(
         "| memories | remember p50 ms | remember p95 ms | recall p50 ms | recall p95 ms "
         "| DB bytes/memory | build |"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sqlite3
 import statistics
 import sys
@@ -36,6 +35,8 @@ from neuralmemory.protocol import DeviceInfo, Version
 # conformance suite's; the benchmark runs hubs exactly as the tests do.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "conformance"))
 from hub_targets import HubOptions, nmem_serve, throwaway_postgres
+
+import machine
 
 T0 = 1_732_460_000_000
 CONCURRENCY = (1, 10, 100)
@@ -243,9 +244,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--big", type=int, default=1_000_000)
     args = parser.parse_args()
-    python = sys.version.split()[0]
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} cores, Python {python}, load average {load:.1f} at start")
+    print(machine.describe())
     for backend in args.backends.split(","):
         asyncio.run(bench(backend, args.big))
 

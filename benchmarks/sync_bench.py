@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from typing import Any
 
 import httpx
 
+import machine
 from neuralmemory import config
 from neuralmemory.core.brain import open_brain
 from neuralmemory.sync import service
@@ -240,10 +240,7 @@ def main() -> None:
         help="skip the new-device pull for brains larger than this",
     )
     args = parser.parse_args()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, SQLite hub on loopback"
-    )
+    print(machine.describe(), "(SQLite hub on loopback)")
     print(f"| memories | {'step':<44} |        time |   bytes sent |")
     print(f"|---------:|:{'-' * 44}-|------------:|-------------:|")
     for size in args.sizes:
