@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
-from sync_devices import Device
+import pytest
+from sync_devices import Device, Hub
 from sync_model import SyncModel, scan_device
 
 from neuralmemory.sync.transport import MAX_ATTEMPTS
@@ -130,3 +134,22 @@ def test_model_arms_no_more_faults_than_one_request_can_retry_through() -> None:
     finally:
         model.healthy = False  # checked above
         model.teardown()
+
+
+def test_a_hub_started_from_a_short_lived_thread_outlives_it(tmp_path: Path) -> None:
+    """Found as the flaky test_sync_converges_with_a_real_hub_killed_between_commit_and_reply
+    (HubUnavailable: ConnectError): a `kill` fault on a pushed batch restarted the hub from the
+    engine's push thread, and the hub's parent death signal, which Linux ties to the thread
+    that started it, stopped the new hub as soon as that thread ended. Fixed in sync_devices:
+    hubs are started from one thread that lives as long as the test process."""
+    hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
+    try:
+        worker = threading.Thread(target=hub.start)
+        worker.start()
+        worker.join()
+        assert hub.proc is not None
+        with pytest.raises(subprocess.TimeoutExpired):
+            hub.proc.wait(timeout=2)  # still running after its starting thread ended
+        assert httpx.get(hub.url + "/v1/health", timeout=5).status_code == 200
+    finally:
+        hub.stop()

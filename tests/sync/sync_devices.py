@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,12 @@ def in_process_hub(db: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[httpx.
             portal.call(backend.close)
 
 
+# Hubs are started from this one thread, which lives as long as the test process: the parent
+# death signal (die_with_parent) fires when the *thread* that started a process ends, and a
+# test may restart a hub from a sync's short-lived worker thread (a fault on a pushed batch).
+_LAUNCHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-launcher")
+
+
 class Hub:
     """`nmem serve` on a fixed port and database, which a test may kill and start again."""
 
@@ -115,20 +122,7 @@ class Hub:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
-        args += ["--rate-limit", "0", "--log-level", "debug"]
-        if self.keys:
-            args.append("--require-keys")
-        env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                args,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+        self.proc = _LAUNCHER.submit(self._spawn).result()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -137,6 +131,22 @@ class Hub:
             except httpx.TransportError:
                 time.sleep(0.05)
         raise RuntimeError(self.log.read_text())
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
+        args += ["--rate-limit", "0", "--log-level", "debug"]
+        if self.keys:
+            args.append("--require-keys")
+        env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
+        with self.log.open("ab") as out:
+            return subprocess.Popen(
+                args,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
