@@ -9,6 +9,7 @@
     └── HubError                   an answer from (or a failure to reach) a sync hub
         ├── AuthError              401 Invalid or expired API key
         ├── AccessDenied           403 Access denied
+        ├── CodeRefused            403 registration closed, or an invite/pairing code refused
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
@@ -30,6 +31,20 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+MSG_REGISTRATION_CLOSED = (
+    "Registration is closed on this hub: ask its operator for an invite code (nmem hub invite)"
+)
+MSG_INVITE_REQUIRED = (
+    "An invite code is required to register on this hub: ask its operator for one (nmem hub invite)"
+)
+MSG_INVALID_INVITE = (
+    "Invalid invite code: it is unknown, already used or expired; ask the hub's operator for a"
+    " new one (nmem hub invite)"
+)
+MSG_INVALID_PAIR_CODE = (
+    "Invalid pairing code: it is unknown, already used or expired; run `nmem hub pair` on the"
+    " hub for a new one"
+)
 
 
 class NmemError(Exception):
@@ -88,6 +103,14 @@ class AccessDenied(HubError):
 
     def __init__(self, message: str = MSG_ACCESS_DENIED, *, hint: str | None = None) -> None:
         super().__init__(message, status=403, hint=hint)
+
+
+class CodeRefused(HubError):
+    """403 with its own code: registration_closed, invalid_invite or invalid_pair_code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, status=403)
+        self.code = code
 
 
 class PayloadTooLarge(HubError):

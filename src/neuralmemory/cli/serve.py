@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import click
+
+from neuralmemory.protocol import REGISTRATION_MODES, Registration
+
+if TYPE_CHECKING:
+    from neuralmemory.hub.backends import Backend
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -20,8 +27,36 @@ def _shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _lan_host() -> str:
+    from neuralmemory.cli.hub import lan_hosts
+
+    found = lan_hosts()
+    if not found:
+        click.echo("No LAN address found on this machine: serving on loopback only.", err=True)
+        return "127.0.0.1"
+    if len(found) > 1:
+        others = ", ".join(found[1:])
+        click.echo(
+            f"Serving on {found[0]}; this machine also has {others} (pick with --host).", err=True
+        )
+    return found[0]
+
+
+def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
+    """Prints a line pairing one more device, on stdout: the operator's terminal, not the log."""
+    from neuralmemory.cli.hub import pair_line, pairing_text
+    from neuralmemory.hub import codes
+    from neuralmemory.hub.routes import now_ms
+
+    async def announce(backend: Backend) -> None:
+        issued = await codes.issue(backend, "pair", now_ms(), codes.PAIR_TTL_MS)
+        click.echo(pairing_text(pair_line(issued.code, host, port), issued))
+
+    return announce
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", help="Address to listen on  [default: 127.0.0.1; with --lan, the LAN's]")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port."
 )
@@ -33,6 +68,16 @@ def _shown(url: str) -> str:
 )
 @click.option("--require-keys", is_flag=True, help="Require an API key even on loopback.")
 @click.option("--no-auth", is_flag=True, help="Serve requests without a key on any address.")
+@click.option(
+    "--lan",
+    is_flag=True,
+    help="Serve this machine's LAN address, keys required, and print a line to pair each device.",
+)
+@click.option(
+    "--registration",
+    type=click.Choice(REGISTRATION_MODES),
+    help="Who may register an account  [default: open on loopback, closed elsewhere]",
+)
 @click.option(
     "--tls-cert",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -54,11 +99,13 @@ def _shown(url: str) -> str:
     help="info: one line per request (never a key or a record).",
 )
 def serve(
-    host: str,
+    host: str | None,
     port: int,
     db_url: str | None,
     require_keys: bool,
     no_auth: bool,
+    lan: bool,
+    registration: Registration | None,
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
@@ -68,33 +115,48 @@ def serve(
     # Deferred so the rest of the CLI starts without loading the web stack.
     import uvicorn
 
-    from neuralmemory import config
+    from neuralmemory.cli.hub import default_db_url, on_hub_db
     from neuralmemory.hub.app import create_app
-    from neuralmemory.hub.settings import Settings, auth_mode, is_loopback
+    from neuralmemory.hub.settings import Settings, auth_mode, is_loopback, registration_mode
     from neuralmemory.protocol import DEFAULT_LIMITS
 
-    if require_keys and no_auth:
-        raise click.UsageError("--require-keys and --no-auth contradict each other")
+    if (require_keys or lan) and no_auth:
+        raise click.UsageError("--no-auth contradicts --require-keys and --lan")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    auth = auth_mode(host, require_keys=require_keys, no_auth=no_auth)
+    if lan and tls_cert:
+        raise click.UsageError("--lan pairs devices over plain http; with TLS use --host instead")
+    host = host or (_lan_host() if lan else "127.0.0.1")
+    auth = auth_mode(host, require_keys=require_keys or lan, no_auth=no_auth)
     if auth == "none" and not is_loopback(host):
         click.echo(
             f"warning: --no-auth on {host}: anyone who can reach this address can read and "
             "write the local account's brains",
             err=True,
         )
-    url = db_url or f"sqlite://{config.home() / 'hub' / 'hub.db'}"
+    url = db_url or default_db_url()
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
-    settings = Settings(db_url=url, auth=auth, limits=limits)
+    settings = Settings(
+        db_url=url,
+        auth=auth,
+        limits=limits,
+        registration=registration_mode(host, registration),
+        on_paired=_announce(host, port) if lan else None,
+    )
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     scheme = "https" if tls_cert else "http"
-    click.echo(f"nmem hub on {scheme}://{host}:{port} (auth: {auth}, db: {_shown(url)})", err=True)
+    click.echo(
+        f"nmem hub on {scheme}://{host}:{port} (auth: {auth}, registration: "
+        f"{settings.registration}, db: {_shown(url)})",
+        err=True,
+    )
+    if settings.on_paired is not None:
+        on_hub_db(url, settings.on_paired)  # the first device's line; each pairing prints the next
     uvicorn.run(
         create_app(settings),
         host=host,

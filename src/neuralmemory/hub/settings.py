@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from neuralmemory.protocol import DEFAULT_LIMITS, Limits
+from neuralmemory.protocol import DEFAULT_LIMITS, Limits, Registration
+
+if TYPE_CHECKING:
+    from neuralmemory.hub.backends import Backend
 
 #: keys: every request needs a key. local: a request without a key is the local account (loopback,
 #: the default there). none: the same on any address, which the user asked for with --no-auth.
@@ -22,6 +26,9 @@ class Settings:
     auth: AuthMode = "keys"
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
     name: str = "nmem hub"
+    registration: Registration = "open"
+    #: called after each successful pairing (`nmem serve --lan` prints the next pairing line)
+    on_paired: Callable[[Backend], Awaitable[None]] | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -42,3 +49,10 @@ def auth_mode(host: str, *, require_keys: bool, no_auth: bool) -> AuthMode:
     if no_auth:
         return "none"
     return "local" if is_loopback(host) else "keys"
+
+
+def registration_mode(host: str, chosen: Registration | None) -> Registration:
+    """Open on loopback, where only this machine can register; closed elsewhere unless chosen."""
+    if chosen is not None:
+        return chosen
+    return "open" if is_loopback(host) else "closed"
