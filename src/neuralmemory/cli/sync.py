@@ -265,6 +265,17 @@ def _config_text(c: dict[str, Any]) -> str:
     )
 
 
+@sync.command()
+@click.argument("target", metavar="CODE@HOST:PORT")
+@json_option
+@handled
+def pair(target: str, as_json: bool) -> None:
+    """Pair with a LAN hub: the line `nmem serve --lan` or `nmem hub pair` printed there."""
+    from neuralmemory.sync import service
+
+    _emit(service.pair(target), as_json, lambda c: _config_text(c) + "\npaired")
+
+
 @config_group.command("setup")
 @json_option
 @handled

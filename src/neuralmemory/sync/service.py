@@ -4,6 +4,7 @@ Each returns plain JSON-able data -- the stable shapes documented in docs/sync.m
 errors.py exceptions; adapters only format and map them. The API key leaves this module masked.
 
     configure(...) / get_config()       nmem_sync_config(action="set" | "get")
+    pair(target)                        nmem sync pair CODE@HOST:PORT
     setup_instructions()                nmem_sync_config(action="setup")
     run_sync(action, ...)               nmem_sync(action=...)
     status(...)                         nmem_sync_status()
@@ -17,6 +18,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -25,15 +27,24 @@ from neuralmemory import config
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core.brain import Brain, list_brains, open_brain
-from neuralmemory.errors import ConfigError, HubError, InvalidInput, NmemError, NotFound
-from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms
+from neuralmemory.errors import (
+    MSG_INVALID_PAIR_CODE,
+    AccessDenied,
+    CodeRefused,
+    ConfigError,
+    HubError,
+    InvalidInput,
+    NmemError,
+    NotFound,
+)
+from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
 from neuralmemory.sync import state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
 from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, apply_plan
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, check_hub_url
+from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, NotFoundOnHub, check_hub_url
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +91,35 @@ def configure(
         cfg.auto_sync = auto_sync
     config.save_config(cfg)
     return _config_view(cfg)
+
+
+def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Exchange a pairing line's one-time code for a key of the LAN hub, then store the hub's URL
+    and the key as configure() does; get_config() plus "paired". Nothing is stored on a refusal."""
+    try:
+        code, url = parse_pair_target(target)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"not a pairing line: {exc}",
+            hint="copy it whole from `nmem serve --lan` or `nmem hub pair`, e.g. "
+            "nmem sync pair 7KQX-M2PD-9RTA-B3CE@192.168.1.20:8000",
+        ) from None
+    cfg = config.load_config()
+    name = (cfg.device_name or "device")[:64]
+    # One attempt: a code works once, so a retry after a lost reply could only be refused.
+    with _hub(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
+        try:
+            created = hub.pair(code, name)
+        except AccessDenied:
+            raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE) from None
+        except NotFoundOnHub:
+            raise HubError(
+                f"{url} does not pair devices",
+                status=404,
+                hint="a Cloudflare hub has none: register there or make a key, then "
+                "`nmem sync config set --hub-url ... --api-key ...`",
+            ) from None
+    return {**configure(hub_url=url, api_key=created.api_key), "paired": True}
 
 
 def _config_view(cfg: Config) -> dict[str, Any]:
