@@ -141,9 +141,9 @@ def setup_instructions() -> dict[str, Any]:
     if not cfg.hub_url:
         stage = "no_hub"
         steps = [
-            "Pick a hub. On this machine or your LAN: `nmem serve` (SQLite under "
-            "$NMEM_HOME/hub, no key needed on 127.0.0.1); add --host 0.0.0.0 to serve your "
-            "LAN (keys required there).",
+            "Pick a hub. On this machine: `nmem serve` (SQLite under $NMEM_HOME/hub, no key "
+            "needed on 127.0.0.1). For your LAN: `nmem serve --lan`, then run the line it "
+            "prints (`nmem sync pair CODE@HOST:PORT`) on each device; that sets it all up.",
             "Or deploy your own Cloudflare hub: `cd sync-hub && npm install && npx wrangler "
             "login && npx wrangler d1 create nmem` (paste the database id into wrangler.toml), "
             "then `npx wrangler deploy`. Its schema sets itself up on first use.",
@@ -158,7 +158,8 @@ def setup_instructions() -> dict[str, Any]:
     elif not cfg.sync_enabled:
         stage = "no_key"
         steps = [
-            f"This hub ({cfg.hub_url}) is not local, so it needs an API key.",
+            f"This hub ({cfg.hub_url}) is not local, so it needs an API key. A LAN hub: "
+            "`nmem hub pair` on it prints a `nmem sync pair ...` line to run here.",
             f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
             "'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}' -- or, "
             f"from a device that already has a key: curl -X POST {cfg.hub_url}/v1/auth/keys "
