@@ -17,6 +17,7 @@ from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
 from neuralmemory.hub import auth
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.loopback import keyless_allowed
 from neuralmemory.hub.ratelimit import admit, day_of
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import (
@@ -68,9 +69,15 @@ async def caller(request: Request) -> auth.Caller:
     hub = hub_of(request)
     now = now_ms()
     per_minute = hub.settings.limits.rate_limit_per_minute
+    peer = request.client.host if request.client else None
+    keyless_ok = keyless_allowed(hub.settings.auth, peer, request.headers.items())
     try:
         who = await auth.authenticate(
-            hub.backend, hub.settings.auth, request.headers.get("authorization"), now
+            hub.backend,
+            hub.settings.auth,
+            request.headers.get("authorization"),
+            now,
+            keyless_ok=keyless_ok,
         )
     except AuthError:
         # Failed attempts count against the address, so guessing keys is rate limited too.
