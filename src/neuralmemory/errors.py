@@ -30,6 +30,10 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+MSG_METRICS_REFUSED = (
+    "Metrics are served only on the hub's own machine, or with the token given to"
+    " nmem serve --metrics-token-file"
+)
 MSG_KEY_REQUIRED = (
     "API key required: this hub serves requests without a key only to programs on its own"
     " machine, never through a proxy, a tunnel or a web page"

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
 
 
 def _shown(url: str) -> str:
@@ -47,6 +48,14 @@ def _shown(url: str) -> str:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--metrics", is_flag=True, help="Serve GET /metrics (Prometheus) to this machine's programs."
+)
+@click.option(
+    "--metrics-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding a bearer token that lets a scraper elsewhere read /metrics.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -62,6 +71,8 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    metrics: bool,
+    metrics_token_file: Path | None,
     log_level: str,
 ) -> None:
     """Run the sync hub. On loopback it needs no API key unless --require-keys is given."""
@@ -88,7 +99,17 @@ def serve(
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
-    settings = Settings(db_url=url, auth=auth, limits=limits)
+    token = None
+    if metrics_token_file is not None:
+        if not metrics:
+            raise click.UsageError("--metrics-token-file goes with --metrics")
+        token = metrics_token_file.read_text(encoding="utf-8").strip()
+        if len(token) < MIN_TOKEN_CHARS:
+            raise click.UsageError(
+                f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
+                " (for example: openssl rand -hex 32 > metrics.token)"
+            )
+    settings = Settings(db_url=url, auth=auth, limits=limits, metrics=metrics, metrics_token=token)
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

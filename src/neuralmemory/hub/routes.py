@@ -13,11 +13,18 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
 from neuralmemory import __version__
-from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
+from neuralmemory.errors import (
+    MSG_METRICS_REFUSED,
+    MSG_NOT_FOUND,
+    AuthError,
+    NotFound,
+    PayloadTooLarge,
+)
 from neuralmemory.hub import auth
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
 from neuralmemory.hub.loopback import keyless_allowed
+from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
 from neuralmemory.hub.ratelimit import admit, day_of
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import (
@@ -49,6 +56,7 @@ from neuralmemory.protocol import (
 class Hub:
     settings: Settings
     backend: Backend
+    metrics: Metrics | None = None
 
 
 def hub_of(request: Request) -> Hub:
@@ -107,6 +115,18 @@ KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 async def health() -> dict[str, Any]:
     return {"status": "ok"}
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text; 404 (as for any unknown path) unless the hub was started with --metrics."""
+    counters = hub_of(request).metrics
+    if counters is None:
+        raise NotFound(MSG_NOT_FOUND)
+    peer = request.client.host if request.client else None
+    authorization = request.headers.get("authorization")
+    if not counters.may_read(peer, request.headers.items(), authorization):
+        raise AuthError(MSG_METRICS_REFUSED)
+    return Response(counters.render(), media_type=CONTENT_TYPE)
 
 
 async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Response:
@@ -229,6 +249,8 @@ async def push(
     result = await hub.backend.push(
         who.account_id, brain_id, body.brain_name, body.device, records, now_ms()
     )
+    if hub.metrics is not None:
+        hub.metrics.pushed.inc(sum(r.status == "accepted" for r in result.results))
     return reply(result)
 
 

@@ -22,6 +22,10 @@ class Settings:
     auth: AuthMode = "keys"
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
     name: str = "nmem hub"
+    #: serve GET /metrics (hub/metrics.py); off by default
+    metrics: bool = False
+    #: a bearer token that lets a scraper elsewhere read /metrics (never logged)
+    metrics_token: str | None = field(default=None, repr=False)
 
 
 def is_loopback(host: str) -> bool:
