@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -10,6 +11,17 @@ import click
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
+
+
+def _networks(values: tuple[str, ...]) -> list[str]:
+    """Each --trusted-proxy as a network; anything else is a usage error, not a silent no-op."""
+    shown = []
+    for value in values:
+        try:
+            shown.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise click.BadParameter(f"not an IP address or network: {value!r}") from None
+    return shown
 
 
 def _shown(url: str) -> str:
@@ -48,6 +60,14 @@ def _shown(url: str) -> str:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDR",
+    callback=lambda _ctx, _param, values: _networks(values),  # click's callback signature
+    help="A proxy's address or network (repeatable) whose X-Forwarded-For is believed.",
+)
+@click.option(
     "--metrics", is_flag=True, help="Serve GET /metrics (Prometheus) to this machine's programs."
 )
 @click.option(
@@ -71,6 +91,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    trusted_proxies: list[str],
     metrics: bool,
     metrics_token_file: Path | None,
     log_level: str,
@@ -125,4 +146,8 @@ def serve(
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         server_header=False,
+        # X-Forwarded-For is believed only from the proxies named (uvicorn would otherwise trust
+        # any local process, and rate limits per address would be spoofable).
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies,
     )
