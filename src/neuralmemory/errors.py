@@ -45,6 +45,14 @@ MSG_INVALID_PAIR_CODE = (
     "Invalid pairing code: it is unknown, already used or expired; run `nmem hub pair` on the"
     " hub for a new one"
 )
+MSG_METRICS_REFUSED = (
+    "Metrics are served only on the hub's own machine, or with the token given to"
+    " nmem serve --metrics-token-file"
+)
+MSG_KEY_REQUIRED = (
+    "API key required: this hub serves requests without a key only to programs on its own"
+    " machine, never through a proxy, a tunnel or a web page"
+)
 
 
 class NmemError(Exception):

@@ -87,6 +87,7 @@ DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the 
 # Endpoint paths, the single place they are spelled in Python.
 PATH_HEALTH = "/v1/health"
 PATH_INFO = "/v1/hub/info"
+PATH_METRICS = "/metrics"  # the Python hub's, for operators; not part of the sync protocol
 PATH_REGISTER = "/v1/auth/register"
 PATH_PAIR = "/v1/auth/pair"
 PATH_KEYS = "/v1/auth/keys"

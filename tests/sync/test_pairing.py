@@ -149,8 +149,10 @@ def test_devices_pair_with_a_lan_hub_and_sync_through_it(tmp_path: Path) -> None
         codes = [line.split()[-1].split("@")[0] for line in (first, second, third)]
     log = hub.log.read_text()
     assert "POST /v1/auth/pair 201" in log and "DEBUG" in log  # really logged, at debug level
+    stored = b"".join(path.read_bytes() for path in (hub_home / "hub").glob("hub.db*"))
+    assert stored
     for secret in keys + codes + [code.replace("-", "") for code in codes]:
-        assert secret not in log
+        assert secret not in log and secret.encode() not in stored  # only hashes are stored
     assert all(key[12:] not in log for key in keys)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
     from neuralmemory.hub.backends import Backend
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
+
+
+def _networks(values: tuple[str, ...]) -> list[str]:
+    """Each --trusted-proxy as a network; anything else is a usage error, not a silent no-op."""
+    shown = []
+    for value in values:
+        try:
+            shown.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise click.BadParameter(f"not an IP address or network: {value!r}") from None
+    return shown
 
 
 def _shown(url: str) -> str:
@@ -92,6 +105,22 @@ def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDR",
+    callback=lambda _ctx, _param, values: _networks(values),  # click's callback signature
+    help="A proxy's address or network (repeatable) whose X-Forwarded-For is believed.",
+)
+@click.option(
+    "--metrics", is_flag=True, help="Serve GET /metrics (Prometheus) to this machine's programs."
+)
+@click.option(
+    "--metrics-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding a bearer token that lets a scraper elsewhere read /metrics.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -109,6 +138,9 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    trusted_proxies: list[str],
+    metrics: bool,
+    metrics_token_file: Path | None,
     log_level: str,
 ) -> None:
     """Run the sync hub. On loopback it needs no API key unless --require-keys is given."""
@@ -138,10 +170,22 @@ def serve(
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
+    token = None
+    if metrics_token_file is not None:
+        if not metrics:
+            raise click.UsageError("--metrics-token-file goes with --metrics")
+        token = metrics_token_file.read_text(encoding="utf-8").strip()
+        if len(token) < MIN_TOKEN_CHARS:
+            raise click.UsageError(
+                f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
+                " (for example: openssl rand -hex 32 > metrics.token)"
+            )
     settings = Settings(
         db_url=url,
         auth=auth,
         limits=limits,
+        metrics=metrics,
+        metrics_token=token,
         registration=registration_mode(host, registration),
         on_paired=_announce(host, port) if lan else None,
     )
@@ -166,4 +210,8 @@ def serve(
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         server_header=False,
+        # X-Forwarded-For is believed only from the proxies named (uvicorn would otherwise trust
+        # any local process, and rate limits per address would be spoofable).
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies,
     )

@@ -32,6 +32,7 @@ from neuralmemory.hub.edge import (
     on_nmem_error,
     on_validation_error,
 )
+from neuralmemory.hub.metrics import Metrics
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import (
     PATH_BRAIN,
@@ -44,6 +45,7 @@ from neuralmemory.protocol import (
     PATH_INFO,
     PATH_KEY,
     PATH_KEYS,
+    PATH_METRICS,
     PATH_PAIR,
     PATH_PULL,
     PATH_PUSH,
@@ -102,6 +104,7 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     """The hub. With `backend` given the caller owns it; otherwise the app opens and closes one."""
+    counters = Metrics(settings.metrics_token) if settings.metrics else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,7 +112,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
             yield
             return
         opened = await open_backend(settings.db_url)
-        app.state.hub = routes.Hub(settings, opened)
+        app.state.hub = routes.Hub(settings, opened, counters)
         try:
             yield
         finally:
@@ -125,7 +128,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     if backend is not None:
-        app.state.hub = routes.Hub(settings, backend)
+        app.state.hub = routes.Hub(settings, backend, counters)
 
     body_models: list[type[BaseModel]] = [ErrorReply]
     for method, path, endpoint, body, answer, status in ROUTES:
@@ -143,6 +146,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
             openapi_extra=extra,
             responses={"4XX": {"model": ErrorReply}},
         )
+
+    # Not in the OpenAPI schema: an operator's endpoint, not part of the sync protocol.
+    app.add_api_route(PATH_METRICS, routes.metrics, methods=["GET"], include_in_schema=False)
 
     for error, handler in (
         (NmemError, on_nmem_error),
@@ -166,5 +172,5 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, metrics=counters)
     return app

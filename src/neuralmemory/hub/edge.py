@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neuralmemory.errors import MSG_NOT_FOUND, MSG_PAYLOAD_TOO_LARGE, InvalidInput, NmemError
+from neuralmemory.hub.metrics import UNMATCHED, Metrics
 from neuralmemory.protocol import MAX_SAFE_INTEGER
 
 log = logging.getLogger("neuralmemory.hub")
@@ -87,8 +88,15 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(f"Invalid request: {exc.detail}", "invalid_request"), 400)
 
 
+def printable(text: str) -> str:
+    """Client-controlled text fit for one log line: every non-printable character escaped as repr
+    does (newlines, control characters, U+2028), so nothing sent can end a line or forge one."""
+    return repr(text)[1:-1]
+
+
 async def on_crash(request: Request, exc: Exception) -> Response:
-    log.error("unhandled %s in %s %s", type(exc).__name__, request.method, request.url.path)
+    method, path = printable(request.method), printable(request.url.path)
+    log.error("unhandled %s in %s %s", type(exc).__name__, method, path)
     return JSONResponse(error_body("Internal error", "internal_error"), 500)
 
 
@@ -214,10 +222,12 @@ CLIENT_CLOSED = 499
 
 
 class RequestLog:
-    """One line per request: method, path, status, milliseconds, account. Never a key or a body."""
+    """One line per request: method, path, status, milliseconds, account. Never a key or a body.
+    With `metrics`, the same figures are counted by route template (hub/metrics.py)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -239,14 +249,18 @@ class RequestLog:
                 status = 500  # a crash: the server error handler outside answers 500
             raise
         finally:
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                route = getattr(scope.get("route"), "path", UNMATCHED)
+                self.metrics.observe(route, scope["method"], status, seconds)
             account = scope.get("state", {}).get("account_id", "-")
-            # The raw (still percent-encoded) path: a decoded one could smuggle a newline in.
+            # The raw (still percent-encoded) path, escaped: nothing in it can end the line.
             path = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
             log.info(
                 "%s %s %d %.1fms account=%s",
-                scope["method"],
-                path.decode("ascii", "replace"),
+                printable(scope["method"]),
+                printable(path.decode("latin-1")),
                 status,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
                 account,
             )

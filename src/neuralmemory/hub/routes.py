@@ -16,6 +16,8 @@ from neuralmemory import __version__
 from neuralmemory.errors import (
     MSG_INVALID_PAIR_CODE,
     MSG_INVITE_REQUIRED,
+    MSG_METRICS_REFUSED,
+    MSG_NOT_FOUND,
     MSG_REGISTRATION_CLOSED,
     AuthError,
     CodeRefused,
@@ -25,6 +27,8 @@ from neuralmemory.errors import (
 from neuralmemory.hub import auth, codes
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.loopback import keyless_allowed
+from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
 from neuralmemory.hub.ratelimit import admit, day_of
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, Settings
 from neuralmemory.protocol import (
@@ -57,6 +61,7 @@ from neuralmemory.protocol import (
 class Hub:
     settings: Settings
     backend: Backend
+    metrics: Metrics | None = None
 
 
 def hub_of(request: Request) -> Hub:
@@ -77,9 +82,15 @@ async def caller(request: Request) -> auth.Caller:
     hub = hub_of(request)
     now = now_ms()
     per_minute = hub.settings.limits.rate_limit_per_minute
+    peer = request.client.host if request.client else None
+    keyless_ok = keyless_allowed(hub.settings.auth, peer, request.headers.items())
     try:
         who = await auth.authenticate(
-            hub.backend, hub.settings.auth, request.headers.get("authorization"), now
+            hub.backend,
+            hub.settings.auth,
+            request.headers.get("authorization"),
+            now,
+            keyless_ok=keyless_ok,
         )
     except AuthError:
         # Failed attempts count against the address, so guessing keys is rate limited too.
@@ -109,6 +120,18 @@ KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 async def health() -> dict[str, Any]:
     return {"status": "ok"}
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text; 404 (as for any unknown path) unless the hub was started with --metrics."""
+    counters = hub_of(request).metrics
+    if counters is None:
+        raise NotFound(MSG_NOT_FOUND)
+    peer = request.client.host if request.client else None
+    authorization = request.headers.get("authorization")
+    if not counters.may_read(peer, request.headers.items(), authorization):
+        raise AuthError(MSG_METRICS_REFUSED)
+    return Response(counters.render(), media_type=CONTENT_TYPE)
 
 
 async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Response:
@@ -263,6 +286,8 @@ async def push(
     result = await hub.backend.push(
         who.account_id, brain_id, body.brain_name, body.device, records, now_ms()
     )
+    if hub.metrics is not None:
+        hub.metrics.pushed.inc(sum(r.status == "accepted" for r in result.results))
     return reply(result)
 
 

@@ -29,6 +29,10 @@ class Settings:
     registration: Registration = "open"
     #: called after each successful pairing (`nmem serve --lan` prints the next pairing line)
     on_paired: Callable[[Backend], Awaitable[None]] | None = None
+    #: serve GET /metrics (hub/metrics.py); off by default
+    metrics: bool = False
+    #: a bearer token that lets a scraper elsewhere read /metrics (never logged)
+    metrics_token: str | None = field(default=None, repr=False)
 
 
 def is_loopback(host: str) -> bool:
