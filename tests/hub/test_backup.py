@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from hub_api import pushed, uid, version
 from hub_targets import HubOptions, python_sqlite
 
+from neuralmemory.cli.main import cli
 from neuralmemory.errors import InvalidInput, StoreError
 from neuralmemory.hub.backup import backup_sqlite
 from neuralmemory.protocol import EMPTY_DIGEST, item_digest, xor_digest
@@ -84,3 +87,24 @@ def test_refuses_to_overwrite_or_to_copy_what_is_not_a_hub(tmp_path: Path) -> No
     with pytest.raises(InvalidInput, match="already exists"):
         backup_sqlite(other, tmp_path / "taken.db")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["brain.db", "taken.db"]
+
+
+def test_the_cli_copies_the_default_hub_and_refuses_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NMEM_HOME", str(tmp_path / "home"))
+    with (
+        python_sqlite(HubOptions(auth="local"), tmp_path) as hub,
+        httpx.Client(base_url=hub.url) as client,
+    ):
+        pushed(client, None, uid("cli-"), version("m-1"))
+    (tmp_path / "home" / "hub").mkdir(parents=True)
+    (tmp_path / "hub.db").rename(tmp_path / "home" / "hub" / "hub.db")  # where nmem serve keeps it
+    runner = CliRunner()
+    made = runner.invoke(cli, ["hub", "backup", "--json", str(tmp_path / "copy.db")])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.output)["records"] == 1 == consistent(tmp_path / "copy.db")
+    again = runner.invoke(cli, ["hub", "backup", str(tmp_path / "copy.db")])
+    assert again.exit_code == 1 and "already exists" in again.output
+    pg = runner.invoke(cli, ["hub", "backup", "--db", "postgresql://u@127.0.0.1/x", "y.db"])
+    assert pg.exit_code == 2 and "pg_dump" in pg.output

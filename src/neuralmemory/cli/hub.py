@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -91,7 +93,7 @@ def lan_hosts() -> list[str]:
 
 @click.group()
 def hub() -> None:
-    """Run the hub: invite codes, pairing lines (acts on the hub's database directly)."""
+    """Run the hub: invite codes, pairing lines, backups (acts on the hub's database directly)."""
 
 
 @hub.command()
@@ -159,3 +161,27 @@ def pairing_text(line: str, issued: Issued) -> str:
 
     until = iso_ms(issued.expires_at)
     return f"To pair a device, run this on it (works once, until {until}):\n  {line}"
+
+
+@hub.command()
+@db_option
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@handled
+def backup(db_url: str | None, destination: Path, as_json: bool) -> None:
+    """Copy a SQLite hub to DESTINATION, consistently, while it keeps serving."""
+    from neuralmemory.hub.backup import backup_sqlite
+
+    url = db_url or default_db_url()
+    if not url.startswith("sqlite://"):
+        raise click.UsageError(
+            "nmem hub backup copies SQLite hubs; for PostgreSQL use pg_dump (docs/hub.md, Backups)"
+        )
+    made = backup_sqlite(Path(url.removeprefix("sqlite://")), destination)
+    if as_json:
+        emit_json({**asdict(made), "path": str(made.path)})
+        return
+    click.echo(
+        f"Backed up {made.accounts} accounts, {made.brains} brains and {made.records:,} records"
+        f" to {made.path} ({made.bytes:,} bytes)"
+    )
