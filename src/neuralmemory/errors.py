@@ -30,6 +30,16 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+# Refusals of the Python hub's HTTP server (hub/server.py, hub/edge.py), before any route runs.
+MSG_REQUEST_TIMEOUT = (
+    "Request timeout: the hub stopped waiting for the rest of the request; send it again without "
+    "pausing"
+)
+MSG_HEADERS_TOO_LARGE = (
+    "Request headers too large: send at most {max_bytes} bytes of request line and headers, in "
+    "at most {max_headers} header lines"
+)
+MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
 
 
 class NmemError(Exception):

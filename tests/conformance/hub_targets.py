@@ -88,9 +88,20 @@ def die_with_parent() -> None:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str], log: Path, ready_url: str
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    ready_url: str,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server in its own session; wait until ready_url answers 200; always stop it."""
+    """Run a server in its own session; wait until ready_url answers 200; always stop it.
+    `preexec` runs in the child before the server starts (to set its resource limits, say)."""
+
+    def before() -> None:
+        die_with_parent()
+        if preexec is not None:
+            preexec()
+
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,
@@ -99,7 +110,7 @@ def process(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=before,
         )
     try:
         deadline = time.monotonic() + START_DEADLINE_S

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import click
+
+from neuralmemory.hub.settings import ServerLimits
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -47,6 +48,36 @@ def _shown(url: str) -> str:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_connections,
+    show_default=True,
+    help="Open connections; one more is closed at once.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_concurrent,
+    show_default=True,
+    help="Requests handled at once; one more gets 503 (retry).",
+)
+@click.option(
+    "--read-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.read_timeout,
+    show_default=True,
+    help="For a request's headers, and the longest pause in a body; then 408.",
+)
+@click.option(
+    "--body-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.body_timeout,
+    show_default=True,
+    help="For a whole request body; then 408.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -62,14 +93,16 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    max_connections: int,
+    max_concurrent: int,
+    read_timeout: float,
+    body_timeout: float,
     log_level: str,
 ) -> None:
     """Run the sync hub. On loopback it needs no API key unless --require-keys is given."""
     # Deferred so the rest of the CLI starts without loading the web stack.
-    import uvicorn
-
     from neuralmemory import config
-    from neuralmemory.hub.app import create_app
+    from neuralmemory.hub import server
     from neuralmemory.hub.settings import Settings, auth_mode, is_loopback
     from neuralmemory.protocol import DEFAULT_LIMITS
 
@@ -88,20 +121,15 @@ def serve(
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
-    settings = Settings(db_url=url, auth=auth, limits=limits)
-
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    guards = ServerLimits(
+        max_connections=max_connections,
+        max_concurrent=max_concurrent,
+        read_timeout=read_timeout,
+        body_timeout=body_timeout,
     )
+    settings = Settings(db_url=url, auth=auth, limits=limits, server=guards)
     scheme = "https" if tls_cert else "http"
     click.echo(f"nmem hub on {scheme}://{host}:{port} (auth: {auth}, db: {_shown(url)})", err=True)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,  # the hub logs one line per request itself, without keys or bodies
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        server_header=False,
+    server.run(
+        settings, host=host, port=port, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key
     )
