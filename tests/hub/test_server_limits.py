@@ -227,6 +227,11 @@ def test_a_body_that_stops_gets_408(hub: Served) -> None:
         send(sock, head("POST", PULL, length=200) + b'{"device": ')
         is_error(reply(sock), 408, "request_timeout")
         assert closed(sock)
+    # A client that goes away mid-body is no error of the hub's: logged as 499, no traceback.
+    with connect(hub) as sock:
+        send(sock, head("POST", "/v1/brains/gone/pull", length=200) + b'{"device": ')
+    assert eventually(lambda: "POST /v1/brains/gone/pull 499" in hub.log.read_text())
+    assert "Traceback" not in hub.log.read_text()
 
 
 def test_a_body_that_trickles_gets_408_when_its_time_is_up(hub: Served) -> None:

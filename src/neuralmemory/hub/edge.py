@@ -10,6 +10,7 @@ and its reply says nothing about the request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neuralmemory.errors import (
@@ -53,6 +55,11 @@ def error_body(message: str, code: str, retry_after: int | None = None) -> dict[
     if retry_after is not None:
         body["retry_after"] = retry_after
     return body
+
+
+def json_bytes(body: dict[str, Any]) -> bytes:
+    """A reply body built by hand, compact like every other reply."""
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def reply(model: BaseModel, status: int = 200) -> Response:
@@ -164,7 +171,7 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 async def _send_json(
     send: Send, status: int, body: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()
 ) -> None:
-    data = json.dumps(body).encode("utf-8")
+    data = json_bytes(body)
     await send(
         {
             "type": "http.response.start",
@@ -236,7 +243,8 @@ class BodyLimit:
                 message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, read, reply)
+        with contextlib.suppress(ClientDisconnect):  # it went away mid-body: no one to answer
+            await self.app(scope, read, reply)
 
 
 class InFlightLimit:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
@@ -33,7 +32,7 @@ from uvicorn.server import ServerState
 
 from neuralmemory.errors import MSG_HEADERS_TOO_LARGE, MSG_REQUEST_TIMEOUT
 from neuralmemory.hub.app import create_app
-from neuralmemory.hub.edge import error_body
+from neuralmemory.hub.edge import error_body, json_bytes
 from neuralmemory.hub.settings import ServerLimits, Settings
 
 log = logging.getLogger("neuralmemory.hub")
@@ -183,7 +182,7 @@ class HubProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()  # a reply to an earlier request is under way: no second one
             return
-        data = json.dumps(body).encode("utf-8")
+        data = json_bytes(body)
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
