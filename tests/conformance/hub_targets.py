@@ -38,6 +38,8 @@ class HubOptions:
     rate_limit: int = 0
     #: the conformance suite reads the debug log to prove it holds no secrets
     log_level: str = "debug"
+    #: requests handled at once (`nmem serve --max-concurrent`); None: the hub's default
+    max_concurrent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
     args = [str(Path(sys.executable).parent / "nmem"), "serve", "--host", "127.0.0.1"]
     args += ["--port", str(port), "--db", db_url, "--rate-limit", str(options.rate_limit)]
     args += ["--log-level", options.log_level]
+    if options.max_concurrent is not None:
+        args += ["--max-concurrent", str(options.max_concurrent)]
     if options.auth == "keys":
         args.append("--require-keys")
     env = {**os.environ, "NMEM_HOME": str(workdir / "home")}

@@ -225,7 +225,8 @@ class BodyLimit:
             if deadline is None:  # the body's time starts when the route starts reading it
                 deadline = now + self.body_timeout
             try:
-                message = await asyncio.wait_for(receive(), min(self.read_timeout, deadline - now))
+                async with asyncio.timeout(min(self.read_timeout, deadline - now)):
+                    message = await receive()
             except TimeoutError:
                 cut_short = True
                 raise ApiError(408, "request_timeout", MSG_REQUEST_TIMEOUT) from None
