@@ -53,6 +53,16 @@ MSG_KEY_REQUIRED = (
     "API key required: this hub serves requests without a key only to programs on its own"
     " machine, never through a proxy, a tunnel or a web page"
 )
+# Refusals of the Python hub's HTTP server (hub/server.py, hub/edge.py), before any route runs.
+MSG_REQUEST_TIMEOUT = (
+    "Request timeout: the hub stopped waiting for the rest of the request; send it again without "
+    "pausing"
+)
+MSG_HEADERS_TOO_LARGE = (
+    "Request headers too large: send at most {max_bytes} bytes of request line and headers, in "
+    "at most {max_headers} header lines"
+)
+MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
 
 
 class NmemError(Exception):

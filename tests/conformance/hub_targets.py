@@ -41,6 +41,8 @@ class HubOptions:
     log_level: str = "debug"
     #: who may register: many tests register accounts, so open unless a test asks otherwise
     registration: Literal["open", "closed", "invite"] = "open"
+    #: requests handled at once (`nmem serve --max-concurrent`); None: the hub's default
+    max_concurrent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,20 @@ def die_with_parent() -> None:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str], log: Path, ready_url: str
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    ready_url: str,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server in its own session; wait until ready_url answers 200; always stop it."""
+    """Run a server in its own session; wait until ready_url answers 200; always stop it.
+    `preexec` runs in the child before the server starts (to set its resource limits, say)."""
+
+    def before() -> None:
+        die_with_parent()
+        if preexec is not None:
+            preexec()
+
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,
@@ -104,7 +117,7 @@ def process(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=before,
         )
     try:
         deadline = time.monotonic() + START_DEADLINE_S
@@ -138,6 +151,8 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
     args = [str(Path(sys.executable).parent / "nmem"), "serve", "--host", "127.0.0.1"]
     args += ["--port", str(port), "--db", db_url, "--rate-limit", str(options.rate_limit)]
     args += ["--log-level", options.log_level, "--registration", options.registration]
+    if options.max_concurrent is not None:
+        args += ["--max-concurrent", str(options.max_concurrent)]
     if options.auth == "keys":
         args.append("--require-keys")
     env = {**os.environ, "NMEM_HOME": str(workdir / "home")}

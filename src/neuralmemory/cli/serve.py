@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from neuralmemory.hub.settings import ServerLimits
 from neuralmemory.protocol import REGISTRATION_MODES, Registration
 
 if TYPE_CHECKING:
@@ -29,6 +29,21 @@ def _networks(values: tuple[str, ...]) -> list[str]:
         except ValueError:
             raise click.BadParameter(f"not an IP address or network: {value!r}") from None
     return shown
+
+
+def _metrics_token(metrics: bool, token_file: Path | None) -> str | None:
+    """The scraper's bearer token from --metrics-token-file, refused when guessable."""
+    if token_file is None:
+        return None
+    if not metrics:
+        raise click.UsageError("--metrics-token-file goes with --metrics")
+    token = token_file.read_text(encoding="utf-8").strip()
+    if len(token) < MIN_TOKEN_CHARS:
+        raise click.UsageError(
+            f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
+            " (for example: openssl rand -hex 32 > metrics.token)"
+        )
+    return token
 
 
 def _shown(url: str) -> str:
@@ -121,6 +136,36 @@ def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
     help="A file holding a bearer token that lets a scraper elsewhere read /metrics.",
 )
 @click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_connections,
+    show_default=True,
+    help="Open connections; one more is closed at once.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_concurrent,
+    show_default=True,
+    help="Requests handled at once; one more gets 503 (retry).",
+)
+@click.option(
+    "--read-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.read_timeout,
+    show_default=True,
+    help="For a request's headers, and the longest pause in a body; then 408.",
+)
+@click.option(
+    "--body-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.body_timeout,
+    show_default=True,
+    help="For a whole request body; then 408.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -141,14 +186,16 @@ def serve(
     trusted_proxies: list[str],
     metrics: bool,
     metrics_token_file: Path | None,
+    max_connections: int,
+    max_concurrent: int,
+    read_timeout: float,
+    body_timeout: float,
     log_level: str,
 ) -> None:
     """Run the sync hub. On loopback it needs no API key unless --require-keys is given."""
     # Deferred so the rest of the CLI starts without loading the web stack.
-    import uvicorn
-
     from neuralmemory.cli.hub import default_db_url, on_hub_db
-    from neuralmemory.hub.app import create_app
+    from neuralmemory.hub import server
     from neuralmemory.hub.settings import Settings, auth_mode, is_loopback, registration_mode
     from neuralmemory.protocol import DEFAULT_LIMITS
 
@@ -170,28 +217,21 @@ def serve(
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
-    token = None
-    if metrics_token_file is not None:
-        if not metrics:
-            raise click.UsageError("--metrics-token-file goes with --metrics")
-        token = metrics_token_file.read_text(encoding="utf-8").strip()
-        if len(token) < MIN_TOKEN_CHARS:
-            raise click.UsageError(
-                f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
-                " (for example: openssl rand -hex 32 > metrics.token)"
-            )
+    guards = ServerLimits(
+        max_connections=max_connections,
+        max_concurrent=max_concurrent,
+        read_timeout=read_timeout,
+        body_timeout=body_timeout,
+    )
     settings = Settings(
         db_url=url,
         auth=auth,
         limits=limits,
+        server=guards,
         metrics=metrics,
-        metrics_token=token,
+        metrics_token=_metrics_token(metrics, metrics_token_file),
         registration=registration_mode(host, registration),
         on_paired=_announce(host, port) if lan else None,
-    )
-
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     scheme = "https" if tls_cert else "http"
     click.echo(
@@ -201,17 +241,12 @@ def serve(
     )
     if settings.on_paired is not None:
         on_hub_db(url, settings.on_paired)  # the first device's line; each pairing prints the next
-    uvicorn.run(
-        create_app(settings),
+    server.run(
+        settings,
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,  # the hub logs one line per request itself, without keys or bodies
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        server_header=False,
-        # X-Forwarded-For is believed only from the proxies named (uvicorn would otherwise trust
-        # any local process, and rate limits per address would be spoofable).
-        proxy_headers=bool(trusted_proxies),
-        forwarded_allow_ips=trusted_proxies,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted_proxies=trusted_proxies,
     )

@@ -25,6 +25,7 @@ from neuralmemory.hub.backends import Backend, open_backend
 from neuralmemory.hub.edge import (
     ApiError,
     BodyLimit,
+    InFlightLimit,
     RequestLog,
     on_api_error,
     on_crash,
@@ -171,6 +172,13 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
+    server = settings.server
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.limits.max_body_bytes,
+        read_timeout=server.read_timeout,
+        body_timeout=server.body_timeout,
+    )
+    app.add_middleware(InFlightLimit, max_concurrent=server.max_concurrent)
     app.add_middleware(RequestLog, metrics=counters)
     return app

@@ -21,6 +21,28 @@ RATE_WINDOW_MS = 60_000  # limits are per minute (Limits.rate_limit_per_minute)
 
 
 @dataclass(frozen=True)
+class ServerLimits:
+    """What a client may hold of one hub process: connections, requests, bytes and seconds.
+
+    Not part of the protocol (a hub behind another front end has that front end's limits); the
+    reasons for each default are in docs/hub.md, "Connections and timeouts".
+    """
+
+    #: open connections; one more is closed at once, before a byte of it is read
+    max_connections: int = 1000
+    #: requests being handled at once; one more gets 503 `busy`
+    max_concurrent: int = 64
+    #: seconds for a request's headers (from the connection opening or the previous reply), and
+    #: the longest pause inside a body
+    read_timeout: float = 10.0
+    #: seconds for a whole body, from when the hub starts reading it
+    body_timeout: float = 60.0
+    #: request line and headers together; more gets 431
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+
+
+@dataclass(frozen=True)
 class Settings:
     db_url: str
     auth: AuthMode = "keys"
@@ -33,6 +55,7 @@ class Settings:
     metrics: bool = False
     #: a bearer token that lets a scraper elsewhere read /metrics (never logged)
     metrics_token: str | None = field(default=None, repr=False)
+    server: ServerLimits = field(default_factory=ServerLimits)
 
 
 def is_loopback(host: str) -> bool:
