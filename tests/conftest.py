@@ -1,4 +1,4 @@
-"""Isolation for every test (docs/testing.md).
+"""Isolation for every test (README, "Tests").
 
 Each test gets its own NMEM_HOME (`home`, not created until written), HOME and XDG folders in its
 temporary directory; fixtures wider than one test (hubs started once per module or session) get a
