@@ -72,10 +72,10 @@ def test_cli_restore_with_auto_sync_reaches_the_hub_before_it_returns(
 ) -> None:
     a, b, mid, conflict = lost_edit(hub, tmp_path)
     restored = nmem_json(a.home, "sync", "restore", conflict)
-    assert restored["restored"] == conflict and restored["sync"]["pushed"] >= 1
-    assert restored["sync"]["verified"] is True
     b.sync("pull")  # a syncs nothing more: the command itself pushed the restored version
     assert content(b, mid) == "The release train leaves on Wednesday"
+    assert restored["restored"] == conflict and restored["sync"]["pushed"] >= 1
+    assert restored["sync"]["verified"] is True
     with b.use():
         (swapped,) = service.list_conflicts()
     assert "Thursday" in swapped["loser"]["preview"]
