@@ -9,7 +9,8 @@ errors.py exceptions; adapters only format and map them. The API key leaves this
     run_sync(action, ...)               nmem_sync(action=...)
     status(...)                         nmem_sync_status()
     list_conflicts(...) / restore(...)  nmem_sync_conflicts(), nmem sync restore
-    after_write(brain)                  auto-sync hook for whoever called remember/recall
+    after_write(brain[, scheduler])     auto-sync hook for whoever called remember/recall/restore
+    sync_now_if_auto(brain)             `nmem sync restore`: the auto-sync, at once
 """
 
 from __future__ import annotations
@@ -332,7 +333,8 @@ def list_conflicts(brain: str | None = None) -> list[dict[str, Any]]:
 
 
 def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
-    """Make a conflict copy's loser current again, as a new version (synced next time)."""
+    """Make a conflict copy's loser current again, as a new version. It syncs with the next sync:
+    the caller runs one (sync_now_if_auto, or after_write) -- this arms nothing."""
     cfg = config.load_config()
     with _brain(brain, cfg) as local:
         with local.db.transaction():
@@ -347,8 +349,6 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
             apply_plan(local, plan)
             now = local.changes.current(loser.kind, loser.id)
         kept = plan.copies[0].id if plan.copies else None
-    if cfg.sync_enabled and cfg.auto_sync:
-        after_write(local.name)
     return {
         "restored": conflict_id,
         "record": {"kind": loser.kind, "id": loser.id},
@@ -406,31 +406,46 @@ def _auto_run(brain: str) -> None:
         log.debug("auto-sync of %s: %s", brain, exc.code)
 
 
-_auto = AutoSync(_auto_run)
+def auto_scheduler() -> AutoSync:
+    """A debounced auto-sync for a long-lived process (the MCP server), which owns it: it passes
+    it to after_write, and drains and cancels it when it shuts down."""
+    return AutoSync(_auto_run)
 
 
-def after_write(brain: str, *, detached: bool = False) -> bool:
+def after_write(brain: str, scheduler: AutoSync | None = None) -> bool:
     """Call after remember/recall: schedules a debounced background sync when auto-sync is on.
 
-    Never raises and never blocks. `detached=True` is for short-lived processes (the CLI), whose
-    threads die with them. Returns whether a sync was scheduled.
+    On the caller's own `scheduler` (see auto_scheduler); without one -- a short-lived process
+    like the CLI, whose threads die with it -- in a detached child process. Never raises and never
+    blocks. Returns whether a sync was scheduled.
     """
     try:
         cfg = config.load_config()
         if not (cfg.sync_enabled and cfg.auto_sync):
             return False
-        if detached:
-            spawn_detached(brain, config.home() / "run" / f"autosync-{brain}.stamp")
+        if scheduler is None:
+            spawn_detached(config.home(), brain)
         else:
-            _auto.notify(brain)
+            scheduler.notify(brain)
     except Exception as exc:  # the tool call that wrote must never fail because of sync
         log.debug("auto-sync not scheduled: %s", type(exc).__name__)
         return False
     return True
 
 
-def wait_for_auto_sync(timeout: float = 30.0) -> bool:
-    return _auto.wait(timeout)
+def sync_now_if_auto(
+    brain: str | None = None, *, transport: httpx.BaseTransport | None = None
+) -> dict[str, Any] | None:
+    """The full sync auto-sync would run, now and in this process (`nmem sync restore`); None
+    when auto-sync is off. A failure is returned as {"error", "code"} -- and recorded as the
+    brain's last_error -- never raised: the write before it stands."""
+    cfg = config.load_config()
+    if not (cfg.sync_enabled and cfg.auto_sync):
+        return None
+    try:
+        return run_sync("full", brain=brain, transport=transport)
+    except NmemError as exc:
+        return {"error": str(exc), "code": exc.code}
 
 
 # ---------------------------------------------------------------- plumbing
