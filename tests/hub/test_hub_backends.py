@@ -24,9 +24,12 @@ from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
 from neuralmemory.hub.backends import Backend, Incoming, open_backend
 from neuralmemory.hub.backends.migrations import migrations
+from neuralmemory.hub.backends.sqlstore import bucket_page_sql
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
+    BucketPage,
+    BucketPosition,
     DeviceInfo,
     RecordKey,
     bucket_of,
@@ -93,7 +96,8 @@ async def test_a_blank_database_opened_twice_at_once_migrates_once(
         await first.close()
         await second.close()
         versions, tables = schema(url)
-        assert versions == [m.version for m in migrations("sqlite")] == [1]
+        dialect = "sqlite" if url.startswith("sqlite://") else "postgres"
+        assert versions == [m.version for m in migrations(dialect)]
         assert tables >= TABLES | {"usage_daily", "schema_migrations"}
         third = await open_backend(url)  # nothing left to apply
         await third.close()
@@ -285,13 +289,99 @@ async def test_digest_is_the_same_whatever_the_order_of_writes(store: Backend) -
     assert first.records == 3
 
     wanted = sorted({bucket_of("link", "m-1"), bucket_of("memory", "m-0")})
-    entries = await store.bucket_entries(owner, one, wanted)
-    assert {(e.kind, e.id, e.vhash) for e in entries} == {
+    page = await store.bucket_entries(owner, one, wanted, None, 100)
+    assert {row[1:4] for row in page.rows} == {
         ("memory", "m-0", edit.vhash),
         ("link", "m-1", v[1].vhash),
     }
-    for entry in entries:
-        assert first.buckets[entry.bucket] != EMPTY_DIGEST
+    assert not page.more
+    for bucket, *_ in page.rows:
+        assert first.buckets[bucket] != EMPTY_DIGEST
+
+
+# ---------------------------------------------------------------- paged bucket listings
+
+#: ids whose byte order differs from a locale's (case, punctuation), so the order is pinned
+ID_FORMS = ("m-{}", "M{}", "m.{}", "m_{}", "a{}z", "Z-{}")
+
+
+async def bucket_brain(store: Backend) -> tuple[str, str, list[tuple[int, str, str, str]]]:
+    """A brain of 480 records over every kind; its entries as (bucket, kind, id, vhash), sorted."""
+    owner, brain = await account(store), uid("brain-")
+    kinds = ("memory", "link", "activation", "conflict")
+    versions = [version(form.format(n), kind=kinds[n % 4]) for form in ID_FORMS for n in range(80)]
+    await store.push(owner, brain, "default", DEVICE, incoming(*versions), NOW)
+    entries = sorted((bucket_of(v.kind, v.id), v.kind, v.id, v.vhash) for v in versions)
+    return owner, brain, entries
+
+
+async def listing(
+    store: Backend, owner: str, brain: str, buckets: list[int], limit: int
+) -> list[BucketPage]:
+    pages = [await store.bucket_entries(owner, brain, buckets, None, limit)]
+    while pages[-1].more:
+        bucket, kind, id_, *_ = pages[-1].rows[-1]
+        after = BucketPosition(bucket=bucket, kind=kind, id=id_)
+        pages.append(await store.bucket_entries(owner, brain, buckets, after, limit))
+    return pages
+
+
+@pytest.mark.parametrize("limit", [1, 7, 64])
+async def test_a_bucket_listing_pages_through_every_entry_once_in_order(
+    store: Backend, limit: int
+) -> None:
+    owner, brain, entries = await bucket_brain(store)
+    wanted = list(range(0, BUCKETS, 3))  # some buckets empty, most holding several records
+    expected = [e for e in entries if e[0] in wanted]
+    pages = await listing(store, owner, brain, list(reversed(wanted)) + wanted[:5], limit)
+    listed = [row[:4] for page in pages for row in page.rows]
+    assert listed == expected  # every entry exactly once, in (bucket, kind, id) byte order
+    assert all(len(p.rows) == limit and p.more for p in pages[:-1])
+    assert 0 < len(pages[-1].rows) <= limit and not pages[-1].more
+    if limit > 1:  # some page ends one bucket and begins the next
+        assert any(len({row[0] for row in page.rows}) > 1 for page in pages)
+    seqs = {row[2]: row[4] for page in pages for row in page.rows}
+    assert sorted(seqs.values()) == sorted(set(seqs.values())) and min(seqs.values()) >= 1
+
+
+async def test_a_bucket_listing_ends_exactly_and_resumes_from_any_position(
+    store: Backend,
+) -> None:
+    owner, brain, entries = await bucket_brain(store)
+    wanted = sorted({e[0] for e in entries[:40]})
+    expected = [e for e in entries if e[0] in wanted]
+    whole = await store.bucket_entries(owner, brain, wanted, None, len(expected))
+    assert [r[:4] for r in whole.rows] == expected and not whole.more  # a full page, no more
+    short = await store.bucket_entries(owner, brain, wanted, None, len(expected) - 1)
+    assert short.more
+    # A position need not be an entry, nor in a listed bucket: the listing goes on after it.
+    for bucket, kind, id_ in [
+        (wanted[0], "link", "M"),
+        (wanted[1] - 1, "zzz", "z"),
+        (255, "z", "z"),
+    ]:
+        after = BucketPosition.model_construct(bucket=bucket, kind=kind, id=id_)
+        page = await store.bucket_entries(owner, brain, wanted, after, 10_000)
+        assert [r[:4] for r in page.rows] == [e for e in expected if e[:3] > (bucket, kind, id_)]
+        assert not page.more
+
+
+async def test_a_bucket_page_is_one_range_scan_of_an_index(db_url: str, store: Backend) -> None:
+    """No sort, and no read of the brain's other buckets: a page costs the same in any brain."""
+    owner, brain, _ = await bucket_brain(store)
+    params = (brain, 7, "link", "M", 101)
+    if db_url.startswith("sqlite://"):
+        with closing(sqlite3.connect(db_url.removeprefix("sqlite://"))) as db:
+            plan = " ".join(
+                row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + bucket_page_sql(""), params)
+            )
+        assert "USING INDEX" in plan and "(kind,id)>(?,?)" in plan and "B-TREE" not in plan
+    else:
+        with psycopg.connect(db_url) as db:
+            db.execute("SET enable_seqscan = off")  # a tiny table: ask for the plan of a big one
+            sql = bucket_page_sql(' COLLATE "C"').replace("?", "%s")
+            plan = " ".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
+        assert "Index Cond" in plan and "ROW(" in plan and "Sort" not in plan, plan
 
 
 # ---------------------------------------------------------------- ownership
@@ -306,7 +396,7 @@ async def test_every_brain_scoped_call_refuses_another_account(store: Backend) -
         store.pull(stranger, brain, "default", DEVICE, 0, 10, False, NOW),
         store.brain(stranger, brain),
         store.digest(stranger, brain),
-        store.bucket_entries(stranger, brain, [0]),
+        store.bucket_entries(stranger, brain, [0], None, 10),
         store.fetch(stranger, brain, [RecordKey(kind="memory", id="m-1")]),
         store.devices(stranger, brain),
     ]

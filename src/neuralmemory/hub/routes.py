@@ -6,7 +6,8 @@ The route table that maps paths to these functions is in app.py.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -17,6 +18,7 @@ from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
 from neuralmemory.hub import auth
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.ratelimit import admit, day_of
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import (
@@ -24,7 +26,6 @@ from neuralmemory.protocol import (
     ID_PATTERN,
     PROTOCOL_VERSION,
     BrainsReply,
-    BucketsReply,
     BucketsRequest,
     DevicesReply,
     FetchReply,
@@ -48,6 +49,11 @@ from neuralmemory.protocol import (
 class Hub:
     settings: Settings
     backend: Backend
+    gate: AccountGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        gate = AccountGate(self.settings.account_concurrency, self.settings.account_wait_s)
+        object.__setattr__(self, "gate", gate)  # frozen: set once, here
 
 
 def hub_of(request: Request) -> Hub:
@@ -63,8 +69,9 @@ def _address(request: Request) -> str:
     return "addr:" + (request.client.host if request.client else "unknown")
 
 
-async def caller(request: Request) -> auth.Caller:
-    """Who is asking (401 if a key is needed and bad), counted against their rate limit."""
+async def caller(request: Request) -> AsyncIterator[auth.Caller]:
+    """Who is asking (401 if a key is needed and bad), counted against their rate limit, and
+    holding one of their account's slots (gate.py) until the route returns."""
     hub = hub_of(request)
     now = now_ms()
     per_minute = hub.settings.limits.rate_limit_per_minute
@@ -78,8 +85,9 @@ async def caller(request: Request) -> auth.Caller:
         raise
     request.state.account_id = who.account_id
     subject = f"key:{who.key_id}" if who.key_id else _address(request)
-    await admit(hub.backend, per_minute, subject, who.account_id, now)
-    return who
+    async with hub.gate.admit(who.account_id):
+        await admit(hub.backend, per_minute, subject, who.account_id, now)
+        yield who
 
 
 async def anonymous(request: Request) -> None:
@@ -90,7 +98,7 @@ async def anonymous(request: Request) -> None:
     )
 
 
-Caller = Annotated[auth.Caller, Depends(caller)]
+Caller = Annotated[auth.Caller, Depends(caller, scope="function")]
 BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -257,8 +265,13 @@ async def buckets(
     brain_id: BrainId,
     body: Annotated[BucketsRequest, Depends(json_body(BucketsRequest))],
 ) -> Response:
-    entries = await hub_of(request).backend.bucket_entries(who.account_id, brain_id, body.buckets)
-    return reply(BucketsReply.model_construct(entries=entries))
+    hub = hub_of(request)
+    most = hub.settings.limits.max_bucket_entries
+    limit = min(body.limit or most, most)
+    page = await hub.backend.bucket_entries(
+        who.account_id, brain_id, body.buckets, body.after, limit
+    )
+    return Response(page.json(), media_type="application/json")
 
 
 async def fetch(

@@ -22,6 +22,10 @@ class Settings:
     auth: AuthMode = "keys"
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
     name: str = "nmem hub"
+    #: requests of one account in the database at once in this process (gate.py), and how long
+    #: one more waits for a slot before it is refused with 503 busy
+    account_concurrency: int = 4
+    account_wait_s: float = 2.0
 
 
 def is_loopback(host: str) -> bool:
