@@ -6,6 +6,7 @@ what is cheaper to see in-process: error shapes, limits, auth modes and what get
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -147,6 +148,39 @@ async def test_payload_limits(make_client: ClientFactory) -> None:
         "/v1/brains/b-1/pull", content=chunks(), headers={"content-type": "application/json"}
     )
     assert is_error(streamed, 413, "payload_too_large") == "Payload too large"
+
+
+async def test_bucket_listings_are_capped_at_max_bucket_entries(make_client: ClientFactory) -> None:
+    client = make_client(auth="local", max_bucket_entries=3)
+    assert (await client.get("/v1/hub/info")).json()["limits"]["max_bucket_entries"] == 3
+    records = [version(f"m-{i}").model_dump() for i in range(10)]
+    pushed = await client.post("/v1/brains/b-1/push", json={"device": DEVICE, "records": records})
+    assert pushed.status_code == 200
+    every = list(range(256))
+    for asked, size in [(None, 3), (10**9, 3), (2, 2)]:
+        body = {"buckets": every} if asked is None else {"buckets": every, "limit": asked}
+        page = (await client.post("/v1/brains/b-1/buckets", json=body)).json()
+        assert len(page["entries"]) == size and page["more"] is True
+
+
+async def test_an_account_past_its_bound_is_told_to_retry_while_others_are_served(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(auth="keys", account_concurrency=1)  # and no wait for a slot
+    ada = await register(client, "ada@example.com")
+    bob = await register(client, "bob@example.com")
+    answers = await asyncio.gather(
+        *[client.get("/v1/brains", headers=ada) for _ in range(20)],
+        client.get("/v1/brains", headers=bob),
+    )
+    *adas, bobs = answers
+    assert bobs.status_code == 200
+    statuses = {answer.status_code for answer in adas}
+    assert statuses == {200, 503}  # one at a time in the database; the rest refused, not queued
+    busy = next(answer for answer in adas if answer.status_code == 503)
+    assert is_error(busy, 503, "busy") == "Hub busy, retry"
+    assert busy.headers["Retry-After"] == "1" and busy.json()["retry_after"] == 1
+    assert (await client.get("/v1/brains", headers=ada)).status_code == 200  # slots come back
 
 
 async def test_keys_mode_and_local_mode(make_client: ClientFactory) -> None:

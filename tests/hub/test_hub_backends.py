@@ -10,7 +10,8 @@ import asyncio
 import json
 import secrets
 import sqlite3
-from contextlib import ExitStack, closing
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,10 +20,12 @@ import pytest
 from hub_records import DEVICE, OTHER_DEVICE, incoming, version
 from hub_targets import throwaway_postgres
 
-from neuralmemory.errors import AccessDenied, NotFound
+from neuralmemory.errors import AccessDenied, HubBusy, NotFound
 from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
 from neuralmemory.hub.backends import Backend, Incoming, open_backend
+from neuralmemory.hub.backends import postgres as postgres_backend
+from neuralmemory.hub.backends import sqlite as sqlite_backend
 from neuralmemory.hub.backends.migrations import migrations
 from neuralmemory.hub.backends.sqlstore import bucket_page_sql
 from neuralmemory.protocol import (
@@ -368,7 +371,7 @@ async def test_a_bucket_listing_ends_exactly_and_resumes_from_any_position(
 
 async def test_a_bucket_page_is_one_range_scan_of_an_index(db_url: str, store: Backend) -> None:
     """No sort, and no read of the brain's other buckets: a page costs the same in any brain."""
-    owner, brain, _ = await bucket_brain(store)
+    _, brain, _ = await bucket_brain(store)
     params = (brain, 7, "link", "M", 101)
     if db_url.startswith("sqlite://"):
         with closing(sqlite3.connect(db_url.removeprefix("sqlite://"))) as db:
@@ -382,6 +385,97 @@ async def test_a_bucket_page_is_one_range_scan_of_an_index(db_url: str, store: B
             sql = bucket_page_sql(' COLLATE "C"').replace("?", "%s")
             plan = " ".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
         assert "Index Cond" in plan and "ROW(" in plan and "Sort" not in plan, plan
+
+
+# ---------------------------------------------------------------- saturation is busy, not a crash
+
+
+async def test_sqlite_locked_past_the_busy_timeout_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "hub.db"
+    store = await open_backend(f"sqlite://{path}")
+    try:
+        owner = await account(store)
+        with closing(sqlite3.connect(path, isolation_level=None)) as other_process:
+            other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+            with pytest.raises(HubBusy):
+                await store.push(
+                    owner, uid("brain-"), "default", DEVICE, incoming(version("m")), NOW
+                )
+            assert await store.brains(owner) == []  # reads go on meanwhile (WAL)
+            other_process.execute("ROLLBACK")
+        brain = uid("brain-")
+        reply = await store.push(owner, brain, "default", DEVICE, incoming(version("m")), NOW)
+        assert reply.seq == 1  # the writer connection was left clean
+    finally:
+        await store.close()
+
+
+@contextmanager
+def brain_row_locked(url: str, brain: str) -> Iterator[psycopg.Connection[tuple[int]]]:
+    """Another PostgreSQL session holding a push's lock on the brain row."""
+    with psycopg.connect(url) as other, other.transaction():
+        other.execute("SELECT 1 FROM brains WHERE id = %s FOR UPDATE", (brain,))
+        yield other
+
+
+async def until_waiting_on_locks(session: psycopg.Connection[tuple[int]], count: int) -> None:
+    """Until `count` sessions of this database wait on a lock (bounded: 30 s)."""
+    for _ in range(3000):
+        (waiting,) = session.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone() or (0,)
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} sessions never waited on the lock")
+
+
+@pytest.mark.postgres
+async def test_postgres_statement_timeout_is_busy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "STATEMENT_TIMEOUT_MS", 200)
+    store = await open_backend(pg_url)
+    try:
+        owner, brain = await account(store), uid("brain-")
+        await store.push(owner, brain, "default", DEVICE, incoming(version("m-1")), NOW)
+        with brain_row_locked(pg_url, brain), pytest.raises(HubBusy):
+            await store.push(owner, brain, "default", DEVICE, incoming(version("m-2")), NOW)
+        reply = await store.push(owner, brain, "default", DEVICE, incoming(version("m-2")), NOW)
+        assert reply.seq == 2  # the cancelled push left nothing behind
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_pool_exhaustion_is_busy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "POOL_MAX", 2)
+    monkeypatch.setattr(postgres_backend, "POOL_WAIT_S", 0.2)
+    store = await open_backend(pg_url)
+    try:
+        owner, brain = await account(store), uid("brain-")
+        await store.push(owner, brain, "default", DEVICE, incoming(version("m-0")), NOW)
+        with brain_row_locked(pg_url, brain) as other:
+            # Two pushes wait on the lock, holding both pooled connections.
+            held = [
+                asyncio.ensure_future(
+                    store.push(owner, brain, "default", DEVICE, incoming(version(f"m-{n}")), NOW)
+                )
+                for n in (1, 2)
+            ]
+            await until_waiting_on_locks(other, 2)
+            with pytest.raises(HubBusy):
+                await store.brains(owner)
+        assert sorted([(await push).seq for push in held]) == [2, 3]
+        assert len(await store.brains(owner)) == 1
+    finally:
+        await store.close()
 
 
 # ---------------------------------------------------------------- ownership
