@@ -258,7 +258,7 @@ const ENTRY_COLUMNS = "r.bucket, r.kind, r.id, r.vhash, r.seq";
 /**
  * The entries of `buckets` after `after` in (bucket, kind, id) order, at most `limit`, and whether
  * more remain (one entry beyond the page is read to tell). At most two statements, each a range
- * scan of records_by_bucket_key (migration 0002) that stops at the page's end: the rest of
+ * scan of records_by_bucket_page (migration 0002) that stops at the page's end: the rest of
  * `after`'s bucket, then the later buckets (SQLite walks an IN list in order, so no sort).
  */
 export async function readBuckets(

@@ -141,9 +141,8 @@ DEVICE_PULLED = _device_upsert(move_cursor=True)
 def bucket_page_sql(byte_order: str) -> str:
     """One bucket's entries after (kind, id), in order: brain_id, bucket, kind, id, limit.
 
-    An index on (brain_id, bucket, kind, id) answers it as one range scan: PostgreSQL's is
-    migration 0002; SQLite's (brain_id, bucket) index already is one, as every index of a
-    WITHOUT ROWID table ends with the primary key."""
+    Migration 0002's index on (brain_id, bucket, kind, id) holding vhash and seq answers it as
+    one range scan that never visits the table."""
     return (
         "SELECT bucket, kind, id, vhash, seq FROM records"
         f" WHERE brain_id = ? AND bucket = ? AND (kind{byte_order}, id{byte_order}) > (?, ?)"
