@@ -6,6 +6,11 @@ and of 1M records (seeded through the backend's own push, in big batches, before
 
     .venv/bin/python benchmarks/hub_bench.py [--backends sqlite,postgres] [--big 1000000]
 
+--mode isolation instead runs the isolation test's scenario (tests/hub/hub_load.py) bigger:
+account A's brain of --big records (300,000 by default in this mode) listed in a loop by A,
+beside account B's no-op pulls, one every 25 ms; it prints B's median and p90 without and with
+A's load.
+
 The load generator speaks HTTP/1.1 keep-alive on raw asyncio streams: a full client library would
 spend more CPU than the hub on a small machine and measure itself.
 """
@@ -34,6 +39,8 @@ from neuralmemory.protocol import DeviceInfo, Version
 # Starting, waiting for and stopping a hub process, and throwaway PostgreSQL databases, are the
 # conformance suite's; the benchmark runs hubs exactly as the tests do.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "conformance"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "hub"))
+from hub_load import measure
 from hub_targets import HubOptions, nmem_serve, throwaway_postgres
 
 import machine
@@ -240,14 +247,36 @@ async def bench(backend: str, big: int) -> None:
         say(f"hub bytes stored per record (table + indexes): {stored_bytes(db_url):.0f}")
 
 
+ISOLATION_BIG = 300_000  # the security review's brain (a 41.8 MB listing before paging)
+ISOLATION_SAMPLES = 200
+
+
+def isolation(backend: str, big: int) -> None:
+    def figures(seconds: list[float]) -> str:
+        ms = [s * 1000 for s in seconds]
+        p90 = statistics.quantiles(ms, n=10)[-1]
+        return f"median {statistics.median(ms):6.1f} ms, p90 {p90:6.1f} ms"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        times = measure(backend, Path(tmp), big, ISOLATION_SAMPLES)
+    ratio = statistics.median(times.loaded) / statistics.median(times.quiet)
+    print(f"{backend:<8} B's no-op pull, quiet:        {figures(times.quiet)}")
+    print(f"{backend:<8} B's no-op pull, A listing {big:,}: {figures(times.loaded)}")
+    print(f"{backend:<8} B's median under A's load: {ratio:.1f}x", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("throughput", "isolation"), default="throughput")
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--big", type=int, help="records in the big brain")
     args = parser.parse_args()
     print(machine.describe())
     for backend in args.backends.split(","):
-        asyncio.run(bench(backend, args.big))
+        if args.mode == "isolation":
+            isolation(backend, args.big or ISOLATION_BIG)
+        else:
+            asyncio.run(bench(backend, args.big or 1_000_000))
 
 
 if __name__ == "__main__":

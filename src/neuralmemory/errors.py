@@ -12,6 +12,7 @@
         ├── CodeRefused            403 registration closed, or an invite/pairing code refused
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
+        ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
         ├── HubUnavailable         network error or 5xx: retryable
         └── ProtocolError          the hub said something this client cannot understand
@@ -144,6 +145,19 @@ class RateLimited(HubError):
 
     def __init__(self, retry_after: float, message: str = MSG_RATE_LIMITED) -> None:
         super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class HubBusy(HubError):
+    """The hub is saturated (its database pool, a statement timeout, or this account's share of
+    it): the request may be sent again as it is after `retry_after` seconds (every hub write is
+    idempotent, and a refused durable write left nothing behind)."""
+
+    code = "busy"
+    retryable = True
+
+    def __init__(self, retry_after: float = 1, message: str = MSG_BUSY) -> None:
+        super().__init__(message, status=503)
         self.retry_after = retry_after
 
 

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -79,6 +80,7 @@ class Limits(BaseModel):
     page_size: int = 500
     max_page_size: int = 1000
     max_fetch_keys: int = 500
+    max_bucket_entries: int = 5000
     rate_limit_per_minute: int = 1200
 
 
@@ -492,10 +494,23 @@ class DigestReply(_Reply):
     buckets: list[Digest]
 
 
+Bucket = Annotated[StrictInt, Field(ge=0, lt=BUCKETS)]
+
+
+class BucketPosition(_Request):
+    """Where a bucket listing stopped: the last entry of the previous page."""
+
+    bucket: Bucket
+    kind: Kind
+    id: Id
+
+
 class BucketsRequest(_Request):
-    buckets: Annotated[
-        list[Annotated[StrictInt, Field(ge=0, lt=BUCKETS)]], Field(min_length=1, max_length=BUCKETS)
-    ]
+    buckets: Annotated[list[Bucket], Field(min_length=1, max_length=BUCKETS)]
+    #: entries after this position in (bucket, kind, id) order; none: from the start
+    after: BucketPosition | None = None
+    #: at most this many entries (the hub caps it at its max_bucket_entries)
+    limit: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
 class BucketEntry(_Reply):
@@ -508,6 +523,29 @@ class BucketEntry(_Reply):
 
 class BucketsReply(_Reply):
     entries: list[BucketEntry]
+    more: bool = False  # a hub from before paging sends every entry and no `more`
+
+
+#: (bucket, kind, id, vhash, seq): one bucket entry as a hub stores it
+BucketRow = tuple[int, str, str, str, int]
+_ENTRY = '{"bucket":%d,"kind":"%s","id":"%s","vhash":"%s","seq":%d}'
+
+
+@dataclass(frozen=True)
+class BucketPage:
+    """One page of a bucket listing as the hub reads it, in (bucket, kind, id) order.
+
+    A page may hold thousands of entries, so it is written as JSON directly rather than through
+    BucketEntry models (ten times the cost). Every text field was checked against its pattern
+    when its record was pushed (a kind, an id, a vhash), so each is written as it is.
+    """
+
+    rows: list[BucketRow]
+    more: bool
+
+    def json(self) -> bytes:
+        entries = ",".join([_ENTRY % row for row in self.rows])
+        return f'{{"entries":[{entries}],"more":{"true" if self.more else "false"}}}'.encode()
 
 
 class RecordKey(_Request):

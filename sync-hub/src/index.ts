@@ -241,8 +241,16 @@ const ROUTES: Route[] = [
     PATHS.buckets,
     [keyed, owned],
     async (c) => {
-      const buckets = wire.parseBuckets(json(c));
-      return c.json({ entries: await readBuckets(c.env.DB, brainId(c), buckets) });
+      const { buckets, after, limit } = wire.parseBuckets(json(c));
+      const most = LIMITS.max_bucket_entries;
+      const page = await readBuckets(
+        c.env.DB,
+        brainId(c),
+        buckets,
+        after,
+        Math.min(limit ?? most, most),
+      );
+      return c.json(page);
     },
   ],
   [

@@ -9,6 +9,9 @@
  * 256 KiB, under half of that; a client simply sends more, smaller pushes. It also bounds the
  * push's records as one bound JSON parameter: re-escaping the body text at most doubles it, so it
  * stays far under D1's 2 MB per value.
+ *
+ * A bucket listing page is parsed from D1's reply and written again as JSON: 2000 entries (about
+ * 300 KB) stay well inside the CPU budget, where the Python hub's 5000 would not.
  */
 
 import type { Limits } from "./protocol";
@@ -20,6 +23,7 @@ export const LIMITS: Readonly<Limits> = {
   page_size: 500,
   max_page_size: 1000,
   max_fetch_keys: 500,
+  max_bucket_entries: 2000,
   rate_limit_per_minute: 1200,
 };
 

@@ -23,8 +23,7 @@ export const VHASH_PATTERN = /^v1:[0-9a-f]{64}$/;
 export const HLC_PATTERN = /^[0-9]{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 // Free text (device and key names) and emails carry no control characters.
 export const LABEL_PATTERN = /^[^\x00-\x1f\x7f]+$/;
-export const EMAIL_PATTERN =
-  /^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$/;
+export const EMAIL_PATTERN = /^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$/;
 export const API_KEY_PREFIX = "nmk_";
 export const API_KEY_PATTERN = /^nmk_[A-Za-z0-9]{32,128}$/;
 /** One-time codes (invites), as protocol.py CODE_PATTERN. */
@@ -55,6 +54,7 @@ export interface Limits {
   page_size: number;
   max_page_size: number;
   max_fetch_keys: number;
+  max_bucket_entries: number;
   rate_limit_per_minute: number;
 }
 

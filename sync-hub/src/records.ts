@@ -24,6 +24,7 @@ import {
   type StoredVersion,
 } from "./protocol";
 import { ROOT_BUCKET, recordKey, type Entry, type Incoming, type Plan } from "./push";
+import type { BucketPosition } from "./wire";
 
 interface RecordRow {
   kind: Kind;
@@ -247,20 +248,53 @@ export interface BucketEntry {
   seq: number;
 }
 
+export interface BucketPage {
+  entries: BucketEntry[];
+  more: boolean;
+}
+
+const ENTRY_COLUMNS = "r.bucket, r.kind, r.id, r.vhash, r.seq";
+
+/**
+ * The entries of `buckets` after `after` in (bucket, kind, id) order, at most `limit`, and whether
+ * more remain (one entry beyond the page is read to tell). At most two statements, each a range
+ * scan of records_by_bucket_page (migration 0002) that stops at the page's end: the rest of
+ * `after`'s bucket, then the later buckets (SQLite walks an IN list in order, so no sort).
+ */
 export async function readBuckets(
   db: D1Database,
   brainId: string,
   buckets: readonly number[],
-): Promise<BucketEntry[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT r.bucket, r.kind, r.id, r.vhash, r.seq FROM records AS r
-       WHERE r.brain_id = ?1 AND r.bucket IN (SELECT value FROM json_each(?2))
-       ORDER BY r.bucket, r.kind, r.id`,
-    )
-    .bind(brainId, JSON.stringify(buckets))
-    .all<BucketEntry>();
-  return results;
+  after: BucketPosition | null,
+  limit: number,
+): Promise<BucketPage> {
+  const start = after ?? { bucket: -1, kind: "", id: "" };
+  const wanted = new Set(buckets);
+  const later = [...wanted].filter((b) => b > start.bucket).sort((a, b) => a - b);
+  const rows: BucketEntry[] = [];
+  if (wanted.has(start.bucket)) {
+    const { results } = await db
+      .prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM records AS r
+         WHERE r.brain_id = ?1 AND r.bucket = ?2 AND (r.kind, r.id) > (?3, ?4)
+         ORDER BY r.kind, r.id LIMIT ?5`,
+      )
+      .bind(brainId, start.bucket, start.kind, start.id, limit + 1)
+      .all<BucketEntry>();
+    rows.push(...results);
+  }
+  if (rows.length <= limit && later.length > 0) {
+    const { results } = await db
+      .prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM records AS r
+         WHERE r.brain_id = ?1 AND r.bucket IN (SELECT value FROM json_each(?2))
+         ORDER BY r.bucket, r.kind, r.id LIMIT ?3`,
+      )
+      .bind(brainId, JSON.stringify(later), limit + 1 - rows.length)
+      .all<BucketEntry>();
+    rows.push(...results);
+  }
+  return { entries: rows.slice(0, limit), more: rows.length > limit };
 }
 
 /** The current versions of `keys`, in the order asked; absent keys are omitted. */

@@ -5,12 +5,13 @@
  *   - each migration runs in one D1 batch together with its d1_migrations row: all or nothing;
  *   - two isolates racing on a fresh database both try; the loser's batch fails on the unique
  *     name (or a non-idempotent statement) and rolls back, and it then finds the row recorded;
- *   - every statement of 0001 is also IF NOT EXISTS, so a database whose tables exist without
- *     the record (e.g. made by hand) is adopted rather than broken.
+ *   - every statement is also IF NOT EXISTS (or IF EXISTS), so a database whose tables exist
+ *     without the record (e.g. made by hand) is adopted rather than broken.
  */
 
 import init from "../migrations/0001_init.sql";
 import codes from "../migrations/0002_codes.sql";
+import bucketOrder from "../migrations/0003_bucket_order.sql";
 
 export interface Migration {
   name: string;
@@ -21,6 +22,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { name: "0001_init.sql", sql: init },
   { name: "0002_codes.sql", sql: codes },
+  { name: "0003_bucket_order.sql", sql: bucketOrder },
 ];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.

@@ -60,6 +60,19 @@ export interface RecordKey {
   id: string;
 }
 
+/** Where a bucket listing stopped: the last entry of the previous page. */
+export interface BucketPosition {
+  bucket: number;
+  kind: Kind;
+  id: string;
+}
+
+export interface BucketsRequest {
+  buckets: number[];
+  after: BucketPosition | null;
+  limit: number | null;
+}
+
 type Fields = Record<string, unknown>;
 
 class Fail extends Error {
@@ -276,10 +289,29 @@ function onlyList(value: unknown, name: string, max: number): [unknown[], string
   return [list(required(object(value, BODY, [name]), name, BODY), where, 1, max), where];
 }
 
-export function parseBuckets(value: unknown): number[] {
+const bucket = (value: unknown, where: string) => integer(value, where, 0, BUCKETS - 1);
+
+function position(value: unknown, where: string): BucketPosition {
+  const fields = object(value, where, ["bucket", "kind", "id"]);
+  return {
+    bucket: bucket(required(fields, "bucket", where), at(where, "bucket")),
+    kind: kind(required(fields, "kind", where), at(where, "kind")),
+    id: pattern(required(fields, "id", where), at(where, "id"), ID_PATTERN),
+  };
+}
+
+export function parseBuckets(value: unknown): BucketsRequest {
   return checked(() => {
-    const [buckets, where] = onlyList(value, "buckets", BUCKETS);
-    return buckets.map((item, index) => integer(item, at(where, index), 0, BUCKETS - 1));
+    const fields = object(value, BODY, ["buckets", "after", "limit"]);
+    const where = at(BODY, "buckets");
+    const buckets = list(required(fields, "buckets", BODY), where, 1, BUCKETS);
+    const after = fields.after ?? null;
+    const limit = fields.limit ?? null;
+    return {
+      buckets: buckets.map((item, index) => bucket(item, at(where, index))),
+      after: after === null ? null : position(after, at(BODY, "after")),
+      limit: limit === null ? null : integer(limit, at(BODY, "limit"), 1, Number.MAX_SAFE_INTEGER),
+    };
   });
 }
 

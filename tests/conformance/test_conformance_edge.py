@@ -153,6 +153,37 @@ def test_malformed_input_is_4xx_never_5xx(client: httpx.Client, endpoint: str, b
     assert (digest["seq"], digest["records"]) == (1, 1)
 
 
+POSITION = {"bucket": 0, "kind": "memory", "id": "m-1"}
+
+
+@pytest.mark.parametrize(
+    "paging",
+    [
+        {"limit": 0},
+        {"limit": -5},
+        {"limit": "10"},
+        {"limit": 2.5},
+        {"after": 3},
+        {"after": {**POSITION, "bucket": 256}},
+        {"after": {**POSITION, "bucket": "0"}},
+        {"after": {**POSITION, "kind": "neuron"}},
+        {"after": {**POSITION, "id": "-x"}},
+        {"after": {"bucket": 0, "kind": "memory"}},
+        {"after": {**POSITION, "extra": 1}},
+        {"page": 2},
+    ],
+)
+def test_bucket_paging_fields_are_checked(client: httpx.Client, paging: dict[str, Any]) -> None:
+    ada = register(client)
+    brain = uid("brain-")
+    pushed(client, ada, brain, version("m-1"))
+    path = f"/v1/brains/{brain}/buckets"
+    good = {"buckets": [0, 1], "after": POSITION, "limit": 1}
+    assert client.post(path, json=good, headers=ada.auth).status_code == 200
+    answer = client.post(path, json={"buckets": [0, 1], **paging}, headers=ada.auth)
+    assert error(answer, 400, "invalid_request").startswith("Invalid request: body.")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "headers", "content"),
     [

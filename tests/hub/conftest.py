@@ -55,9 +55,15 @@ async def make_client(tmp_path: Path) -> AsyncIterator[Callable[..., httpx.Async
     backend = await open_backend(f"sqlite://{tmp_path / 'app.db'}")
     clients: list[httpx.AsyncClient] = []
 
-    def make(auth: AuthMode = "keys", **limits: Any) -> httpx.AsyncClient:
+    def make(
+        auth: AuthMode = "keys", account_concurrency: int = 4, **limits: Any
+    ) -> httpx.AsyncClient:
         settings = Settings(
-            db_url="unused", auth=auth, limits=DEFAULT_LIMITS.model_copy(update=limits)
+            db_url="unused",
+            auth=auth,
+            limits=DEFAULT_LIMITS.model_copy(update=limits),
+            account_concurrency=account_concurrency,
+            account_wait_s=0,
         )
         transport = httpx.ASGITransport(app=create_app(settings, backend))
         client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")

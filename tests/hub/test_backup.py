@@ -77,6 +77,8 @@ def test_backups_taken_during_pushes_are_consistent_and_serve(tmp_path: Path) ->
 
 
 def test_refuses_to_overwrite_or_to_copy_what_is_not_a_hub(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "files"  # the conftest keeps the test's home beside it
+    tmp_path.mkdir()
     (tmp_path / "taken.db").write_bytes(b"")
     other = tmp_path / "brain.db"
     sqlite3.connect(other).execute("CREATE TABLE memories (id TEXT)").connection.close()

@@ -153,6 +153,42 @@ async def test_payload_limits(make_client: ClientFactory) -> None:
     assert is_error(streamed, 413, "payload_too_large") == "Payload too large"
 
 
+async def test_bucket_listings_are_capped_at_max_bucket_entries(make_client: ClientFactory) -> None:
+    client = make_client(auth="local", max_bucket_entries=3)
+    assert (await client.get("/v1/hub/info")).json()["limits"]["max_bucket_entries"] == 3
+    records = [version(f"m-{i}").model_dump() for i in range(10)]
+    pushed = await client.post("/v1/brains/b-1/push", json={"device": DEVICE, "records": records})
+    assert pushed.status_code == 200
+    every = list(range(256))
+    for asked, size in [(None, 3), (10**9, 3), (2, 2)]:
+        body = {"buckets": every} if asked is None else {"buckets": every, "limit": asked}
+        page = (await client.post("/v1/brains/b-1/buckets", json=body)).json()
+        assert len(page["entries"]) == size and page["more"] is True
+
+
+async def test_an_account_past_its_bound_is_told_to_retry_while_others_are_served(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(auth="keys", account_concurrency=1)  # and no wait for a slot
+    ada = await register(client, "ada@example.com")
+    bob = await register(client, "bob@example.com")
+    ada_id = (await client.get("/v1/status", headers=ada)).json()["account_id"]
+    hub = client._transport.app.state.hub  # type: ignore[attr-defined]
+    async with hub.gate.admit(ada_id):  # one of ada's requests is in the database
+        busy = await client.get("/v1/brains", headers=ada)
+        assert (await client.get("/v1/brains", headers=bob)).status_code == 200
+        pushed = await client.post(
+            PATH_PUSH.format(brain_id="b-1"),
+            json={"device": DEVICE, "records": [version("m-1").model_dump()]},
+            headers=ada,
+        )
+    assert is_error(busy, 503, "busy") == "Hub busy, retry"
+    assert busy.headers["Retry-After"] == "1" and busy.json()["retry_after"] == 1
+    assert is_error(pushed, 503, "busy")  # refused once its body was read, nothing written
+    assert (await client.get("/v1/brains", headers=ada)).json()["brains"] == []
+    assert (await client.get("/v1/brains", headers=ada)).status_code == 200  # slots come back
+
+
 async def test_keys_mode_and_local_mode(make_client: ClientFactory) -> None:
     keys = make_client(auth="keys")
     local = make_client(auth="local")

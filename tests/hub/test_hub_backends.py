@@ -10,7 +10,8 @@ import asyncio
 import json
 import secrets
 import sqlite3
-from contextlib import ExitStack, closing
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,14 +20,19 @@ import pytest
 from hub_records import DEVICE, OTHER_DEVICE, incoming, version
 from hub_targets import throwaway_postgres
 
-from neuralmemory.errors import AccessDenied, NotFound
+from neuralmemory.errors import AccessDenied, HubBusy, NotFound
 from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
 from neuralmemory.hub.backends import Backend, Incoming, open_backend
+from neuralmemory.hub.backends import postgres as postgres_backend
+from neuralmemory.hub.backends import sqlite as sqlite_backend
 from neuralmemory.hub.backends.migrations import migrations
+from neuralmemory.hub.backends.sqlstore import bucket_page_sql
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
+    BucketPage,
+    BucketPosition,
     DeviceInfo,
     RecordKey,
     bucket_of,
@@ -93,7 +99,8 @@ async def test_a_blank_database_opened_twice_at_once_migrates_once(
         await first.close()
         await second.close()
         versions, tables = schema(url)
-        assert versions == [m.version for m in migrations("sqlite")]
+        dialect = "sqlite" if url.startswith("sqlite://") else "postgres"
+        assert versions == [m.version for m in migrations(dialect)]
         assert tables >= TABLES | {"usage_daily", "schema_migrations"}
         third = await open_backend(url)  # nothing left to apply
         await third.close()
@@ -285,13 +292,192 @@ async def test_digest_is_the_same_whatever_the_order_of_writes(store: Backend) -
     assert first.records == 3
 
     wanted = sorted({bucket_of("link", "m-1"), bucket_of("memory", "m-0")})
-    entries = await store.bucket_entries(owner, one, wanted)
-    assert {(e.kind, e.id, e.vhash) for e in entries} == {
+    page = await store.bucket_entries(owner, one, wanted, None, 100)
+    assert {row[1:4] for row in page.rows} == {
         ("memory", "m-0", edit.vhash),
         ("link", "m-1", v[1].vhash),
     }
-    for entry in entries:
-        assert first.buckets[entry.bucket] != EMPTY_DIGEST
+    assert not page.more
+    for bucket, *_ in page.rows:
+        assert first.buckets[bucket] != EMPTY_DIGEST
+
+
+# ---------------------------------------------------------------- paged bucket listings
+
+#: ids whose byte order differs from a locale's (case, punctuation), so the order is pinned
+ID_FORMS = ("m-{}", "M{}", "m.{}", "m_{}", "a{}z", "Z-{}")
+
+
+async def bucket_brain(store: Backend) -> tuple[str, str, list[tuple[int, str, str, str]]]:
+    """A brain of 480 records over every kind; its entries as (bucket, kind, id, vhash), sorted."""
+    owner, brain = await account(store), uid("brain-")
+    kinds = ("memory", "link", "activation", "conflict")
+    versions = [version(form.format(n), kind=kinds[n % 4]) for form in ID_FORMS for n in range(80)]
+    await store.push(owner, brain, "default", DEVICE, incoming(*versions), NOW)
+    entries = sorted((bucket_of(v.kind, v.id), v.kind, v.id, v.vhash) for v in versions)
+    return owner, brain, entries
+
+
+async def listing(
+    store: Backend, owner: str, brain: str, buckets: list[int], limit: int
+) -> list[BucketPage]:
+    pages = [await store.bucket_entries(owner, brain, buckets, None, limit)]
+    while pages[-1].more:
+        bucket, kind, id_, *_ = pages[-1].rows[-1]
+        after = BucketPosition(bucket=bucket, kind=kind, id=id_)
+        pages.append(await store.bucket_entries(owner, brain, buckets, after, limit))
+    return pages
+
+
+@pytest.mark.parametrize("limit", [1, 7, 64])
+async def test_a_bucket_listing_pages_through_every_entry_once_in_order(
+    store: Backend, limit: int
+) -> None:
+    owner, brain, entries = await bucket_brain(store)
+    wanted = list(range(0, BUCKETS, 3))  # some buckets empty, most holding several records
+    expected = [e for e in entries if e[0] in wanted]
+    pages = await listing(store, owner, brain, list(reversed(wanted)) + wanted[:5], limit)
+    listed = [row[:4] for page in pages for row in page.rows]
+    assert listed == expected  # every entry exactly once, in (bucket, kind, id) byte order
+    assert all(len(p.rows) == limit and p.more for p in pages[:-1])
+    assert 0 < len(pages[-1].rows) <= limit and not pages[-1].more
+    if limit > 1:  # some page ends one bucket and begins the next
+        assert any(len({row[0] for row in page.rows}) > 1 for page in pages)
+    seqs = {row[2]: row[4] for page in pages for row in page.rows}
+    assert sorted(seqs.values()) == sorted(set(seqs.values())) and min(seqs.values()) >= 1
+
+
+async def test_a_bucket_listing_ends_exactly_and_resumes_from_any_position(
+    store: Backend,
+) -> None:
+    owner, brain, entries = await bucket_brain(store)
+    wanted = sorted({e[0] for e in entries[:40]})
+    expected = [e for e in entries if e[0] in wanted]
+    whole = await store.bucket_entries(owner, brain, wanted, None, len(expected))
+    assert [r[:4] for r in whole.rows] == expected and not whole.more  # a full page, no more
+    short = await store.bucket_entries(owner, brain, wanted, None, len(expected) - 1)
+    assert short.more
+    # A position need not be an entry, nor in a listed bucket: the listing goes on after it.
+    for bucket, kind, id_ in [
+        (wanted[0], "link", "M"),
+        (wanted[1] - 1, "zzz", "z"),
+        (255, "z", "z"),
+    ]:
+        after = BucketPosition.model_construct(bucket=bucket, kind=kind, id=id_)
+        page = await store.bucket_entries(owner, brain, wanted, after, 10_000)
+        assert [r[:4] for r in page.rows] == [e for e in expected if e[:3] > (bucket, kind, id_)]
+        assert not page.more
+
+
+async def test_a_bucket_page_is_one_range_scan_of_an_index(db_url: str, store: Backend) -> None:
+    """No sort, no read of the brain's other buckets, no visit to the table: a page costs the
+    same in a brain of any size."""
+    _, brain, _ = await bucket_brain(store)
+    params = (brain, 7, "link", "M", 101)
+    if db_url.startswith("sqlite://"):
+        with closing(sqlite3.connect(db_url.removeprefix("sqlite://"))) as db:
+            plan = " ".join(
+                row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + bucket_page_sql(""), params)
+            )
+        assert "USING COVERING INDEX" in plan and "(kind,id)>(?,?)" in plan
+        assert "B-TREE" not in plan
+    else:
+        with psycopg.connect(db_url) as db:
+            db.execute("SET enable_seqscan = off")  # a tiny table: ask for the plan of a big one
+            sql = bucket_page_sql(' COLLATE "C"').replace("?", "%s")
+            plan = " ".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
+        assert "Index Only Scan" in plan and "ROW(" in plan and "Sort" not in plan, plan
+
+
+# ---------------------------------------------------------------- saturation is busy, not a crash
+
+
+async def test_sqlite_locked_past_the_busy_timeout_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "hub.db"
+    store = await open_backend(f"sqlite://{path}")
+    try:
+        owner = await account(store)
+        with closing(sqlite3.connect(path, isolation_level=None)) as other_process:
+            other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+            with pytest.raises(HubBusy):
+                await store.push(
+                    owner, uid("brain-"), "default", DEVICE, incoming(version("m")), NOW
+                )
+            assert await store.brains(owner) == []  # reads go on meanwhile (WAL)
+            other_process.execute("ROLLBACK")
+        brain = uid("brain-")
+        reply = await store.push(owner, brain, "default", DEVICE, incoming(version("m")), NOW)
+        assert reply.seq == 1  # the writer connection was left clean
+    finally:
+        await store.close()
+
+
+@contextmanager
+def brain_row_locked(url: str, brain: str) -> Iterator[psycopg.Connection[tuple[int]]]:
+    """Another PostgreSQL session holding a push's lock on the brain row."""
+    with psycopg.connect(url) as other, other.transaction():
+        other.execute("SELECT 1 FROM brains WHERE id = %s FOR UPDATE", (brain,))
+        yield other
+
+
+async def until_waiting_on_locks(session: psycopg.Connection[tuple[int]], count: int) -> None:
+    """Until `count` sessions of this database wait on a lock (bounded: 30 s)."""
+    for _ in range(3000):
+        (waiting,) = session.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone() or (0,)
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} sessions never waited on the lock")
+
+
+@pytest.mark.postgres
+async def test_postgres_statement_timeout_is_busy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "STATEMENT_TIMEOUT_MS", 200)
+    store = await open_backend(pg_url)
+    try:
+        owner, brain = await account(store), uid("brain-")
+        await store.push(owner, brain, "default", DEVICE, incoming(version("m-1")), NOW)
+        with brain_row_locked(pg_url, brain), pytest.raises(HubBusy):
+            await store.push(owner, brain, "default", DEVICE, incoming(version("m-2")), NOW)
+        reply = await store.push(owner, brain, "default", DEVICE, incoming(version("m-2")), NOW)
+        assert reply.seq == 2  # the cancelled push left nothing behind
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_pool_exhaustion_is_busy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "POOL_MAX", 2)
+    monkeypatch.setattr(postgres_backend, "POOL_WAIT_S", 0.2)
+    store = await open_backend(pg_url)
+    try:
+        owner, brain = await account(store), uid("brain-")
+        await store.push(owner, brain, "default", DEVICE, incoming(version("m-0")), NOW)
+        with brain_row_locked(pg_url, brain) as other:
+            # Two pushes wait on the lock, holding both pooled connections.
+            held = [
+                asyncio.ensure_future(
+                    store.push(owner, brain, "default", DEVICE, incoming(version(f"m-{n}")), NOW)
+                )
+                for n in (1, 2)
+            ]
+            await until_waiting_on_locks(other, 2)
+            with pytest.raises(HubBusy):
+                await store.brains(owner)
+        assert sorted([(await push).seq for push in held]) == [2, 3]
+        assert len(await store.brains(owner)) == 1
+    finally:
+        await store.close()
 
 
 # ---------------------------------------------------------------- ownership
@@ -306,7 +492,7 @@ async def test_every_brain_scoped_call_refuses_another_account(store: Backend) -
         store.pull(stranger, brain, "default", DEVICE, 0, 10, False, NOW),
         store.brain(stranger, brain),
         store.digest(stranger, brain),
-        store.bucket_entries(stranger, brain, [0]),
+        store.bucket_entries(stranger, brain, [0], None, 10),
         store.fetch(stranger, brain, [RecordKey(kind="memory", id="m-1")]),
         store.devices(stranger, brain),
     ]

@@ -11,9 +11,11 @@ import pytest
 from neuralmemory.errors import (
     AccessDenied,
     AuthError,
+    HubBusy,
     HubUnavailable,
     InsecureHubURL,
     PayloadTooLarge,
+    ProtocolError,
     RateLimited,
 )
 from neuralmemory.protocol import DeviceInfo
@@ -92,6 +94,32 @@ def test_network_errors_and_5xx_retry_with_backoff_then_say_so() -> None:
     hub, slept = client(lambda request: httpx.Response(503, json={"error": "down"}))
     with pytest.raises(HubUnavailable, match="HTTP 503"):
         hub.digest("b1")
+
+
+def test_a_busy_hub_is_retried_after_retry_after_then_said_to_be_busy() -> None:
+    busy = {"error": "Hub busy, retry", "code": "busy", "retry_after": 4}
+    replies = iter([httpx.Response(503, headers={"Retry-After": "4"}, json=busy)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(replies, httpx.Response(200, json=DIGEST))
+
+    hub, slept = client(handler)
+    assert hub.digest("b1").seq == 0
+    assert len(slept) == 1 and 4 <= slept[0] <= 5  # what the hub asked, not a backoff guess
+
+    hub, slept = client(
+        lambda request: httpx.Response(503, headers={"Retry-After": "1"}, json=busy)
+    )
+    with pytest.raises(HubBusy, match="Hub busy, retry"):
+        hub.digest("b1")
+    assert len(slept) == 3
+
+
+def test_a_listing_page_with_more_but_no_entries_is_a_protocol_error() -> None:
+    """A hub that said `more` with nothing in the page would keep a client asking forever."""
+    hub, _ = client(lambda request: httpx.Response(200, json={"entries": [], "more": True}))
+    with pytest.raises(ProtocolError, match="empty bucket listing page"):
+        list(hub.bucket_entries("b1", [0, 1]))
 
 
 def test_rate_limited_forever_gives_up() -> None:

@@ -205,6 +205,7 @@ def serve(
         raise click.UsageError("--tls-cert and --tls-key go together")
     if lan and tls_cert:
         raise click.UsageError("--lan pairs devices over plain http; with TLS use --host instead")
+    server.configure_logging(log_level)
     host = host or (_lan_host() if lan else "127.0.0.1")
     auth = auth_mode(host, require_keys=require_keys or lan, no_auth=no_auth)
     if auth == "none" and not is_loopback(host):

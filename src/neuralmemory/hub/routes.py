@@ -6,7 +6,8 @@ The route table that maps paths to these functions is in app.py.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -27,6 +28,7 @@ from neuralmemory.errors import (
 from neuralmemory.hub import auth, codes
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
 from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
 from neuralmemory.hub.ratelimit import admit, day_of
@@ -36,7 +38,6 @@ from neuralmemory.protocol import (
     ID_PATTERN,
     PROTOCOL_VERSION,
     BrainsReply,
-    BucketsReply,
     BucketsRequest,
     DevicesReply,
     FetchReply,
@@ -62,6 +63,11 @@ class Hub:
     settings: Settings
     backend: Backend
     metrics: Metrics | None = None
+    gate: AccountGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        gate = AccountGate(self.settings.account_concurrency, self.settings.account_wait_s)
+        object.__setattr__(self, "gate", gate)  # frozen: set once, here
 
 
 def hub_of(request: Request) -> Hub:
@@ -102,6 +108,18 @@ async def caller(request: Request) -> auth.Caller:
     return who
 
 
+async def in_database(
+    request: Request, who: Annotated[auth.Caller, Depends(caller)]
+) -> AsyncIterator[auth.Caller]:
+    """The caller, holding one of their account's slots (gate.py) until the route returns.
+
+    Routes with a body declare this after the body: the slot is taken once the body is read, so
+    a client that stalls its body holds a connection, never one of its account's database slots.
+    """
+    async with hub_of(request).gate.admit(who.account_id):
+        yield who
+
+
 async def anonymous(request: Request) -> None:
     """Endpoints open to anyone are limited per client address."""
     hub = hub_of(request)
@@ -111,6 +129,8 @@ async def anonymous(request: Request) -> None:
 
 
 Caller = Annotated[auth.Caller, Depends(caller)]
+#: the caller, in the database: a route's last parameter when it reads a body
+Admitted = Annotated[auth.Caller, Depends(in_database, scope="function")]
 BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -229,18 +249,19 @@ async def create_key(
     request: Request,
     who: Caller,
     body: Annotated[KeyCreateRequest, Depends(json_body(KeyCreateRequest))],
+    _: Admitted,
 ) -> Response:
     secret, key = auth.new_key(who.account_id, body.name, now_ms())
     await hub_of(request).backend.add_key(key)
     return reply(_created(key, secret), 201)
 
 
-async def list_keys(request: Request, who: Caller) -> Response:
+async def list_keys(request: Request, who: Admitted) -> Response:
     keys = await hub_of(request).backend.list_keys(who.account_id)
     return reply(KeysReply(keys=[_key_info(key) for key in keys]))
 
 
-async def revoke_key(request: Request, who: Caller, key_id: KeyId) -> Response:
+async def revoke_key(request: Request, who: Admitted, key_id: KeyId) -> Response:
     key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
     if key is None:
         raise NotFound("Key not found")
@@ -251,7 +272,7 @@ async def revoke_key(request: Request, who: Caller, key_id: KeyId) -> Response:
 # ---------------------------------------------------------------- account
 
 
-async def status(request: Request, who: Caller) -> Response:
+async def status(request: Request, who: Admitted) -> Response:
     hub = hub_of(request)
     usage = await hub.backend.usage(who.account_id, day_of(now_ms()))
     return reply(
@@ -259,11 +280,11 @@ async def status(request: Request, who: Caller) -> Response:
     )
 
 
-async def list_brains(request: Request, who: Caller) -> Response:
+async def list_brains(request: Request, who: Admitted) -> Response:
     return reply(BrainsReply(brains=await hub_of(request).backend.brains(who.account_id)))
 
 
-async def get_brain(request: Request, who: Caller, brain_id: BrainId) -> Response:
+async def get_brain(request: Request, who: Admitted, brain_id: BrainId) -> Response:
     return reply(await hub_of(request).backend.brain(who.account_id, brain_id))
 
 
@@ -275,6 +296,7 @@ async def push(
     who: Caller,
     brain_id: BrainId,
     body: Annotated[PushRequest, Depends(json_body(PushRequest))],
+    _: Admitted,
 ) -> Response:
     hub = hub_of(request)
     limits = hub.settings.limits
@@ -296,6 +318,7 @@ async def pull(
     who: Caller,
     brain_id: BrainId,
     body: Annotated[PullRequest, Depends(json_body(PullRequest))],
+    _: Admitted,
 ) -> Response:
     hub = hub_of(request)
     limits = hub.settings.limits
@@ -313,7 +336,7 @@ async def pull(
     return reply(result)
 
 
-async def digest(request: Request, who: Caller, brain_id: BrainId) -> Response:
+async def digest(request: Request, who: Admitted, brain_id: BrainId) -> Response:
     return reply(await hub_of(request).backend.digest(who.account_id, brain_id))
 
 
@@ -322,9 +345,15 @@ async def buckets(
     who: Caller,
     brain_id: BrainId,
     body: Annotated[BucketsRequest, Depends(json_body(BucketsRequest))],
+    _: Admitted,
 ) -> Response:
-    entries = await hub_of(request).backend.bucket_entries(who.account_id, brain_id, body.buckets)
-    return reply(BucketsReply.model_construct(entries=entries))
+    hub = hub_of(request)
+    most = hub.settings.limits.max_bucket_entries
+    limit = min(body.limit or most, most)
+    page = await hub.backend.bucket_entries(
+        who.account_id, brain_id, body.buckets, body.after, limit
+    )
+    return Response(page.json(), media_type="application/json")
 
 
 async def fetch(
@@ -332,6 +361,7 @@ async def fetch(
     who: Caller,
     brain_id: BrainId,
     body: Annotated[FetchRequest, Depends(json_body(FetchRequest))],
+    _: Admitted,
 ) -> Response:
     hub = hub_of(request)
     if len(body.keys) > hub.settings.limits.max_fetch_keys:
@@ -340,6 +370,6 @@ async def fetch(
     return reply(FetchReply.model_construct(records=records))
 
 
-async def devices(request: Request, who: Caller, brain_id: BrainId) -> Response:
+async def devices(request: Request, who: Admitted, brain_id: BrainId) -> Response:
     found = await hub_of(request).backend.devices(who.account_id, brain_id)
     return reply(DevicesReply(devices=found))

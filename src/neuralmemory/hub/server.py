@@ -242,6 +242,16 @@ def fit_to_fd_limit(limits: ServerLimits, fd_limit: int | None) -> ServerLimits:
     return dataclasses.replace(limits, max_connections=fitted)
 
 
+def configure_logging(log_level: str) -> None:
+    """One format for the hub's lines; first thing at start, before anything can log (a log call
+    made earlier would configure the root logger itself, at WARNING)."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
 def run(
     settings: Settings,
     *,
@@ -254,9 +264,6 @@ def run(
 ) -> None:
     """Serve the hub until interrupted. X-Forwarded-For is believed only from `trusted_proxies`
     (uvicorn would otherwise trust any local process, and per-address limits would be spoofable)."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     limits = fit_to_fd_limit(settings.server, raise_fd_limit())
     config = HubConfig(
         create_app(settings),

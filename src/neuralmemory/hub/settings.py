@@ -56,6 +56,10 @@ class Settings:
     #: a bearer token that lets a scraper elsewhere read /metrics (never logged)
     metrics_token: str | None = field(default=None, repr=False)
     server: ServerLimits = field(default_factory=ServerLimits)
+    #: requests of one account in the database at once in this process (gate.py), and how long
+    #: one more waits for a slot before it is refused with 503 busy
+    account_concurrency: int = 4
+    account_wait_s: float = 2.0
 
 
 def is_loopback(host: str) -> bool:

@@ -46,7 +46,9 @@ from neuralmemory.sync.transport import HubClient, NotFoundOnHub
 ACTIONS = ("push", "pull", "full", "verify", "repair")  # seed needs no hub: service.py
 MAX_PUSH_ROUNDS = 5  # push -> conflict -> resolve -> push again, at most this many times
 PENDING_PAGE = 2000
-BUCKETS_PER_REQUEST = 32  # bounds the size of one bucket listing on a large brain
+# Bounds one bucket listing on a large brain even from a hub that does not page its listings
+# (one that does sends at most its max_bucket_entries per reply, `more` telling there are others).
+BUCKETS_PER_REQUEST = 32
 
 #: progress(phase, done, total): total is None while unknown
 Progress = Callable[[str, int, int | None], None]
@@ -334,7 +336,7 @@ class SyncEngine:
         skip = {(kind, id) for kind, id, _ in quarantined}
         hub_entries: dict[Key, str] = {}
         for chunk in _chunks(differing, BUCKETS_PER_REQUEST):
-            for entry in self.hub.buckets(self.remote_id, chunk).entries:
+            for entry in self.hub.bucket_entries(self.remote_id, chunk):
                 hub_entries[(entry.kind, entry.id)] = entry.vhash
         local_entries = {
             (e.kind, e.id): e.vhash

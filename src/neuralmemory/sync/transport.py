@@ -2,8 +2,8 @@
 
 Policy for failures (errors.py decides what is retryable):
   * 401/403 raise at once: a bad key is something the user must fix, never a retry loop.
-  * 429 waits `Retry-After` (plus jitter, so devices do not return in lockstep), a bounded number
-    of times.
+  * 429, and 503 `busy` (a saturated hub), wait `Retry-After` (plus jitter, so devices do not
+    return in lockstep), a bounded number of times.
   * network errors and 5xx retry with exponential backoff and jitter, then raise HubUnavailable.
     Every hub write is idempotent (a re-pushed vhash is "unchanged"), so retrying a push whose
     reply was lost is safe.
@@ -18,7 +18,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -30,6 +30,7 @@ from neuralmemory.errors import (
     MSG_NOT_FOUND,
     AccessDenied,
     AuthError,
+    HubBusy,
     HubError,
     HubUnavailable,
     InsecureHubURL,
@@ -41,6 +42,7 @@ from neuralmemory.errors import (
 from neuralmemory.protocol import (
     BrainInfo,
     BrainsReply,
+    BucketEntry,
     BucketsReply,
     DeviceInfo,
     DevicesReply,
@@ -180,9 +182,27 @@ class HubClient:
     def digest(self, brain_id: str) -> DigestReply:
         return self._call("GET", protocol.PATH_DIGEST.format(brain_id=brain_id), DigestReply)
 
-    def buckets(self, brain_id: str, buckets: Sequence[int]) -> BucketsReply:
+    def buckets(
+        self, brain_id: str, buckets: Sequence[int], *, after: BucketEntry | None = None
+    ) -> BucketsReply:
+        """One page of the listing: the entries after `after` (the previous page's last)."""
+        payload: dict[str, Any] = {"buckets": list(buckets)}
+        if after is not None:
+            payload["after"] = {"bucket": after.bucket, "kind": after.kind, "id": after.id}
         path = protocol.PATH_BUCKETS.format(brain_id=brain_id)
-        return self._call("POST", path, BucketsReply, content=_json({"buckets": list(buckets)}))
+        return self._call("POST", path, BucketsReply, content=_json(payload))
+
+    def bucket_entries(self, brain_id: str, buckets: Sequence[int]) -> Iterator[BucketEntry]:
+        """Every entry of these buckets, page after page while the hub says there is `more`."""
+        after: BucketEntry | None = None
+        while True:
+            page = self.buckets(brain_id, buckets, after=after)
+            yield from page.entries
+            if not page.more:
+                return
+            if not page.entries:
+                raise ProtocolError("the hub sent an empty bucket listing page with more to come")
+            after = page.entries[-1]
 
     def fetch(self, brain_id: str, keys: Sequence[tuple[str, str]]) -> FetchReply:
         payload = {"keys": [{"kind": kind, "id": id} for kind, id in keys]}
@@ -228,7 +248,7 @@ class HubClient:
                 raise error
             wait = (
                 min(error.retry_after, RETRY_AFTER_CAP) + random.uniform(0, 1)
-                if isinstance(error, RateLimited)
+                if isinstance(error, RateLimited | HubBusy)
                 else backoff(attempt)
             )
             log.debug("%s %s: %s; retry %d in %.2fs", method, path, error.code, attempt, wait)
@@ -253,6 +273,8 @@ def _error_for(response: httpx.Response) -> HubError | None:
         return PayloadTooLarge()
     if status == 429:
         return RateLimited(_retry_after(response))
+    if status == 503 and _code(response) == HubBusy.code:
+        return HubBusy(_retry_after(response))
     if status == 404:
         return NotFoundOnHub(message or MSG_NOT_FOUND)
     if status >= 500:
@@ -269,13 +291,22 @@ class NotFoundOnHub(HubError):
         super().__init__(message, status=404)
 
 
-def _message(response: httpx.Response) -> str | None:
+def _field(response: httpx.Response, name: str) -> str | None:
+    """A text field of the hub's error reply ({"error", "code"}), None if there is none."""
     try:
         data = response.json()
     except ValueError:
         return None
-    error = data.get("error") if isinstance(data, dict) else None
-    return error if isinstance(error, str) else None
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _message(response: httpx.Response) -> str | None:
+    return _field(response, "error")
+
+
+def _code(response: httpx.Response) -> str | None:
+    return _field(response, "code")
 
 
 def _retry_after(response: httpx.Response) -> float:

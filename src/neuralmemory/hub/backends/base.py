@@ -12,7 +12,8 @@ from typing import Literal, Protocol
 
 from neuralmemory.protocol import (
     BrainInfo,
-    BucketEntry,
+    BucketPage,
+    BucketPosition,
     DeviceInfo,
     DeviceRecord,
     DigestReply,
@@ -135,8 +136,16 @@ class Backend(Protocol):
     async def digest(self, account_id: str, brain_id: str) -> DigestReply: ...
 
     async def bucket_entries(
-        self, account_id: str, brain_id: str, buckets: Sequence[int]
-    ) -> list[BucketEntry]: ...
+        self,
+        account_id: str,
+        brain_id: str,
+        buckets: Sequence[int],
+        after: BucketPosition | None,
+        limit: int,
+    ) -> BucketPage:
+        """The records of these buckets after `after` in (bucket, kind, id) order (strings in
+        byte order), at most `limit`; each page is an index range scan whatever the brain's size."""
+        ...
 
     async def fetch(
         self, account_id: str, brain_id: str, keys: Sequence[RecordKey]

@@ -4,6 +4,10 @@ Each request is one READ COMMITTED transaction on a pooled connection. A push lo
 (FOR UPDATE) before it reads heads, so concurrent pushes to one brain queue up, seq is given out
 gaplessly, and a seq becomes visible only after every smaller one. psycopg prepares statements a
 connection runs repeatedly, so the hot path is not parsed again.
+
+Saturation is a 503 the client retries, never a 500: a request that finds every pooled connection
+busy for POOL_WAIT_S, or a statement cut off by the server's statement timeout, is refused as
+`busy` (the hub's per-account bound, app.py, keeps one account from taking the whole pool).
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from neuralmemory.errors import StoreError
+from neuralmemory.errors import HubBusy, StoreError
 from neuralmemory.hub.backends.cas import RecordId
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
 
 POOL_MAX = 10
+POOL_WAIT_S = 5  # a request waits this long for a pooled connection, then gets 503 busy
+STATEMENT_TIMEOUT_MS = 10_000  # a statement running longer is cancelled by the server: 503 busy
 CONNECT_TIMEOUT_S = 10
 PROBES = 1000  # keys per lookup statement
 MIGRATION_LOCK = 0x6E6D656D  # "nmem": one advisory lock id, held while a process migrates
@@ -76,6 +82,8 @@ def probes(columns: str, brain_id: str, ids: Sequence[RecordId]) -> Iterator[tup
 
 class PostgresDatabase:
     lock_clause = " FOR UPDATE"
+    # Byte order whatever the database's locale, as SQLite and the Worker compare text.
+    byte_order = ' COLLATE "C"'
     lookups = staticmethod(probes)
 
     def __init__(self, url: str) -> None:
@@ -86,26 +94,36 @@ class PostgresDatabase:
             url,
             min_size=2,
             max_size=POOL_MAX,
+            timeout=POOL_WAIT_S,
             open=False,
-            kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+            kwargs={
+                "autocommit": True,
+                "options": f"-c synchronous_commit=off -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
         )
 
     @asynccontextmanager
     async def transaction(self, mode: Mode) -> AsyncIterator[PostgresTx]:
-        async with self.pool.connection() as conn:
-            if mode != "durable":
-                # Reads and soft writes need no atomicity across statements: each commits alone.
-                yield PostgresTx(conn)
-                return
-            async with conn.transaction():
-                await conn.execute("SET LOCAL synchronous_commit TO on")
-                yield PostgresTx(conn)
+        try:
+            async with self.pool.connection() as conn:
+                if mode != "durable":
+                    # Reads and soft writes need no atomicity across statements: each commits
+                    # alone.
+                    yield PostgresTx(conn)
+                    return
+                async with conn.transaction():
+                    await conn.execute("SET LOCAL synchronous_commit TO on")
+                    yield PostgresTx(conn)
+        except (PoolTimeout, psycopg.errors.QueryCanceled):
+            raise HubBusy() from None
 
     async def migrate(self) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             # Held to the end of this transaction: a second process starting now waits, then
             # finds every migration applied. DDL is transactional, so a failure applies nothing.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            # A migration may build an index over every record: no statement timeout here.
+            await conn.execute("SET LOCAL statement_timeout = 0")
             await conn.execute(SCHEMA_MIGRATIONS)
             cur = await conn.execute("SELECT version FROM schema_migrations")
             applied = {row[0] for row in await cur.fetchall()}

@@ -27,7 +27,9 @@ from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
     BrainInfo,
-    BucketEntry,
+    BucketPage,
+    BucketPosition,
+    BucketRow,
     DeviceInfo,
     DeviceRecord,
     DigestReply,
@@ -63,6 +65,8 @@ class Tx(Protocol):
 class Database(Protocol):
     #: appended to the SELECT of the brain row a push is about to change
     lock_clause: str
+    #: appended to a text column to compare it byte by byte (the protocol's order of ids)
+    byte_order: str
 
     def lookups(
         self, columns: str, brain_id: str, ids: Sequence[RecordId]
@@ -146,6 +150,18 @@ ON CONFLICT (brain_id, device_id) DO UPDATE SET
 
 DEVICE_PUSHED = _device_upsert(move_cursor=False)
 DEVICE_PULLED = _device_upsert(move_cursor=True)
+
+
+def bucket_page_sql(byte_order: str) -> str:
+    """One bucket's entries after (kind, id), in order: brain_id, bucket, kind, id, limit.
+
+    Migration 0002's index on (brain_id, bucket, kind, id) holding vhash and seq answers it as
+    one range scan that never visits the table."""
+    return (
+        "SELECT bucket, kind, id, vhash, seq FROM records"
+        f" WHERE brain_id = ? AND bucket = ? AND (kind{byte_order}, id{byte_order}) > (?, ?)"
+        f" ORDER BY kind{byte_order}, id{byte_order} LIMIT ?"
+    )
 
 
 def in_lists(
@@ -514,20 +530,27 @@ class SqlStore:
         return DigestReply(root=brain.root, seq=brain.seq, records=brain.records, buckets=buckets)
 
     async def bucket_entries(
-        self, account_id: str, brain_id: str, buckets: Sequence[int]
-    ) -> list[BucketEntry]:
-        wanted = sorted(set(buckets))
+        self,
+        account_id: str,
+        brain_id: str,
+        buckets: Sequence[int],
+        after: BucketPosition | None,
+        limit: int,
+    ) -> BucketPage:
+        # One statement per bucket, each a range scan of the (brain_id, bucket, kind, id) index
+        # that stops at the page's end: PostgreSQL cannot walk an IN list of buckets in index
+        # order, and reads every entry of the brain to sort them instead.
+        sql = bucket_page_sql(self.db.byte_order)
+        start = (after.bucket, after.kind, after.id) if after else (-1, "", "")
+        rows: list[BucketRow] = []
         async with self.db.transaction("read") as tx:
             await self._owned(tx, account_id, brain_id)
-            rows = await tx.all(
-                "SELECT bucket, kind, id, vhash, seq FROM records WHERE brain_id = ?"
-                f" AND bucket IN ({', '.join(['?'] * len(wanted))}) ORDER BY bucket, kind, id",
-                (brain_id, *wanted),
-            )
-        return [
-            BucketEntry.model_construct(bucket=bucket, kind=kind, id=id_, vhash=vhash, seq=seq)
-            for bucket, kind, id_, vhash, seq in rows
-        ]
+            for bucket in sorted(b for b in set(buckets) if b >= start[0]):
+                kind, id_ = start[1:] if bucket == start[0] else ("", "")
+                rows += await tx.all(sql, (brain_id, bucket, kind, id_, limit + 1 - len(rows)))
+                if len(rows) > limit:
+                    break
+        return BucketPage(rows[:limit], more=len(rows) > limit)
 
     async def fetch(
         self, account_id: str, brain_id: str, keys: Sequence[RecordKey]
