@@ -8,7 +8,8 @@
     ├── CryptoError                key missing, wrong key, wrong passphrase
     └── HubError                   an answer from (or a failure to reach) a sync hub
         ├── AuthError              401 Invalid or expired API key
-        ├── AccessDenied           403 Access denied
+        ├── AccessDenied           403 Access denied (or a device key asking to manage keys)
+        ├── Conflict               409 the last admin key, the key limit
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
@@ -30,6 +31,14 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+MSG_DEVICE_KEY = (
+    "This is a device key: it can only sync. Manage keys with an admin key (the one made at "
+    "registration, or `nmem hub keys create` on the hub machine)."
+)
+MSG_LAST_ADMIN_KEY = "Cannot revoke the last admin key: create another admin key first"
+MSG_KEY_LIMIT = (
+    "Key limit reached: an account may hold {limit} active keys; revoke unused ones first"
+)
 
 
 class NmemError(Exception):
@@ -88,6 +97,13 @@ class AccessDenied(HubError):
 
     def __init__(self, message: str = MSG_ACCESS_DENIED, *, hint: str | None = None) -> None:
         super().__init__(message, status=403, hint=hint)
+
+
+class Conflict(HubError):
+    code = "conflict"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, status=409, hint=hint)
 
 
 class PayloadTooLarge(HubError):

@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
 from neuralmemory import __version__
-from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
+from neuralmemory.errors import MSG_DEVICE_KEY, AccessDenied, AuthError, NotFound, PayloadTooLarge
 from neuralmemory.hub import auth
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
@@ -82,6 +82,14 @@ async def caller(request: Request) -> auth.Caller:
     return who
 
 
+async def admin(who: Annotated[auth.Caller, Depends(caller)]) -> auth.Caller:
+    """A caller that may manage keys: a device key only syncs, so a stolen one cannot take
+    over the account by making keys or revoking the owner's."""
+    if not who.admin:
+        raise AccessDenied(MSG_DEVICE_KEY)
+    return who
+
+
 async def anonymous(request: Request) -> None:
     """Endpoints open to anyone are limited per client address."""
     hub = hub_of(request)
@@ -91,6 +99,7 @@ async def anonymous(request: Request) -> None:
 
 
 Caller = Annotated[auth.Caller, Depends(caller)]
+Admin = Annotated[auth.Caller, Depends(admin)]
 BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -124,7 +133,7 @@ async def register(
 ) -> Response:
     now = now_ms()
     account_id = auth.new_id("acc_")
-    secret, key = auth.new_key(account_id, "default", now)
+    secret, key = auth.new_key(account_id, "default", now, "admin")
     if not await hub_of(request).backend.create_account(account_id, body.email, key):
         raise ApiError(409, "conflict", "Email already registered")
     created = RegisterReply(
@@ -146,6 +155,7 @@ def _key_info(key: KeyRow) -> KeyInfo:
         key_id=key.key_id,
         name=key.name,
         key_prefix=key.key_prefix,
+        scope=key.scope,
         created_at=iso_ms(key.created_at) or "",
         last_used_at=iso_ms(key.last_used_at),
         revoked=key.revoked_at is not None,
@@ -155,28 +165,30 @@ def _key_info(key: KeyRow) -> KeyInfo:
 
 async def create_key(
     request: Request,
-    who: Caller,
+    who: Admin,
     body: Annotated[KeyCreateRequest, Depends(json_body(KeyCreateRequest))],
 ) -> Response:
     now = now_ms()
-    secret, key = auth.new_key(who.account_id, body.name, now)
-    await hub_of(request).backend.add_key(key)
+    hub = hub_of(request)
+    secret, key = auth.new_key(who.account_id, body.name, now, body.scope)
+    await hub.backend.add_key(key, hub.settings.limits.max_keys_per_account)
     created = KeyCreated(
         key_id=key.key_id,
         name=key.name,
         key_prefix=key.key_prefix,
+        scope=key.scope,
         api_key=secret,
         created_at=iso_ms(now) or "",
     )
     return reply(created, 201)
 
 
-async def list_keys(request: Request, who: Caller) -> Response:
+async def list_keys(request: Request, who: Admin) -> Response:
     keys = await hub_of(request).backend.list_keys(who.account_id)
     return reply(KeysReply(keys=[_key_info(key) for key in keys]))
 
 
-async def revoke_key(request: Request, who: Caller, key_id: KeyId) -> Response:
+async def revoke_key(request: Request, who: Admin, key_id: KeyId) -> Response:
     key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
     if key is None:
         raise NotFound("Key not found")
