@@ -21,6 +21,7 @@ export const LIMITS: Readonly<Limits> = {
   max_page_size: 1000,
   max_fetch_keys: 500,
   rate_limit_per_minute: 1200,
+  max_keys_per_account: 100,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */

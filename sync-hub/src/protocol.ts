@@ -15,6 +15,9 @@ export const EMPTY_DIGEST = "0".repeat(64);
 export const STRENGTH_SCALE = 1_000_000;
 export const KINDS = ["memory", "activation", "link", "conflict"] as const;
 export type Kind = (typeof KINDS)[number];
+/** admin: may also create, list and revoke the account's keys. device: sync only. */
+export const KEY_SCOPES = ["admin", "device"] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -23,8 +26,7 @@ export const VHASH_PATTERN = /^v1:[0-9a-f]{64}$/;
 export const HLC_PATTERN = /^[0-9]{13}-[0-9a-f]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 // Free text (device and key names) and emails carry no control characters.
 export const LABEL_PATTERN = /^[^\x00-\x1f\x7f]+$/;
-export const EMAIL_PATTERN =
-  /^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$/;
+export const EMAIL_PATTERN = /^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$/;
 export const API_KEY_PREFIX = "nmk_";
 export const API_KEY_PATTERN = /^nmk_[A-Za-z0-9]{32,128}$/;
 export const KEY_DISPLAY_CHARS = 12;
@@ -54,6 +56,7 @@ export interface Limits {
   max_page_size: number;
   max_fetch_keys: number;
   rate_limit_per_minute: number;
+  max_keys_per_account: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

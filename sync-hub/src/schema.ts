@@ -6,10 +6,12 @@
  *   - two isolates racing on a fresh database both try; the loser's batch fails on the unique
  *     name (or a non-idempotent statement) and rolls back, and it then finds the row recorded;
  *   - every statement of 0001 is also IF NOT EXISTS, so a database whose tables exist without
- *     the record (e.g. made by hand) is adopted rather than broken.
+ *     the record (e.g. made by hand) is adopted rather than broken. Later migrations (0002 adds
+ *     a column) are not idempotent: they rely on the d1_migrations record alone.
  */
 
 import init from "../migrations/0001_init.sql";
+import keyScopes from "../migrations/0002_key_scopes.sql";
 
 export interface Migration {
   name: string;
@@ -17,7 +19,10 @@ export interface Migration {
 }
 
 /** Append-only, in order; the file names are what d1_migrations records. */
-export const MIGRATIONS: readonly Migration[] = [{ name: "0001_init.sql", sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: "0001_init.sql", sql: init },
+  { name: "0002_key_scopes.sql", sql: keyScopes },
+];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
