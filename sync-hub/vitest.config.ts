@@ -15,7 +15,13 @@ export default defineConfig(async () => ({
           REGISTRATION: "open",
         },
         // Blank databases for the schema bootstrap tests, one per scenario.
-        d1Databases: ["BLANK_WORKER_FIRST", "BLANK_WRANGLER_FIRST", "BLANK_RACE", "BLANK_ADOPT"],
+        d1Databases: [
+          "BLANK_WORKER_FIRST",
+          "BLANK_WRANGLER_FIRST",
+          "BLANK_RACE",
+          "BLANK_ADOPT",
+          "OLD_KEYS",
+        ],
       },
     }),
   ],

@@ -8,8 +8,9 @@
     ├── CryptoError                key missing, wrong key, wrong passphrase
     └── HubError                   an answer from (or a failure to reach) a sync hub
         ├── AuthError              401 Invalid or expired API key
-        ├── AccessDenied           403 Access denied
+        ├── AccessDenied           403 Access denied (or a device key asking to manage keys)
         ├── CodeRefused            403 registration closed, or an invite/pairing code refused
+        ├── Conflict               409 the last admin key, the key limit
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
@@ -64,6 +65,14 @@ MSG_HEADERS_TOO_LARGE = (
     "at most {max_headers} header lines"
 )
 MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
+MSG_DEVICE_KEY = (
+    "This is a device key: it can only sync. Manage keys with an admin key (the one made at "
+    "registration, or `nmem hub keys create` on the hub machine)."
+)
+MSG_LAST_ADMIN_KEY = "Cannot revoke the last admin key: create another admin key first"
+MSG_KEY_LIMIT = (
+    "Key limit reached: an account may hold {limit} active keys; revoke unused ones first"
+)
 
 
 class NmemError(Exception):
@@ -130,6 +139,13 @@ class CodeRefused(HubError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, status=403)
         self.code = code
+
+
+class Conflict(HubError):
+    code = "conflict"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, status=409, hint=hint)
 
 
 class PayloadTooLarge(HubError):

@@ -82,6 +82,7 @@ class Limits(BaseModel):
     max_fetch_keys: int = 500
     max_bucket_entries: int = 5000
     rate_limit_per_minute: int = 1200
+    max_keys_per_account: int = 100  # unrevoked API keys
 
 
 DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the validator
@@ -607,14 +608,21 @@ class RegisterReply(_Reply):
     created_at: str
 
 
+#: admin: may also create, list and revoke the account's keys. device: sync only, so a key
+#: stolen from a device cannot take the account over.
+KeyScope = Literal["admin", "device"]
+
+
 class KeyCreateRequest(_Request):
     name: Label
+    scope: KeyScope = "device"
 
 
 class KeyCreated(_Reply):
     key_id: str
     name: str
     key_prefix: str
+    scope: KeyScope
     api_key: str  # shown once
     created_at: str
 
@@ -630,6 +638,7 @@ class KeyInfo(_Reply):
     key_id: str
     name: str
     key_prefix: str
+    scope: KeyScope
     created_at: str
     last_used_at: str | None
     revoked: bool

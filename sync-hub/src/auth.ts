@@ -6,12 +6,20 @@
 
 import { findKey, touchKey, type KeyRow } from "./db";
 import { unauthorized } from "./errors";
-import { API_KEY_PATTERN, API_KEY_PREFIX, KEY_DISPLAY_CHARS, sha256Hex } from "./protocol";
+import {
+  API_KEY_PATTERN,
+  API_KEY_PREFIX,
+  KEY_DISPLAY_CHARS,
+  sha256Hex,
+  type KeyScope,
+} from "./protocol";
 import { countRequest } from "./ratelimit";
 
 export interface Caller {
   accountId: string;
   keyId: string;
+  /** May manage the account's keys; a device key only syncs. */
+  admin: boolean;
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -38,6 +46,7 @@ export async function issueKey(
   accountId: string,
   name: string,
   now: number,
+  scope: KeyScope,
 ): Promise<{ row: KeyRow; apiKey: string }> {
   const apiKey = API_KEY_PREFIX + randomText(KEY_CHARS, BASE62);
   const row: KeyRow = {
@@ -49,6 +58,7 @@ export async function issueKey(
     created_at: now,
     last_used_at: null,
     revoked_at: null,
+    scope,
   };
   return { row, apiKey };
 }
@@ -80,7 +90,7 @@ export async function authenticate(
   }
   const touch = touchKey(db, row.key_id, now);
   await countRequest(db, perMinute, `key:${row.key_id}`, row.account_id, now, [touch]);
-  return { accountId: row.account_id, keyId: row.key_id };
+  return { accountId: row.account_id, keyId: row.key_id, admin: row.scope === "admin" };
 }
 
 function sameText(a: string, b: string): boolean {

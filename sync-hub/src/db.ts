@@ -4,6 +4,7 @@
  */
 
 import { ROOT_JOIN, hexOf } from "./digests";
+import type { KeyScope } from "./protocol";
 import type { DeviceInfo } from "./wire";
 
 export interface KeyRow {
@@ -15,6 +16,7 @@ export interface KeyRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  scope: KeyScope;
 }
 
 export interface BrainRow {
@@ -49,13 +51,27 @@ export interface Usage {
 
 // ------------------------------------------------------------------------------ accounts, keys
 
-function insertKey(db: D1Database, key: KeyRow): D1PreparedStatement {
+/**
+ * Insert a key if its account exists and holds fewer than `maxKeys` unrevoked keys. One
+ * statement, so the count and the insert cannot be split by another request.
+ */
+function insertKey(db: D1Database, key: KeyRow, maxKeys: number): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO api_keys (key_id, account_id, name, key_hash, key_prefix, created_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ?2)`,
+      `INSERT INTO api_keys (key_id, account_id, name, key_hash, key_prefix, created_at, scope)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ?2)
+         AND (SELECT COUNT(*) FROM api_keys WHERE account_id = ?2 AND revoked_at IS NULL) < ?8`,
     )
-    .bind(key.key_id, key.account_id, key.name, key.key_hash, key.key_prefix, key.created_at);
+    .bind(
+      key.key_id,
+      key.account_id,
+      key.name,
+      key.key_hash,
+      key.key_prefix,
+      key.created_at,
+      key.scope,
+      maxKeys,
+    );
 }
 
 // An invite that can still be used at ?3 (now); ?4 is its hash.
@@ -90,7 +106,7 @@ export async function createAccount(
           )
           .bind(key.account_id, email, now, inviteHash);
   // Guarded by the account's existence, so a taken email leaves no orphan key behind.
-  const statements = [insert, insertKey(db, key)];
+  const statements = [insert, insertKey(db, key, 1)]; // a new account holds no key yet
   if (inviteHash !== null) {
     statements.push(
       db
@@ -109,8 +125,10 @@ export async function createAccount(
   return usable ? "email_taken" : "invalid_invite";
 }
 
-export async function createKey(db: D1Database, key: KeyRow): Promise<void> {
-  await insertKey(db, key).run();
+/** Add a key to an existing account; false when the account already holds `maxKeys`. */
+export async function createKey(db: D1Database, key: KeyRow, maxKeys: number): Promise<boolean> {
+  const { meta } = await insertKey(db, key, maxKeys).run();
+  return meta.changes === 1;
 }
 
 export async function findKey(db: D1Database, keyHash: string): Promise<KeyRow | null> {
@@ -125,21 +143,36 @@ export async function listKeys(db: D1Database, accountId: string): Promise<KeyRo
   return results;
 }
 
-/** Revoke one of the account's keys (revoking twice keeps the first time); null if not its key. */
+/**
+ * Revoke one of the account's keys (revoking twice keeps the first time): its revocation time,
+ * "last_admin" when it is the account's last unrevoked admin key, null if not the account's key.
+ * The count is part of the UPDATE itself, so two revocations of the last two admin keys can never
+ * both succeed.
+ */
 export async function revokeKey(
   db: D1Database,
   accountId: string,
   keyId: string,
   now: number,
-): Promise<number | null> {
-  const row = await db
-    .prepare(
-      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
-       WHERE key_id = ?1 AND account_id = ?2 RETURNING revoked_at`,
-    )
-    .bind(keyId, accountId, now)
-    .first<{ revoked_at: number }>();
-  return row?.revoked_at ?? null;
+): Promise<number | "last_admin" | null> {
+  const [updated, found] = await db.batch<{ revoked_at: number | null }>([
+    db
+      .prepare(
+        `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
+         WHERE key_id = ?1 AND account_id = ?2
+           AND (revoked_at IS NOT NULL OR scope <> 'admin'
+                OR (SELECT COUNT(*) FROM api_keys WHERE account_id = ?2 AND scope = 'admin'
+                    AND revoked_at IS NULL) > 1)
+         RETURNING revoked_at`,
+      )
+      .bind(keyId, accountId, now),
+    db
+      .prepare("SELECT revoked_at FROM api_keys WHERE key_id = ? AND account_id = ?")
+      .bind(keyId, accountId),
+  ]);
+  const revoked = updated!.results[0]?.revoked_at;
+  if (revoked !== undefined && revoked !== null) return revoked;
+  return found!.results.length > 0 ? "last_admin" : null;
 }
 
 /** Record a key's use, at most once a second (as the Python hub) so bursts write one row. */

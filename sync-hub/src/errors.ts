@@ -19,6 +19,10 @@ export const MSG = {
     "An invite code is required to register on this hub: ask its operator for one (nmem hub invite)",
   invalidInvite:
     "Invalid invite code: it is unknown, already used or expired; ask the hub's operator for a new one (nmem hub invite)",
+  deviceKey:
+    "This is a device key: it can only sync. Manage keys with an admin key (the one made at " +
+    "registration, or `nmem hub keys create` on the hub machine).",
+  lastAdminKey: "Cannot revoke the last admin key: create another admin key first",
   mediaType: "Content-Type must be application/json",
   internal: "Internal error",
 } as const;
@@ -51,7 +55,11 @@ export class HubError extends Error {
 export const invalid = (what: string) =>
   new HubError(400, "invalid_request", `Invalid request: ${what}`);
 export const unauthorized = () => new HubError(401, "invalid_key", MSG.invalidKey);
-export const denied = () => new HubError(403, "access_denied", MSG.accessDenied);
+export const denied = (message: string = MSG.accessDenied) =>
+  new HubError(403, "access_denied", message);
+export const conflict = (message: string) => new HubError(409, "conflict", message);
+export const keyLimit = (limit: number) =>
+  conflict(`Key limit reached: an account may hold ${limit} active keys; revoke unused ones first`);
 export const notFound = (message: string = MSG.notFound) => new HubError(404, "not_found", message);
 export const tooLarge = () => new HubError(413, "payload_too_large", MSG.payloadTooLarge);
 export const rateLimited = (seconds: number) =>

@@ -10,7 +10,7 @@ import { authenticate, issueKey, newId, type Caller } from "./auth";
 import { parseJson, readBody } from "./body";
 import { hashCode, registrationFor } from "./codes";
 import * as db from "./db";
-import { HubError, MSG, notFound, tooLarge } from "./errors";
+import { HubError, MSG, conflict, denied, keyLimit, notFound, tooLarge } from "./errors";
 import { LIMITS, limitsFor } from "./limits";
 import { BUCKETS, PATHS, PROTOCOL_VERSION, isoMs, type Limits } from "./protocol";
 import { countRequest, dayOf } from "./ratelimit";
@@ -81,6 +81,12 @@ const keyed: Guard = async (c, next) => {
   await next();
 };
 
+/** Key management: a device key only syncs, so a stolen one cannot take over the account. */
+const admin: Guard = async (c, next) => {
+  if (!caller(c).admin) throw denied(MSG.deviceKey);
+  await next();
+};
+
 /** A brain-scoped read: the caller must own the brain (403) and it must exist (404). */
 const owned: Guard = async (c, next) => {
   await requireBrain(c.env.DB, caller(c), brainId(c));
@@ -103,6 +109,7 @@ const keyInfo = (key: db.KeyRow) => ({
   key_id: key.key_id,
   name: key.name,
   key_prefix: key.key_prefix,
+  scope: key.scope,
   created_at: isoMs(key.created_at),
   last_used_at: isoMs(key.last_used_at),
   revoked: key.revoked_at !== null,
@@ -145,7 +152,7 @@ const ROUTES: Route[] = [
       }
       const inviteHash = registration === "invite" ? await hashCode(invite!) : null;
       const now = c.get("now");
-      const { row, apiKey } = await issueKey(newId("acc"), "default", now);
+      const { row, apiKey } = await issueKey(newId("acc"), "default", now, "admin");
       const outcome = await db.createAccount(c.env.DB, email, row, inviteHash);
       if (outcome === "invalid_invite") {
         throw new HubError(403, "invalid_invite", MSG.invalidInvite);
@@ -159,30 +166,32 @@ const ROUTES: Route[] = [
   [
     "POST",
     PATHS.keys,
-    [keyed],
+    [keyed, admin],
     async (c) => {
-      const name = wire.parseKeyCreate(json(c));
-      const { row, apiKey } = await issueKey(caller(c).accountId, name, c.get("now"));
-      await db.createKey(c.env.DB, row);
+      const { name, scope } = wire.parseKeyCreate(json(c));
+      const { row, apiKey } = await issueKey(caller(c).accountId, name, c.get("now"), scope);
+      const max = c.get("limits").max_keys_per_account;
+      if (!(await db.createKey(c.env.DB, row, max))) throw keyLimit(max);
       const { key_id, key_prefix } = row;
       const created_at = isoMs(row.created_at);
-      return c.json({ key_id, name, key_prefix, api_key: apiKey, created_at }, 201);
+      return c.json({ key_id, name, key_prefix, scope, api_key: apiKey, created_at }, 201);
     },
   ],
   [
     "GET",
     PATHS.keys,
-    [keyed],
+    [keyed, admin],
     async (c) => c.json({ keys: (await db.listKeys(c.env.DB, caller(c).accountId)).map(keyInfo) }),
   ],
   [
     "DELETE",
     PATHS.key,
-    [keyed],
+    [keyed, admin],
     async (c) => {
       const keyId = wire.parseId(c.req.param("key_id")!, "key_id");
       const revokedAt = await db.revokeKey(c.env.DB, caller(c).accountId, keyId, c.get("now"));
       if (revokedAt === null) throw notFound(MSG.keyNotFound);
+      if (revokedAt === "last_admin") throw conflict(MSG.lastAdminKey);
       return c.json({ key_id: keyId, revoked: true, revoked_at: isoMs(revokedAt) });
     },
   ],

@@ -25,6 +25,7 @@ export const LIMITS: Readonly<Limits> = {
   max_fetch_keys: 500,
   max_bucket_entries: 2000,
   rate_limit_per_minute: 1200,
+  max_keys_per_account: 100,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */

@@ -15,6 +15,9 @@ export const EMPTY_DIGEST = "0".repeat(64);
 export const STRENGTH_SCALE = 1_000_000;
 export const KINDS = ["memory", "activation", "link", "conflict"] as const;
 export type Kind = (typeof KINDS)[number];
+/** admin: may also create, list and revoke the account's keys. device: sync only. */
+export const KEY_SCOPES = ["admin", "device"] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -56,6 +59,7 @@ export interface Limits {
   max_fetch_keys: number;
   max_bucket_entries: number;
   rate_limit_per_minute: number;
+  max_keys_per_account: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

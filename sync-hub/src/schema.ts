@@ -5,13 +5,15 @@
  *   - each migration runs in one D1 batch together with its d1_migrations row: all or nothing;
  *   - two isolates racing on a fresh database both try; the loser's batch fails on the unique
  *     name (or a non-idempotent statement) and rolls back, and it then finds the row recorded;
- *   - every statement is also IF NOT EXISTS (or IF EXISTS), so a database whose tables exist
- *     without the record (e.g. made by hand) is adopted rather than broken.
+ *   - every statement of 0001 is also IF NOT EXISTS, so a database whose tables exist without
+ *     the record (e.g. made by hand) is adopted rather than broken. Later migrations (0004 adds
+ *     a column) may not be idempotent: they rely on the d1_migrations record alone.
  */
 
 import init from "../migrations/0001_init.sql";
 import codes from "../migrations/0002_codes.sql";
 import bucketOrder from "../migrations/0003_bucket_order.sql";
+import keyScopes from "../migrations/0004_key_scopes.sql";
 
 export interface Migration {
   name: string;
@@ -23,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0001_init.sql", sql: init },
   { name: "0002_codes.sql", sql: codes },
   { name: "0003_bucket_order.sql", sql: bucketOrder },
+  { name: "0004_key_scopes.sql", sql: keyScopes },
 ];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.

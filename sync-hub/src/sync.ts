@@ -6,7 +6,7 @@
 import { brainOwner, claimBrain, upsertDevice } from "./db";
 import { HubError, MSG, denied, notFound, tooLarge } from "./errors";
 import { LIMITS } from "./limits";
-import { bucketOf, itemDigest, utf8Length, type StoredVersion } from "./protocol";
+import { EMPTY_DIGEST, bucketOf, itemDigest, utf8Length, type StoredVersion } from "./protocol";
 import { planPush, type Incoming, type PushResult } from "./push";
 import { applyPush, readPage, readSnapshot } from "./records";
 import type { Caller } from "./auth";
@@ -15,24 +15,20 @@ import type { PullRequest, PushRequest } from "./wire";
 /** Concurrent pushes changed this push's records this many times in a row: ask to come back. */
 const PUSH_ATTEMPTS = 5;
 
-/** 403 for another account's brain, 404 for an id nobody has synced. */
-export async function requireBrain(db: D1Database, caller: Caller, brainId: string): Promise<void> {
+/**
+ * Whether the caller's brain exists: false if nobody has pushed to it, 403 if another account
+ * owns it. Only a push with records claims a brain (below), so learning an id by pulling it or
+ * pushing nothing lets nobody lock its owner out.
+ */
+async function known(db: D1Database, caller: Caller, brainId: string): Promise<boolean> {
   const owner = await brainOwner(db, brainId);
-  if (owner === null) throw notFound(MSG.brainNotFound);
-  if (owner !== caller.accountId) throw denied();
+  if (owner !== null && owner !== caller.accountId) throw denied();
+  return owner !== null;
 }
 
-/** Push and pull claim an unknown brain for the caller; any other owner gets 403. */
-async function claim(
-  db: D1Database,
-  caller: Caller,
-  brainId: string,
-  name: string,
-  now: number,
-): Promise<void> {
-  const owner =
-    (await brainOwner(db, brainId)) ?? (await claimBrain(db, brainId, caller.accountId, name, now));
-  if (owner !== caller.accountId) throw denied();
+/** 403 for another account's brain, 404 for an id nobody has synced. */
+export async function requireBrain(db: D1Database, caller: Caller, brainId: string): Promise<void> {
+  if (!(await known(db, caller, brainId))) throw notFound(MSG.brainNotFound);
 }
 
 export interface PushReply {
@@ -62,7 +58,13 @@ export async function push(
       };
     }),
   );
-  await claim(db, caller, brainId, request.brain_name, now);
+  if (!(await known(db, caller, brainId))) {
+    // Nothing to store claims nothing and registers no device.
+    if (incoming.length === 0) return { results: [], seq: 0, root: EMPTY_DIGEST };
+    // Two first pushes may race: the loser's claim finds the winner's brain.
+    const owner = await claimBrain(db, brainId, caller.accountId, request.brain_name, now);
+    if (owner !== caller.accountId) throw denied();
+  }
   const device = upsertDevice(db, brainId, request.device, now, null);
   for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
     const snapshot = await readSnapshot(db, brainId, incoming);
@@ -96,7 +98,10 @@ export async function pull(
   request: PullRequest,
   now: number,
 ): Promise<PullReply> {
-  await claim(db, caller, brainId, request.brain_name, now);
+  if (!(await known(db, caller, brainId))) {
+    // Nobody has pushed to it: an empty page, and nothing written (no brain, no device).
+    return { records: [], cursor: 0, more: false, seq: 0, root: EMPTY_DIGEST };
+  }
   const limit = Math.min(request.limit ?? LIMITS.page_size, LIMITS.max_page_size);
   const skip = request.exclude_device ? request.device.device_id : null;
   const page = await readPage(db, brainId, request.cursor, limit, skip);

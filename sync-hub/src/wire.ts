@@ -13,6 +13,7 @@ import {
   HLC_PATTERN,
   ID_PATTERN,
   LABEL_PATTERN,
+  KEY_SCOPES,
   KINDS,
   NAME_PATTERN,
   STRENGTH_SCALE,
@@ -22,6 +23,7 @@ import {
   sha256Hex,
   VHASH_PREFIX,
   type JsonObject,
+  type KeyScope,
   type Kind,
   type Version,
 } from "./protocol";
@@ -155,10 +157,12 @@ function list(value: unknown, where: string, min: number, max: number): unknown[
   return value;
 }
 
-function kind(value: unknown, where: string): Kind {
-  if (!KINDS.includes(value as Kind)) throw new Fail(where, `must be one of ${KINDS.join(", ")}`);
-  return value as Kind;
+function oneOf<T extends string>(value: unknown, where: string, options: readonly T[]): T {
+  if (!options.includes(value as T)) throw new Fail(where, `must be one of ${options.join(", ")}`);
+  return value as T;
 }
+
+const kind = (value: unknown, where: string): Kind => oneOf(value, where, KINDS);
 
 function device(value: unknown, where: string): DeviceInfo {
   const fields = object(value, where, ["device_id", "name", "platform"]);
@@ -349,10 +353,19 @@ export function parseRegister(value: unknown): RegisterRequest {
   });
 }
 
-export function parseKeyCreate(value: unknown): string {
-  return checked(() =>
-    label(required(object(value, BODY, ["name"]), "name", BODY), at(BODY, "name")),
-  );
+export interface KeyCreateRequest {
+  name: string;
+  scope: KeyScope;
+}
+
+export function parseKeyCreate(value: unknown): KeyCreateRequest {
+  return checked(() => {
+    const fields = object(value, BODY, ["name", "scope"]);
+    return {
+      name: label(required(fields, "name", BODY), at(BODY, "name")),
+      scope: "scope" in fields ? oneOf(fields.scope, at(BODY, "scope"), KEY_SCOPES) : "device",
+    };
+  });
 }
 
 /** Ids in paths follow the id pattern; anything else is a 400, never a lookup. */

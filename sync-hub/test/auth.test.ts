@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { call, register } from "./hub";
+import { LIMITS } from "../src/limits";
+import { newBrain, pull, push, call, register, version } from "./hub";
+
+const DEVICE_KEY =
+  "This is a device key: it can only sync. Manage keys with an admin key (the one made at " +
+  "registration, or `nmem hub keys create` on the hub machine).";
 
 describe("accounts and keys", () => {
   it("registers an account with a first key shown once, and refuses the same email", async () => {
@@ -18,8 +23,10 @@ describe("accounts and keys", () => {
     const { key } = await register();
     const created = await call("POST", "/v1/auth/keys", { key, body: { name: "work-laptop" } });
     expect(created.status).toBe(201);
+    expect(created.body.scope).toBe("device");
     const second = created.body.api_key as string;
-    const listed = await call("GET", "/v1/auth/keys", { key: second });
+    expect((await call("GET", "/v1/status", { key: second })).status).toBe(200);
+    const listed = await call("GET", "/v1/auth/keys", { key });
     expect(listed.body.keys.map((k: { name: string }) => k.name)).toEqual([
       "default",
       "work-laptop",
@@ -29,7 +36,7 @@ describe("accounts and keys", () => {
     const revoked = await call("DELETE", `/v1/auth/keys/${created.body.key_id}`, { key });
     expect(revoked.status).toBe(200);
     expect(revoked.body).toMatchObject({ key_id: created.body.key_id, revoked: true });
-    const refused = await call("GET", "/v1/auth/keys", { key: second });
+    const refused = await call("GET", "/v1/status", { key: second });
     expect(refused.status).toBe(401);
     expect(refused.body).toEqual({ error: "Invalid or expired API key", code: "invalid_key" });
     const after = await call("GET", "/v1/auth/keys", { key });
@@ -37,6 +44,68 @@ describe("accounts and keys", () => {
       revoked: true,
       revoked_at: revoked.body.revoked_at,
     });
+  });
+
+  it("lets a device key sync but not manage keys", async () => {
+    const { key } = await register();
+    const made = await call("POST", "/v1/auth/keys", { key, body: { name: "phone" } });
+    const phone = made.body.api_key as string;
+    const attempts = [
+      await call("POST", "/v1/auth/keys", { key: phone, body: { name: "mine", scope: "admin" } }),
+      await call("GET", "/v1/auth/keys", { key: phone }),
+      await call("DELETE", `/v1/auth/keys/${made.body.key_id}`, { key: phone }),
+    ];
+    for (const reply of attempts) {
+      expect(reply.status).toBe(403);
+      expect(reply.body).toEqual({ error: DEVICE_KEY, code: "access_denied" });
+    }
+    const brain = newBrain();
+    expect((await push(phone, brain, [await version("p")])).status).toBe(200);
+    expect((await pull(phone, brain)).body.records).toHaveLength(1);
+    const keys = await call("GET", "/v1/auth/keys", { key });
+    expect(keys.body.keys.map((k: { scope: string }) => k.scope)).toEqual(["admin", "device"]);
+  });
+
+  it("keeps one admin key: the last cannot be revoked, even by two revocations at once", async () => {
+    const { key } = await register();
+    const first = (await call("GET", "/v1/auth/keys", { key })).body.keys[0].key_id;
+    const alone = await call("DELETE", `/v1/auth/keys/${first}`, { key });
+    expect(alone.status).toBe(409);
+    expect(alone.body).toEqual({
+      error: "Cannot revoke the last admin key: create another admin key first",
+      code: "conflict",
+    });
+    const made = await call("POST", "/v1/auth/keys", {
+      key,
+      body: { name: "ops", scope: "admin" },
+    });
+    expect(made.body.scope).toBe("admin");
+    const both = await Promise.all([
+      call("DELETE", `/v1/auth/keys/${first}`, { key }),
+      call("DELETE", `/v1/auth/keys/${made.body.key_id}`, { key: made.body.api_key }),
+    ]);
+    expect(both.map((reply) => reply.status).sort()).toEqual([200, 409]);
+  });
+
+  it("holds at most max_keys_per_account unrevoked keys", async () => {
+    const { key } = await register();
+    for (let n = 1; n < LIMITS.max_keys_per_account; n++) {
+      expect((await call("POST", "/v1/auth/keys", { key, body: { name: `k${n}` } })).status).toBe(
+        201,
+      );
+    }
+    const over = await call("POST", "/v1/auth/keys", { key, body: { name: "over" } });
+    expect(over.status).toBe(409);
+    expect(over.body).toEqual({
+      error: `Key limit reached: an account may hold ${LIMITS.max_keys_per_account} active keys; revoke unused ones first`,
+      code: "conflict",
+    });
+    const keys = (await call("GET", "/v1/auth/keys", { key })).body.keys;
+    expect(keys).toHaveLength(LIMITS.max_keys_per_account);
+    await call("DELETE", `/v1/auth/keys/${keys[1].key_id}`, { key });
+    expect((await call("POST", "/v1/auth/keys", { key, body: { name: "again" } })).status).toBe(
+      201,
+    );
   });
 
   it("answers 404 for another account's key and leaves it alone", async () => {
@@ -77,5 +146,8 @@ describe("accounts and keys", () => {
     expect(empty.status).toBe(400);
     const extra = await call("POST", "/v1/auth/keys", { key, body: { name: "x", admin: true } });
     expect(extra.body.error).toContain("body.admin");
+    const scope = await call("POST", "/v1/auth/keys", { key, body: { name: "x", scope: "root" } });
+    expect(scope.status).toBe(400);
+    expect(scope.body.error).toContain("body.scope");
   });
 });

@@ -11,6 +11,7 @@ declare global {
       BLANK_WRANGLER_FIRST: D1Database;
       BLANK_RACE: D1Database;
       BLANK_ADOPT: D1Database;
+      OLD_KEYS: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -89,4 +89,35 @@ describe("schema bootstrap", () => {
     await ensureSchema(db);
     expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
   });
+
+  it("gives every account of a hub from before key scopes one admin key", async () => {
+    const db = env.OLD_KEYS;
+    await applyD1Migrations(db, env.WRANGLER_MIGRATIONS.slice(0, 1));
+    // ada: registration key and a later one; bob: registration key revoked, two later keys.
+    await db.batch([
+      db.prepare(
+        `INSERT INTO accounts (account_id, email, created_at) VALUES
+           ('acc_ada', 'ada@example.com', 1000), ('acc_bob', 'bob@example.com', 2000)`,
+      ),
+      db.prepare(
+        `INSERT INTO api_keys (key_id, account_id, name, key_hash, key_prefix, created_at, revoked_at)
+         VALUES ('key_ada1', 'acc_ada', 'default', 'h1', 'nmk_1', 1000, NULL),
+                ('key_ada2', 'acc_ada', 'laptop', 'h2', 'nmk_2', 1500, NULL),
+                ('key_bob1', 'acc_bob', 'default', 'h3', 'nmk_3', 2000, 2100),
+                ('key_bob3', 'acc_bob', 'phone', 'h5', 'nmk_5', 2300, NULL),
+                ('key_bob2', 'acc_bob', 'laptop', 'h4', 'nmk_4', 2200, NULL)`,
+      ),
+    ]);
+    await ensureSchema(db);
+    const { results } = await db
+      .prepare("SELECT key_id, scope FROM api_keys ORDER BY key_id")
+      .all<{ key_id: string; scope: string }>();
+    expect(Object.fromEntries(results.map((row) => [row.key_id, row.scope]))).toEqual({
+      key_ada1: "admin", // made at registration
+      key_ada2: "device",
+      key_bob1: "admin", // made at registration, though revoked
+      key_bob2: "admin", // bob's oldest unrevoked key, so bob keeps an admin key
+      key_bob3: "device",
+    });
+  });
 });

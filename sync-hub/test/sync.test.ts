@@ -266,6 +266,24 @@ describe("ownership", () => {
     expect(listed.body.brains).toEqual([]);
   });
 
+  it("lets only a push with records claim a brain: a pull or an empty push writes nothing", async () => {
+    const early = await register();
+    const owner = await register();
+    const brain = newBrain();
+    const empty = await pull(early.key, brain, { cursor: 3 });
+    expect(empty.body).toEqual({ records: [], cursor: 0, more: false, seq: 0, root: EMPTY_DIGEST });
+    const nothing = await push(early.key, brain, []);
+    expect(nothing.body).toEqual({ results: [], seq: 0, root: EMPTY_DIGEST });
+    expect((await call("GET", "/v1/brains", { key: early.key })).body.brains).toEqual([]);
+    const v = await version("mine");
+    expect((await push(owner.key, brain, [v])).body.results[0].status).toBe("accepted");
+    for (const reply of [await pull(early.key, brain), await push(early.key, brain, [])]) {
+      expect(reply.status).toBe(403);
+    }
+    const devices = await call("GET", `/v1/brains/${brain}/devices`, { key: owner.key });
+    expect(devices.body.devices).toHaveLength(1);
+  });
+
   it("answers 404 Brain not found for an id nobody synced, and 400 for a bad id", async () => {
     const { key } = await register();
     for (const path of ["", "/digest", "/devices"]) {

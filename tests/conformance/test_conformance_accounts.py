@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from hub_api import error, pushed, register, uid, version
+from hub_api import Account, error, pull, pushed, register, uid, version
 
+from neuralmemory.errors import MSG_DEVICE_KEY, MSG_KEY_LIMIT, MSG_LAST_ADMIN_KEY
 from neuralmemory.protocol import API_KEY_PATTERN, DIGEST_PATTERN
 
 
@@ -22,6 +24,7 @@ def test_health_and_info(client: httpx.Client) -> None:
         "max_page_size",
         "max_fetch_keys",
         "rate_limit_per_minute",
+        "max_keys_per_account",
     }
     assert isinstance(info["version"], str) and isinstance(info["implementation"], str)
 
@@ -46,11 +49,15 @@ def test_keys_create_list_revoke(client: httpx.Client) -> None:
     assert made.status_code == 201
     second = made.json()
     assert second["name"] == "work-laptop" and second["api_key"] != ada.key
+    assert second["scope"] == "device"
     work = {"Authorization": f"Bearer {second['api_key']}"}
     assert client.get("/v1/status", headers=work).json()["account_id"] == ada.account_id
 
     listed = client.get("/v1/auth/keys", headers=ada.auth).json()["keys"]
-    assert [k["name"] for k in listed] == ["default", "work-laptop"]
+    assert [(k["name"], k["scope"]) for k in listed] == [
+        ("default", "admin"),
+        ("work-laptop", "device"),
+    ]
     for key in listed:
         assert set(key) >= {"key_id", "key_prefix", "created_at", "last_used_at", "revoked"}
         assert "api_key" not in key and ada.key not in str(key) and not key["revoked"]
@@ -84,6 +91,83 @@ def test_keys_create_list_revoke(client: httpx.Client) -> None:
     assert error(missing, 404, "not_found") == "Key not found"
 
 
+def make_key(client: httpx.Client, owner: Account, name: str, **fields: str) -> Account:
+    """A new key of `owner`'s account, made with `owner`'s key."""
+    made = client.post("/v1/auth/keys", json={"name": name, **fields}, headers=owner.auth)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    return Account(owner.account_id, body["api_key"], body["key_id"])
+
+
+def test_a_device_key_syncs_but_cannot_manage_keys(client: httpx.Client) -> None:
+    ada = register(client)
+    phone = make_key(client, ada, "phone")
+    for answer in (
+        client.post("/v1/auth/keys", json={"name": "mine", "scope": "admin"}, headers=phone.auth),
+        client.post("/v1/auth/keys", json={"name": "mine"}, headers=phone.auth),
+        client.get("/v1/auth/keys", headers=phone.auth),
+        client.delete(f"/v1/auth/keys/{ada.key_id}", headers=phone.auth),
+        client.delete(f"/v1/auth/keys/{phone.key_id}", headers=phone.auth),
+    ):
+        assert error(answer, 403, "access_denied") == MSG_DEVICE_KEY
+    keys = client.get("/v1/auth/keys", headers=ada.auth).json()["keys"]
+    assert [(k["key_id"], k["revoked"]) for k in keys] == [
+        (ada.key_id, False),
+        (phone.key_id, False),
+    ]
+    brain = uid("brain-")
+    pushed(client, phone, brain, version("m-1"))
+    assert [r["id"] for r in pull(client, phone, brain, dev="dev-b")["records"]] == ["m-1"]
+    assert client.get("/v1/status", headers=phone.auth).status_code == 200
+    bad = client.post("/v1/auth/keys", json={"name": "x", "scope": "root"}, headers=ada.auth)
+    assert "body.scope" in error(bad, 400, "invalid_request")
+
+
+def test_an_admin_key_makes_admin_keys_and_the_last_one_stays(client: httpx.Client) -> None:
+    ada = register(client)
+    alone = client.delete(f"/v1/auth/keys/{ada.key_id}", headers=ada.auth)
+    assert error(alone, 409, "conflict") == MSG_LAST_ADMIN_KEY
+    ops = make_key(client, ada, "ops", scope="admin")
+    listed = client.get("/v1/auth/keys", headers=ops.auth).json()["keys"]
+    assert [(k["name"], k["scope"]) for k in listed] == [("default", "admin"), ("ops", "admin")]
+    assert client.delete(f"/v1/auth/keys/{ada.key_id}", headers=ops.auth).status_code == 200
+    last = client.delete(f"/v1/auth/keys/{ops.key_id}", headers=ops.auth)
+    assert error(last, 409, "conflict") == MSG_LAST_ADMIN_KEY
+    assert client.get("/v1/auth/keys", headers=ops.auth).status_code == 200  # still usable
+
+
+def test_two_revocations_of_the_last_two_admin_keys_leave_one(client: httpx.Client) -> None:
+    def revoke(who: Account, key_id: str) -> int:
+        with httpx.Client(base_url=str(client.base_url), timeout=30) as own:
+            return own.delete(f"/v1/auth/keys/{key_id}", headers=who.auth).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(5):
+            ada = register(client)
+            ops = make_key(client, ada, "ops", scope="admin")
+            # Each key revokes the other at the same time: exactly one may win. The loser is
+            # refused as the last admin key (409), or, if the winner's revocation landed
+            # before the loser's key was checked, as a revoked key (401).
+            both = [pool.submit(revoke, ada, ops.key_id), pool.submit(revoke, ops, ada.key_id)]
+            statuses = sorted(f.result() for f in both)
+            assert statuses in ([200, 401], [200, 409])
+            keys = client.get("/v1/auth/keys", headers=ada.auth)
+            if keys.status_code == 401:  # ada's key was the one revoked
+                keys = client.get("/v1/auth/keys", headers=ops.auth)
+            assert [k["revoked"] for k in keys.json()["keys"]].count(False) == 1
+
+
+def test_an_account_holds_at_most_max_keys_per_account(client: httpx.Client) -> None:
+    limit = client.get("/v1/hub/info").json()["limits"]["max_keys_per_account"]
+    ada = register(client)
+    made = [make_key(client, ada, f"k{n}") for n in range(1, limit)]
+    over = client.post("/v1/auth/keys", json={"name": "over"}, headers=ada.auth)
+    assert error(over, 409, "conflict") == MSG_KEY_LIMIT.format(limit=limit)
+    assert len(client.get("/v1/auth/keys", headers=ada.auth).json()["keys"]) == limit
+    assert client.delete(f"/v1/auth/keys/{made[0].key_id}", headers=ada.auth).status_code == 200
+    make_key(client, ada, "again")  # a revoked key frees its place
+
+
 def test_keys_are_required_unless_local(client: httpx.Client, local_client: httpx.Client) -> None:
     for path in ("/v1/status", "/v1/brains", "/v1/auth/keys", "/v1/brains/b-1/digest"):
         assert error(client.get(path), 401, "invalid_key") == "Invalid or expired API key"
@@ -95,6 +179,10 @@ def test_keys_are_required_unless_local(client: httpx.Client, local_client: http
     assert status["account_id"] == "local" and status["tier"] == "free"
     brain = uid("local-")
     pushed(local_client, None, brain, version("m-1"))
+    # the local account counts as admin: it manages its keys without one
+    made = local_client.post("/v1/auth/keys", json={"name": "desk"})
+    assert made.status_code == 201 and made.json()["scope"] == "device"
+    assert "desk" in [k["name"] for k in local_client.get("/v1/auth/keys").json()["keys"]]
     assert brain in [b["brain_id"] for b in local_client.get("/v1/brains").json()["brains"]]
     # with a key, a local hub checks it like any other
     ada = register(local_client)

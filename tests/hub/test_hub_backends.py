@@ -20,13 +20,20 @@ import pytest
 from hub_records import DEVICE, OTHER_DEVICE, incoming, version
 from hub_targets import throwaway_postgres
 
-from neuralmemory.errors import AccessDenied, HubBusy, NotFound
+from neuralmemory.errors import (
+    MSG_KEY_LIMIT,
+    MSG_LAST_ADMIN_KEY,
+    AccessDenied,
+    Conflict,
+    HubBusy,
+    NotFound,
+)
 from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
 from neuralmemory.hub.backends import Backend, Incoming, open_backend
 from neuralmemory.hub.backends import postgres as postgres_backend
 from neuralmemory.hub.backends import sqlite as sqlite_backend
-from neuralmemory.hub.backends.migrations import migrations
+from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import bucket_page_sql
 from neuralmemory.protocol import (
     BUCKETS,
@@ -43,6 +50,7 @@ from neuralmemory.protocol import (
 
 pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000_000
+MAX_KEYS = 100
 
 
 def uid(prefix: str) -> str:
@@ -51,7 +59,7 @@ def uid(prefix: str) -> str:
 
 async def account(store: Backend) -> str:
     account_id = uid("acc_")
-    _, key = new_key(account_id, "default", NOW)
+    _, key = new_key(account_id, "default", NOW, "admin")
     assert await store.create_account(account_id, f"{account_id}@example.com", key)
     return account_id
 
@@ -99,12 +107,63 @@ async def test_a_blank_database_opened_twice_at_once_migrates_once(
         await first.close()
         await second.close()
         versions, tables = schema(url)
-        dialect = "sqlite" if url.startswith("sqlite://") else "postgres"
-        assert versions == [m.version for m in migrations(dialect)]
+        every = [m.version for m in migrations("sqlite")]
+        assert versions == every == [m.version for m in migrations("postgres")]
         assert tables >= TABLES | {"usage_daily", "schema_migrations"}
         third = await open_backend(url)  # nothing left to apply
         await third.close()
         assert schema(url)[0] == versions
+
+
+# Accounts and keys as a hub before key scopes (migration 0001 only) held them:
+# ada: registration key, a later device key; bob: registration key revoked, two later keys;
+# cy: every key revoked; the local account: one key made after its creation.
+OLD_ROWS = """
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'init', 0);
+INSERT INTO accounts (id, email, created_at) VALUES
+    ('acc_ada', 'ada@example.com', 1000), ('acc_bob', 'bob@example.com', 2000),
+    ('acc_cy', 'cy@example.com', 3000);
+INSERT INTO api_keys (id, account_id, name, key_hash, key_prefix, created_at, revoked_at) VALUES
+    ('key_ada1', 'acc_ada', 'default', 'h1', 'nmk_1', 1000, NULL),
+    ('key_ada2', 'acc_ada', 'laptop', 'h2', 'nmk_2', 1500, NULL),
+    ('key_bob1', 'acc_bob', 'default', 'h3', 'nmk_3', 2000, 2100),
+    ('key_bob3', 'acc_bob', 'phone', 'h5', 'nmk_5', 2300, NULL),
+    ('key_bob2', 'acc_bob', 'laptop', 'h4', 'nmk_4', 2200, NULL),
+    ('key_cy1', 'acc_cy', 'default', 'h6', 'nmk_6', 3000, 3100),
+    ('key_loc1', 'local', 'desktop', 'h7', 'nmk_7', 5000, NULL);
+"""
+
+
+async def test_key_scopes_migrate_to_one_admin_key_per_account(db_url: str, tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        if db_url.startswith("sqlite://"):
+            url = f"sqlite://{tmp_path / 'old.db'}"
+            with closing(sqlite3.connect(url.removeprefix("sqlite://"))) as db:
+                db.executescript(SCHEMA_MIGRATIONS + ";" + migrations("sqlite")[0].sql + OLD_ROWS)
+        else:
+            url = stack.enter_context(throwaway_postgres())
+            with psycopg.connect(url) as db:
+                db.execute(SCHEMA_MIGRATIONS.encode())
+                db.execute(migrations("postgres")[0].sql.encode())
+                db.execute(OLD_ROWS.encode())
+        store = await open_backend(url)
+        try:
+            scopes = {
+                key.key_id: key.scope
+                for account_id in ("acc_ada", "acc_bob", "acc_cy", "local")
+                for key in await store.list_keys(account_id)
+            }
+        finally:
+            await store.close()
+    assert scopes == {
+        "key_ada1": "admin",  # made at registration
+        "key_ada2": "device",
+        "key_bob1": "admin",  # made at registration, though revoked
+        "key_bob2": "admin",  # bob's oldest unrevoked key, so bob keeps an admin key
+        "key_bob3": "device",
+        "key_cy1": "admin",
+        "key_loc1": "admin",
+    }
 
 
 # ---------------------------------------------------------------- accounts and keys
@@ -112,7 +171,7 @@ async def test_a_blank_database_opened_twice_at_once_migrates_once(
 
 async def test_accounts_keys_and_revocation(store: Backend) -> None:
     account_id = uid("acc_")
-    secret, key = new_key(account_id, "default", NOW)
+    secret, key = new_key(account_id, "default", NOW)  # a device key: no admin rule applies
     email = f"{account_id}@example.com"
     assert await store.create_account(account_id, email, key)
     _, again = new_key(uid("acc_"), "default", NOW)
@@ -124,8 +183,9 @@ async def test_accounts_keys_and_revocation(store: Backend) -> None:
     assert await store.find_key(hash_key(secret + "x"), NOW) is None
 
     _, second = new_key(account_id, "work-laptop", NOW + 1)
-    await store.add_key(second)
-    assert [k.name for k in await store.list_keys(account_id)] == ["default", "work-laptop"]
+    await store.add_key(second, MAX_KEYS)
+    listed = await store.list_keys(account_id)
+    assert [(k.name, k.scope) for k in listed] == [("default", "device"), ("work-laptop", "device")]
 
     other = await account(store)
     assert await store.revoke_key(other, second.key_id, NOW) is None  # not theirs
@@ -135,6 +195,71 @@ async def test_accounts_keys_and_revocation(store: Backend) -> None:
     assert again_revoked is not None and again_revoked.revoked_at == NOW + 7
     stored = await store.find_key(second.key_hash, NOW + 100)
     assert stored is not None and stored.revoked_at == NOW + 7
+
+
+async def admin_keys(store: Backend, account_id: str, count: int) -> list[str]:
+    """Add `count` admin keys to the account; their ids."""
+    ids = []
+    for n in range(count):
+        _, key = new_key(account_id, f"admin-{n}", NOW + n + 1, "admin")
+        await store.add_key(key, MAX_KEYS)
+        ids.append(key.key_id)
+    return ids
+
+
+async def test_the_last_admin_key_cannot_be_revoked(store: Backend) -> None:
+    account_id = await account(store)
+    [first] = [k.key_id for k in await store.list_keys(account_id)]
+    _, device = new_key(account_id, "phone", NOW + 1)
+    await store.add_key(device, MAX_KEYS)
+    with pytest.raises(Conflict) as refused:
+        await store.revoke_key(account_id, first, NOW + 2)
+    assert refused.value.message == MSG_LAST_ADMIN_KEY and refused.value.status == 409
+    assert await store.revoke_key(account_id, device.key_id, NOW + 3) is not None  # device: fine
+
+    [second] = await admin_keys(store, account_id, 1)
+    revoked = await store.revoke_key(account_id, first, NOW + 4)
+    assert revoked is not None and revoked.revoked_at == NOW + 4 and revoked.scope == "admin"
+    again = await store.revoke_key(account_id, first, NOW + 5)  # already revoked: no conflict
+    assert again is not None and again.revoked_at == NOW + 4
+    with pytest.raises(Conflict):
+        await store.revoke_key(account_id, second, NOW + 6)
+    active = [k for k in await store.list_keys(account_id) if k.revoked_at is None]
+    assert [(k.key_id, k.scope) for k in active] == [(second, "admin")]
+
+
+async def test_concurrent_revokes_of_the_last_two_admin_keys_leave_one(db_url: str) -> None:
+    # Two stores on one database: two connections (two processes' worth) racing for real.
+    first, second = await open_backend(db_url), await open_backend(db_url)
+    try:
+        for _ in range(10):
+            account_id = await account(first)
+            registration = (await first.list_keys(account_id))[0].key_id
+            [other] = await admin_keys(first, account_id, 1)
+            outcomes = await asyncio.gather(
+                first.revoke_key(account_id, registration, NOW + 9),
+                second.revoke_key(account_id, other, NOW + 9),
+                return_exceptions=True,
+            )
+            assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "KeyRow"]
+            active = [k for k in await first.list_keys(account_id) if k.revoked_at is None]
+            assert [k.scope for k in active] == ["admin"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_account_holds_at_most_max_keys_unrevoked_keys(store: Backend) -> None:
+    account_id = await account(store)
+    [spare, *_] = await admin_keys(store, account_id, 2)  # 3 keys now
+    _, extra = new_key(account_id, "one-too-many", NOW + 10)
+    with pytest.raises(Conflict) as refused:
+        await store.add_key(extra, 3)
+    assert refused.value.message == MSG_KEY_LIMIT.format(limit=3)
+    assert len(await store.list_keys(account_id)) == 3  # nothing written
+    await store.revoke_key(account_id, spare, NOW + 11)  # revoked keys do not count
+    await store.add_key(extra, 3)
+    assert len(await store.list_keys(account_id)) == 4
 
 
 async def test_hits_count_per_window_and_requests_per_day(store: Backend) -> None:
@@ -264,13 +389,33 @@ async def test_pull_pages_in_seq_order_and_skips_own_writes(store: Backend) -> N
     assert devices["dev-b"].platform == "darwin" and devices["dev-b"].last_sync_at is not None
 
 
-async def test_pull_claims_an_unknown_brain(store: Backend) -> None:
-    owner = await account(store)
+async def test_only_a_push_with_records_claims_a_brain(store: Backend) -> None:
+    early, owner = await account(store), await account(store)
     brain = uid("brain-")
-    empty = await store.pull(owner, brain, "work", DEVICE, 0, 10, False, NOW)
-    assert (empty.records, empty.cursor, empty.more, empty.root) == ([], 0, False, EMPTY_DIGEST)
+    # Whoever learns an id first cannot take it: a pull or an empty push claims nothing.
+    empty = await store.pull(early, brain, "work", DEVICE, 7, 10, False, NOW)
+    assert (empty.records, empty.cursor, empty.more) == ([], 0, False)
+    assert (empty.seq, empty.root) == (0, EMPTY_DIGEST)
+    nothing = await store.push(early, brain, "work", DEVICE, [], NOW)
+    assert (nothing.results, nothing.seq, nothing.root) == ([], 0, EMPTY_DIGEST)
+    assert await store.brains(early) == []
+    with pytest.raises(NotFound):
+        await store.devices(early, brain)  # no brain row, so no device row either
+
+    v = version("m-1")
+    claimed = await store.push(owner, brain, "work", DEVICE, incoming(v), NOW)
+    assert [r.status for r in claimed.results] == ["accepted"]
+    for refused in (
+        store.pull(early, brain, "work", DEVICE, 0, 10, False, NOW),
+        store.push(early, brain, "work", DEVICE, [], NOW),
+        store.push(early, brain, "work", DEVICE, incoming(version("m-2")), NOW),
+    ):
+        with pytest.raises(AccessDenied):
+            await refused
     [info] = await store.brains(owner)
-    assert (info.brain_id, info.name, info.devices, info.records) == (brain, "work", 1, 0)
+    assert (info.brain_id, info.name, info.devices, info.records) == (brain, "work", 1, 1)
+    page = await store.pull(owner, brain, "work", OTHER_DEVICE, 0, 10, False, NOW)
+    assert [r.vhash for r in page.records] == [v.vhash] and page.cursor == 1
 
 
 # ---------------------------------------------------------------- digest
@@ -523,7 +668,7 @@ async def test_usage_adds_up_the_accounts_brains(store: Backend) -> None:
 async def test_key_rows_never_hold_the_key(store: Backend) -> None:
     account_id = await account(store)
     secret, key = new_key(account_id, "phone", NOW + 1)
-    await store.add_key(key)
+    await store.add_key(key, MAX_KEYS)
     [_, row] = await store.list_keys(account_id)
     assert secret not in repr(replace(row))
     assert row.key_prefix == secret[:12] and row.key_hash == hash_key(secret)

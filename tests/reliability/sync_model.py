@@ -67,7 +67,7 @@ from sync_devices import LOCAL_URL, Device, in_process_hub
 from neuralmemory import config
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.brain import Brain, brain_path, open_brain
-from neuralmemory.protocol import DeviceInfo, Version
+from neuralmemory.protocol import EMPTY_DIGEST, DeviceInfo, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import connect
 from neuralmemory.sync import state
@@ -596,7 +596,9 @@ class SyncModel(RuleBasedStateMachine):
         ids = [self._remote_id(d) for d in self.devices]
         brain_id = next((id for id in ids if id is not None), None)
         if brain_id is None:
-            return Scan({})
+            # No device pushed a record, so the hub holds no brain (only such a push makes one):
+            # the empty set of records, whose digest is the empty one.
+            return Scan({}, EMPTY_DIGEST)
         return scan_hub(self.hub_transport, self.hub_url, brain_id)
 
     def _remote_id(self, device: SimDevice) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from neuralmemory.errors import MSG_KEY_REQUIRED, AuthError
 from neuralmemory.hub.backends import Backend, KeyRow
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, AuthMode
-from neuralmemory.protocol import API_KEY_PREFIX, KEY_DISPLAY_CHARS, KEY_RE
+from neuralmemory.protocol import API_KEY_PREFIX, KEY_DISPLAY_CHARS, KEY_RE, KeyScope
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_RANDOM_CHARS = 40  # about 238 bits
@@ -25,6 +25,7 @@ KEY_RANDOM_CHARS = 40  # about 238 bits
 class Caller:
     account_id: str
     key_id: str | None  # None: the local account, served without a key
+    admin: bool  # may manage the account's keys (the local account may)
 
 
 def hash_key(key: str) -> str:
@@ -35,7 +36,7 @@ def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(10)
 
 
-def new_key(account_id: str, name: str, now: int) -> tuple[str, KeyRow]:
+def new_key(account_id: str, name: str, now: int, scope: KeyScope = "device") -> tuple[str, KeyRow]:
     """A fresh key (to show once) and the row that stores it without the secret."""
     key = API_KEY_PREFIX + "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_RANDOM_CHARS))
     row = KeyRow(
@@ -45,6 +46,7 @@ def new_key(account_id: str, name: str, now: int) -> tuple[str, KeyRow]:
         key_hash=hash_key(key),
         key_prefix=key[:KEY_DISPLAY_CHARS],
         created_at=now,
+        scope=scope,
     )
     return key, row
 
@@ -71,10 +73,10 @@ async def authenticate(
             raise AuthError()
         if not keyless_ok:
             raise AuthError(MSG_KEY_REQUIRED)
-        return Caller(LOCAL_ACCOUNT, None)
+        return Caller(LOCAL_ACCOUNT, None, admin=True)
     digest = hash_key(key)
     row = await backend.find_key(digest, now)
     # The lookup is by hash; comparing again in constant time keeps timing from saying anything.
     if row is None or not hmac.compare_digest(row.key_hash, digest) or row.revoked_at is not None:
         raise AuthError()
-    return Caller(row.account_id, row.key_id)
+    return Caller(row.account_id, row.key_id, admin=row.scope == "admin")

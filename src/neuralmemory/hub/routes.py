@@ -15,11 +15,13 @@ from fastapi.responses import Response
 
 from neuralmemory import __version__
 from neuralmemory.errors import (
+    MSG_DEVICE_KEY,
     MSG_INVALID_PAIR_CODE,
     MSG_INVITE_REQUIRED,
     MSG_METRICS_REFUSED,
     MSG_NOT_FOUND,
     MSG_REGISTRATION_CLOSED,
+    AccessDenied,
     AuthError,
     CodeRefused,
     NotFound,
@@ -120,6 +122,14 @@ async def in_database(
         yield who
 
 
+async def admin(who: Annotated[auth.Caller, Depends(caller)]) -> auth.Caller:
+    """A caller that may manage keys: a device key only syncs, so a stolen one cannot take
+    over the account by making keys or revoking the owner's."""
+    if not who.admin:
+        raise AccessDenied(MSG_DEVICE_KEY)
+    return who
+
+
 async def anonymous(request: Request) -> None:
     """Endpoints open to anyone are limited per client address."""
     hub = hub_of(request)
@@ -131,6 +141,7 @@ async def anonymous(request: Request) -> None:
 Caller = Annotated[auth.Caller, Depends(caller)]
 #: the caller, in the database: a route's last parameter when it reads a body
 Admitted = Annotated[auth.Caller, Depends(in_database, scope="function")]
+Admin = Annotated[auth.Caller, Depends(admin)]
 BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -185,7 +196,7 @@ async def register(
         invite = codes.hash_code(body.invite)
     now = now_ms()
     account_id = auth.new_id("acc_")
-    secret, key = auth.new_key(account_id, "default", now)
+    secret, key = auth.new_key(account_id, "default", now, "admin")
     if not await hub.backend.create_account(account_id, body.email, key, invite):
         raise ApiError(409, "conflict", "Email already registered")
     created = RegisterReply(
@@ -228,6 +239,7 @@ def _created(key: KeyRow, secret: str) -> KeyCreated:
         key_id=key.key_id,
         name=key.name,
         key_prefix=key.key_prefix,
+        scope=key.scope,
         api_key=secret,
         created_at=iso_ms(key.created_at) or "",
     )
@@ -238,6 +250,7 @@ def _key_info(key: KeyRow) -> KeyInfo:
         key_id=key.key_id,
         name=key.name,
         key_prefix=key.key_prefix,
+        scope=key.scope,
         created_at=iso_ms(key.created_at) or "",
         last_used_at=iso_ms(key.last_used_at),
         revoked=key.revoked_at is not None,
@@ -247,21 +260,22 @@ def _key_info(key: KeyRow) -> KeyInfo:
 
 async def create_key(
     request: Request,
-    who: Caller,
+    who: Admin,
     body: Annotated[KeyCreateRequest, Depends(json_body(KeyCreateRequest))],
     _: Admitted,
 ) -> Response:
-    secret, key = auth.new_key(who.account_id, body.name, now_ms())
-    await hub_of(request).backend.add_key(key)
+    hub = hub_of(request)
+    secret, key = auth.new_key(who.account_id, body.name, now_ms(), body.scope)
+    await hub.backend.add_key(key, hub.settings.limits.max_keys_per_account)
     return reply(_created(key, secret), 201)
 
 
-async def list_keys(request: Request, who: Admitted) -> Response:
+async def list_keys(request: Request, who: Admin, _: Admitted) -> Response:
     keys = await hub_of(request).backend.list_keys(who.account_id)
     return reply(KeysReply(keys=[_key_info(key) for key in keys]))
 
 
-async def revoke_key(request: Request, who: Admitted, key_id: KeyId) -> Response:
+async def revoke_key(request: Request, who: Admin, key_id: KeyId, _: Admitted) -> Response:
     key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
     if key is None:
         raise NotFound("Key not found")

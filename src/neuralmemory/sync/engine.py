@@ -334,10 +334,7 @@ class SyncEngine:
         if not differing:
             return
         skip = {(kind, id) for kind, id, _ in quarantined}
-        hub_entries: dict[Key, str] = {}
-        for chunk in _chunks(differing, BUCKETS_PER_REQUEST):
-            for entry in self.hub.bucket_entries(self.remote_id, chunk):
-                hub_entries[(entry.kind, entry.id)] = entry.vhash
+        hub_entries = self._hub_entries(differing)
         local_entries = {
             (e.kind, e.id): e.vhash
             for e in self.changes.bucket_entries(differing)
@@ -504,6 +501,18 @@ class SyncEngine:
     def _expected_root(self) -> str:
         """The local root without quarantined records, which can never reach the hub."""
         return merkle.root_without(self.changes.root(), self._quarantined_items())
+
+    def _hub_entries(self, buckets: Sequence[int]) -> dict[Key, str]:
+        """The hub's records in these buckets, by key. None when the hub holds no such brain
+        (it lost it): only a push with records creates one again, and repair is what pushes."""
+        entries: dict[Key, str] = {}
+        try:
+            for chunk in _chunks(buckets, BUCKETS_PER_REQUEST):
+                for entry in self.hub.bucket_entries(self.remote_id, chunk):
+                    entries[(entry.kind, entry.id)] = entry.vhash
+        except NotFoundOnHub:
+            return {}
+        return entries
 
     def _hub_digest(self) -> tuple[str, list[str]]:
         try:

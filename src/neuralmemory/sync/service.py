@@ -163,9 +163,10 @@ def setup_instructions() -> dict[str, Any]:
             "`nmem hub pair` on it prints a `nmem sync pair ...` line to run here.",
             f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
             "'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}' -- or, "
-            f"from a device that already has a key: curl -X POST {cfg.hub_url}/v1/auth/keys "
-            "-H 'Authorization: Bearer nmk_...' -H 'Content-Type: application/json' "
-            '-d \'{"name": "this-laptop"}\'.',
+            "with the account's admin key (the one registration gave): curl -X POST "
+            f"{cfg.hub_url}/v1/auth/keys -H 'Authorization: Bearer nmk_...' -H "
+            "'Content-Type: application/json' -d '{\"name\": \"this-laptop\"}' (a device key, "
+            "which can only sync).",
             "Then: `nmem sync config set --api-key nmk_...` and `nmem sync full`.",
         ]
     else:

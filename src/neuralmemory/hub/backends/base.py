@@ -17,6 +17,7 @@ from neuralmemory.protocol import (
     DeviceInfo,
     DeviceRecord,
     DigestReply,
+    KeyScope,
     PullReply,
     PushReply,
     RecordKey,
@@ -38,6 +39,7 @@ class KeyRow:
     created_at: int
     last_used_at: int | None = None
     revoked_at: int | None = None
+    scope: KeyScope = "device"
 
 
 CodeKind = Literal["invite", "pair"]
@@ -86,7 +88,9 @@ class Backend(Protocol):
         the code is unknown, used or expired (at `key.created_at`)."""
         ...
 
-    async def add_key(self, key: KeyRow) -> None: ...
+    async def add_key(self, key: KeyRow, max_keys: int) -> None:
+        """Conflict when the account already holds `max_keys` unrevoked keys."""
+        ...
 
     async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
         """The key with this hash (revoked or not), marking it used."""
@@ -95,7 +99,8 @@ class Backend(Protocol):
     async def list_keys(self, account_id: str) -> list[KeyRow]: ...
 
     async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
-        """None when the account has no such key; revoking twice keeps the first time."""
+        """None when the account has no such key; revoking twice keeps the first time.
+        Conflict for the account's last unrevoked admin key, decided atomically."""
         ...
 
     async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
@@ -114,7 +119,8 @@ class Backend(Protocol):
         records: Sequence[Incoming],
         now: int,
     ) -> PushReply:
-        """CAS every version in one transaction, claiming an unknown brain for the account."""
+        """CAS every version in one transaction. Records claim an unknown brain for the
+        account; a push of none to an unknown brain writes nothing."""
         ...
 
     async def pull(
@@ -127,7 +133,9 @@ class Backend(Protocol):
         limit: int,
         exclude_device: bool,
         now: int,
-    ) -> PullReply: ...
+    ) -> PullReply:
+        """The changes feed; an unknown brain is an empty page, and nothing is written."""
+        ...
 
     async def brains(self, account_id: str) -> list[BrainInfo]: ...
 

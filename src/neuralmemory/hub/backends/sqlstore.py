@@ -17,8 +17,11 @@ from typing import Any, Literal, Protocol
 from neuralmemory.errors import (
     MSG_BRAIN_NOT_FOUND,
     MSG_INVALID_INVITE,
+    MSG_KEY_LIMIT,
+    MSG_LAST_ADMIN_KEY,
     AccessDenied,
     CodeRefused,
+    Conflict,
     NotFound,
 )
 from neuralmemory.hub.backends.base import CodeKind, CodeRow, Incoming, KeyRow
@@ -95,7 +98,10 @@ class BrainRow:
 
 BRAIN_COLUMNS = "id, account_id, name, seq, records, bytes, root, created_at, last_write_at"
 VERSION_COLUMNS = "kind, id, hlc, device_id, parent, deleted, strength, body, vhash, seq"
-KEY_COLUMNS = "id, account_id, name, key_hash, key_prefix, created_at, last_used_at, revoked_at"
+KEY_COLUMNS = (
+    "id, account_id, name, key_hash, key_prefix, created_at, last_used_at, revoked_at, scope"
+)
+ACTIVE_KEYS = "SELECT COUNT(*) FROM api_keys WHERE account_id = ? AND revoked_at IS NULL"
 
 UPSERT_RECORD = """
 INSERT INTO records (brain_id, kind, id, seq, bucket, vhash, hlc, device_id, parent, deleted,
@@ -255,13 +261,24 @@ class SqlStore:
     ) -> bool:
         return await tx.one(USE_CODE, (now, used_by, code_hash, kind, now)) is not None
 
-    async def add_key(self, key: KeyRow) -> None:
+    async def add_key(self, key: KeyRow, max_keys: int) -> None:
         async with self.db.transaction("durable") as tx:
+            await self._lock_account(tx, key.account_id)
+            active = await tx.one(ACTIVE_KEYS, (key.account_id,))
+            assert active is not None  # an aggregate always returns a row
+            if int(active[0]) >= max_keys:
+                raise Conflict(MSG_KEY_LIMIT.format(limit=max_keys))
             await self._insert_key(tx, key)
+
+    async def _lock_account(self, tx: Tx, account_id: str) -> None:
+        """Serialise changes to one account's keys, so a count checked before a write still
+        holds when the write commits (PostgreSQL's READ COMMITTED would otherwise let two
+        revocations each see the other's admin key; SQLite's BEGIN IMMEDIATE already has)."""
+        await tx.one("SELECT id FROM accounts WHERE id = ?" + self.db.lock_clause, (account_id,))
 
     async def _insert_key(self, tx: Tx, key: KeyRow) -> None:
         await tx.execute(
-            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key.key_id,
                 key.account_id,
@@ -271,6 +288,7 @@ class SqlStore:
                 key.created_at,
                 key.last_used_at,
                 key.revoked_at,
+                key.scope,
             ),
         )
 
@@ -303,16 +321,23 @@ class SqlStore:
 
     async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
         async with self.db.transaction("durable") as tx:
-            await tx.execute(
-                "UPDATE api_keys SET revoked_at = ?"
-                " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
-                (now, key_id, account_id),
-            )
+            await self._lock_account(tx, account_id)
             row = await tx.one(
                 f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ? AND account_id = ?",
                 (key_id, account_id),
             )
-        return None if row is None else KeyRow(*row)
+            if row is None:
+                return None
+            key = KeyRow(*row)
+            if key.revoked_at is not None:
+                return key
+            if key.scope == "admin":
+                admins = await tx.one(ACTIVE_KEYS + " AND scope = 'admin'", (account_id,))
+                assert admins is not None
+                if int(admins[0]) <= 1:
+                    raise Conflict(MSG_LAST_ADMIN_KEY)
+            await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
+        return replace(key, revoked_at=now)
 
     async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
         async with self.db.transaction("soft") as tx:
@@ -357,11 +382,10 @@ class SqlStore:
         )
         return None if row is None else BrainRow(*row)
 
-    async def _claim(
-        self, tx: Tx, account_id: str, brain_id: str, name: str, now: int, *, lock: bool
-    ) -> BrainRow:
-        """The brain, created for this account if nobody synced it yet; 403 if another owns it."""
-        brain = await self._brain_row(tx, brain_id, lock=lock)
+    async def _claim(self, tx: Tx, account_id: str, brain_id: str, name: str, now: int) -> BrainRow:
+        """The brain, locked, created for this account if nobody pushed to it yet; 403 if
+        another account owns it."""
+        brain = await self._brain_row(tx, brain_id, lock=True)
         if brain is None:
             # Two first syncs may race: the loser's insert does nothing; it reads the winner's row.
             await tx.execute(
@@ -369,18 +393,23 @@ class SqlStore:
                 " ON CONFLICT (id) DO NOTHING",
                 (brain_id, account_id, name, EMPTY_DIGEST, now),
             )
-            brain = await self._brain_row(tx, brain_id, lock=lock)
+            brain = await self._brain_row(tx, brain_id, lock=True)
             assert brain is not None  # inserted or already there
         if brain.account_id != account_id:
             raise AccessDenied()
         return brain
 
-    async def _owned(self, tx: Tx, account_id: str, brain_id: str) -> BrainRow:
+    async def _known(self, tx: Tx, account_id: str, brain_id: str) -> BrainRow | None:
+        """The caller's brain, None if nobody has pushed to it; 403 if another owns it."""
         brain = await self._brain_row(tx, brain_id)
+        if brain is not None and brain.account_id != account_id:
+            raise AccessDenied()
+        return brain
+
+    async def _owned(self, tx: Tx, account_id: str, brain_id: str) -> BrainRow:
+        brain = await self._known(tx, account_id, brain_id)
         if brain is None:
             raise NotFound(MSG_BRAIN_NOT_FOUND)
-        if brain.account_id != account_id:
-            raise AccessDenied()
         return brain
 
     async def _info(self, tx: Tx, brain: BrainRow) -> BrainInfo:
@@ -433,8 +462,15 @@ class SqlStore:
         records: Sequence[Incoming],
         now: int,
     ) -> PushReply:
+        if not records:
+            # Claiming needs a record: an empty push must not let whoever learns an id first
+            # take it from its owner. It registers no device either.
+            async with self.db.transaction("read") as tx:
+                known = await self._known(tx, account_id, brain_id)
+            if known is None:
+                return PushReply.model_construct(results=[], seq=0, root=EMPTY_DIGEST)
         async with self.db.transaction("durable") as tx:
-            brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=True)
+            brain = await self._claim(tx, account_id, brain_id, brain_name, now)
             ids = list(dict.fromkeys((r.version.kind, r.version.id) for r in records))
             plan = plan_push(brain.seq, await self._heads(tx, brain_id, ids), records)
             results = plan.results
@@ -502,7 +538,13 @@ class SqlStore:
         async with self.db.transaction("soft") as tx:
             # Read the brain before its records: every seq up to brain.seq is committed (seq is
             # given out under the brain's lock), so the query below cannot miss one of them.
-            brain = await self._claim(tx, account_id, brain_id, brain_name, now, lock=False)
+            brain = await self._known(tx, account_id, brain_id)
+            if brain is None:
+                # Nobody pushed to it: an empty page, and no claim (only a push with records
+                # claims a brain), so learning an id lets nobody lock its owner out.
+                return PullReply.model_construct(
+                    records=[], cursor=0, more=False, seq=0, root=EMPTY_DIGEST
+                )
             mine = " AND device_id <> ?" if exclude_device else ""
             rows = await tx.all(
                 f"SELECT {VERSION_COLUMNS} FROM records WHERE brain_id = ? AND seq > ?{mine}"
