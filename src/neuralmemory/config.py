@@ -122,7 +122,8 @@ def is_local_url(url: str) -> bool:
 # A key, or what is left of one where a message shortened it in the middle (pydantic's
 # "input_value='nmk_Pa5ted...WrongField'"): the part after the dots is the key's too. A key
 # already shown masked (nmk_a1b2c3d4****) is left as it is, so masking twice changes nothing.
-_KEY_IN_TEXT = re.compile(r"nmk_[A-Za-z0-9]*(?:\.\.\.[A-Za-z0-9]*)?(\*{4})?")
+# "nmk_" alone or "nmk_..." (how messages write a placeholder) is not a key.
+_KEY_IN_TEXT = re.compile(r"nmk_[A-Za-z0-9]+(?:\.\.\.[A-Za-z0-9]*)?(\*{4})?")
 
 
 def redact_keys(text: str) -> str:

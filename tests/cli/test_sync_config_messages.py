@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from neuralmemory.config import redact_keys
+
 KEY = "nmk_" + "Pa5tedIntoTheWrongField" * 2
 MASKED = KEY[:12] + "****"
 
@@ -45,3 +47,22 @@ def test_the_errors_still_say_what_was_wrong(nmem: Any) -> None:
     assert "not a hub URL: 'nmk_****'" in result.stderr
     result = nmem("sync", "config", "set", "--conflict-strategy", KEY, code=2)
     assert f"Invalid value for '--conflict-strategy': '{MASKED}' is not one of" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (f"not a hub URL: '{KEY}'", f"not a hub URL: '{MASKED}'"),
+        (f"x{KEY}y and {KEY}", f"x{MASKED} and {MASKED}"),
+        (f"input_value='{KEY[:22]}...{KEY[-17:]}'", "input_value='nmk_****'"),  # pydantic's cut
+        ("a fragment nmk_abc12", "a fragment nmk_****"),
+        (MASKED, MASKED),  # masking twice changes nothing
+        (
+            "keys look like nmk_ followed by 32+ letters",
+            "keys look like nmk_ followed by 32+ letters",
+        ),
+        ("--api-key nmk_...", "--api-key nmk_..."),  # the placeholder in hints
+    ],
+)
+def test_redact_keys(text: str, shown: str) -> None:
+    assert redact_keys(text) == shown
