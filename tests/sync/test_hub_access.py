@@ -67,27 +67,24 @@ def register(hub: Hub, email: str) -> str:
 
 
 def test_a_lan_name_reaches_the_hub_at_its_resolved_address_resolved_once(
-    tmp_path: Path,
+    keyed_hub: Hub,
 ) -> None:
     """`nas.test` exists only in the injected resolver (no DNS here), which answers with two
     loopback addresses: 127.0.0.2 refuses (the hub listens on 127.0.0.1 only), so the client
-    must fall through to the second, and keep using it without asking again."""
-    hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    hub.start()
+    must fall through to the second, and keep using it without asking again. (A keyed hub: a
+    hub in local mode serves keyless requests only when the Host header names this machine.)"""
+    key = register(keyed_hub, "lan@example.com")
     asked: list[str] = []
 
     def dns(host: str) -> list[str]:
         asked.append(host)
         return ["127.0.0.2", "127.0.0.1"]
 
-    try:
-        url = f"http://nas.test:{hub.port}"
-        with HubClient(url, None, DEVICE, resolve=dns, max_attempts=1) as client:
-            assert client.info().auth == "local"
-            assert client.status().usage.brains == 0
-            assert client.brains() == []
-    finally:
-        hub.stop()
+    url = f"http://nas.test:{keyed_hub.port}"
+    with HubClient(url, key, DEVICE, resolve=dns, max_attempts=1) as client:
+        assert client.info().auth == "keys"
+        assert client.status().usage.brains == 0
+        assert client.brains() == []
     assert asked == ["nas.test"]
 
 
