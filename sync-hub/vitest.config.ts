@@ -11,6 +11,8 @@ export default defineConfig(async () => ({
       miniflare: {
         bindings: {
           WRANGLER_MIGRATIONS: await readD1Migrations("./migrations"),
+          // The HTTP tests register accounts freely (conformance covers the other modes).
+          REGISTRATION: "open",
         },
         // Blank databases for the schema bootstrap tests, one per scenario.
         d1Databases: ["BLANK_WORKER_FIRST", "BLANK_WRANGLER_FIRST", "BLANK_RACE", "BLANK_ADOPT"],

@@ -18,6 +18,9 @@ import platform
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,9 +56,29 @@ LAN_NETWORKS = tuple(
 )
 
 
+# Set by using_home(); a ContextVar, so one thread's home never leaks into another's calls.
+_home_override: ContextVar[Path | None] = ContextVar("nmem_home", default=None)
+
+
 def home() -> Path:
+    """The folder of everything: using_home()'s, else $NMEM_HOME, else ~/.neuralmemory."""
+    override = _home_override.get()
+    if override is not None:
+        return override
     raw = os.environ.get(ENV_HOME)
     return Path(raw).expanduser() if raw else Path.home() / ".neuralmemory"
+
+
+@contextmanager
+def using_home(path: Path) -> Iterator[Path]:
+    """Point the library calls made inside at `path` instead of $NMEM_HOME, without touching the
+    environment: for a program that holds several homes (tests: one per device). It applies to
+    this thread only; a thread started inside does not inherit it."""
+    token = _home_override.set(path)
+    try:
+        yield path
+    finally:
+        _home_override.reset(token)
 
 
 def env_flag(name: str) -> str | None:

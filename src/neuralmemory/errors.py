@@ -9,6 +9,7 @@
     └── HubError                   an answer from (or a failure to reach) a sync hub
         ├── AuthError              401 Invalid or expired API key
         ├── AccessDenied           403 Access denied
+        ├── CodeRefused            403 registration closed, or an invite/pairing code refused
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
@@ -31,6 +32,38 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+MSG_REGISTRATION_CLOSED = (
+    "Registration is closed on this hub: ask its operator for an invite code (nmem hub invite)"
+)
+MSG_INVITE_REQUIRED = (
+    "An invite code is required to register on this hub: ask its operator for one (nmem hub invite)"
+)
+MSG_INVALID_INVITE = (
+    "Invalid invite code: it is unknown, already used or expired; ask the hub's operator for a"
+    " new one (nmem hub invite)"
+)
+MSG_INVALID_PAIR_CODE = (
+    "Invalid pairing code: it is unknown, already used or expired; run `nmem hub pair` on the"
+    " hub for a new one"
+)
+MSG_METRICS_REFUSED = (
+    "Metrics are served only on the hub's own machine, or with the token given to"
+    " nmem serve --metrics-token-file"
+)
+MSG_KEY_REQUIRED = (
+    "API key required: this hub serves requests without a key only to programs on its own"
+    " machine, never through a proxy, a tunnel or a web page"
+)
+# Refusals of the Python hub's HTTP server (hub/server.py, hub/edge.py), before any route runs.
+MSG_REQUEST_TIMEOUT = (
+    "Request timeout: the hub stopped waiting for the rest of the request; send it again without "
+    "pausing"
+)
+MSG_HEADERS_TOO_LARGE = (
+    "Request headers too large: send at most {max_bytes} bytes of request line and headers, in "
+    "at most {max_headers} header lines"
+)
+MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
 
 # Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.
 MSG_KEY_REQUIRED = "This hub requires an API key"
@@ -135,6 +168,14 @@ class AccessDenied(HubError):
 
     def __init__(self, message: str = MSG_ACCESS_DENIED, *, hint: str | None = None) -> None:
         super().__init__(message, status=403, hint=hint)
+
+
+class CodeRefused(HubError):
+    """403 with its own code: registration_closed, invalid_invite or invalid_pair_code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, status=403)
+        self.code = code
 
 
 class PayloadTooLarge(HubError):

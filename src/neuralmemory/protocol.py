@@ -56,6 +56,12 @@ EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]
 API_KEY_PREFIX = "nmk_"
 API_KEY_PATTERN = r"^nmk_[A-Za-z0-9]{32,128}$"
 KEY_DISPLAY_CHARS = 12  # "nmk_" + 8 characters are shown, the rest masked
+# One-time codes (invites, pairing codes): Crockford base32 in dash-separated groups of 4, so a
+# code survives being read aloud or retyped; a hub compares them without dashes and in upper case.
+CODE_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+#: who may POST /v1/auth/register: anyone, nobody, or whoever holds an invite code
+REGISTRATION_MODES = ("open", "closed", "invite")
+Registration = Literal["open", "closed", "invite"]
 
 
 # Every model is built on first use (defer_build): building them all at import took most of the
@@ -81,7 +87,9 @@ DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the 
 # Endpoint paths, the single place they are spelled in Python.
 PATH_HEALTH = "/v1/health"
 PATH_INFO = "/v1/hub/info"
+PATH_METRICS = "/metrics"  # the Python hub's, for operators; not part of the sync protocol
 PATH_REGISTER = "/v1/auth/register"
+PATH_PAIR = "/v1/auth/pair"
 PATH_KEYS = "/v1/auth/keys"
 PATH_KEY = "/v1/auth/keys/{key_id}"
 PATH_STATUS = "/v1/status"
@@ -544,8 +552,12 @@ class BrainsReply(_Reply):
     brains: list[BrainInfo]
 
 
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+
+
 class RegisterRequest(_Request):
     email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    invite: Code | None = None  # needed when the hub's registration is "invite"
 
 
 class RegisterReply(_Reply):
@@ -567,6 +579,13 @@ class KeyCreated(_Reply):
     key_prefix: str
     api_key: str  # shown once
     created_at: str
+
+
+class PairRequest(_Request):
+    """A one-time pairing code exchanged for a key of the hub's local account (LAN pairing)."""
+
+    code: Code
+    name: Label  # the device's name, given to its key
 
 
 class KeyInfo(_Reply):
@@ -610,6 +629,8 @@ class HubInfo(_Reply):
     protocol: int
     implementation: str
     auth: Literal["keys", "local", "none"]
+    # A hub from before registration modes existed let anyone register.
+    registration: Registration = "open"
     buckets: int
     limits: Limits
 
@@ -621,3 +642,26 @@ class ErrorReply(_Reply):
 
 
 KEY_RE = re.compile(API_KEY_PATTERN)
+
+
+# ---------------------------------------------------------------- pairing lines
+
+PAIR_COMMAND = "nmem sync pair"
+
+
+def pair_target(code: str, host: str, port: int) -> str:
+    """`CODE@HOST:PORT`, what `nmem serve --lan` and `nmem hub pair` print for a new device."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{code}@{shown}:{port}"
+
+
+def parse_pair_target(text: str) -> tuple[str, str]:
+    """(code, hub URL) from `CODE@HOST:PORT`; ValueError when it is not one. A LAN hub speaks
+    plain http (the device's HTTPS rule allows it only on private and loopback addresses)."""
+    code, at, where = text.strip().partition("@")
+    host, colon, port = where.rpartition(":")
+    if not (at and colon and re.fullmatch(CODE_PATTERN, code) and port.isdigit() and host):
+        raise ValueError("expected CODE@HOST:PORT")
+    if not 0 < int(port) < 65536:
+        raise ValueError("the port must be 1-65535")
+    return code, f"http://{host}:{int(port)}"

@@ -58,19 +58,55 @@ function insertKey(db: D1Database, key: KeyRow): D1PreparedStatement {
     .bind(key.key_id, key.account_id, key.name, key.key_hash, key.key_prefix, key.created_at);
 }
 
-/** Create an account and its first key in one batch; false when the email is already taken. */
-export async function createAccount(db: D1Database, email: string, key: KeyRow): Promise<boolean> {
-  const [account] = await db.batch([
-    db
-      .prepare(
-        `INSERT INTO accounts (account_id, email, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (email) DO NOTHING`,
-      )
-      .bind(key.account_id, email, key.created_at),
-    // Guarded by the account's existence, so a taken email leaves no orphan key behind.
-    insertKey(db, key),
-  ]);
-  return account!.meta.changes === 1;
+// An invite that can still be used at ?3 (now); ?4 is its hash.
+const USABLE_INVITE = `SELECT 1 FROM codes
+  WHERE code_hash = ?4 AND kind = 'invite' AND used_at IS NULL AND expires_at > ?3`;
+
+/**
+ * Create an account and its first key in one batch (one transaction). With an invite, the
+ * account is only inserted while the invite is usable and the same batch uses it up, so of two
+ * registrations racing for one invite exactly one wins. The invite is judged first: someone
+ * without a usable one learns nothing about which emails are registered.
+ */
+export async function createAccount(
+  db: D1Database,
+  email: string,
+  key: KeyRow,
+  inviteHash: string | null,
+): Promise<"created" | "email_taken" | "invalid_invite"> {
+  const now = key.created_at;
+  const insert =
+    inviteHash === null
+      ? db
+          .prepare(
+            `INSERT INTO accounts (account_id, email, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (email) DO NOTHING`,
+          )
+          .bind(key.account_id, email, now)
+      : db
+          .prepare(
+            `INSERT INTO accounts (account_id, email, created_at)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (${USABLE_INVITE}) ON CONFLICT (email) DO NOTHING`,
+          )
+          .bind(key.account_id, email, now, inviteHash);
+  // Guarded by the account's existence, so a taken email leaves no orphan key behind.
+  const statements = [insert, insertKey(db, key)];
+  if (inviteHash !== null) {
+    statements.push(
+      db
+        .prepare(
+          `UPDATE codes SET used_at = ?3, used_by = ?1
+           WHERE EXISTS (${USABLE_INVITE}) AND code_hash = ?4
+             AND EXISTS (SELECT 1 FROM accounts WHERE account_id = ?1)`,
+        )
+        .bind(key.account_id, email, now, inviteHash),
+    );
+  }
+  const [account] = await db.batch(statements);
+  if (account!.meta.changes === 1) return "created";
+  if (inviteHash === null) return "email_taken";
+  const usable = await db.prepare(USABLE_INVITE).bind(null, null, now, inviteHash).first();
+  return usable ? "email_taken" : "invalid_invite";
 }
 
 export async function createKey(db: D1Database, key: KeyRow): Promise<void> {

@@ -13,6 +13,12 @@ export const MSG = {
   notFound: "Not found",
   methodNotAllowed: "Method not allowed",
   emailTaken: "Email already registered",
+  registrationClosed:
+    "Registration is closed on this hub: ask its operator for an invite code (nmem hub invite)",
+  inviteRequired:
+    "An invite code is required to register on this hub: ask its operator for one (nmem hub invite)",
+  invalidInvite:
+    "Invalid invite code: it is unknown, already used or expired; ask the hub's operator for a new one (nmem hub invite)",
   mediaType: "Content-Type must be application/json",
   internal: "Internal error",
 } as const;

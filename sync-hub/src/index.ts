@@ -8,6 +8,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { version } from "../package.json";
 import { authenticate, issueKey, newId, type Caller } from "./auth";
 import { parseJson, readBody } from "./body";
+import { hashCode, registrationFor } from "./codes";
 import * as db from "./db";
 import { HubError, MSG, notFound, tooLarge } from "./errors";
 import { LIMITS, limitsFor } from "./limits";
@@ -21,6 +22,8 @@ import * as wire from "./wire";
 interface Bindings {
   DB: D1Database;
   RATE_LIMIT_PER_MINUTE?: string;
+  /** open, closed (the default) or invite: who may register (wrangler.toml [vars]). */
+  REGISTRATION?: string;
 }
 type Env = {
   Bindings: Bindings;
@@ -122,6 +125,7 @@ const ROUTES: Route[] = [
         protocol: PROTOCOL_VERSION,
         implementation: "cloudflare-worker",
         auth: "keys",
+        registration: registrationFor(c.env),
         buckets: BUCKETS,
         limits: c.get("limits"),
       }),
@@ -131,12 +135,22 @@ const ROUTES: Route[] = [
     PATHS.register,
     [anonymous],
     async (c) => {
-      const email = wire.parseRegister(json(c));
+      const { email, invite } = wire.parseRegister(json(c));
+      const registration = registrationFor(c.env);
+      if (registration === "closed") {
+        throw new HubError(403, "registration_closed", MSG.registrationClosed);
+      }
+      if (registration === "invite" && invite === null) {
+        throw new HubError(403, "invalid_invite", MSG.inviteRequired);
+      }
+      const inviteHash = registration === "invite" ? await hashCode(invite!) : null;
       const now = c.get("now");
       const { row, apiKey } = await issueKey(newId("acc"), "default", now);
-      if (!(await db.createAccount(c.env.DB, email, row))) {
-        throw new HubError(409, "conflict", MSG.emailTaken);
+      const outcome = await db.createAccount(c.env.DB, email, row, inviteHash);
+      if (outcome === "invalid_invite") {
+        throw new HubError(403, "invalid_invite", MSG.invalidInvite);
       }
+      if (outcome === "email_taken") throw new HubError(409, "conflict", MSG.emailTaken);
       const { account_id, key_id, key_prefix } = row;
       const created_at = isoMs(now);
       return c.json({ account_id, email, key_id, key_prefix, api_key: apiKey, created_at }, 201);

@@ -27,6 +27,8 @@ export const EMAIL_PATTERN =
   /^[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$/;
 export const API_KEY_PREFIX = "nmk_";
 export const API_KEY_PATTERN = /^nmk_[A-Za-z0-9]{32,128}$/;
+/** One-time codes (invites), as protocol.py CODE_PATTERN. */
+export const CODE_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 export const KEY_DISPLAY_CHARS = 12;
 
 export const PATHS = {

@@ -10,6 +10,7 @@
  */
 
 import init from "../migrations/0001_init.sql";
+import codes from "../migrations/0002_codes.sql";
 
 export interface Migration {
   name: string;
@@ -17,7 +18,10 @@ export interface Migration {
 }
 
 /** Append-only, in order; the file names are what d1_migrations records. */
-export const MIGRATIONS: readonly Migration[] = [{ name: "0001_init.sql", sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: "0001_init.sql", sql: init },
+  { name: "0002_codes.sql", sql: codes },
+];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(

@@ -8,6 +8,7 @@ import { invalid } from "./errors";
 import {
   BUCKETS,
   CanonicalError,
+  CODE_PATTERN,
   EMAIL_PATTERN,
   HLC_PATTERN,
   ID_PATTERN,
@@ -295,13 +296,24 @@ export function parseFetch(value: unknown): RecordKey[] {
   });
 }
 
-export function parseRegister(value: unknown): string {
+export interface RegisterRequest {
+  email: string;
+  /** Needed when the hub's registration is "invite". */
+  invite: string | null;
+}
+
+export function parseRegister(value: unknown): RegisterRequest {
   return checked(() => {
-    const email = required(object(value, BODY, ["email"]), "email", BODY);
+    const fields = object(value, BODY, ["email", "invite"]);
+    const email = required(fields, "email", BODY);
     if (typeof email === "string" && [...email].length > 254) {
       throw new Fail(at(BODY, "email"), "must be at most 254 characters");
     }
-    return pattern(email, at(BODY, "email"), EMAIL_PATTERN);
+    const invite = fields.invite ?? null;
+    return {
+      email: pattern(email, at(BODY, "email"), EMAIL_PATTERN),
+      invite: invite === null ? null : pattern(invite, at(BODY, "invite"), CODE_PATTERN),
+    };
   });
 }
 

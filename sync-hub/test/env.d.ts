@@ -5,6 +5,7 @@ declare global {
     interface Env {
       DB: D1Database;
       RATE_LIMIT_PER_MINUTE?: string;
+      REGISTRATION?: string;
       WRANGLER_MIGRATIONS: D1Migration[];
       BLANK_WORKER_FIRST: D1Database;
       BLANK_WRANGLER_FIRST: D1Database;

@@ -10,13 +10,6 @@ from click.testing import CliRunner, Result
 from neuralmemory.cli.main import cli
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "home"
-    monkeypatch.setenv("NMEM_HOME", str(path))
-    return path
-
-
 class Nmem:
     """Runs `nmem ...` in-process through click's CliRunner."""
 

@@ -74,3 +74,15 @@ def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
 def limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
     """The target started with a rate limit of LOW_RATE_LIMIT requests per minute."""
     yield from _client(hubs.get(target, HubOptions(rate_limit=LOW_RATE_LIMIT)))
+
+
+@pytest.fixture
+def closed(target: Target, hubs: Hubs) -> RunningHub:
+    """The target with registration closed."""
+    return hubs.get(target, HubOptions(registration="closed"))
+
+
+@pytest.fixture
+def invited(target: Target, hubs: Hubs) -> RunningHub:
+    """The target registering only with an invite code."""
+    return hubs.get(target, HubOptions(registration="invite"))

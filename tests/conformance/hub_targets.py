@@ -8,6 +8,7 @@ write its factory and add one entry to TARGETS; every test then runs against it 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -38,12 +39,18 @@ class HubOptions:
     rate_limit: int = 0
     #: the conformance suite reads the debug log to prove it holds no secrets
     log_level: str = "debug"
+    #: who may register: many tests register accounts, so open unless a test asks otherwise
+    registration: Literal["open", "closed", "invite"] = "open"
+    #: requests handled at once (`nmem serve --max-concurrent`); None: the hub's default
+    max_concurrent: int | None = None
 
 
 @dataclass(frozen=True)
 class RunningHub:
     url: str
     log: Path  # everything the hub process wrote, at debug level
+    #: a new invite code, made with the hub operator's own tool; takes how long it stays valid
+    invite: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,20 @@ def die_with_parent() -> None:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str], log: Path, ready_url: str
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    ready_url: str,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server in its own session; wait until ready_url answers 200; always stop it."""
+    """Run a server in its own session; wait until ready_url answers 200; always stop it.
+    `preexec` runs in the child before the server starts (to set its resource limits, say)."""
+
+    def before() -> None:
+        die_with_parent()
+        if preexec is not None:
+            preexec()
+
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,
@@ -99,7 +117,7 @@ def process(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=before,
         )
     try:
         deadline = time.monotonic() + START_DEADLINE_S
@@ -132,14 +150,29 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
     port = free_port()
     args = [str(Path(sys.executable).parent / "nmem"), "serve", "--host", "127.0.0.1"]
     args += ["--port", str(port), "--db", db_url, "--rate-limit", str(options.rate_limit)]
-    args += ["--log-level", options.log_level]
+    args += ["--log-level", options.log_level, "--registration", options.registration]
+    if options.max_concurrent is not None:
+        args += ["--max-concurrent", str(options.max_concurrent)]
     if options.auth == "keys":
         args.append("--require-keys")
     env = {**os.environ, "NMEM_HOME": str(workdir / "home")}
     url = f"http://127.0.0.1:{port}"
     log = workdir / "hub.log"
+
+    def invite(expires: str) -> str:
+        done = subprocess.run(
+            [args[0], "hub", "invite", "--db", db_url, "--expires", expires, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        code: str = json.loads(done.stdout)["invite"]
+        return code
+
     with process(args, env, log, url + "/v1/health"):
-        yield RunningHub(url, log)
+        yield RunningHub(url, log, invite)
 
 
 @contextmanager

@@ -23,3 +23,18 @@ def test_log_has_no_key_and_no_body(hub: RunningHub, client: httpx.Client) -> No
     assert f"/v1/brains/{brain}/push" in log  # the request was logged ...
     for secret in (ada.key, made["api_key"], ada.key[12:], made["api_key"][12:], marker):
         assert secret not in log  # ... but not what it carried
+
+
+def test_log_has_no_invite_code(invited: RunningHub) -> None:
+    code = invited.invite("7d")
+    wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
+    with httpx.Client(base_url=invited.url) as client:
+        bodies = [{"email": uid("log-") + "@example.com", "invite": c} for c in (wrong, code)]
+        refused, made = (client.post("/v1/auth/register", json=body) for body in bodies)
+    assert refused.status_code == 403 and made.status_code == 201
+    key = made.json()["api_key"]
+    time.sleep(0.3)  # let the hub flush its last lines
+    log = invited.log.read_text(encoding="utf-8", errors="replace")
+    assert "/v1/auth/register" in log
+    for secret in (code, code.replace("-", ""), wrong, wrong.replace("-", ""), key, key[12:]):
+        assert secret not in log

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from hub_targets import HubOptions, RunningHub, free_port, process
 
 SYNC_HUB = Path(__file__).resolve().parents[2] / "sync-hub"
 WRANGLER = SYNC_HUB / "node_modules" / ".bin" / "wrangler"
+INVITE = SYNC_HUB / "scripts" / "invite.mjs"
 #: no metrics, no fetch of Cloudflare's request metadata, no banner: nothing leaves loopback
 OFFLINE = {
     "WRANGLER_SEND_METRICS": "false",
@@ -40,16 +43,33 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
     args += ["--ip", "127.0.0.1", "--port", str(port), "--inspector-port", str(free_port())]
     args += ["--show-interactive-dev-session=false", "--persist-to", str(workdir / "state")]
     args += ["--var", f"RATE_LIMIT_PER_MINUTE:{options.rate_limit}"]
+    args += ["--var", f"REGISTRATION:{options.registration}"]
     # The Worker's own log (one console.log line per request) shows from level "log" on; debug
     # would add wrangler's inspector traffic, D1 results included, which is not the hub's log.
     args += ["--log-level", "log"]
     url = f"http://127.0.0.1:{port}"
     log = workdir / "hub.log"
+    env = {**os.environ, **OFFLINE}
+
+    def invite(expires: str) -> str:
+        # The operator's script, on the local D1 of this wrangler dev (the same --persist-to).
+        httpx.get(url + "/v1/hub/info", timeout=30)  # the Worker migrates D1 on first use
+        state = str(workdir / "state")
+        done = subprocess.run(
+            ["node", str(INVITE), "--expires", expires, "--local", "--persist-to", state],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout.strip()
+
     group = None
     try:
-        with process(args, {**os.environ, **OFFLINE}, log, url + "/v1/health") as proc:
+        with process(args, env, log, url + "/v1/health") as proc:
             group = proc.pid  # it leads its own session, hence its own process group
-            yield RunningHub(url, log)
+            yield RunningHub(url, log, invite)
     finally:
         if group is not None:
             _wait_for_group(group)

@@ -60,7 +60,7 @@ async def make_client(tmp_path: Path) -> AsyncIterator[Callable[..., httpx.Async
             db_url="unused", auth=auth, limits=DEFAULT_LIMITS.model_copy(update=limits)
         )
         transport = httpx.ASGITransport(app=create_app(settings, backend))
-        client = httpx.AsyncClient(transport=transport, base_url="http://hub")
+        client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
         clients.append(client)
         return client
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -16,7 +18,9 @@ from click.testing import CliRunner
 from hub_records import version
 
 from neuralmemory.cli.main import cli
-from neuralmemory.hub.settings import auth_mode
+from neuralmemory.hub.app import create_app
+from neuralmemory.hub.backends import open_backend
+from neuralmemory.hub.settings import Settings, auth_mode
 from neuralmemory.protocol import PATH_PULL, PATH_PUSH
 
 pytestmark = pytest.mark.anyio
@@ -228,3 +232,31 @@ def test_serve_refuses_contradictory_options() -> None:
     assert both.exit_code == 2 and "contradict" in both.output
     half = runner.invoke(cli, ["serve", "--tls-cert", __file__])
     assert half.exit_code == 2 and "--tls-key" in half.output
+
+
+async def test_no_request_can_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Control characters and U+2028 in a path stay escaped in the request line and in the crash
+    report. No client request crashes the hub, so the crash comes from a route added here."""
+    backend = await open_backend(f"sqlite://{tmp_path / 'hub.db'}")
+    app = create_app(Settings(db_url="unused", auth="local"), backend)
+
+    async def crash(part: str) -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/crash/{part}", crash)
+    caplog.set_level(logging.INFO)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    forged = "x\r\n2026-12-04 INFO neuralmemory.hub: DELETE v1 200\u2028\x1b[2J"
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            assert (await client.get("/crash/" + quote(forged, safe=""))).status_code == 500
+            assert (await client.get("/v1/" + quote(forged, safe=""))).status_code == 404
+    finally:
+        await backend.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "neuralmemory.hub"]
+    assert any(line.startswith("unhandled RuntimeError in GET /crash/x") for line in lines)
+    assert len(lines) == 3  # the crash, and one line per request
+    for line in lines:
+        assert line.isprintable(), line  # no newline, escape or line separator got through

@@ -93,7 +93,7 @@ async def test_a_blank_database_opened_twice_at_once_migrates_once(
         await first.close()
         await second.close()
         versions, tables = schema(url)
-        assert versions == [m.version for m in migrations("sqlite")] == [1]
+        assert versions == [m.version for m in migrations("sqlite")]
         assert tables >= TABLES | {"usage_daily", "schema_migrations"}
         third = await open_backend(url)  # nothing left to apply
         await third.close()

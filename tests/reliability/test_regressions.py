@@ -39,7 +39,7 @@ def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport) -> None:
     """Found by test_attacks: /v1/brains/%2E%2E%2F (`../`) got FastAPI's 307 to /v1/brains/..,
     an empty 3xx where every malformed path gets the protocol's 4xx. Fixed in hub/app.py:
     redirect_slashes=False."""
-    with httpx.Client(transport=hub_transport, base_url="http://hub") as http:
+    with httpx.Client(transport=hub_transport, base_url="http://127.0.0.1") as http:
         for method, path in [
             ("GET", "/v1/health/"),
             ("GET", "/v1/brains/%2E%2E%2F"),

@@ -1,6 +1,7 @@
 """Devices and in-process hubs for the sync tests (a module of its own: conftest names collide).
 
-A device is an NMEM_HOME folder; `Device.use()` points the library at it for the calls inside.
+A device is an NMEM_HOME folder; `Device.use()` points the library at it for the calls inside
+(config.using_home: the environment is never touched, so nothing outside the block sees it).
 The in-process hub is the app on a real SQLite file, served through an event loop in a helper
 thread (fast, for everything where no socket or process death matters); `Hub` is a real
 `nmem serve` process on a free loopback port, which a test may kill and start again.
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from neuralmemory import config
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import open_backend
@@ -48,19 +50,13 @@ class Device:
 
     @contextmanager
     def use(self) -> Iterator[None]:
-        old = os.environ.get("NMEM_HOME")
-        os.environ["NMEM_HOME"] = str(self.home)
-        try:
+        """The library calls made inside, in this thread, work on this device's home."""
+        with config.using_home(self.home):
             yield
-        finally:
-            if old is None:
-                os.environ.pop("NMEM_HOME", None)
-            else:
-                os.environ["NMEM_HOME"] = old
 
     @contextmanager
     def brain(self, name: str | None = None) -> Iterator[Brain]:
-        """The device's brain, with NMEM_HOME pointing at the device while it is used (key
+        """The device's brain, with the library pointing at the device while it is used (key
         files are looked up lazily)."""
         with self.use(), open_brain(name) as brain:
             yield brain

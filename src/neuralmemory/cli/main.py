@@ -11,6 +11,7 @@ import click
 from neuralmemory import __version__
 from neuralmemory.cli.brain import brain
 from neuralmemory.cli.common import NmemGroup
+from neuralmemory.cli.hub import hub
 from neuralmemory.cli.keys import keys
 from neuralmemory.cli.mcp import mcp
 from neuralmemory.cli.memory import edit, forget, recall, remember, stats
@@ -28,4 +29,5 @@ for command in (remember, recall, edit, forget, stats, brain, keys):
     cli.add_command(command)
 cli.add_command(mcp)
 cli.add_command(serve)
+cli.add_command(hub)
 cli.add_command(sync)

@@ -34,7 +34,7 @@ def _after_write(name: str) -> None:
     if cfg.sync_enabled and cfg.auto_sync:
         from neuralmemory.sync import service
 
-        service.after_write(name, detached=True)
+        service.after_write(name)
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:

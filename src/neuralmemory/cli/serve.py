@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
-import logging
+import ipaddress
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from neuralmemory.hub.settings import ServerLimits
+from neuralmemory.protocol import REGISTRATION_MODES, Registration
+
+if TYPE_CHECKING:
+    from neuralmemory.hub.backends import Backend
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
+
+
+def _networks(values: tuple[str, ...]) -> list[str]:
+    """Each --trusted-proxy as a network; anything else is a usage error, not a silent no-op."""
+    shown = []
+    for value in values:
+        try:
+            shown.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise click.BadParameter(f"not an IP address or network: {value!r}") from None
+    return shown
+
+
+def _metrics_token(metrics: bool, token_file: Path | None) -> str | None:
+    """The scraper's bearer token from --metrics-token-file, refused when guessable."""
+    if token_file is None:
+        return None
+    if not metrics:
+        raise click.UsageError("--metrics-token-file goes with --metrics")
+    token = token_file.read_text(encoding="utf-8").strip()
+    if len(token) < MIN_TOKEN_CHARS:
+        raise click.UsageError(
+            f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
+            " (for example: openssl rand -hex 32 > metrics.token)"
+        )
+    return token
 
 
 def _shown(url: str) -> str:
@@ -20,8 +55,36 @@ def _shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _lan_host() -> str:
+    from neuralmemory.cli.hub import lan_hosts
+
+    found = lan_hosts()
+    if not found:
+        click.echo("No LAN address found on this machine: serving on loopback only.", err=True)
+        return "127.0.0.1"
+    if len(found) > 1:
+        others = ", ".join(found[1:])
+        click.echo(
+            f"Serving on {found[0]}; this machine also has {others} (pick with --host).", err=True
+        )
+    return found[0]
+
+
+def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
+    """Prints a line pairing one more device, on stdout: the operator's terminal, not the log."""
+    from neuralmemory.cli.hub import pair_line, pairing_text
+    from neuralmemory.hub import codes
+    from neuralmemory.hub.routes import now_ms
+
+    async def announce(backend: Backend) -> None:
+        issued = await codes.issue(backend, "pair", now_ms(), codes.PAIR_TTL_MS)
+        click.echo(pairing_text(pair_line(issued.code, host, port), issued))
+
+    return announce
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", help="Address to listen on  [default: 127.0.0.1; with --lan, the LAN's]")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port."
 )
@@ -33,6 +96,16 @@ def _shown(url: str) -> str:
 )
 @click.option("--require-keys", is_flag=True, help="Require an API key even on loopback.")
 @click.option("--no-auth", is_flag=True, help="Serve requests without a key on any address.")
+@click.option(
+    "--lan",
+    is_flag=True,
+    help="Serve this machine's LAN address, keys required, and print a line to pair each device.",
+)
+@click.option(
+    "--registration",
+    type=click.Choice(REGISTRATION_MODES),
+    help="Who may register an account  [default: open on loopback, closed elsewhere]",
+)
 @click.option(
     "--tls-cert",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -47,6 +120,52 @@ def _shown(url: str) -> str:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDR",
+    callback=lambda _ctx, _param, values: _networks(values),  # click's callback signature
+    help="A proxy's address or network (repeatable) whose X-Forwarded-For is believed.",
+)
+@click.option(
+    "--metrics", is_flag=True, help="Serve GET /metrics (Prometheus) to this machine's programs."
+)
+@click.option(
+    "--metrics-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding a bearer token that lets a scraper elsewhere read /metrics.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_connections,
+    show_default=True,
+    help="Open connections; one more is closed at once.",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_concurrent,
+    show_default=True,
+    help="Requests handled at once; one more gets 503 (retry).",
+)
+@click.option(
+    "--read-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.read_timeout,
+    show_default=True,
+    help="For a request's headers, and the longest pause in a body; then 408.",
+)
+@click.option(
+    "--body-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.body_timeout,
+    show_default=True,
+    help="For a whole request body; then 408.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="info",
@@ -54,54 +173,80 @@ def _shown(url: str) -> str:
     help="info: one line per request (never a key or a record).",
 )
 def serve(
-    host: str,
+    host: str | None,
     port: int,
     db_url: str | None,
     require_keys: bool,
     no_auth: bool,
+    lan: bool,
+    registration: Registration | None,
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    trusted_proxies: list[str],
+    metrics: bool,
+    metrics_token_file: Path | None,
+    max_connections: int,
+    max_concurrent: int,
+    read_timeout: float,
+    body_timeout: float,
     log_level: str,
 ) -> None:
     """Run the sync hub. On loopback it needs no API key unless --require-keys is given."""
     # Deferred so the rest of the CLI starts without loading the web stack.
-    import uvicorn
-
-    from neuralmemory import config
-    from neuralmemory.hub.app import create_app
-    from neuralmemory.hub.settings import Settings, auth_mode, is_loopback
+    from neuralmemory.cli.hub import default_db_url, on_hub_db
+    from neuralmemory.hub import server
+    from neuralmemory.hub.settings import Settings, auth_mode, is_loopback, registration_mode
     from neuralmemory.protocol import DEFAULT_LIMITS
 
-    if require_keys and no_auth:
-        raise click.UsageError("--require-keys and --no-auth contradict each other")
+    if (require_keys or lan) and no_auth:
+        raise click.UsageError("--no-auth contradicts --require-keys and --lan")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    auth = auth_mode(host, require_keys=require_keys, no_auth=no_auth)
+    if lan and tls_cert:
+        raise click.UsageError("--lan pairs devices over plain http; with TLS use --host instead")
+    host = host or (_lan_host() if lan else "127.0.0.1")
+    auth = auth_mode(host, require_keys=require_keys or lan, no_auth=no_auth)
     if auth == "none" and not is_loopback(host):
         click.echo(
             f"warning: --no-auth on {host}: anyone who can reach this address can read and "
             "write the local account's brains",
             err=True,
         )
-    url = db_url or f"sqlite://{config.home() / 'hub' / 'hub.db'}"
+    url = db_url or default_db_url()
     limits = DEFAULT_LIMITS
     if rate_limit is not None:
         limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
-    settings = Settings(db_url=url, auth=auth, limits=limits)
-
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    guards = ServerLimits(
+        max_connections=max_connections,
+        max_concurrent=max_concurrent,
+        read_timeout=read_timeout,
+        body_timeout=body_timeout,
+    )
+    settings = Settings(
+        db_url=url,
+        auth=auth,
+        limits=limits,
+        server=guards,
+        metrics=metrics,
+        metrics_token=_metrics_token(metrics, metrics_token_file),
+        registration=registration_mode(host, registration),
+        on_paired=_announce(host, port) if lan else None,
     )
     scheme = "https" if tls_cert else "http"
-    click.echo(f"nmem hub on {scheme}://{host}:{port} (auth: {auth}, db: {_shown(url)})", err=True)
-    uvicorn.run(
-        create_app(settings),
+    click.echo(
+        f"nmem hub on {scheme}://{host}:{port} (auth: {auth}, registration: "
+        f"{settings.registration}, db: {_shown(url)})",
+        err=True,
+    )
+    if settings.on_paired is not None:
+        on_hub_db(url, settings.on_paired)  # the first device's line; each pairing prints the next
+    server.run(
+        settings,
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,  # the hub logs one line per request itself, without keys or bodies
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        server_header=False,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted_proxies=trusted_proxies,
     )

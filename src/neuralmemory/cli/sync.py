@@ -195,17 +195,26 @@ def _conflicts_text(data: dict[str, Any]) -> str:
 @json_option
 @handled
 def restore(conflict_id: str, brain: str | None, as_json: bool) -> None:
-    """Make a conflict's losing side current again (the side it replaces is kept as a copy)."""
+    """Make a conflict's losing side current again (the side it replaces is kept as a copy);
+    with auto-sync on, sync it at once."""
     from neuralmemory.sync import service
 
-    _emit(
-        service.restore(conflict_id, brain),
-        as_json,
-        lambda r: (
-            f"restored {r['record']['kind']} {r['record']['id']} from {r['restored']}"
-            + (f"; the replaced version is kept as {r['kept']}" if r["kept"] else "")
-        ),
-    )
+    result = service.restore(conflict_id, brain)
+    # A command's threads and timers die with it: the auto-sync runs now, in this process.
+    result["sync"] = service.sync_now_if_auto(brain)
+    _emit(result, as_json, _restored)
+
+
+def _restored(r: dict[str, Any]) -> str:
+    line = f"restored {r['record']['kind']} {r['record']['id']} from {r['restored']}"
+    if r["kept"]:
+        line += f"; the replaced version is kept as {r['kept']}"
+    if r["sync"] is not None:
+        synced = r["sync"]
+        line += "\n" + (
+            f"not synced yet: {synced['error']}" if "error" in synced else _report(synced)
+        )
+    return line
 
 
 # ---------------------------------------------------------------- config
@@ -277,6 +286,17 @@ def _config_text(c: dict[str, Any]) -> str:
     if c["warning"]:
         lines.append(f"warning:           {c['warning']}")
     return "\n".join(lines)
+
+
+@sync.command()
+@click.argument("target", metavar="CODE@HOST:PORT")
+@json_option
+@handled
+def pair(target: str, as_json: bool) -> None:
+    """Pair with a LAN hub: the line `nmem serve --lan` or `nmem hub pair` printed there."""
+    from neuralmemory.sync import service
+
+    _emit(service.pair(target), as_json, lambda c: _config_text(c) + "\npaired")
 
 
 @config_group.command("setup")

@@ -25,6 +25,7 @@ from neuralmemory.hub.backends import Backend, open_backend
 from neuralmemory.hub.edge import (
     ApiError,
     BodyLimit,
+    InFlightLimit,
     RequestLog,
     on_api_error,
     on_crash,
@@ -32,6 +33,7 @@ from neuralmemory.hub.edge import (
     on_nmem_error,
     on_validation_error,
 )
+from neuralmemory.hub.metrics import Metrics
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import (
     PATH_BRAIN,
@@ -44,6 +46,8 @@ from neuralmemory.protocol import (
     PATH_INFO,
     PATH_KEY,
     PATH_KEYS,
+    PATH_METRICS,
+    PATH_PAIR,
     PATH_PULL,
     PATH_PUSH,
     PATH_REGISTER,
@@ -62,6 +66,7 @@ from neuralmemory.protocol import (
     KeyCreateRequest,
     KeyRevoked,
     KeysReply,
+    PairRequest,
     PullReply,
     PullRequest,
     PushReply,
@@ -80,6 +85,7 @@ ROUTES: list[tuple[str, str, Endpoint, type[BaseModel] | None, type[BaseModel] |
     ("GET", PATH_HEALTH, routes.health, None, None, 200),
     ("GET", PATH_INFO, routes.info, None, HubInfo, 200),
     ("POST", PATH_REGISTER, routes.register, RegisterRequest, RegisterReply, 201),
+    ("POST", PATH_PAIR, routes.pair, PairRequest, KeyCreated, 201),
     ("POST", PATH_KEYS, routes.create_key, KeyCreateRequest, KeyCreated, 201),
     ("GET", PATH_KEYS, routes.list_keys, None, KeysReply, 200),
     ("DELETE", PATH_KEY, routes.revoke_key, None, KeyRevoked, 200),
@@ -99,6 +105,7 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     """The hub. With `backend` given the caller owns it; otherwise the app opens and closes one."""
+    counters = Metrics(settings.metrics_token) if settings.metrics else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +113,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
             yield
             return
         opened = await open_backend(settings.db_url)
-        app.state.hub = routes.Hub(settings, opened)
+        app.state.hub = routes.Hub(settings, opened, counters)
         try:
             yield
         finally:
@@ -122,7 +129,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     if backend is not None:
-        app.state.hub = routes.Hub(settings, backend)
+        app.state.hub = routes.Hub(settings, backend, counters)
 
     body_models: list[type[BaseModel]] = [ErrorReply]
     for method, path, endpoint, body, answer, status in ROUTES:
@@ -140,6 +147,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
             openapi_extra=extra,
             responses={"4XX": {"model": ErrorReply}},
         )
+
+    # Not in the OpenAPI schema: an operator's endpoint, not part of the sync protocol.
+    app.add_api_route(PATH_METRICS, routes.metrics, methods=["GET"], include_in_schema=False)
 
     for error, handler in (
         (NmemError, on_nmem_error),
@@ -162,6 +172,13 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
-    app.add_middleware(RequestLog)
+    server = settings.server
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.limits.max_body_bytes,
+        read_timeout=server.read_timeout,
+        body_timeout=server.body_timeout,
+    )
+    app.add_middleware(InFlightLimit, max_concurrent=server.max_concurrent)
+    app.add_middleware(RequestLog, metrics=counters)
     return app

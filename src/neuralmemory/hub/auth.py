@@ -12,7 +12,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from neuralmemory.errors import AuthError
+from neuralmemory.errors import MSG_KEY_REQUIRED, AuthError
 from neuralmemory.hub.backends import Backend, KeyRow
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, AuthMode
 from neuralmemory.protocol import API_KEY_PREFIX, KEY_DISPLAY_CHARS, KEY_RE
@@ -60,11 +60,17 @@ def bearer(header: str | None) -> str | None:
     return token
 
 
-async def authenticate(backend: Backend, mode: AuthMode, header: str | None, now: int) -> Caller:
+async def authenticate(
+    backend: Backend, mode: AuthMode, header: str | None, now: int, *, keyless_ok: bool
+) -> Caller:
+    """The caller a request's key names; without a key, the local account when `mode` and the
+    request allow it (loopback.keyless_allowed)."""
     key = bearer(header)
     if key is None:
         if mode == "keys":
             raise AuthError()
+        if not keyless_ok:
+            raise AuthError(MSG_KEY_REQUIRED)
         return Caller(LOCAL_ACCOUNT, None)
     digest = hash_key(key)
     row = await backend.find_key(digest, now)

@@ -1,11 +1,16 @@
-"""Everything between the socket and a route: body limit, request log, JSON parsing, error replies.
+"""Everything between the socket and a route: body limit and timeouts, the cap on requests in
+flight, request log, JSON parsing, error replies. (Limits on connections and headers, which come
+before the app sees a request, are in server.py.)
 
 Every failure a client can cause leaves here as `{"error", "code"}` with a 4xx status
-(docs/protocol.md, Errors); only a bug is a 500, and its reply says nothing about the request.
+(docs/protocol.md, Errors), and a hub with too much to do says 503 `busy`; only a bug is a 500,
+and its reply says nothing about the request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -17,9 +22,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from neuralmemory.errors import MSG_NOT_FOUND, MSG_PAYLOAD_TOO_LARGE, InvalidInput, NmemError
+from neuralmemory.errors import (
+    MSG_BUSY,
+    MSG_NOT_FOUND,
+    MSG_PAYLOAD_TOO_LARGE,
+    MSG_REQUEST_TIMEOUT,
+    InvalidInput,
+    NmemError,
+    PayloadTooLarge,
+)
+from neuralmemory.hub.metrics import UNMATCHED, Metrics
 from neuralmemory.protocol import MAX_SAFE_INTEGER
 
 log = logging.getLogger("neuralmemory.hub")
@@ -29,7 +44,7 @@ MAX_ERRORS_SHOWN = 3
 
 
 class ApiError(Exception):
-    """A refusal with no place in the library's error tree (405, 409, 415)."""
+    """A refusal with no place in the library's error tree (405, 408, 409, 415)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -41,6 +56,11 @@ def error_body(message: str, code: str, retry_after: int | None = None) -> dict[
     if retry_after is not None:
         body["retry_after"] = retry_after
     return body
+
+
+def json_bytes(body: dict[str, Any]) -> bytes:
+    """A reply body built by hand, compact like every other reply."""
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def reply(model: BaseModel, status: int = 200) -> Response:
@@ -87,8 +107,15 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(f"Invalid request: {exc.detail}", "invalid_request"), 400)
 
 
+def printable(text: str) -> str:
+    """Client-controlled text fit for one log line: every non-printable character escaped as repr
+    does (newlines, control characters, U+2028), so nothing sent can end a line or forge one."""
+    return repr(text)[1:-1]
+
+
 async def on_crash(request: Request, exc: Exception) -> Response:
-    log.error("unhandled %s in %s %s", type(exc).__name__, request.method, request.url.path)
+    method, path = printable(request.method), printable(request.url.path)
+    log.error("unhandled %s in %s %s", type(exc).__name__, method, path)
     return JSONResponse(error_body("Internal error", "internal_error"), 500)
 
 
@@ -149,8 +176,10 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 # ---------------------------------------------------------------- ASGI middleware
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    data = json.dumps(body).encode("utf-8")
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    data = json_bytes(body)
     await send(
         {
             "type": "http.response.start",
@@ -159,6 +188,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode("ascii")),
                 (b"connection", b"close"),
+                *headers,
             ],
         }
     )
@@ -166,47 +196,91 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 
 
 class BodyLimit:
-    """413 for a body over `max_bytes`, decided before the body is held whole: by Content-Length
-    when it is given, else by counting the chunks as they arrive."""
+    """The body as the route reads it, never ahead of it: 413 for one over `max_bytes` (at once by
+    its Content-Length, else as soon as the streamed bytes pass it), 408 for one that pauses for
+    more than `read_timeout` seconds or takes more than `body_timeout` in all.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Reading nothing ahead lets a route refuse a caller (401, 429) before any of the body arrives:
+    FastAPI resolves the `caller` dependency before `json_body`'s. A reply to a request whose body
+    was cut short closes the connection, whose next bytes would be the rest of that body.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, read_timeout: float, body_timeout: float
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = error_body(MSG_PAYLOAD_TOO_LARGE, "payload_too_large")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _send_json(send, 413, too_large)
+                await _send_json(send, 413, error_body(MSG_PAYLOAD_TOO_LARGE, "payload_too_large"))
                 return
-        chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
+        deadline: float | None = None
+        complete = cut_short = False
+
+        async def read() -> Message:
+            nonlocal size, deadline, complete, cut_short
+            if complete:
+                return await receive()  # after the body only a disconnect can come
+            now = asyncio.get_running_loop().time()
+            if deadline is None:  # the body's time starts when the route starts reading it
+                deadline = now + self.body_timeout
+            try:
+                async with asyncio.timeout(min(self.read_timeout, deadline - now)):
+                    message = await receive()
+            except TimeoutError:
+                cut_short = True
+                raise ApiError(408, "request_timeout", MSG_REQUEST_TIMEOUT) from None
             if message["type"] != "http.request":
-                return  # the client went away before sending its body
-            chunk = message.get("body", b"")
-            size += len(chunk)
+                return message  # the client went away
+            size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _send_json(send, 413, too_large)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
+                cut_short = True
+                raise PayloadTooLarge()
+            complete = not message.get("more_body", False)
+            return message
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        async def reply(message: Message) -> None:
+            if message["type"] == "http.response.start" and cut_short:
+                message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
+            await send(message)
 
-        await self.app(scope, replay, send)
+        with contextlib.suppress(ClientDisconnect):  # it went away mid-body: no one to answer
+            await self.app(scope, read, reply)
+
+
+class InFlightLimit:
+    """503 `busy` with Retry-After for a request over `max_concurrent` being handled at once, so
+    a burst waits at the devices (they retry a 5xx with backoff) rather than in this process."""
+
+    RETRY_AFTER = 1
+
+    def __init__(self, app: ASGIApp, max_concurrent: int) -> None:
+        self.app = app
+        self.max_concurrent = max_concurrent
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.max_concurrent:
+            body = error_body(MSG_BUSY, "busy", self.RETRY_AFTER)
+            retry_after = (b"retry-after", str(self.RETRY_AFTER).encode("ascii"))
+            await _send_json(send, 503, body, (retry_after,))
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 #: logged (never sent) for a request whose client went away before any reply, as nginx does
@@ -214,10 +288,12 @@ CLIENT_CLOSED = 499
 
 
 class RequestLog:
-    """One line per request: method, path, status, milliseconds, account. Never a key or a body."""
+    """One line per request: method, path, status, milliseconds, account. Never a key or a body.
+    With `metrics`, the same figures are counted by route template (hub/metrics.py)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -239,14 +315,18 @@ class RequestLog:
                 status = 500  # a crash: the server error handler outside answers 500
             raise
         finally:
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                route = getattr(scope.get("route"), "path", UNMATCHED)
+                self.metrics.observe(route, scope["method"], status, seconds)
             account = scope.get("state", {}).get("account_id", "-")
-            # The raw (still percent-encoded) path: a decoded one could smuggle a newline in.
+            # The raw (still percent-encoded) path, escaped: nothing in it can end the line.
             path = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
             log.info(
                 "%s %s %d %.1fms account=%s",
-                scope["method"],
-                path.decode("ascii", "replace"),
+                printable(scope["method"]),
+                printable(path.decode("latin-1")),
                 status,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
                 account,
             )

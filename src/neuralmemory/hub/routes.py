@@ -13,12 +13,24 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
 from neuralmemory import __version__
-from neuralmemory.errors import AuthError, NotFound, PayloadTooLarge
-from neuralmemory.hub import auth
+from neuralmemory.errors import (
+    MSG_INVALID_PAIR_CODE,
+    MSG_INVITE_REQUIRED,
+    MSG_METRICS_REFUSED,
+    MSG_NOT_FOUND,
+    MSG_REGISTRATION_CLOSED,
+    AuthError,
+    CodeRefused,
+    NotFound,
+    PayloadTooLarge,
+)
+from neuralmemory.hub import auth, codes
 from neuralmemory.hub.backends import Backend, Incoming, KeyRow
 from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.loopback import keyless_allowed
+from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
 from neuralmemory.hub.ratelimit import admit, day_of
-from neuralmemory.hub.settings import Settings
+from neuralmemory.hub.settings import LOCAL_ACCOUNT, Settings
 from neuralmemory.protocol import (
     BUCKETS,
     ID_PATTERN,
@@ -35,6 +47,7 @@ from neuralmemory.protocol import (
     KeyInfo,
     KeyRevoked,
     KeysReply,
+    PairRequest,
     PullRequest,
     PushRequest,
     RegisterReply,
@@ -48,6 +61,7 @@ from neuralmemory.protocol import (
 class Hub:
     settings: Settings
     backend: Backend
+    metrics: Metrics | None = None
 
 
 def hub_of(request: Request) -> Hub:
@@ -68,9 +82,15 @@ async def caller(request: Request) -> auth.Caller:
     hub = hub_of(request)
     now = now_ms()
     per_minute = hub.settings.limits.rate_limit_per_minute
+    peer = request.client.host if request.client else None
+    keyless_ok = keyless_allowed(hub.settings.auth, peer, request.headers.items())
     try:
         who = await auth.authenticate(
-            hub.backend, hub.settings.auth, request.headers.get("authorization"), now
+            hub.backend,
+            hub.settings.auth,
+            request.headers.get("authorization"),
+            now,
+            keyless_ok=keyless_ok,
         )
     except AuthError:
         # Failed attempts count against the address, so guessing keys is rate limited too.
@@ -102,6 +122,18 @@ async def health() -> dict[str, Any]:
     return {"status": "ok"}
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus text; 404 (as for any unknown path) unless the hub was started with --metrics."""
+    counters = hub_of(request).metrics
+    if counters is None:
+        raise NotFound(MSG_NOT_FOUND)
+    peer = request.client.host if request.client else None
+    authorization = request.headers.get("authorization")
+    if not counters.may_read(peer, request.headers.items(), authorization):
+        raise AuthError(MSG_METRICS_REFUSED)
+    return Response(counters.render(), media_type=CONTENT_TYPE)
+
+
 async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Response:
     settings = hub_of(request).settings
     return reply(
@@ -111,6 +143,7 @@ async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Resp
             protocol=PROTOCOL_VERSION,
             implementation="python",
             auth=settings.auth,
+            registration=settings.registration,
             buckets=BUCKETS,
             limits=settings.limits,
         )
@@ -122,10 +155,18 @@ async def register(
     _: Annotated[None, Depends(anonymous)],
     body: Annotated[RegisterRequest, Depends(json_body(RegisterRequest))],
 ) -> Response:
+    hub = hub_of(request)
+    invite = None
+    if hub.settings.registration == "closed":
+        raise CodeRefused("registration_closed", MSG_REGISTRATION_CLOSED)
+    if hub.settings.registration == "invite":
+        if body.invite is None:
+            raise CodeRefused("invalid_invite", MSG_INVITE_REQUIRED)
+        invite = codes.hash_code(body.invite)
     now = now_ms()
     account_id = auth.new_id("acc_")
     secret, key = auth.new_key(account_id, "default", now)
-    if not await hub_of(request).backend.create_account(account_id, body.email, key):
+    if not await hub.backend.create_account(account_id, body.email, key, invite):
         raise ApiError(409, "conflict", "Email already registered")
     created = RegisterReply(
         account_id=account_id,
@@ -138,7 +179,38 @@ async def register(
     return reply(created, 201)
 
 
+async def pair(
+    request: Request,
+    _: Annotated[None, Depends(anonymous)],
+    body: Annotated[PairRequest, Depends(json_body(PairRequest))],
+) -> Response:
+    """A pairing code for a new key of the local account (`nmem sync pair` on a LAN device)."""
+    hub = hub_of(request)
+    now = now_ms()
+    # Its own, small budget per address, whatever --rate-limit says: codes are short-lived and
+    # this bounds the guesses at any one of them.
+    limit = codes.PAIR_ATTEMPTS_PER_MINUTE
+    await admit(hub.backend, limit, "pair:" + _address(request), None, now)
+    secret, key = auth.new_key(LOCAL_ACCOUNT, body.name, now)
+    if not await hub.backend.pair(codes.hash_code(body.code), key):
+        raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE)
+    request.state.account_id = LOCAL_ACCOUNT
+    if hub.settings.on_paired is not None:
+        await hub.settings.on_paired(hub.backend)
+    return reply(_created(key, secret), 201)
+
+
 # ---------------------------------------------------------------- keys
+
+
+def _created(key: KeyRow, secret: str) -> KeyCreated:
+    return KeyCreated(
+        key_id=key.key_id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        api_key=secret,
+        created_at=iso_ms(key.created_at) or "",
+    )
 
 
 def _key_info(key: KeyRow) -> KeyInfo:
@@ -158,17 +230,9 @@ async def create_key(
     who: Caller,
     body: Annotated[KeyCreateRequest, Depends(json_body(KeyCreateRequest))],
 ) -> Response:
-    now = now_ms()
-    secret, key = auth.new_key(who.account_id, body.name, now)
+    secret, key = auth.new_key(who.account_id, body.name, now_ms())
     await hub_of(request).backend.add_key(key)
-    created = KeyCreated(
-        key_id=key.key_id,
-        name=key.name,
-        key_prefix=key.key_prefix,
-        api_key=secret,
-        created_at=iso_ms(now) or "",
-    )
-    return reply(created, 201)
+    return reply(_created(key, secret), 201)
 
 
 async def list_keys(request: Request, who: Caller) -> Response:
@@ -222,6 +286,8 @@ async def push(
     result = await hub.backend.push(
         who.account_id, brain_id, body.brain_name, body.device, records, now_ms()
     )
+    if hub.metrics is not None:
+        hub.metrics.pushed.inc(sum(r.status == "accepted" for r in result.results))
     return reply(result)
 
 

@@ -8,9 +8,10 @@ value) and log line has its API keys masked (config.redact_keys). stdout is the 
 go to stderr, and `_guard_stdout` keeps a stray print from anywhere off the wire. The API key
 never leaves the sync service unmasked.
 
-The tools always work on the current brain (config.toml `brain`, `nmem brain use`). After a write
-or a recall, `service.after_write` schedules the debounced background sync when auto-sync is on;
-it returns at once, so no tool result waits for the hub.
+The tools always work on the current brain (config.toml `brain`, `nmem brain use`). After a write,
+a recall or a restore, `service.after_write` schedules the debounced background sync on the
+server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
+hub. main() drains and stops AUTO_SYNC when the client hangs up.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from neuralmemory.core.brain import (
     MAX_QUERY_CHARS,
     MAX_TAG_CHARS,
     MAX_TAGS,
+    current_brain_name,
     open_brain,
 )
 from neuralmemory.core.extract import MEMORY_TYPES
@@ -47,6 +49,7 @@ from neuralmemory.errors import InvalidInput, NmemError
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import service
+from neuralmemory.sync.auto import AutoSync
 
 if TYPE_CHECKING:
     MemoryType = str
@@ -70,6 +73,9 @@ Priority = Annotated[
 TypeField = Annotated[
     MemoryType | None, Field(description="The kind of memory; detected from the text when omitted.")
 ]
+
+# This server's debounced auto-sync after writes: started by the first write, stopped by main().
+AUTO_SYNC: AutoSync = service.auto_scheduler()
 
 INSTRUCTIONS = """\
 Neural Memory is the user's long-term memory, kept on their machine and synced to their other
@@ -120,7 +126,7 @@ def nmem_remember(
             expires_days=expires_days,
             encrypted=encrypted,
         )
-    service.after_write(brain.name)
+    service.after_write(brain.name, AUTO_SYNC)
     return RememberOut.of(done)
 
 
@@ -149,7 +155,7 @@ def nmem_recall(
     """
     with open_brain() as brain:
         hits = brain.recall(query, limit=limit, tags=tags, type=type)
-    service.after_write(brain.name)
+    service.after_write(brain.name, AUTO_SYNC)
     return RecallOut.of(query, hits)
 
 
@@ -171,7 +177,7 @@ def nmem_edit(
         raise InvalidInput("nothing to change", hint="give content, tags, priority or type")
     with open_brain() as brain:
         memory = brain.edit(memory_id, content=content, tags=tags, priority=priority, type=type)
-    service.after_write(brain.name)
+    service.after_write(brain.name, AUTO_SYNC)
     return MemoryOut.of(memory)
 
 
@@ -184,7 +190,7 @@ def nmem_forget(memory_id: MemoryId) -> ForgetOut:
     """
     with open_brain() as brain:
         brain.forget(memory_id)
-    service.after_write(brain.name)
+    service.after_write(brain.name, AUTO_SYNC)
     return ForgetOut(id=memory_id, forgotten=True)
 
 
@@ -317,7 +323,9 @@ def nmem_sync_restore(
     Use it only when the user wants the version that lost a conflict back; the version it replaces
     is itself kept as a conflict copy.
     """
-    return service.restore(conflict_id)
+    restored = service.restore(conflict_id)
+    service.after_write(current_brain_name(), AUTO_SYNC)
+    return restored
 
 
 # ---------------------------------------------------------------------------- serving
@@ -420,6 +428,10 @@ def main(log_level: str = "warning") -> None:
         level=log_level.upper(),
         format="%(asctime)s nmem-mcp %(levelname)s %(name)s: %(message)s",
     )
-    build_server().run("stdio")
-    # A write just before the client hung up still reaches the hub, if the client lets us finish.
-    service.wait_for_auto_sync(timeout=10.0)
+    try:
+        build_server().run("stdio")
+    finally:
+        # A write just before the client hung up still reaches the hub, if the client lets us
+        # finish; what has not started by then is dropped (the next sync carries it).
+        AUTO_SYNC.wait(timeout=10.0)
+        AUTO_SYNC.cancel()

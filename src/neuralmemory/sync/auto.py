@@ -4,9 +4,10 @@ A burst of writes (an agent remembering ten things) becomes one sync, `DEBOUNCE_
 last of them. The sync runs on a daemon thread; whatever it raises is recorded as the brain's last
 error (shown by `nmem sync status`) and never reaches the tool call that triggered it.
 
-A long-lived process (the MCP server) keeps one AutoSync. A short-lived one (a CLI command) would
-take its thread with it when it exits, so it hands the work to a detached child process instead
-(`spawn_detached`), which applies the same debounce across processes through a timestamp file.
+A long-lived process (the MCP server) owns one AutoSync and stops it on shutdown; the library arms
+no timer of its own. A short-lived one (a CLI command) would take its thread with it when it exits,
+so it hands the work to a detached child process instead (`spawn_detached`), which applies the same
+debounce across processes through a timestamp file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 2.0
+THREAD_NAME = "nmem-autosync"  # every timer's thread, so a leftover one can be found by name
 
 
 class AutoSync:
@@ -42,6 +44,7 @@ class AutoSync:
             if old is not None:
                 old.cancel()
             timer = threading.Timer(self._delay, self._fire, args=(brain,))
+            timer.name = f"{THREAD_NAME}-{brain}"
             timer.daemon = True
             self._timers[brain] = timer
             timer.start()
@@ -77,17 +80,23 @@ class AutoSync:
             self._timers.clear()
 
 
-def spawn_detached(brain: str, stamp_file: Path) -> None:
-    """From a short-lived process: let a detached child run the debounced sync.
+def stamp_path(home: Path, brain: str) -> Path:
+    return home / "run" / f"autosync-{brain}.stamp"
+
+
+def spawn_detached(home: Path, brain: str) -> None:
+    """From a short-lived process: let a detached child run the debounced sync of `home`'s brain.
 
     The child waits DEBOUNCE_SECONDS and syncs only if no later write re-stamped the file, so a
-    burst of CLI calls spawns several children but syncs once.
+    burst of CLI calls spawns several children but syncs once. It is given `home` rather than
+    inheriting $NMEM_HOME, which config.using_home may have overridden.
     """
     stamp = str(time.time_ns())
+    stamp_file = stamp_path(home, brain)
     stamp_file.parent.mkdir(parents=True, exist_ok=True)
     stamp_file.write_text(stamp, encoding="utf-8")
     subprocess.Popen(  # noqa: S603 -- our own interpreter and module, no shell
-        [sys.executable, "-m", "neuralmemory.sync.background", brain, str(stamp_file), stamp],
+        [sys.executable, "-m", "neuralmemory.sync.background", str(home), brain, stamp],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

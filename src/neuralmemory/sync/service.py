@@ -4,11 +4,13 @@ Each returns plain JSON-able data -- the stable shapes documented in docs/sync.m
 errors.py exceptions; adapters only format and map them. The API key leaves this module masked.
 
     configure(...) / get_config()       nmem_sync_config(action="set" | "get")
+    pair(target)                        nmem sync pair CODE@HOST:PORT
     setup_instructions()                nmem_sync_config(action="setup")
     run_sync(action, ...)               nmem_sync(action=...)
     status(...)                         nmem_sync_status()
     list_conflicts(...) / restore(...)  nmem_sync_conflicts(), nmem sync restore
-    after_write(brain)                  auto-sync hook for whoever called remember/recall
+    after_write(brain[, scheduler])     auto-sync hook for whoever called remember/recall/restore
+    sync_now_if_auto(brain)             `nmem sync restore`: the auto-sync, at once
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import ssl
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +32,30 @@ from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core.brain import Brain, list_brains, open_brain
 from neuralmemory.errors import (
     HINT_KEY_REQUIRED,
+    MSG_INVALID_PAIR_CODE,
     MSG_KEY_REQUIRED,
+    AccessDenied,
+    CodeRefused,
     ConfigError,
     HubError,
     InvalidInput,
     NmemError,
     NotFound,
 )
-from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms
+from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
 from neuralmemory.sync import state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
 from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, apply_plan
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, check_hub_url, load_ca
+from neuralmemory.sync.transport import (
+    MAX_ATTEMPTS,
+    HubClient,
+    NotFoundOnHub,
+    check_hub_url,
+    load_ca,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +118,35 @@ def configure(
         unreachable = _ask_hub_auth(cfg, transport)
     config.save_config(cfg)
     return _config_view(cfg, unreachable)
+
+
+def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Exchange a pairing line's one-time code for a key of the LAN hub, then store the hub's URL
+    and the key as configure() does; get_config() plus "paired". Nothing is stored on a refusal."""
+    try:
+        code, url = parse_pair_target(target)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"not a pairing line: {exc}",
+            hint="copy it whole from `nmem serve --lan` or `nmem hub pair`, e.g. "
+            "nmem sync pair 7KQX-M2PD-9RTA-B3CE@192.168.1.20:8000",
+        ) from None
+    cfg = config.load_config()
+    name = (cfg.device_name or "device")[:64]
+    # One attempt: a code works once, so a retry after a lost reply could only be refused.
+    with _hub(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
+        try:
+            created = hub.pair(code, name)
+        except AccessDenied:
+            raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE) from None
+        except NotFoundOnHub:
+            raise HubError(
+                f"{url} does not pair devices",
+                status=404,
+                hint="a Cloudflare hub has none: register there or make a key, then "
+                "`nmem sync config set --hub-url ... --api-key ...`",
+            ) from None
+    return {**configure(hub_url=url, api_key=created.api_key), "paired": True}
 
 
 def _checked_ca_cert(path: str) -> str:
@@ -173,9 +214,9 @@ def _not_ready(cfg: Config) -> ConfigError:
 
 def _steps_no_hub() -> list[str]:
     return [
-        "Pick a hub. On this machine or your LAN: `nmem serve` (SQLite under "
-        "$NMEM_HOME/hub, no key needed on 127.0.0.1); add --host 0.0.0.0 to serve your "
-        "LAN (keys required there).",
+        "Pick a hub. On this machine: `nmem serve` (SQLite under $NMEM_HOME/hub, no key "
+        "needed on 127.0.0.1). For your LAN: `nmem serve --lan`, then run the line it "
+        "prints (`nmem sync pair CODE@HOST:PORT`) on each device; that sets it all up.",
         "Or deploy your own Cloudflare hub: `cd sync-hub && npm install && npx wrangler "
         "login && npx wrangler d1 create nmem` (paste the database id into wrangler.toml), "
         "then `npx wrangler deploy`. Its schema sets itself up on first use.",
@@ -197,6 +238,7 @@ def _steps_no_key(cfg: Config) -> list[str]:
         else f"This hub ({cfg.hub_url}) is not on loopback or a LAN address, so it needs an "
         "API key (it could not be asked)."
     )
+    why += " A LAN hub: `nmem hub pair` on it prints a `nmem sync pair ...` line to run here."
     return [
         why,
         f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
@@ -383,7 +425,8 @@ def list_conflicts(brain: str | None = None) -> list[dict[str, Any]]:
 
 
 def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
-    """Make a conflict copy's loser current again, as a new version (synced next time)."""
+    """Make a conflict copy's loser current again, as a new version. It syncs with the next sync:
+    the caller runs one (sync_now_if_auto, or after_write) -- this arms nothing."""
     cfg = config.load_config()
     with _brain(brain, cfg) as local:
         with local.db.transaction():
@@ -398,8 +441,6 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
             apply_plan(local, plan)
             now = local.changes.current(loser.kind, loser.id)
         kept = plan.copies[0].id if plan.copies else None
-    if cfg.sync_enabled and cfg.auto_sync:
-        after_write(local.name)
     return {
         "restored": conflict_id,
         "record": {"kind": loser.kind, "id": loser.id},
@@ -457,31 +498,46 @@ def _auto_run(brain: str) -> None:
         log.debug("auto-sync of %s: %s", brain, exc.code)
 
 
-_auto = AutoSync(_auto_run)
+def auto_scheduler() -> AutoSync:
+    """A debounced auto-sync for a long-lived process (the MCP server), which owns it: it passes
+    it to after_write, and drains and cancels it when it shuts down."""
+    return AutoSync(_auto_run)
 
 
-def after_write(brain: str, *, detached: bool = False) -> bool:
+def after_write(brain: str, scheduler: AutoSync | None = None) -> bool:
     """Call after remember/recall: schedules a debounced background sync when auto-sync is on.
 
-    Never raises and never blocks. `detached=True` is for short-lived processes (the CLI), whose
-    threads die with them. Returns whether a sync was scheduled.
+    On the caller's own `scheduler` (see auto_scheduler); without one -- a short-lived process
+    like the CLI, whose threads die with it -- in a detached child process. Never raises and never
+    blocks. Returns whether a sync was scheduled.
     """
     try:
         cfg = config.load_config()
         if not (cfg.sync_enabled and cfg.auto_sync):
             return False
-        if detached:
-            spawn_detached(brain, config.home() / "run" / f"autosync-{brain}.stamp")
+        if scheduler is None:
+            spawn_detached(config.home(), brain)
         else:
-            _auto.notify(brain)
+            scheduler.notify(brain)
     except Exception as exc:  # the tool call that wrote must never fail because of sync
         log.debug("auto-sync not scheduled: %s", type(exc).__name__)
         return False
     return True
 
 
-def wait_for_auto_sync(timeout: float = 30.0) -> bool:
-    return _auto.wait(timeout)
+def sync_now_if_auto(
+    brain: str | None = None, *, transport: httpx.BaseTransport | None = None
+) -> dict[str, Any] | None:
+    """The full sync auto-sync would run, now and in this process (`nmem sync restore`); None
+    when auto-sync is off. A failure is returned as {"error", "code"} -- and recorded as the
+    brain's last_error -- never raised: the write before it stands."""
+    cfg = config.load_config()
+    if not (cfg.sync_enabled and cfg.auto_sync):
+        return None
+    try:
+        return run_sync("full", brain=brain, transport=transport)
+    except NmemError as exc:
+        return {"error": str(exc), "code": exc.code}
 
 
 # ---------------------------------------------------------------- plumbing

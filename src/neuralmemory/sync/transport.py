@@ -62,6 +62,7 @@ from neuralmemory.protocol import (
     DigestReply,
     FetchReply,
     HubInfo,
+    KeyCreated,
     PullReply,
     PushReply,
     StatusReply,
@@ -280,6 +281,11 @@ class HubClient:
 
     def info(self) -> HubInfo:
         return self._call("GET", protocol.PATH_INFO, HubInfo)
+
+    def pair(self, code: str, name: str) -> KeyCreated:
+        """A key for this device from a LAN hub, for a one-time pairing code (needs no key)."""
+        payload = {"code": code, "name": name}
+        return self._call("POST", protocol.PATH_PAIR, KeyCreated, content=_json(payload))
 
     def status(self) -> StatusReply:
         return self._call("GET", protocol.PATH_STATUS, StatusReply)

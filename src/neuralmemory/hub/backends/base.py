@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from neuralmemory.protocol import (
     BrainInfo,
@@ -39,6 +39,19 @@ class KeyRow:
     revoked_at: int | None = None
 
 
+CodeKind = Literal["invite", "pair"]
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    """A one-time code as stored: its hash, never the code (hub/codes.py makes them)."""
+
+    code_hash: str
+    kind: CodeKind
+    created_at: int
+    expires_at: int
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A pushed version with its canonical body text and wire size, both kept from the vhash
@@ -57,8 +70,19 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
     # accounts and keys
-    async def create_account(self, account_id: str, email: str, key: KeyRow) -> bool:
-        """False (and nothing written) when the email is already registered."""
+    async def create_account(
+        self, account_id: str, email: str, key: KeyRow, invite_hash: str | None = None
+    ) -> bool:
+        """False (and nothing written) when the email is already registered. With an invite,
+        the invite is used up in the same transaction: of two registrations racing for one, one
+        wins; CodeRefused (invalid_invite), nothing written, when it is unknown, used or expired."""
+        ...
+
+    async def add_code(self, code: CodeRow) -> None: ...
+
+    async def pair(self, code_hash: str, key: KeyRow) -> bool:
+        """Use up a pairing code and add `key` in one transaction; False (nothing written) when
+        the code is unknown, used or expired (at `key.created_at`)."""
         ...
 
     async def add_key(self, key: KeyRow) -> None: ...

@@ -14,8 +14,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, AccessDenied, NotFound
-from neuralmemory.hub.backends.base import Incoming, KeyRow
+from neuralmemory.errors import (
+    MSG_BRAIN_NOT_FOUND,
+    MSG_INVALID_INVITE,
+    AccessDenied,
+    CodeRefused,
+    NotFound,
+)
+from neuralmemory.hub.backends.base import CodeKind, CodeRow, Incoming, KeyRow
 from neuralmemory.hub.backends.cas import Head, RecordId, plan_push
 from neuralmemory.protocol import (
     BUCKETS,
@@ -113,6 +119,14 @@ ON CONFLICT (subject) DO UPDATE SET
 RETURNING hits
 """
 
+# A conditional update is the whole race: of two transactions using one code, the second finds
+# used_at set (PostgreSQL re-checks the row once the first commits) and changes nothing.
+USE_CODE = """
+UPDATE codes SET used_at = ?, used_by = ?
+WHERE code_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?
+RETURNING code_hash
+"""
+
 COUNT_REQUEST = """
 INSERT INTO usage_daily (account_id, day, requests) VALUES (?, ?, 1)
 ON CONFLICT (account_id, day) DO UPDATE SET requests = usage_daily.requests + 1
@@ -169,6 +183,10 @@ def _version(row: Row) -> StoredVersion:
     )
 
 
+class _Rollback(Exception):
+    """Raised inside a transaction to undo it: its caller answers without an error."""
+
+
 class SqlStore:
     """Implements base.Backend over any Database."""
 
@@ -180,17 +198,46 @@ class SqlStore:
 
     # ------------------------------------------------------------ accounts and keys
 
-    async def create_account(self, account_id: str, email: str, key: KeyRow) -> bool:
+    async def create_account(
+        self, account_id: str, email: str, key: KeyRow, invite_hash: str | None = None
+    ) -> bool:
+        try:
+            async with self.db.transaction("durable") as tx:
+                # The invite first: whoever holds none learns nothing about registered emails.
+                if invite_hash is not None and not await self._use_code(
+                    tx, invite_hash, "invite", account_id, key.created_at
+                ):
+                    raise CodeRefused("invalid_invite", MSG_INVALID_INVITE)
+                created = await tx.one(
+                    "INSERT INTO accounts (id, email, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (email) DO NOTHING RETURNING id",
+                    (account_id, email, key.created_at),
+                )
+                if created is None:
+                    raise _Rollback()  # the email is taken: the invite stays unused
+                await self._insert_key(tx, key)
+        except _Rollback:
+            return False
+        return True
+
+    async def add_code(self, code: CodeRow) -> None:
         async with self.db.transaction("durable") as tx:
-            created = await tx.one(
-                "INSERT INTO accounts (id, email, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (email) DO NOTHING RETURNING id",
-                (account_id, email, key.created_at),
+            await tx.execute(
+                "INSERT INTO codes (code_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (code.code_hash, code.kind, code.created_at, code.expires_at),
             )
-            if created is None:
+
+    async def pair(self, code_hash: str, key: KeyRow) -> bool:
+        async with self.db.transaction("durable") as tx:
+            if not await self._use_code(tx, code_hash, "pair", key.key_id, key.created_at):
                 return False
             await self._insert_key(tx, key)
         return True
+
+    async def _use_code(
+        self, tx: Tx, code_hash: str, kind: CodeKind, used_by: str, now: int
+    ) -> bool:
+        return await tx.one(USE_CODE, (now, used_by, code_hash, kind, now)) is not None
 
     async def add_key(self, key: KeyRow) -> None:
         async with self.db.transaction("durable") as tx:
