@@ -1,7 +1,8 @@
 """Where everything lives, and config.toml. The only module that reads the environment.
 
 $NMEM_HOME/                (default ~/.neuralmemory)
-  config.toml              hub_url, api_key, conflict_strategy, auto_sync, device, current brain
+  config.toml              hub_url, api_key, ca_cert, hub_auth (what the hub said it needs),
+                           conflict_strategy, auto_sync, device, current brain
   device_id                this installation's stable device id, made once
   brains/{name}.db         one SQLite file per brain
   keys/{brain_id}.key      the brain's Fernet key (mode 0600, never uploaded)
@@ -11,8 +12,10 @@ $NMEM_HOME/                (default ~/.neuralmemory)
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import platform
+import re
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -27,11 +30,30 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from neuralmemory.errors import ConfigError
-from neuralmemory.protocol import mask_key
+from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
 ENV_HOME = "NMEM_HOME"
 CONFIG_FILE = "config.toml"
 STRATEGIES = ("prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger")
+HUB_AUTH_MODES = ("keys", "local", "none")  # /v1/hub/info `auth`
+
+# Plain http is allowed to these only. CGNAT (100.64.0.0/10) is left out on purpose: on a carrier
+# network it is shared with the carrier's other customers, so it is not "your LAN" (a Tailscale
+# hub, which lives there too, can use its https MagicDNS name). Listed explicitly rather than
+# ipaddress.is_private, which also admits documentation, benchmark and reserved ranges.
+LAN_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "127.0.0.0/8",  # loopback
+        "10.0.0.0/8",  # RFC 1918
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",  # link-local
+        "::1/128",
+        "fc00::/7",  # unique local (ULA)
+        "fe80::/10",  # link-local
+    )
+)
 
 
 # Set by using_home(); a ContextVar, so one thread's home never leaks into another's calls.
@@ -70,6 +92,10 @@ class Config:
 
     hub_url: str | None = None
     api_key: str | None = None
+    #: a PEM file of extra CAs to trust for an https hub (a self-signed one)
+    ca_cert: str | None = None
+    #: the hub's /v1/hub/info `auth`, as it answered when last asked; None: not known
+    hub_auth: str | None = None
     conflict_strategy: str = "prefer_recent"
     auto_sync: bool = True
     brain: str = "default"
@@ -77,26 +103,96 @@ class Config:
 
     @property
     def sync_enabled(self) -> bool:
-        """On once hub_url and api_key are both set; a local hub needs no key."""
+        """On once hub_url and api_key are both set; a hub that said it needs no key (or, not
+        asked yet, one on a loopback or LAN address) needs none."""
         if not self.hub_url:
             return False
-        return bool(self.api_key) or is_local_url(self.hub_url)
+        if self.api_key:
+            return True
+        if self.hub_auth is not None:
+            return self.hub_auth != "keys"
+        return is_local_url(self.hub_url)
 
     @property
     def masked_key(self) -> str | None:
         return mask_key(self.api_key)
 
 
-def is_local_url(url: str) -> bool:
-    """True for a hub on loopback or a private LAN address, where plain http is allowed."""
-    host = (urlsplit(url).hostname or "").strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+def is_lan_ip(address: str) -> bool:
+    """True for a loopback or private LAN address (LAN_NETWORKS); False for anything else,
+    including a host name."""
     try:
-        address = ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # fe80::1%eth0: drop the zone
     except ValueError:
-        return host.endswith(".local")  # mDNS names only resolve on the LAN
-    return address.is_loopback or address.is_private or address.is_link_local
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:8.8.8.8 is 8.8.8.8
+    return any(ip in net for net in LAN_NETWORKS)
+
+
+def is_local_url(url: str) -> bool:
+    """True when the URL itself names loopback or a LAN (an IP address, or localhost).
+
+    Only the text: a host name is judged by what it resolves to (sync.transport), which this
+    guess for "does it need a key" never looks up.
+    """
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host.endswith(".localhost") or is_lan_ip(host)
+
+
+# ---------------------------------------------------------------- secrets in messages
+
+# A key, or what is left of one where a message shortened it in the middle (pydantic's
+# "input_value='nmk_Pa5ted...WrongField'"): the part after the dots is the key's too. A key
+# already shown masked (nmk_a1b2c3d4****) is left as it is, so masking twice changes nothing.
+# "nmk_" alone or "nmk_..." (how messages write a placeholder) is not a key.
+_KEY_IN_TEXT = re.compile(r"nmk_[A-Za-z0-9]+(?:\.\.\.[A-Za-z0-9]*)?(\*{4})?")
+
+
+def redact_keys(text: str) -> str:
+    """Mask anything that looks like an API key, anywhere in a message or log line.
+
+    Applied where errors are formatted for people (CLI, MCP, logs), so a key pasted into the
+    wrong field is never echoed whole, whatever message quotes it.
+    """
+
+    def masked(match: re.Match[str]) -> str:
+        key = match.group()
+        if match.group(1) and len(key) == KEY_DISPLAY_CHARS + 4:
+            return key
+        key = key.removesuffix("****")
+        return str(mask_key(key)) if KEY_RE.match(key) else "nmk_****"
+
+    return _KEY_IN_TEXT.sub(masked, text)
+
+
+class RedactKeys(logging.Filter):
+    """A logging filter: every record's message with its keys masked (redact_keys)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_keys(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def tls_env() -> tuple[str | None, str | None]:
+    """SSL_CERT_FILE and SSL_CERT_DIR: the standard variables for extra trusted CAs."""
+    return os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None
+
+
+#: config.toml's keys this module reads and writes, with their TOML types
+FIELDS: tuple[tuple[str, type], ...] = (
+    ("hub_url", str),
+    ("api_key", str),
+    ("ca_cert", str),
+    ("hub_auth", str),
+    ("conflict_strategy", str),
+    ("auto_sync", bool),
+    ("brain", str),
+    ("device_name", str),
+)
 
 
 def config_path(base: Path | None = None) -> Path:
@@ -122,14 +218,7 @@ def load_config(base: Path | None = None) -> Config:
     doc = _read_document(path)
     values: dict[str, Any] = doc.unwrap()
     cfg = Config()
-    for key, expected in (
-        ("hub_url", str),
-        ("api_key", str),
-        ("conflict_strategy", str),
-        ("auto_sync", bool),
-        ("brain", str),
-        ("device_name", str),
-    ):
+    for key, expected in FIELDS:
         if key in values:
             value = values[key]
             if not isinstance(value, expected):
@@ -143,6 +232,11 @@ def load_config(base: Path | None = None) -> Config:
             f"{path}: unknown conflict_strategy '{cfg.conflict_strategy}'",
             hint="one of " + ", ".join(STRATEGIES),
         )
+    if cfg.hub_auth is not None and cfg.hub_auth not in HUB_AUTH_MODES:
+        raise ConfigError(
+            f"{path}: unknown hub_auth '{cfg.hub_auth}'",
+            hint="remove the line: it is learned again from the hub",
+        )
     return cfg
 
 
@@ -150,7 +244,7 @@ def save_config(cfg: Config, base: Path | None = None) -> Path:
     """Write config.toml atomically, keeping the user's comments and unknown keys."""
     path = config_path(base)
     doc = _read_document(path)  # refuses to overwrite a corrupt file
-    for key in ("hub_url", "api_key", "conflict_strategy", "auto_sync", "brain", "device_name"):
+    for key, _ in FIELDS:
         value = getattr(cfg, key)
         if value is None:
             doc.pop(key, None)

@@ -15,7 +15,8 @@
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
-        ├── HubUnavailable         network error or 5xx: retryable
+        ├── TLSFailure             the hub's certificate is not trusted, or TLS failed
+        ├── HubUnavailable         network error, timeout or 5xx: retryable
         └── ProtocolError          the hub said something this client cannot understand
 
 `retryable` is a property of the error: only transport failures, 5xx and 429 are worth a retry.
@@ -73,6 +74,52 @@ MSG_LAST_ADMIN_KEY = "Cannot revoke the last admin key: create another admin key
 MSG_KEY_LIMIT = (
     "Key limit reached: an account may hold {limit} active keys; revoke unused ones first"
 )
+
+# Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.
+MSG_KEY_REQUIRED = "This hub requires an API key"
+HINT_KEY_REQUIRED = (
+    "set one with `nmem sync config set --api-key nmk_...`; ask the hub's operator for a key, "
+    "or register (`nmem sync config setup` shows how)"
+)
+HINT_INVALID_KEY = (
+    "the hub does not know this key, or it was revoked: make a new key (POST /v1/auth/keys from "
+    "a device whose key works, or register again) and `nmem sync config set --api-key nmk_...`"
+)
+HINT_ACCESS_DENIED = (
+    "the hub knows the key, but this brain belongs to another account: use a key of the account "
+    "that owns the brain, or sync another brain (--brain)"
+)
+HINT_RATE_LIMITED = "the hub limits requests per key; try again in {seconds:g} s"
+HINT_SERVER_ERROR = "a fault in the hub, not in your data: try again later; its log says more"
+MSG_NOT_A_HUB = "{url} answered 404 to {path}: is it a Neural Memory hub?"
+HINT_NOT_A_HUB = "check hub_url (`nmem sync config get`): the hub's address, with no extra path"
+MSG_UNREACHABLE = "Cannot reach the hub at {url}"
+HINT_UNREACHABLE = (
+    "{detail}; is the hub running, and is the address right? `nmem sync status` shows the URL"
+)
+MSG_TIMEOUT = "The hub at {url} did not answer within {seconds:g} s"
+HINT_TIMEOUT = "{kind}; a busy or far-away hub, or a firewall dropping the connection"
+MSG_TLS_UNTRUSTED = "The hub's TLS certificate is not trusted"
+HINT_TLS_UNTRUSTED = (
+    "self-signed or from a private CA? pass its CA certificate: `nmem sync config set --ca-cert "
+    "FILE` (PEM), or set SSL_CERT_FILE=FILE"
+)
+HINT_TLS_HOSTNAME = "connect with a name or address the certificate was issued for"
+HINT_TLS_EXPIRED = "the hub's operator must renew its certificate"
+MSG_TLS_FAILED = "TLS with the hub at {url} failed: {reason}"
+HINT_TLS_FAILED = (
+    "is the hub serving https? `nmem serve` does only with --tls-cert/--tls-key; "
+    "a hub on loopback or a LAN can use http://"
+)
+MSG_NAME_NOT_LAN = "{host} resolves to {address}, which is not a loopback or private LAN address"
+HINT_NAME_NOT_LAN = (
+    "use https://, or the hub's LAN IP address (http://192.168.x.y:8000); plain http is only "
+    "allowed to loopback and private LAN addresses"
+)
+MSG_KEY_NOT_URL = "that looks like an API key, not a hub URL"
+HINT_KEY_NOT_URL = "give the key as --api-key (MCP: api_key) and the hub's address as --hub-url"
+MSG_BAD_CA_CERT = "cannot use {path} as a CA certificate: {reason}"
+HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the self-signed hub)"
 
 
 class NmemError(Exception):
@@ -159,8 +206,10 @@ class RateLimited(HubError):
     code = "rate_limited"
     retryable = True
 
-    def __init__(self, retry_after: float, message: str = MSG_RATE_LIMITED) -> None:
-        super().__init__(message, status=429)
+    def __init__(
+        self, retry_after: float, message: str = MSG_RATE_LIMITED, *, hint: str | None = None
+    ) -> None:
+        super().__init__(message, status=429, hint=hint)
         self.retry_after = retry_after
 
 
@@ -182,6 +231,12 @@ class InsecureHubURL(HubError):
 
     def __init__(self, message: str = MSG_HTTPS_REQUIRED, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
+
+
+class TLSFailure(HubError):
+    """The TLS handshake failed: not retryable, the user must fix trust or the URL."""
+
+    code = "tls_error"
 
 
 class HubUnavailable(HubError):

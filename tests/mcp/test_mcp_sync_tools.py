@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp_client import Hub, call, mcp_session
+from mcp_client import Hub, call, call_error, mcp_session
 
 from mcp import ClientSession
 
@@ -141,3 +141,25 @@ async def test_auto_sync_runs_in_the_background_after_remember(tmp_path: Path, h
         await call(b, "nmem_sync", action="full")
         found = await call(b, "nmem_recall", query="when do backups run?")
         assert found["memories"][0]["id"] == remembered["id"]
+
+
+async def test_a_key_in_the_wrong_field_is_never_echoed(tmp_path: Path) -> None:
+    """The library's errors and the SDK's own argument errors (which quote the rejected value)."""
+    key = "nmk_" + "Pa5tedIntoTheWrongField" * 2
+    async with mcp_session(tmp_path / "a") as session:
+        errors = {
+            "hub_url": await call_error(session, "nmem_sync_config", action="set", hub_url=key),
+            "strategy": await call_error(
+                session, "nmem_sync_config", action="set", conflict_strategy=key
+            ),
+            "ca_cert": await call_error(session, "nmem_sync_config", action="set", ca_cert=key),
+            "sync": await call_error(session, "nmem_sync", strategy=key),
+        }
+    log = (tmp_path / "a" / "mcp-stderr.log").read_text(encoding="utf-8")
+    for text in [*errors.values(), log]:
+        assert key not in text and key[12:] not in text
+    assert "that looks like an API key, not a hub URL" in errors["hub_url"]
+    # pydantic shortens a long value to its head...tail: both parts are masked
+    assert "input_value='nmk_****'" in errors["strategy"]
+    assert f"cannot use {tmp_path / 'a'}" not in errors["ca_cert"]  # the server's cwd, not ours
+    assert "as a CA certificate" in errors["ca_cert"] and key[:12] + "****" in errors["ca_cert"]

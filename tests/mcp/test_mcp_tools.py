@@ -73,7 +73,14 @@ async def test_tools_are_listed_with_schemas_enums_and_bounds(tmp_path: Path) ->
     config = props("nmem_sync_config")
     assert _enum(config["action"]) == ["get", "set", "setup"]
     assert _enum(config["conflict_strategy"]) == list(STRATEGIES)
-    assert set(config) == {"action", "hub_url", "api_key", "conflict_strategy", "auto_sync"}
+    assert set(config) == {
+        "action",
+        "hub_url",
+        "api_key",
+        "ca_cert",
+        "conflict_strategy",
+        "auto_sync",
+    }
     assert props("nmem_sync_status") == props("nmem_sync_conflicts") == {}
     assert set(props("nmem_sync_restore")) == {"conflict_id"}
     assert listed["nmem_stats"].annotations is not None
@@ -175,7 +182,7 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_pa
         assert "nothing to change" in await call_error(session, "nmem_edit", memory_id="m-x")
         assert "Sync is not configured" in await call_error(session, "nmem_sync", action="push")
         assert "Cloud hub requires HTTPS" in await call_error(
-            session, "nmem_sync_config", action="set", hub_url="http://hub.example.com"
+            session, "nmem_sync_config", action="set", hub_url="http://203.0.113.7:8000"
         )
         not_a_key = "nmk_" + "Z" * 300
         refused = await call_error(session, "nmem_sync_config", action="set", api_key=not_a_key)

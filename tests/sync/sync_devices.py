@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -111,18 +112,23 @@ _LAUNCHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-launcher")
 class Hub:
     """`nmem serve` on a fixed port and database, which a test may kill and start again."""
 
-    def __init__(self, db: Path, log: Path, *, keys: bool = False) -> None:
+    def __init__(
+        self, db: Path, log: Path, *, keys: bool = False, tls: tuple[Path, Path] | None = None
+    ) -> None:
+        """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`)."""
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db, self.log, self.keys = db, log, keys
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.db, self.log, self.keys, self.tls = db, log, keys, tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.proc = _LAUNCHER.submit(self._spawn).result()
+        verify = ssl.create_default_context(cafile=self.tls[0]) if self.tls else True
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                health = httpx.get(self.url + "/v1/health", timeout=1, verify=verify)
+                if health.status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -133,6 +139,8 @@ class Hub:
         args += ["--rate-limit", "0", "--log-level", "debug"]
         if self.keys:
             args.append("--require-keys")
+        if self.tls:
+            args += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         env = {**os.environ, "NMEM_HOME": str(self.db.parent / "hub-home")}
         with self.log.open("ab") as out:
             return subprocess.Popen(

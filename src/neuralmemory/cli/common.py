@@ -1,7 +1,9 @@
 """What every nmem command shares: --json and --brain options, error mapping, output.
 
 Errors are mapped here, at the edge only: a library NmemError becomes one line on stderr
-("Error: ...") or, with --json, {"error": ..., "code": ...} on stdout, and exit status 1.
+("Error: ...") or, with --json, {"error": ..., "code": ...} on stdout, and exit status 1. Every
+message passes config.redact_keys on its way out, so a key pasted into the wrong option is never
+echoed whole (click's own usage errors too: NmemGroup).
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
+from neuralmemory.config import redact_keys
 from neuralmemory.errors import NmemError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,13 +34,37 @@ def handled(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except NmemError as exc:
+            message = redact_keys(str(exc))
             if kwargs.get("as_json"):
-                click.echo(json.dumps({"error": str(exc), "code": exc.code}))
+                click.echo(json.dumps({"error": message, "code": exc.code}))
             else:
-                click.echo(f"Error: {exc}", err=True)
+                click.echo(f"Error: {message}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+class NmemGroup(click.Group):
+    """The root group: click's usage errors ("'nmk_...' is not one of ...") quote what was typed,
+    so their messages are redacted before click prints them."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _redacted_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _redacted_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _redacted_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except click.ClickException as exc:
+        # typed Final, but click reads it only when it prints the error, after this
+        exc.message = redact_keys(exc.message)  # type: ignore[misc]
+        raise
 
 
 def emit_json(data: Any) -> None:

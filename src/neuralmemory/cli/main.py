@@ -10,6 +10,7 @@ import click
 
 from neuralmemory import __version__
 from neuralmemory.cli.brain import brain
+from neuralmemory.cli.common import NmemGroup
 from neuralmemory.cli.hub import hub
 from neuralmemory.cli.keys import keys
 from neuralmemory.cli.mcp import mcp
@@ -18,7 +19,7 @@ from neuralmemory.cli.serve import serve
 from neuralmemory.cli.sync import sync
 
 
-@click.group()
+@click.group(cls=NmemGroup)
 @click.version_option(__version__, prog_name="nmem")
 def cli() -> None:
     """Neural Memory: associative memory for AI agents, synced through a hub you host."""

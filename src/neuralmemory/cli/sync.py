@@ -128,8 +128,9 @@ def status(brain: str | None, as_json: bool) -> None:
 
 
 def _status_text(s: dict[str, Any]) -> str:
+    off = f"off: {s['warning']}" if s["warning"] else "not configured (nmem sync config setup)"
     lines = [
-        f"sync:        {'enabled' if s['enabled'] else 'not configured (nmem sync config setup)'}",
+        f"sync:        {'enabled' if s['enabled'] else off}",
         f"hub:         {s['hub_url'] or '-'}",
         f"api key:     {s['api_key'] or '-'}",
         f"strategy:    {s['conflict_strategy']}   auto-sync: {'on' if s['auto_sync'] else 'off'}",
@@ -145,7 +146,7 @@ def _status_text(s: dict[str, Any]) -> str:
     if s["last_error"]:
         lines.append(f"last error:  {s['last_error']['at']} {s['last_error']['error']}")
     hub = s["hub"]
-    if hub and hub["reachable"]:
+    if hub and "error" not in hub:
         usage = hub["usage"]
         lines.append(
             f"hub:         {hub['implementation']} {hub['version']}, tier {hub['tier']}, "
@@ -156,8 +157,8 @@ def _status_text(s: dict[str, Any]) -> str:
                 f"  device     {device['name']} ({device['device_id']}, {device['platform']}) "
                 f"last sync {device['last_sync_at'] or 'never'}"
             )
-    elif hub:
-        lines.append(f"hub:         unreachable: {hub['error']}")
+    elif hub:  # an answer that is an error (401, 403, ...) is not "unreachable"
+        lines.append(f"hub:         {'' if hub['reachable'] else 'unreachable: '}{hub['error']}")
     return "\n".join(lines)
 
 
@@ -237,6 +238,11 @@ def config_get(as_json: bool) -> None:
 @config_group.command("set")
 @click.option("--hub-url", help="https://your-hub, or http:// on loopback/LAN ('' clears).")
 @click.option("--api-key", help="nmk_... from the hub's register or keys endpoint ('' clears).")
+@click.option(
+    "--ca-cert",
+    metavar="FILE",
+    help="Also trust this CA certificate (PEM) for an https hub, e.g. self-signed ('' clears).",
+)
 @click.option("--conflict-strategy", type=click.Choice(STRATEGIES))
 @click.option("--auto-sync", type=click.Choice(["on", "off"]), help="Background sync after writes.")
 @json_option
@@ -244,16 +250,21 @@ def config_get(as_json: bool) -> None:
 def config_set(
     hub_url: str | None,
     api_key: str | None,
+    ca_cert: str | None,
     conflict_strategy: str | None,
     auto_sync: str | None,
     as_json: bool,
 ) -> None:
-    """Change sync settings; sync turns on once hub_url (and, off-LAN, api_key) are set."""
+    """Change sync settings; sync turns on once hub_url (and, if the hub needs one, api_key) is set.
+
+    Asks the hub (GET /v1/hub/info) whether it needs a key, and says so when one is missing.
+    """
     from neuralmemory.sync import service
 
     result = service.configure(
         hub_url=hub_url,
         api_key=api_key,
+        ca_cert=ca_cert,
         conflict_strategy=conflict_strategy,
         auto_sync=None if auto_sync is None else auto_sync == "on",
     )
@@ -261,17 +272,20 @@ def config_set(
 
 
 def _config_text(c: dict[str, Any]) -> str:
-    return "\n".join(
-        [
-            f"enabled:           {'yes' if c['enabled'] else 'no'}",
-            f"hub_url:           {c['hub_url'] or '-'}",
-            f"api_key:           {c['api_key'] or '-'}",
-            f"conflict_strategy: {c['conflict_strategy']}",
-            f"auto_sync:         {'on' if c['auto_sync'] else 'off'}",
-            f"device:            {c['device_name']} ({c['device_id']})",
-            f"file:              {c['config_file']}",
-        ]
-    )
+    lines = [
+        f"enabled:           {'yes' if c['enabled'] else 'no'}",
+        f"hub_url:           {c['hub_url'] or '-'}",
+        f"api_key:           {c['api_key'] or '-'}",
+        f"conflict_strategy: {c['conflict_strategy']}",
+        f"auto_sync:         {'on' if c['auto_sync'] else 'off'}",
+        f"device:            {c['device_name']} ({c['device_id']})",
+        f"file:              {c['config_file']}",
+    ]
+    if c["ca_cert"]:
+        lines.insert(3, f"ca_cert:           {c['ca_cert']}")
+    if c["warning"]:
+        lines.append(f"warning:           {c['warning']}")
+    return "\n".join(lines)
 
 
 @sync.command()

@@ -3,8 +3,10 @@
 A tool parses (the SDK checks the arguments against the tool's JSON schema), calls one library
 function, and returns its result as compact JSON text plus the same data as structured content.
 A library error becomes an MCP tool error (an isError result) carrying the CLI's message, and the
-server keeps serving. stdout is the transport: logs go to stderr, and `_guard_stdout` keeps a stray
-print from anywhere off the wire. The API key never leaves the sync service unmasked.
+server keeps serving. Every tool error (the SDK's argument errors too, which quote the rejected
+value) and log line has its API keys masked (config.redact_keys). stdout is the transport: logs
+go to stderr, and `_guard_stdout` keeps a stray print from anywhere off the wire. The API key
+never leaves the sync service unmasked.
 
 The tools always work on the current brain (config.toml `brain`, `nmem brain use`). After a write,
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
@@ -25,11 +27,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from neuralmemory import __version__
-from neuralmemory.config import STRATEGIES
+from neuralmemory.config import STRATEGIES, RedactKeys, redact_keys
 from neuralmemory.core.brain import (
     DEFAULT_PRIORITY,
     MAX_CONTENT_BYTES,
@@ -250,6 +252,14 @@ def nmem_sync_config(
     api_key: Annotated[
         str | None, Field(description="The account's key, nmk_... Empty string clears it.")
     ] = None,
+    ca_cert: Annotated[
+        str | None,
+        Field(
+            max_length=4096,
+            description="Path of a PEM CA certificate to trust for an https hub with a "
+            "self-signed certificate. Empty string clears it.",
+        ),
+    ] = None,
     conflict_strategy: Annotated[
         Strategy | None,
         Field(description="Who wins when two devices edited the same memory."),
@@ -260,7 +270,8 @@ def nmem_sync_config(
 ) -> dict[str, Any]:
     """Read or change how this device syncs its memory; the API key is only ever shown masked.
 
-    Sync turns on once hub_url and api_key are both set (a local hub needs no key). Use it with
+    Sync turns on once hub_url and api_key are both set (a hub that needs no key: no key);
+    setting hub_url asks the hub, and `warning` says what is still missing. Use it with
     action="setup" when the user wants their memory on another machine or asks how sync works:
     it explains the next steps (start or deploy a hub, register, connect, first sync). Use
     action="set" only with values the user gave you.
@@ -269,10 +280,11 @@ def nmem_sync_config(
         return service.configure(
             hub_url=hub_url,
             api_key=api_key,
+            ca_cert=ca_cert,
             conflict_strategy=conflict_strategy,
             auto_sync=auto_sync,
         )
-    if (hub_url, api_key, conflict_strategy, auto_sync) != (None, None, None, None):
+    if (hub_url, api_key, ca_cert, conflict_strategy, auto_sync) != (None,) * 5:
         raise InvalidInput(
             f"action={action!r} takes no settings", hint='use action="set" to change them'
         )
@@ -366,8 +378,25 @@ def _description(tool: Callable[..., object]) -> str:
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
+class NmemServer(MCPServer):
+    """The SDK's server, with keys masked in every tool error: its own argument errors quote
+    the rejected value ("input_value='nmk_...'"), and a key may be pasted into any field."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            redacted = redact_keys(str(exc))
+            if redacted == str(exc):
+                raise
+            # the same class and cause: the SDK logs argument errors by field names only
+            raise type(exc)(redacted) from exc.__cause__
+
+
 def build_server() -> MCPServer:
-    server: MCPServer = MCPServer(
+    server: MCPServer = NmemServer(
         "nmem", title="Neural Memory", version=__version__, instructions=INSTRUCTIONS
     )
     for tool, hints in TOOLS:
@@ -392,8 +421,10 @@ def _guard_stdout() -> None:
 def main(log_level: str = "warning") -> None:
     """Serve over stdio until the client closes stdin."""
     _guard_stdout()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactKeys())
     logging.basicConfig(
-        stream=sys.stderr,
+        handlers=[handler],
         level=log_level.upper(),
         format="%(asctime)s nmem-mcp %(levelname)s %(name)s: %(message)s",
     )

@@ -16,10 +16,12 @@ errors.py exceptions; adapters only format and map them. The API key leaves this
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +31,9 @@ from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core.brain import Brain, list_brains, open_brain
 from neuralmemory.errors import (
+    HINT_KEY_REQUIRED,
     MSG_INVALID_PAIR_CODE,
+    MSG_KEY_REQUIRED,
     AccessDenied,
     CodeRefused,
     ConfigError,
@@ -45,7 +49,13 @@ from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, 
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, NotFoundOnHub, check_hub_url
+from neuralmemory.sync.transport import (
+    MAX_ATTEMPTS,
+    HubClient,
+    NotFoundOnHub,
+    check_hub_url,
+    load_ca,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +63,8 @@ SYNC_ACTIONS = ("seed", *ACTIONS)
 PREVIEW_CHARS = 80
 NOT_CONFIGURED = "Sync is not configured"
 SETUP_HINT = "run `nmem sync config setup` for the steps"
+REQUEST_TIMEOUT = 30.0  # seconds, per request to the hub
+PROBE_TIMEOUT = 5.0  # asking /v1/hub/info while configuring: a dead address must not hang setup
 
 
 # ---------------------------------------------------------------- configuration
@@ -67,13 +79,22 @@ def configure(
     *,
     hub_url: str | None = None,
     api_key: str | None = None,
+    ca_cert: str | None = None,
     conflict_strategy: str | None = None,
     auto_sync: bool | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
-    """Change the given settings ('' clears hub_url or api_key); returns get_config()."""
+    """Change the given settings ('' clears hub_url, api_key or ca_cert); returns get_config().
+
+    When the hub or the way to reach it changed, asks the hub's /v1/hub/info how it
+    authenticates, so a keyless device is never called ready for a hub that requires keys; the
+    result's `warning` says what is still missing (or that the hub could not be asked).
+    """
     cfg = config.load_config()
     if hub_url is not None:
-        cfg.hub_url = check_hub_url(hub_url) if hub_url.strip() else None
+        url = check_hub_url(hub_url) if hub_url.strip() else None
+        if url != cfg.hub_url:
+            cfg.hub_url, cfg.hub_auth = url, None
     if api_key is not None:
         key = api_key.strip()
         if key and not KEY_RE.match(key):
@@ -81,6 +102,8 @@ def configure(
                 "that is not an API key", hint="keys look like nmk_ followed by 32+ letters/digits"
             )
         cfg.api_key = key or None
+    if ca_cert is not None:
+        cfg.ca_cert = _checked_ca_cert(ca_cert) if ca_cert.strip() else None
     if conflict_strategy is not None:
         if conflict_strategy not in STRATEGIES:
             raise InvalidInput(
@@ -90,8 +113,11 @@ def configure(
         cfg.conflict_strategy = conflict_strategy
     if auto_sync is not None:
         cfg.auto_sync = auto_sync
+    unreachable = None
+    if cfg.hub_url and (hub_url, api_key, ca_cert) != (None, None, None):
+        unreachable = _ask_hub_auth(cfg, transport)
     config.save_config(cfg)
-    return _config_view(cfg)
+    return _config_view(cfg, unreachable)
 
 
 def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
@@ -123,66 +149,125 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[s
     return {**configure(hub_url=url, api_key=created.api_key), "paired": True}
 
 
-def _config_view(cfg: Config) -> dict[str, Any]:
+def _checked_ca_cert(path: str) -> str:
+    """The absolute path of a PEM file that loads as CA certificates (ConfigError if not)."""
+    resolved = Path(path.strip()).expanduser().resolve()
+    load_ca(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cafile=str(resolved))
+    return str(resolved)
+
+
+def _ask_hub_auth(cfg: Config, transport: httpx.BaseTransport | None) -> str | None:
+    """Ask the hub how it authenticates and remember the answer in cfg.hub_auth; returns a
+    warning when it cannot be asked (sync then keeps the guess from the URL)."""
+    try:
+        with _hub(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
+            cfg.hub_auth = hub.info().auth
+    except HubError as exc:
+        return f"could not ask the hub whether it needs a key: {exc}"
+    return None
+
+
+def _config_view(cfg: Config, warning: str | None = None) -> dict[str, Any]:
+    if warning is None and cfg.hub_url and not cfg.api_key and cfg.hub_auth == "keys":
+        warning = f"{MSG_KEY_REQUIRED}: {HINT_KEY_REQUIRED}"
     return {
         "enabled": cfg.sync_enabled,
         "hub_url": cfg.hub_url,
         "api_key": cfg.masked_key,
+        "ca_cert": cfg.ca_cert,
+        "hub_auth": cfg.hub_auth,
         "conflict_strategy": cfg.conflict_strategy,
         "auto_sync": cfg.auto_sync,
         "device_id": config.device_id(),
         "device_name": cfg.device_name,
         "config_file": str(config.config_path()),
+        "warning": warning,
     }
 
 
-def setup_instructions() -> dict[str, Any]:
-    """Step-by-step instructions for where the user stands: no hub / hub but no key / ready."""
+def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Step-by-step instructions for where the user stands: no hub / hub but no key / ready.
+
+    Without a key, the hub is asked first whether it needs one, so "ready" is the truth.
+    """
     cfg = config.load_config()
+    unreachable = None
+    if cfg.hub_url and not cfg.api_key:
+        known = cfg.hub_auth
+        unreachable = _ask_hub_auth(cfg, transport)
+        if cfg.hub_auth != known:
+            config.save_config(cfg)
     if not cfg.hub_url:
-        stage = "no_hub"
-        steps = [
-            "Pick a hub. On this machine: `nmem serve` (SQLite under $NMEM_HOME/hub, no key "
-            "needed on 127.0.0.1). For your LAN: `nmem serve --lan`, then run the line it "
-            "prints (`nmem sync pair CODE@HOST:PORT`) on each device; that sets it all up.",
-            "Or deploy your own Cloudflare hub: `cd sync-hub && npm install && npx wrangler "
-            "login && npx wrangler d1 create nmem` (paste the database id into wrangler.toml), "
-            "then `npx wrangler deploy`. Its schema sets itself up on first use.",
-            "Register an account on a hub that needs keys: curl -X POST "
-            "https://YOUR-HUB/v1/auth/register -H 'Content-Type: application/json' "
-            '-d \'{"email": "you@example.com"}\' -- the reply holds your API key (shown once).',
-            "Connect: `nmem sync config set --hub-url https://YOUR-HUB --api-key nmk_...` "
-            "(for a local hub: --hub-url http://127.0.0.1:8000 and no key).",
-            "First sync: `nmem sync full`. On each other device: the same config set, then "
-            "`nmem sync full` -- it joins the brains of your account.",
-        ]
+        stage, steps = "no_hub", _steps_no_hub()
     elif not cfg.sync_enabled:
-        stage = "no_key"
-        steps = [
-            f"This hub ({cfg.hub_url}) is not local, so it needs an API key. A LAN hub: "
-            "`nmem hub pair` on it prints a `nmem sync pair ...` line to run here.",
-            f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
-            "'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}' -- or, "
-            "with the account's admin key (the one registration gave): curl -X POST "
-            f"{cfg.hub_url}/v1/auth/keys -H 'Authorization: Bearer nmk_...' -H "
-            "'Content-Type: application/json' -d '{\"name\": \"this-laptop\"}' (a device key, "
-            "which can only sync).",
-            "Then: `nmem sync config set --api-key nmk_...` and `nmem sync full`.",
-        ]
+        stage, steps = "no_key", _steps_no_key(cfg)
     else:
-        stage = "ready"
-        steps = [
-            f"Sync is configured with {cfg.hub_url}"
-            + (f" (key {cfg.masked_key})." if cfg.api_key else " (local hub, no key)."),
-            "Memories written before sync was configured: `nmem sync seed`, then `nmem sync push`.",
-            "Sync now: `nmem sync full` (pull, resolve, push, verify). Check: `nmem sync status`.",
-            "Auto-sync after remember/recall is "
-            + ("on" if cfg.auto_sync else "off")
-            + " (`nmem sync config set --auto-sync on|off`).",
-            "Encrypted memories need the brain key on every device: `nmem keys export` here, "
-            "`nmem keys import` there.",
-        ]
-    return {"stage": stage, "config": _config_view(cfg), "steps": steps}
+        stage, steps = "ready", _steps_ready(cfg)
+    return {"stage": stage, "config": _config_view(cfg, unreachable), "steps": steps}
+
+
+def _not_ready(cfg: Config) -> ConfigError:
+    if cfg.hub_url and cfg.hub_auth == "keys":
+        return ConfigError(MSG_KEY_REQUIRED, hint=HINT_KEY_REQUIRED)
+    return ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+
+
+def _steps_no_hub() -> list[str]:
+    return [
+        "Pick a hub. On this machine: `nmem serve` (SQLite under $NMEM_HOME/hub, no key "
+        "needed on 127.0.0.1). For your LAN: `nmem serve --lan`, then run the line it "
+        "prints (`nmem sync pair CODE@HOST:PORT`) on each device; that sets it all up.",
+        "Or deploy your own Cloudflare hub: `cd sync-hub && npm install && npx wrangler "
+        "login && npx wrangler d1 create nmem` (paste the database id into wrangler.toml), "
+        "then `npx wrangler deploy`. Its schema sets itself up on first use.",
+        "Register an account on a hub that needs keys: curl -X POST "
+        "https://YOUR-HUB/v1/auth/register -H 'Content-Type: application/json' "
+        '-d \'{"email": "you@example.com"}\' -- the reply holds your API key (shown once).',
+        "Connect: `nmem sync config set --hub-url https://YOUR-HUB --api-key nmk_...` "
+        "(for a local hub: --hub-url http://127.0.0.1:8000 and no key; for a hub with a "
+        "self-signed certificate add --ca-cert FILE).",
+        "First sync: `nmem sync full`. On each other device: the same config set, then "
+        "`nmem sync full` -- it joins the brains of your account.",
+    ]
+
+
+def _steps_no_key(cfg: Config) -> list[str]:
+    why = (
+        f"This hub ({cfg.hub_url}) requires an API key: ask its operator for one, or register."
+        if cfg.hub_auth == "keys"
+        else f"This hub ({cfg.hub_url}) is not on loopback or a LAN address, so it needs an "
+        "API key (it could not be asked)."
+    )
+    why += " A LAN hub: `nmem hub pair` on it prints a `nmem sync pair ...` line to run here."
+    return [
+        why,
+        f"Register once: curl -X POST {cfg.hub_url}/v1/auth/register -H "
+        "'Content-Type: application/json' -d '{\"email\": \"you@example.com\"}' -- or, "
+        "with the account's admin key (the one registration gave): curl -X POST "
+        f"{cfg.hub_url}/v1/auth/keys -H 'Authorization: Bearer nmk_...' -H "
+        "'Content-Type: application/json' -d '{\"name\": \"this-laptop\"}' (a device key, "
+        "which can only sync).",
+        "Then: `nmem sync config set --api-key nmk_...` and `nmem sync full`.",
+    ]
+
+
+def _steps_ready(cfg: Config) -> list[str]:
+    if cfg.api_key:
+        how = f" (key {cfg.masked_key})."
+    elif cfg.hub_auth is not None:
+        how = f" (no key: the hub serves this device without one, auth {cfg.hub_auth})."
+    else:
+        how = " (no key: assumed from its loopback/LAN address; the hub did not answer)."
+    return [
+        f"Sync is configured with {cfg.hub_url}{how}",
+        "Memories written before sync was configured: `nmem sync seed`, then `nmem sync push`.",
+        "Sync now: `nmem sync full` (pull, resolve, push, verify). Check: `nmem sync status`.",
+        "Auto-sync after remember/recall is "
+        + ("on" if cfg.auto_sync else "off")
+        + " (`nmem sync config set --auto-sync on|off`).",
+        "Encrypted memories need the brain key on every device: `nmem keys export` here, "
+        "`nmem keys import` there.",
+    ]
 
 
 # ---------------------------------------------------------------- syncing
@@ -211,7 +296,7 @@ def run_sync(
         if action == "seed":
             return _seed(local, cfg)
         if not cfg.sync_enabled:
-            raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+            raise _not_ready(cfg)
         sync_state = SyncState(local.db)
         try:
             with _hub(cfg, transport) as hub:
@@ -279,6 +364,7 @@ def status(
         remote_id = sync_state.get(state.REMOTE_ID) or local.id
         result: dict[str, Any] = {
             **{k: view[k] for k in ("enabled", "hub_url", "api_key", "conflict_strategy")},
+            "warning": view["warning"],
             "auto_sync": cfg.auto_sync,
             "device": {"device_id": view["device_id"], "name": cfg.device_name},
             "brain": {"name": local.name, "brain_id": local.id, "remote_id": remote_id},
@@ -312,7 +398,13 @@ def _hub_status(
                     raise
                 devices = []
     except HubError as exc:
-        return {"reachable": False, "error": str(exc), "code": exc.code}
+        # reachable: the hub answered over HTTP (a 401 or 403 is an answer, not an outage)
+        return {
+            "reachable": exc.status is not None,
+            "error": str(exc),
+            "code": exc.code,
+            "status": exc.status,
+        }
     return {
         "reachable": True,
         "name": info.name,
@@ -459,7 +551,11 @@ def _brain(name: str | None, cfg: Config) -> Iterator[Brain]:
 
 
 def _hub(
-    cfg: Config, transport: httpx.BaseTransport | None, *, max_attempts: int | None = None
+    cfg: Config,
+    transport: httpx.BaseTransport | None,
+    *,
+    max_attempts: int | None = None,
+    timeout: float = REQUEST_TIMEOUT,
 ) -> HubClient:
     if not cfg.hub_url:
         raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
@@ -474,4 +570,6 @@ def _hub(
         device,
         transport=transport,
         max_attempts=max_attempts or MAX_ATTEMPTS,
+        timeout=timeout,
+        ca_cert=cfg.ca_cert,
     )

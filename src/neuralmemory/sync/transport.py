@@ -1,7 +1,13 @@
 """The HTTP client for every hub endpoint: auth header, the HTTPS rule, retries, error mapping.
 
+The HTTPS rule: plain http only to loopback and private LAN addresses (config.LAN_NETWORKS). An
+IP address is judged as written; a host name (http://nas:8000) by what it resolves to: every
+address must be loopback/LAN. The client resolves it once and then dials only those addresses
+(the Host header stays the name), so a later DNS answer cannot swap in a public address.
+
 Policy for failures (errors.py decides what is retryable):
   * 401/403 raise at once: a bad key is something the user must fix, never a retry loop.
+  * TLS failures (an untrusted certificate) raise at once and say so: retrying cannot fix trust.
   * 429, and 503 `busy` (a saturated hub), wait `Retry-After` (plus jitter, so devices do not
     return in lockstep), a bounded number of times.
   * network errors and 5xx retry with exponential backoff and jitter, then raise HubUnavailable.
@@ -12,24 +18,31 @@ The key is only ever placed in the Authorization header; it is never logged or p
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import ipaddress
 import json
 import logging
 import random
+import re
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from neuralmemory import errors as msg
 from neuralmemory import protocol
-from neuralmemory.config import is_local_url
+from neuralmemory.config import is_lan_ip, tls_env
 from neuralmemory.errors import (
-    MSG_NOT_FOUND,
     AccessDenied,
     AuthError,
+    ConfigError,
     HubBusy,
     HubError,
     HubUnavailable,
@@ -38,8 +51,10 @@ from neuralmemory.errors import (
     PayloadTooLarge,
     ProtocolError,
     RateLimited,
+    TLSFailure,
 )
 from neuralmemory.protocol import (
+    API_KEY_PATTERN,
     BrainInfo,
     BrainsReply,
     BucketEntry,
@@ -63,29 +78,152 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE = 0.25  # seconds; doubled per attempt
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 120.0  # never sleep longer than this on one 429, whatever the hub says
+KEY_IN_TEXT = re.compile(API_KEY_PATTERN.strip("^$"))
+# OpenSSL's X509_V_ERR_* codes that have their own advice
+X509_CERT_HAS_EXPIRED = 10
+X509_HOSTNAME_MISMATCH = 62
 
 
-def check_hub_url(url: str) -> str:
-    """The URL without a trailing slash; refuses plain http to anything but loopback or a LAN."""
-    cleaned = url.strip().rstrip("/")
-    scheme = cleaned.split("://", 1)[0].lower() if "://" in cleaned else ""
-    if scheme not in {"http", "https"}:
-        raise HubError(
-            f"not a hub URL: {cleaned!r}", hint="use https://your-hub or http://127.0.0.1:8000"
-        )
-    if scheme == "http" and not is_local_url(cleaned):
-        raise InsecureHubURL(hint="use https:// (plain http is only allowed on loopback or a LAN)")
+#: host name -> its addresses; the system resolver unless a test injects answers (the sandbox has
+#: no DNS, and /etc/hosts cannot be edited by a test)
+Resolver = Callable[[str], Sequence[str]]
+
+
+def system_resolve(host: str) -> list[str]:
+    """The addresses getaddrinfo gives for `host`, in its order, each once."""
+    found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def check_hub_url(url: str, resolve: Resolver = system_resolve) -> str:
+    """The URL without a trailing slash; refuses plain http to anything but loopback or a LAN.
+
+    A host name that does not resolve now (a laptop away from home) is let through: every client
+    applies the rule again, to a fresh answer, before it sends anything.
+    """
+    cleaned, scheme, host = _parse(url)
+    if scheme == "http":
+        with contextlib.suppress(OSError):  # no answer now: judged again at connect time
+            lan_addresses(host, resolve)
     return cleaned
 
 
+def _parse(url: str) -> tuple[str, str, str]:
+    """(the URL without a trailing slash, its scheme, its host) of an http(s) URL."""
+    cleaned = url.strip().rstrip("/")
+    if KEY_IN_TEXT.search(cleaned):  # pasted into the wrong field: say so, and never echo it
+        raise HubError(msg.MSG_KEY_NOT_URL, hint=msg.HINT_KEY_NOT_URL)
+    scheme = cleaned.split("://", 1)[0].lower() if "://" in cleaned else ""
+    try:
+        host = urlsplit(cleaned).hostname
+    except ValueError:  # a malformed [IPv6] address
+        host = None
+    if scheme not in {"http", "https"} or not host:
+        raise HubError(
+            f"not a hub URL: {cleaned!r}", hint="use https://your-hub or http://127.0.0.1:8000"
+        )
+    return cleaned, scheme, host
+
+
+def lan_addresses(host: str, resolve: Resolver = system_resolve) -> tuple[str, ...]:
+    """The addresses plain http may dial for `host`: itself when it is a LAN address, else what
+    the name resolves to, if every answer is loopback/LAN. Raises InsecureHubURL otherwise, and
+    OSError (socket.gaierror) when the name does not resolve."""
+    if is_lan_ip(host):
+        return (host,)
+    if _is_ip(host):
+        raise InsecureHubURL(hint=msg.HINT_NAME_NOT_LAN)
+    addresses = tuple(resolve(host))
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    public = [address for address in addresses if not is_lan_ip(address)]
+    if public:
+        named = msg.MSG_NAME_NOT_LAN.format(host=host, address=public[0])
+        raise InsecureHubURL(hint=f"{named}; {msg.HINT_NAME_NOT_LAN}")
+    return addresses
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class PinnedTransport(httpx.BaseTransport):
+    """Plain http to a host name: resolve it once (checking the HTTPS rule), then dial only those
+    addresses, the next one when one refuses. The request keeps its Host header (the name)."""
+
+    def __init__(self, inner: httpx.BaseTransport, host: str, resolve: Resolver) -> None:
+        self._inner = inner
+        self._host = host
+        self._resolve = resolve
+        self._addresses: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def addresses(self, request: httpx.Request) -> tuple[str, ...]:
+        with self._lock:
+            if not self._addresses:
+                try:
+                    self._addresses = lan_addresses(self._host, self._resolve)
+                except OSError as exc:  # no answer: a network failure like any other
+                    raise httpx.ConnectError(
+                        f"cannot resolve {self._host!r} ({exc})", request=request
+                    ) from exc
+            return self._addresses
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        addresses = self.addresses(request)
+        for n, address in enumerate(addresses):
+            request.url = request.url.copy_with(host=address)
+            try:
+                response = self._inner.handle_request(request)
+            except httpx.ConnectError:  # nothing was sent: the next address is safe to try
+                if n == len(addresses) - 1:
+                    raise
+                continue
+            if n:  # dial the address that answered first from now on
+                with self._lock:
+                    self._addresses = (address, *addresses[:n], *addresses[n + 1 :])
+            return response
+        raise AssertionError("lan_addresses never returns an empty tuple")
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 @functools.cache
-def _tls(https: bool) -> ssl.SSLContext:
-    """One TLS context per process: loading the CA bundle costs ~70-110 ms, more than a whole
-    no-op sync, so it must not happen per client -- nor at all for a plain-http hub (loopback
-    or LAN), which never does TLS: that one gets a context without the bundle."""
-    if https:
-        return ssl.create_default_context()
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+def _tls(https: bool, ca_cert: str | None = None) -> ssl.SSLContext:
+    """One TLS context per process and CA file: loading the CA bundle costs ~70-110 ms, more than
+    a whole no-op sync, so it must not happen per client -- nor at all for a plain-http hub
+    (loopback or LAN), which never does TLS: that one gets a context without the bundle.
+
+    Trusted: the system's CAs, plus SSL_CERT_FILE / SSL_CERT_DIR, plus `ca_cert` (--ca-cert).
+    OpenSSL reads those two variables itself when it loads its defaults; they are loaded here
+    explicitly as well, so they add to the system store on every platform and a bad path is an
+    error that names it instead of a silent "not trusted".
+    """
+    if not https:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = ssl.create_default_context()
+    env_file, env_dir = tls_env()
+    for cafile, capath in ((env_file, None), (None, env_dir), (ca_cert, None)):
+        if cafile or capath:
+            load_ca(context, cafile=cafile, capath=capath)
+    return context
+
+
+def load_ca(context: ssl.SSLContext, *, cafile: str | None, capath: str | None = None) -> None:
+    """Add a PEM CA file (or an OpenSSL hashed directory) to `context`; ConfigError naming it."""
+    try:
+        context.load_verify_locations(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            msg.MSG_BAD_CA_CERT.format(path=cafile or capath, reason=reason),
+            hint=msg.HINT_BAD_CA_CERT,
+        ) from None
 
 
 def backoff(attempt: int) -> float:
@@ -107,20 +245,27 @@ class HubClient:
         timeout: float = 30.0,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
+        ca_cert: str | None = None,
+        resolve: Resolver = system_resolve,
     ) -> None:
-        self.url = check_hub_url(url)
+        self.url, scheme, host = _parse(url)
         self.device = device
+        self._has_key = bool(api_key)
+        self._timeout = timeout
         self._max_attempts = max_attempts
         self._sleep = sleep
         headers = {"Accept": "application/json", "User-Agent": "nmem-sync"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
+        tls = _tls(scheme == "https", ca_cert)
+        if scheme == "http":
+            if _is_ip(host):
+                lan_addresses(host)  # the HTTPS rule for an address as written
+            else:  # a name: checked and pinned on the first request
+                inner = transport or httpx.HTTPTransport(verify=tls)
+                transport = PinnedTransport(inner, host, resolve)
         self._http = httpx.Client(
-            base_url=self.url,
-            headers=headers,
-            timeout=timeout,
-            transport=transport,
-            verify=_tls(self.url.startswith("https://")),
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport, verify=tls
         )
         #: bytes of request bodies sent, for the benchmark and the sync report
         self.bytes_sent = 0
@@ -236,12 +381,9 @@ class HubClient:
                 response = self._http.request(method, path, content=content, headers=headers)
                 if content is not None:
                     self.bytes_sent += len(content)
-                error = _error_for(response)
+                error = _error_for(response, self._has_key, self.url)
             except httpx.TransportError as exc:
-                error = HubUnavailable(
-                    f"Cannot reach the hub at {self.url}",
-                    hint=f"{type(exc).__name__}; is it running? `nmem sync status` shows the URL",
-                )
+                error = _transport_error(exc, self.url, self._timeout)
             if error is None:
                 return response
             if not error.retryable or attempt >= self._max_attempts:
@@ -259,27 +401,75 @@ def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _error_for(response: httpx.Response) -> HubError | None:
-    """The errors.py exception for a non-2xx reply, None for success."""
+def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | None:
+    """The errors.py exception for a non-2xx reply, None for success; each says what to do."""
     status = response.status_code
     if status < 400:
         return None
     message = _message(response)
     if status == 401:
-        return AuthError(hint="check api_key (`nmem sync config get`); make a new key if revoked")
+        if not has_key:
+            return AuthError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
+        return AuthError(hint=msg.HINT_INVALID_KEY)
     if status == 403:
-        return AccessDenied(hint="this brain belongs to another account on the hub")
+        return AccessDenied(hint=msg.HINT_ACCESS_DENIED)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:
-        return RateLimited(_retry_after(response))
+        wait = _retry_after(response)
+        return RateLimited(wait, hint=msg.HINT_RATE_LIMITED.format(seconds=wait))
     if status == 503 and _code(response) == HubBusy.code:
         return HubBusy(_retry_after(response))
     if status == 404:
-        return NotFoundOnHub(message or MSG_NOT_FOUND)
+        if message is None:  # not a hub's JSON error: some other server at that address
+            path = response.request.url.path
+            return NotFoundOnHub(
+                msg.MSG_NOT_A_HUB.format(url=url, path=path), hint=msg.HINT_NOT_A_HUB
+            )
+        return NotFoundOnHub(message)
     if status >= 500:
-        return HubUnavailable(f"the hub failed with HTTP {status}", status=status, hint=message)
+        return HubUnavailable(
+            f"the hub failed with HTTP {status}" + (f": {message}" if message else ""),
+            status=status,
+            hint=msg.HINT_SERVER_ERROR,
+        )
     return ProtocolError(f"the hub refused the request: {message or status}", status=status)
+
+
+def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> HubError:
+    """No HTTP answer: an untrusted certificate, another TLS failure, a timeout, or no
+    connection at all -- four different things to fix, so four different messages."""
+    cause = _ssl_cause(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        hint = {
+            X509_HOSTNAME_MISMATCH: msg.HINT_TLS_HOSTNAME,
+            X509_CERT_HAS_EXPIRED: msg.HINT_TLS_EXPIRED,
+        }.get(cause.verify_code, msg.HINT_TLS_UNTRUSTED)
+        return TLSFailure(f"{msg.MSG_TLS_UNTRUSTED}: {cause.verify_message}", hint=hint)
+    if cause is not None:
+        reason = cause.reason or type(cause).__name__
+        return TLSFailure(
+            msg.MSG_TLS_FAILED.format(url=url, reason=reason), hint=msg.HINT_TLS_FAILED
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return HubUnavailable(
+            msg.MSG_TIMEOUT.format(url=url, seconds=timeout),
+            hint=msg.HINT_TIMEOUT.format(kind=type(exc).__name__),
+        )
+    detail = str(exc) or type(exc).__name__
+    return HubUnavailable(
+        msg.MSG_UNREACHABLE.format(url=url), hint=msg.HINT_UNREACHABLE.format(detail=detail)
+    )
+
+
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The ssl error under httpx's wrapping (httpx error <- httpcore error <- ssl error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class NotFoundOnHub(HubError):
@@ -287,8 +477,8 @@ class NotFoundOnHub(HubError):
 
     code = NotFound.code
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=404)
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, status=404, hint=hint)
 
 
 def _field(response: httpx.Response, name: str) -> str | None:
