@@ -150,7 +150,13 @@ def test_a_public_answer_at_connect_time_sends_nothing() -> None:
     [
         (401, KEY, {"error": "x"}, AuthError, "Invalid or expired API key (the hub does not know"),
         (401, None, {"error": "x"}, AuthError, "This hub requires an API key (set one with"),
-        (403, KEY, {"error": "x"}, AccessDenied, "use a key of the account that owns the brain"),
+        (
+            403,
+            KEY,
+            {"error": "Access denied"},
+            AccessDenied,
+            "use a key of the account that owns the brain",
+        ),
         (404, KEY, None, HubError, "answered 404 to /v1/brains/b1/digest: is it a Neural Memory"),
         (429, KEY, {"error": "x"}, RateLimited, "Rate limited (the hub limits requests per key"),
         (502, KEY, None, HubUnavailable, "the hub failed with HTTP 502 (a fault in the hub"),
@@ -260,6 +266,25 @@ def test_a_listing_page_with_more_but_no_entries_is_a_protocol_error() -> None:
     hub, _ = client(lambda request: httpx.Response(200, json={"entries": [], "more": True}))
     with pytest.raises(ProtocolError, match="empty bucket listing page"):
         list(hub.bucket_entries("b1", [0, 1]))
+
+
+def test_a_request_the_hub_timed_out_is_sent_again() -> None:
+    slow = {"error": "Request timeout: the hub stopped waiting", "code": "request_timeout"}
+    replies = iter([httpx.Response(408, json=slow)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(replies, httpx.Response(200, json=DIGEST))
+
+    hub, slept = client(handler)
+    assert hub.digest("b1").seq == 0 and len(slept) == 1
+
+
+def test_a_403_keeps_the_hubs_own_words_when_it_says_more() -> None:
+    device_key = {"error": "This is a device key: it can only sync.", "code": "access_denied"}
+    hub, _ = client(lambda request: httpx.Response(403, json=device_key), "nmk_" + "a" * 40)
+    with pytest.raises(AccessDenied, match="This is a device key") as raised:
+        hub.digest("b1")
+    assert "another account" not in str(raised.value)
 
 
 def test_rate_limited_forever_gives_up() -> None:

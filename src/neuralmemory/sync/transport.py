@@ -412,7 +412,11 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
             return AuthError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
         return AuthError(hint=msg.HINT_INVALID_KEY)
     if status == 403:
-        return AccessDenied(hint=msg.HINT_ACCESS_DENIED)
+        if message in (None, msg.MSG_ACCESS_DENIED):
+            return AccessDenied(hint=msg.HINT_ACCESS_DENIED)
+        return AccessDenied(message)  # a device key, a closed registration: the hub's words
+    if status == 408:  # the hub gave up on a request that came too slowly: a slow link, retry
+        return HubUnavailable(message or "the hub timed out waiting for the request", status=status)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:
