@@ -196,7 +196,8 @@ def serve(
     # Deferred so the rest of the CLI starts without loading the web stack.
     from neuralmemory.cli.hub import default_db_url, on_hub_db
     from neuralmemory.hub import server
-    from neuralmemory.hub.settings import Settings, auth_mode, is_loopback, registration_mode
+    from neuralmemory.hub.loopback import is_loopback_name
+    from neuralmemory.hub.settings import Settings, auth_mode, registration_mode
     from neuralmemory.protocol import DEFAULT_LIMITS
 
     if (require_keys or lan) and no_auth:
@@ -208,7 +209,7 @@ def serve(
     server.configure_logging(log_level)
     host = host or (_lan_host() if lan else "127.0.0.1")
     auth = auth_mode(host, require_keys=require_keys or lan, no_auth=no_auth)
-    if auth == "none" and not is_loopback(host):
+    if auth == "none" and not is_loopback_name(host):
         click.echo(
             f"warning: --no-auth on {host}: anyone who can reach this address can read and "
             "write the local account's brains",

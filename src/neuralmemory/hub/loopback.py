@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from neuralmemory.hub.settings import AuthMode
+if TYPE_CHECKING:  # settings decides the mode with is_loopback_name, so no import at run time
+    from neuralmemory.hub.settings import AuthMode
 
 #: Set by proxies, load balancers and tunnels; their presence means the caller is elsewhere.
 FORWARDING_HEADERS = frozenset(
@@ -34,7 +36,8 @@ FORWARDING_HEADERS = frozenset(
 
 
 def is_loopback_name(host: str) -> bool:
-    """`localhost`, an address in 127.0.0.0/8 or ::1, bracketed or not; no port."""
+    """`localhost`, an address in 127.0.0.0/8 or ::1, bracketed or not; no port. The only
+    addresses a hub may serve keyless on, and the only names local mode accepts in `Host`."""
     host = host.strip().lower().removesuffix(".")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from neuralmemory.hub.loopback import is_loopback_name
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits, Registration
 
 if TYPE_CHECKING:
@@ -62,28 +62,17 @@ class Settings:
     account_wait_s: float = 2.0
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach; the only place a hub may run keyless."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def auth_mode(host: str, *, require_keys: bool, no_auth: bool) -> AuthMode:
     """Keyless on loopback unless keys are asked for, elsewhere only on an explicit opt-out."""
     if require_keys:
         return "keys"
     if no_auth:
         return "none"
-    return "local" if is_loopback(host) else "keys"
+    return "local" if is_loopback_name(host) else "keys"
 
 
 def registration_mode(host: str, chosen: Registration | None) -> Registration:
     """Open on loopback, where only this machine can register; closed elsewhere unless chosen."""
     if chosen is not None:
         return chosen
-    return "open" if is_loopback(host) else "closed"
+    return "open" if is_loopback_name(host) else "closed"
