@@ -50,6 +50,7 @@ from neuralmemory.errors import (
     NotFound,
     PayloadTooLarge,
     ProtocolError,
+    QuotaExceeded,
     RateLimited,
     TLSFailure,
 )
@@ -413,6 +414,10 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
         return AuthError(hint=msg.HINT_INVALID_KEY)
     if status == 403:
         return AccessDenied(hint=msg.HINT_ACCESS_DENIED)
+    if status == 413 and _code(response) == QuotaExceeded.code:
+        # Not "too big": a smaller batch grows the account just the same; the hub's message
+        # says which quota, how full it is and what to do.
+        return QuotaExceeded(message or msg.MSG_QUOTA_EXCEEDED)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:
