@@ -513,10 +513,9 @@ class SqlStore:
         two brains of one account at once may both pass and overshoot by at most one push each
         (SQLite runs one writer at a time, so only PostgreSQL can). Locking the account would
         make every push of an account wait for the others."""
-        if plan.new_records <= 0 and plan.new_bytes <= 0:
-            return  # nothing grows: not even the totals need reading
-        if not (quota.records or quota.bytes):
-            return
+        grows = plan.new_records > 0 or plan.new_bytes > 0
+        if not grows or not (quota.records or quota.bytes):
+            return  # nothing to check: not even the totals need reading
         totals = await tx.one(
             "SELECT COALESCE(SUM(records), 0), COALESCE(SUM(bytes), 0)"
             " FROM brains WHERE account_id = ?",
