@@ -12,6 +12,7 @@
         ├── CodeRefused            403 registration closed, or an invite/pairing code refused
         ├── Conflict               409 the last admin key, the key limit
         ├── PayloadTooLarge        413 Payload too large
+        ├── QuotaExceeded          413 the account's storage quota (records or bytes) is full
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
@@ -74,6 +75,19 @@ MSG_LAST_ADMIN_KEY = "Cannot revoke the last admin key: create another admin key
 MSG_KEY_LIMIT = (
     "Key limit reached: an account may hold {limit} active keys; revoke unused ones first"
 )
+# A push refused by the account's quota; {setting} names the hub operator's knob (the Worker
+# names its variable). A deletion keeps a tombstone, so only bytes can be freed by forgetting.
+MSG_QUOTA_EXCEEDED = "Quota exceeded"  # what a client says of a refusal without a message
+MSG_QUOTA_RECORDS = (
+    "Record quota exceeded: this account holds {used:,} records on this hub and may hold "
+    "{limit:,}; this push would add {added:,}. Deleted records stay on the hub as tombstones, so "
+    "forgetting memories does not make room: ask the hub's operator to raise the quota ({setting})"
+)
+MSG_QUOTA_BYTES = (
+    "Storage quota exceeded: this account holds {used:,} bytes on this hub and may hold "
+    "{limit:,}; this push would add {added:,}. Forget memories you no longer need (nmem forget "
+    "ID) and sync again, or ask the hub's operator to raise the quota ({setting})"
+)
 
 # Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.
 MSG_KEY_REQUIRED = "This hub requires an API key"
@@ -89,7 +103,7 @@ HINT_ACCESS_DENIED = (
     "the hub knows the key, but this brain belongs to another account: use a key of the account "
     "that owns the brain, or sync another brain (--brain)"
 )
-HINT_RATE_LIMITED = "the hub limits requests per key; try again in {seconds:g} s"
+HINT_RATE_LIMITED = "the hub limits requests per key and per account; try again in {seconds:g} s"
 HINT_SERVER_ERROR = "a fault in the hub, not in your data: try again later; its log says more"
 MSG_NOT_A_HUB = "{url} answered 404 to {path}: is it a Neural Memory hub?"
 HINT_NOT_A_HUB = "check hub_url (`nmem sync config get`): the hub's address, with no extra path"
@@ -199,6 +213,16 @@ class PayloadTooLarge(HubError):
     code = "payload_too_large"
 
     def __init__(self, message: str = MSG_PAYLOAD_TOO_LARGE, *, hint: str | None = None) -> None:
+        super().__init__(message, status=413, hint=hint)
+
+
+class QuotaExceeded(HubError):
+    """413 for a push that would take the account past its quota. Not a PayloadTooLarge: a
+    smaller batch does not help, so a client must not split and resend it."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, status=413, hint=hint)
 
 

@@ -83,6 +83,11 @@ class Limits(BaseModel):
     max_bucket_entries: int = 5000
     rate_limit_per_minute: int = 1200
     max_keys_per_account: int = 100  # unrevoked API keys
+    #: all keys of one account together, per minute; 0: no such limit
+    account_rate_limit_per_minute: int = 4 * 1200
+    #: what one account may store over all its brains (tombstones included); 0: no quota
+    max_account_records: int = 1_000_000
+    max_account_bytes: int = 1024**3
 
 
 DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the validator

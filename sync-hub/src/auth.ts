@@ -13,7 +13,8 @@ import {
   sha256Hex,
   type KeyScope,
 } from "./protocol";
-import { countRequest } from "./ratelimit";
+import { accountSubject, countRequest } from "./ratelimit";
+import type { Limits } from "./protocol";
 
 export interface Caller {
   accountId: string;
@@ -71,25 +72,36 @@ function bearer(header: string | undefined): string | null {
 }
 
 /**
- * The caller of a keyed request, counted against its key's rate limit. A failed attempt counts
- * against the client's address instead, so guessing keys is rate-limited too.
+ * The caller of a keyed request, counted against its key's rate limit and its account's. A
+ * failed attempt counts against the client's address instead, so guessing keys is rate-limited
+ * too.
  */
 export async function authenticate(
   db: D1Database,
   header: string | undefined,
   address: string,
-  perMinute: number,
+  limits: Limits,
   now: number,
 ): Promise<Caller> {
+  const perMinute = limits.rate_limit_per_minute;
   const key = bearer(header);
   const hash = key === null ? null : await sha256Hex(key);
   const row = hash === null ? null : await findKey(db, hash);
   if (!row || row.revoked_at !== null || !sameText(row.key_hash, hash!)) {
-    await countRequest(db, perMinute, address, null, now);
+    await countRequest(db, [{ subject: address, perMinute, accountId: null }], now);
     throw unauthorized();
   }
   const touch = touchKey(db, row.key_id, now);
-  await countRequest(db, perMinute, `key:${row.key_id}`, row.account_id, now, [touch]);
+  const budgets = [
+    { subject: `key:${row.key_id}`, perMinute, accountId: row.account_id },
+    // Not the account's requests_today: the key's row counts those already.
+    {
+      subject: accountSubject(row.account_id),
+      perMinute: limits.account_rate_limit_per_minute,
+      accountId: null,
+    },
+  ];
+  await countRequest(db, budgets, now, [touch]);
   return { accountId: row.account_id, keyId: row.key_id, admin: row.scope === "admin" };
 }
 

@@ -187,30 +187,54 @@ export function touchKey(db: D1Database, keyId: string, now: number): D1Prepared
 
 // ------------------------------------------------------------------------------------ counters
 
+/** A counter a request counts against: a key, a client address or an account. */
+export interface Subject {
+  subject: string;
+  /** The account whose requests_today the row counts; null for an address or an account row. */
+  accountId: string | null;
+}
+
 /**
- * Count one request for `subject` (a key or a client address) in the current minute and day;
- * returns the minute's hits so far. One row per subject, rewritten in place: no cleanup needed.
- * An isolate whose clock lags can never move a window back.
+ * Count one request for each subject in the current minute and day, in one statement; returns
+ * each subject's hits in the minute so far, in order. One row per subject, rewritten in place: no
+ * cleanup needed. An isolate whose clock lags can never move a window back.
  */
-export function countHit(
+export function countHits(
   db: D1Database,
-  subject: string,
-  accountId: string | null,
+  subjects: readonly Subject[],
   minute: number,
   day: number,
 ): D1PreparedStatement {
+  const rows = subjects.map((_, n) => `(?${2 * n + 3}, ?${2 * n + 4}, ?1, 1, ?2, 1)`);
   return db
     .prepare(
       `INSERT INTO rate_limits (subject, account_id, window_start, hits, day, day_hits)
-       VALUES (?1, ?2, ?3, 1, ?4, 1)
+       VALUES ${rows.join(", ")}
        ON CONFLICT (subject) DO UPDATE SET
          hits = CASE WHEN window_start >= excluded.window_start THEN hits + 1 ELSE 1 END,
          window_start = MAX(window_start, excluded.window_start),
          day_hits = CASE WHEN day >= excluded.day THEN day_hits + 1 ELSE 1 END,
          day = MAX(day, excluded.day)
-       RETURNING hits`,
+       RETURNING subject, hits`,
     )
-    .bind(subject, accountId, minute, day);
+    .bind(minute, day, ...subjects.flatMap((s) => [s.subject, s.accountId]));
+}
+
+/** What an account holds over all its brains, as its quota counts it. */
+export interface Held {
+  records: number;
+  bytes: number;
+}
+
+export async function readHeld(db: D1Database, accountId: string): Promise<Held> {
+  const row = await db
+    .prepare(
+      `SELECT COALESCE(SUM(records), 0) AS records, COALESCE(SUM(bytes), 0) AS bytes
+       FROM brains WHERE account_id = ?`,
+    )
+    .bind(accountId)
+    .first<Held>();
+  return row!;
 }
 
 export async function usage(db: D1Database, accountId: string, day: number): Promise<Usage> {

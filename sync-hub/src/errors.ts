@@ -62,5 +62,31 @@ export const keyLimit = (limit: number) =>
   conflict(`Key limit reached: an account may hold ${limit} active keys; revoke unused ones first`);
 export const notFound = (message: string = MSG.notFound) => new HubError(404, "not_found", message);
 export const tooLarge = () => new HubError(413, "payload_too_large", MSG.payloadTooLarge);
+/** 1,234,567: the numbers of a quota message, grouped as the Python hub writes them. */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
+/**
+ * 413 for a push that would take the account past a quota (sync.ts checkQuota). Not
+ * payload_too_large: a smaller batch grows the account just the same, and clients tell the two
+ * apart by code.
+ */
+export function quotaExceeded(
+  what: "records" | "bytes",
+  used: number,
+  limit: number,
+  added: number,
+): HubError {
+  const [u, l, a] = [used, limit, added].map(grouped);
+  const message =
+    what === "records"
+      ? `Record quota exceeded: this account holds ${u} records on this hub and may hold ${l}; ` +
+        `this push would add ${a}. Deleted records stay on the hub as tombstones, so forgetting ` +
+        "memories does not make room: ask the hub's operator to raise the quota " +
+        "(the Worker's QUOTA_RECORDS variable)"
+      : `Storage quota exceeded: this account holds ${u} bytes on this hub and may hold ${l}; ` +
+        `this push would add ${a}. Forget memories you no longer need (nmem forget ID) and sync ` +
+        "again, or ask the hub's operator to raise the quota (the Worker's QUOTA_BYTES variable)";
+  return new HubError(413, "quota_exceeded", message);
+}
 export const rateLimited = (seconds: number) =>
   new HubError(429, "rate_limited", MSG.rateLimited, seconds);

@@ -11,7 +11,7 @@ import { parseJson, readBody } from "./body";
 import { hashCode, registrationFor } from "./codes";
 import * as db from "./db";
 import { HubError, MSG, conflict, denied, keyLimit, notFound, tooLarge } from "./errors";
-import { LIMITS, limitsFor } from "./limits";
+import { LIMITS, limitsFor, type LimitVars } from "./limits";
 import { BUCKETS, PATHS, PROTOCOL_VERSION, isoMs, type Limits } from "./protocol";
 import { countRequest, dayOf } from "./ratelimit";
 import { readBuckets, readDigest, readRecords } from "./records";
@@ -19,9 +19,8 @@ import { ensureSchema } from "./schema";
 import { pull, push, requireBrain } from "./sync";
 import * as wire from "./wire";
 
-interface Bindings {
+interface Bindings extends LimitVars {
   DB: D1Database;
-  RATE_LIMIT_PER_MINUTE?: string;
   /** open, closed (the default) or invite: who may register (wrangler.toml [vars]). */
   REGISTRATION?: string;
 }
@@ -68,7 +67,8 @@ const brainId = (c: Ctx) => wire.parseId(c.req.param("brain_id")!, "brain_id");
 /** Open to anyone, limited per client address. */
 const anonymous: Guard = async (c, next) => {
   await ensureSchema(c.env.DB);
-  await countRequest(c.env.DB, perMinute(c), address(c), null, c.get("now"));
+  const budget = { subject: address(c), perMinute: perMinute(c), accountId: null };
+  await countRequest(c.env.DB, [budget], c.get("now"));
   await next();
 };
 
@@ -76,7 +76,7 @@ const anonymous: Guard = async (c, next) => {
 const keyed: Guard = async (c, next) => {
   await ensureSchema(c.env.DB);
   const header = c.req.header("authorization");
-  const who = await authenticate(c.env.DB, header, address(c), perMinute(c), c.get("now"));
+  const who = await authenticate(c.env.DB, header, address(c), c.get("limits"), c.get("now"));
   c.set("caller", who);
   await next();
 };
@@ -224,7 +224,8 @@ const ROUTES: Route[] = [
     [keyed],
     async (c) => {
       const request = await wire.parsePush(json(c));
-      return c.json(await push(c.env.DB, caller(c), brainId(c), request, c.get("now")));
+      const limits = c.get("limits");
+      return c.json(await push(c.env.DB, caller(c), brainId(c), request, c.get("now"), limits));
     },
   ],
   [

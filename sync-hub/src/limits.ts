@@ -12,9 +12,16 @@
  *
  * A bucket listing page is parsed from D1's reply and written again as JSON: 2000 entries (about
  * 300 KB) stay well inside the CPU budget, where the Python hub's 5000 would not.
+ *
+ * Quotas: a D1 database on the free plan holds 500 MB, indexes and every account included, so
+ * one account may store 200,000 records and 200 MB of them by default (the Python hub: a
+ * million and 1 GiB); the QUOTA_RECORDS and QUOTA_BYTES variables change that.
  */
 
 import type { Limits } from "./protocol";
+
+/** All keys of an account may together make this many times one key's requests. */
+const ACCOUNT_RATE_FACTOR = 4;
 
 export const LIMITS: Readonly<Limits> = {
   max_body_bytes: 256 * 1024,
@@ -26,20 +33,46 @@ export const LIMITS: Readonly<Limits> = {
   max_bucket_entries: 2000,
   rate_limit_per_minute: 1200,
   max_keys_per_account: 100,
+  account_rate_limit_per_minute: ACCOUNT_RATE_FACTOR * 1200,
+  max_account_records: 200_000,
+  max_account_bytes: 200_000_000,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */
 export const PAGE_BYTES = LIMITS.max_body_bytes * 4;
 
-/**
- * The advertised limits with the rate set by the RATE_LIMIT_PER_MINUTE variable (wrangler.toml
- * [vars], or `wrangler dev --var`); 0 counts requests without limiting them.
- */
-export function limitsFor(env: { RATE_LIMIT_PER_MINUTE?: string }): Limits {
-  const setting = env.RATE_LIMIT_PER_MINUTE;
-  if (setting === undefined) return { ...LIMITS };
+/** The variables (wrangler.toml [vars], or `wrangler dev --var`) that set the limits. */
+export interface LimitVars {
+  /** Per key (per client address without one); 0 counts without limiting. */
+  RATE_LIMIT_PER_MINUTE?: string;
+  /** All keys of one account together; 0: off; unset: 4 times RATE_LIMIT_PER_MINUTE. */
+  ACCOUNT_RATE_LIMIT_PER_MINUTE?: string;
+  /** Records and bytes one account may store; 0: no quota. */
+  QUOTA_RECORDS?: string;
+  QUOTA_BYTES?: string;
+}
+
+function whole(env: LimitVars, name: keyof LimitVars, otherwise: number): number {
+  const setting = env[name];
+  if (setting === undefined) return otherwise;
   if (!/^\d+$/.test(setting)) {
-    throw new Error(`RATE_LIMIT_PER_MINUTE must be a whole number, not ${JSON.stringify(setting)}`);
+    throw new Error(`${name} must be a whole number, not ${JSON.stringify(setting)}`);
   }
-  return { ...LIMITS, rate_limit_per_minute: Number(setting) };
+  return Number(setting);
+}
+
+/** The advertised limits as the variables set them. */
+export function limitsFor(env: LimitVars): Limits {
+  const perKey = whole(env, "RATE_LIMIT_PER_MINUTE", LIMITS.rate_limit_per_minute);
+  return {
+    ...LIMITS,
+    rate_limit_per_minute: perKey,
+    account_rate_limit_per_minute: whole(
+      env,
+      "ACCOUNT_RATE_LIMIT_PER_MINUTE",
+      ACCOUNT_RATE_FACTOR * perKey,
+    ),
+    max_account_records: whole(env, "QUOTA_RECORDS", LIMITS.max_account_records),
+    max_account_bytes: whole(env, "QUOTA_BYTES", LIMITS.max_account_bytes),
+  };
 }

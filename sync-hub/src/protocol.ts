@@ -60,6 +60,11 @@ export interface Limits {
   max_bucket_entries: number;
   rate_limit_per_minute: number;
   max_keys_per_account: number;
+  /** All keys of one account together, per minute; 0: no such limit. */
+  account_rate_limit_per_minute: number;
+  /** What one account may store over all its brains (tombstones included); 0: no quota. */
+  max_account_records: number;
+  max_account_bytes: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

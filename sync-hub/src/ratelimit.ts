@@ -1,9 +1,10 @@
 /**
- * A fixed one-minute window per key (per client address without a valid key). Isolates share no
- * memory, so the counters live in D1 (db.ts countHit): one row per subject, one write per request.
+ * A fixed one-minute window per key (per client address without a valid key), and one per
+ * account over all its keys. Isolates share no memory, so the counters live in D1 (db.ts
+ * countHits): one row per subject, all of a request's counted by one statement.
  */
 
-import { countHit } from "./db";
+import { countHits, type Subject } from "./db";
 import { rateLimited } from "./errors";
 
 const MINUTE_MS = 60_000;
@@ -12,26 +13,31 @@ const DAY_MS = 86_400_000;
 /** The UTC day number that usage's requests_today counts. */
 export const dayOf = (now: number) => Math.floor(now / DAY_MS);
 
+/** The counter every key of one account shares (account_rate_limit_per_minute). */
+export const accountSubject = (accountId: string) => `acct:${accountId}`;
+
+/** A counter and its limit per minute (0 counts without limiting). */
+export interface Budget extends Subject {
+  perMinute: number;
+}
+
 /**
- * Count this request against `subject`, running `alongside` in the same batch (one round trip);
- * throws 429 with the seconds left in the window once the minute's `perMinute` is spent.
- * A perMinute of 0 counts without limiting (as `nmem serve --rate-limit 0`).
+ * Count this request against every budget, running `alongside` in the same batch (one round
+ * trip); throws 429 with the seconds left in the window once any budget's minute is spent.
  */
 export async function countRequest(
   db: D1Database,
-  perMinute: number,
-  subject: string,
-  accountId: string | null,
+  budgets: readonly Budget[],
   now: number,
   alongside: D1PreparedStatement[] = [],
 ): Promise<void> {
   const minute = now - (now % MINUTE_MS);
-  const [hit] = await db.batch([
-    countHit(db, subject, accountId, minute, dayOf(now)),
-    ...alongside,
-  ]);
-  const { hits } = hit!.results[0] as { hits: number };
-  if (perMinute > 0 && hits > perMinute) {
-    throw rateLimited(Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)));
-  }
+  const [counted] = await db.batch([countHits(db, budgets, minute, dayOf(now)), ...alongside]);
+  const hits = new Map(
+    (counted!.results as { subject: string; hits: number }[]).map((r) => [r.subject, r.hits]),
+  );
+  const spent = budgets.some(
+    ({ subject, perMinute }) => perMinute > 0 && hits.get(subject)! > perMinute,
+  );
+  if (spent) throw rateLimited(Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)));
 }

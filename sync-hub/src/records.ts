@@ -14,6 +14,7 @@
  */
 
 import { FOLD_BUCKETS, ROOT_JOIN, hexOf, words } from "./digests";
+import type { Held } from "./db";
 import { PAGE_BYTES } from "./limits";
 import {
   BUCKETS,
@@ -70,20 +71,36 @@ const HEAD = `SELECT b.seq, b.records, ${hexOf("root_row")} AS root FROM brains 
 
 // ------------------------------------------------------------------------------------ push
 
+/** The head, with the totals of the account that owns the brain (for its quota). */
+const SNAPSHOT_HEAD = `SELECT b.seq, b.records, ${hexOf("root_row")} AS root,
+  (SELECT COALESCE(SUM(records), 0) FROM brains WHERE account_id = b.account_id) AS held_records,
+  (SELECT COALESCE(SUM(bytes), 0) FROM brains WHERE account_id = b.account_id) AS held_bytes
+  FROM brains AS b ${ROOT_JOIN} WHERE b.brain_id = ?`;
+
+interface HeldColumns {
+  held_records: number;
+  held_bytes: number;
+}
+
 export interface Snapshot {
   head: Head;
   /** The current versions of the records a push touches, by recordKey. */
   current: Map<string, Entry>;
+  /** The owner's totals, for its quota. */
+  held: Held;
 }
 
-/** The brain's head and the current rows of what `incoming` touches, read together. */
+/**
+ * The brain's head, the current rows of what `incoming` touches and the totals of the account
+ * that owns the brain, read together.
+ */
 export async function readSnapshot(
   db: D1Database,
   brainId: string,
   incoming: readonly Incoming[],
 ): Promise<Snapshot> {
   const [head, rows] = await db.batch([
-    db.prepare(HEAD).bind(brainId),
+    db.prepare(SNAPSHOT_HEAD).bind(brainId),
     db
       .prepare(
         // CROSS JOIN keeps the keys as the outer loop: SQLite would otherwise scan the brain.
@@ -98,7 +115,8 @@ export async function readSnapshot(
     const entry = { stored: stored(row), bucket: row.bucket, item, size: row.size, body: row.body };
     current.set(recordKey(row.kind, row.id), entry);
   }
-  return { head: head!.results[0] as Head, current };
+  const { held_records, held_bytes, ...top } = head!.results[0] as Head & HeldColumns;
+  return { head: top, current, held: { records: held_records, bytes: held_bytes } };
 }
 
 function touchedKeys(incoming: readonly Incoming[]): [string, string][] {

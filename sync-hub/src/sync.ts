@@ -3,11 +3,18 @@
  * Each takes validated input and returns the wire reply; index.ts only parses and formats.
  */
 
-import { brainOwner, claimBrain, upsertDevice } from "./db";
-import { HubError, MSG, denied, notFound, tooLarge } from "./errors";
+import { brainOwner, claimBrain, readHeld, upsertDevice, type Held } from "./db";
+import { HubError, MSG, denied, notFound, quotaExceeded, tooLarge } from "./errors";
 import { LIMITS } from "./limits";
-import { EMPTY_DIGEST, bucketOf, itemDigest, utf8Length, type StoredVersion } from "./protocol";
-import { planPush, type Incoming, type PushResult } from "./push";
+import {
+  EMPTY_DIGEST,
+  bucketOf,
+  itemDigest,
+  utf8Length,
+  type Limits,
+  type StoredVersion,
+} from "./protocol";
+import { planPush, type Incoming, type Plan, type PushResult } from "./push";
 import { applyPush, readPage, readSnapshot } from "./records";
 import type { Caller } from "./auth";
 import type { PullRequest, PushRequest } from "./wire";
@@ -37,12 +44,30 @@ export interface PushReply {
   root: string;
 }
 
+/**
+ * 413 quota_exceeded for a plan that takes the account past a quota. Each total must end within
+ * its quota or not grow, so at the quota edits that shrink, retries and deletions still land.
+ * The totals are the snapshot's: concurrent pushes to other brains of the account may each pass
+ * and overshoot by one push, a bound the quota tolerates (docs/protocol.md, Quotas).
+ */
+function checkQuota(limits: Limits, held: Held, plan: Plan): void {
+  const records = limits.max_account_records;
+  if (records > 0 && plan.records > 0 && held.records + plan.records > records) {
+    throw quotaExceeded("records", held.records, records, plan.records);
+  }
+  const bytes = limits.max_account_bytes;
+  if (bytes > 0 && plan.bytes > 0 && held.bytes + plan.bytes > bytes) {
+    throw quotaExceeded("bytes", held.bytes, bytes, plan.bytes);
+  }
+}
+
 export async function push(
   db: D1Database,
   caller: Caller,
   brainId: string,
   request: PushRequest,
   now: number,
+  limits: Limits,
 ): Promise<PushReply> {
   if (request.records.length > LIMITS.max_records_per_push) throw tooLarge();
   const incoming = await Promise.all(
@@ -61,6 +86,8 @@ export async function push(
   if (!(await known(db, caller, brainId))) {
     // Nothing to store claims nothing and registers no device.
     if (incoming.length === 0) return { results: [], seq: 0, root: EMPTY_DIGEST };
+    // Over the quota, even the claim must not be written: every record is new to this brain.
+    checkQuota(limits, await readHeld(db, caller.accountId), planPush(new Map(), incoming, 0));
     // Two first pushes may race: the loser's claim finds the winner's brain.
     const owner = await claimBrain(db, brainId, caller.accountId, request.brain_name, now);
     if (owner !== caller.accountId) throw denied();
@@ -69,6 +96,7 @@ export async function push(
   for (let attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
     const snapshot = await readSnapshot(db, brainId, incoming);
     const plan = planPush(snapshot.current, incoming, 0);
+    checkQuota(limits, snapshot.held, plan);
     if (plan.accepted === 0) {
       await device.run(); // nothing to swap: the snapshot is the answer
       return { results: plan.results, seq: snapshot.head.seq, root: snapshot.head.root };

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import LOW_RATE_LIMIT, TARGETS, HubOptions, RunningHub, Target
+from hub_targets import (
+    ACCOUNT_RATE_LIMIT,
+    LOW_RATE_LIMIT,
+    QUOTA_BYTES,
+    QUOTA_RECORDS,
+    TARGETS,
+    HubOptions,
+    RunningHub,
+    Target,
+)
 
 
 class Hubs:
@@ -74,6 +83,21 @@ def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
 def limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
     """The target started with a rate limit of LOW_RATE_LIMIT requests per minute."""
     yield from _client(hubs.get(target, HubOptions(rate_limit=LOW_RATE_LIMIT)))
+
+
+@pytest.fixture
+def account_limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+    """The target limiting each key to LOW_RATE_LIMIT requests a minute and all keys of an
+    account together to ACCOUNT_RATE_LIMIT."""
+    options = HubOptions(rate_limit=LOW_RATE_LIMIT, account_rate_limit=ACCOUNT_RATE_LIMIT)
+    yield from _client(hubs.get(target, options))
+
+
+@pytest.fixture
+def quota_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+    """The target with a quota of QUOTA_RECORDS records and QUOTA_BYTES bytes per account."""
+    options = HubOptions(quota_records=QUOTA_RECORDS, quota_bytes=QUOTA_BYTES)
+    yield from _client(hubs.get(target, options))
 
 
 @pytest.fixture

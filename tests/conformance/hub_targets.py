@@ -29,6 +29,16 @@ import pytest
 PG_ADMIN_URL = os.environ.get("NMEM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 START_DEADLINE_S = 60
 LOW_RATE_LIMIT = 10  # per minute, for the target that must answer 429
+#: all keys of one account together, per minute: under half a key's, so two keys can reach it
+#: while neither reaches its own
+ACCOUNT_RATE_LIMIT = 4
+QUOTA_RECORDS, QUOTA_BYTES = 6, 8000  # per account, for the target that must answer 413
+#: the `nmem serve` option for each of the Worker's variables
+SERVE_OPTIONS = {
+    "ACCOUNT_RATE_LIMIT_PER_MINUTE": "--account-rate-limit",
+    "QUOTA_RECORDS": "--quota-records",
+    "QUOTA_BYTES": "--quota-bytes",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,20 @@ class HubOptions:
     registration: Literal["open", "closed", "invite"] = "open"
     #: requests handled at once (`nmem serve --max-concurrent`); None: the hub's default
     max_concurrent: int | None = None
+    #: requests per minute of all keys of one account together; None: the hub's default
+    account_rate_limit: int | None = None
+    #: records and bytes one account may store; None: the hub's default
+    quota_records: int | None = None
+    quota_bytes: int | None = None
+
+    def settings(self) -> dict[str, int]:
+        """The limits these options set, by the Worker's variable name (None: not set)."""
+        chosen = {
+            "ACCOUNT_RATE_LIMIT_PER_MINUTE": self.account_rate_limit,
+            "QUOTA_RECORDS": self.quota_records,
+            "QUOTA_BYTES": self.quota_bytes,
+        }
+        return {name: value for name, value in chosen.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -153,6 +177,8 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
     args += ["--log-level", options.log_level, "--registration", options.registration]
     if options.max_concurrent is not None:
         args += ["--max-concurrent", str(options.max_concurrent)]
+    for name, value in options.settings().items():
+        args += [SERVE_OPTIONS[name], str(value)]
     if options.auth == "keys":
         args.append("--require-keys")
     env = {**os.environ, "NMEM_HOME": str(workdir / "home")}

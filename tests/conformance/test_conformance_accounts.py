@@ -25,6 +25,9 @@ def test_health_and_info(client: httpx.Client) -> None:
         "max_fetch_keys",
         "rate_limit_per_minute",
         "max_keys_per_account",
+        "account_rate_limit_per_minute",
+        "max_account_records",
+        "max_account_bytes",
     }
     assert isinstance(info["version"], str) and isinstance(info["implementation"], str)
 

@@ -44,6 +44,8 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
     args += ["--show-interactive-dev-session=false", "--persist-to", str(workdir / "state")]
     args += ["--var", f"RATE_LIMIT_PER_MINUTE:{options.rate_limit}"]
     args += ["--var", f"REGISTRATION:{options.registration}"]
+    for name, value in options.settings().items():
+        args += ["--var", f"{name}:{value}"]
     # The Worker's own log (one console.log line per request) shows from level "log" on; debug
     # would add wrangler's inspector traffic, D1 results included, which is not the hub's log.
     args += ["--log-level", "log"]

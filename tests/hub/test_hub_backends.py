@@ -23,14 +23,16 @@ from hub_targets import throwaway_postgres
 from neuralmemory.errors import (
     MSG_KEY_LIMIT,
     MSG_LAST_ADMIN_KEY,
+    MSG_QUOTA_RECORDS,
     AccessDenied,
     Conflict,
     HubBusy,
     NotFound,
+    QuotaExceeded,
 )
 from neuralmemory.hub import edge
 from neuralmemory.hub.auth import hash_key, new_key
-from neuralmemory.hub.backends import Backend, Incoming, open_backend
+from neuralmemory.hub.backends import Backend, Incoming, Quota, open_backend
 from neuralmemory.hub.backends import postgres as postgres_backend
 from neuralmemory.hub.backends import sqlite as sqlite_backend
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
@@ -265,13 +267,63 @@ async def test_an_account_holds_at_most_max_keys_unrevoked_keys(store: Backend) 
 async def test_hits_count_per_window_and_requests_per_day(store: Backend) -> None:
     account_id = await account(store)
     subject = uid("key:")
-    counts = [await store.hit(subject, 60_000, account_id, "2027-01-15") for _ in range(3)]
-    assert counts == [1, 2, 3]
-    assert await store.hit(subject, 120_000, account_id, "2027-01-15") == 1  # next window
-    assert await store.hit(subject, 60_000, account_id, "2027-01-15") == 2  # never moves back
+    counts = [await store.hit([subject], 60_000, account_id, "2027-01-15") for _ in range(3)]
+    assert counts == [[1], [2], [3]]
+    assert await store.hit([subject], 120_000, account_id, "2027-01-15") == [1]  # next window
+    assert await store.hit([subject], 60_000, account_id, "2027-01-15") == [2]  # never back
     usage = await store.usage(account_id, "2027-01-15")
     assert usage.requests_today == 5
     assert (await store.usage(account_id, "2027-01-16")).requests_today == 0
+
+
+async def test_one_request_counts_against_its_key_and_its_account(store: Backend) -> None:
+    account_id = await account(store)
+    key_a, key_b, shared = uid("key:"), uid("key:"), "acct:" + account_id
+    assert await store.hit([key_a, shared], 60_000, account_id, "2027-01-15") == [1, 1]
+    assert await store.hit([key_b, shared], 60_000, account_id, "2027-01-15") == [1, 2]
+    assert await store.hit([key_a, shared], 60_000, account_id, "2027-01-15") == [2, 3]
+    # one request is one of the account's requests today, however many subjects it counts for
+    assert (await store.usage(account_id, "2027-01-15")).requests_today == 3
+
+
+# ---------------------------------------------------------------- push: quotas
+
+
+async def test_a_push_past_the_account_quota_writes_nothing(store: Backend) -> None:
+    owner = await account(store)
+    first, second = uid("brain-"), uid("brain-")
+    await store.push(owner, first, "default", DEVICE, incoming(version("m-1")), NOW, Quota(2, 0))
+    before = await store.usage(owner, "2027-01-15")
+    # the second brain is counted with the first: 1 + 2 records > 2
+    with pytest.raises(QuotaExceeded) as refused:
+        two = incoming(version("m-2"), version("m-3"))
+        await store.push(owner, second, "default", DEVICE, two, NOW, Quota(2, 0))
+    assert refused.value.status == 413 and refused.value.code == "quota_exceeded"
+    assert refused.value.message == MSG_QUOTA_RECORDS.format(
+        used=1, limit=2, added=2, setting="nmem serve --quota-records"
+    )
+    assert await store.usage(owner, "2027-01-15") == before  # not even the brain was claimed
+    assert [b.brain_id for b in await store.brains(owner)] == [first]
+
+
+async def test_at_the_quota_a_push_that_does_not_grow_the_account_is_accepted(
+    store: Backend,
+) -> None:
+    owner = await account(store)
+    brain = uid("brain-")
+    big = version("m-1", body={"content": "x" * 1000})
+    await store.push(owner, brain, "default", DEVICE, incoming(big), NOW)
+    full = Quota(1, (await store.usage(owner, "2027-01-15")).bytes)
+    with pytest.raises(QuotaExceeded):  # one byte more
+        grown = version("m-1", parent=big.vhash, counter=1, body={"content": "x" * 1001})
+        await store.push(owner, brain, "default", DEVICE, incoming(grown), NOW, full)
+    shrunk = version("m-1", parent=big.vhash, counter=1, body={"content": "x" * 10})
+    gone = version("m-1", parent=shrunk.vhash, counter=2, deleted=True, body={})
+    for edit in (shrunk, shrunk, gone):  # an edit that shrinks, its retry, a deletion
+        reply = await store.push(owner, brain, "default", DEVICE, incoming(edit), NOW, full)
+        assert reply.results[0].status in ("accepted", "unchanged")
+    usage = await store.usage(owner, "2027-01-15")
+    assert usage.records == 1 and usage.bytes < full.bytes
 
 
 # ---------------------------------------------------------------- push: compare-and-swap

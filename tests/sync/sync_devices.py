@@ -113,12 +113,20 @@ class Hub:
     """`nmem serve` on a fixed port and database, which a test may kill and start again."""
 
     def __init__(
-        self, db: Path, log: Path, *, keys: bool = False, tls: tuple[Path, Path] | None = None
+        self,
+        db: Path,
+        log: Path,
+        *,
+        keys: bool = False,
+        tls: tuple[Path, Path] | None = None,
+        options: tuple[str, ...] = (),
     ) -> None:
-        """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`)."""
+        """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`);
+        options: more `nmem serve` options."""
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.db, self.log, self.keys, self.tls = db, log, keys, tls
+        self.options = options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -136,7 +144,7 @@ class Hub:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
-        args += ["--rate-limit", "0", "--log-level", "debug"]
+        args += ["--rate-limit", "0", "--log-level", "debug", *self.options]
         if self.keys:
             args.append("--require-keys")
         if self.tls:

@@ -11,13 +11,15 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from neuralmemory.hub.settings import ServerLimits
-from neuralmemory.protocol import REGISTRATION_MODES, Registration
+from neuralmemory.protocol import DEFAULT_LIMITS, REGISTRATION_MODES, Limits, Registration
 
 if TYPE_CHECKING:
     from neuralmemory.hub.backends import Backend
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
+#: all keys of an account may together make this many times one key's requests (a few devices)
+ACCOUNT_RATE_FACTOR = 4
 
 
 def _networks(values: tuple[str, ...]) -> list[str]:
@@ -44,6 +46,40 @@ def _metrics_token(metrics: bool, token_file: Path | None) -> str | None:
             " (for example: openssl rand -hex 32 > metrics.token)"
         )
     return token
+
+
+def _size(value: str | None) -> int | None:
+    """A size such as 1GiB, 500MB or 1048576 (bytes), as pydantic's ByteSize reads it."""
+    from pydantic import ByteSize, TypeAdapter, ValidationError
+
+    if value is None:
+        return None
+    try:
+        return int(TypeAdapter(ByteSize).validate_python(value))
+    except ValidationError:
+        raise click.BadParameter(
+            f"not a size: {value!r} (for example 1GiB, 500MB or 1048576)"
+        ) from None
+
+
+def _limits(
+    rate_limit: int | None,
+    account_rate_limit: int | None,
+    quota_records: int | None,
+    quota_bytes: int | None,
+) -> Limits:
+    """The defaults with what the options changed; the account's rate follows the key's."""
+    limits = DEFAULT_LIMITS
+    per_key = limits.rate_limit_per_minute if rate_limit is None else rate_limit
+    changes = {
+        "rate_limit_per_minute": per_key,
+        "account_rate_limit_per_minute": (
+            ACCOUNT_RATE_FACTOR * per_key if account_rate_limit is None else account_rate_limit
+        ),
+        "max_account_records": quota_records,
+        "max_account_bytes": quota_bytes,
+    }
+    return limits.model_copy(update={k: v for k, v in changes.items() if v is not None})
 
 
 def _shown(url: str) -> str:
@@ -120,6 +156,24 @@ def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
     help="Requests per minute per key (per address without one); 0 turns it off.  [default: 1200]",
 )
 @click.option(
+    "--account-rate-limit",
+    type=click.IntRange(min=0),
+    help="Requests per minute of all keys of one account together; 0 turns it off."
+    f"  [default: {ACCOUNT_RATE_FACTOR} times --rate-limit]",
+)
+@click.option(
+    "--quota-records",
+    type=click.IntRange(min=0),
+    help="Records one account may store over all its brains (deleted ones too); 0: no quota."
+    f"  [default: {DEFAULT_LIMITS.max_account_records:,}]",
+)
+@click.option(
+    "--quota-bytes",
+    metavar="SIZE",
+    callback=lambda _ctx, _param, value: _size(value),  # click's callback signature
+    help="Bytes of records one account may store (1GiB, 500MB, ...); 0: no quota.  [default: 1GiB]",
+)
+@click.option(
     "--trusted-proxy",
     "trusted_proxies",
     multiple=True,
@@ -183,6 +237,9 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     rate_limit: int | None,
+    account_rate_limit: int | None,
+    quota_records: int | None,
+    quota_bytes: int | None,
     trusted_proxies: list[str],
     metrics: bool,
     metrics_token_file: Path | None,
@@ -198,7 +255,6 @@ def serve(
     from neuralmemory.hub import server
     from neuralmemory.hub.loopback import is_loopback_name
     from neuralmemory.hub.settings import Settings, auth_mode, registration_mode
-    from neuralmemory.protocol import DEFAULT_LIMITS
 
     if (require_keys or lan) and no_auth:
         raise click.UsageError("--no-auth contradicts --require-keys and --lan")
@@ -216,9 +272,7 @@ def serve(
             err=True,
         )
     url = db_url or default_db_url()
-    limits = DEFAULT_LIMITS
-    if rate_limit is not None:
-        limits = limits.model_copy(update={"rate_limit_per_minute": rate_limit})
+    limits = _limits(rate_limit, account_rate_limit, quota_records, quota_bytes)
     guards = ServerLimits(
         max_connections=max_connections,
         max_concurrent=max_concurrent,

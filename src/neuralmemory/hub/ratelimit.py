@@ -1,27 +1,39 @@
-"""Per-key request limits (per client address without a key), counted in the database.
+"""Per-key request limits (per client address without a key), and per account over all its keys,
+counted in the database.
 
-Fixed one-minute windows: one upsert per request, shared by every hub process on the database.
+Fixed one-minute windows: one upsert per subject and request, in one transaction, shared by
+every hub process on the database.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 from neuralmemory.errors import RateLimited
 from neuralmemory.hub.backends import Backend
 from neuralmemory.hub.settings import RATE_WINDOW_MS
+
+#: a subject and its limit per minute (0: counted, not limited)
+Budget = tuple[str, int]
 
 
 def day_of(now: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(now / 1000))
 
 
+def account_subject(account_id: str) -> str:
+    """The counter every key of one account shares (Limits.account_rate_limit_per_minute)."""
+    return "acct:" + account_id
+
+
 async def admit(
-    backend: Backend, per_minute: int, subject: str, account_id: str | None, now: int
+    backend: Backend, budgets: Sequence[Budget], account_id: str | None, now: int
 ) -> None:
-    """Count the request (and the account's requests today); 429 past the limit (0: no limit)."""
+    """Count the request against every budget (and the account's requests today); 429 once any
+    of them is spent."""
     window = now - now % RATE_WINDOW_MS
-    hits = await backend.hit(subject, window, account_id, day_of(now))
-    if per_minute > 0 and hits > per_minute:
+    hits = await backend.hit([subject for subject, _ in budgets], window, account_id, day_of(now))
+    if any(limit > 0 and n > limit for (_, limit), n in zip(budgets, hits, strict=True)):
         raise RateLimited(retry_after=max(1, math.ceil((window + RATE_WINDOW_MS - now) / 1000)))

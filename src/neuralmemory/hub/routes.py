@@ -28,12 +28,12 @@ from neuralmemory.errors import (
     PayloadTooLarge,
 )
 from neuralmemory.hub import auth, codes
-from neuralmemory.hub.backends import Backend, Incoming, KeyRow
+from neuralmemory.hub.backends import Backend, Incoming, KeyRow, Quota
 from neuralmemory.hub.edge import ApiError, json_body, reply
 from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
 from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
-from neuralmemory.hub.ratelimit import admit, day_of
+from neuralmemory.hub.ratelimit import account_subject, admit, day_of
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, Settings
 from neuralmemory.protocol import (
     BUCKETS,
@@ -86,10 +86,12 @@ def _address(request: Request) -> str:
 
 
 async def caller(request: Request) -> auth.Caller:
-    """Who is asking (401 if a key is needed and bad), counted against their rate limit."""
+    """Who is asking (401 if a key is needed and bad), counted against their key's rate limit
+    and their account's."""
     hub = hub_of(request)
     now = now_ms()
-    per_minute = hub.settings.limits.rate_limit_per_minute
+    limits = hub.settings.limits
+    per_minute = limits.rate_limit_per_minute
     peer = request.client.host if request.client else None
     keyless_ok = keyless_allowed(hub.settings.auth, peer, request.headers.items())
     try:
@@ -102,11 +104,15 @@ async def caller(request: Request) -> auth.Caller:
         )
     except AuthError:
         # Failed attempts count against the address, so guessing keys is rate limited too.
-        await admit(hub.backend, per_minute, _address(request), None, now)
+        await admit(hub.backend, [(_address(request), per_minute)], None, now)
         raise
     request.state.account_id = who.account_id
     subject = f"key:{who.key_id}" if who.key_id else _address(request)
-    await admit(hub.backend, per_minute, subject, who.account_id, now)
+    budgets = [
+        (subject, per_minute),
+        (account_subject(who.account_id), limits.account_rate_limit_per_minute),
+    ]
+    await admit(hub.backend, budgets, who.account_id, now)
     return who
 
 
@@ -133,9 +139,8 @@ async def admin(who: Annotated[auth.Caller, Depends(caller)]) -> auth.Caller:
 async def anonymous(request: Request) -> None:
     """Endpoints open to anyone are limited per client address."""
     hub = hub_of(request)
-    await admit(
-        hub.backend, hub.settings.limits.rate_limit_per_minute, _address(request), None, now_ms()
-    )
+    budget = (_address(request), hub.settings.limits.rate_limit_per_minute)
+    await admit(hub.backend, [budget], None, now_ms())
 
 
 Caller = Annotated[auth.Caller, Depends(caller)]
@@ -221,7 +226,7 @@ async def pair(
     # Its own, small budget per address, whatever --rate-limit says: codes are short-lived and
     # this bounds the guesses at any one of them.
     limit = codes.PAIR_ATTEMPTS_PER_MINUTE
-    await admit(hub.backend, limit, "pair:" + _address(request), None, now)
+    await admit(hub.backend, [("pair:" + _address(request), limit)], None, now)
     secret, key = auth.new_key(LOCAL_ACCOUNT, body.name, now)
     if not await hub.backend.pair(codes.hash_code(body.code), key):
         raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE)
@@ -319,8 +324,9 @@ async def push(
     records = [Incoming.of(version) for version in body.records]
     if any(record.size > limits.max_record_bytes for record in records):
         raise PayloadTooLarge()
+    quota = Quota(limits.max_account_records, limits.max_account_bytes)
     result = await hub.backend.push(
-        who.account_id, brain_id, body.brain_name, body.device, records, now_ms()
+        who.account_id, brain_id, body.brain_name, body.device, records, now_ms(), quota
     )
     if hub.metrics is not None:
         hub.metrics.pushed.inc(sum(r.status == "accepted" for r in result.results))

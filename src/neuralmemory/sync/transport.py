@@ -50,6 +50,7 @@ from neuralmemory.errors import (
     NotFound,
     PayloadTooLarge,
     ProtocolError,
+    QuotaExceeded,
     RateLimited,
     TLSFailure,
 )
@@ -417,6 +418,10 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
         return AccessDenied(message)  # a device key, a closed registration: the hub's words
     if status == 408:  # the hub gave up on a request that came too slowly: a slow link, retry
         return HubUnavailable(message or "the hub timed out waiting for the request", status=status)
+    if status == 413 and _code(response) == QuotaExceeded.code:
+        # Not "too big": a smaller batch grows the account just the same; the hub's message
+        # says which quota, how full it is and what to do.
+        return QuotaExceeded(message or msg.MSG_QUOTA_EXCEEDED)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuralmemory.hub.backends.base import Backend, CodeKind, CodeRow, Incoming, KeyRow
+from neuralmemory.hub.backends.base import Backend, CodeKind, CodeRow, Incoming, KeyRow, Quota
 
-__all__ = ["Backend", "CodeKind", "CodeRow", "Incoming", "KeyRow", "open_backend"]
+__all__ = ["Backend", "CodeKind", "CodeRow", "Incoming", "KeyRow", "Quota", "open_backend"]
 
 
 async def open_backend(url: str) -> Backend:

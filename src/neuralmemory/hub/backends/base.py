@@ -69,6 +69,17 @@ class Incoming:
         return cls(version, version.body_json(), version.size())
 
 
+@dataclass(frozen=True)
+class Quota:
+    """What one account may store over all its brains (Limits.max_account_*); 0: no bound."""
+
+    records: int = 0
+    bytes: int = 0
+
+
+NO_QUOTA = Quota()
+
+
 class Backend(Protocol):
     async def close(self) -> None: ...
 
@@ -103,8 +114,11 @@ class Backend(Protocol):
         Conflict for the account's last unrevoked admin key, decided atomically."""
         ...
 
-    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
-        """Count one request: the subject's hits in this window, and the account's for the day."""
+    async def hit(
+        self, subjects: Sequence[str], window_start: int, account_id: str | None, day: str
+    ) -> list[int]:
+        """Count one request against each subject (a key or an address, and its account), in
+        one transaction: each subject's hits in this window; and the account's for the day."""
         ...
 
     async def usage(self, account_id: str, day: str) -> Usage: ...
@@ -118,9 +132,11 @@ class Backend(Protocol):
         device: DeviceInfo,
         records: Sequence[Incoming],
         now: int,
+        quota: Quota = NO_QUOTA,
     ) -> PushReply:
         """CAS every version in one transaction. Records claim an unknown brain for the
-        account; a push of none to an unknown brain writes nothing."""
+        account; a push of none to an unknown brain writes nothing. QuotaExceeded, nothing
+        written, when the accepted versions would grow the account past `quota`."""
         ...
 
     async def pull(

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from neuralmemory.hub.backends.base import Incoming
+from neuralmemory.errors import MSG_QUOTA_BYTES, MSG_QUOTA_RECORDS, QuotaExceeded
+from neuralmemory.hub.backends.base import Incoming, Quota
 from neuralmemory.protocol import (
     EMPTY_DIGEST,
     PushResult,
@@ -85,6 +86,30 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
         plan.writes[key] = (incoming, plan.seq)
         plan.results.append(_result(incoming, "accepted", plan.seq))
     return plan
+
+
+def check_quota(quota: Quota, held_records: int, held_bytes: int, plan: PushPlan) -> None:
+    """Refuse a push that takes the account past a quota. Each total must end within its quota or
+    not grow: at the quota, edits that shrink, retries and deletions still go through, so a
+    full account can always sync its deletions."""
+    if quota.records and plan.new_records > 0 and held_records + plan.new_records > quota.records:
+        raise QuotaExceeded(
+            MSG_QUOTA_RECORDS.format(
+                used=held_records,
+                limit=quota.records,
+                added=plan.new_records,
+                setting="nmem serve --quota-records",
+            )
+        )
+    if quota.bytes and plan.new_bytes > 0 and held_bytes + plan.new_bytes > quota.bytes:
+        raise QuotaExceeded(
+            MSG_QUOTA_BYTES.format(
+                used=held_bytes,
+                limit=quota.bytes,
+                added=plan.new_bytes,
+                setting="nmem serve --quota-bytes",
+            )
+        )
 
 
 def _result(

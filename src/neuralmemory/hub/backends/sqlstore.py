@@ -24,8 +24,8 @@ from neuralmemory.errors import (
     Conflict,
     NotFound,
 )
-from neuralmemory.hub.backends.base import CodeKind, CodeRow, Incoming, KeyRow
-from neuralmemory.hub.backends.cas import Head, RecordId, plan_push
+from neuralmemory.hub.backends.base import NO_QUOTA, CodeKind, CodeRow, Incoming, KeyRow, Quota
+from neuralmemory.hub.backends.cas import Head, PushPlan, RecordId, check_quota, plan_push
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -339,13 +339,18 @@ class SqlStore:
             await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
         return replace(key, revoked_at=now)
 
-    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
+    async def hit(
+        self, subjects: Sequence[str], window_start: int, account_id: str | None, day: str
+    ) -> list[int]:
+        hits = []
         async with self.db.transaction("soft") as tx:
-            row = await tx.one(HIT, (subject, window_start))
+            for subject in subjects:
+                row = await tx.one(HIT, (subject, window_start))
+                assert row is not None  # an upsert with RETURNING always returns its row
+                hits.append(int(row[0]))
             if account_id is not None:
                 await tx.execute(COUNT_REQUEST, (account_id, day))
-        assert row is not None  # an upsert with RETURNING always returns its row
-        return int(row[0])
+        return hits
 
     async def usage(self, account_id: str, day: str) -> Usage:
         async with self.db.transaction("read") as tx:
@@ -461,6 +466,7 @@ class SqlStore:
         device: DeviceInfo,
         records: Sequence[Incoming],
         now: int,
+        quota: Quota = NO_QUOTA,
     ) -> PushReply:
         if not records:
             # Claiming needs a record: an empty push must not let whoever learns an id first
@@ -484,6 +490,7 @@ class SqlStore:
                     else r
                     for r in results
                 ]
+            await self._check_quota(tx, account_id, quota, plan)
             root = brain.root
             if plan.writes:
                 await tx.executemany(
@@ -498,6 +505,24 @@ class SqlStore:
                 )
             await tx.execute(DEVICE_PUSHED, _device_row(brain_id, device, now, 0))
         return PushReply.model_construct(results=results, seq=plan.seq, root=root)
+
+    async def _check_quota(self, tx: Tx, account_id: str, quota: Quota, plan: PushPlan) -> None:
+        """QuotaExceeded (the transaction rolls back: nothing written) past the account's quota.
+
+        The totals are read under this brain's lock, not the account's other brains': pushes to
+        two brains of one account at once may both pass and overshoot by at most one push each
+        (SQLite runs one writer at a time, so only PostgreSQL can). Locking the account would
+        make every push of an account wait for the others."""
+        grows = plan.new_records > 0 or plan.new_bytes > 0
+        if not grows or not (quota.records or quota.bytes):
+            return  # nothing to check: not even the totals need reading
+        totals = await tx.one(
+            "SELECT COALESCE(SUM(records), 0), COALESCE(SUM(bytes), 0)"
+            " FROM brains WHERE account_id = ?",
+            (account_id,),
+        )
+        assert totals is not None  # an aggregate always returns a row
+        check_quota(quota, int(totals[0]), int(totals[1]), plan)
 
     async def _heads(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> dict[RecordId, Head]:
         heads: dict[RecordId, Head] = {}
