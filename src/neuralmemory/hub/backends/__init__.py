@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuralmemory.hub.backends.base import Backend, CodeKind, CodeRow, Incoming, KeyRow
+from neuralmemory.hub.backends.base import (
+    AccountRow,
+    Backend,
+    CodeKind,
+    CodeRow,
+    Incoming,
+    KeyRow,
+    OwnedBrain,
+)
 
-__all__ = ["Backend", "CodeKind", "CodeRow", "Incoming", "KeyRow", "open_backend"]
+__all__ = [
+    "AccountRow",
+    "Backend",
+    "CodeKind",
+    "CodeRow",
+    "Incoming",
+    "KeyRow",
+    "OwnedBrain",
+    "open_backend",
+]
 
 
 async def open_backend(url: str) -> Backend:
