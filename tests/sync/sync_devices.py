@@ -113,12 +113,20 @@ class Hub:
     """`nmem serve` on a fixed port and database, which a test may kill and start again."""
 
     def __init__(
-        self, db: Path, log: Path, *, keys: bool = False, tls: tuple[Path, Path] | None = None
+        self,
+        db: Path,
+        log: Path,
+        *,
+        keys: bool = False,
+        tls: tuple[Path, Path] | None = None,
+        db_url: str | None = None,
     ) -> None:
-        """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`)."""
+        """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`).
+        db_url: another database (PostgreSQL) instead of the SQLite file `db`."""
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.db, self.log, self.keys, self.tls = db, log, keys, tls
+        self.db_url = db_url or f"sqlite://{db}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -135,7 +143,7 @@ class Hub:
         raise RuntimeError(self.log.read_text())
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
+        args = [NMEM, "serve", "--port", str(self.port), "--db", self.db_url]
         args += ["--rate-limit", "0", "--log-level", "debug"]
         if self.keys:
             args.append("--require-keys")
