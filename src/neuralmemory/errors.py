@@ -92,7 +92,7 @@ MSG_OPERATOR_LAST_ADMIN = (
 )
 HINT_OPERATOR_LAST_ADMIN = (
     "make another first with `nmem hub keys create --account {account_id}`, or revoke it anyway "
-    "with --force (`nmem hub keys create` can always make a new one)"
+    "with --force: `nmem hub keys create` can always make a new one"
 )
 MSG_BAD_KEY_NAME = "A key name is 1 to 64 characters, without control characters"
 
@@ -103,9 +103,9 @@ HINT_KEY_REQUIRED = (
     "or register (`nmem sync config setup` shows how)"
 )
 HINT_INVALID_KEY = (
-    "the hub does not know this key, or it was revoked: make a new key (POST /v1/auth/keys with "
-    "an admin key; locked out? the hub's operator runs `nmem hub keys create`) and "
-    "`nmem sync config set --api-key nmk_...`"
+    "the hub does not know this key, or it was revoked: make a new key with an admin key, "
+    "POST /v1/auth/keys, then `nmem sync config set --api-key nmk_...`; no admin key left? the "
+    "hub's operator makes one with `nmem hub keys create`"
 )
 HINT_ACCESS_DENIED = (
     "the hub knows the key, but this brain belongs to another account: use a key of the account "

@@ -112,7 +112,7 @@ def test_the_operator_gets_a_locked_out_account_back_with_every_memory(
         failed = nmem(home, "sync", "full")
         assert failed.returncode == 1
         assert "Error: Invalid or expired API key" in failed.stderr
-        assert "the hub's operator runs `nmem hub keys create`" in failed.stderr
+        assert "the hub's operator makes one with `nmem hub keys create`" in failed.stderr
     again = httpx.post(hub.url + PATH_REGISTER, json={"email": ADA})
     assert again.status_code == 409 and again.json()["error"] == "Email already registered"
 
