@@ -94,6 +94,8 @@ HINT_OPERATOR_LAST_ADMIN = (
     "make another first with `nmem hub keys create --account {account_id}`, or revoke it anyway "
     "with --force: `nmem hub keys create` can always make a new one"
 )
+MSG_NO_HUB_DB = "No hub database at {path}"
+HINT_NO_HUB_DB = "give the one nmem serve uses with --db: sqlite:///path/hub.db or postgresql://..."
 MSG_BAD_KEY_NAME = "A key name is 1 to 64 characters, without control characters"
 
 # Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.

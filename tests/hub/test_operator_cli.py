@@ -268,3 +268,18 @@ def test_bad_input_is_refused_naming_how_to_list(hub_db: str) -> None:
     assert [a["keys"] for a in accounts if a["account_id"] == "acc_ada"] == [
         {"admin": 1, "device": 1}
     ]  # nothing changed
+
+
+def test_a_hub_database_that_is_not_there_is_named_not_made(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "hub.db"
+    for command in (
+        ["accounts"],
+        ["brains"],
+        ["keys", "list", "--account", "local"],
+        ["keys", "create", "--account", "local"],
+        ["keys", "revoke", "key_" + "0" * 20],
+    ):
+        message, error = refused(f"sqlite://{missing}", *command)
+        assert f"No hub database at {missing}" in message and "--db" in message
+        assert error["code"] == "store_error"
+    assert not missing.parent.exists()

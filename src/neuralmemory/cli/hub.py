@@ -46,13 +46,24 @@ def db_option(command: F) -> F:
     )(command)
 
 
-def on_hub_db(db_url: str | None, work: Callable[[Backend], Awaitable[T]]) -> T:
-    """Open the hub's database (migrating it, as `nmem serve` would), run `work`, close it."""
+def on_hub_db(
+    db_url: str | None, work: Callable[[Backend], Awaitable[T]], *, existing: bool = False
+) -> T:
+    """Open the hub's database (migrating it, as `nmem serve` would), run `work`, close it.
+
+    existing: refuse a SQLite file that is not there, rather than make an empty hub (the
+    commands that look an account up: a mistyped --db should say so, not create a file)."""
+    from neuralmemory.errors import HINT_NO_HUB_DB, MSG_NO_HUB_DB, StoreError
     from neuralmemory.hub.backends import open_backend
+
+    url = db_url or default_db_url()
+    path = Path(url.removeprefix("sqlite://"))
+    if existing and url.startswith("sqlite://") and not path.is_file():
+        raise StoreError(MSG_NO_HUB_DB.format(path=path), hint=HINT_NO_HUB_DB)
 
     async def run() -> T:
         try:
-            backend = await open_backend(db_url or default_db_url())
+            backend = await open_backend(url)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--db") from None
         try:
@@ -93,7 +104,8 @@ def lan_hosts() -> list[str]:
 
 @click.group()
 def hub() -> None:
-    """Run the hub: invite codes, pairing lines, backups (acts on the hub's database directly)."""
+    """Run the hub: invite codes, pairing lines, backups, accounts, keys and brains (acts on the
+    hub's database directly)."""
 
 
 @hub.command()
@@ -258,7 +270,7 @@ def account_label(account: AccountRow) -> str:
 @handled
 def accounts(db_url: str | None, as_json: bool) -> None:
     """Every account: its keys, brains, records, bytes and last activity."""
-    found = on_hub_db(db_url, lambda backend: backend.accounts())
+    found = on_hub_db(db_url, lambda backend: backend.accounts(), existing=True)
     if as_json:
         emit_json({"accounts": [account_json(account) for account in found]})
         return
@@ -317,7 +329,7 @@ def keys_create(
         secret, key = await operator.create_admin_key(backend, account, name, now_ms())
         return account, secret, key
 
-    account, secret, key = on_hub_db(db_url, create)
+    account, secret, key = on_hub_db(db_url, create, existing=True)
     if as_json:
         made = auth.key_created(key, secret).model_dump(mode="json")
         emit_json({"account_id": account.account_id, "email": account.email, **made})
@@ -340,7 +352,9 @@ def keys_list(db_url: str | None, email: str | None, account_id: str | None, as_
     from neuralmemory.hub import auth, operator
 
     account, found = on_hub_db(
-        db_url, lambda backend: operator.account_keys(backend, email=email, account_id=account_id)
+        db_url,
+        lambda backend: operator.account_keys(backend, email=email, account_id=account_id),
+        existing=True,
     )
     if as_json:
         listed = [auth.key_info(key).model_dump(mode="json") for key in found]
@@ -375,7 +389,9 @@ def keys_revoke(db_url: str | None, key_id: str, force: bool, as_json: bool) -> 
     from neuralmemory.protocol import iso_ms
 
     done = on_hub_db(
-        db_url, lambda backend: operator.revoke_key(backend, key_id, now_ms(), force=force)
+        db_url,
+        lambda backend: operator.revoke_key(backend, key_id, now_ms(), force=force),
+        existing=True,
     )
     key, account = done.key, done.account
     if as_json:
@@ -413,7 +429,9 @@ def brains(db_url: str | None, email: str | None, account_id: str | None, as_jso
     from neuralmemory.hub import operator
 
     found = on_hub_db(
-        db_url, lambda backend: operator.brains(backend, email=email, account_id=account_id)
+        db_url,
+        lambda backend: operator.brains(backend, email=email, account_id=account_id),
+        existing=True,
     )
     if as_json:
         emit_json(
