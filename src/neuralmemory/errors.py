@@ -89,6 +89,29 @@ MSG_QUOTA_BYTES = (
     "ID) and sync again, or ask the hub's operator to raise the quota ({setting})"
 )
 
+# The operator's commands (`nmem hub accounts|keys|brains`, hub/operator.py): each refusal says
+# how to find the right name.
+MSG_UNKNOWN_EMAIL = "No account has the email {email!r}"
+MSG_UNKNOWN_ACCOUNT = "No account has the id {account_id!r}"
+HINT_LIST_ACCOUNTS = "`nmem hub accounts` lists every account of this hub"
+MSG_UNKNOWN_KEY = "No key has the id {key_id!r} on this hub"
+HINT_LIST_KEYS = "`nmem hub keys list --email EMAIL` or `--account ID` lists an account's keys"
+MSG_NOT_A_KEY_ID = "{key_id!r} is not a key id: key ids are key_ and 20 hex digits"
+MSG_API_KEY_NOT_KEY_ID = "That is an API key, not a key id"
+HINT_KEY_ID = "give the key_... id that `nmem hub keys list --email EMAIL` shows"
+MSG_ACCOUNT_REQUIRED = "Name the account: --email EMAIL, or --account ID"
+MSG_EMAIL_OR_ACCOUNT = "Give --email or --account, not both"
+MSG_OPERATOR_LAST_ADMIN = (
+    "{key_id} is the last admin key of {account}: without it nobody can manage the account's keys"
+)
+HINT_OPERATOR_LAST_ADMIN = (
+    "make another first with `nmem hub keys create --account {account_id}`, or revoke it anyway "
+    "with --force: `nmem hub keys create` can always make a new one"
+)
+MSG_NO_HUB_DB = "No hub database at {path}"
+HINT_NO_HUB_DB = "give the one nmem serve uses with --db: sqlite:///path/hub.db or postgresql://..."
+MSG_BAD_KEY_NAME = "A key name is 1 to 64 characters, without control characters"
+
 # Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.
 MSG_KEY_REQUIRED = "This hub requires an API key"
 HINT_KEY_REQUIRED = (
@@ -96,8 +119,9 @@ HINT_KEY_REQUIRED = (
     "or register (`nmem sync config setup` shows how)"
 )
 HINT_INVALID_KEY = (
-    "the hub does not know this key, or it was revoked: make a new key (POST /v1/auth/keys from "
-    "a device whose key works, or register again) and `nmem sync config set --api-key nmk_...`"
+    "the hub does not know this key, or it was revoked: make a new key with an admin key, "
+    "POST /v1/auth/keys, then `nmem sync config set --api-key nmk_...`; no admin key left? the "
+    "hub's operator makes one with `nmem hub keys create`"
 )
 HINT_ACCESS_DENIED = (
     "the hub knows the key, but this brain belongs to another account: use a key of the account "

@@ -75,6 +75,9 @@ class RunningHub:
     log: Path  # everything the hub process wrote, at debug level
     #: a new invite code, made with the hub operator's own tool; takes how long it stays valid
     invite: Callable[[str], str]
+    #: a new admin key for the account with this email, made with the operator's own tool
+    #: (CalledProcessError when it refuses)
+    admin_key: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,20 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
         code: str = json.loads(done.stdout)["invite"]
         return code
 
+    def admin_key(email: str) -> str:
+        done = subprocess.run(
+            [args[0], "hub", "keys", "create", "--email", email, "--db", db_url, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        key: str = json.loads(done.stdout)["api_key"]
+        return key
+
     with process(args, env, log, url + "/v1/health"):
-        yield RunningHub(url, log, invite)
+        yield RunningHub(url, log, invite, admin_key)
 
 
 @contextmanager

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from hub_api import Account, error, pull, pushed, register, uid, version
+from hub_targets import RunningHub
 
 from neuralmemory.errors import MSG_DEVICE_KEY, MSG_KEY_LIMIT, MSG_LAST_ADMIN_KEY
 from neuralmemory.protocol import API_KEY_PATTERN, DIGEST_PATTERN
@@ -169,6 +172,41 @@ def test_an_account_holds_at_most_max_keys_per_account(client: httpx.Client) -> 
     assert len(client.get("/v1/auth/keys", headers=ada.auth).json()["keys"]) == limit
     assert client.delete(f"/v1/auth/keys/{made[0].key_id}", headers=ada.auth).status_code == 200
     make_key(client, ada, "again")  # a revoked key frees its place
+
+
+def test_the_operators_admin_key_gets_a_locked_out_account_back(
+    hub: RunningHub, client: httpx.Client
+) -> None:
+    """Every hub's operator has a tool that makes an admin key for an email (`nmem hub keys
+    create`; the Worker's scripts/admin-key.mjs): the way back for an account whose keys are
+    lost, since registering again is refused."""
+    email = uid("lost-") + "@example.com"
+    made = client.post("/v1/auth/register", json={"email": email}).json()
+    lost = Account(made["account_id"], made["api_key"], made["key_id"])
+    phone = make_key(client, lost, "phone")
+    again = client.post("/v1/auth/register", json={"email": email})
+    assert error(again, 409, "conflict") == "Email already registered"
+
+    recovered = {"Authorization": f"Bearer {hub.admin_key(email)}"}
+    status = client.get("/v1/status", headers=recovered).json()
+    assert status["account_id"] == lost.account_id
+    listed = client.get("/v1/auth/keys", headers=recovered).json()["keys"]
+    assert [(k["name"], k["scope"]) for k in listed] == [
+        ("default", "admin"),
+        ("phone", "device"),
+        ("recovery", "admin"),
+    ]
+    # With a second admin key, the lost one may be revoked; the devices' keys keep working.
+    gone = client.delete(f"/v1/auth/keys/{lost.key_id}", headers=recovered)
+    assert gone.status_code == 200
+    assert error(client.get("/v1/status", headers=lost.auth), 401, "invalid_key")
+    assert client.get("/v1/status", headers=phone.auth).status_code == 200
+    with pytest.raises(subprocess.CalledProcessError):
+        hub.admin_key(uid("nobody-") + "@example.com")  # refused: no account has it
+    assert len(client.get("/v1/auth/keys", headers=recovered).json()["keys"]) == 3
+    log = hub.log.read_text(encoding="utf-8", errors="replace")
+    token = recovered["Authorization"].removeprefix("Bearer ")
+    assert token not in log and token[12:] not in log
 
 
 def test_keys_are_required_unless_local(client: httpx.Client, local_client: httpx.Client) -> None:

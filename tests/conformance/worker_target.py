@@ -22,6 +22,7 @@ from hub_targets import HubOptions, RunningHub, free_port, process
 SYNC_HUB = Path(__file__).resolve().parents[2] / "sync-hub"
 WRANGLER = SYNC_HUB / "node_modules" / ".bin" / "wrangler"
 INVITE = SYNC_HUB / "scripts" / "invite.mjs"
+ADMIN_KEY = SYNC_HUB / "scripts" / "admin-key.mjs"
 #: no metrics, no fetch of Cloudflare's request metadata, no banner: nothing leaves loopback
 OFFLINE = {
     "WRANGLER_SEND_METRICS": "false",
@@ -53,12 +54,13 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
     log = workdir / "hub.log"
     env = {**os.environ, **OFFLINE}
 
-    def invite(expires: str) -> str:
-        # The operator's script, on the local D1 of this wrangler dev (the same --persist-to).
+    def operator(script: Path, *args: str) -> str:
+        """The operator's script, on the local D1 of this wrangler dev (the same --persist-to);
+        what it printed on stdout."""
         httpx.get(url + "/v1/hub/info", timeout=30)  # the Worker migrates D1 on first use
         state = str(workdir / "state")
         done = subprocess.run(
-            ["node", str(INVITE), "--expires", expires, "--local", "--persist-to", state],
+            ["node", str(script), *args, "--local", "--persist-to", state],
             env=env,
             capture_output=True,
             text=True,
@@ -67,11 +69,17 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
         )
         return done.stdout.strip()
 
+    def invite(expires: str) -> str:
+        return operator(INVITE, "--expires", expires)
+
+    def admin_key(email: str) -> str:
+        return operator(ADMIN_KEY, "--email", email)
+
     group = None
     try:
         with process(args, env, log, url + "/v1/health") as proc:
             group = proc.pid  # it leads its own session, hence its own process group
-            yield RunningHub(url, log, invite)
+            yield RunningHub(url, log, invite, admin_key)
     finally:
         if group is not None:
             _wait_for_group(group)

@@ -264,6 +264,66 @@ async def test_an_account_holds_at_most_max_keys_unrevoked_keys(store: Backend) 
     assert len(await store.list_keys(account_id)) == 4
 
 
+async def test_the_operator_adds_keys_beyond_the_cap_and_may_revoke_the_last_admin_key(
+    store: Backend,
+) -> None:
+    account_id = await account(store)
+    [registration] = await store.list_keys(account_id)
+    assert await store.key(registration.key_id) == registration
+    assert await store.key("key_" + "0" * 20) is None
+    _, extra = new_key(account_id, "recovery", NOW + 1, "admin")
+    with pytest.raises(Conflict):
+        await store.add_key(extra, 1)
+    await store.add_key(extra, None)  # the operator's recovery key: no cap
+    assert [k.key_id for k in await store.list_keys(account_id)][-1] == extra.key_id
+
+    await store.revoke_key(account_id, registration.key_id, NOW + 2)
+    with pytest.raises(Conflict):
+        await store.revoke_key(account_id, extra.key_id, NOW + 3)
+    forced = await store.revoke_key(account_id, extra.key_id, NOW + 3, keep_last_admin=False)
+    assert forced is not None and forced.revoked_at == NOW + 3
+    [summary] = await store.accounts(account_id=account_id)
+    assert (summary.admin_keys, summary.device_keys) == (0, 0)
+
+
+async def test_accounts_and_brains_as_the_operator_sees_them(store: Backend) -> None:
+    ada, bob = await account(store), await account(store)
+    _, phone = new_key(ada, "phone", NOW + 1)
+    _, old = new_key(ada, "old-laptop", NOW + 2)
+    await store.add_key(phone, MAX_KEYS)
+    await store.add_key(old, MAX_KEYS)
+    await store.revoke_key(ada, old.key_id, NOW + 3)  # revoked keys are not counted
+    notes, work = uid("notes-"), uid("work-")
+    await store.push(ada, notes, "notes", DEVICE, incoming(version("a"), version("b")), NOW + 10)
+    await store.push(ada, work, "work", DEVICE, incoming(version("c")), NOW + 20)
+    await store.pull(ada, notes, "notes", OTHER_DEVICE, 0, 10, True, NOW + 30)
+    await store.find_key(phone.key_hash, NOW + 25)
+
+    [summary] = await store.accounts(email=f"{ada}@example.com")
+    sizes = {b.brain_id: b.bytes for b in await store.brains(ada)}
+    assert summary.account_id == ada and summary.email == f"{ada}@example.com"
+    assert (summary.admin_keys, summary.device_keys) == (1, 1)
+    assert (summary.brains, summary.records) == (2, 3)
+    assert summary.bytes == sum(sizes.values()) > 0
+    assert summary.created_at == NOW
+    assert summary.last_active_at == NOW + 30  # the latest of key use, write and sync
+    [quiet] = await store.accounts(account_id=bob)
+    assert (quiet.brains, quiet.records, quiet.bytes, quiet.last_active_at) == (0, 0, 0, None)
+    assert await store.accounts(email="nobody@example.com") == []
+    everyone = {a.account_id: a for a in await store.accounts()}
+    assert {ada, bob, "local"} <= set(everyone) and everyone["local"].email is None
+
+    owned = await store.owned_brains(ada)
+    assert [(o.brain.brain_id, o.brain.name, o.brain.records) for o in owned] == [
+        (notes, "notes", 2),
+        (work, "work", 1),
+    ]
+    assert [o.brain.devices for o in owned] == [2, 1]
+    assert {(o.account_id, o.email) for o in owned} == {(ada, f"{ada}@example.com")}
+    assert await store.owned_brains(bob) == []
+    assert {notes, work} <= {o.brain.brain_id for o in await store.owned_brains()}
+
+
 async def test_hits_count_per_window_and_requests_per_day(store: Backend) -> None:
     account_id = await account(store)
     subject = uid("key:")

@@ -120,13 +120,16 @@ class Hub:
         keys: bool = False,
         tls: tuple[Path, Path] | None = None,
         options: tuple[str, ...] = (),
+        db_url: str | None = None,
     ) -> None:
         """tls: (certificate, key) PEM files to serve https with (`--tls-cert/--tls-key`);
-        options: more `nmem serve` options."""
+        options: more `nmem serve` options; db_url: another database (PostgreSQL) instead of
+        the SQLite file `db`."""
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.db, self.log, self.keys, self.tls = db, log, keys, tls
         self.options = options
+        self.db_url = db_url or f"sqlite://{db}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -143,7 +146,7 @@ class Hub:
         raise RuntimeError(self.log.read_text())
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        args = [NMEM, "serve", "--port", str(self.port), "--db", f"sqlite://{self.db}"]
+        args = [NMEM, "serve", "--port", str(self.port), "--db", self.db_url]
         args += ["--rate-limit", "0", "--log-level", "debug", *self.options]
         if self.keys:
             args.append("--require-keys")

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from neuralmemory.errors import MSG_KEY_REQUIRED, AuthError
 from neuralmemory.hub.backends import Backend, KeyRow
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, AuthMode
-from neuralmemory.protocol import API_KEY_PREFIX, KEY_DISPLAY_CHARS, KEY_RE, KeyScope
+from neuralmemory.protocol import (
+    API_KEY_PREFIX,
+    KEY_DISPLAY_CHARS,
+    KEY_RE,
+    KeyCreated,
+    KeyInfo,
+    KeyScope,
+    iso_ms,
+)
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_RANDOM_CHARS = 40  # about 238 bits
@@ -49,6 +57,32 @@ def new_key(account_id: str, name: str, now: int, scope: KeyScope = "device") ->
         scope=scope,
     )
     return key, row
+
+
+def key_created(key: KeyRow, secret: str) -> KeyCreated:
+    """A new key as its owner sees it, this once: with the secret."""
+    return KeyCreated(
+        key_id=key.key_id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        scope=key.scope,
+        api_key=secret,
+        created_at=iso_ms(key.created_at) or "",
+    )
+
+
+def key_info(key: KeyRow) -> KeyInfo:
+    """A key as listed: never the secret, which is not stored."""
+    return KeyInfo(
+        key_id=key.key_id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        scope=key.scope,
+        created_at=iso_ms(key.created_at) or "",
+        last_used_at=iso_ms(key.last_used_at),
+        revoked=key.revoked_at is not None,
+        revoked_at=iso_ms(key.revoked_at),
+    )
 
 
 def bearer(header: str | None) -> str | None:

@@ -28,7 +28,7 @@ from neuralmemory.errors import (
     PayloadTooLarge,
 )
 from neuralmemory.hub import auth, codes
-from neuralmemory.hub.backends import Backend, Incoming, KeyRow, Quota
+from neuralmemory.hub.backends import Backend, Incoming, Quota
 from neuralmemory.hub.edge import ApiError, json_body, reply
 from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
@@ -45,9 +45,7 @@ from neuralmemory.protocol import (
     FetchReply,
     FetchRequest,
     HubInfo,
-    KeyCreated,
     KeyCreateRequest,
-    KeyInfo,
     KeyRevoked,
     KeysReply,
     PairRequest,
@@ -233,34 +231,10 @@ async def pair(
     request.state.account_id = LOCAL_ACCOUNT
     if hub.settings.on_paired is not None:
         await hub.settings.on_paired(hub.backend)
-    return reply(_created(key, secret), 201)
+    return reply(auth.key_created(key, secret), 201)
 
 
 # ---------------------------------------------------------------- keys
-
-
-def _created(key: KeyRow, secret: str) -> KeyCreated:
-    return KeyCreated(
-        key_id=key.key_id,
-        name=key.name,
-        key_prefix=key.key_prefix,
-        scope=key.scope,
-        api_key=secret,
-        created_at=iso_ms(key.created_at) or "",
-    )
-
-
-def _key_info(key: KeyRow) -> KeyInfo:
-    return KeyInfo(
-        key_id=key.key_id,
-        name=key.name,
-        key_prefix=key.key_prefix,
-        scope=key.scope,
-        created_at=iso_ms(key.created_at) or "",
-        last_used_at=iso_ms(key.last_used_at),
-        revoked=key.revoked_at is not None,
-        revoked_at=iso_ms(key.revoked_at),
-    )
 
 
 async def create_key(
@@ -272,12 +246,12 @@ async def create_key(
     hub = hub_of(request)
     secret, key = auth.new_key(who.account_id, body.name, now_ms(), body.scope)
     await hub.backend.add_key(key, hub.settings.limits.max_keys_per_account)
-    return reply(_created(key, secret), 201)
+    return reply(auth.key_created(key, secret), 201)
 
 
 async def list_keys(request: Request, who: Admin, _: Admitted) -> Response:
     keys = await hub_of(request).backend.list_keys(who.account_id)
-    return reply(KeysReply(keys=[_key_info(key) for key in keys]))
+    return reply(KeysReply(keys=[auth.key_info(key) for key in keys]))
 
 
 async def revoke_key(request: Request, who: Admin, key_id: KeyId, _: Admitted) -> Response:

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuralmemory.hub.backends.base import Backend, CodeKind, CodeRow, Incoming, KeyRow, Quota
+from neuralmemory.hub.backends.base import (
+    AccountRow,
+    Backend,
+    CodeKind,
+    CodeRow,
+    Incoming,
+    KeyRow,
+    OwnedBrain,
+    Quota,
+)
 
-__all__ = ["Backend", "CodeKind", "CodeRow", "Incoming", "KeyRow", "Quota", "open_backend"]
+__all__ = [
+    "AccountRow",
+    "Backend",
+    "CodeKind",
+    "CodeRow",
+    "Incoming",
+    "KeyRow",
+    "OwnedBrain",
+    "Quota",
+    "open_backend",
+]
 
 
 async def open_backend(url: str) -> Backend:

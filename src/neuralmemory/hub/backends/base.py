@@ -42,6 +42,31 @@ class KeyRow:
     scope: KeyScope = "device"
 
 
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as its hub's operator sees it (`nmem hub accounts`): what it holds, and when it
+    last did anything (a key used, a brain written, a device synced)."""
+
+    account_id: str
+    email: str | None  # None: the built-in local account
+    created_at: int
+    admin_keys: int  # unrevoked
+    device_keys: int  # unrevoked
+    brains: int
+    records: int
+    bytes: int
+    last_active_at: int | None
+
+
+@dataclass(frozen=True)
+class OwnedBrain:
+    """A brain with its owner, for the operator (`nmem hub brains`)."""
+
+    brain: BrainInfo
+    account_id: str
+    email: str | None
+
+
 CodeKind = Literal["invite", "pair"]
 
 
@@ -99,8 +124,13 @@ class Backend(Protocol):
         the code is unknown, used or expired (at `key.created_at`)."""
         ...
 
-    async def add_key(self, key: KeyRow, max_keys: int) -> None:
-        """Conflict when the account already holds `max_keys` unrevoked keys."""
+    async def add_key(self, key: KeyRow, max_keys: int | None) -> None:
+        """Conflict when the account already holds `max_keys` unrevoked keys; None: no cap (the
+        operator's recovery key, which must always be possible)."""
+        ...
+
+    async def key(self, key_id: str) -> KeyRow | None:
+        """The key with this id, of any account (the operator's `nmem hub keys revoke`)."""
         ...
 
     async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
@@ -109,9 +139,18 @@ class Backend(Protocol):
 
     async def list_keys(self, account_id: str) -> list[KeyRow]: ...
 
-    async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
+    async def revoke_key(
+        self, account_id: str, key_id: str, now: int, *, keep_last_admin: bool = True
+    ) -> KeyRow | None:
         """None when the account has no such key; revoking twice keeps the first time.
-        Conflict for the account's last unrevoked admin key, decided atomically."""
+        Conflict for the account's last unrevoked admin key, decided atomically, unless
+        `keep_last_admin` is False (the operator's --force)."""
+        ...
+
+    async def accounts(
+        self, *, email: str | None = None, account_id: str | None = None
+    ) -> list[AccountRow]:
+        """Every account, oldest first; or the one with this email, or this id (none: [])."""
         ...
 
     async def hit(
@@ -154,6 +193,10 @@ class Backend(Protocol):
         ...
 
     async def brains(self, account_id: str) -> list[BrainInfo]: ...
+
+    async def owned_brains(self, account_id: str | None = None) -> list[OwnedBrain]:
+        """Every account's brains with their owners (or one account's), for the operator."""
+        ...
 
     async def brain(self, account_id: str, brain_id: str) -> BrainInfo: ...
 

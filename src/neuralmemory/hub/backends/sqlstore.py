@@ -24,7 +24,16 @@ from neuralmemory.errors import (
     Conflict,
     NotFound,
 )
-from neuralmemory.hub.backends.base import NO_QUOTA, CodeKind, CodeRow, Incoming, KeyRow, Quota
+from neuralmemory.hub.backends.base import (
+    NO_QUOTA,
+    AccountRow,
+    CodeKind,
+    CodeRow,
+    Incoming,
+    KeyRow,
+    OwnedBrain,
+    Quota,
+)
 from neuralmemory.hub.backends.cas import Head, PushPlan, RecordId, check_quota, plan_push
 from neuralmemory.protocol import (
     BUCKETS,
@@ -102,6 +111,25 @@ KEY_COLUMNS = (
     "id, account_id, name, key_hash, key_prefix, created_at, last_used_at, revoked_at, scope"
 )
 ACTIVE_KEYS = "SELECT COUNT(*) FROM api_keys WHERE account_id = ? AND revoked_at IS NULL"
+
+# The operator's view of accounts (`nmem hub accounts`): one pass over accounts, each figure a
+# subquery on the tables' account_id indexes. Last activity is the latest of three times, taken
+# in Python: SQLite's max() and PostgreSQL's GREATEST() disagree about NULL.
+ACCOUNT_SUMMARY = """
+SELECT a.id, a.email, a.created_at,
+    (SELECT COUNT(*) FROM api_keys k
+     WHERE k.account_id = a.id AND k.revoked_at IS NULL AND k.scope = 'admin'),
+    (SELECT COUNT(*) FROM api_keys k
+     WHERE k.account_id = a.id AND k.revoked_at IS NULL AND k.scope = 'device'),
+    (SELECT COUNT(*) FROM brains b WHERE b.account_id = a.id),
+    (SELECT COALESCE(SUM(b.records), 0) FROM brains b WHERE b.account_id = a.id),
+    (SELECT COALESCE(SUM(b.bytes), 0) FROM brains b WHERE b.account_id = a.id),
+    (SELECT MAX(k.last_used_at) FROM api_keys k WHERE k.account_id = a.id),
+    (SELECT MAX(b.last_write_at) FROM brains b WHERE b.account_id = a.id),
+    (SELECT MAX(d.last_sync_at) FROM devices d JOIN brains b ON b.id = d.brain_id
+     WHERE b.account_id = a.id)
+FROM accounts a
+"""
 
 UPSERT_RECORD = """
 INSERT INTO records (brain_id, kind, id, seq, bucket, vhash, hlc, device_id, parent, deleted,
@@ -261,14 +289,20 @@ class SqlStore:
     ) -> bool:
         return await tx.one(USE_CODE, (now, used_by, code_hash, kind, now)) is not None
 
-    async def add_key(self, key: KeyRow, max_keys: int) -> None:
+    async def add_key(self, key: KeyRow, max_keys: int | None) -> None:
         async with self.db.transaction("durable") as tx:
             await self._lock_account(tx, key.account_id)
-            active = await tx.one(ACTIVE_KEYS, (key.account_id,))
-            assert active is not None  # an aggregate always returns a row
-            if int(active[0]) >= max_keys:
-                raise Conflict(MSG_KEY_LIMIT.format(limit=max_keys))
+            if max_keys is not None:
+                active = await tx.one(ACTIVE_KEYS, (key.account_id,))
+                assert active is not None  # an aggregate always returns a row
+                if int(active[0]) >= max_keys:
+                    raise Conflict(MSG_KEY_LIMIT.format(limit=max_keys))
             await self._insert_key(tx, key)
+
+    async def key(self, key_id: str) -> KeyRow | None:
+        async with self.db.transaction("read") as tx:
+            row = await tx.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+        return None if row is None else KeyRow(*row)
 
     async def _lock_account(self, tx: Tx, account_id: str) -> None:
         """Serialise changes to one account's keys, so a count checked before a write still
@@ -319,7 +353,9 @@ class SqlStore:
             )
         return [KeyRow(*row) for row in rows]
 
-    async def revoke_key(self, account_id: str, key_id: str, now: int) -> KeyRow | None:
+    async def revoke_key(
+        self, account_id: str, key_id: str, now: int, *, keep_last_admin: bool = True
+    ) -> KeyRow | None:
         async with self.db.transaction("durable") as tx:
             await self._lock_account(tx, account_id)
             row = await tx.one(
@@ -331,13 +367,25 @@ class SqlStore:
             key = KeyRow(*row)
             if key.revoked_at is not None:
                 return key
-            if key.scope == "admin":
+            if key.scope == "admin" and keep_last_admin:
                 admins = await tx.one(ACTIVE_KEYS + " AND scope = 'admin'", (account_id,))
                 assert admins is not None
                 if int(admins[0]) <= 1:
                     raise Conflict(MSG_LAST_ADMIN_KEY)
             await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
         return replace(key, revoked_at=now)
+
+    async def accounts(
+        self, *, email: str | None = None, account_id: str | None = None
+    ) -> list[AccountRow]:
+        where, params = "", []
+        if email is not None:
+            where, params = " WHERE a.email = ?", [email]
+        elif account_id is not None:
+            where, params = " WHERE a.id = ?", [account_id]
+        async with self.db.transaction("read") as tx:
+            rows = await tx.all(ACCOUNT_SUMMARY + where + " ORDER BY a.created_at, a.id", params)
+        return [_account(row) for row in rows]
 
     async def hit(
         self, subjects: Sequence[str], window_start: int, account_id: str | None, day: str
@@ -431,6 +479,23 @@ class SqlStore:
                 (account_id,),
             )
         return [_brain_info(BrainRow(*row[:-1]), int(row[-1])) for row in rows]
+
+    async def owned_brains(self, account_id: str | None = None) -> list[OwnedBrain]:
+        where = "" if account_id is None else " WHERE b.account_id = ?"
+        columns = ", ".join(f"b.{column}" for column in BRAIN_COLUMNS.split(", "))
+        async with self.db.transaction("read") as tx:
+            rows = await tx.all(
+                f"SELECT {columns}, a.email,"
+                " (SELECT COUNT(*) FROM devices d WHERE d.brain_id = b.id)"
+                f" FROM brains b JOIN accounts a ON a.id = b.account_id{where}"
+                " ORDER BY a.created_at, a.id, b.created_at, b.id",
+                () if account_id is None else (account_id,),
+            )
+        owned = []
+        for *values, email, devices in rows:
+            brain = BrainRow(*values)
+            owned.append(OwnedBrain(_brain_info(brain, int(devices)), brain.account_id, email))
+        return owned
 
     async def brain(self, account_id: str, brain_id: str) -> BrainInfo:
         async with self.db.transaction("read") as tx:
@@ -646,6 +711,22 @@ def _record_row(brain_id: str, incoming: Incoming, seq: int) -> Row:
 
 def _device_row(brain_id: str, device: DeviceInfo, now: int, cursor: int) -> Row:
     return (brain_id, device.device_id, device.name, device.platform, now, now, cursor)
+
+
+def _account(row: Row) -> AccountRow:
+    account_id, email, created_at, admins, devices, brains, records, size, *times = row
+    active = [int(t) for t in times if t is not None]
+    return AccountRow(
+        account_id=account_id,
+        email=email,
+        created_at=int(created_at),
+        admin_keys=int(admins),
+        device_keys=int(devices),
+        brains=int(brains),
+        records=int(records),  # PostgreSQL sums BIGINT as NUMERIC
+        bytes=int(size),
+        last_active_at=max(active, default=None),
+    )
 
 
 def _brain_info(brain: BrainRow, devices: int) -> BrainInfo:
