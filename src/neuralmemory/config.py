@@ -285,6 +285,7 @@ def device_id(base: Path | None = None) -> str:
     """This installation's stable id, made once per NMEM_HOME."""
     path = private_dir(base or home()) / "device_id"
     if path.exists():
+        restrict(path, PRIVATE_FILE)
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value

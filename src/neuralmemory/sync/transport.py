@@ -361,7 +361,13 @@ class HubClient:
                 return
             if not page.entries:
                 raise ProtocolError("the hub sent an empty bucket listing page with more to come")
-            after = page.entries[-1]
+            last = page.entries[-1]
+            if after is not None and _position(last) <= _position(after):
+                # the same page again (or an earlier one) would be asked for forever
+                raise ProtocolError(
+                    "the hub's bucket listing did not move forward", hint=msg.HINT_HUB_FAULT
+                )
+            after = last
 
     def fetch(self, brain_id: str, keys: Sequence[tuple[str, str]]) -> FetchReply:
         payload = {"keys": [{"kind": kind, "id": id} for kind, id in keys]}
@@ -443,6 +449,11 @@ class HubClient:
             msg.MSG_REPLY_TOO_LARGE.format(url=self.url, limit=self.max_reply_bytes),
             hint=msg.HINT_HUB_FAULT,
         )
+
+
+def _position(entry: BucketEntry) -> tuple[int, str, str]:
+    """Where an entry sits in a listing: hubs list by bucket, then kind, then id."""
+    return entry.bucket, entry.kind, entry.id
 
 
 def _json(payload: dict[str, Any]) -> bytes:
