@@ -18,6 +18,18 @@ FORBIDDEN: dict[str, set[str]] = {
     "protocol": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
     "clock": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol"},
     "errors": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol", "clock"},
+    "perms": {
+        "core",
+        "store",
+        "sync",
+        "hub",
+        "mcp",
+        "cli",
+        "config",
+        "protocol",
+        "clock",
+        "errors",
+    },
     "config": {"core", "store", "sync", "hub", "mcp", "cli"},
     "store": {"core", "sync", "hub", "mcp", "cli"},
     "core": {"sync", "hub", "mcp", "cli"},
@@ -67,6 +79,7 @@ def test_nothing_imports_cli_or_mcp() -> None:
         assert not (_imports(path) & {"cli", "mcp"}), path
 
 
-def test_hub_imports_only_protocol_and_errors() -> None:
+def test_hub_imports_only_protocol_errors_and_perms() -> None:
     for path in (SRC / "hub").rglob("*.py"):
-        assert _imports(path) <= {"protocol", "errors", "hub", "__init__"} | {"neuralmemory"}, path
+        allowed = {"protocol", "errors", "perms", "hub", "__init__"} | {"neuralmemory"}
+        assert _imports(path) <= allowed, path

@@ -30,7 +30,10 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from neuralmemory.errors import ConfigError
+from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
 from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
+
+log = logging.getLogger(__name__)
 
 ENV_HOME = "NMEM_HOME"
 CONFIG_FILE = "config.toml"
@@ -215,6 +218,8 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
 
 def load_config(base: Path | None = None) -> Config:
     path = config_path(base)
+    if path.exists():
+        restrict(path, PRIVATE_FILE)  # it may hold an API key
     doc = _read_document(path)
     values: dict[str, Any] = doc.unwrap()
     cfg = Config()
@@ -243,6 +248,7 @@ def load_config(base: Path | None = None) -> Config:
 def save_config(cfg: Config, base: Path | None = None) -> Path:
     """Write config.toml atomically, keeping the user's comments and unknown keys."""
     path = config_path(base)
+    private_dir(path.parent)
     doc = _read_document(path)  # refuses to overwrite a corrupt file
     for key, _ in FIELDS:
         value = getattr(cfg, key)
@@ -254,9 +260,9 @@ def save_config(cfg: Config, base: Path | None = None) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Write a whole file or nothing: a crash or a full disk never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -277,8 +283,9 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 def device_id(base: Path | None = None) -> str:
     """This installation's stable id, made once per NMEM_HOME."""
-    path = (base or home()) / "device_id"
+    path = private_dir(base or home()) / "device_id"
     if path.exists():
+        restrict(path, PRIVATE_FILE)
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value

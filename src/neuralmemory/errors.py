@@ -158,6 +158,33 @@ MSG_KEY_NOT_URL = "that looks like an API key, not a hub URL"
 HINT_KEY_NOT_URL = "give the key as --api-key (MCP: api_key) and the hub's address as --hub-url"
 MSG_BAD_CA_CERT = "cannot use {path} as a CA certificate: {reason}"
 HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the self-signed hub)"
+# A sync client facing a faulty or hostile hub (docs/sync.md, "Quarantine and limits").
+MSG_QUARANTINED_CONFLICT = "conflict copy {id} is quarantined: {reason}"
+HINT_QUARANTINED = (
+    "a device wrote a record this client cannot read; it is kept, listed by `nmem sync status`,"
+    " and used again once a valid version replaces it"
+)
+MSG_CURSOR_STUCK = (
+    "the hub's pull cursor did not advance (it sent {cursor} after {previous}, with more to come)"
+)
+MSG_CURSOR_BACK = "the hub's pull cursor went back (from {previous} to {cursor})"
+HINT_HUB_FAULT = (
+    "a fault in the hub, not in this brain: nothing was lost and the cursor stays at the last"
+    " page applied; tell the hub's operator, and sync again once it is fixed"
+)
+MSG_REPLY_TOO_LARGE = (
+    "The hub at {url} sent a reply larger than {limit:,} bytes (what its advertised limits allow)"
+)
+MSG_REQUEST_DEADLINE = "The hub at {url} did not finish its reply within {seconds:g} s"
+HINT_REQUEST_DEADLINE = (
+    "a hub sending its reply too slowly (a very slow link, or a faulty hub); try again later"
+)
+MSG_SYNC_DEADLINE = "The sync of brain {brain} took longer than {seconds:g} s and was stopped"
+HINT_SYNC_DEADLINE = (
+    "everything applied so far is kept; run `nmem sync full` again to go on from there"
+)
+MSG_INTERNAL = "Unexpected error: {kind}: {detail}"
+HINT_INTERNAL = "a bug in nmem, not in your data: please report it with the command you ran"
 
 
 class NmemError(Exception):
@@ -174,6 +201,17 @@ class NmemError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InternalError(NmemError):
+    """Anything else a command raised: a bug, shown as one clear line instead of a traceback."""
+
+    code = "internal_error"
+
+    @classmethod
+    def of(cls, exc: Exception) -> InternalError:
+        detail = " ".join(str(exc).split())[:200] or "-"
+        return cls(MSG_INTERNAL.format(kind=type(exc).__name__, detail=detail), hint=HINT_INTERNAL)
 
 
 class InvalidInput(NmemError):
@@ -292,5 +330,18 @@ class HubUnavailable(HubError):
     retryable = True
 
 
+class HubTooSlow(HubUnavailable):
+    """A reply that did not finish within the request's overall deadline: a hub that drips its
+    reply would do the same again, so it is not retried."""
+
+    retryable = False
+
+
 class ProtocolError(HubError):
     code = "protocol_error"
+
+
+class SyncTimeout(HubError):
+    """A sync that ran past its overall deadline; what it applied is kept."""
+
+    code = "sync_timeout"

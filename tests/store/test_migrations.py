@@ -36,12 +36,13 @@ FINAL_SCHEMA = {
     "synapses": ["neuron_id", "memory_rid", "weight"],
     "relations": ["src", "dst", "kind", "memory_rid"],
     "memory_fts": ["terms"],
+    "quarantine": ["kind", "id", "vhash", "reason"],
 }
 
 
 def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db = connect(tmp_path / "blank.db")
-    assert migrate(db) == ["0001_initial"]
+    assert migrate(db) == ["0001_initial", "0002_quarantine"]
     tables = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -52,7 +53,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         assert [row[1] for row in db.execute(f"PRAGMA table_info({table})")] == columns
     assert db.execute("SELECT count(*) FROM merkle").fetchone()[0] == 256
     recorded = db.execute("SELECT number, name FROM _migrations").fetchall()
-    assert recorded == [(1, "initial")]
+    assert recorded == [(1, "initial"), (2, "quarantine")]
     db.close()
 
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from neuralmemory.config import redact_keys
-from neuralmemory.errors import NmemError
+from neuralmemory.errors import InternalError, NmemError
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 brain_option = click.option("--brain", help="The brain to use (default: the current one).")
@@ -33,15 +35,24 @@ def handled(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: a usage error, an exit code, Ctrl-C
         except NmemError as exc:
-            message = redact_keys(str(exc))
-            if kwargs.get("as_json"):
-                click.echo(json.dumps({"error": message, "code": exc.code}))
-            else:
-                click.echo(f"Error: {message}", err=True)
-            sys.exit(1)
+            _fail(exc, as_json=bool(kwargs.get("as_json")))
+        except Exception as exc:  # a bug still gets one line, never a traceback
+            log.debug("unexpected error", exc_info=True)
+            _fail(InternalError.of(exc), as_json=bool(kwargs.get("as_json")))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: NmemError, *, as_json: bool) -> NoReturn:
+    message = redact_keys(str(exc))
+    if as_json:
+        click.echo(json.dumps({"error": message, "code": exc.code}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
 
 
 class NmemGroup(click.Group):

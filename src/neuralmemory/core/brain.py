@@ -21,11 +21,11 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeGuard
+from typing import Any
 
-from neuralmemory import config
+from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import crypto, reinforce
+from neuralmemory.core import bodies, crypto, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
@@ -56,45 +56,34 @@ _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
 
 
-def _memory_row(version: Version) -> MemoryRow | None:
-    """The memory a version's body describes, or None for a body that is not one (written by a
-    faulty client: the hub checks vhashes, never bodies). Such a version is still stored and
-    synced like any other -- nothing is lost -- but no memory is made of it: refusing it here
-    would stop every device's sync at the page that holds it."""
+def _memory_row(version: Version) -> MemoryRow:
+    """The memory a version's body describes; the body passed bodies.MemoryBody."""
     body = version.body
-    content, ciphertext = body.get("content"), body.get("ciphertext")
-    tags, priority = body.get("tags", []), body.get("priority", DEFAULT_PRIORITY)
-    created, event, expires = body.get("created_at"), body.get("event_at"), body.get("expires_at")
-    if not (
-        isinstance(content, str) != isinstance(ciphertext, str)
-        and (content is None or ciphertext is None)
-        and body.get("type") in MEMORY_TYPES
-        and isinstance(tags, list)
-        and all(isinstance(tag, str) for tag in tags)
-        and _is_int(priority)
-        and _is_int(created)
-        and (event is None or _is_int(event))
-        and (expires is None or _is_int(expires))
-    ):
-        return None
+    ciphertext = body.get("ciphertext")
     # Positional: a named tuple takes 40% longer to build by keyword, and a pull builds 10K.
     return MemoryRow(
         0,  # rid: given when the row is written
         version.id,
-        content,
+        body.get("content"),
         ciphertext,
         ciphertext is not None,  # encrypted
         body["type"],
-        list(tags),
-        priority,
-        created,
-        event,
-        expires,
+        list(body.get("tags", [])),
+        body.get("priority", DEFAULT_PRIORITY),
+        body["created_at"],
+        body.get("event_at"),
+        body.get("expires_at"),
     )
 
 
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _quarantine(versions: Iterable[Version]) -> dict[tuple[str, str], tuple[str, str, str, str]]:
+    """The versions whose body fails its schema (core/bodies.py), as quarantine rows by key."""
+    found: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    for v in versions:
+        why = bodies.problem(v.kind, v.body, deleted=v.deleted)
+        if why is not None:
+            found[(v.kind, v.id)] = (v.kind, v.id, v.vhash, why)
+    return found
 
 
 # ------------------------------------------------------------------------------ brains
@@ -257,7 +246,8 @@ class Brain:
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        perms.private_dir(config.home())
+        perms.private_dir(path.parent)
         db = connect(path)
         try:
             migrate(db)
@@ -572,8 +562,14 @@ class Brain:
         materializing a version replaces whatever an earlier one left.
         """
         latest = {(v.kind, v.id): v for v in versions}
-        self._materialize_memories([v for v in latest.values() if v.kind == "memory"])
-        for version in latest.values():
+        poison = _quarantine(latest.values())
+        sql.release(self.db, [key for key in latest if key not in poison])
+        sql.quarantine(self.db, list(poison.values()))
+        # A quarantined version is stored, never materialized: what an earlier valid version
+        # of its record left (a memory, its counters) stays as it was, recallable.
+        usable = [v for key, v in latest.items() if key not in poison]
+        self._materialize_memories([v for v in usable if v.kind == "memory"])
+        for version in usable:
             body = version.body
             if version.kind == "activation":
                 if version.deleted:
@@ -602,7 +598,7 @@ class Brain:
                     sql.unindex(self.db, rid)
                 rows.append(row)
                 rids.append(rid)
-            elif rid is not None:  # deleted, or its body is no memory (see _memory_row)
+            elif rid is not None:  # deleted
                 sql.delete_memory(self.db, rid)
         # After the deletes: new memories are numbered past the largest rid they left.
         placed = sql.upsert_memories(self.db, rows, rids)

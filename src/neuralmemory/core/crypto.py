@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from neuralmemory import config
+from neuralmemory import config, perms
 from neuralmemory.errors import CryptoError, InvalidInput, NotFound
 
 EXPORT_FORMAT = "nmem-key/1"
@@ -78,6 +78,9 @@ def key_path(brain_id: str) -> Path:
 
 def load_key(brain_id: str) -> BrainKey | None:
     path = key_path(brain_id)
+    if path.exists():
+        perms.private_dir(path.parent)
+        perms.private_file(path)  # a key file others could read is fixed, with a note
     try:
         raw = path.read_bytes().strip()
     except FileNotFoundError:
@@ -112,8 +115,8 @@ def ensure_key(brain_id: str) -> BrainKey:
 
 def _write_key(brain_id: str, raw: bytes) -> None:
     path = key_path(brain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
+    perms.private_dir(config.home())
+    perms.private_dir(path.parent)
     config.atomic_write(path, raw + b"\n", mode=0o600)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import math
 from typing import Any
 
+from neuralmemory.core import bodies
 from neuralmemory.protocol import STRENGTH_SCALE
 
 Counters = dict[str, dict[str, int]]
@@ -49,8 +50,8 @@ def totals(counters: Counters) -> tuple[int, int]:
 
 
 def counters_of(body: dict[str, Any]) -> Counters:
-    devices = body.get("devices", {})
-    return devices if isinstance(devices, dict) else {}
+    """A body's counters; none for a body that fails its schema (a quarantined one)."""
+    return bodies.counters(body)
 
 
 def activation(count: int, last_ms: int, now_ms: int) -> float:

@@ -45,7 +45,7 @@ from neuralmemory.core.brain import (
     open_brain,
 )
 from neuralmemory.core.extract import MEMORY_TYPES
-from neuralmemory.errors import InvalidInput, NmemError
+from neuralmemory.errors import InternalError, InvalidInput, NmemError
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import service
@@ -76,6 +76,8 @@ TypeField = Annotated[
 
 # This server's debounced auto-sync after writes: started by the first write, stopped by main().
 AUTO_SYNC: AutoSync = service.auto_scheduler()
+
+log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
 Neural Memory is the user's long-term memory, kept on their machine and synced to their other
@@ -359,6 +361,9 @@ def _adapted(tool: Callable[..., BaseModel | dict[str, Any]]) -> Callable[..., C
         except NmemError as exc:
             # str(exc) is the CLI's message with its hint; the SDK prefixes the tool's name.
             raise ToolError(str(exc)) from exc
+        except Exception as exc:  # a bug: one clear line for the agent, the trace in the log
+            log.debug("tool %s failed", tool.__name__, exc_info=True)
+            raise ToolError(str(InternalError.of(exc))) from exc
         data = (
             result.model_dump(mode="json", exclude_none=True)
             if isinstance(result, BaseModel)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralmemory.errors import StoreError
+from neuralmemory.perms import private_sqlite
 
 BUSY_TIMEOUT_MS = 5000
 ROWS_PER_STATEMENT = 512  # insert_many's largest statement
@@ -122,7 +123,14 @@ class Database:
 
 
 def connect(path: Path) -> Database:
-    """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses."""
+    """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses;
+    the file (and its -wal, -shm) readable by its owner only."""
+    try:
+        private_sqlite(path)
+    except OSError as exc:  # no such folder, no permission: say which file
+        raise StoreError(
+            f"cannot open {path}: {exc.strerror or exc}", hint="check the path and its folder"
+        ) from None
     try:
         conn = sqlite3.connect(
             path,

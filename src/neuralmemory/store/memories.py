@@ -450,3 +450,27 @@ def strength_inputs(db: Database, rids: Iterable[int]) -> dict[int, tuple[int, i
         wanted,
     )
     return {int(rid): (int(created), int(count), last) for rid, created, count, last in rows}
+
+
+# ------------------------------------------------------------------------------ quarantine
+
+
+def quarantine(db: Database, items: Sequence[tuple[str, str, str, str]]) -> None:
+    """(kind, id, vhash, reason) of records whose current body fails its schema."""
+    db.executemany(
+        "INSERT INTO quarantine (kind, id, vhash, reason) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (kind, id) DO UPDATE SET vhash = excluded.vhash, reason = excluded.reason",
+        items,
+    )
+
+
+def release(db: Database, keys: Iterable[tuple[str, str]]) -> None:
+    """A valid version (or a tombstone) replaced these records' quarantined ones."""
+    if db.execute("SELECT 1 FROM quarantine LIMIT 1").fetchone() is None:
+        return  # the common case: nothing quarantined, nothing to look up per record
+    db.executemany("DELETE FROM quarantine WHERE kind = ? AND id = ?", keys)
+
+
+def quarantined(db: Database) -> list[tuple[str, str, str, str]]:
+    rows = db.execute("SELECT kind, id, vhash, reason FROM quarantine ORDER BY kind, id")
+    return [(str(k), str(i), str(v), str(r)) for k, i, v, r in rows.fetchall()]

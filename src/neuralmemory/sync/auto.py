@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neuralmemory import config, perms
+
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 2.0
@@ -93,8 +95,8 @@ def spawn_detached(home: Path, brain: str) -> None:
     """
     stamp = str(time.time_ns())
     stamp_file = stamp_path(home, brain)
-    stamp_file.parent.mkdir(parents=True, exist_ok=True)
-    stamp_file.write_text(stamp, encoding="utf-8")
+    perms.private_dir(stamp_file.parent)
+    config.atomic_write(stamp_file, stamp.encode("utf-8"))
     subprocess.Popen(  # noqa: S603 -- our own interpreter and module, no shell
         [sys.executable, "-m", "neuralmemory.sync.background", str(home), brain, stamp],
         stdin=subprocess.DEVNULL,

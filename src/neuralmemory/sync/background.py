@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
 
     # a failure is recorded as last_error; `nmem sync status` shows it
     with config.using_home(home), contextlib.suppress(NmemError):
-        service.run_sync("full", brain=brain)
+        service.run_queued(brain)
     return 0
 
 

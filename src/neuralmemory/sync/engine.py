@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
-from neuralmemory.errors import PayloadTooLarge
+from neuralmemory.errors import PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -35,13 +36,14 @@ from neuralmemory.protocol import (
     item_digest,
     xor_digest,
 )
+from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
 from neuralmemory.sync import merkle, state
 from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import HubClient, NotFoundOnHub
+from neuralmemory.sync.transport import DEFAULT_REPLY_BYTES, HubClient, NotFoundOnHub
 
 ACTIONS = ("push", "pull", "full", "verify", "repair")  # seed needs no hub: service.py
 MAX_PUSH_ROUNDS = 5  # push -> conflict -> resolve -> push again, at most this many times
@@ -49,6 +51,11 @@ PENDING_PAGE = 2000
 # Bounds one bucket listing on a large brain even from a hub that does not page its listings
 # (one that does sends at most its max_bucket_entries per reply, `more` telling there are others).
 BUCKETS_PER_REQUEST = 32
+#: seconds one sync may take before it stops (what it applied is kept; the next one goes on)
+SYNC_DEADLINE = 900.0
+#: the largest reply read from a hub whatever limits it advertises; a page is asked for at most
+#: half of it, so a hub with huge records is pulled in smaller pages, not read into memory whole
+MAX_REPLY_BYTES = 512 * 1024 * 1024
 
 #: progress(phase, done, total): total is None while unknown
 Progress = Callable[[str, int, int | None], None]
@@ -160,8 +167,11 @@ class SyncEngine:
         *,
         strategy: str,
         progress: Progress | None = None,
+        deadline: float = SYNC_DEADLINE,
     ) -> None:
         self.local = local
+        self.deadline = deadline
+        self._until = time.monotonic() + deadline
         self.hub = hub
         self.strategy = strategy
         self.progress = progress or (lambda phase, done, total: None)
@@ -171,6 +181,7 @@ class SyncEngine:
         self._round = _Round()
         self.remote_id = local.id
         self.limits = Limits()
+        self.page = self.limits.page_size
 
     # ------------------------------------------------------------ entry point
 
@@ -178,6 +189,7 @@ class SyncEngine:
         if action not in ACTIONS:
             raise ValueError(f"unknown sync action {action!r}; one of {', '.join(ACTIONS)}")
         started = time.perf_counter()
+        self._until = time.monotonic() + self.deadline
         self.report.action = action
         self.report.started_at = iso_ms(wall_ms())
         with _brain_lock(self.local.id), _collector_paused():
@@ -194,7 +206,9 @@ class SyncEngine:
                 self.repair()
                 self.report.verified = self.verify(ask_hub=True)
         self.report.pending = self.changes.pending_count()
-        self.report.quarantined = len(self.state.quarantine())
+        self.report.quarantined = len(self.state.quarantine()) + len(
+            memories_sql.quarantined(self.local.db)
+        )
         self.report.cursor = self.state.cursor
         self.report.root = self.changes.root()
         self.report.brain_id = self.local.id
@@ -216,7 +230,7 @@ class SyncEngine:
         if self.remote_id != self.local.id:
             self.local.sync_as(self.remote_id)  # also for brains merged before it was recorded
         cached = self.state.get(state.LIMITS)
-        self.limits = Limits.model_validate(cached) if cached else self._refresh_limits()
+        self._use_limits(Limits.model_validate(cached) if cached else self._refresh_limits())
 
     def _join(self) -> str:
         """First sync with this hub: join the account's brain of the same name, if there is one.
@@ -253,8 +267,17 @@ class SyncEngine:
         limits = self.hub.info().limits
         with self.local.db.transaction():
             self.state.set(state.LIMITS, limits.model_dump())
-        self.limits = limits
+        self._use_limits(limits)
         return limits
+
+    def _use_limits(self, limits: Limits) -> None:
+        """Size pages and the reply cap from the hub's limits: a pulled page holds at most
+        `page` records of at most max_record_bytes each; twice that leaves room for the
+        envelope and JSON escapes, and anything bigger is a faulty hub, refused while read."""
+        record = max(1, limits.max_record_bytes)
+        self.page = max(1, min(limits.page_size, MAX_REPLY_BYTES // (2 * record)))
+        self.hub.max_reply_bytes = max(DEFAULT_REPLY_BYTES, 2 * self.page * record)
+        self.limits = limits
 
     # ------------------------------------------------------------ actions
 
@@ -277,14 +300,16 @@ class SyncEngine:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmem-pull") as ahead:
             reply = self._pull_page(cursor)
             while True:
-                if reply.seq < cursor:
+                self._check_deadline()
+                if reply.seq < cursor and start > 0:
                     # The hub has fewer writes than we have seen: it lost data (reset or
-                    # restored). Start over from 0; verify/repair puts back what it lost.
+                    # restored). Start over from 0, once; verify/repair puts back what it lost.
                     cursor = start = 0
                     with self.local.db.transaction():
                         self.state.set(state.CURSOR, 0)
                     reply = self._pull_page(cursor)
                     continue
+                _check_advance(cursor, reply)
                 following = ahead.submit(self._pull_page, reply.cursor) if reply.more else None
                 self.report.pulled += len(reply.records)
                 self._reconcile(reply.records, cursor=reply.cursor)
@@ -300,12 +325,13 @@ class SyncEngine:
             self.remote_id,
             self.local.name,
             cursor,
-            limit=self.limits.page_size,
+            limit=self.page,
             exclude_device=True,
         )
 
     def push(self) -> None:
         for _ in range(MAX_PUSH_ROUNDS):
+            self._check_deadline()
             self._round.conflicts = []
             if not self._push_pending():
                 return
@@ -342,6 +368,7 @@ class SyncEngine:
         }
         exchange = merkle.plan_exchange(local_entries, hub_entries)
         for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
+            self._check_deadline()
             fetched = self.hub.fetch(self.remote_id, chunk).records
             self._reconcile(list(fetched))
         with self.local.db.transaction():
@@ -363,6 +390,13 @@ class SyncEngine:
             self._execute(plan)
             if cursor is not None:
                 self.state.set(state.CURSOR, cursor)
+
+    def _check_deadline(self) -> None:
+        if time.monotonic() > self._until:
+            raise SyncTimeout(
+                msg.MSG_SYNC_DEADLINE.format(brain=self.local.name, seconds=self.deadline),
+                hint=msg.HINT_SYNC_DEADLINE,
+            )
 
     def _execute(self, plan: Plan) -> None:
         apply_plan(self.local, plan)
@@ -540,6 +574,21 @@ def apply_plan(local: Replica, plan: Plan) -> None:
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
+
+
+def _check_advance(cursor: int, reply: PullReply) -> None:
+    """A page must move the cursor on (or end the pull): a hub that sends the same cursor with
+    `more`, or one that goes back, would otherwise be asked for the same pages forever."""
+    if reply.cursor < cursor:
+        raise ProtocolError(
+            msg.MSG_CURSOR_BACK.format(previous=cursor, cursor=reply.cursor),
+            hint=msg.HINT_HUB_FAULT,
+        )
+    if reply.more and reply.cursor == cursor:
+        raise ProtocolError(
+            msg.MSG_CURSOR_STUCK.format(previous=cursor, cursor=reply.cursor),
+            hint=msg.HINT_HUB_FAULT,
+        )
 
 
 def _qkey(key: Key) -> str:

@@ -19,7 +19,7 @@ import logging
 import ssl
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,14 @@ import httpx
 from neuralmemory import config
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
+from neuralmemory.core import bodies
 from neuralmemory.core.brain import Brain, list_brains, open_brain
 from neuralmemory.errors import (
     HINT_KEY_REQUIRED,
+    HINT_QUARANTINED,
     MSG_INVALID_PAIR_CODE,
     MSG_KEY_REQUIRED,
+    MSG_QUARANTINED_CONFLICT,
     AccessDenied,
     CodeRefused,
     ConfigError,
@@ -43,9 +46,11 @@ from neuralmemory.errors import (
     NotFound,
 )
 from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
+from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
 from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, apply_plan
+from neuralmemory.sync.lock import RUNNING, WAITING, held, lock_path
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
 from neuralmemory.sync.state import SyncState
@@ -292,6 +297,33 @@ def run_sync(
         raise InvalidInput(
             f"unknown conflict strategy {chosen!r}", hint="one of " + ", ".join(STRATEGIES)
         )
+    # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
+    # waits for it, within its own deadline.
+    with held(lock_path(brain or cfg.brain, RUNNING)):
+        return _run_locked(action, cfg, chosen, brain, progress, transport)
+
+
+def run_queued(brain: str) -> dict[str, Any] | None:
+    """The detached auto-sync child's full sync: it takes the brain's one waiting slot, waits
+    for a running sync, then syncs; None when another child already waits (it will sync
+    every write made so far)."""
+    with ExitStack() as running:
+        with held(lock_path(brain, WAITING), wait=False) as waiting:
+            if not waiting:
+                return None
+            running.enter_context(held(lock_path(brain, RUNNING)))  # the slot is freed after
+        cfg = config.load_config()
+        return _run_locked("full", cfg, cfg.conflict_strategy, brain, None, None)
+
+
+def _run_locked(
+    action: str,
+    cfg: Config,
+    chosen: str,
+    brain: str | None,
+    progress: Progress | None,
+    transport: httpx.BaseTransport | None,
+) -> dict[str, Any]:
     with _brain(brain, cfg) as local:
         if action == "seed":
             return _seed(local, cfg)
@@ -370,10 +402,7 @@ def status(
             "brain": {"name": local.name, "brain_id": local.id, "remote_id": remote_id},
             "pending": local.changes.pending_count(),
             "conflicts": len(_live_conflicts(local)),
-            "quarantined": [
-                {"record": key, "reason": entry["reason"]}
-                for key, entry in sorted(sync_state.quarantine().items())
-            ],
+            "quarantined": quarantined(local),
             "cursor": sync_state.cursor,
             "last_sync": sync_state.get(state.LAST_RESULT),
             "last_error": sync_state.get(state.LAST_ERROR),
@@ -436,6 +465,12 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
                 raise NotFound(
                     f"no open conflict {conflict_id!r}", hint="`nmem sync conflicts` lists them"
                 )
+            why = bodies.problem(CONFLICT_KIND, copy.version.body)
+            if why is not None:
+                raise InvalidInput(
+                    MSG_QUARANTINED_CONFLICT.format(id=conflict_id, reason=why),
+                    hint=HINT_QUARANTINED,
+                )
             loser = loser_of(copy.version)
             current = local.changes.current(loser.kind, loser.id)
             plan = plan_restore(copy.version, None if current is None else current.version)
@@ -450,8 +485,28 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
     }
 
 
+def quarantined(local: Brain) -> list[dict[str, str]]:
+    """Every quarantined record of the brain: too large for this hub (never pushed), or pulled
+    with a body that fails its schema (stored and synced, never materialized)."""
+    found = [
+        (*key.split("/", 1), entry["reason"])
+        for key, entry in SyncState(local.db).quarantine().items()
+    ]
+    found += [(kind, id, reason) for kind, id, _, reason in memories_sql.quarantined(local.db)]
+    return [
+        {"record": f"{kind}/{id}", "kind": kind, "id": id, "reason": reason}
+        for kind, id, reason in sorted(found)
+    ]
+
+
 def _live_conflicts(local: Brain) -> list[Any]:
-    copies = [v for v in local.changes.versions(CONFLICT_KIND) if not v.deleted]
+    """Open conflict copies; a quarantined one (its body is not a conflict copy) is left out:
+    `sync status` lists it instead."""
+    copies = [
+        v
+        for v in local.changes.versions(CONFLICT_KIND)
+        if not v.deleted and bodies.problem(CONFLICT_KIND, v.body) is None
+    ]
     return sorted(copies, key=lambda v: v.hlc, reverse=True)
 
 

@@ -11,6 +11,10 @@ Policy for failures (errors.py decides what is retryable):
   * 429, and 503 `busy` (a saturated hub), wait `Retry-After` (plus jitter, so devices do not
     return in lockstep), a bounded number of times.
   * network errors and 5xx retry with exponential backoff and jitter, then raise HubUnavailable.
+  * a reply is read as a stream, within an overall deadline (`deadline`, not only the per-read
+    `timeout`: a hub dripping a byte every 20 s never trips a 30 s read timeout) and up to a size
+    cap (`max_reply_bytes`, set from the hub's advertised limits): past either, the request fails
+    at once with a clear error instead of hanging or filling memory.
     Every hub write is idempotent (a re-pushed vhash is "unchanged"), so retrying a push whose
     reply was lost is safe.
 The key is only ever placed in the Authorization header; it is never logged or put in a message.
@@ -45,6 +49,7 @@ from neuralmemory.errors import (
     ConfigError,
     HubBusy,
     HubError,
+    HubTooSlow,
     HubUnavailable,
     InsecureHubURL,
     NotFound,
@@ -79,6 +84,11 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE = 0.25  # seconds; doubled per attempt
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 120.0  # never sleep longer than this on one 429, whatever the hub says
+REQUEST_DEADLINE = 120.0  # seconds for one whole request and its reply, however it trickles
+#: the reply size cap until the hub's limits are known (its /v1/hub/info, a brain listing)
+DEFAULT_REPLY_BYTES = 16 * 1024 * 1024
+#: headers httpx would apply again to a body already read and decoded
+_READ_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 KEY_IN_TEXT = re.compile(API_KEY_PATTERN.strip("^$"))
 # OpenSSL's X509_V_ERR_* codes that have their own advice
 X509_CERT_HAS_EXPIRED = 10
@@ -244,6 +254,7 @@ class HubClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        deadline: float = REQUEST_DEADLINE,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         ca_cert: str | None = None,
@@ -253,6 +264,9 @@ class HubClient:
         self.device = device
         self._has_key = bool(api_key)
         self._timeout = timeout
+        self._deadline = deadline
+        #: the largest reply read; the sync engine sets it from the hub's advertised limits
+        self.max_reply_bytes = DEFAULT_REPLY_BYTES
         self._max_attempts = max_attempts
         self._sleep = sleep
         headers = {"Accept": "application/json", "User-Agent": "nmem-sync"}
@@ -348,7 +362,13 @@ class HubClient:
                 return
             if not page.entries:
                 raise ProtocolError("the hub sent an empty bucket listing page with more to come")
-            after = page.entries[-1]
+            last = page.entries[-1]
+            if after is not None and _position(last) <= _position(after):
+                # the same page again (or an earlier one) would be asked for forever
+                raise ProtocolError(
+                    "the hub's bucket listing did not move forward", hint=msg.HINT_HUB_FAULT
+                )
+            after = last
 
     def fetch(self, brain_id: str, keys: Sequence[tuple[str, str]]) -> FetchReply:
         payload = {"keys": [{"kind": kind, "id": id} for kind, id in keys]}
@@ -379,7 +399,7 @@ class HubClient:
         while True:
             attempt += 1
             try:
-                response = self._http.request(method, path, content=content, headers=headers)
+                response = self._exchange(method, path, content, headers)
                 if content is not None:
                     self.bytes_sent += len(content)
                 error = _error_for(response, self._has_key, self.url)
@@ -396,6 +416,45 @@ class HubClient:
             )
             log.debug("%s %s: %s; retry %d in %.2fs", method, path, error.code, attempt, wait)
             self._sleep(wait)
+
+    def _exchange(
+        self, method: str, path: str, content: bytes | None, headers: dict[str, str] | None
+    ) -> httpx.Response:
+        """One request, its reply read whole within the deadline and the size cap."""
+        until = time.monotonic() + self._deadline
+        request = self._http.build_request(method, path, content=content, headers=headers)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_reply_bytes:
+                raise self._too_large()
+            body = bytearray()
+            for chunk in response.iter_bytes():  # decoded: a compressed bomb is capped too
+                body += chunk
+                if len(body) > self.max_reply_bytes:
+                    raise self._too_large()
+                if time.monotonic() > until:
+                    raise HubTooSlow(
+                        msg.MSG_REQUEST_DEADLINE.format(url=self.url, seconds=self._deadline),
+                        hint=msg.HINT_REQUEST_DEADLINE,
+                    )
+        finally:
+            response.close()
+        kept = [(k, v) for k, v in response.headers.multi_items() if k not in _READ_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=kept, content=bytes(body), request=request
+        )
+
+    def _too_large(self) -> ProtocolError:
+        return ProtocolError(
+            msg.MSG_REPLY_TOO_LARGE.format(url=self.url, limit=self.max_reply_bytes),
+            hint=msg.HINT_HUB_FAULT,
+        )
+
+
+def _position(entry: BucketEntry) -> tuple[int, str, str]:
+    """Where an entry sits in a listing: hubs list by bucket, then kind, then id."""
+    return entry.bucket, entry.kind, entry.id
 
 
 def _json(payload: dict[str, Any]) -> bytes:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from neuralmemory.errors import HubBusy
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore, in_lists
+from neuralmemory.perms import private_dir, private_sqlite
 
 BUSY_TIMEOUT_MS = 10_000
 READERS = 8  # reader connections (threads); twice the per-account bound of app.py
@@ -105,8 +106,9 @@ class SqliteDatabase:
     lookups = staticmethod(in_lists)
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        if not path.parent.exists():  # a folder of the operator's own choosing is left as it is
+            private_dir(path.parent)
+        self.path = private_sqlite(path)  # accounts, key hashes and every brain's records
         self.conn = _connect(path)  # the writer
         self.conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL: a commit is safe from corruption but may be lost in a power cut, which is

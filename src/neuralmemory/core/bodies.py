@@ -1,0 +1,147 @@
+"""The schema of every record body, the one place it is written down (docs/sync.md repeats it).
+
+The hub checks vhashes, never bodies, so a faulty or hostile client can put anything in one and
+every device pulls it. Each body is validated here before anything reads it: one that fails is
+still stored and synced (brains converge, nothing is lost) but *quarantined* -- never
+materialized, listed by `nmem sync status` -- until a valid version of its record replaces it.
+Whatever reads a stored body later (materialization, recall's counters, conflict listings) goes
+through these models too, so a quarantined body is skipped there instead of raising.
+
+  memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
+               "created_at", "event_at", "expires_at"}
+  activation  {"devices": {device_id: {"count", "last"}}}
+  link        {"a", "b", "devices": {...}}
+  conflict    {"record": {"kind", "id"}, "loser": version, "winner", "strategy"}
+A tombstone (deleted version) has an empty body and needs no check.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from neuralmemory.core.extract import MEMORY_TYPES
+from neuralmemory.protocol import ID_PATTERN, KINDS, MAX_SAFE_INTEGER, VHASH_PATTERN, Version
+
+#: Times are epoch milliseconds that have a calendar day: 1970 to 9999-12-31.
+LAST_MS = 253_402_300_799_999
+#: Devices counted in one activation or link body. With counts and times bounded by 2^53-1,
+#: a body's total stays below SQLite's 2^63 (1,024 x 2^53 = 2^63).
+MAX_DEVICES = 1000
+
+Ms = Annotated[StrictInt, Field(ge=0, le=LAST_MS)]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
+Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+
+
+class _Body(BaseModel):
+    # Fields a later version may add are kept (extra="allow"): bodies are validated, not rewritten.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class MemoryBody(_Body):
+    content: StrictStr | None = None
+    ciphertext: StrictStr | None = None
+    type: StrictStr
+    tags: list[StrictStr] = Field(default_factory=list)
+    priority: Annotated[StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] = 5
+    created_at: Ms
+    event_at: Ms | None = None
+    expires_at: Ms | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MemoryBody:
+        if (self.content is None) == (self.ciphertext is None):
+            raise ValueError("a memory holds exactly one of content and ciphertext")
+        if self.type not in MEMORY_TYPES:
+            raise ValueError(f"unknown memory type {self.type!r}")
+        return self
+
+
+class Counter(_Body):
+    count: Count = 0
+    last: Count = 0
+
+
+class CountersBody(_Body):
+    """An activation body; a link's adds its two ends."""
+
+    devices: Annotated[dict[Id, Counter], Field(max_length=MAX_DEVICES)] = Field(
+        default_factory=dict
+    )
+
+
+class LinkBody(CountersBody):
+    a: Id
+    b: Id
+
+
+class RecordRef(_Body):
+    kind: StrictStr
+    id: Id
+
+
+class ConflictBody(_Body):
+    record: RecordRef
+    loser: Version
+    winner: Annotated[StrictStr, Field(pattern=VHASH_PATTERN)] | None = None
+    strategy: StrictStr | None = None
+
+
+B = TypeVar("B", bound=_Body)
+
+SCHEMAS: dict[str, type[_Body]] = {
+    "memory": MemoryBody,
+    "activation": CountersBody,
+    "link": LinkBody,
+    "conflict": ConflictBody,
+}
+assert set(SCHEMAS) == set(KINDS)
+
+
+def problem(kind: str, body: dict[str, Any], *, deleted: bool = False) -> str | None:
+    """Why this body cannot be used (one line, for `sync status`), or None when it is valid."""
+    if deleted:
+        return None
+    schema = SCHEMAS.get(kind)
+    if schema is None:
+        return f"unknown record kind {kind!r}"
+    try:
+        schema.model_validate(body)
+    except ValidationError as exc:
+        return _reason(exc)
+    return None
+
+
+def parse(schema: type[B], body: dict[str, Any]) -> B | None:
+    """The body as `schema`, or None for a quarantined one (the reader skips it)."""
+    try:
+        return schema.model_validate(body)
+    except ValidationError:
+        return None
+
+
+def counters(body: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """An activation or link body's counters; none for a quarantined body, so recall's next
+    bump writes a valid version over it instead of failing."""
+    parsed = parse(CountersBody, body)
+    if parsed is None:
+        return {}
+    return {device: {"count": c.count, "last": c.last} for device, c in parsed.devices.items()}
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    more = exc.error_count() - 1
+    tail = f" (and {more} more)" if more else ""
+    return f"invalid body: {where}: {first['msg']}{tail}"

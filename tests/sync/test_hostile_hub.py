@@ -1,0 +1,371 @@
+"""A hostile hub: the real client against a real `nmem serve` holding poison records, and behind
+a small HTTP proxy on loopback that lies about pages, drips its replies or sends huge ones.
+
+Every case must end with the device's brain intact (its earlier memories still recallable), a
+clear message or a quarantine entry, and no hang: each test has its own hard timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sync_devices import NMEM, Hub
+
+from neuralmemory import config
+from neuralmemory.core.brain import open_brain
+from neuralmemory.core.extract import content_digest
+from neuralmemory.errors import HubError, HubTooSlow, ProtocolError, SyncTimeout
+from neuralmemory.protocol import MAX_SAFE_INTEGER, PATH_INFO, DeviceInfo, version_hash
+from neuralmemory.sync.engine import SyncEngine, SyncReport
+from neuralmemory.sync.transport import DEFAULT_REPLY_BYTES, HubClient
+
+HOSTILE_DEVICE = "dev-hostile"
+CANARY = "The hostile hub canary is a teal heron."
+EARLY = ["Ada keeps the backup keys in the blue safe.", "The staging cluster is called kestrel."]
+KESTREL_ID = "m-" + content_digest(EARLY[1])[:24]
+QUARANTINED = {
+    ("link", "l-poison-no-a"),
+    ("activation", "m-poison-strings"),
+    ("activation", "m-poison-overflow"),
+    ("memory", "m-poison-ancient"),
+    ("conflict", "cf-poison"),
+}
+SMALL_LIMITS = {"page_size": 50, "max_record_bytes": 65_536}
+
+
+# ---------------------------------------------------------------- the real hub and its proxy
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    real = Hub(tmp_path / "hub" / "hub.db", tmp_path / "hub.log")
+    real.db.parent.mkdir()
+    real.start()
+    try:
+        yield real
+    finally:
+        real.stop()
+
+
+class Proxy(ThreadingHTTPServer):
+    """Forwards every request to the real hub; `mode` makes it lie about pull pages."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.upstream = httpx.Client(base_url=upstream, timeout=30)
+        self.mode: str | None = None
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    server: Proxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._forward(None)
+
+    def do_POST(self) -> None:
+        self._forward(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+    def _forward(self, body: bytes | None) -> None:
+        mode, pull = self.server.mode, self.path.endswith("/pull")
+        sent = json.loads(body) if pull and body else {}
+        if pull and mode == "back":
+            sent["limit"] = 1  # small pages, so that there is a second one to go back from
+            body = json.dumps(sent).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        reply = self.server.upstream.request(self.command, self.path, content=body, headers=headers)
+        if self.path == PATH_INFO:  # small limits: a reply cap of DEFAULT_REPLY_BYTES
+            info = reply.json()
+            info["limits"].update(SMALL_LIMITS)
+            return self._send(reply.status_code, json.dumps(info).encode())
+        if not (pull and mode):
+            return self._send(reply.status_code, reply.content)
+        page, cursor = reply.json(), sent.get("cursor", 0)
+        if mode == "stuck":  # endless pagination: the same cursor, more to come
+            page.update(records=[], cursor=cursor, more=True, seq=cursor + 10)
+        elif mode == "back" and cursor > 0:  # the cursor goes back
+            page.update(records=[], cursor=cursor - 1, more=True, seq=cursor + 10)
+        elif mode == "back":
+            page["more"] = True
+        elif mode == "forever":  # a cursor that advances for ever
+            page.update(records=[], cursor=cursor + 1, more=True, seq=cursor + 1000)
+        elif mode == "drip":
+            return self._drip(json.dumps(page).encode())
+        elif mode == "huge":
+            return self._huge()
+        self._send(200, json.dumps(page).encode())
+
+    def _send(self, status: int, content: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def _drip(self, content: bytes) -> None:
+        """One byte every 0.3 s: never a read that waits as long as the read timeout."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        try:
+            for i in range(len(content)):
+                self.wfile.write(content[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.3)
+        except OSError:
+            return  # the client gave up: what is wanted
+
+    def _huge(self) -> None:
+        """A page four times the client's cap, chunked (no Content-Length to refuse early)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b" " * (1024 * 1024)
+        try:
+            for _ in range(4 * DEFAULT_REPLY_BYTES // len(chunk)):
+                self.wfile.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            return
+
+
+@pytest.fixture
+def proxy(hub: Hub) -> Iterator[Proxy]:
+    server = Proxy(hub.url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        server.upstream.close()
+
+
+# ---------------------------------------------------------------- devices
+
+
+def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NMEM_HOME": str(home), "HOME": str(home)}
+    return subprocess.run(
+        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def cli_device(home: Path, url: str) -> Path:
+    done = nmem(home, "sync", "config", "set", "--hub-url", url, "--auto-sync", "off")
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+def engine_sync(
+    home: Path, url: str, *, deadline: float = 60.0, request_deadline: float = 30.0
+) -> SyncReport:
+    """The real SyncEngine over HTTP, with its deadlines shortened for the test."""
+    with config.using_home(home), open_brain() as brain:
+        device = DeviceInfo(device_id=config.device_id(), name="test", platform="linux")
+        client = HubClient(url, None, device, timeout=5, deadline=request_deadline, max_attempts=1)
+        with client:
+            engine = SyncEngine(brain, client, strategy="prefer_recent", deadline=deadline)
+            return engine.run("full")
+
+
+def recall_ids(home: Path, query: str) -> list[str]:
+    with config.using_home(home), open_brain() as brain:
+        return [hit.memory.content or "" for hit in brain.recall(query, limit=10)]
+
+
+def remember(home: Path, *texts: str) -> None:
+    with config.using_home(home), open_brain() as brain:
+        for text in texts:
+            brain.remember(text)
+
+
+# ---------------------------------------------------------------- poison records
+
+
+def version(kind: str, id: str, body: dict[str, Any], n: int) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "id": id,
+        "hlc": f"{1_800_000_000_000 + n}-0000-{HOSTILE_DEVICE}",
+        "device_id": HOSTILE_DEVICE,
+        "parent": None,
+        "deleted": False,
+        "strength": 0,
+        "body": body,
+    }
+    return {**fields, "vhash": version_hash(**fields)}
+
+
+def poison(memory_id: str) -> list[dict[str, Any]]:
+    """Each body the issue reproduced, then a good memory on the same page."""
+    now = int(time.time() * 1000)
+    memory = {"encrypted": False, "type": "fact", "tags": [], "priority": 5}
+    many = {
+        f"dev-{i:04d}": {"count": MAX_SAFE_INTEGER, "last": MAX_SAFE_INTEGER} for i in range(1100)
+    }
+    bodies = [
+        ("link", "l-poison-no-a", {"b": memory_id, "devices": {}}),
+        ("activation", memory_id, {"devices": 7}),
+        ("activation", "m-poison-strings", {"devices": {"dev-x": "lots"}}),
+        ("activation", "m-poison-overflow", {"devices": many}),
+        (
+            "memory",
+            "m-poison-ancient",
+            {**memory, "content": "Ancient.", "created_at": -MAX_SAFE_INTEGER},
+        ),
+        ("conflict", "cf-poison", {"loser": "nope"}),
+        ("memory", "m-good-after-poison", {**memory, "content": CANARY, "created_at": now}),
+    ]
+    return [version(kind, id, body, n) for n, (kind, id, body) in enumerate(bodies)]
+
+
+def push_raw(hub_url: str, brain_id: str, records: list[dict[str, Any]]) -> None:
+    """What a faulty client sends: the hub checks vhashes, never bodies, so it takes them all."""
+    payload = {
+        "device": {"device_id": HOSTILE_DEVICE, "name": "hostile", "platform": "linux"},
+        "brain_name": "default",
+        "records": records,
+    }
+    reply = httpx.post(f"{hub_url}/v1/brains/{brain_id}/push", json=payload, timeout=30)
+    assert reply.status_code == 200, reply.text
+    assert {r["status"] for r in reply.json()["results"]} == {"accepted"}
+
+
+def status(home: Path) -> dict[str, Any]:
+    done = nmem(home, "sync", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.timeout(240)
+def test_poison_records_are_quarantined_and_every_device_keeps_syncing(
+    tmp_path: Path, hub: Hub
+) -> None:
+    laptop = cli_device(tmp_path / "laptop", hub.url)
+    for text in EARLY:
+        assert nmem(laptop, "remember", text).returncode == 0
+    assert nmem(laptop, "sync", "full").returncode == 0
+    brain_id = status(laptop)["brain"]["remote_id"]
+    push_raw(hub.url, brain_id, poison(KESTREL_ID))
+
+    # the device that held the brain before, and a new one joining it
+    desktop = cli_device(tmp_path / "desktop", hub.url)
+    for home in (laptop, desktop):
+        done = nmem(home, "sync", "full", "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        report = json.loads(done.stdout)
+        assert report["verified"] is True and report["quarantined"] == len(QUARANTINED) + 1
+        # the page is behind the cursor: the next sync pulls nothing and stops nowhere
+        again = json.loads(nmem(home, "sync", "full", "--json").stdout)
+        assert again["pulled"] == 0 and again["cursor"] == report["cursor"]
+
+        # the good record after the poison ones on the same page was applied; earlier ones stay
+        found = json.loads(nmem(home, "recall", "teal heron", "--json").stdout)["results"]
+        assert found[0]["memory"]["content"] == CANARY
+        # recall reinforces the memory whose activation body is poison: a valid one replaces it
+        found = json.loads(nmem(home, "recall", "kestrel", "--json").stdout)["results"]
+        assert found[0]["memory"]["content"] == EARLY[1]
+        found = json.loads(nmem(home, "recall", "blue safe", "--json").stdout)["results"]
+        assert found[0]["memory"]["content"] == EARLY[0]
+        assert json.loads(nmem(home, "recall", "Ancient", "--json").stdout)["results"] == []
+
+        listed = {(q["kind"], q["id"]): q["reason"] for q in status(home)["quarantined"]}
+        # the recall replaced the poison activation of the memory it used
+        assert set(listed) == QUARANTINED
+        assert "a: Field required" in listed[("link", "l-poison-no-a")]
+        assert "created_at" in listed[("memory", "m-poison-ancient")]
+
+        conflicts = nmem(home, "sync", "conflicts")
+        assert conflicts.returncode == 0 and "Traceback" not in conflicts.stderr
+        restore = nmem(home, "sync", "restore", "cf-poison")
+        assert restore.returncode == 1 and "Traceback" not in restore.stderr
+        assert "cf-poison is quarantined" in restore.stderr
+
+    # what recall wrote over the poison activation syncs too: both devices and the hub agree
+    for home in (laptop, desktop, laptop):
+        assert json.loads(nmem(home, "sync", "full", "--json").stdout)["verified"] is True
+    for home in (laptop, desktop):
+        listed = {(q["kind"], q["id"]) for q in status(home)["quarantined"]}
+        assert listed == QUARANTINED
+
+
+# ---------------------------------------------------------------- a hub that lies about pages
+
+
+@pytest.fixture
+def synced(tmp_path: Path, hub: Hub, proxy: Proxy) -> Path:
+    """A device that already holds two memories through the proxy, and a hub with more."""
+    writer, device = tmp_path / "writer", tmp_path / "device"
+    remember(writer, *EARLY)
+    engine_sync(writer, hub.url)
+    assert engine_sync(device, proxy.url).applied >= 2
+    remember(writer, "The third memory arrives from the writer.", "So does a fourth one.")
+    engine_sync(writer, hub.url)
+    return device
+
+
+def assert_intact(device: Path) -> None:
+    assert recall_ids(device, "blue safe")[0] == EARLY[0]
+    assert recall_ids(device, "kestrel")[0] == EARLY[1]
+
+
+@pytest.mark.timeout(60)
+def test_a_cursor_that_does_not_advance_stops_the_sync(synced: Path, proxy: Proxy) -> None:
+    proxy.mode = "stuck"
+    with pytest.raises(ProtocolError, match="pull cursor did not advance"):
+        engine_sync(synced, proxy.url)
+    assert_intact(synced)
+
+
+@pytest.mark.timeout(60)
+def test_a_cursor_that_goes_back_stops_the_sync(synced: Path, proxy: Proxy) -> None:
+    proxy.mode = "back"
+    with pytest.raises(ProtocolError, match="pull cursor went back"):
+        engine_sync(synced, proxy.url)
+    assert_intact(synced)
+
+
+@pytest.mark.timeout(60)
+def test_endless_pages_end_at_the_sync_deadline(synced: Path, proxy: Proxy) -> None:
+    proxy.mode = "forever"
+    with pytest.raises(SyncTimeout, match="took longer than 2 s"):
+        engine_sync(synced, proxy.url, deadline=2)
+    assert_intact(synced)
+
+
+@pytest.mark.timeout(60)
+def test_a_dripping_reply_ends_at_the_request_deadline(synced: Path, proxy: Proxy) -> None:
+    proxy.mode = "drip"
+    with pytest.raises(HubTooSlow, match="did not finish its reply within 2 s"):
+        engine_sync(synced, proxy.url, request_deadline=2)
+    assert_intact(synced)
+
+
+@pytest.mark.timeout(120)
+def test_an_oversized_page_is_refused_while_read(synced: Path, proxy: Proxy) -> None:
+    proxy.mode = "huge"
+    with pytest.raises(HubError, match="larger than 16,777,216 bytes"):
+        engine_sync(synced, proxy.url)
+    assert_intact(synced)
