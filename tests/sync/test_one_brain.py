@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -75,15 +77,47 @@ def race_first_syncs(a: Device, b: Device) -> None:
         second.push()
 
 
+class ListingBarrier(httpx.HTTPTransport):
+    """Real HTTP; a device's first listing of the account's brains waits for the other
+    device's, so both look before either pushes (the race, every time)."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self.barrier, self.waited = barrier, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/brains" and not self.waited:
+            self.waited = True
+            self.barrier.wait(timeout=60)
+        return super().handle_request(request)
+
+
 def test_two_first_syncs_racing_end_on_one_brain(tmp_path: Path, hub_url: str) -> None:
     a = make_device(tmp_path, "a", hub_url, "The laptop's note: deploys go out on Tuesdays")
     b = make_device(tmp_path, "b", hub_url, "The desktop's note: the VPN profile is corp-2")
     race_first_syncs(a, b)
     assert len(named_on_hub(hub_url)) == 2  # the race happened: one brain each
+    converge_and_check(a, b, hub_url)
 
+
+def test_two_full_syncs_at_once_end_on_one_brain(tmp_path: Path, hub_url: str) -> None:
+    """`nmem sync full` on both devices at the same moment, each its whole run."""
+    a = make_device(tmp_path, "a", hub_url, "The laptop's note: the on-call rota is weekly")
+    b = make_device(tmp_path, "b", hub_url, "The desktop's note: the printer is on floor 3")
+    barrier = threading.Barrier(2)
+    a.transport, b.transport = ListingBarrier(barrier), ListingBarrier(barrier)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(device.sync, "full") for device in (a, b)]:
+            done.result()
+    assert len(named_on_hub(hub_url)) == 2  # both looked before either pushed
+    a.transport = b.transport = None
+    converge_and_check(a, b, hub_url)
+
+
+def converge_and_check(a: Device, b: Device, hub_url: str) -> None:
+    """After the race, ordinary syncs: one brain, both memories, verify true on both."""
     for device in (a, b, a):
         device.sync("full")
-
     both = memories(a) | memories(b)
     assert len(both) == 2
     assert memories(a) == memories(b) == both
