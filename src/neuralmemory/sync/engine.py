@@ -6,8 +6,9 @@ a page of pulled records is applied in the same transaction as the cursor that c
 push is idempotent on the hub (a re-sent vhash is "unchanged"), and repair converges from
 whatever state the two sides are in.
 
-Cost grows with what changed: a no-op full sync is one pull request, a comparison of the pull
-reply's root digest with the local one (both kept incrementally) and nothing else.
+Cost grows with what changed: a no-op full sync is one pull request, one listing of the
+account's brains (one brain per name: converge()), a comparison of the pull reply's root digest
+with the local one (both kept incrementally) and nothing else.
 """
 
 from __future__ import annotations
