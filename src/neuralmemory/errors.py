@@ -131,6 +131,10 @@ HINT_RATE_LIMITED = "the hub limits requests per key and per account; try again 
 HINT_SERVER_ERROR = "a fault in the hub, not in your data: try again later; its log says more"
 MSG_NOT_A_HUB = "{url} answered 404 to {path}: is it a Neural Memory hub?"
 HINT_NOT_A_HUB = "check hub_url (`nmem sync config get`): the hub's address, with no extra path"
+MSG_SPLIT = (
+    "split: the hub holds other brains named {name} ({ids}) whose memories are not in the one"
+    " this device syncs with; run `nmem sync full` to merge them into one"
+)
 MSG_UNREACHABLE = "Cannot reach the hub at {url}"
 HINT_UNREACHABLE = (
     "{detail}; is the hub running, and is the address right? `nmem sync status` shows the URL"

@@ -16,6 +16,7 @@ import click
 
 from neuralmemory.cli.common import brain_option, emit_json, handled, json_option
 from neuralmemory.config import STRATEGIES
+from neuralmemory.errors import MSG_SPLIT
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
@@ -91,7 +92,14 @@ def _report(r: dict[str, Any]) -> str:
     verdict = {True: "in sync", False: "NOT in sync", None: ""}[r["verified"]]
     joined = f" (joined hub brain {r['joined']})" if r["joined"] else ""
     line = f"{r['brain']}: {r['action']} {', '.join(parts)}{joined} in {r['duration_ms']} ms"
-    return f"{line} - {verdict}" if verdict else line
+    line = f"{line} - {verdict}" if verdict else line
+    return _with_split(line, r["brain"], r.get("split"))
+
+
+def _with_split(line: str, name: str, split: list[str] | None) -> str:
+    if not split:
+        return line
+    return f"{line}\n{MSG_SPLIT.format(name=name, ids=', '.join(split))}"
 
 
 @contextmanager
@@ -152,6 +160,7 @@ def _status_text(s: dict[str, Any]) -> str:
             f"hub:         {hub['implementation']} {hub['version']}, tier {hub['tier']}, "
             f"{usage['brains']} brains, {usage['records']} records, {usage['bytes']:,} bytes"
         )
+        lines[-1] = _with_split(lines[-1], s["brain"]["name"], hub["split"])
         for device in hub["devices"]:
             lines.append(
                 f"  device     {device['name']} ({device['device_id']}, {device['platform']}) "

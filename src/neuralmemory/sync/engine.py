@@ -6,8 +6,9 @@ a page of pulled records is applied in the same transaction as the cursor that c
 push is idempotent on the hub (a re-sent vhash is "unchanged"), and repair converges from
 whatever state the two sides are in.
 
-Cost grows with what changed: a no-op full sync is one pull request, a comparison of the pull
-reply's root digest with the local one (both kept incrementally) and nothing else.
+Cost grows with what changed: a no-op full sync is one pull request, one listing of the
+account's brains (one brain per name: converge()), a comparison of the pull reply's root digest
+with the local one (both kept incrementally) and nothing else.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from neuralmemory.errors import PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
+    BrainInfo,
     Limits,
     PullReply,
     PushReply,
@@ -115,6 +117,8 @@ class SyncReport:
     root: str = EMPTY_DIGEST
     bytes_sent: int = 0
     joined: str | None = None
+    hub_brain: str | None = None
+    split: list[str] | None = None
     started_at: str | None = None
     duration_ms: int = 0
 
@@ -201,10 +205,10 @@ class SyncEngine:
             elif action == "full":
                 self.full()
             elif action == "verify":
-                self.report.verified = self.verify(ask_hub=True)
+                self.report.verified = self.verify(ask_hub=True) and self._one_brain()
             else:
                 self.repair()
-                self.report.verified = self.verify(ask_hub=True)
+                self.report.verified = self.verify(ask_hub=True) and self._one_brain()
         self.report.pending = self.changes.pending_count()
         self.report.quarantined = len(self.state.quarantine()) + len(
             memories_sql.quarantined(self.local.db)
@@ -212,6 +216,7 @@ class SyncEngine:
         self.report.cursor = self.state.cursor
         self.report.root = self.changes.root()
         self.report.brain_id = self.local.id
+        self.report.hub_brain = self.remote_id
         self.report.bytes_sent = self.hub.bytes_sent
         self.report.duration_ms = round((time.perf_counter() - started) * 1000)
         return self.report
@@ -243,9 +248,9 @@ class SyncEngine:
         remote_id = self.local.id
         known = any(b.brain_id == remote_id for b in brains)
         if not known:
-            same = [b for b in brains if b.name == self.local.name]
+            same = named(brains, self.local.name)
             if same:
-                best = max(same, key=lambda b: (b.records, b.seq))
+                best = same[0]  # the brain of the name: the rule every device computes alike
                 with self.local.db.transaction():
                     if self.local.is_empty():
                         self.local.rekey(best.brain_id)
@@ -262,6 +267,82 @@ class SyncEngine:
                 self.state.set(state.REMOTE_ID, remote_id)
                 self.state.set(state.HUB, self.hub.url)
         return remote_id
+
+    # ------------------------------------------------------------ one brain per name
+
+    def _one_brain(self) -> bool:
+        """Whether the account holds one brain of this name, as far as this device can see:
+        it syncs with the oldest, and has merged every other one (report.split lists those
+        it has not)."""
+        self.report.split = unmerged(
+            named(self.hub.brains(), self.local.name), self.remote_id, self._absorbed()
+        )
+        return not self.report.split
+
+    def converge(self) -> bool:
+        """Make the account's brains of this name one: the oldest (by created_at, then id: a
+        rule every device computes alike from the same listing). A device on another one moves
+        to it (its records pending, so they are pushed there); every other brain's records not
+        merged yet are pulled here, pending too, and the caller's push takes them to the oldest.
+        Two first syncs racing each create a brain; whichever device lists last sees both, and
+        every later full sync of any device looks again, so a split cannot outlive one sync.
+        Other brains are left on the hub as they are (nothing is deleted). True when anything
+        moved or was taken."""
+        brains = named(self.hub.brains(), self.local.name)
+        if not any(b.brain_id == self.remote_id for b in brains):
+            # Not on the hub yet (nothing pushed) or lost by it: the next sync joins or looks.
+            self.report.split = []
+            return False
+        changed = False
+        if brains[0].brain_id != self.remote_id:
+            self._move_to(brains[0].brain_id)
+            changed = True
+        for other in brains[1:]:
+            changed |= self._absorb(other)
+        self.report.split = unmerged(brains, self.remote_id, self._absorbed())
+        return changed
+
+    def _absorbed(self) -> dict[str, int]:
+        value = self.state.get(state.ABSORBED)
+        return value if isinstance(value, dict) else {}
+
+    def _move_to(self, brain_id: str) -> None:
+        """Leave this device's brain of the hub for `brain_id`: what it pulled from the one it
+        leaves counts as merged; every local record goes to the new one, from cursor 0."""
+        with self.local.db.transaction():
+            absorbed = self._absorbed()
+            absorbed[self.remote_id] = self.state.cursor
+            self.state.set(state.ABSORBED, absorbed)
+            self.state.set(state.REMOTE_ID, brain_id)
+            self.state.set(state.CURSOR, None)
+            self.changes.mark_all_pending()
+        self.local.sync_as(brain_id)
+        self.remote_id = brain_id
+        self.report.joined = brain_id
+        self._round.root = None
+
+    def _absorb(self, other: BrainInfo) -> bool:
+        """Pull what `other` holds beyond what was merged from it, reconciled like any pull and
+        left pending (for the oldest brain); its cursor there moves with each page."""
+        cursor = self._absorbed().get(other.brain_id, 0)
+        if cursor >= other.seq:
+            return False
+        while True:
+            reply = self.hub.pull(
+                other.brain_id, self.local.name, cursor, limit=self.limits.page_size
+            )
+            self.report.pulled += len(reply.records)
+            with self.local.db.transaction():
+                self._reconcile(reply.records)
+                for version in reply.records:
+                    current = self.changes.current(version.kind, version.id)
+                    if current is not None and not current.pending:
+                        self.changes.store(current.version, pending=True)
+                absorbed = self._absorbed()
+                absorbed[other.brain_id] = cursor = max(reply.cursor, cursor)
+                self.state.set(state.ABSORBED, absorbed)
+            if not reply.more:
+                return True
 
     def _refresh_limits(self) -> Limits:
         limits = self.hub.info().limits
@@ -282,10 +363,15 @@ class SyncEngine:
     # ------------------------------------------------------------ actions
 
     def full(self) -> None:
-        """Pull, push, verify; one cheap catch-up round for writes that raced ours; then repair."""
-        for _ in range(2):
+        """Pull, push, verify; one cheap catch-up round for writes that raced ours; then repair.
+        After the first push (which may have just created this brain on the hub) the account's
+        brains of this name are merged into one (converge)."""
+        for round_ in range(2):
             self.pull()
             self.push()
+            if round_ == 0 and self.converge():
+                self.pull()
+                self.push()
             if self.verify():
                 self.report.verified = True
                 return
@@ -554,6 +640,23 @@ class SyncEngine:
         except NotFoundOnHub:
             return EMPTY_DIGEST, [EMPTY_DIGEST] * BUCKETS  # the hub lost the whole brain
         return digest.root, digest.buckets
+
+
+def named(brains: Sequence[BrainInfo], name: str) -> list[BrainInfo]:
+    """The account's brains of this name, the one they merge into first: the oldest by
+    created_at (fixed-width ISO text: string order is time order), then by id."""
+    return sorted((b for b in brains if b.name == name), key=lambda b: (b.created_at, b.brain_id))
+
+
+def unmerged(brains: Sequence[BrainInfo], remote_id: str, absorbed: dict[str, int]) -> list[str]:
+    """Ids of the brains of one name (named()) that keep it from being one brain for a device
+    syncing with `remote_id`: the oldest when that is not the one it syncs with; else every
+    other one holding writes it has not merged (`absorbed`: how far it pulled each)."""
+    if not brains or not any(b.brain_id == remote_id for b in brains):
+        return []
+    if brains[0].brain_id != remote_id:
+        return [brains[0].brain_id]  # on another one: moving there is what merges
+    return [b.brain_id for b in brains[1:] if absorbed.get(b.brain_id, 0) < b.seq]
 
 
 def apply_plan(local: Replica, plan: Plan) -> None:

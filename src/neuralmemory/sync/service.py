@@ -49,7 +49,15 @@ from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
-from neuralmemory.sync.engine import ACTIONS, Progress, SyncEngine, SyncReport, apply_plan
+from neuralmemory.sync.engine import (
+    ACTIONS,
+    Progress,
+    SyncEngine,
+    SyncReport,
+    apply_plan,
+    named,
+    unmerged,
+)
 from neuralmemory.sync.lock import RUNNING, WAITING, held, lock_path
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
@@ -409,17 +417,23 @@ def status(
             "hub": None,
         }
         if cfg.sync_enabled:
-            result["hub"] = _hub_status(cfg, remote_id, transport)
+            absorbed = sync_state.get(state.ABSORBED) or {}
+            result["hub"] = _hub_status(cfg, local.name, remote_id, absorbed, transport)
     return result
 
 
 def _hub_status(
-    cfg: Config, remote_id: str, transport: httpx.BaseTransport | None
+    cfg: Config,
+    name: str,
+    remote_id: str,
+    absorbed: dict[str, int],
+    transport: httpx.BaseTransport | None,
 ) -> dict[str, Any]:
     try:
         with _hub(cfg, transport, max_attempts=1) as hub:
             info = hub.info()
             account = hub.status()
+            same = named(hub.brains(), name)
             try:
                 devices = [d.model_dump() for d in hub.devices(remote_id).devices]
             except HubError as exc:
@@ -444,6 +458,8 @@ def _hub_status(
         "usage": account.usage.model_dump(),
         "limits": info.limits.model_dump(),
         "devices": devices,
+        "brains_named": [b.brain_id for b in same],
+        "split": unmerged(same, remote_id, absorbed),
     }
 
 

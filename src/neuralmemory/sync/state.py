@@ -10,6 +10,7 @@ it: a restored backup brings its old cursor back, and repair by digest takes it 
   quarantine    {"kind/id": {"vhash", "reason"}}: records too large for this hub
   last_result   the last sync's SyncReport, as JSON
   last_error    {"at", "error", "code"} of the last failed sync, cleared by a success
+  absorbed      {brain_id: seq}: how far each other hub brain of this name was merged here
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ LIMITS = "limits"
 QUARANTINE = "quarantine"
 LAST_RESULT = "last_result"
 LAST_ERROR = "last_error"
+ABSORBED = "absorbed"
 
 
 class SyncState:
