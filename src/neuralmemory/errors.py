@@ -14,6 +14,7 @@
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
+        ├── StorageFull            507 the hub's disk is full: nothing written
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
         ├── TLSFailure             the hub's certificate is not trusted, or TLS failed
         ├── HubUnavailable         network error, timeout or 5xx: retryable
@@ -66,6 +67,16 @@ MSG_HEADERS_TOO_LARGE = (
     "at most {max_headers} header lines"
 )
 MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
+MSG_STORAGE_FULL = (
+    "The hub's disk is full: nothing was written. Reads still work; ask its operator to free"
+    " space, then sync again"
+)
+#: a pushed version stamped beyond max_clock_skew_ms; {where} is e.g. "records.0.hlc"
+MSG_CLOCK_AHEAD = (
+    "{where}: stamped {ahead} ahead of the hub's clock, more than max_clock_skew_ms"
+    " ({limit_h} h) allows: set this device's clock right and sync again (its pending"
+    " changes are stamped again then)"
+)
 MSG_DEVICE_KEY = (
     "This is a device key: it can only sync. Manage keys with an admin key (the one made at "
     "registration, or `nmem hub keys create` on the hub machine)."
@@ -224,6 +235,16 @@ class HubBusy(HubError):
     def __init__(self, retry_after: float = 1, message: str = MSG_BUSY) -> None:
         super().__init__(message, status=503)
         self.retry_after = retry_after
+
+
+class StorageFull(HubError):
+    """The hub's disk (or database) is full: the write was not made. Not retryable by itself:
+    an operator must free space first."""
+
+    code = "storage_full"
+
+    def __init__(self, message: str = MSG_STORAGE_FULL) -> None:
+        super().__init__(message, status=507)
 
 
 class InsecureHubURL(HubError):

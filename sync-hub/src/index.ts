@@ -224,6 +224,11 @@ const ROUTES: Route[] = [
     [keyed],
     async (c) => {
       const request = await wire.parsePush(json(c));
+      wire.checkClocks(
+        request.records.map((record) => record.version),
+        c.get("now"),
+        LIMITS.max_clock_skew_ms,
+      );
       return c.json(await push(c.env.DB, caller(c), brainId(c), request, c.get("now")));
     },
   ],

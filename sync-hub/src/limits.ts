@@ -26,6 +26,7 @@ export const LIMITS: Readonly<Limits> = {
   max_bucket_entries: 2000,
   rate_limit_per_minute: 1200,
   max_keys_per_account: 100,
+  max_clock_skew_ms: 24 * 60 * 60 * 1000,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */

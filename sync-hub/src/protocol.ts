@@ -60,6 +60,8 @@ export interface Limits {
   max_bucket_entries: number;
   rate_limit_per_minute: number;
   max_keys_per_account: number;
+  /** How far ahead of the hub's clock a pushed version's hlc may be (docs/protocol.md). */
+  max_clock_skew_ms: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from hub_api import Account, error, pull, pushed, register, uid, version
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.errors import MSG_DEVICE_KEY, MSG_KEY_LIMIT, MSG_LAST_ADMIN_KEY
 from neuralmemory.protocol import API_KEY_PATTERN, DIGEST_PATTERN
 
@@ -25,7 +26,9 @@ def test_health_and_info(client: httpx.Client) -> None:
         "max_fetch_keys",
         "rate_limit_per_minute",
         "max_keys_per_account",
+        "max_clock_skew_ms",
     }
+    assert info["limits"]["max_clock_skew_ms"] == MAX_CLOCK_SKEW_MS == 24 * 3600 * 1000
     assert isinstance(info["version"], str) and isinstance(info["implementation"], str)
 
 

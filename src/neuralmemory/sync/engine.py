@@ -13,6 +13,7 @@ reply's root digest with the local one (both kept incrementally) and nothing els
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +43,8 @@ from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
 from neuralmemory.sync.transport import HubClient, NotFoundOnHub
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("push", "pull", "full", "verify", "repair")  # seed needs no hub: service.py
 MAX_PUSH_ROUNDS = 5  # push -> conflict -> resolve -> push again, at most this many times
@@ -305,6 +308,7 @@ class SyncEngine:
         )
 
     def push(self) -> None:
+        self._restamp_runaway()
         for _ in range(MAX_PUSH_ROUNDS):
             self._round.conflicts = []
             if not self._push_pending():
@@ -313,6 +317,19 @@ class SyncEngine:
                 return
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
             self._reconcile(self._round.conflicts)
+
+    def _restamp_runaway(self) -> None:
+        """Versions stamped while this device's clock was far ahead are refused by the hub
+        (400); once the clock is right again they are stamped again, so the sync goes through
+        instead of failing the same way forever (docs/sync.md, "Clocks")."""
+        with self.local.db.transaction():
+            restamped = self.changes.restamp_runaway()
+        if restamped:
+            log.warning(
+                "%d pending change(s) were stamped while this device's clock was far ahead:"
+                " stamped again with the current time",
+                len(restamped),
+            )
 
     def verify(self, *, ask_hub: bool = False) -> bool:
         """True when this brain and the hub hold exactly the same current records."""
@@ -359,7 +376,7 @@ class SyncEngine:
         """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
         with self.local.db.transaction():
             local = self.changes.currents([(v.kind, v.id) for v in versions])
-            plan = plan_incoming(versions, local, self.strategy)
+            plan = plan_incoming(versions, local, self.strategy, self.changes.now())
             self._execute(plan)
             if cursor is not None:
                 self.state.set(state.CURSOR, cursor)
