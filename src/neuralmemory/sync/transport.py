@@ -51,6 +51,7 @@ from neuralmemory.errors import (
     PayloadTooLarge,
     ProtocolError,
     RateLimited,
+    StorageFull,
     TLSFailure,
 )
 from neuralmemory.protocol import (
@@ -431,6 +432,8 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
                 msg.MSG_NOT_A_HUB.format(url=url, path=path), hint=msg.HINT_NOT_A_HUB
             )
         return NotFoundOnHub(message)
+    if status == 507 and _code(response) == StorageFull.code:
+        return StorageFull(message or msg.MSG_STORAGE_FULL)  # not retried: an operator must act
     if status >= 500:
         return HubUnavailable(
             f"the hub failed with HTTP {status}" + (f": {message}" if message else ""),
