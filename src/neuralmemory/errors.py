@@ -14,7 +14,9 @@
         ├── PayloadTooLarge        413 Payload too large
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
-        ├── StorageFull            507 the hub's disk is full: nothing written
+        ├── StorageRefused         the hub's database refused a write (not the client's fault)
+        │   ├── StorageFull        507 the hub's disk is full: nothing written
+        │   └── StorageReadOnly    503 the hub's database is read-only: nothing written
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
         ├── TLSFailure             the hub's certificate is not trusted, or TLS failed
         ├── HubUnavailable         network error, timeout or 5xx: retryable
@@ -70,6 +72,10 @@ MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
 MSG_STORAGE_FULL = (
     "The hub's disk is full: nothing was written. Reads still work; ask its operator to free"
     " space, then sync again"
+)
+MSG_READ_ONLY = (
+    "The hub's database is read-only: nothing was written. Reads still work; ask its operator"
+    " to make it writable, then sync again"
 )
 #: a pushed version stamped beyond max_clock_skew_ms; {where} is e.g. "records.0.hlc"
 MSG_CLOCK_AHEAD = (
@@ -237,14 +243,23 @@ class HubBusy(HubError):
         self.retry_after = retry_after
 
 
-class StorageFull(HubError):
-    """The hub's disk (or database) is full: the write was not made. Not retryable by itself:
-    an operator must free space first."""
+class StorageRefused(HubError):
+    """The hub's database could not make a write. Not retryable by itself: an operator must
+    act first. A hub's reads never depend on a write, so they still work (docs/hub.md)."""
 
+
+class StorageFull(StorageRefused):
     code = "storage_full"
 
     def __init__(self, message: str = MSG_STORAGE_FULL) -> None:
         super().__init__(message, status=507)
+
+
+class StorageReadOnly(StorageRefused):
+    code = "read_only"
+
+    def __init__(self, message: str = MSG_READ_ONLY) -> None:
+        super().__init__(message, status=503)
 
 
 class InsecureHubURL(HubError):

@@ -1,6 +1,8 @@
 """Per-key request limits (per client address without a key), counted in the database.
 
-Fixed one-minute windows: one upsert per request, shared by every hub process on the database.
+Fixed one-minute windows: one upsert per request, shared by every hub process on the database,
+and none at all with the limit off (0). The counts are bookkeeping a request never depends on:
+when the database cannot take them (disk full, read-only) the request is served uncounted.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ async def admit(
     backend: Backend, per_minute: int, subject: str, account_id: str | None, now: int
 ) -> None:
     """Count the request (and the account's requests today); 429 past the limit (0: no limit)."""
+    if account_id is not None:
+        await backend.count_request(account_id, day_of(now))
+    if per_minute <= 0:
+        return
     window = now - now % RATE_WINDOW_MS
-    hits = await backend.hit(subject, window, account_id, day_of(now))
-    if per_minute > 0 and hits > per_minute:
+    hits = await backend.hit(subject, window)
+    if hits is not None and hits > per_minute:
         raise RateLimited(retry_after=max(1, math.ceil((window + RATE_WINDOW_MS - now) / 1000)))

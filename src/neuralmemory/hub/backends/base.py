@@ -93,7 +93,8 @@ class Backend(Protocol):
         ...
 
     async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
-        """The key with this hash (revoked or not), marking it used."""
+        """The key with this hash (revoked or not), marking it used when the database can take
+        the write (a lookup never fails for want of it)."""
         ...
 
     async def list_keys(self, account_id: str) -> list[KeyRow]: ...
@@ -103,8 +104,14 @@ class Backend(Protocol):
         Conflict for the account's last unrevoked admin key, decided atomically."""
         ...
 
-    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
-        """Count one request: the subject's hits in this window, and the account's for the day."""
+    async def hit(self, subject: str, window_start: int) -> int | None:
+        """Count one request against the subject's window: its hits so far in this window, or
+        None when the count could not be written (the request is then not limited)."""
+        ...
+
+    async def count_request(self, account_id: str, day: str) -> None:
+        """Count one request in the account's usage for the day; best-effort (a full or
+        read-only database skips it)."""
         ...
 
     async def usage(self, account_id: str, day: str) -> Usage: ...

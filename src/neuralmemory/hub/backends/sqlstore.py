@@ -9,6 +9,7 @@ seq stays gapless and monotonic per brain and two CAS on one record can never bo
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -22,7 +23,9 @@ from neuralmemory.errors import (
     AccessDenied,
     CodeRefused,
     Conflict,
+    HubBusy,
     NotFound,
+    StorageRefused,
 )
 from neuralmemory.hub.backends.base import CodeKind, CodeRow, Incoming, KeyRow
 from neuralmemory.hub.backends.cas import Head, RecordId, plan_push
@@ -47,6 +50,7 @@ from neuralmemory.protocol import (
 )
 
 Row = tuple[Any, ...]
+log = logging.getLogger("neuralmemory.hub")
 #: read: no writes. soft: writes a crash may lose without harm (rate counters, last use, device
 #: cursors) and that need not land together, committed without waiting for the disk. durable:
 #: what a reply acknowledges (accounts, keys, records): atomic, and on disk before the reply.
@@ -303,13 +307,31 @@ class SqlStore:
         stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
         if key.revoked_at is None and stale:
             # Most requests only read; the write happens at most once a second per key.
-            async with self.db.transaction("soft") as tx:
-                await tx.execute(
-                    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
-                    (now, key.key_id),
-                )
-            key = replace(key, last_used_at=now)
+            noted = await self._soft_write(
+                "the key's last use",
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now, key.key_id),
+            )
+            if noted is not None:
+                key = replace(key, last_used_at=now)
         return key
+
+    async def _soft_write(
+        self, what: str, sql: str, params: Sequence[Any], *, returning: bool = False
+    ) -> list[Row] | None:
+        """A bookkeeping write a request does not depend on (a key's last use, a device's
+        cursor, request counters): when the database cannot take it (disk full, read-only,
+        locked past the timeout) the request is served without it. The statement's rows (a
+        RETURNING clause's), or None when the write could not be made."""
+        try:
+            async with self.db.transaction("soft") as tx:
+                if returning:
+                    return await tx.all(sql, params)
+                await tx.execute(sql, params)
+                return []
+        except (StorageRefused, HubBusy) as exc:
+            log.warning("could not record %s (%s): served without it", what, exc.code)
+            return None
 
     async def list_keys(self, account_id: str) -> list[KeyRow]:
         async with self.db.transaction("read") as tx:
@@ -339,13 +361,14 @@ class SqlStore:
             await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
         return replace(key, revoked_at=now)
 
-    async def hit(self, subject: str, window_start: int, account_id: str | None, day: str) -> int:
-        async with self.db.transaction("soft") as tx:
-            row = await tx.one(HIT, (subject, window_start))
-            if account_id is not None:
-                await tx.execute(COUNT_REQUEST, (account_id, day))
-        assert row is not None  # an upsert with RETURNING always returns its row
-        return int(row[0])
+    async def hit(self, subject: str, window_start: int) -> int | None:
+        rows = await self._soft_write(
+            "a rate-limit hit", HIT, (subject, window_start), returning=True
+        )
+        return None if rows is None else int(rows[0][0])
+
+    async def count_request(self, account_id: str, day: str) -> None:
+        await self._soft_write("a request in today's usage", COUNT_REQUEST, (account_id, day))
 
     async def usage(self, account_id: str, day: str) -> Usage:
         async with self.db.transaction("read") as tx:
@@ -535,7 +558,7 @@ class SqlStore:
         exclude_device: bool,
         now: int,
     ) -> PullReply:
-        async with self.db.transaction("soft") as tx:
+        async with self.db.transaction("read") as tx:
             # Read the brain before its records: every seq up to brain.seq is committed (seq is
             # given out under the brain's lock), so the query below cannot miss one of them.
             brain = await self._known(tx, account_id, brain_id)
@@ -555,7 +578,9 @@ class SqlStore:
             records = [_version(row) for row in rows[:limit]]
             last = records[-1].seq if records else 0
             next_cursor = last if more else max(brain.seq, last)
-            await tx.execute(DEVICE_PULLED, _device_row(brain_id, device, now, next_cursor))
+        # After the read, on its own: a pull must never need a write (docs/hub.md).
+        row = _device_row(brain_id, device, now, next_cursor)
+        await self._soft_write("the device's cursor", DEVICE_PULLED, row)
         return PullReply.model_construct(
             records=records, cursor=next_cursor, more=more, seq=brain.seq, root=brain.root
         )
