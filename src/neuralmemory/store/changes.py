@@ -176,15 +176,18 @@ class ChangeLog:
         MAX_CLOCK_SKEW_MS ahead of this device's clock: made while the clock was wrong (and since
         set right), such a version is refused by every hub and would otherwise outrank every
         later edit anywhere. Returns the new versions; in a transaction."""
+        return [
+            self.write(v.kind, v.id, body=v.body, deleted=v.deleted, strength=v.strength)
+            for v in self.runaway_pending()
+        ]
+
+    def runaway_pending(self) -> list[Version]:
+        """Pending versions stamped more than MAX_CLOCK_SKEW_MS ahead of this device's clock."""
         horizon = self.now() + MAX_CLOCK_SKEW_MS
         rows = self.db.execute(
             "SELECT version FROM records WHERE pending = 1 AND hlc >= ?", (f"{horizon + 1:013d}",)
         ).fetchall()
-        stale = [_load(row[0]) for row in rows]
-        return [
-            self.write(v.kind, v.id, body=v.body, deleted=v.deleted, strength=v.strength)
-            for v in stale
-        ]
+        return [_load(row[0]) for row in rows]
 
     def store(self, version: Version, *, pending: bool = False) -> None:
         """Make `version` (typically pulled from a hub) the record's current version."""

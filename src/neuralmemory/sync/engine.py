@@ -321,7 +321,11 @@ class SyncEngine:
     def _restamp_runaway(self) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
-        instead of failing the same way forever (docs/sync.md, "Clocks")."""
+        instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
+        pulled first, so concurrent edits meet them as what they are: older."""
+        if not self.changes.runaway_pending():
+            return
+        self.pull()
         with self.local.db.transaction():
             restamped = self.changes.restamp_runaway()
         if restamped:
