@@ -9,6 +9,7 @@ needed) on a small tmpfs holding its SQLite file, and the test fills that tmpfs 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.backends.postgres import PostgresDatabase
 from neuralmemory.hub.backends.sqlstore import SqlStore
+from neuralmemory.protocol import DeviceInfo, Version
+from neuralmemory.sync.transport import HubClient
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 TMPFS_BYTES = 8 * 1024 * 1024
@@ -73,7 +76,7 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def big(id: str) -> object:
+def big(id: str) -> Version:
     return version(id, body={"content": "x" * 200_000})
 
 
@@ -94,6 +97,10 @@ def test_a_full_disk_serves_reads_and_refuses_writes_with_507(
         refused = push(client, ada, brain, *(big(f"m-big-{n}") for n in range(4)))
         assert error(refused, 507, "storage_full") == MSG_STORAGE_FULL
         assert pull(client, ada, brain)["seq"] == 2  # nothing of the refused push was kept
+        device = DeviceInfo(device_id="dev-a", name="a", platform="test")
+        with HubClient(url, ada.key, device) as hub, pytest.raises(StorageFull) as full:
+            hub.push(brain, "default", [json.dumps(big("m-big-9").model_dump()).encode()])
+        assert full.value.message == MSG_STORAGE_FULL and not full.value.retryable
         filler.unlink()  # the operator frees space: writes work again
         assert pushed(client, ada, brain, big("m-3"))["seq"] == 3
     text = log.read_text()

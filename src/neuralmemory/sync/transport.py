@@ -52,6 +52,7 @@ from neuralmemory.errors import (
     ProtocolError,
     RateLimited,
     StorageFull,
+    StorageReadOnly,
     TLSFailure,
 )
 from neuralmemory.protocol import (
@@ -432,8 +433,11 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
                 msg.MSG_NOT_A_HUB.format(url=url, path=path), hint=msg.HINT_NOT_A_HUB
             )
         return NotFoundOnHub(message)
-    if status == 507 and _code(response) == StorageFull.code:
-        return StorageFull(message or msg.MSG_STORAGE_FULL)  # not retried: an operator must act
+    refusal = {StorageFull.code: StorageFull, StorageReadOnly.code: StorageReadOnly}.get(
+        _code(response) or ""
+    )
+    if refusal is not None:  # the hub's storage: not retried, an operator must act first
+        return refusal(message) if message else refusal()
     if status >= 500:
         return HubUnavailable(
             f"the hub failed with HTTP {status}" + (f": {message}" if message else ""),
