@@ -265,14 +265,13 @@ async def test_an_account_holds_at_most_max_keys_unrevoked_keys(store: Backend) 
 async def test_hits_count_per_window_and_requests_per_day(store: Backend) -> None:
     account_id = await account(store)
     subject = uid("key:")
-    counts = [await store.hit(subject, 60_000) for _ in range(3)]
+    counts = [await store.hit(subject, 60_000, account_id, "2027-01-15") for _ in range(3)]
     assert counts == [1, 2, 3]
-    assert await store.hit(subject, 120_000) == 1  # next window
-    assert await store.hit(subject, 60_000) == 2  # never moves back
-    for _ in range(5):
-        await store.count_request(account_id, "2027-01-15")
+    assert await store.hit(subject, 120_000, account_id, "2027-01-15") == 1  # next window
+    assert await store.hit(subject, 60_000, account_id, "2027-01-15") == 2  # never moves back
+    assert await store.hit(None, 60_000, account_id, "2027-01-15") is None  # usage only
     usage = await store.usage(account_id, "2027-01-15")
-    assert usage.requests_today == 5
+    assert usage.requests_today == 6
     assert (await store.usage(account_id, "2027-01-16")).requests_today == 0
 
 

@@ -132,7 +132,6 @@ async def test_postgresql_refusals_are_clear_errors() -> None:
             with pytest.raises(StorageReadOnly):
                 async with db.transaction("durable") as tx:
                     await tx.execute("INSERT INTO rate_limits VALUES ('s', 0, 1)")
-            assert await store.hit("key:k", 60_000) is None  # served uncounted
-            await store.count_request("acct", "2027-01-15")
+            assert await store.hit("key:k", 60_000, "acct", "2027-01-15") is None  # uncounted
         finally:
             await store.close()

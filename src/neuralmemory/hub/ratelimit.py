@@ -23,11 +23,10 @@ async def admit(
     backend: Backend, per_minute: int, subject: str, account_id: str | None, now: int
 ) -> None:
     """Count the request (and the account's requests today); 429 past the limit (0: no limit)."""
-    if account_id is not None:
-        await backend.count_request(account_id, day_of(now))
-    if per_minute <= 0:
-        return
+    limited = per_minute > 0
+    if not limited and account_id is None:
+        return  # nothing to count: no write at all
     window = now - now % RATE_WINDOW_MS
-    hits = await backend.hit(subject, window)
+    hits = await backend.hit(subject if limited else None, window, account_id, day_of(now))
     if hits is not None and hits > per_minute:
         raise RateLimited(retry_after=max(1, math.ceil((window + RATE_WINDOW_MS - now) / 1000)))

@@ -38,10 +38,10 @@ from neuralmemory.protocol import (
 from neuralmemory.store.db import Database
 
 HLC_KEY = "hlc"
-
-log = logging.getLogger(__name__)
 ROOT_KEY = "merkle_root"
 KEYS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
+
+log = logging.getLogger(__name__)
 
 
 _INSERT = "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"

@@ -104,14 +104,13 @@ class Backend(Protocol):
         Conflict for the account's last unrevoked admin key, decided atomically."""
         ...
 
-    async def hit(self, subject: str, window_start: int) -> int | None:
-        """Count one request against the subject's window: its hits so far in this window, or
-        None when the count could not be written (the request is then not limited)."""
-        ...
-
-    async def count_request(self, account_id: str, day: str) -> None:
-        """Count one request in the account's usage for the day; best-effort (a full or
-        read-only database skips it)."""
+    async def hit(
+        self, subject: str | None, window_start: int, account_id: str | None, day: str
+    ) -> int | None:
+        """Count one request, in one write: against the subject's window (None: not limited)
+        and in the account's usage for the day (None: no account). Best-effort: returns the
+        subject's hits in this window, or None when not counted (the database could not take
+        the write: the request is then served unlimited)."""
         ...
 
     async def usage(self, account_id: str, day: str) -> Usage: ...

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -307,31 +307,25 @@ class SqlStore:
         stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
         if key.revoked_at is None and stale:
             # Most requests only read; the write happens at most once a second per key.
-            noted = await self._soft_write(
-                "the key's last use",
-                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (now, key.key_id),
-            )
-            if noted is not None:
+            async with self._bookkeeping("the key's last use") as tx:
+                await tx.execute(
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (now, key.key_id),
+                )
                 key = replace(key, last_used_at=now)
         return key
 
-    async def _soft_write(
-        self, what: str, sql: str, params: Sequence[Any], *, returning: bool = False
-    ) -> list[Row] | None:
-        """A bookkeeping write a request does not depend on (a key's last use, a device's
+    @asynccontextmanager
+    async def _bookkeeping(self, what: str) -> AsyncIterator[Tx]:
+        """A soft transaction for a write no request depends on (a key's last use, a device's
         cursor, request counters): when the database cannot take it (disk full, read-only,
-        locked past the timeout) the request is served without it. The statement's rows (a
-        RETURNING clause's), or None when the write could not be made."""
+        locked past the timeout), the rest of its block is skipped and the request is served
+        without it (docs/hub.md, "A full disk, a read-only database")."""
         try:
             async with self.db.transaction("soft") as tx:
-                if returning:
-                    return await tx.all(sql, params)
-                await tx.execute(sql, params)
-                return []
+                yield tx
         except (StorageRefused, HubBusy) as exc:
             log.warning("could not record %s (%s): served without it", what, exc.code)
-            return None
 
     async def list_keys(self, account_id: str) -> list[KeyRow]:
         async with self.db.transaction("read") as tx:
@@ -361,14 +355,18 @@ class SqlStore:
             await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
         return replace(key, revoked_at=now)
 
-    async def hit(self, subject: str, window_start: int) -> int | None:
-        rows = await self._soft_write(
-            "a rate-limit hit", HIT, (subject, window_start), returning=True
-        )
-        return None if rows is None else int(rows[0][0])
-
-    async def count_request(self, account_id: str, day: str) -> None:
-        await self._soft_write("a request in today's usage", COUNT_REQUEST, (account_id, day))
+    async def hit(
+        self, subject: str | None, window_start: int, account_id: str | None, day: str
+    ) -> int | None:
+        hits = None
+        async with self._bookkeeping("a request's counts") as tx:
+            if subject is not None:
+                row = await tx.one(HIT, (subject, window_start))
+                assert row is not None  # an upsert with RETURNING always returns its row
+                hits = int(row[0])
+            if account_id is not None:
+                await tx.execute(COUNT_REQUEST, (account_id, day))
+        return hits
 
     async def usage(self, account_id: str, day: str) -> Usage:
         async with self.db.transaction("read") as tx:
@@ -579,8 +577,8 @@ class SqlStore:
             last = records[-1].seq if records else 0
             next_cursor = last if more else max(brain.seq, last)
         # After the read, on its own: a pull must never need a write (docs/hub.md).
-        row = _device_row(brain_id, device, now, next_cursor)
-        await self._soft_write("the device's cursor", DEVICE_PULLED, row)
+        async with self._bookkeeping("the device's cursor") as tx:
+            await tx.execute(DEVICE_PULLED, _device_row(brain_id, device, now, next_cursor))
         return PullReply.model_construct(
             records=records, cursor=next_cursor, more=more, seq=brain.seq, root=brain.root
         )
