@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from neuralmemory.clock import HybridClock, Stamp
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, Stamp
 
 
 def test_stamps_grow_even_when_the_wall_clock_goes_back() -> None:
@@ -19,6 +19,25 @@ def test_observe_moves_past_a_remote_stamp() -> None:
     remote = Stamp(5_000, 7, "dev-b")
     clock.observe(str(remote))
     assert clock.tick() > remote
+
+
+def test_a_stamp_beyond_the_skew_bound_is_not_adopted() -> None:
+    now = 1_700_000_000_000
+    clock = HybridClock("dev-a", now=lambda: now)
+    assert clock.observe(Stamp(now + MAX_CLOCK_SKEW_MS, 3, "dev-b"))  # at the bound: adopted
+    assert clock.tick() == Stamp(now + MAX_CLOCK_SKEW_MS, 4, "dev-a")
+    fresh = HybridClock("dev-a", now=lambda: now)
+    assert not fresh.observe("9999999999999-ffff-dev-x")
+    assert not fresh.observe(Stamp(now + MAX_CLOCK_SKEW_MS + 1, 0, "dev-b"))
+    assert [fresh.tick() for _ in range(2)] == [Stamp(now, 0, "dev-a"), Stamp(now, 1, "dev-a")]
+
+
+def test_a_clock_that_ran_ahead_follows_the_wall_clock_again() -> None:
+    times = iter([5_000_000_000_000, 1_700_000_000_000, 1_700_000_000_000])
+    clock = HybridClock("dev-a", now=lambda: next(times))
+    clock.tick()  # the wall clock was a century ahead, then set right
+    assert clock.tick() == Stamp(1_700_000_000_000, 0, "dev-a")
+    assert clock.tick() == Stamp(1_700_000_000_000, 1, "dev-a")
 
 
 def test_counter_overflow_borrows_the_next_millisecond() -> None:

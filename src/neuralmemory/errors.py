@@ -15,6 +15,9 @@
         ├── QuotaExceeded          413 the account's storage quota (records or bytes) is full
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
+        ├── StorageRefused         the hub's database refused a write (not the client's fault)
+        │   ├── StorageFull        507 the hub's disk is full: nothing written
+        │   └── StorageReadOnly    503 the hub's database is read-only: nothing written
         ├── InsecureHubURL         client-side refusal of a non-local http:// hub URL
         ├── TLSFailure             the hub's certificate is not trusted, or TLS failed
         ├── HubUnavailable         network error, timeout or 5xx: retryable
@@ -67,6 +70,20 @@ MSG_HEADERS_TOO_LARGE = (
     "at most {max_headers} header lines"
 )
 MSG_BUSY = "Hub busy, retry"  # the Worker's words for its 503 too
+MSG_STORAGE_FULL = (
+    "The hub's disk is full: nothing was written. Reads still work; ask its operator to free"
+    " space, then sync again"
+)
+MSG_READ_ONLY = (
+    "The hub's database is read-only: nothing was written. Reads still work; ask its operator"
+    " to make it writable, then sync again"
+)
+#: a pushed version stamped beyond max_clock_skew_ms; {where} is e.g. "records.0.hlc"
+MSG_CLOCK_AHEAD = (
+    "{where}: stamped {ahead} ahead of the hub's clock, more than max_clock_skew_ms"
+    " ({limit_h} h) allows: set this device's clock right and sync again (its pending"
+    " changes are stamped again then)"
+)
 MSG_DEVICE_KEY = (
     "This is a device key: it can only sync. Manage keys with an admin key (the one made at "
     "registration, or `nmem hub keys create` on the hub machine)."
@@ -314,6 +331,25 @@ class HubBusy(HubError):
     def __init__(self, retry_after: float = 1, message: str = MSG_BUSY) -> None:
         super().__init__(message, status=503)
         self.retry_after = retry_after
+
+
+class StorageRefused(HubError):
+    """The hub's database could not make a write. Not retryable by itself: an operator must
+    act first. A hub's reads never depend on a write, so they still work (docs/hub.md)."""
+
+
+class StorageFull(StorageRefused):
+    code = "storage_full"
+
+    def __init__(self, message: str = MSG_STORAGE_FULL) -> None:
+        super().__init__(message, status=507)
+
+
+class StorageReadOnly(StorageRefused):
+    code = "read_only"
+
+    def __init__(self, message: str = MSG_READ_ONLY) -> None:
+        super().__init__(message, status=503)
 
 
 class InsecureHubURL(HubError):

@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, stamp_ms
+
 PROTOCOL_VERSION = 1
 VHASH_PREFIX = "v1:"
 BUCKETS = 256
@@ -88,6 +90,13 @@ class Limits(BaseModel):
     #: what one account may store over all its brains (tombstones included); 0: no quota
     max_account_records: int = 1_000_000
     max_account_bytes: int = 1024**3
+    max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS  # how far ahead a pushed hlc may be
+
+
+def clock_ahead(hlc: str, now: int) -> int:
+    """How far (ms) a stamp is ahead of `now`: a hub refuses a pushed version stamped more than
+    max_clock_skew_ms ahead of its clock (docs/protocol.md, "Clock skew")."""
+    return stamp_ms(hlc) - now
 
 
 DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the validator

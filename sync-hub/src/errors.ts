@@ -54,6 +54,14 @@ export class HubError extends Error {
 
 export const invalid = (what: string) =>
   new HubError(400, "invalid_request", `Invalid request: ${what}`);
+const HOUR_MS = 3_600_000;
+/** A pushed version stamped beyond max_clock_skew_ms (errors.py MSG_CLOCK_AHEAD, word for word). */
+export const clockAhead = (where: string, aheadMs: number, limitMs: number) =>
+  invalid(
+    `${where}: stamped ${Math.floor(aheadMs / HOUR_MS)} h ahead of the hub's clock, more than ` +
+      `max_clock_skew_ms (${Math.floor(limitMs / HOUR_MS)} h) allows: set this device's clock ` +
+      "right and sync again (its pending changes are stamped again then)",
+  );
 export const unauthorized = () => new HubError(401, "invalid_key", MSG.invalidKey);
 export const denied = (message: string = MSG.accessDenied) =>
   new HubError(403, "access_denied", message);

@@ -225,6 +225,11 @@ const ROUTES: Route[] = [
     async (c) => {
       const request = await wire.parsePush(json(c));
       const limits = c.get("limits");
+      wire.checkClocks(
+        request.records.map((record) => record.version),
+        c.get("now"),
+        limits.max_clock_skew_ms,
+      );
       return c.json(await push(c.env.DB, caller(c), brainId(c), request, c.get("now"), limits));
     },
   ],

@@ -36,6 +36,7 @@ export const LIMITS: Readonly<Limits> = {
   account_rate_limit_per_minute: ACCOUNT_RATE_FACTOR * 1200,
   max_account_records: 200_000,
   max_account_bytes: 200_000_000,
+  max_clock_skew_ms: 24 * 60 * 60 * 1000,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */

@@ -65,6 +65,8 @@ export interface Limits {
   /** What one account may store over all its brains (tombstones included); 0: no quota. */
   max_account_records: number;
   max_account_bytes: number;
+  /** How far ahead of the hub's clock a pushed version's hlc may be (docs/protocol.md). */
+  max_clock_skew_ms: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -4,7 +4,7 @@
  * Every failure is a 400 `Invalid request: <where>: <what>`; nothing malformed reaches the store.
  */
 
-import { invalid } from "./errors";
+import { clockAhead, invalid } from "./errors";
 import {
   BUCKETS,
   CanonicalError,
@@ -240,6 +240,17 @@ async function checkVersionHashes(versions: Version[]): Promise<CheckedVersion[]
       };
     }),
   );
+}
+
+/**
+ * Refuse a push holding a version stamped more than `maxSkewMs` ahead of the hub's clock: taken
+ * in, it would win every conflict until the world caught up with it (docs/protocol.md).
+ */
+export function checkClocks(versions: readonly Version[], now: number, maxSkewMs: number): void {
+  versions.forEach((version, index) => {
+    const ahead = Number(version.hlc.slice(0, 13)) - now;
+    if (ahead > maxSkewMs) throw clockAhead(`${BODY}.records.${index}.hlc`, ahead, maxSkewMs);
+  });
 }
 
 export async function parsePush(value: unknown): Promise<PushRequest> {

@@ -48,12 +48,13 @@ def version(
     body: dict[str, Any] | None = None,
     kind: str = "memory",
     deleted: bool = False,
+    ms: int = T0,
 ) -> Version:
     """A valid version (its vhash computed as a device would); a tombstone when deleted."""
     return Version.create(
         kind=kind,
         id=id,
-        hlc=f"{T0:013d}-{counter:04x}-{device_id}",
+        hlc=f"{ms:013d}-{counter:04x}-{device_id}",
         device_id=device_id,
         parent=parent,
         deleted=deleted,

@@ -11,6 +11,7 @@ import pytest
 from hub_api import Account, error, pull, pushed, register, uid, version
 from hub_targets import RunningHub
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.errors import MSG_DEVICE_KEY, MSG_KEY_LIMIT, MSG_LAST_ADMIN_KEY
 from neuralmemory.protocol import API_KEY_PATTERN, DIGEST_PATTERN
 
@@ -31,7 +32,9 @@ def test_health_and_info(client: httpx.Client) -> None:
         "account_rate_limit_per_minute",
         "max_account_records",
         "max_account_bytes",
+        "max_clock_skew_ms",
     }
+    assert info["limits"]["max_clock_skew_ms"] == MAX_CLOCK_SKEW_MS == 24 * 3600 * 1000
     assert isinstance(info["version"], str) and isinstance(info["implementation"], str)
 
 

@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from hub_api import Account, pull, push, pushed, register, root_of, uid, version
+from hub_api import Account, error, pull, push, pushed, register, root_of, uid, version
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, wall_ms
 from neuralmemory.protocol import EMPTY_DIGEST, bucket_of
 
 
@@ -52,6 +53,26 @@ def test_a_push_is_all_or_nothing(client: httpx.Client) -> None:
         headers=ada.auth,
     )
     assert answer.status_code == 400 and "records.1" in answer.json()["error"]
+    digest = client.get(f"/v1/brains/{brain}/digest", headers=ada.auth).json()
+    assert (digest["seq"], digest["records"]) == (1, 1)
+
+
+def test_a_version_stamped_beyond_the_clock_skew_bound_is_refused(client: httpx.Client) -> None:
+    """One device set a year ahead must not push stamps that win every conflict for a year:
+    more than max_clock_skew_ms ahead of the hub's clock is a 400 naming the field and the
+    rule, and nothing of the push is kept; a clock just inside the bound is accepted."""
+    ada = register(client)
+    brain = uid("brain-")
+    hour = 3_600_000
+    inside = version("m-1", ms=wall_ms() + MAX_CLOCK_SKEW_MS - hour)
+    pushed(client, ada, brain, inside)
+    ahead = version("m-2", ms=wall_ms() + 365 * 24 * hour + hour // 2)
+    message = error(push(client, ada, brain, version("m-3"), ahead), 400, "invalid_request")
+    assert "records.1.hlc" in message and "max_clock_skew_ms (24 h)" in message
+    assert "8760 h ahead of the hub's clock" in message and "set this device's clock" in message
+    overflow = version("m-4", ms=9_999_999_999_999, counter=0xFFFF)
+    message = error(push(client, ada, brain, overflow), 400, "invalid_request")
+    assert "records.0.hlc" in message
     digest = client.get(f"/v1/brains/{brain}/digest", headers=ada.auth).json()
     assert (digest["seq"], digest["records"]) == (1, 1)
 

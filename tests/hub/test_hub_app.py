@@ -7,6 +7,7 @@ what is cheaper to see in-process: error shapes, limits, auth modes and what get
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -224,6 +225,22 @@ async def test_rate_limit_answers_429_with_retry_after(make_client: ClientFactor
     retry_after = int(answers[-1].headers["Retry-After"])
     assert 1 <= retry_after <= 60 and answers[-1].json()["retry_after"] == retry_after
     assert (await client.get("/v1/health")).status_code == 200  # health is never limited
+
+
+async def test_without_a_rate_limit_no_request_writes_a_rate_counter(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    """A read must not need a write: with --rate-limit 0 nothing is counted per window (a full
+    disk turned every request into a 500 when each wrote its counter first); today's usage is
+    still counted, best-effort."""
+    client = make_client(auth="keys", rate_limit_per_minute=0, account_rate_limit_per_minute=0)
+    auth = await register(client)
+    for _ in range(3):
+        assert (await client.get("/v1/status", headers=auth)).status_code == 200
+    status = (await client.get("/v1/status", headers=auth)).json()
+    assert status["usage"]["requests_today"] == 4
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        assert db.execute("SELECT count(*) FROM rate_limits").fetchone() == (0,)
 
 
 async def test_one_log_line_per_request_without_keys_or_bodies(

@@ -331,8 +331,9 @@ async def test_hits_count_per_window_and_requests_per_day(store: Backend) -> Non
     assert counts == [[1], [2], [3]]
     assert await store.hit([subject], 120_000, account_id, "2027-01-15") == [1]  # next window
     assert await store.hit([subject], 60_000, account_id, "2027-01-15") == [2]  # never back
+    assert await store.hit([], 60_000, account_id, "2027-01-15") == []  # usage only
     usage = await store.usage(account_id, "2027-01-15")
-    assert usage.requests_today == 5
+    assert usage.requests_today == 6
     assert (await store.usage(account_id, "2027-01-16")).requests_today == 0
 
 

@@ -85,7 +85,7 @@ SHARED = (  # the same text remembered on two devices is one memory, not a confl
 )
 SYNC_ACTIONS = ("push", "pull", "full")
 FAULTS = ("drop_reply", "duplicate")
-LOCAL_FAULTS = ("clock_back", "clock_reset", "snapshot", "restore")
+LOCAL_FAULTS = ("clock_back", "clock_ahead", "clock_reset", "snapshot", "restore")
 ENDPOINTS = ("push", "pull", "digest", "buckets", "fetch", "any")
 COUNTER_KINDS = ("activation", "link")
 
@@ -423,6 +423,13 @@ class SyncModel(RuleBasedStateMachine):
         elif kind == "clock_back":
             hours = data.draw(st.sampled_from([1, 6, 30]), label="hours back")
             device.offset_ms = -hours * HOUR_MS
+            STATS.faults[kind] += 1
+        elif kind == "clock_ahead":
+            # Within the 24 h skew bound, and far beyond it (a wall clock set a month ahead):
+            # the others never adopt such stamps, and after clock_reset this device recovers
+            # and stamps its stuck changes again (docs/sync.md, "Clocks").
+            hours = data.draw(st.sampled_from([2, 30 * 24]), label="hours ahead")
+            device.offset_ms = hours * HOUR_MS
             STATS.faults[kind] += 1
         elif kind == "clock_reset":
             device.offset_ms = 0

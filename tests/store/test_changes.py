@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import reduce
 from itertools import pairwise
 
-from neuralmemory.clock import Stamp
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
 from neuralmemory.protocol import (
     EMPTY_DIGEST,
     Version,
@@ -86,7 +86,7 @@ def test_a_delete_is_a_tombstone_with_an_empty_body(db) -> None:
 
 def test_remote_versions_are_current_but_not_pending_and_push_the_clock(db) -> None:
     changes = log(db)
-    future = Stamp(9_999_999_999_999, 5, "dev-b")
+    future = Stamp(wall_ms() + 3_600_000, 5, "dev-b")  # an hour ahead: inside the skew bound
     remote = Version.create(
         kind="memory", id="m-2", hlc=str(future), device_id="dev-b", body={"n": 1}
     )
@@ -97,6 +97,49 @@ def test_remote_versions_are_current_but_not_pending_and_push_the_clock(db) -> N
     local = write(changes, id="m-2", body={"n": 2})
     assert Stamp.parse(local.hlc) > future
     assert local.parent == remote.vhash
+
+
+def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db) -> None:
+    """A write stamped in 2250, or an activation stamped at the very end of the stamp space,
+    is stored as it came (brains converge), but this device keeps stamping at its own time, and
+    can still write: before, the clock jumped to 2250 or overflowed and every write failed."""
+    changes = log(db)
+    for hlc in ("9000000000000-0000-dev-b", "9999999999999-ffff-dev-x"):
+        device = hlc.split("-", 2)[2]
+        remote = Version.create(
+            kind="activation", id="a-" + device, hlc=hlc, device_id=device, body={"n": 1}
+        )
+        with db.transaction():
+            changes.store(remote)
+        assert changes.current("activation", "a-" + device).version == remote
+    before = wall_ms()
+    local = [write(changes, id=f"m-{n}", body={"n": n}) for n in range(3)]
+    assert [v.hlc for v in local] == sorted(v.hlc for v in local)
+    assert all(before <= Stamp.parse(v.hlc).ms <= wall_ms() for v in local)
+    # A fresh process reading the stored clock state is not pinned either.
+    again = write(log(db), id="m-9", body={"n": 9})
+    assert Stamp.parse(again.hlc).ms <= wall_ms()
+
+
+def test_a_device_whose_own_clock_ran_ahead_recovers_and_restamps(db) -> None:
+    """A device stamps a year ahead, then its clock is set right: its next stamps follow the
+    wall clock again (not the stored year-ahead state), and its pending year-ahead versions are
+    stamped again with the same substance and parent, so the hub takes them."""
+    year = 365 * 24 * 3_600_000
+    now = wall_ms()
+    ahead = ChangeLog(db, "dev-a", now=lambda: now + year)
+    wrong = write(ahead, id="m-1", body={"n": 1})
+    assert Stamp.parse(wrong.hlc).ms >= now + year
+    fixed = ChangeLog(db, "dev-a", now=lambda: now)
+    other = write(fixed, id="m-2", body={"n": 2})
+    assert Stamp.parse(other.hlc).ms == now
+    with db.transaction():
+        (restamped,) = fixed.restamp_runaway()
+    assert (restamped.id, restamped.body, restamped.parent) == ("m-1", wrong.body, wrong.parent)
+    assert now <= Stamp.parse(restamped.hlc).ms <= now + MAX_CLOCK_SKEW_MS
+    assert fixed.pending() == [other, restamped]
+    with db.transaction():
+        assert fixed.restamp_runaway() == []
 
 
 def test_the_clock_never_goes_backwards_across_processes(db) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.protocol import EMPTY_DIGEST, Limits, Version, bucket_of, item_digest
 from neuralmemory.sync import merkle, resolve
 from neuralmemory.sync.batching import ENVELOPE_BYTES, plan_batches
@@ -59,6 +60,24 @@ def test_each_strategy_on_a_real_edit_conflict(strategy: str, keep: str, loser: 
     assert outcome.loser == loser
     winner = LOCAL if keep == "local" else REMOTE
     assert outcome.body == winner.body
+
+
+def test_a_stamp_beyond_the_skew_bound_never_beats_a_believable_one() -> None:
+    """A version stamped by a clock far ahead (stored by a hub older than the skew rule, or
+    pulled before it) loses to an edit made now, whichever side it is on; the device with the
+    right clock wins on both devices, so they agree."""
+    now = 1_700_000_001_000
+    runaway = v(ms=now + MAX_CLOCK_SKEW_MS + 1, dev="dev-z", parent=BASE.vhash, body={"c": "z"})
+    edit = v(ms=now, dev="dev-a", parent=BASE.vhash, body={"c": "now"})
+    for strategy in ("prefer_recent", "prefer_stronger"):
+        assert resolve.resolve(edit, runaway, strategy, now).keep == "local"
+        assert resolve.resolve(runaway, edit, strategy, now).keep == "remote"
+    plan = plan_incoming(
+        [runaway], {("memory", "m1"): Local(edit, pending=True)}, "prefer_recent", now
+    )
+    assert plan.rewrite and plan.rewrite[0].body == edit.body
+    stored = plan_incoming([runaway], {("memory", "m1"): Local(edit, pending=False)}, "x", now)
+    assert stored.rewrite and stored.rewrite[0].body == edit.body
 
 
 def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:

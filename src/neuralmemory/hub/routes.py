@@ -6,7 +6,7 @@ The route table that maps paths to these functions is in app.py.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from neuralmemory import __version__
 from neuralmemory.errors import (
+    MSG_CLOCK_AHEAD,
     MSG_DEVICE_KEY,
     MSG_INVALID_PAIR_CODE,
     MSG_INVITE_REQUIRED,
@@ -24,6 +25,7 @@ from neuralmemory.errors import (
     AccessDenied,
     AuthError,
     CodeRefused,
+    InvalidInput,
     NotFound,
     PayloadTooLarge,
 )
@@ -54,6 +56,8 @@ from neuralmemory.protocol import (
     RegisterReply,
     RegisterRequest,
     StatusReply,
+    Version,
+    clock_ahead,
     iso_ms,
 )
 
@@ -73,6 +77,9 @@ class Hub:
 def hub_of(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
+
+
+HOUR_MS = 3_600_000
 
 
 def now_ms() -> int:
@@ -299,12 +306,28 @@ async def push(
     if any(record.size > limits.max_record_bytes for record in records):
         raise PayloadTooLarge()
     quota = Quota(limits.max_account_records, limits.max_account_bytes)
+    now = now_ms()
+    check_clocks(body.records, now, limits.max_clock_skew_ms)
     result = await hub.backend.push(
-        who.account_id, brain_id, body.brain_name, body.device, records, now_ms(), quota
+        who.account_id, brain_id, body.brain_name, body.device, records, now, quota
     )
     if hub.metrics is not None:
         hub.metrics.pushed.inc(sum(r.status == "accepted" for r in result.results))
     return reply(result)
+
+
+def check_clocks(versions: Sequence[Version], now: int, max_skew_ms: int) -> None:
+    """400 for a version stamped more than max_skew_ms ahead of this hub's clock: taken in, it
+    would win every conflict until the world caught up with it (docs/protocol.md)."""
+    for index, version in enumerate(versions):
+        ahead = clock_ahead(version.hlc, now)
+        if ahead > max_skew_ms:
+            message = MSG_CLOCK_AHEAD.format(
+                where=f"body.records.{index}.hlc",
+                ahead=f"{ahead // HOUR_MS} h",
+                limit_h=max_skew_ms // HOUR_MS,
+            )
+            raise InvalidInput("Invalid request: " + message)
 
 
 async def pull(

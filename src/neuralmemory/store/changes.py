@@ -22,11 +22,12 @@ processes sharing the brain.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from neuralmemory.clock import HybridClock, Stamp, wall_ms
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -39,6 +40,8 @@ from neuralmemory.store.db import Database
 HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
 KEYS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
+
+log = logging.getLogger(__name__)
 
 
 _INSERT = "INSERT INTO records (kind, id, vhash, hlc, bucket, deleted, pending, version)"
@@ -93,7 +96,8 @@ class ChangeLog:
     def __init__(self, db: Database, device_id: str, *, now: Callable[[], int] = wall_ms) -> None:
         self.db = db
         self.device_id = device_id
-        self._clock = HybridClock(device_id, now=now)  # `now`: the device's wall clock (ms)
+        self.now = now  # the device's wall clock (ms): what bounds clock skew here
+        self._clock = HybridClock(device_id, now=now)
 
     # ------------------------------------------------------------------ writes (in a transaction)
 
@@ -142,9 +146,7 @@ class ChangeLog:
             return []
         found = self.currents(keys)
         old = {key: current.version.vhash for key, current in found.items()}
-        last = self._meta(HLC_KEY)
-        if last:
-            self._clock.observe(last)
+        self._resume()
         versions: list[Version] = []
         for kind, id in keys:
             current = found.get((kind, id))
@@ -168,6 +170,24 @@ class ChangeLog:
         self._set_meta(HLC_KEY, versions[-1].hlc)
         self._put(versions, pending=True, old=old)
         return versions
+
+    def restamp_runaway(self) -> list[Version]:
+        """Stamp again, with the same substance, every pending version stamped more than
+        MAX_CLOCK_SKEW_MS ahead of this device's clock: made while the clock was wrong (and since
+        set right), such a version is refused by every hub and would otherwise outrank every
+        later edit anywhere. Returns the new versions; in a transaction."""
+        return [
+            self.write(v.kind, v.id, body=v.body, deleted=v.deleted, strength=v.strength)
+            for v in self.runaway_pending()
+        ]
+
+    def runaway_pending(self) -> list[Version]:
+        """Pending versions stamped more than MAX_CLOCK_SKEW_MS ahead of this device's clock."""
+        horizon = self.now() + MAX_CLOCK_SKEW_MS
+        rows = self.db.execute(
+            "SELECT version FROM records WHERE pending = 1 AND hlc >= ?", (f"{horizon + 1:013d}",)
+        ).fetchall()
+        return [_load(row[0]) for row in rows]
 
     def store(self, version: Version, *, pending: bool = False) -> None:
         """Make `version` (typically pulled from a hub) the record's current version."""
@@ -246,21 +266,31 @@ class ChangeLog:
             total ^= delta
         self._set_meta(ROOT_KEY, _xor(self._meta(ROOT_KEY) or EMPTY_DIGEST, total))
 
-    def _tick(self) -> str:
+    def _resume(self) -> None:
+        """Catch the clock up with the last stamp this brain issued or observed (another
+        process may have written since). A last stamp far ahead of the wall clock means this
+        device's clock was wrong and has been set right: it is dropped, not followed forever."""
         last = self._meta(HLC_KEY)
-        if last:
-            self._clock.observe(last)
+        if last and not self._clock.observe(last):
+            log.warning(
+                "the last clock stamp %s is more than %d h ahead of this device's clock:"
+                " its clock was wrong; new stamps start from the current time",
+                last,
+                MAX_CLOCK_SKEW_MS // 3_600_000,
+            )
+
+    def _tick(self) -> str:
+        self._resume()
         stamp = str(self._clock.tick())
         self._set_meta(HLC_KEY, stamp)
         return stamp
 
     def _observe(self, hlc: str) -> None:
-        last = self._meta(HLC_KEY)
-        if last:
-            self._clock.observe(last)
+        """Move the clock past a stamp from the hub; one beyond the skew bound is stored with its
+        record but not adopted (clock.py), so the clock state written is the clock's own."""
+        self._resume()
         self._clock.observe(hlc)
-        newest = max(Stamp.parse(hlc), Stamp.parse(last)) if last else Stamp.parse(hlc)
-        self._set_meta(HLC_KEY, str(newest))
+        self._set_meta(HLC_KEY, str(self._clock.last))
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

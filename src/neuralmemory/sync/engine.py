@@ -14,6 +14,7 @@ with the local one (both kept incrementally) and nothing else.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +47,8 @@ from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
 from neuralmemory.sync.transport import DEFAULT_REPLY_BYTES, HubClient, NotFoundOnHub
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("push", "pull", "full", "verify", "repair")  # seed needs no hub: service.py
 MAX_PUSH_ROUNDS = 5  # push -> conflict -> resolve -> push again, at most this many times
@@ -416,6 +419,7 @@ class SyncEngine:
         )
 
     def push(self) -> None:
+        self._restamp_runaway()
         for _ in range(MAX_PUSH_ROUNDS):
             self._check_deadline()
             self._round.conflicts = []
@@ -425,6 +429,23 @@ class SyncEngine:
                 return
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
             self._reconcile(self._round.conflicts)
+
+    def _restamp_runaway(self) -> None:
+        """Versions stamped while this device's clock was far ahead are refused by the hub
+        (400); once the clock is right again they are stamped again, so the sync goes through
+        instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
+        pulled first, so concurrent edits meet them as what they are: older."""
+        if not self.changes.runaway_pending():
+            return
+        self.pull()
+        with self.local.db.transaction():
+            restamped = self.changes.restamp_runaway()
+        if restamped:
+            log.warning(
+                "%d pending change(s) were stamped while this device's clock was far ahead:"
+                " stamped again with the current time",
+                len(restamped),
+            )
 
     def verify(self, *, ask_hub: bool = False) -> bool:
         """True when this brain and the hub hold exactly the same current records."""
@@ -472,7 +493,7 @@ class SyncEngine:
         """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
         with self.local.db.transaction():
             local = self.changes.currents([(v.kind, v.id) for v in versions])
-            plan = plan_incoming(versions, local, self.strategy)
+            plan = plan_incoming(versions, local, self.strategy, self.changes.now())
             self._execute(plan)
             if cursor is not None:
                 self.state.set(state.CURSOR, cursor)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuralmemory.clock import recency, wall_ms
 from neuralmemory.protocol import Version
 from neuralmemory.store.changes import Current
 from neuralmemory.sync import resolve
@@ -74,15 +75,19 @@ class Plan:
         return not (self.apply or self.rewrite or self.copies or self.acknowledged)
 
 
-def plan_incoming(remotes: Iterable[Version], local: Mapping[Key, Local], strategy: str) -> Plan:
-    """Reconcile hub versions with the local state (see the module docstring for the rules)."""
+def plan_incoming(
+    remotes: Iterable[Version], local: Mapping[Key, Local], strategy: str, now: int | None = None
+) -> Plan:
+    """Reconcile hub versions with the local state (see the module docstring for the rules);
+    `now`, this device's wall clock (ms), bounds what counts as recent (clock.recency)."""
     plan = Plan()
+    clock = wall_ms() if now is None else now
     for remote in remotes:
-        _reconcile(plan, remote, local.get((remote.kind, remote.id)), strategy)
+        _reconcile(plan, remote, local.get((remote.kind, remote.id)), strategy, clock)
     return plan
 
 
-def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str) -> None:
+def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str, now: int) -> None:
     if local is None:
         plan.apply.append(remote)
         return
@@ -98,12 +103,12 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str) 
         plan.unchanged += 1
         return
     if not local.pending:
-        if mine.hlc > remote.hlc:
+        if recency(mine.hlc, now) > recency(remote.hlc, now):
             plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
         else:
             plan.apply.append(remote)
         return
-    outcome = resolve.resolve(mine, remote, strategy)
+    outcome = resolve.resolve(mine, remote, strategy, now)
     if (outcome.deleted, outcome.body) == (remote.deleted, remote.body):
         plan.apply.append(remote)
     else:

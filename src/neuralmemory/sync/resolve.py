@@ -17,33 +17,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from neuralmemory.clock import recency, wall_ms
 from neuralmemory.core import reinforce
 from neuralmemory.protocol import Version
 
 Side = Literal["local", "remote"]
-Strategy = Callable[[Version, Version], Side]
+Strategy = Callable[[Version, Version, int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
 DEFAULT_STRATEGY = "prefer_recent"
 
 
-def prefer_recent(local: Version, remote: Version) -> Side:
+def prefer_recent(local: Version, remote: Version, now: int) -> Side:
     # HLC stamps compare as strings (fixed-width prefix), and the device id breaks ties, so two
-    # devices always pick the same winner.
-    return "local" if local.hlc > remote.hlc else "remote"
+    # devices always pick the same winner. A stamp beyond the clock-skew bound (a device whose
+    # clock was far ahead) is older than any believable one: docs/sync.md, "Clocks".
+    return "local" if recency(local.hlc, now) > recency(remote.hlc, now) else "remote"
 
 
-def prefer_local(local: Version, remote: Version) -> Side:
+def prefer_local(local: Version, remote: Version, now: int) -> Side:
     return "local"
 
 
-def prefer_remote(local: Version, remote: Version) -> Side:
+def prefer_remote(local: Version, remote: Version, now: int) -> Side:
     return "remote"
 
 
-def prefer_stronger(local: Version, remote: Version) -> Side:
-    return "local" if (local.strength, local.hlc) > (remote.strength, remote.hlc) else "remote"
+def prefer_stronger(local: Version, remote: Version, now: int) -> Side:
+    mine, theirs = (
+        (local.strength, recency(local.hlc, now)),
+        (remote.strength, recency(remote.hlc, now)),
+    )
+    return "local" if mine > theirs else "remote"
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -90,8 +96,9 @@ def merge_counters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {**a, **b, "devices": devices}
 
 
-def resolve(local: Version, remote: Version, strategy: str) -> Outcome:
-    """Decide between a local pending version and the hub's current one for the same record."""
+def resolve(local: Version, remote: Version, strategy: str, now: int | None = None) -> Outcome:
+    """Decide between a local pending version and the hub's current one for the same record;
+    `now` is this device's wall clock (ms), which bounds what counts as recent."""
     if local.kind in COUNTER_KINDS:
         if local.deleted or remote.deleted:  # forgetting a memory drops its counters everywhere
             return Outcome("remote", True, {}, 0)
@@ -107,7 +114,8 @@ def resolve(local: Version, remote: Version, strategy: str) -> Outcome:
         choose = STRATEGIES[strategy]
     except KeyError:
         raise ValueError(f"unknown conflict strategy {strategy!r}") from None
-    winner, loser = (local, remote) if choose(local, remote) == "local" else (remote, local)
+    picked = choose(local, remote, wall_ms() if now is None else now)
+    winner, loser = (local, remote) if picked == "local" else (remote, local)
     side: Side = "local" if winner is local else "remote"
     return Outcome(side, winner.deleted, winner.body, winner.strength, loser)
 

@@ -57,6 +57,8 @@ from neuralmemory.errors import (
     ProtocolError,
     QuotaExceeded,
     RateLimited,
+    StorageFull,
+    StorageReadOnly,
     TLSFailure,
 )
 from neuralmemory.protocol import (
@@ -467,6 +469,26 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
     if status < 400:
         return None
     message = _message(response)
+    return _by_code(response, message) or _by_status(response, message, has_key, url)
+
+
+def _by_code(response: httpx.Response, message: str | None) -> HubError | None:
+    """Refusals the hub names by their code, each handled its own way."""
+    code, status = _code(response) or "", response.status_code
+    if status == 413 and code == QuotaExceeded.code:
+        # Not "too big": a smaller batch grows the account just the same; the hub's message
+        # says which quota, how full it is and what to do.
+        return QuotaExceeded(message or msg.MSG_QUOTA_EXCEEDED)
+    if status == 503 and code == HubBusy.code:
+        return HubBusy(_retry_after(response))
+    refusal = {StorageFull.code: StorageFull, StorageReadOnly.code: StorageReadOnly}.get(code)
+    if refusal is not None:  # the hub's storage: not retried, an operator must act first
+        return refusal(message) if message else refusal()
+    return None
+
+
+def _by_status(response: httpx.Response, message: str | None, has_key: bool, url: str) -> HubError:
+    status = response.status_code
     if status == 401:
         if not has_key:
             return AuthError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
@@ -477,17 +499,11 @@ def _error_for(response: httpx.Response, has_key: bool, url: str) -> HubError | 
         return AccessDenied(message)  # a device key, a closed registration: the hub's words
     if status == 408:  # the hub gave up on a request that came too slowly: a slow link, retry
         return HubUnavailable(message or "the hub timed out waiting for the request", status=status)
-    if status == 413 and _code(response) == QuotaExceeded.code:
-        # Not "too big": a smaller batch grows the account just the same; the hub's message
-        # says which quota, how full it is and what to do.
-        return QuotaExceeded(message or msg.MSG_QUOTA_EXCEEDED)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:
         wait = _retry_after(response)
         return RateLimited(wait, hint=msg.HINT_RATE_LIMITED.format(seconds=wait))
-    if status == 503 and _code(response) == HubBusy.code:
-        return HubBusy(_retry_after(response))
     if status == 404:
         if message is None:  # not a hub's JSON error: some other server at that address
             path = response.request.url.path

@@ -134,7 +134,8 @@ class Backend(Protocol):
         ...
 
     async def find_key(self, key_hash: str, now: int) -> KeyRow | None:
-        """The key with this hash (revoked or not), marking it used."""
+        """The key with this hash (revoked or not), marking it used when the database can take
+        the write (a lookup never fails for want of it)."""
         ...
 
     async def list_keys(self, account_id: str) -> list[KeyRow]: ...
@@ -155,9 +156,11 @@ class Backend(Protocol):
 
     async def hit(
         self, subjects: Sequence[str], window_start: int, account_id: str | None, day: str
-    ) -> list[int]:
-        """Count one request against each subject (a key or an address, and its account), in
-        one transaction: each subject's hits in this window; and the account's for the day."""
+    ) -> list[int] | None:
+        """Count one request, in one write: against each subject's window (a key or an address,
+        and its account) and in the account's usage for the day (None: no account). Best-effort:
+        each subject's hits in this window, or None when not counted (the database could not take
+        the write: the request is then served unlimited)."""
         ...
 
     async def usage(self, account_id: str, day: str) -> Usage: ...

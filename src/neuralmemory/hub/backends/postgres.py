@@ -7,7 +7,9 @@ connection runs repeatedly, so the hot path is not parsed again.
 
 Saturation is a 503 the client retries, never a 500: a request that finds every pooled connection
 busy for POOL_WAIT_S, or a statement cut off by the server's statement timeout, is refused as
-`busy` (the hub's per-account bound, app.py, keeps one account from taking the whole pool).
+`busy` (the hub's per-account bound, app.py, keeps one account from taking the whole pool). A
+write the server has no disk space for is `storage_full` (507); one to a read-only database (a
+standby, default_transaction_read_only) is `read_only` (503).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from neuralmemory.errors import HubBusy, StoreError
+from neuralmemory.errors import HubBusy, StorageFull, StorageReadOnly, StoreError
 from neuralmemory.hub.backends.cas import RecordId
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
@@ -116,6 +118,10 @@ class PostgresDatabase:
                     yield PostgresTx(conn)
         except (PoolTimeout, psycopg.errors.QueryCanceled):
             raise HubBusy() from None
+        except psycopg.errors.DiskFull:  # 53100: "could not extend file": no space left
+            raise StorageFull() from None
+        except psycopg.errors.ReadOnlySqlTransaction:  # 25006: a standby, or made read-only
+            raise StorageReadOnly() from None
 
     async def migrate(self) -> None:
         async with self.pool.connection() as conn, conn.transaction():

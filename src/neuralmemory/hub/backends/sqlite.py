@@ -7,7 +7,8 @@ behind another's unless every reader is busy; the hub's per-account bound (app.p
 account from holding more than half of them. Writes run on one writer connection in one thread,
 one transaction at a time (an asyncio lock), taking the write lock up front with BEGIN IMMEDIATE.
 Several processes may share the file (SQLite's own lock and busy timeout arbitrate); a write
-still locked out when the busy timeout ends is refused as busy (503), never a 500.
+still locked out when the busy timeout ends is refused as busy (503), never a 500; a write the
+disk has no room for is refused as storage_full (507), one to a read-only file as read_only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neuralmemory.errors import HubBusy
+from neuralmemory.errors import HubBusy, StorageFull, StorageReadOnly, StorageRefused
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore, in_lists
 from neuralmemory.perms import private_dir, private_sqlite
@@ -197,9 +198,23 @@ async def _run(pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
     try:
         return await asyncio.shield(asyncio.get_running_loop().run_in_executor(pool, call))
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise HubBusy() from None
-        raise
+        refused = _refusal(exc)
+        if refused is None:
+            raise
+        raise refused from None
+
+
+def _refusal(exc: sqlite3.OperationalError) -> HubBusy | StorageRefused | None:
+    """The clear error for a write SQLite could not make, by its primary result code: busy
+    (locked past the timeout), the disk full, or the file read-only. None: a real failure."""
+    primary = exc.sqlite_errorcode & 0xFF
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return HubBusy()
+    if primary == sqlite3.SQLITE_FULL:
+        return StorageFull()
+    if primary == sqlite3.SQLITE_READONLY:
+        return StorageReadOnly()
+    return None
 
 
 async def open_sqlite(path: Path) -> SqlStore:

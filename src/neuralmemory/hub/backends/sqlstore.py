@@ -9,8 +9,9 @@ seq stays gapless and monotonic per brain and two CAS on one record can never bo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -22,7 +23,9 @@ from neuralmemory.errors import (
     AccessDenied,
     CodeRefused,
     Conflict,
+    HubBusy,
     NotFound,
+    StorageRefused,
 )
 from neuralmemory.hub.backends.base import (
     NO_QUOTA,
@@ -56,6 +59,7 @@ from neuralmemory.protocol import (
 )
 
 Row = tuple[Any, ...]
+log = logging.getLogger("neuralmemory.hub")
 #: read: no writes. soft: writes a crash may lose without harm (rate counters, last use, device
 #: cursors) and that need not land together, committed without waiting for the disk. durable:
 #: what a reply acknowledges (accounts, keys, records): atomic, and on disk before the reply.
@@ -337,13 +341,25 @@ class SqlStore:
         stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION_MS
         if key.revoked_at is None and stale:
             # Most requests only read; the write happens at most once a second per key.
-            async with self.db.transaction("soft") as tx:
+            async with self._bookkeeping("the key's last use") as tx:
                 await tx.execute(
                     "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL",
                     (now, key.key_id),
                 )
-            key = replace(key, last_used_at=now)
+                key = replace(key, last_used_at=now)
         return key
+
+    @asynccontextmanager
+    async def _bookkeeping(self, what: str) -> AsyncIterator[Tx]:
+        """A soft transaction for a write no request depends on (a key's last use, a device's
+        cursor, request counters): when the database cannot take it (disk full, read-only,
+        locked past the timeout), the rest of its block is skipped and the request is served
+        without it (docs/hub.md, "A full disk, a read-only database")."""
+        try:
+            async with self.db.transaction("soft") as tx:
+                yield tx
+        except (StorageRefused, HubBusy) as exc:
+            log.warning("could not record %s (%s): served without it", what, exc.code)
 
     async def list_keys(self, account_id: str) -> list[KeyRow]:
         async with self.db.transaction("read") as tx:
@@ -389,15 +405,17 @@ class SqlStore:
 
     async def hit(
         self, subjects: Sequence[str], window_start: int, account_id: str | None, day: str
-    ) -> list[int]:
-        hits = []
-        async with self.db.transaction("soft") as tx:
+    ) -> list[int] | None:
+        hits = None
+        async with self._bookkeeping("a request's counts") as tx:
+            counted = []
             for subject in subjects:
                 row = await tx.one(HIT, (subject, window_start))
                 assert row is not None  # an upsert with RETURNING always returns its row
-                hits.append(int(row[0]))
+                counted.append(int(row[0]))
             if account_id is not None:
                 await tx.execute(COUNT_REQUEST, (account_id, day))
+            hits = counted  # not reached when the write was refused
         return hits
 
     async def usage(self, account_id: str, day: str) -> Usage:
@@ -625,7 +643,7 @@ class SqlStore:
         exclude_device: bool,
         now: int,
     ) -> PullReply:
-        async with self.db.transaction("soft") as tx:
+        async with self.db.transaction("read") as tx:
             # Read the brain before its records: every seq up to brain.seq is committed (seq is
             # given out under the brain's lock), so the query below cannot miss one of them.
             brain = await self._known(tx, account_id, brain_id)
@@ -645,6 +663,8 @@ class SqlStore:
             records = [_version(row) for row in rows[:limit]]
             last = records[-1].seq if records else 0
             next_cursor = last if more else max(brain.seq, last)
+        # After the read, on its own: a pull must never need a write (docs/hub.md).
+        async with self._bookkeeping("the device's cursor") as tx:
             await tx.execute(DEVICE_PULLED, _device_row(brain_id, device, now, next_cursor))
         return PullReply.model_construct(
             records=records, cursor=next_cursor, more=more, seq=brain.seq, root=brain.root

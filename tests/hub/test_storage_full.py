@@ -1,0 +1,137 @@
+"""A hub whose disk is full, or whose database is read-only: reads still work, a write is a clear
+refusal (507 storage_full / 503 read_only), never a 500 with a traceback.
+
+The full disk is real: `nmem serve` runs in its own mount namespace (`unshare -rm`, no root
+needed) on a small tmpfs holding its SQLite file, and the test fills that tmpfs through
+/proc/PID/root. The read-only PostgreSQL database is real too (default_transaction_read_only).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from hub_api import error, pull, push, pushed, register, uid, version
+from hub_targets import free_port, process, throwaway_postgres
+
+from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
+from neuralmemory.hub.backends import open_backend
+from neuralmemory.hub.backends.postgres import PostgresDatabase
+from neuralmemory.hub.backends.sqlstore import SqlStore
+from neuralmemory.protocol import DeviceInfo, Version
+from neuralmemory.sync.transport import HubClient
+
+NMEM = str(Path(sys.executable).parent / "nmem")
+TMPFS_BYTES = 8 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+def _namespaces_work() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.fixture
+def small_disk_hub(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """A SQLite hub on its own 8 MiB tmpfs, counting rate limits: (url, log, process)."""
+    if not _namespaces_work():
+        pytest.skip("needs unprivileged mount namespaces (unshare -rm) for a real small disk")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    port = free_port()
+    serve = [NMEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve += ["--db", f"sqlite://{disk / 'hub.db'}", "--rate-limit", "100000", "--require-keys"]
+    mount = f'mount -t tmpfs -o size={TMPFS_BYTES} tmpfs "{disk}" && exec "$@"'
+    args = ["unshare", "-rm", "sh", "-c", mount, "sh", *serve]
+    env = {**os.environ, "NMEM_HOME": str(tmp_path / "home")}
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "hub.log"
+    with process(args, env, log, url + "/v1/health") as proc:
+        yield url, log, proc
+
+
+def fill(disk: Path) -> Path:
+    """Fill the file system holding `disk` to the last byte; returns the filler file."""
+    filler = disk / "filler"
+    block = b"\0" * CHUNK
+    with filler.open("wb", buffering=0) as out:
+        size = CHUNK
+        while size:
+            try:
+                out.write(block[:size])
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                size //= 2  # the last few blocks, as small as the file system allows
+    return filler
+
+
+def big(id: str) -> Version:
+    return version(id, body={"content": "x" * 200_000})
+
+
+def test_a_full_disk_serves_reads_and_refuses_writes_with_507(
+    small_disk_hub: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    url, log, proc = small_disk_hub
+    with httpx.Client(base_url=url, timeout=30) as client:
+        ada = register(client)
+        brain = uid("brain-")
+        pushed(client, ada, brain, version("m-1"), version("m-2"))
+        filler = fill(Path(f"/proc/{proc.pid}/root") / log.parent.relative_to("/") / "disk")
+        for _ in range(3):  # reads, each a rate-limit count and a device cursor the disk refuses
+            page = pull(client, ada, brain)
+            assert [r["id"] for r in page["records"]] == ["m-1", "m-2"]
+            assert client.get(f"/v1/brains/{brain}/digest", headers=ada.auth).status_code == 200
+            assert client.get("/v1/status", headers=ada.auth).status_code == 200
+        refused = push(client, ada, brain, *(big(f"m-big-{n}") for n in range(4)))
+        assert error(refused, 507, "storage_full") == MSG_STORAGE_FULL
+        assert pull(client, ada, brain)["seq"] == 2  # nothing of the refused push was kept
+        device = DeviceInfo(device_id="dev-a", name="a", platform="test")
+        with HubClient(url, ada.key, device) as hub, pytest.raises(StorageFull) as full:
+            hub.push(brain, "default", [json.dumps(big("m-big-9").model_dump()).encode()])
+        assert full.value.message == MSG_STORAGE_FULL and not full.value.retryable
+        filler.unlink()  # the operator frees space: writes work again
+        assert pushed(client, ada, brain, big("m-3"))["seq"] == 3
+    text = log.read_text()
+    assert "storage_full" in text and "Traceback" not in text and "unhandled" not in text
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_postgresql_refusals_are_clear_errors() -> None:
+    """PostgreSQL's side, on a real throwaway database: made read-only (as a hot standby is), a
+    write is read_only and the bookkeeping writes are skipped; a disk-full error (53100, which
+    cannot be produced without filling the server's disk) is storage_full."""
+    with throwaway_postgres() as url:
+        store = await open_backend(url)  # migrated while writable
+        try:
+            assert isinstance(store, SqlStore)
+            with pytest.raises(StorageFull):
+                async with store.db.transaction("durable"):
+                    raise psycopg.errors.DiskFull("could not extend file: No space left")
+            name = url.rsplit("/", 1)[1]
+            async with store.db.transaction("soft") as tx:
+                await tx.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        finally:
+            await store.close()
+        db = PostgresDatabase(url)
+        await db.pool.open(wait=True)
+        store = SqlStore(db)
+        try:
+            with pytest.raises(StorageReadOnly):
+                async with db.transaction("durable") as tx:
+                    await tx.execute("INSERT INTO rate_limits VALUES ('s', 0, 1)")
+            assert await store.hit("key:k", 60_000, "acct", "2027-01-15") is None  # uncounted
+        finally:
+            await store.close()

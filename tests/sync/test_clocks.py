@@ -1,0 +1,109 @@
+"""Clocks ahead (docs/sync.md, "Clocks"): devices whose wall clock runs a year ahead, through a
+hub on a real SQLite file. A device's clock is the ChangeLog seam (`now`), as in the reliability
+model; everything else -- the brain, the engine, the hub -- is the real thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sync_devices import Device
+
+from neuralmemory import config
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
+from neuralmemory.core.brain import Brain, brain_path, open_brain
+from neuralmemory.errors import ProtocolError
+from neuralmemory.protocol import DeviceInfo
+from neuralmemory.store.db import connect
+from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.transport import HubClient
+
+YEAR_MS = 365 * 24 * 3_600_000
+
+
+@contextmanager
+def brain_at(device: Device, offset_ms: int) -> Iterator[Brain]:
+    """The device's brain with its wall clock `offset_ms` off the real one."""
+    with device.use():
+        open_brain().close()
+        db = connect(brain_path("default"))
+        brain = Brain(
+            "default", db, device_id=config.device_id(), now=lambda: wall_ms() + offset_ms
+        )
+        try:
+            yield brain
+        finally:
+            brain.close()
+
+
+def sync_at(device: Device, offset_ms: int = 0, action: str = "full") -> dict[str, Any]:
+    with brain_at(device, offset_ms) as brain:
+        info = DeviceInfo(device_id=brain.changes.device_id, name="device", platform="test")
+        with HubClient(device.hub_url, None, info, transport=device.transport) as hub:
+            return SyncEngine(brain, hub, strategy="prefer_recent").run(action).as_dict()
+
+
+def content(device: Device, memory_id: str) -> str | None:
+    with brain_at(device, 0) as brain:
+        current = brain.changes.current("memory", memory_id)
+        assert current is not None
+        return current.version.body.get("content")
+
+
+def test_a_device_a_year_ahead_cannot_outrank_a_later_edit(devices: dict[str, Device]) -> None:
+    """The issue: a device a year ahead edits, another edits 1.5 s later, and the earlier edit
+    won every time, then every device stayed a year ahead. Now the hub refuses the runaway push
+    with a message saying what to do, the later edit wins, the year-ahead edit is kept as a
+    conflict copy once that device's clock is right, and nobody's clock moved a year."""
+    a, b = devices["a"], devices["b"]
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b)
+    with brain_at(a, YEAR_MS) as brain:
+        brain.edit(mid, content="The release train leaves on Wednesday")
+    with pytest.raises(ProtocolError) as refused:
+        sync_at(a, YEAR_MS)
+    assert "max_clock_skew_ms (24 h)" in str(refused.value)
+    assert "set this device's clock right" in str(refused.value)
+    with brain_at(b, 0) as brain:
+        brain.edit(mid, content="The release train leaves on Thursday")
+    assert sync_at(b)["pushed"] == 1
+    # Its clock set right, a pushes (no pull asked for): the stuck edit meets b's on the way,
+    # as the older one, before it is stamped again.
+    assert sync_at(a, action="push")["conflicts"] == 1
+    assert sync_at(a)["verified"] is True
+    assert sync_at(b)["verified"] is True
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Thursday"
+        with brain_at(device, 0) as brain:
+            copies = list(brain.changes.versions("conflict"))
+            assert [c.body["loser"]["body"]["content"] for c in copies] == [
+                "The release train leaves on Wednesday"
+            ]
+            stamp = Stamp.parse(brain.changes.write("memory", "probe", body={"n": 1}).hlc)
+            assert stamp.ms <= wall_ms() + 1  # no clock was dragged a year ahead
+
+
+def test_a_new_record_written_a_year_ahead_is_restamped_once_the_clock_is_right(
+    devices: dict[str, Device],
+) -> None:
+    """The hub refuses the year-ahead version; the device does not retry it forever: the sync
+    after its clock is fixed stamps it again (same content) and the hub takes it."""
+    a, b = devices["a"], devices["b"]
+    with brain_at(a, YEAR_MS) as brain:
+        mid = brain.remember("Standup moves to 9:30").memory.id
+    for _ in range(2):
+        with pytest.raises(ProtocolError):
+            sync_at(a, YEAR_MS)
+    before = wall_ms()
+    report = sync_at(a)
+    assert report["pushed"] == 1 and report["pending"] == 0 and report["verified"] is True
+    sync_at(b)
+    assert content(b, mid) == "Standup moves to 9:30"
+    with brain_at(b, 0) as brain:
+        current = brain.changes.current("memory", mid)
+        assert current is not None
+        assert before <= Stamp.parse(current.version.hlc).ms <= wall_ms() + MAX_CLOCK_SKEW_MS
