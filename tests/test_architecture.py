@@ -83,3 +83,15 @@ def test_hub_imports_only_protocol_errors_and_perms() -> None:
     for path in (SRC / "hub").rglob("*.py"):
         allowed = {"protocol", "errors", "perms", "hub", "__init__"} | {"neuralmemory"}
         assert _imports(path) <= allowed, path
+
+
+def test_no_module_binds_a_top_level_name_twice() -> None:
+    """A second `MSG_X = ...` silently replaces the first: two messages, one name (it happened)."""
+    for path in SRC.rglob("*.py"):
+        seen: set[str] = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for name in (t.id for t in targets if isinstance(t, ast.Name)):
+                    assert name not in seen, f"{path.relative_to(SRC)}: {name} is bound twice"
+                    seen.add(name)

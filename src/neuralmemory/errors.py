@@ -56,7 +56,7 @@ MSG_METRICS_REFUSED = (
     "Metrics are served only on the hub's own machine, or with the token given to"
     " nmem serve --metrics-token-file"
 )
-MSG_KEY_REQUIRED = (
+MSG_KEYLESS_REFUSED = (
     "API key required: this hub serves requests without a key only to programs on its own"
     " machine, never through a proxy, a tunnel or a web page"
 )

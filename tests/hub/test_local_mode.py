@@ -19,7 +19,7 @@ import pytest
 from hub_api import device, error, pushed, register, uid, version
 from hub_targets import TARGETS, HubOptions, RunningHub
 
-from neuralmemory.errors import MSG_KEY_REQUIRED
+from neuralmemory.errors import MSG_KEYLESS_REFUSED
 from neuralmemory.hub.loopback import from_this_machine, keyless_allowed
 
 LOOPBACK = ("127.0.0.1", [("host", "127.0.0.1:8000")])
@@ -97,7 +97,7 @@ def test_a_rebinding_page_can_neither_read_nor_write(hub: httpx.Client) -> None:
         hub.post(f"/v1/brains/{brain}/push", headers=page, json=_push("m-evil")),
         hub.get("/v1/status", headers={"Host": "rebind.attacker.example"}),  # same-origin GET
     ):
-        assert error(answer, 401, "invalid_key") == MSG_KEY_REQUIRED
+        assert error(answer, 401, "invalid_key") == MSG_KEYLESS_REFUSED
     assert hub.get(f"/v1/brains/{brain}/digest").json()["root"] == root
 
 
@@ -107,7 +107,7 @@ def test_a_cross_site_page_is_refused_even_with_a_loopback_host(hub: httpx.Clien
         answer = hub.post(
             f"/v1/brains/{brain}/push", headers={"Origin": origin}, json=_push("m-evil")
         )
-        assert error(answer, 401, "invalid_key") == MSG_KEY_REQUIRED
+        assert error(answer, 401, "invalid_key") == MSG_KEYLESS_REFUSED
     assert hub.get(f"/v1/brains/{brain}/digest").json()["root"] == root
     local_page = hub.get("/v1/status", headers={"Origin": "http://localhost:3000"})
     assert local_page.json()["account_id"] == "local"
@@ -119,7 +119,7 @@ def test_a_reverse_proxy_adding_forwarded_for_is_not_the_local_account(
     brain, _ = _brain_with_a_memory(hub)
     with reverse_proxy(local_hub.url) as proxy, httpx.Client(base_url=proxy) as remote:
         answer = remote.get(f"/v1/brains/{brain}/digest")
-        assert error(answer, 401, "invalid_key") == MSG_KEY_REQUIRED
+        assert error(answer, 401, "invalid_key") == MSG_KEYLESS_REFUSED
         # what the proxy's docs (docs/hub.md) say to do: send a key
         ada = register(hub)
         assert remote.get("/v1/status", headers=ada.auth).json()["account_id"] == ada.account_id
@@ -137,7 +137,7 @@ def test_a_tcp_forwarder_relaying_a_remote_client_is_refused(
         ) as remote,
     ):
         answer = remote.get(f"/v1/brains/{brain}/digest")
-        assert error(answer, 401, "invalid_key") == MSG_KEY_REQUIRED
+        assert error(answer, 401, "invalid_key") == MSG_KEYLESS_REFUSED
 
 
 def test_programs_on_this_machine_are_served_by_every_loopback_name(

@@ -12,7 +12,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from neuralmemory.errors import MSG_KEY_REQUIRED, AuthError
+from neuralmemory.errors import MSG_KEYLESS_REFUSED, AuthError
 from neuralmemory.hub.backends import Backend, KeyRow
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, AuthMode
 from neuralmemory.protocol import (
@@ -106,7 +106,7 @@ async def authenticate(
         if mode == "keys":
             raise AuthError()
         if not keyless_ok:
-            raise AuthError(MSG_KEY_REQUIRED)
+            raise AuthError(MSG_KEYLESS_REFUSED)
         return Caller(LOCAL_ACCOUNT, None, admin=True)
     digest = hash_key(key)
     row = await backend.find_key(digest, now)
