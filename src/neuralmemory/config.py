@@ -11,7 +11,6 @@ $NMEM_HOME/                (default ~/.neuralmemory)
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import platform
@@ -30,6 +29,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from neuralmemory.errors import ConfigError
+from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
 from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
@@ -39,24 +39,6 @@ ENV_HOME = "NMEM_HOME"
 CONFIG_FILE = "config.toml"
 STRATEGIES = ("prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger")
 HUB_AUTH_MODES = ("keys", "local", "none")  # /v1/hub/info `auth`
-
-# Plain http is allowed to these only. CGNAT (100.64.0.0/10) is left out on purpose: on a carrier
-# network it is shared with the carrier's other customers, so it is not "your LAN" (a Tailscale
-# hub, which lives there too, can use its https MagicDNS name). Listed explicitly rather than
-# ipaddress.is_private, which also admits documentation, benchmark and reserved ranges.
-LAN_NETWORKS = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "127.0.0.0/8",  # loopback
-        "10.0.0.0/8",  # RFC 1918
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "169.254.0.0/16",  # link-local
-        "::1/128",
-        "fc00::/7",  # unique local (ULA)
-        "fe80::/10",  # link-local
-    )
-)
 
 
 # Set by using_home(); a ContextVar, so one thread's home never leaks into another's calls.
@@ -119,18 +101,6 @@ class Config:
     @property
     def masked_key(self) -> str | None:
         return mask_key(self.api_key)
-
-
-def is_lan_ip(address: str) -> bool:
-    """True for a loopback or private LAN address (LAN_NETWORKS); False for anything else,
-    including a host name."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # fe80::1%eth0: drop the zone
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:8.8.8.8 is 8.8.8.8
-    return any(ip in net for net in LAN_NETWORKS)
 
 
 def is_local_url(url: str) -> bool:

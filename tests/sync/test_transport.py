@@ -59,7 +59,7 @@ DNS = {
     "printer.local": ["169.254.7.7", "fe80::1%eth0"],
     "hub.example.com": ["93.184.216.34"],
     "split.example": ["192.168.1.2", "93.184.216.34"],
-    "tailnet-box": ["100.64.0.9"],  # CGNAT: not a LAN (config.LAN_NETWORKS says why)
+    "tailnet-box": ["100.64.0.9"],  # CGNAT: not a LAN (networks.LAN_NETWORKS says why)
 }
 
 

@@ -11,6 +11,8 @@ import socket
 import struct
 from collections.abc import Iterable
 
+from neuralmemory.networks import is_lan_ip
+
 SIOCGIFADDR = 0x8915  # Linux: the IPv4 address of one interface
 IFNAMSIZ = 16
 
@@ -18,9 +20,10 @@ IFNAMSIZ = 16
 def lan_addresses(candidates: Iterable[str]) -> list[str]:
     """The private IPv4 addresses among `candidates`, each once, in the order given.
 
-    Loopback, link-local (169.254/16, no stable address) and public addresses are left out: a
-    device accepts plain http only from loopback and private addresses (config.is_local_url), and
-    a public address has no business serving a keyed LAN hub without TLS.
+    Only what a device accepts plain http from (networks.LAN_NETWORKS), less loopback and
+    link-local (169.254/16, no stable address): a public address has no business serving a keyed
+    LAN hub without TLS, and a documentation or reserved one (192.0.2.0/24, which Python's
+    `is_private` admits) would print a pairing line every device refuses.
     """
     found: list[str] = []
     for text in candidates:
@@ -28,8 +31,8 @@ def lan_addresses(candidates: Iterable[str]) -> list[str]:
             address = ipaddress.ip_address(text)
         except ValueError:
             continue
-        local = address.is_loopback or address.is_link_local or address.is_unspecified
-        if address.version == 4 and address.is_private and not local and text not in found:
+        local = address.is_loopback or address.is_link_local
+        if address.version == 4 and is_lan_ip(text) and not local and text not in found:
             found.append(text)
     return found
 

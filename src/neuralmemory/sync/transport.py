@@ -1,6 +1,6 @@
 """The HTTP client for every hub endpoint: auth header, the HTTPS rule, retries, error mapping.
 
-The HTTPS rule: plain http only to loopback and private LAN addresses (config.LAN_NETWORKS). An
+The HTTPS rule: plain http only to loopback and private LAN addresses (networks.LAN_NETWORKS). An
 IP address is judged as written; a host name (http://nas:8000) by what it resolves to: every
 address must be loopback/LAN. The client resolves it once and then dials only those addresses
 (the Host header stays the name), so a later DNS answer cannot swap in a public address.
@@ -42,7 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from neuralmemory import errors as msg
 from neuralmemory import protocol
-from neuralmemory.config import is_lan_ip, tls_env
+from neuralmemory.config import tls_env
 from neuralmemory.errors import (
     AccessDenied,
     AuthError,
@@ -61,6 +61,7 @@ from neuralmemory.errors import (
     StorageReadOnly,
     TLSFailure,
 )
+from neuralmemory.networks import is_lan_ip
 from neuralmemory.protocol import (
     API_KEY_PATTERN,
     BrainInfo,
