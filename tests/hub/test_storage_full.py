@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,13 @@ import httpx
 import psycopg
 import pytest
 from hub_api import error, pull, push, pushed, register, uid, version
-from hub_targets import free_port, process, throwaway_postgres
+from hub_targets import (
+    free_port,
+    on_small_disk,
+    process,
+    small_disks_work,
+    throwaway_postgres,
+)
 
 from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
@@ -35,25 +40,17 @@ TMPFS_BYTES = 8 * 1024 * 1024
 CHUNK = 64 * 1024
 
 
-def _namespaces_work() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False)
-    return probe.returncode == 0
-
-
 @pytest.fixture
 def small_disk_hub(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     """A SQLite hub on its own 8 MiB tmpfs, counting rate limits: (url, log, process)."""
-    if not _namespaces_work():
+    if not small_disks_work():
         pytest.skip("needs unprivileged mount namespaces (unshare -rm) for a real small disk")
     disk = tmp_path / "disk"
     disk.mkdir()
     port = free_port()
     serve = [NMEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
     serve += ["--db", f"sqlite://{disk / 'hub.db'}", "--rate-limit", "100000", "--require-keys"]
-    mount = f'mount -t tmpfs -o size={TMPFS_BYTES} tmpfs "{disk}" && exec "$@"'
-    args = ["unshare", "-rm", "sh", "-c", mount, "sh", *serve]
+    args = on_small_disk(serve, disk, TMPFS_BYTES)
     env = {**os.environ, "NMEM_HOME": str(tmp_path / "home")}
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "hub.log"
