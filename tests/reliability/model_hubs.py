@@ -49,6 +49,9 @@ OPTIONS = HubOptions(auth="keys", log_level="info")
 class HubDisk(Protocol):
     """The hub's storage, which a schedule fills (writes are refused) and frees again."""
 
+    #: reads still work while it is full (not under `wrangler dev`: TmpfsDisk)
+    serves_reads: bool
+
     def fill(self) -> None: ...
 
     def free(self) -> None: ...
@@ -59,6 +62,8 @@ class HubDisk(Protocol):
 
 class SqlitePageLimit:
     """The in-process hub's database capped at the pages it holds (see the module docstring)."""
+
+    serves_reads = True
 
     def __init__(self, transport: PortalTransport) -> None:
         backend = transport.app.state.hub.backend
@@ -147,6 +152,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 class PostgresDiskFull:
     """Every write to the hub's tables fails as a full disk does on PostgreSQL (53100)."""
 
+    serves_reads = True
     FUNCTION = (
         "CREATE OR REPLACE FUNCTION nmem_model_disk_full() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'"
@@ -199,7 +205,12 @@ def postgres_pair(workdir: Path) -> Iterator[RemoteHub]:
 
 
 class TmpfsDisk:
-    """A tmpfs mounted in a hub process's own mount namespace, filled through /proc/PID/root."""
+    """A tmpfs mounted in a hub process's own mount namespace, filled through /proc/PID/root.
+
+    The Worker writes nothing for a read, but the local D1 of `wrangler dev` (workerd's SQLite)
+    fails even a SELECT with SQLITE_FULL on a full disk: reads are 507 storage_full too."""
+
+    serves_reads = False
 
     def __init__(self, pid: int, folder: Path) -> None:
         self.filler = Path(f"/proc/{pid}/root") / folder.relative_to("/") / "filler"

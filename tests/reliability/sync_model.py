@@ -779,7 +779,10 @@ class SyncModel(RuleBasedStateMachine):
                 except StorageFull as full:
                     assert full.code == "storage_full" and not full.retryable
                     STATS.operations["push refused: storage full"] += 1
-            self._hub_scan()  # pulls: a full disk serves reads
+            try:
+                self._hub_scan()  # pulls: a full disk serves reads
+            except StorageFull:
+                assert not disk.serves_reads, "a read failed on a full disk"
         finally:
             disk.free()
         # What fitted on the full disk depends on how the hub's pages were laid out
