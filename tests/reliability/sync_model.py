@@ -662,6 +662,7 @@ class SyncModel(RuleBasedStateMachine):
     # sync, clocks days and years ahead, the hub's disk filling and freeing
 
     disk: HubDisk | None = None
+    concurrent = True  # syncs of several devices at the same moment (threads)
     synced_once = False  # some device has bound to a hub brain: first syncs are over
 
     def fresh(self) -> bool:
@@ -670,7 +671,7 @@ class SyncModel(RuleBasedStateMachine):
             self.synced_once = any(self._remote_id(d) is not None for d in self.devices)
         return bool(self.devices) and not self.synced_once
 
-    @precondition(lambda self: self.fresh())
+    @precondition(lambda self: self.concurrent and self.fresh())
     @rule(gate=st.booleans())
     def first_syncs_at_once(self, gate: bool) -> None:
         """Every device writes a memory, then all run `nmem sync full` at the same moment, each
@@ -681,7 +682,7 @@ class SyncModel(RuleBasedStateMachine):
         self.at_once([(device, "full") for device in self.devices], gate=gate)
         STATS.operations["first syncs at once"] += 1
 
-    @precondition(lambda self: 0 < len(self.devices) < MAX_DEVICES)
+    @precondition(lambda self: self.concurrent and 0 < len(self.devices) < MAX_DEVICES)
     @rule(
         strategy=st.sampled_from(STRATEGIES),
         index=st.integers(0, 3),
