@@ -39,6 +39,8 @@ from sync_model import (  # noqa: E402
 )
 from test_hub_fuzz import schemathesis_run, server_errors  # noqa: E402
 
+import machine  # noqa: E402
+
 
 def convergence(hub: str, schedules: int, steps: int, *, far_clocks: bool) -> bool:
     model: type[SyncModel] = SyncModel if far_clocks else WithinSkewModel
@@ -87,6 +89,7 @@ def main() -> int:
         "--fuzz", type=int, default=300, help="schemathesis cases per operation (0: none)"
     )
     args = parser.parse_args()
+    print(machine.describe())
     started = time.monotonic()
     converged = convergence(args.hub, args.schedules, args.steps, far_clocks=args.far_clocks)
     model_s = time.monotonic() - started

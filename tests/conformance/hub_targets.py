@@ -8,6 +8,7 @@ write its factory and add one entry to TARGETS; every test then runs against it 
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import secrets
@@ -129,6 +130,22 @@ def small_disks_work() -> bool:
         return False
     probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False)
     return probe.returncode == 0
+
+
+def fill(folder: Path, chunk: int = 64 * 1024) -> Path:
+    """Fill the file system holding `folder` to the last byte (a file named filler in it, which
+    frees the space again when deleted); returns that file."""
+    filler = folder / "filler"
+    block = b"\0" * chunk
+    with filler.open("ab", buffering=0) as out:
+        size = chunk
+        while size:
+            try:
+                out.write(block[:size])
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                size //= 2  # the last few blocks, as small as the file system allows
+    return filler
 
 
 def die_with_parent() -> None:

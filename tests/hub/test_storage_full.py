@@ -8,7 +8,6 @@ needed) on a small tmpfs holding its SQLite file, and the test fills that tmpfs 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 from hub_api import device, error, pull, push, pushed, register, uid, version
 from hub_targets import (
     HubOptions,
+    fill,
     free_port,
     on_small_disk,
     process,
@@ -39,7 +39,6 @@ from neuralmemory.sync.transport import HubClient
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 TMPFS_BYTES = 8 * 1024 * 1024
-CHUNK = 64 * 1024
 
 
 @pytest.fixture
@@ -58,21 +57,6 @@ def small_disk_hub(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen
     log = tmp_path / "hub.log"
     with process(args, env, log, url + "/v1/health") as proc:
         yield url, log, proc
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system holding `disk` to the last byte; returns the filler file."""
-    filler = disk / "filler"
-    block = b"\0" * CHUNK
-    with filler.open("wb", buffering=0) as out:
-        size = CHUNK
-        while size:
-            try:
-                out.write(block[:size])
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                size //= 2  # the last few blocks, as small as the file system allows
-    return filler
 
 
 def big(id: str) -> Version:

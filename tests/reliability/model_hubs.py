@@ -18,7 +18,6 @@ devices start on a hub where their account has no brain yet (a fresh hub, as far
 
 from __future__ import annotations
 
-import errno
 import itertools
 import secrets
 import socket
@@ -31,7 +30,7 @@ from typing import Protocol
 
 import httpx
 import psycopg
-from hub_targets import HubOptions, nmem_serve, throwaway_postgres
+from hub_targets import HubOptions, fill, nmem_serve, throwaway_postgres
 from sync_devices import PortalTransport
 from worker_target import worker
 
@@ -216,15 +215,7 @@ class TmpfsDisk:
         self.filler = Path(f"/proc/{pid}/root") / folder.relative_to("/") / "filler"
 
     def fill(self) -> None:
-        block = b"\0" * CHUNK
-        with self.filler.open("ab", buffering=0) as out:
-            size = CHUNK
-            while size:
-                try:
-                    out.write(block[:size])
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    size //= 2  # the last few blocks, as small as the file system allows
+        fill(self.filler.parent)
 
     def free(self) -> None:
         self.filler.unlink(missing_ok=True)

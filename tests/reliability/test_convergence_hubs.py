@@ -13,25 +13,18 @@ from pathlib import Path
 
 import pytest
 from hub_targets import small_disks_work
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 from model_hubs import RemoteHub, remote_hub
 from sync_model import STATS, RemoteHubModel
+from test_convergence import FAST
 
 HUBS = [
     pytest.param("postgres-pair", marks=pytest.mark.postgres, id="postgres-pair"),
     pytest.param("worker", marks=pytest.mark.worker, id="worker"),
 ]
 
-FEW = settings(
-    max_examples=3,
-    stateful_step_count=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=True,
-)
+FEW = settings(FAST, max_examples=3, stateful_step_count=20)
 
 
 @pytest.fixture(scope="module", params=HUBS)

@@ -92,6 +92,19 @@ class ListingBarrier(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
+def verify_shown(device: Device) -> subprocess.CompletedProcess[str]:
+    """`nmem sync verify` on the device, as a user runs it; it must say "not in sync" (3)."""
+    shown = subprocess.run(
+        [NMEM, "sync", "verify"],
+        env={**os.environ, "NMEM_HOME": str(device.home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 3, shown.stderr
+    return shown
+
+
 def test_two_first_syncs_racing_end_on_one_brain(tmp_path: Path, hub_url: str) -> None:
     a = make_device(tmp_path, "a", hub_url, "The laptop's note: deploys go out on Tuesdays")
     b = make_device(tmp_path, "b", hub_url, "The desktop's note: the VPN profile is corp-2")
@@ -147,14 +160,7 @@ def test_a_split_made_earlier_is_reported_and_healed_by_full(tmp_path: Path, hub
     for device, other in ((b, first), (a, second)):  # each sees the other's brain unmerged
         report = device.sync("verify")
         assert report["verified"] is False and report["split"] == [other]
-    shown = subprocess.run(
-        [NMEM, "sync", "verify"],
-        env={**os.environ, "NMEM_HOME": str(b.home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 3, shown.stderr
+    shown = verify_shown(b)
     assert f"other brains named default ({first})" in shown.stdout
     assert "run `nmem sync full` to merge them into one" in shown.stdout
 
@@ -193,24 +199,10 @@ def test_verify_tells_of_every_device_of_the_account(tmp_path: Path, hub_url: st
     assert [(d["device_id"], d["brain_id"]) for d in seen["elsewhere"]] == [(b_id, second)]
     alone = b.sync("verify")
     assert alone["verified"] is False and alone["alone"] is True and alone["split"] == [first]
-    shown = subprocess.run(
-        [NMEM, "sync", "verify"],
-        env={**os.environ, "NMEM_HOME": str(b.home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 3, shown.stderr
+    shown = verify_shown(b)
     assert f"alone: this device is the only one syncing hub brain {second}" in shown.stdout
     assert "run `nmem sync full` here to merge this device into theirs" in shown.stdout
-    shown = subprocess.run(
-        [NMEM, "sync", "verify"],
-        env={**os.environ, "NMEM_HOME": str(a.home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 3, shown.stderr
+    shown = verify_shown(a)
     assert f"syncs another brain named default ({second}, last sync" in shown.stdout
     assert "run `nmem sync full` on that device to merge it into this one" in shown.stdout
 
