@@ -17,21 +17,25 @@ from neuralmemory import __version__
 from neuralmemory.errors import (
     MSG_CLOCK_AHEAD,
     MSG_DEVICE_KEY,
+    MSG_EMAIL_TAKEN,
     MSG_INVALID_PAIR_CODE,
+    MSG_INVALID_REQUEST,
     MSG_INVITE_REQUIRED,
+    MSG_KEY_NOT_FOUND,
     MSG_METRICS_REFUSED,
     MSG_NOT_FOUND,
     MSG_REGISTRATION_CLOSED,
     AccessDenied,
     AuthError,
     CodeRefused,
+    Conflict,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
 )
 from neuralmemory.hub import auth, codes
 from neuralmemory.hub.backends import Backend, Incoming, Quota
-from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.edge import json_body, reply
 from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
 from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
@@ -208,7 +212,7 @@ async def register(
     account_id = auth.new_id("acc_")
     secret, key = auth.new_key(account_id, "default", now, "admin")
     if not await hub.backend.create_account(account_id, body.email, key, invite):
-        raise ApiError(409, "conflict", "Email already registered")
+        raise Conflict(MSG_EMAIL_TAKEN)
     created = RegisterReply(
         account_id=account_id,
         email=body.email,
@@ -264,7 +268,7 @@ async def list_keys(request: Request, who: Admin, _: Admitted) -> Response:
 async def revoke_key(request: Request, who: Admin, key_id: KeyId, _: Admitted) -> Response:
     key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
     if key is None:
-        raise NotFound("Key not found")
+        raise NotFound(MSG_KEY_NOT_FOUND)
     revoked_at = iso_ms(key.revoked_at) or ""
     return reply(KeyRevoked(key_id=key.key_id, revoked=True, revoked_at=revoked_at))
 
@@ -327,7 +331,7 @@ def check_clocks(versions: Sequence[Version], now: int, max_skew_ms: int) -> Non
                 ahead=f"{ahead // HOUR_MS} h",
                 limit_h=max_skew_ms // HOUR_MS,
             )
-            raise InvalidInput("Invalid request: " + message)
+            raise InvalidInput(MSG_INVALID_REQUEST.format(detail=message))
 
 
 async def pull(

@@ -27,16 +27,12 @@ from typing import Any
 import httpx
 
 from neuralmemory import config
+from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core import bodies
 from neuralmemory.core.brain import Brain, list_brains, open_brain
 from neuralmemory.errors import (
-    HINT_KEY_REQUIRED,
-    HINT_QUARANTINED,
-    MSG_INVALID_PAIR_CODE,
-    MSG_KEY_REQUIRED,
-    MSG_QUARANTINED_CONFLICT,
     AccessDenied,
     CodeRefused,
     ConfigError,
@@ -44,6 +40,7 @@ from neuralmemory.errors import (
     InvalidInput,
     NmemError,
     NotFound,
+    NotFoundOnHub,
 )
 from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
 from neuralmemory.store import memories as memories_sql
@@ -62,20 +59,12 @@ from neuralmemory.sync.lock import RUNNING, WAITING, held, lock_path
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import (
-    MAX_ATTEMPTS,
-    HubClient,
-    NotFoundOnHub,
-    check_hub_url,
-    load_ca,
-)
+from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, check_hub_url, load_ca
 
 log = logging.getLogger(__name__)
 
 SYNC_ACTIONS = ("seed", *ACTIONS)
 PREVIEW_CHARS = 80
-NOT_CONFIGURED = "Sync is not configured"
-SETUP_HINT = "run `nmem sync config setup` for the steps"
 REQUEST_TIMEOUT = 30.0  # seconds, per request to the hub
 PROBE_TIMEOUT = 5.0  # asking /v1/hub/info while configuring: a dead address must not hang setup
 
@@ -111,19 +100,12 @@ def configure(
     if api_key is not None:
         key = api_key.strip()
         if key and not KEY_RE.match(key):
-            raise InvalidInput(
-                "that is not an API key", hint="keys look like nmk_ followed by 32+ letters/digits"
-            )
+            raise InvalidInput(msg.MSG_NOT_AN_API_KEY, hint=msg.HINT_NOT_AN_API_KEY)
         cfg.api_key = key or None
     if ca_cert is not None:
         cfg.ca_cert = _checked_ca_cert(ca_cert) if ca_cert.strip() else None
     if conflict_strategy is not None:
-        if conflict_strategy not in STRATEGIES:
-            raise InvalidInput(
-                f"unknown conflict strategy {conflict_strategy!r}",
-                hint="one of " + ", ".join(STRATEGIES),
-            )
-        cfg.conflict_strategy = conflict_strategy
+        cfg.conflict_strategy = _strategy(conflict_strategy)
     if auto_sync is not None:
         cfg.auto_sync = auto_sync
     unreachable = None
@@ -140,9 +122,7 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[s
         code, url = parse_pair_target(target)
     except ValueError as exc:
         raise InvalidInput(
-            f"not a pairing line: {exc}",
-            hint="copy it whole from `nmem serve --lan` or `nmem hub pair`, e.g. "
-            "nmem sync pair 7KQX-M2PD-9RTA-B3CE@192.168.1.20:8000",
+            msg.MSG_NOT_A_PAIR_LINE.format(reason=exc), hint=msg.HINT_NOT_A_PAIR_LINE
         ) from None
     cfg = config.load_config()
     name = (cfg.device_name or "device")[:64]
@@ -151,13 +131,10 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[s
         try:
             created = hub.pair(code, name)
         except AccessDenied:
-            raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE) from None
+            raise CodeRefused("invalid_pair_code", msg.MSG_INVALID_PAIR_CODE) from None
         except NotFoundOnHub:
             raise HubError(
-                f"{url} does not pair devices",
-                status=404,
-                hint="a Cloudflare hub has none: register there or make a key, then "
-                "`nmem sync config set --hub-url ... --api-key ...`",
+                msg.MSG_NO_PAIRING.format(url=url), status=404, hint=msg.HINT_NO_PAIRING
             ) from None
     return {**configure(hub_url=url, api_key=created.api_key), "paired": True}
 
@@ -176,13 +153,13 @@ def _ask_hub_auth(cfg: Config, transport: httpx.BaseTransport | None) -> str | N
         with _hub(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
             cfg.hub_auth = hub.info().auth
     except HubError as exc:
-        return f"could not ask the hub whether it needs a key: {exc}"
+        return msg.MSG_AUTH_UNKNOWN.format(error=exc)
     return None
 
 
 def _config_view(cfg: Config, warning: str | None = None) -> dict[str, Any]:
     if warning is None and cfg.hub_url and not cfg.api_key and cfg.hub_auth == "keys":
-        warning = f"{MSG_KEY_REQUIRED}: {HINT_KEY_REQUIRED}"
+        warning = f"{msg.MSG_KEY_REQUIRED}: {msg.HINT_KEY_REQUIRED}"
     return {
         "enabled": cfg.sync_enabled,
         "hub_url": cfg.hub_url,
@@ -221,8 +198,8 @@ def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> dict[
 
 def _not_ready(cfg: Config) -> ConfigError:
     if cfg.hub_url and cfg.hub_auth == "keys":
-        return ConfigError(MSG_KEY_REQUIRED, hint=HINT_KEY_REQUIRED)
-    return ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+        return ConfigError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
+    return ConfigError(msg.MSG_NOT_CONFIGURED, hint=msg.HINT_NOT_CONFIGURED)
 
 
 def _steps_no_hub() -> list[str]:
@@ -297,18 +274,24 @@ def run_sync(
     """One sync action on one brain (default: the current one); returns its SyncReport."""
     if action not in SYNC_ACTIONS:
         raise InvalidInput(
-            f"unknown sync action {action!r}", hint="one of " + ", ".join(SYNC_ACTIONS)
+            msg.MSG_UNKNOWN_ACTION.format(name=action),
+            hint=msg.HINT_ONE_OF.format(names=", ".join(SYNC_ACTIONS)),
         )
     cfg = config.load_config()
-    chosen = strategy or cfg.conflict_strategy
-    if chosen not in STRATEGIES:
-        raise InvalidInput(
-            f"unknown conflict strategy {chosen!r}", hint="one of " + ", ".join(STRATEGIES)
-        )
+    chosen = _strategy(strategy or cfg.conflict_strategy)
     # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
     # waits for it, within its own deadline.
     with held(lock_path(brain or cfg.brain, RUNNING)):
         return _run_locked(action, cfg, chosen, brain, progress, transport)
+
+
+def _strategy(name: str) -> str:
+    if name not in STRATEGIES:
+        raise InvalidInput(
+            msg.MSG_UNKNOWN_STRATEGY.format(name=name),
+            hint=msg.HINT_ONE_OF.format(names=", ".join(STRATEGIES)),
+        )
+    return name
 
 
 def run_queued(brain: str) -> dict[str, Any] | None:
@@ -479,13 +462,13 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
             copy = local.changes.current(CONFLICT_KIND, conflict_id)
             if copy is None or copy.version.deleted:
                 raise NotFound(
-                    f"no open conflict {conflict_id!r}", hint="`nmem sync conflicts` lists them"
+                    msg.MSG_NO_CONFLICT.format(id=conflict_id), hint=msg.HINT_NO_CONFLICT
                 )
             why = bodies.problem(CONFLICT_KIND, copy.version.body)
             if why is not None:
                 raise InvalidInput(
-                    MSG_QUARANTINED_CONFLICT.format(id=conflict_id, reason=why),
-                    hint=HINT_QUARANTINED,
+                    msg.MSG_QUARANTINED_CONFLICT.format(id=conflict_id, reason=why),
+                    hint=msg.HINT_QUARANTINED,
                 )
             loser = loser_of(copy.version)
             current = local.changes.current(loser.kind, loser.id)
@@ -629,7 +612,7 @@ def _hub(
     timeout: float = REQUEST_TIMEOUT,
 ) -> HubClient:
     if not cfg.hub_url:
-        raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+        raise ConfigError(msg.MSG_NOT_CONFIGURED, hint=msg.HINT_NOT_CONFIGURED)
     device = DeviceInfo(
         device_id=config.device_id(),
         name=(cfg.device_name or "device")[:64],
