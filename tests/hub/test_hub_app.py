@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -144,7 +144,7 @@ async def test_payload_limits(make_client: ClientFactory) -> None:
     answer = await roomy.post("/v1/brains/b-1/push", json={"device": DEVICE, "records": [big]})
     assert is_error(answer, 413, "payload_too_large") == "Payload too large"
 
-    async def chunks():  # no Content-Length: counted as it streams
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
         for _ in range(10):
             yield b" " * 1_000
 
