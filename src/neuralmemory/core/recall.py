@@ -11,6 +11,7 @@ score = BM25 (normalized to the best match) + TEXT_ACTIVATION * a1 + a3, nudged 
 `rank` runs these as named stages over the records of core/candidates.py: seed (the query's
 concepts), match (hop 1: BM25 and seed coverage), spread and learned (hop 2, core/spread.py:
 bridges, relations, learned links), fuse (scores, scaled by strength).
+
 Every step is bounded (seeds, pool size, fan-out per neuron, sources, bridges), so the cost of a
 recall does not grow with the brain: posting lists are read newest-first and cut at FAN_OUT, and
 a very common neuron spreads almost nothing because its specificity (IDF) is near zero.
