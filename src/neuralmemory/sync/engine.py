@@ -146,13 +146,13 @@ def _brain_lock(brain_id: str) -> Iterator[None]:
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off while a pull or a push moves pages of records. Each record
     makes several objects (decoded JSON, Version, rows, concepts; canonical bytes on a push),
-    none in a reference cycle, and the collector's passes over them were measured at 0.47-0.78 s
-    of a 5.2-7.0 s first pull of 10K memories, and 0.29 s of a 4.7 s first push (benchmarks/
-    sync_bench.py's set-up, 2 loaded cores); paused, under 0.01 s. Reference counting still
-    frees each page once applied. Only there: the switch is process-wide, so every other thread
-    runs without the collector meanwhile, and the rest of a sync (prepare, converge, verify,
-    repair, waiting on the hub) makes few objects. Left alone when something else already
-    turned it off."""
+    none in a reference cycle, and the collector's passes over them were measured at 7-11% of a
+    first pull of 10K memories (0.17 s of 2.2 s; 0.47-0.78 s of 5.2-7.0 s on loaded cores) and
+    6-9% of a first push (0.14 s of 1.7 s), with benchmarks/sync_bench.py's set-up against a hub
+    on loopback; paused, under 0.01 s. Reference counting still frees each page once applied.
+    Only there: the switch is process-wide, so every other thread runs without the collector
+    meanwhile, and the rest of a sync (prepare, converge, verify, repair, waiting on the hub)
+    makes few objects. Left alone when something else already turned it off."""
     if not gc.isenabled():
         yield
         return
