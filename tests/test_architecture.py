@@ -1,4 +1,4 @@
-"""Import directions (ARCHITECTURE.md): layers depend downward only.
+"""Import directions (docs/architecture.md#layers): layers depend downward only.
 
 cli, mcp -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and errors
 (it stores opaque records and never a memory). Nothing imports cli or mcp.

@@ -30,7 +30,8 @@ below them formats errors for a user.
 
 from __future__ import annotations
 
-# The messages users see word for word (DESIGN.md section 1). The hub and the Worker send the same.
+# The messages users see word for word (docs/protocol.md#errors). The hub and the Worker send the
+# same.
 MSG_INVALID_KEY = "Invalid or expired API key"
 MSG_ACCESS_DENIED = "Access denied"
 MSG_PAYLOAD_TOO_LARGE = "Payload too large"
