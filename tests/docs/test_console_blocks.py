@@ -275,6 +275,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_every_console_block_prints_what_it_shows(document: Path, session: Session) -> None:
+    failures = []  # all of a document's, so one run shows every block to fix
     for block in console_blocks(document):
         for command in block:
             output, _ = session.run(command.text)
@@ -284,10 +285,11 @@ def test_every_console_block_prints_what_it_shows(document: Path, session: Sessi
                 diff = difflib.unified_diff(
                     expected.splitlines(), actual.splitlines(), "the doc", "the run", lineterm=""
                 )
-                pytest.fail(
-                    f"{document.name}:{command.line}: $ {command.text}\n" + "\n".join(diff),
-                    pytrace=False,
+                failures.append(
+                    f"{document.name}:{command.line}: $ {command.text}\n" + "\n".join(diff)
                 )
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
 
 
 def test_the_matcher_and_normaliser() -> None:
