@@ -188,8 +188,7 @@ class Session:
         output, _ = self._shell(f"nmem serve >{log} {args} &\necho $! >{log}.pid")
         assert not output, output
         self.hubs.append(int(Path(f"{log}.pid").read_text()))
-        if _listening(int(port), self.hubs[-1]):
-            time.sleep(0.2)  # lines printed as it starts listening
+        _listening(int(port), self.hubs[-1])  # what it printed says why, when it did not start
         return log.read_text().rstrip("\n")
 
     def close(self) -> None:
