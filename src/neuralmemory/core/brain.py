@@ -4,7 +4,7 @@ A brain is one SQLite file, $NMEM_HOME/brains/{name}.db, with a globally unique 
 Every write to a record goes through store/changes.py (one pending version per changed record)
 and is then *materialized*: the memory row, its activation or learned link, and the derived
 concept graph (neurons, synapses, relations, FTS) rebuilt from the memory's text. The same
-materialization applies versions pulled from a hub (core/replica.py), so the graph is always
+materialization applies versions pulled from a hub (`Brain.apply_remote`), so the graph is always
 derivable from the memory records alone.
 
 Record bodies (what syncs; docs/cli.md repeats them):
@@ -217,6 +217,25 @@ def _check_priority(priority: object) -> int:
     if not 0 <= priority <= MAX_PRIORITY:
         raise InvalidInput(f"priority {priority} is out of range (0 to {MAX_PRIORITY})")
     return priority
+
+
+def _check_query(query: object) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("the query must be non-empty text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+
+
+def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None) -> bool:
+    """A recall filter: the memory has not expired, and has the type and all the tags asked for."""
+    if row.expires_at is not None and row.expires_at <= now:
+        return False
+    return (not type_ or row.type == type_) and (not tags or tags <= set(row.tags))
 
 
 def _check_expires(days: object) -> int | None:
@@ -447,12 +466,8 @@ class Brain:
         use on its activation counter, and so does the learned link along its hop-2 path;
         `reinforce=False` makes it read-only.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("the query must be non-empty text")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        _check_query(query)
+        _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
         now = self._now()
@@ -468,61 +483,57 @@ class Brain:
                 links=self._links_by_rid,
                 strength=lambda rids: self._strengths(rids, now),
             )
-            picked: list[tuple[Scored, MemoryRow]] = []
-            # Filters may reject many of the best: read more rows per chunk then. Without them
-            # only an expired memory is skipped, and `limit` rows nearly always suffice.
-            step = 4 * limit if wanted_tags or wanted_type else limit
-            for start in range(0, len(ranked), step):
-                chunk = ranked[start : start + step]
-                rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
-                for item in chunk:
-                    row = rows[item.rid]
-                    if (row.expires_at is not None and row.expires_at <= now) or (
-                        wanted_type and row.type != wanted_type
-                    ):
-                        continue
-                    if wanted_tags and not wanted_tags <= set(row.tags):
-                        continue
-                    picked.append((item, row))
-                if len(picked) >= limit:
-                    break
-            picked = picked[:limit]
-            hits = self._hits(picked)
+            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type)
+            hits, sources = self._hits(picked)
         if reinforce and hits:
-            self._reinforce(hits, picked)
+            self._reinforce(hits, sources)
         return hits
 
-    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> list[Hit]:
-        path_rids = {
-            int(step.split(":", 1)[1])
-            for item, _ in picked
-            for step in item.path
-            if step.startswith("memory:")
-        }
+    def _pick(
+        self, ranked: list[Scored], limit: int, now: int, tags: set[str], type_: str | None
+    ) -> list[tuple[Scored, MemoryRow]]:
+        """The first `limit` ranked memories that have not expired and pass the filters."""
+        picked: list[tuple[Scored, MemoryRow]] = []
+        # Filters may reject many of the best: read more rows per chunk then. Without them
+        # only an expired memory is skipped, and `limit` rows nearly always suffice.
+        step = 4 * limit if tags or type_ else limit
+        for start in range(0, len(ranked), step):
+            chunk = ranked[start : start + step]
+            rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
+            kept = [(item, rows[item.rid]) for item in chunk]
+            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_)]
+            if len(picked) >= limit:
+                break
+        return picked[:limit]
+
+    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> tuple[list[Hit], list[str | None]]:
+        """The API's hits, and for each the id of the memory its hop-2 path went through (None
+        for a direct match, or when that memory is gone)."""
+        path_rids = {step.rid for item, _ in picked for step in item.path if step.kind == "memory"}
         ids = sql.ids_by_rid(self.db, path_rids)
         inputs = sql.strength_inputs(self.db, [row.rid for _, row in picked])
-        hits = []
+        hits: list[Hit] = []
+        sources: list[str | None] = []
         for item, row in picked:
-            direct = item.text + TEXT_ACTIVATION * item.a1
-            if item.path and item.best > direct:
-                path = [
-                    f"memory:{ids.get(int(s[7:]), '?')}" if s.startswith("memory:") else s
-                    for s in item.path
-                ]
-                via = "link" if path[-1] == "link" else path[-1].split(":", 1)[0]
+            source, via = None, "text"
+            if item.path and item.best > item.text + TEXT_ACTIVATION * item.a1:
+                path, via = [step.text(ids) for step in item.path], str(item.path[-1].kind)
+                source = next((ids.get(s.rid) for s in item.path if s.kind == "memory"), None)
             else:
-                path, via = item.matched[:6] or ["text"], "text"
+                path = [step.text(ids) for step in item.matched[:6]] or ["text"]
             hits.append(Hit(self._memory(row, inputs[row.rid]), item.score, path, via))
-        return hits
+            sources.append(source)
+        return hits, sources
 
-    def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
+    def _reinforce(self, hits: list[Hit], sources: list[str | None]) -> None:
+        """Each of the best hits gains a use, and so does the learned link from the memory its
+        hop-2 path went through (`sources`, as _hits gives them)."""
         now = self._now()
         keys: list[tuple[str, str]] = []
         ends: dict[str, dict[str, Any]] = {}  # link id -> its {"a", "b"}
-        for hit in hits[:REINFORCED]:
+        for hit, source in zip(hits[:REINFORCED], sources, strict=False):
             keys.append(("activation", hit.memory.id))
-            source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
-            if hit.via in ("concept", "link") and source and source != "?":
+            if hit.via in ("concept", "link") and source:
                 a, b = sorted((source, hit.memory.id))
                 link = reinforce.link_id(a, b)
                 keys.append(("link", link))
