@@ -19,8 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from neuralmemory.config import ENV_HOME, atomic_write, env_flag
+from neuralmemory.config import ENV_HOME, env_flag
 from neuralmemory.errors import ConfigError
+from neuralmemory.jsonfile import edit_object
 
 SERVER_NAME = "nmem"
 
@@ -75,24 +76,8 @@ def write_entry(path: Path, entry: dict[str, Any]) -> None:
     A file that is not a JSON object with an `mcpServers` object is refused and left unchanged:
     rewriting it would lose the user's other servers.
     """
-    data: dict[str, Any] = {}
-    mode = 0o644
-    if path.exists():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{path} is not valid JSON at line {exc.lineno}, column {exc.colno}",
-                hint="fix or remove the file; it was not changed",
-            ) from None
-        if not isinstance(loaded, dict) or not isinstance(loaded.get("mcpServers", {}), dict):
-            raise ConfigError(
-                f"{path}: expected a JSON object with an 'mcpServers' object",
-                hint="fix or remove the file; it was not changed",
-            )
-        data = loaded
-        mode = path.stat().st_mode & 0o777
-    data.setdefault("mcpServers", {})[SERVER_NAME] = entry
-    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=mode)
+
+    def put(data: dict[str, Any]) -> None:
+        data.setdefault("mcpServers", {})[SERVER_NAME] = entry
+
+    edit_object(path, put, members=("mcpServers",))
