@@ -25,7 +25,7 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, reinforce
+from neuralmemory.core import bodies, crypto, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
@@ -184,7 +184,19 @@ def _check_content(content: object) -> str:
         content.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("content must be valid text (no lone surrogates)") from None
-    return content.strip()
+    text = privacy.strip_private(content.strip())
+    if not text:
+        raise InvalidInput(
+            "content is all inside <private>...</private>, which is never stored",
+            hint="put what may be stored outside the tags",
+        )
+    secret = privacy.find_secret(text)
+    if secret is not None:
+        raise InvalidInput(
+            f"content holds {secret}; secrets are never stored",
+            hint="remove it (keep it in a password manager) and remember the rest",
+        )
+    return text
 
 
 def _check_type(type_: object) -> str:
@@ -217,6 +229,12 @@ def _check_priority(priority: object) -> int:
     if not 0 <= priority <= MAX_PRIORITY:
         raise InvalidInput(f"priority {priority} is out of range (0 to {MAX_PRIORITY})")
     return priority
+
+
+def _check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
 
 
 def _check_expires(days: object) -> int | None:
@@ -432,6 +450,20 @@ class Brain:
             raise NotFound(f"no memory with id {id}")
         return self._memory(row)
 
+    def recent(self, limit: int = 20, *, types: Iterable[str] = ()) -> list[Memory]:
+        """The newest memories on this device (of `types`, when given), newest first. Read-only:
+        nothing is reinforced (what an agent's session start reads)."""
+        kinds = [_check_type(t) for t in types]
+        with self.db.reading():
+            rows = sql.newest_memories(self.db, _check_limit(limit), self._now(), kinds)
+            return [self._memory(row) for row in rows]
+
+    def strongest(self, limit: int = 20) -> list[Memory]:
+        """The memories recall returned most often, most first. Read-only."""
+        with self.db.reading():
+            rows = sql.most_used_memories(self.db, _check_limit(limit), self._now())
+            return [self._memory(row) for row in rows]
+
     def recall(
         self,
         query: str,
@@ -451,8 +483,7 @@ class Brain:
             raise InvalidInput("the query must be non-empty text")
         if len(query) > MAX_QUERY_CHARS:
             raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
         now = self._now()

@@ -19,6 +19,7 @@ _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
     " created_at, event_at, expires_at"
 )
+_JOINED_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _MEMORY_COLUMNS.split(","))
 
 
 class MemoryRow(NamedTuple):
@@ -149,6 +150,34 @@ def recent_ciphertexts(db: Database, limit: int) -> list[str]:
         (limit,),
     )
     return [row[0] for row in rows]
+
+
+def newest_memories(
+    db: Database, limit: int, now: int, types: Sequence[str] = ()
+) -> list[MemoryRow]:
+    """The live memories stored last on this device (largest rid first), of `types` if given:
+    a walk down the rowid b-tree, no sort."""
+    where = "(expires_at IS NULL OR expires_at > ?)"
+    params: list[object] = [now]
+    if types:
+        where += f" AND type IN ({','.join('?' * len(types))})"
+        params += list(types)
+    rows = db.execute(
+        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} ORDER BY rid DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [_row(row) for row in rows]
+
+
+def most_used_memories(db: Database, limit: int, now: int) -> list[MemoryRow]:
+    """The live memories recall returned most often (their activation counts), most first."""
+    rows = db.execute(
+        f"SELECT {_JOINED_COLUMNS} FROM activations a JOIN memories m ON m.id = a.memory_id"
+        " WHERE m.expires_at IS NULL OR m.expires_at > ?"
+        " ORDER BY a.count DESC, a.last_at DESC LIMIT ?",
+        (now, limit),
+    )
+    return [_row(row) for row in rows]
 
 
 def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
