@@ -1,7 +1,7 @@
 """Import directions (ARCHITECTURE.md): layers depend downward only.
 
-cli, mcp -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and errors
-(it stores opaque records and never a memory). Nothing imports cli or mcp.
+cli, mcp, hooks -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and
+errors (it stores opaque records and never a memory). Nothing imports cli or mcp.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "sync": {"hub", "mcp", "cli"},
     "hub": {"core", "store", "sync", "mcp", "cli", "clock"},
     "mcp": {"cli", "hub"},
+    "hooks": {"cli", "mcp", "hub"},
+    "jsonfile": {"core", "store", "sync", "hub", "mcp", "cli", "hooks"},
 }
 
 

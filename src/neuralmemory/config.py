@@ -215,6 +215,19 @@ def load_config(base: Path | None = None) -> Config:
     return cfg
 
 
+def load_section(name: str, base: Path | None = None) -> dict[str, Any]:
+    """One table of config.toml, e.g. [hooks] ({} when absent): for a layer that checks its own
+    settings. load_config and save_config leave the table as it is."""
+    path = config_path(base)
+    value = _read_document(path).unwrap().get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: '{name}' must be a table ([{name}])",
+            hint="fix or remove the line; the file was not changed",
+        )
+    return value
+
+
 def save_config(cfg: Config, base: Path | None = None) -> Path:
     """Write config.toml atomically, keeping the user's comments and unknown keys."""
     path = config_path(base)
