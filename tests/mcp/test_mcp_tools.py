@@ -180,6 +180,10 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_pa
             == "Error executing tool nmem_forget: no memory with id m-missing"
         )
         assert "nothing to change" in await call_error(session, "nmem_edit", memory_id="m-x")
+        assert await call_error(session, "nmem_remember", content="deploy key ghp_" + "a" * 36) == (
+            "Error executing tool nmem_remember: content holds a GitHub token; secrets are never"
+            " stored (remove it (keep it in a password manager) and remember the rest)"
+        )
         assert "Sync is not configured" in await call_error(session, "nmem_sync", action="push")
         assert "Cloud hub requires HTTPS" in await call_error(
             session, "nmem_sync_config", action="set", hub_url="http://203.0.113.7:8000"

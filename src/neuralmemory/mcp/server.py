@@ -116,8 +116,9 @@ def nmem_remember(
     Use it when the user states a preference or an instruction, when a decision is made (and why),
     when a bug is solved (the error and its fix), when a todo is agreed, or when you learn a
     project fact that a future session would otherwise have to rediscover. One self-contained idea
-    per call. Set encrypted=true for anything sensitive. Remembering the same text twice is
-    harmless (created=false). Returns the new memory's id.
+    per call. Set encrypted=true for anything sensitive; secrets (API keys, private keys) are
+    refused, and text inside <private>...</private> is not stored. Remembering the same text
+    twice is harmless (created=false). Returns the new memory's id.
     """
     with open_brain() as brain:
         done = brain.remember(
