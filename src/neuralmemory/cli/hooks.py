@@ -1,23 +1,22 @@
 """`nmem hooks install | uninstall | status`: nmem's entries in Claude Code's settings, and
 `nmem hook EVENT`: what Claude Code runs for each event. Parse, call the hooks layer, print.
 
-`nmem hook` is on the path of every prompt: it imports only what answering needs, and the work
-runs under the hooks layer's time limit (hooks/runner.py).
+`nmem hook` is on the path of every prompt: the console script (cli/entry.py) answers it without
+loading click, and the work runs under the hooks layer's time limit (hooks/runner.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from neuralmemory.cli.common import emit_json, handled, json_option
+from neuralmemory.cli.entry import answer_event
 from neuralmemory.hooks.install import CLIENTS, SCOPES, Scope, install, status, uninstall
-from neuralmemory.hooks.runner import EVENTS, run_hook
+from neuralmemory.hooks.runner import EVENTS
 
 client_argument = click.argument(
     "client", type=click.Choice(CLIENTS), default="claude-code", required=False
@@ -127,9 +126,4 @@ def hook(event: str) -> None:
 
     Never fails the client: every problem is one line in $NMEM_HOME/logs/hooks.log.
     """
-    outcome = run_hook(event, sys.stdin.read())
-    if outcome.output:
-        click.echo(outcome.output)
-    if not outcome.finished:
-        sys.stdout.flush()
-        os._exit(0)  # the work thread outlived the limit: do not wait for it
+    answer_event(event)
