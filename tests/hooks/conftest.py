@@ -23,18 +23,24 @@ def project(tmp_path: Path) -> Path:
     return folder
 
 
+FALCON = "github.com/ada/falcon"
+HERON = "github.com/ada/heron"
+
+
 @pytest.fixture
 def memories(home: Path) -> dict[str, str]:
-    """A brain with guiding memories, facts, and memories of another project; name -> id."""
+    """A brain with memories of project falcon (the `project` checkout), of project heron, and
+    of no project: guiding ones and facts; name -> id."""
     ids = {}
     with open_brain() as brain:
-        for name, content, kind, tags in (
-            ("rule", "Always run make test before committing", "instruction", ["falcon"]),
-            ("db", "We chose PostgreSQL for billing because it has JSONB", "decision", ["falcon"]),
-            ("tabs", "Ada prefers tabs in Go code", "preference", []),
-            ("deploys", "Billing deploys happen on Fridays after the 14:00 freeze", "fact", []),
-            ("heron", "Heron's API is served by Caddy on port 8443", "fact", ["heron"]),
-            ("cat", "The office cat is called Tom", "fact", []),
+        for name, content, kind, project in (
+            ("rule", "Always run make test before committing", "instruction", FALCON),
+            ("db", "We chose PostgreSQL for billing because it has JSONB", "decision", FALCON),
+            ("tabs", "Ada prefers tabs in Go code", "preference", None),
+            ("deploys", "Billing deploys happen on Fridays after the 14:00 freeze", "fact", None),
+            ("heron", "Heron's billing API is served by Caddy on port 8443", "fact", HERON),
+            ("heron-rule", "Never deploy heron on a Friday", "instruction", HERON),
+            ("cat", "The office cat is called Tom", "fact", None),
         ):
-            ids[name] = brain.remember(content, type=kind, tags=tags).memory.id
+            ids[name] = brain.remember(content, type=kind, project=project).memory.id
     return ids

@@ -46,22 +46,20 @@ def test_session_start_puts_guidance_first_and_the_project_first(
     project: Path, memories: dict[str, str]
 ) -> None:
     ran = run_hook("session-start", fixture("session_start", cwd=str(project)))
-    assert ran.code == 0
-    text = _context(ran, "SessionStart")
-    lines = text.splitlines()
-    assert lines[0] == (
-        "Neural Memory for project falcon: instructions, preferences and decisions (newest first):"
-    )
-    # the project's (tagged falcon) first, newest first; then the rest
-    assert [memories[n] in lines[i] for n, i in (("db", 1), ("rule", 2), ("tabs", 3))] == [True] * 3
-    assert lines[4] == "Neural Memory for project falcon: strongest and most recent memories:"
-    assert (
-        f"- [fact] Billing deploys happen on Fridays after the 14:00 freeze ({memories['deploys']})"
-        in lines
-    )
-    assert "- [instruction] Always run make test before committing" in lines[2]
-    assert lines[-1].startswith("(nmem_recall finds more;")
-    assert "Sync:" not in text  # no hub configured
+    lines = _context(ran, "SessionStart").splitlines()
+    falcon = "Neural Memory for project falcon"
+    assert lines == [
+        f"{falcon}: instructions, preferences and decisions (newest first):",
+        # the project's own first, newest first; then those of no project
+        f"- [decision] We chose PostgreSQL for billing because it has JSONB ({memories['db']})",
+        f"- [instruction] Always run make test before committing ({memories['rule']})",
+        f"- [preference] Ada prefers tabs in Go code ({memories['tabs']})",
+        f"{falcon}: strongest and most recent memories:",
+        f"- [fact] The office cat is called Tom ({memories['cat']})",
+        "- [fact] Billing deploys happen on Fridays after the 14:00 freeze"
+        f" ({memories['deploys']})",
+        "(nmem_recall finds more; nmem_remember saves what a later session should know.)",
+    ]  # nothing of project heron, and no sync line: no hub is configured
 
 
 def test_session_start_keeps_within_its_budget(home: Path, memories: dict[str, str]) -> None:
@@ -98,14 +96,16 @@ def test_session_start_adds_one_line_of_sync_state_when_a_hub_is_configured(
 ) -> None:
     write_config(home, 'hub_url = "http://127.0.0.1:9"\n')
     text = _context(run_hook("session-start", fixture("session_start")), "SessionStart")
-    assert "Sync: 6 changes not pushed yet; never synced." in text.splitlines()
+    assert "Sync: 7 changes not pushed yet; never synced." in text.splitlines()
 
 
 # ---------------------------------------------------------------------------- UserPromptSubmit
 
 
-def test_a_matching_prompt_gets_its_memories_once_per_session(memories: dict[str, str]) -> None:
-    event = fixture("user_prompt_submit", session_id="prompt-session")
+def test_a_matching_prompt_gets_its_memories_once_per_session(
+    project: Path, memories: dict[str, str]
+) -> None:
+    event = fixture("user_prompt_submit", session_id="prompt-session", cwd=str(project))
     text = _context(run_hook("user-prompt-submit", event), "UserPromptSubmit")
     assert text.splitlines() == [
         "Neural Memory: memories related to this prompt (best first):",
@@ -118,10 +118,12 @@ def test_a_matching_prompt_gets_its_memories_once_per_session(memories: dict[str
     assert memories["deploys"] in _context(other, "UserPromptSubmit")
 
 
-def test_memories_from_session_start_are_not_injected_again(memories: dict[str, str]) -> None:
-    start = run_hook("session-start", fixture("session_start"))
+def test_memories_from_session_start_are_not_injected_again(
+    project: Path, memories: dict[str, str]
+) -> None:
+    start = run_hook("session-start", fixture("session_start", cwd=str(project)))
     assert memories["deploys"] in _context(start, "SessionStart")
-    ran = run_hook("user-prompt-submit", fixture("user_prompt_submit"))
+    ran = run_hook("user-prompt-submit", fixture("user_prompt_submit", cwd=str(project)))
     assert (ran.code, ran.stdout) == (0, "")
 
 

@@ -28,6 +28,7 @@ from neuralmemory.clock import wall_ms
 from neuralmemory.core import bodies, crypto, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
+from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
 from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
@@ -73,6 +74,7 @@ def _memory_row(version: Version) -> MemoryRow:
         body["created_at"],
         body.get("event_at"),
         body.get("expires_at"),
+        body.get("project"),
     )
 
 
@@ -231,6 +233,20 @@ def _check_priority(priority: object) -> int:
     return priority
 
 
+def _scope(project: str | None) -> str | None:
+    """The project a read keeps (with the memories of none), or None: every project."""
+    return None if project is None or project == ALL else check_project(project)
+
+
+def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
+    """Whether recall may return this row: live, of the type, with the tags, in the scope."""
+    if row.expires_at is not None and row.expires_at <= now:
+        return False
+    if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
+        return False
+    return scope is None or row.project in (scope, None)
+
+
 def _check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
@@ -347,9 +363,12 @@ class Brain:
         priority: int = DEFAULT_PRIORITY,
         expires_days: int | None = None,
         encrypted: bool = False,
+        project: str | None = None,
     ) -> Remembered:
-        """Store a memory; the same plaintext remembered twice is one memory (created=False)."""
+        """Store a memory, of `project` when given; the same plaintext remembered twice is one
+        memory (created=False, and its project stays the first one's)."""
         text = _check_content(content)
+        owner = None if project is None else check_project(project)
         kind = detect_type(text) if type is None else _check_type(type)
         clean_tags = _check_tags(tags)
         level = _check_priority(priority)
@@ -365,6 +384,8 @@ class Brain:
             "created_at": now,
             "expires_at": None if days is None else now + days * DAY_MS,
         }
+        if owner is not None:
+            body["project"] = owner
         if encrypted:
             # A random id: a hash of the text would let anyone confirm a guess of it.
             memory_id = "m-" + secrets.token_hex(12)
@@ -450,18 +471,24 @@ class Brain:
             raise NotFound(f"no memory with id {id}")
         return self._memory(row)
 
-    def recent(self, limit: int = 20, *, types: Iterable[str] = ()) -> list[Memory]:
-        """The newest memories on this device (of `types`, when given), newest first. Read-only:
-        nothing is reinforced (what an agent's session start reads)."""
+    def recent(
+        self, limit: int = 20, *, types: Iterable[str] = (), project: str | None = None
+    ) -> list[Memory]:
+        """The newest memories on this device (of `types`, when given), newest first; with a
+        project, its memories and those of no project, its own first. Read-only: nothing is
+        reinforced (what an agent's session start reads)."""
         kinds = [_check_type(t) for t in types]
+        scope = _scope(project)
         with self.db.reading():
-            rows = sql.newest_memories(self.db, _check_limit(limit), self._now(), kinds)
+            rows = sql.newest_memories(self.db, _check_limit(limit), self._now(), kinds, scope)
             return [self._memory(row) for row in rows]
 
-    def strongest(self, limit: int = 20) -> list[Memory]:
-        """The memories recall returned most often, most first. Read-only."""
+    def strongest(self, limit: int = 20, *, project: str | None = None) -> list[Memory]:
+        """The memories recall returned most often, most first; a project as for recent().
+        Read-only."""
+        scope = _scope(project)
         with self.db.reading():
-            rows = sql.most_used_memories(self.db, _check_limit(limit), self._now())
+            rows = sql.most_used_memories(self.db, _check_limit(limit), self._now(), scope)
             return [self._memory(row) for row in rows]
 
     def recall(
@@ -472,8 +499,12 @@ class Brain:
         tags: Iterable[str] | None = None,
         type: str | None = None,
         reinforce: bool = True,
+        project: str | None = None,
     ) -> list[Hit]:
         """Memories related to `query`, best first, each with its score and linking path.
+
+        With a project, only its memories and those of no project, its own first (each part
+        best first); None or "*": every memory.
 
         Recall reinforces what it returns (Hebbian): each of the best REINFORCED hits gains one
         use on its activation counter, and so does the learned link along its hop-2 path;
@@ -486,6 +517,7 @@ class Brain:
         _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
+        scope = _scope(project)
         now = self._now()
         # With the brain's key the query is also sealed, to meet encrypted memories; without
         # any, the sealed words match nothing. Asking whether any memory is encrypted would
@@ -502,21 +534,17 @@ class Brain:
             picked: list[tuple[Scored, MemoryRow]] = []
             # Filters may reject many of the best: read more rows per chunk then. Without them
             # only an expired memory is skipped, and `limit` rows nearly always suffice.
-            step = 4 * limit if wanted_tags or wanted_type else limit
+            step = 4 * limit if wanted_tags or wanted_type or scope else limit
             for start in range(0, len(ranked), step):
                 chunk = ranked[start : start + step]
                 rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
                 for item in chunk:
-                    row = rows[item.rid]
-                    if (row.expires_at is not None and row.expires_at <= now) or (
-                        wanted_type and row.type != wanted_type
-                    ):
-                        continue
-                    if wanted_tags and not wanted_tags <= set(row.tags):
-                        continue
-                    picked.append((item, row))
+                    if _wanted(rows[item.rid], now, wanted_tags, wanted_type, scope):
+                        picked.append((item, rows[item.rid]))
                 if len(picked) >= limit:
                     break
+            if scope is not None:  # the project's own first, each part in rank order
+                picked.sort(key=lambda pair: pair[1].project is None)
             picked = picked[:limit]
             hits = self._hits(picked)
         if reinforce and hits:
@@ -580,6 +608,7 @@ class Brain:
                 records=self.changes.count(),
                 pending=self.changes.pending_count(),
                 db_bytes=self.db_bytes(),
+                projects={p or "": n for p, n in sql.project_counts(self.db).items()},
                 **counts,
             )
 
@@ -787,6 +816,7 @@ class Brain:
             expires_at=row.expires_at,
             strength=reinforce.activation(count, last or created, self._now()),
             access_count=count,
+            project=row.project,
         )
 
     def _strengths(self, rids: list[int], now: int) -> dict[int, float]:

@@ -9,12 +9,11 @@ once its `<private>` spans are cut.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from neuralmemory.core.models import Memory
 from neuralmemory.core.privacy import find_secret, strip_private
-from neuralmemory.hooks.project import Project
 
 CHARS_PER_TOKEN = 4
 MAX_LINE_CHARS = 400  # one long memory must not take the whole budget
@@ -40,14 +39,6 @@ def line(memory: Memory, text: str) -> str:
     return f"- [{memory.type}] {text} ({memory.id}{tags})"
 
 
-def project_first(memories: Iterable[Memory], project: Project | None) -> list[Memory]:
-    """The project's memories (tagged with its name) first, each group in the order given."""
-    listed = list(memories)
-    if project is None:
-        return listed
-    return sorted(listed, key=lambda m: project.name not in m.tags)
-
-
 @dataclass
 class Block:
     """Lines under headings, filled while the budget lasts."""
@@ -58,7 +49,12 @@ class Block:
     used: int = 0
 
     def add_section(
-        self, heading: str, memories: Iterable[Memory], *, skip: set[str], most: int = 1000
+        self,
+        heading: str,
+        memories: Iterable[Memory],
+        *,
+        skip: Collection[str] = (),
+        most: int = 1000,
     ) -> int:
         """Add `heading` and the memories that fit (none fit: no heading); how many were added."""
         section: list[str] = []

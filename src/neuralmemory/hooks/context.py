@@ -1,9 +1,10 @@
 """The SessionStart block: what an agent should know before its first prompt.
 
 First the instructions, preferences and decisions (newest first), then the strongest and the most
-recent of the rest, each part with the project's memories first, all within the budget
-(HookOptions.context_tokens); then one line of sync state when a hub is configured. An empty
-brain, or one with nothing that may be shown, gives no block at all.
+recent of the rest: in a project, only its memories and those of no project, its own first in
+each part; all within the budget (HookOptions.context_tokens); then one line of sync state when a
+hub is configured. A brain with nothing for the project, or nothing that may be shown, gives no
+block at all.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import UTC, datetime
 
 from neuralmemory.config import Config, redact_keys
 from neuralmemory.core.brain import Brain
-from neuralmemory.hooks.block import Block, project_first
-from neuralmemory.hooks.project import Project
+from neuralmemory.core.project import Project
+from neuralmemory.hooks.block import Block
 from neuralmemory.sync.resolve import CONFLICT_KIND
 from neuralmemory.sync.state import LAST_ERROR, LAST_RESULT, SyncState
 
@@ -27,19 +28,17 @@ def session_block(
 ) -> tuple[str, list[str]] | None:
     """The block's text and the ids it shows, or None when there is nothing to show."""
     where = f" for project {project.name}" if project else ""
+    key = project.key if project else None
     block = Block(budget)
     block.add_section(
         f"Neural Memory{where}: instructions, preferences and decisions (newest first):",
-        project_first(brain.recent(GUIDING_READ, types=GUIDING_TYPES), project),
-        skip=set(),
+        brain.recent(GUIDING_READ, types=GUIDING_TYPES, project=key),
     )
-    others = {m.id: m for m in [*brain.strongest(OTHERS_READ), *brain.recent(OTHERS_READ)]}
-    ranked = sorted(others.values(), key=lambda m: (m.strength, m.created_at), reverse=True)
-    block.add_section(
-        f"Neural Memory{where}: strongest and most recent memories:",
-        project_first(ranked, project),
-        skip=set(),
-    )
+    read = [*brain.strongest(OTHERS_READ, project=key), *brain.recent(OTHERS_READ, project=key)]
+    others = sorted({m.id: m for m in read}.values(), key=lambda m: (m.strength, m.created_at))
+    others.reverse()
+    others.sort(key=lambda m: m.project is None)  # stable: the project's own first
+    block.add_section(f"Neural Memory{where}: strongest and most recent memories:", others)
     if cfg.sync_enabled:
         block.add_note(sync_line(brain))
     text = block.text()

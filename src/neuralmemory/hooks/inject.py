@@ -2,7 +2,8 @@
 
 Recall runs on the prompt (its `<private>` spans cut, at most MAX_QUERY_CHARS) without
 reinforcing anything: a hook that wrote on every prompt would make every prompt a change to sync.
-Only hits scoring at least the floor (HookOptions.min_score) count, the project's first; at most
+In a project, only its memories and those of no project count, its own first (recall's
+`project`); and only hits scoring at least the floor (HookOptions.min_score); at most
 MAX_HITS of them, within the budget, and never one this session already received. Nothing
 relevant: no block.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 from neuralmemory.core.brain import MAX_QUERY_CHARS, Brain
 from neuralmemory.core.privacy import strip_private
-from neuralmemory.hooks.block import Block, project_first
+from neuralmemory.core.project import Project
+from neuralmemory.hooks.block import Block
 from neuralmemory.hooks.options import HookOptions
-from neuralmemory.hooks.project import Project
 
 MAX_HITS = 5
 CANDIDATES = 20  # hits read before the floor and the session's repeats are taken out
@@ -29,12 +30,12 @@ def prompt_block(
     query = strip_private(prompt)[:MAX_QUERY_CHARS].strip()
     if not query:
         return None
-    hits = brain.recall(query, limit=CANDIDATES, reinforce=False)
-    relevant = [h.memory for h in hits if h.score >= options.min_score]
+    key = project.key if project else None
+    hits = brain.recall(query, limit=CANDIDATES, reinforce=False, project=key)
     block = Block(options.prompt_tokens)
     block.add_section(
         "Neural Memory: memories related to this prompt (best first):",
-        project_first(relevant, project),
+        [h.memory for h in hits if h.score >= options.min_score],
         skip=already,
         most=MAX_HITS,
     )

@@ -29,7 +29,7 @@ from neuralmemory.protocol import iso_ms
 
 if TYPE_CHECKING:
     from neuralmemory.core.brain import Brain
-    from neuralmemory.hooks.project import Project
+    from neuralmemory.core.project import Project
 
 #: `nmem hook EVENT` -> Claude Code's event name
 EVENTS = {
@@ -114,7 +114,7 @@ def _context(event: str, text: str) -> dict[str, Any]:
 
 
 def _project(payload: dict[str, Any]) -> Project | None:
-    from neuralmemory.hooks.project import detect_project
+    from neuralmemory.core.project import detect_project
 
     cwd = payload.get("cwd")
     return detect_project(Path(cwd) if isinstance(cwd, str) and cwd else Path.cwd())

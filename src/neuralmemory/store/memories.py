@@ -17,7 +17,7 @@ from neuralmemory.store.db import Database
 
 _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
-    " created_at, event_at, expires_at"
+    " created_at, event_at, expires_at, project"
 )
 _JOINED_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _MEMORY_COLUMNS.split(","))
 
@@ -37,6 +37,7 @@ class MemoryRow(NamedTuple):
     created_at: int
     event_at: int | None
     expires_at: int | None
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,20 @@ class Neuron:
 
 
 def _row(values: Any) -> MemoryRow:
-    rid, id_, content, ciphertext, encrypted, type_, tags, priority, created, event, expires = (
-        values
-    )
+    (
+        rid,
+        id_,
+        content,
+        ciphertext,
+        encrypted,
+        type_,
+        tags,
+        priority,
+        created,
+        event,
+        expires,
+        project,
+    ) = values
     return MemoryRow(
         rid=rid,
         id=id_,
@@ -72,6 +84,7 @@ def _row(values: Any) -> MemoryRow:
         created_at=created,
         event_at=event,
         expires_at=expires,
+        project=project,
     )
 
 
@@ -79,7 +92,8 @@ def _row(values: Any) -> MemoryRow:
 
 
 _MEMORY_VALUES = (
-    "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at"
+    "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at,"
+    " project"
 )
 
 
@@ -113,6 +127,7 @@ def upsert_memories(
             row.created_at,
             row.event_at,
             row.expires_at,
+            row.project,
         )
         if rid is None:
             top += 1
@@ -124,7 +139,8 @@ def upsert_memories(
     if updates:
         db.executemany(
             "UPDATE memories SET content = ?, ciphertext = ?, encrypted = ?, type = ?, tags = ?,"
-            " priority = ?, created_at = ?, event_at = ?, expires_at = ? WHERE rid = ?",
+            " priority = ?, created_at = ?, event_at = ?, expires_at = ?, project = ?"
+            " WHERE rid = ?",
             updates,
         )
     if inserts:
@@ -152,30 +168,44 @@ def recent_ciphertexts(db: Database, limit: int) -> list[str]:
     return [row[0] for row in rows]
 
 
+def _scope(project: str | None, column: str = "project") -> tuple[str, list[object], str]:
+    """(WHERE part, its parameters, ORDER BY lead) that keep `project`'s memories and those of
+    no project, the project's first; no project given: every memory, no lead."""
+    if project is None:
+        return "", [], ""
+    return f" AND ({column} = ? OR {column} IS NULL)", [project], f"{column} IS NULL, "
+
+
 def newest_memories(
-    db: Database, limit: int, now: int, types: Sequence[str] = ()
+    db: Database, limit: int, now: int, types: Sequence[str] = (), project: str | None = None
 ) -> list[MemoryRow]:
-    """The live memories stored last on this device (largest rid first), of `types` if given:
-    a walk down the rowid b-tree, no sort."""
+    """The live memories stored last on this device (largest rid first), of `types` if given,
+    of `project` (and of none) if given, the project's first."""
     where = "(expires_at IS NULL OR expires_at > ?)"
     params: list[object] = [now]
     if types:
         where += f" AND type IN ({','.join('?' * len(types))})"
         params += list(types)
+    scoped, scope_params, lead = _scope(project)
     rows = db.execute(
-        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} ORDER BY rid DESC LIMIT ?",
-        [*params, limit],
+        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where}{scoped}"
+        f" ORDER BY {lead}rid DESC LIMIT ?",
+        [*params, *scope_params, limit],
     )
     return [_row(row) for row in rows]
 
 
-def most_used_memories(db: Database, limit: int, now: int) -> list[MemoryRow]:
-    """The live memories recall returned most often (their activation counts), most first."""
+def most_used_memories(
+    db: Database, limit: int, now: int, project: str | None = None
+) -> list[MemoryRow]:
+    """The live memories recall returned most often (their activation counts), most first; of
+    `project` (and of none) if given, the project's first."""
+    scoped, scope_params, lead = _scope(project, "m.project")
     rows = db.execute(
         f"SELECT {_JOINED_COLUMNS} FROM activations a JOIN memories m ON m.id = a.memory_id"
-        " WHERE m.expires_at IS NULL OR m.expires_at > ?"
-        " ORDER BY a.count DESC, a.last_at DESC LIMIT ?",
-        (now, limit),
+        f" WHERE (m.expires_at IS NULL OR m.expires_at > ?){scoped}"
+        f" ORDER BY {lead}a.count DESC, a.last_at DESC LIMIT ?",
+        [now, *scope_params, limit],
     )
     return [_row(row) for row in rows]
 
@@ -465,6 +495,14 @@ def counts(db: Database) -> dict[str, int]:
     ):
         result[name] = int(db.execute(sql).fetchone()[0])
     return result
+
+
+def project_counts(db: Database) -> dict[str | None, int]:
+    """Memories per project (None: of no project), largest first."""
+    rows = db.execute(
+        "SELECT project, count(*) FROM memories GROUP BY project ORDER BY count(*) DESC, project"
+    )
+    return {project: int(count) for project, count in rows}
 
 
 def strength_inputs(db: Database, rids: Iterable[int]) -> dict[int, tuple[int, int, int | None]]:

@@ -5,8 +5,8 @@ The project is the git remote's URL, normalized (`git@github.com:Ada/Falcon.git`
 name, else none. Git's files are read directly (no `git` process: a hook must start fast), from
 the working tree up, through a worktree's or submodule's `.git` file to the common git folder.
 
-Its `name` (the last part, lowercased) is the tag that marks a memory as the project's until
-memories carry a project field of their own (docs/hooks.md, "Projects").
+A memory's `project` (its body's optional field) is such a key; `name` (the last part,
+lowercased) is for people. ALL ("*") asks recall for every project's memories.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuralmemory.errors import InvalidInput
+
+ALL = "*"
+MAX_PROJECT_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCP_URL = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?(?P<path>/.*)?$")
 _REMOTE = re.compile(r'^\[remote "(?P<name>[^"]+)"\]$')
@@ -28,6 +33,17 @@ class Project:
     @classmethod
     def of(cls, key: str) -> Project:
         return cls(key, key.rstrip("/").rsplit("/", 1)[-1].lower())
+
+
+def check_project(value: object) -> str:
+    """A project as a memory may carry it: 1 to MAX_PROJECT_CHARS characters of one line."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_PROJECT_CHARS or _CONTROL.search(text) or text == ALL:
+        raise InvalidInput(
+            f"a project must be 1 to {MAX_PROJECT_CHARS} characters of one line, not {ALL!r}",
+            hint="e.g. github.com/ada/falcon (what nmem detects in a git checkout)",
+        )
+    return text
 
 
 def detect_project(cwd: Path) -> Project | None:
