@@ -46,6 +46,15 @@ def check_project(value: object) -> str:
     return text
 
 
+def resolve_project(value: str | None, cwd: Path) -> str | None:
+    """The project a command or tool means: `value` as given ("" for none, "*" for all), else
+    the project of `cwd` (where the user, or the client that started us, works), else none."""
+    if value is not None:
+        return value.strip() or None
+    found = detect_project(cwd)
+    return found.key if found else None
+
+
 def detect_project(cwd: Path) -> Project | None:
     top = _worktree_top(cwd)
     if top is None:

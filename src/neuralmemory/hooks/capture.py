@@ -28,8 +28,8 @@ STOP_REASON = (
     "Before you finish: this session did work and saved nothing to Neural Memory. If it "
     "produced anything a later session should know (a decision and why, a fix for an error, "
     "a preference or instruction from the user, a project fact), save each as one "
-    "self-contained memory with nmem_remember, with a type and tags (the project's name among "
-    "them). Never save secrets; wrap anything private in <private>...</private>. If nothing is "
+    "self-contained memory with nmem_remember, with a type and tags (it files them under this "
+    "project). Never save secrets; wrap anything private in <private>...</private>. If nothing is "
     "worth keeping, just finish. You will not be asked again in this session."
 )
 PRECOMPACT_REASON = (

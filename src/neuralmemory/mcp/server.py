@@ -23,6 +23,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -45,6 +46,7 @@ from neuralmemory.core.brain import (
     open_brain,
 )
 from neuralmemory.core.extract import MEMORY_TYPES
+from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
 from neuralmemory.errors import InternalError, InvalidInput, NmemError
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
@@ -110,6 +112,14 @@ def nmem_remember(
         bool,
         Field(description="Encrypt the text on this device before it is stored or synced."),
     ] = False,
+    project: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_PROJECT_CHARS,
+            description="The project it belongs to. Default: the project your client started "
+            'this server in (its git remote); "" for none (a fact of no one project).',
+        ),
+    ] = None,
 ) -> RememberOut:
     """Save one thing worth knowing in a later session to the user's long-term memory.
 
@@ -128,6 +138,7 @@ def nmem_remember(
             priority=priority,
             expires_days=expires_days,
             encrypted=encrypted,
+            project=resolve_project(project, Path.cwd()),
         )
     service.after_write(brain.name, AUTO_SYNC)
     return RememberOut.of(done)
@@ -147,6 +158,14 @@ def nmem_recall(
         Tags | None, Field(description="Only memories carrying all of these tags.")
     ] = None,
     type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+    project: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_PROJECT_CHARS,
+            description="Only this project's memories (first) and those of no project. Default: "
+            'the project your client started this server in; "*" for every project.',
+        ),
+    ] = None,
 ) -> RecallOut:
     """Search the user's long-term memory by association; the best matches come first.
 
@@ -157,7 +176,9 @@ def nmem_recall(
     strengthens the memories it returns.
     """
     with open_brain() as brain:
-        hits = brain.recall(query, limit=limit, tags=tags, type=type)
+        hits = brain.recall(
+            query, limit=limit, tags=tags, type=type, project=resolve_project(project, Path.cwd())
+        )
     service.after_write(brain.name, AUTO_SYNC)
     return RecallOut.of(query, hits)
 
