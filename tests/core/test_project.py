@@ -111,17 +111,9 @@ def test_recall_ranks_the_project_first_then_no_project_and_star_is_everything(
 
 
 def test_a_project_from_another_device_is_materialized(brain: Brain) -> None:
-    body = {
-        "content": "Heron deploys on Tuesdays",
-        "encrypted": False,
-        "type": "fact",
-        "tags": [],
-        "priority": 5,
-        "created_at": 1_700_000_000_000,
-        "event_at": None,
-        "expires_at": None,
-        "project": HERON,
-    }
+    mine = brain.changes.current("memory", brain.remember("Seed", project=FALCON).memory.id)
+    assert mine is not None
+    body = {**mine.version.body, "content": "Heron deploys on Tuesdays", "project": HERON}
     remote = Version.create(
         kind="memory", id="m-remote", hlc="1700000000000-0000-dev-other", device_id="dev-other",
         body=body,
