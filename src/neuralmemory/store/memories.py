@@ -168,31 +168,33 @@ def recent_ciphertexts(db: Database, limit: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _scope(project: str | None, column: str = "project") -> tuple[str, list[object], str]:
-    """(WHERE part, its parameters, ORDER BY lead) that keep `project`'s memories and those of
-    no project, the project's first; no project given: every memory, no lead."""
-    if project is None:
-        return "", [], ""
-    return f" AND ({column} = ? OR {column} IS NULL)", [project], f"{column} IS NULL, "
-
-
 def newest_memories(
     db: Database, limit: int, now: int, types: Sequence[str] = (), project: str | None = None
 ) -> list[MemoryRow]:
-    """The live memories stored last on this device (largest rid first), of `types` if given,
-    of `project` (and of none) if given, the project's first."""
+    """The live memories stored last on this device (largest rid first), of `types` if given;
+    with a project, its own first, then those of no project. Each part walks an index (rowid,
+    or project then rowid) backwards: no sort, however large the brain."""
     where = "(expires_at IS NULL OR expires_at > ?)"
     params: list[object] = [now]
     if types:
         where += f" AND type IN ({','.join('?' * len(types))})"
         params += list(types)
-    scoped, scope_params, lead = _scope(project)
-    rows = db.execute(
-        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where}{scoped}"
-        f" ORDER BY {lead}rid DESC LIMIT ?",
-        [*params, *scope_params, limit],
+    parts = (
+        [("", [])]
+        if project is None
+        else [(" AND project = ?", [project]), (" AND project IS NULL", [])]
     )
-    return [_row(row) for row in rows]
+    found: list[MemoryRow] = []
+    for scoped, scope_params in parts:
+        rows = db.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where}{scoped}"
+            " ORDER BY rid DESC LIMIT ?",
+            [*params, *scope_params, limit - len(found)],
+        )
+        found += map(_row, rows)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def most_used_memories(
@@ -200,7 +202,10 @@ def most_used_memories(
 ) -> list[MemoryRow]:
     """The live memories recall returned most often (their activation counts), most first; of
     `project` (and of none) if given, the project's first."""
-    scoped, scope_params, lead = _scope(project, "m.project")
+    scoped, scope_params, lead = "", [], ""
+    if project is not None:
+        scoped, scope_params = " AND (m.project = ? OR m.project IS NULL)", [project]
+        lead = "m.project IS NULL, "
     rows = db.execute(
         f"SELECT {_JOINED_COLUMNS} FROM activations a JOIN memories m ON m.id = a.memory_id"
         f" WHERE (m.expires_at IS NULL OR m.expires_at > ?){scoped}"
