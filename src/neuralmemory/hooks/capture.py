@@ -24,13 +24,16 @@ from neuralmemory.hooks.session import SessionState
 OWN_TOOLS = "mcp__nmem__"  # Claude Code's name for the nmem server's tools
 SAVE_TOOL = "nmem_remember"
 
-STOP_REASON = (
-    "Before you finish: this session did work and saved nothing to Neural Memory. If it "
-    "produced anything a later session should know (a decision and why, a fix for an error, "
-    "a preference or instruction from the user, a project fact), save each as one "
+SAVE_REQUEST = (
+    "Save what a later session should know from this one (a decision and why, a fix for an "
+    "error, a preference or instruction from the user, a project fact), each as one "
     "self-contained memory with nmem_remember, with a type and tags (it files them under this "
-    "project). Never save secrets; wrap anything private in <private>...</private>. If nothing is "
-    "worth keeping, just finish. You will not be asked again in this session."
+    "project). Never save secrets; wrap anything private in <private>...</private>."
+)
+STOP_REASON = (
+    "Before you finish: this session did work and saved nothing to Neural Memory. "
+    + SAVE_REQUEST
+    + " If nothing is worth keeping, just finish. You will not be asked again in this session."
 )
 PRECOMPACT_REASON = (
     "Neural Memory held this compaction once: this session did work and saved nothing. Ask the "
