@@ -233,24 +233,32 @@ def _check_priority(priority: object) -> int:
     return priority
 
 
-def _scope(project: str | None) -> str | None:
-    """The project a read keeps (with the memories of none), or None: every project."""
-    return None if project is None or project == ALL else check_project(project)
-
-
-def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
-    """Whether recall may return this row: live, of the type, with the tags, in the scope."""
-    if row.expires_at is not None and row.expires_at <= now:
-        return False
-    if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
-        return False
-    return scope is None or row.project in (scope, None)
+def _check_query(query: object) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("the query must be non-empty text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
 
 
 def _check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return limit
+
+
+def _scope(project: str | None) -> str | None:
+    """The project a read keeps (with the memories of none), or None: every project."""
+    return None if project is None or project == ALL else check_project(project)
+
+
+def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, and
+    is of the project in scope or of none."""
+    if row.expires_at is not None and row.expires_at <= now:
+        return False
+    if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
+        return False
+    return scope is None or row.project in (scope, None)
 
 
 def _check_expires(days: object) -> int | None:
@@ -510,10 +518,7 @@ class Brain:
         use on its activation counter, and so does the learned link along its hop-2 path;
         `reinforce=False` makes it read-only.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("the query must be non-empty text")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
+        _check_query(query)
         _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
@@ -531,57 +536,66 @@ class Brain:
                 links=self._links_by_rid,
                 strength=lambda rids: self._strengths(rids, now),
             )
-            picked: list[tuple[Scored, MemoryRow]] = []
-            # Filters may reject many of the best: read more rows per chunk then. Without them
-            # only an expired memory is skipped, and `limit` rows nearly always suffice.
-            step = 4 * limit if wanted_tags or wanted_type or scope else limit
-            for start in range(0, len(ranked), step):
-                chunk = ranked[start : start + step]
-                rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
-                for item in chunk:
-                    if _wanted(rows[item.rid], now, wanted_tags, wanted_type, scope):
-                        picked.append((item, rows[item.rid]))
-                if len(picked) >= limit:
-                    break
-            if scope is not None:  # the project's own first, each part in rank order
-                picked.sort(key=lambda pair: pair[1].project is None)
-            picked = picked[:limit]
-            hits = self._hits(picked)
+            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type, scope)
+            hits, sources = self._hits(picked)
         if reinforce and hits:
-            self._reinforce(hits, picked)
+            self._reinforce(hits, sources)
         return hits
 
-    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> list[Hit]:
-        path_rids = {
-            int(step.split(":", 1)[1])
-            for item, _ in picked
-            for step in item.path
-            if step.startswith("memory:")
-        }
+    def _pick(
+        self,
+        ranked: list[Scored],
+        limit: int,
+        now: int,
+        tags: set[str],
+        type_: str | None,
+        scope: str | None,
+    ) -> list[tuple[Scored, MemoryRow]]:
+        """The first `limit` ranked memories that have not expired and pass the filters; with a
+        project in scope, its own first, then those of no project (each part in rank order)."""
+        picked: list[tuple[Scored, MemoryRow]] = []
+        # Filters may reject many of the best: read more rows per chunk then. Without them
+        # only an expired memory is skipped, and `limit` rows nearly always suffice.
+        step = 4 * limit if tags or type_ or scope else limit
+        for start in range(0, len(ranked), step):
+            chunk = ranked[start : start + step]
+            rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
+            kept = [(item, rows[item.rid]) for item in chunk]
+            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_, scope)]
+            if len(picked) >= limit:
+                break
+        if scope is not None:
+            picked.sort(key=lambda pair: pair[1].project is None)
+        return picked[:limit]
+
+    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> tuple[list[Hit], list[str | None]]:
+        """The API's hits, and for each the id of the memory its hop-2 path went through (None
+        for a direct match, or when that memory is gone)."""
+        path_rids = {step.rid for item, _ in picked for step in item.path if step.kind == "memory"}
         ids = sql.ids_by_rid(self.db, path_rids)
         inputs = sql.strength_inputs(self.db, [row.rid for _, row in picked])
-        hits = []
+        hits: list[Hit] = []
+        sources: list[str | None] = []
         for item, row in picked:
-            direct = item.text + TEXT_ACTIVATION * item.a1
-            if item.path and item.best > direct:
-                path = [
-                    f"memory:{ids.get(int(s[7:]), '?')}" if s.startswith("memory:") else s
-                    for s in item.path
-                ]
-                via = "link" if path[-1] == "link" else path[-1].split(":", 1)[0]
+            source, via = None, "text"
+            if item.path and item.best > item.text + TEXT_ACTIVATION * item.a1:
+                path, via = [step.text(ids) for step in item.path], str(item.path[-1].kind)
+                source = next((ids.get(s.rid) for s in item.path if s.kind == "memory"), None)
             else:
-                path, via = item.matched[:6] or ["text"], "text"
+                path = [step.text(ids) for step in item.matched[:6]] or ["text"]
             hits.append(Hit(self._memory(row, inputs[row.rid]), item.score, path, via))
-        return hits
+            sources.append(source)
+        return hits, sources
 
-    def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
+    def _reinforce(self, hits: list[Hit], sources: list[str | None]) -> None:
+        """Each of the best hits gains a use, and so does the learned link from the memory its
+        hop-2 path went through (`sources`, as _hits gives them)."""
         now = self._now()
         keys: list[tuple[str, str]] = []
         ends: dict[str, dict[str, Any]] = {}  # link id -> its {"a", "b"}
-        for hit in hits[:REINFORCED]:
+        for hit, source in zip(hits[:REINFORCED], sources, strict=False):
             keys.append(("activation", hit.memory.id))
-            source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
-            if hit.via in ("concept", "link") and source and source != "?":
+            if hit.via in ("concept", "link") and source:
                 a, b = sorted((source, hit.memory.id))
                 link = reinforce.link_id(a, b)
                 keys.append(("link", link))

@@ -369,6 +369,21 @@ def converging(db: Database, neuron_id: int, others: list[int], limit: int, scan
     return [int(rid) for (rid,) in rows]
 
 
+def holding(db: Database, neuron_ids: list[int], rids: list[int]) -> list[tuple[int, int, float]]:
+    """(memory rid, neuron, synapse weight) for each given memory that holds one of the given
+    neurons."""
+    if not neuron_ids or not rids:
+        return []
+    n_marks = ",".join("?" * len(neuron_ids))
+    r_marks = ",".join("?" * len(rids))
+    rows = db.execute(
+        f"SELECT memory_rid, neuron_id, weight FROM synapses WHERE neuron_id IN ({n_marks})"
+        f" AND memory_rid IN ({r_marks})",
+        [*neuron_ids, *rids],
+    )
+    return [(int(rid), int(nid), float(weight)) for rid, nid, weight in rows]
+
+
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:
     """(memory rid, neuron, synapse weight) for every neuron the given memories hold."""
     wanted = list(rids)
