@@ -187,9 +187,22 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
 
 
 def load_config(base: Path | None = None) -> Config:
+    """config.toml's settings. It is made private to its owner (it may hold an API key) once it
+    reads as ours; a file that does not (another program's) keeps its mode, unless it holds
+    something shaped like a key."""
     path = config_path(base)
+    try:
+        cfg = _parse_config(path)
+    except ConfigError:
+        if path.exists() and "nmk_" in path.read_text(encoding="utf-8", errors="replace"):
+            restrict(path, PRIVATE_FILE)
+        raise
     if path.exists():
-        restrict(path, PRIVATE_FILE)  # it may hold an API key
+        restrict(path, PRIVATE_FILE)
+    return cfg
+
+
+def _parse_config(path: Path) -> Config:
     doc = _read_document(path)
     values: dict[str, Any] = doc.unwrap()
     cfg = Config()
@@ -198,8 +211,10 @@ def load_config(base: Path | None = None) -> Config:
             value = values[key]
             if not isinstance(value, expected):
                 raise ConfigError(
-                    f"{path}: '{key}' must be a {expected.__name__}",
-                    hint="fix or remove the file; it was not changed",
+                    f"{path}: '{key}' must be a {expected.__name__}; the file was not changed",
+                    hint="fix it; or, if another program wrote it (another product is also named"
+                    " Neural Memory and uses ~/.neuralmemory), give this nmem a folder of its"
+                    " own: export NMEM_HOME=~/.nmem",
                 )
             setattr(cfg, key, value)
     if cfg.conflict_strategy not in STRATEGIES:
