@@ -31,7 +31,6 @@ from tomlkit.exceptions import ParseError
 from neuralmemory.errors import ConfigError
 from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
-from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,8 @@ class Config:
 
     @property
     def masked_key(self) -> str | None:
+        from neuralmemory.protocol import mask_key
+
         return mask_key(self.api_key)
 
 
@@ -128,6 +129,9 @@ def redact_keys(text: str) -> str:
     Applied where errors are formatted for people (CLI, MCP, logs), so a key pasted into the
     wrong field is never echoed whole, whatever message quotes it.
     """
+
+    # Imported here: the protocol's models cost a hook's start-up that never masks anything.
+    from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
     def masked(match: re.Match[str]) -> str:
         key = match.group()
