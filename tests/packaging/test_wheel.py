@@ -16,14 +16,26 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+from mcp.client.stdio import stdio_client
+
+from mcp import ClientSession, StdioServerParameters
+
 REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 def _run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=True, timeout=120, **kwargs)  # type: ignore[call-overload]
 
 
-def test_a_wheel_in_a_fresh_environment_works_on_its_own(tmp_path: Path, home: Path) -> None:
+async def test_a_wheel_in_a_fresh_environment_works_on_its_own(tmp_path: Path, home: Path) -> None:
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO))
     [wheel] = tmp_path.glob("neuralmemory-*.whl")
     venv = tmp_path / "venv"
@@ -51,16 +63,7 @@ def test_a_wheel_in_a_fresh_environment_works_on_its_own(tmp_path: Path, home: P
     saved = json.loads(_run(nmem, "remember", "Falcon streams through Kafka", "--json").stdout)
     found = json.loads(_run(nmem, "recall", "kafka", "--json").stdout)
     assert [hit["id"] for hit in found["results"]] == [saved["id"]]
-    request = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
-    server = _run(nmem, "mcp", input=json.dumps(request) + "\n")
-    reply = json.loads(server.stdout.splitlines()[0])
-    assert reply["id"] == 1 and reply["result"]["serverInfo"]["name"] == "nmem"
+    params = StdioServerParameters(command=nmem, args=["mcp"], env={"NMEM_HOME": str(home)})
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        result = await session.initialize()
+    assert result.server_info.name == "nmem"
