@@ -25,15 +25,16 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, reinforce
+from neuralmemory.core import bodies, crypto, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
+from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
 from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
-from neuralmemory.store.db import Database, connect
+from neuralmemory.store.db import Database, connect, refuse_foreign
 from neuralmemory.store.memories import Concept, MemoryRow
 from neuralmemory.store.migrations import migrate
 
@@ -73,6 +74,7 @@ def _memory_row(version: Version) -> MemoryRow:
         body["created_at"],
         body.get("event_at"),
         body.get("expires_at"),
+        body.get("project"),
     )
 
 
@@ -184,7 +186,19 @@ def _check_content(content: object) -> str:
         content.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("content must be valid text (no lone surrogates)") from None
-    return content.strip()
+    text = privacy.strip_private(content.strip())
+    if not text:
+        raise InvalidInput(
+            "content is all inside <private>...</private>, which is never stored",
+            hint="put what may be stored outside the tags",
+        )
+    secret = privacy.find_secret(text)
+    if secret is not None:
+        raise InvalidInput(
+            f"content holds {secret}; secrets are never stored",
+            hint="remove it (keep it in a password manager) and remember the rest",
+        )
+    return text
 
 
 def _check_type(type_: object) -> str:
@@ -226,16 +240,25 @@ def _check_query(query: object) -> None:
         raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
 
 
-def _check_limit(limit: object) -> None:
+def _check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
 
 
-def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None) -> bool:
-    """A recall filter: the memory has not expired, and has the type and all the tags asked for."""
+def _scope(project: str | None) -> str | None:
+    """The project a read keeps (with the memories of none), or None: every project."""
+    return None if project is None or project == ALL else check_project(project)
+
+
+def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, and
+    is of the project in scope or of none."""
     if row.expires_at is not None and row.expires_at <= now:
         return False
-    return (not type_ or row.type == type_) and (not tags or tags <= set(row.tags))
+    if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
+        return False
+    return scope is None or row.project in (scope, None)
 
 
 def _check_expires(days: object) -> int | None:
@@ -265,6 +288,8 @@ class Brain:
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
+        if path.exists():
+            refuse_foreign(path)  # before its folders' modes change, too
         perms.private_dir(config.home())
         perms.private_dir(path.parent)
         db = connect(path)
@@ -348,9 +373,12 @@ class Brain:
         priority: int = DEFAULT_PRIORITY,
         expires_days: int | None = None,
         encrypted: bool = False,
+        project: str | None = None,
     ) -> Remembered:
-        """Store a memory; the same plaintext remembered twice is one memory (created=False)."""
+        """Store a memory, of `project` when given; the same plaintext remembered twice is one
+        memory (created=False, and its project stays the first one's)."""
         text = _check_content(content)
+        owner = None if project is None else check_project(project)
         kind = detect_type(text) if type is None else _check_type(type)
         clean_tags = _check_tags(tags)
         level = _check_priority(priority)
@@ -366,6 +394,8 @@ class Brain:
             "created_at": now,
             "expires_at": None if days is None else now + days * DAY_MS,
         }
+        if owner is not None:
+            body["project"] = owner
         if encrypted:
             # A random id: a hash of the text would let anyone confirm a guess of it.
             memory_id = "m-" + secrets.token_hex(12)
@@ -451,6 +481,26 @@ class Brain:
             raise NotFound(f"no memory with id {id}")
         return self._memory(row)
 
+    def recent(
+        self, limit: int = 20, *, types: Iterable[str] = (), project: str | None = None
+    ) -> list[Memory]:
+        """The newest memories on this device (of `types`, when given), newest first; with a
+        project, its memories and those of no project, its own first. Read-only: nothing is
+        reinforced (what an agent's session start reads)."""
+        kinds = [_check_type(t) for t in types]
+        scope = _scope(project)
+        with self.db.reading():
+            rows = sql.newest_memories(self.db, _check_limit(limit), self._now(), kinds, scope)
+            return [self._memory(row) for row in rows]
+
+    def strongest(self, limit: int = 20, *, project: str | None = None) -> list[Memory]:
+        """The memories recall returned most often, most first; a project as for recent().
+        Read-only."""
+        scope = _scope(project)
+        with self.db.reading():
+            rows = sql.most_used_memories(self.db, _check_limit(limit), self._now(), scope)
+            return [self._memory(row) for row in rows]
+
     def recall(
         self,
         query: str,
@@ -459,8 +509,12 @@ class Brain:
         tags: Iterable[str] | None = None,
         type: str | None = None,
         reinforce: bool = True,
+        project: str | None = None,
     ) -> list[Hit]:
         """Memories related to `query`, best first, each with its score and linking path.
+
+        With a project, only its memories and those of no project, its own first (each part
+        best first); None or "*": every memory.
 
         Recall reinforces what it returns (Hebbian): each of the best REINFORCED hits gains one
         use on its activation counter, and so does the learned link along its hop-2 path;
@@ -470,6 +524,7 @@ class Brain:
         _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
+        scope = _scope(project)
         now = self._now()
         # With the brain's key the query is also sealed, to meet encrypted memories; without
         # any, the sealed words match nothing. Asking whether any memory is encrypted would
@@ -483,27 +538,36 @@ class Brain:
                 links=self._links_by_rid,
                 strength=lambda rids: self._strengths(rids, now),
             )
-            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type)
+            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type, scope)
             hits, sources = self._hits(picked)
         if reinforce and hits:
             self._reinforce(hits, sources)
         return hits
 
     def _pick(
-        self, ranked: list[Scored], limit: int, now: int, tags: set[str], type_: str | None
+        self,
+        ranked: list[Scored],
+        limit: int,
+        now: int,
+        tags: set[str],
+        type_: str | None,
+        scope: str | None,
     ) -> list[tuple[Scored, MemoryRow]]:
-        """The first `limit` ranked memories that have not expired and pass the filters."""
+        """The first `limit` ranked memories that have not expired and pass the filters; with a
+        project in scope, its own first, then those of no project (each part in rank order)."""
         picked: list[tuple[Scored, MemoryRow]] = []
         # Filters may reject many of the best: read more rows per chunk then. Without them
         # only an expired memory is skipped, and `limit` rows nearly always suffice.
-        step = 4 * limit if tags or type_ else limit
+        step = 4 * limit if tags or type_ or scope else limit
         for start in range(0, len(ranked), step):
             chunk = ranked[start : start + step]
             rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
             kept = [(item, rows[item.rid]) for item in chunk]
-            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_)]
+            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_, scope)]
             if len(picked) >= limit:
                 break
+        if scope is not None:
+            picked.sort(key=lambda pair: pair[1].project is None)
         return picked[:limit]
 
     def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> tuple[list[Hit], list[str | None]]:
@@ -560,6 +624,7 @@ class Brain:
                 records=self.changes.count(),
                 pending=self.changes.pending_count(),
                 db_bytes=self.db_bytes(),
+                projects={p or "": n for p, n in sql.project_counts(self.db).items()},
                 **counts,
             )
 
@@ -767,6 +832,7 @@ class Brain:
             expires_at=row.expires_at,
             strength=reinforce.activation(count, last or created, self._now()),
             access_count=count,
+            project=row.project,
         )
 
     def _strengths(self, rids: list[int], now: int) -> dict[int, float]:
