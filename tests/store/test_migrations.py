@@ -30,6 +30,7 @@ FINAL_SCHEMA = {
         "event_at",
         "expires_at",
         "project",
+        "superseded_by",
     ],
     "activations": ["memory_id", "count", "last_at"],
     "links": ["id", "a", "b", "count", "last_at"],
@@ -38,12 +39,13 @@ FINAL_SCHEMA = {
     "relations": ["src", "dst", "kind", "memory_rid"],
     "memory_fts": ["terms"],
     "quarantine": ["kind", "id", "vhash", "reason"],
+    "history": ["id", "vhash", "hlc", "version"],
 }
 
 
 def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db = connect(tmp_path / "blank.db")
-    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project"]
+    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project", "0004_history"]
     tables = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -54,7 +56,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         assert [row[1] for row in db.execute(f"PRAGMA table_info({table})")] == columns
     assert db.execute("SELECT count(*) FROM merkle").fetchone()[0] == 256
     recorded = db.execute("SELECT number, name FROM _migrations").fetchall()
-    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project")]
+    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project"), (4, "history")]
     db.close()
 
 
@@ -124,8 +126,36 @@ def test_projects_synced_before_the_column_existed_are_read_back(
                 " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
                 (id_,),
             )
-    monkeypatch.setattr(module, "migrations", lambda: every)
+    monkeypatch.setattr(module, "migrations", lambda: every[:3])
     assert migrate(db) == ["0003_project"]
     rows = db.execute("SELECT id, project FROM memories ORDER BY id").fetchall()
     assert rows == [("m-a", "github.com/ada/falcon"), ("m-b", None)]
+    db.close()
+
+
+def test_supersessions_synced_before_the_column_existed_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for projects: 0004 fills superseded_by from bodies stored before it."""
+    from neuralmemory.store import migrations as module
+
+    every = migrations()
+    monkeypatch.setattr(module, "migrations", lambda: every[:3])
+    db = connect(tmp_path / "old.db")
+    migrate(db)
+    with db.transaction():
+        for id_, body in (("m-a", '{"superseded_by": "m-b"}'), ("m-b", "{}")):
+            db.execute(
+                "INSERT INTO records VALUES ('memory', ?, 'v', 'h', 0, 0, 0, ?)",
+                (id_, f'{{"body": {body}}}'),
+            )
+            db.execute(
+                "INSERT INTO memories (id, content, encrypted, type, tags, priority, created_at)"
+                " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
+                (id_,),
+            )
+    monkeypatch.setattr(module, "migrations", lambda: every)
+    assert migrate(db) == ["0004_history"]
+    rows = db.execute("SELECT id, superseded_by FROM memories ORDER BY id").fetchall()
+    assert rows == [("m-a", "m-b"), ("m-b", None)]
     db.close()
