@@ -10,6 +10,7 @@ import click
 
 from neuralmemory import __version__
 from neuralmemory.cli.brain import brain
+from neuralmemory.cli.browse import list_, show
 from neuralmemory.cli.common import NmemGroup
 from neuralmemory.cli.hooks import hook, hooks
 from neuralmemory.cli.hub import hub
@@ -26,7 +27,7 @@ def cli() -> None:
     """Neural Memory: associative memory for AI agents, synced through a hub you host."""
 
 
-for command in (remember, recall, edit, forget, stats, brain, keys):
+for command in (remember, recall, edit, forget, list_, show, stats, brain, keys):
     cli.add_command(command)
 cli.add_command(mcp)
 cli.add_command(hooks)
