@@ -101,7 +101,8 @@ def show(memory_id: str, brain: str | None, as_json: bool) -> None:
     fields = ("type", "tags", "priority", "project", "encrypted", "created_at", "expires_at")
     for name in fields:
         click.echo(f"{name + ':':<15}{_field(memory[name])}")
-    click.echo(f"{'strength:':<15}{memory['strength']} ({memory['access_count']} recalls)")
+    uses = memory["access_count"]
+    click.echo(f"{'strength:':<15}{memory['strength']} ({uses} recall{'s' * (uses != 1)})")
     if memory["superseded_by"]:
         click.echo(f"{'superseded by:':<15}{memory['superseded_by']} (out of recall)")
     if detail.supersedes:
