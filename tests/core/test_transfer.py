@@ -287,3 +287,16 @@ def test_ids_of_the_other_product_are_stable_across_imports(tmp_path: Path) -> N
     first = [m.id for m in read_neural_memory(path, NOW).memories]
     assert first == [m.id for m in read_neural_memory(path, NOW + 1).memories]
     assert sqlite3.connect(":memory:")  # (the reader needs nothing but the standard library)
+
+
+def test_a_big_import_reports_progress_batch_by_batch(home: Path, tmp_path: Path) -> None:
+    lines = ['{"format":"nmem-export","version":1}'] + [
+        json.dumps({**BASE, "id": f"m-{n:024x}", "content": f"Note {n}"}) for n in range(1200)
+    ]
+    file = tmp_path / "big.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    steps: list[tuple[int, int]] = []
+    with open_brain() as brain:
+        report = import_read(brain, "nmem", read_jsonl(file), progress=lambda *s: steps.append(s))
+    assert report.imported == 1200
+    assert steps == [(500, 1200), (1000, 1200), (1200, 1200)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -104,19 +105,18 @@ def test_statements_split_scripts_on_complete_statements() -> None:
     assert sqlite3.complete_statement(statements(script)[1])
 
 
-def test_projects_synced_before_the_column_existed_are_read_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A device before 0003 stored other devices' bodies with "project" whole (extra fields are
-    kept) but had nowhere to materialize it: 0003 fills the column from those bodies."""
+def _read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str) -> None:
+    """A device before migration N stored other devices' bodies whole (extra fields are kept)
+    but had no column for `field`: migration N (the last) fills it from those bodies."""
     from neuralmemory.store import migrations as module
 
     every = migrations()
-    monkeypatch.setattr(module, "migrations", lambda: every[:2])
+    number = next(m.number for m in every if field in m.sql)
+    monkeypatch.setattr(module, "migrations", lambda: every[: number - 1])
     db = connect(tmp_path / "old.db")
     migrate(db)
     with db.transaction():
-        for id_, body in (("m-a", '{"project": "github.com/ada/falcon"}'), ("m-b", "{}")):
+        for id_, body in (("m-a", json.dumps({field: value})), ("m-b", "{}")):
             db.execute(
                 "INSERT INTO records VALUES ('memory', ?, 'v', 'h', 0, 0, 0, ?)",
                 (id_, f'{{"body": {body}}}'),
@@ -126,36 +126,20 @@ def test_projects_synced_before_the_column_existed_are_read_back(
                 " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
                 (id_,),
             )
-    monkeypatch.setattr(module, "migrations", lambda: every[:3])
-    assert migrate(db) == ["0003_project"]
-    rows = db.execute("SELECT id, project FROM memories ORDER BY id").fetchall()
-    assert rows == [("m-a", "github.com/ada/falcon"), ("m-b", None)]
+    monkeypatch.setattr(module, "migrations", lambda: every[:number])
+    assert migrate(db) == [f"{m.number:04d}_{m.name}" for m in every if m.number == number]
+    rows = db.execute(f"SELECT id, {field} FROM memories ORDER BY id").fetchall()
+    assert rows == [("m-a", value), ("m-b", None)]
     db.close()
+
+
+def test_projects_synced_before_the_column_existed_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _read_back(tmp_path, monkeypatch, "project", "github.com/ada/falcon")
 
 
 def test_supersessions_synced_before_the_column_existed_are_read_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As for projects: 0004 fills superseded_by from bodies stored before it."""
-    from neuralmemory.store import migrations as module
-
-    every = migrations()
-    monkeypatch.setattr(module, "migrations", lambda: every[:3])
-    db = connect(tmp_path / "old.db")
-    migrate(db)
-    with db.transaction():
-        for id_, body in (("m-a", '{"superseded_by": "m-b"}'), ("m-b", "{}")):
-            db.execute(
-                "INSERT INTO records VALUES ('memory', ?, 'v', 'h', 0, 0, 0, ?)",
-                (id_, f'{{"body": {body}}}'),
-            )
-            db.execute(
-                "INSERT INTO memories (id, content, encrypted, type, tags, priority, created_at)"
-                " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
-                (id_,),
-            )
-    monkeypatch.setattr(module, "migrations", lambda: every)
-    assert migrate(db) == ["0004_history"]
-    rows = db.execute("SELECT id, superseded_by FROM memories ORDER BY id").fetchall()
-    assert rows == [("m-a", "m-b"), ("m-b", None)]
-    db.close()
+    _read_back(tmp_path, monkeypatch, "superseded_by", "m-b")

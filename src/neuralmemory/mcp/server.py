@@ -97,6 +97,10 @@ Priority = Annotated[
 TypeField = Annotated[
     MemoryType | None, Field(description="The kind of memory; detected from the text when omitted.")
 ]
+TagFilter = Annotated[Tags | None, Field(description="Only memories carrying all of these tags.")]
+TypeFilter = Annotated[MemoryType | None, Field(description="Only memories of this type.")]
+Since = Annotated[When, Field(description="Only memories remembered since then.")]
+Until = Annotated[When, Field(description="Only memories remembered before then.")]
 
 # This server's debounced auto-sync after writes: started by the first write, stopped by main().
 AUTO_SYNC: AutoSync = service.auto_scheduler()
@@ -179,10 +183,8 @@ def nmem_recall(
         ),
     ],
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many memories.")] = 5,
-    tags: Annotated[
-        Tags | None, Field(description="Only memories carrying all of these tags.")
-    ] = None,
-    type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+    tags: TagFilter = None,
+    type: TypeFilter = None,
     project: Annotated[
         str | None,
         Field(
@@ -191,8 +193,8 @@ def nmem_recall(
             'the project your client started this server in; "*" for every project.',
         ),
     ] = None,
-    since: Annotated[When, Field(description="Only memories remembered since then.")] = None,
-    until: Annotated[When, Field(description="Only memories remembered before then.")] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> RecallOut:
     """Search the user's long-term memory by association; the best matches come first.
 
@@ -260,16 +262,14 @@ def nmem_forget(memory_id: MemoryId) -> ForgetOut:
 
 def nmem_list(
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many memories.")] = 20,
-    tags: Annotated[
-        Tags | None, Field(description="Only memories carrying all of these tags.")
-    ] = None,
-    type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+    tags: TagFilter = None,
+    type: TypeFilter = None,
     project: Annotated[
         str | None,
         Field(max_length=MAX_PROJECT_CHARS, description="Only memories of this project."),
     ] = None,
-    since: Annotated[When, Field(description="Only memories remembered since then.")] = None,
-    until: Annotated[When, Field(description="Only memories remembered before then.")] = None,
+    since: Since = None,
+    until: Until = None,
     before: Annotated[
         str | None,
         Field(pattern=ID_PATTERN, description="The next page: the next_before of the last one."),
