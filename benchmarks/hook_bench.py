@@ -116,17 +116,16 @@ def run(size: int) -> list[str]:
     ] + [f"(runs that hit the 1 s limit: {gave_up})"]
 
 
+HEADER = (
+    "| memories | hook | wall p50 ms | wall p95 ms | CPU p50 ms | CPU p95 ms | answered"
+    " | brain build |\n|---:|---|---:|---:|---:|---:|---:|---:|"
+)
+
+
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]
-    print(machine.describe())
-    print(
-        "| memories | hook | wall p50 ms | wall p95 ms | CPU p50 ms | CPU p95 ms | answered"
-        " | brain build |"
-    )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for size in sizes:
-        for line in run(size):
-            print(line, flush=True)
+    print(machine.describe(), HEADER, sep="\n")
+    for size in [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]:
+        print("\n".join(run(size)), flush=True)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, 
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
-from neuralmemory.store.db import Database, connect
+from neuralmemory.store.db import Database, connect, refuse_foreign
 from neuralmemory.store.memories import Concept, MemoryRow
 from neuralmemory.store.migrations import migrate
 
@@ -329,6 +329,8 @@ class Brain:
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
+        if path.exists():
+            refuse_foreign(path)  # before its folders' modes change, too
         perms.private_dir(config.home())
         perms.private_dir(path.parent)
         db = connect(path)

@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuralmemory import config
-from neuralmemory.clock import wall_ms
 from neuralmemory.errors import InvalidInput, NmemError
 from neuralmemory.hooks.options import HookOptions, load_options
 from neuralmemory.hooks.session import SessionState, load_session, prune_sessions
 from neuralmemory.perms import private_dir
-from neuralmemory.protocol import iso_ms
 
 if TYPE_CHECKING:
     from neuralmemory.core.brain import Brain
@@ -93,6 +91,9 @@ def _payload(raw: str) -> dict[str, Any]:
 def log_line(event: str, message: str) -> None:
     """One line in $NMEM_HOME/logs/hooks.log (keys masked); a log that cannot be written is
     given up on silently: the hook answers nothing either way."""
+    from neuralmemory.clock import wall_ms
+    from neuralmemory.protocol import iso_ms
+
     folder = config.home() / "logs"
     path = folder / LOG_NAME
     text = " ".join(config.redact_keys(message).split())
