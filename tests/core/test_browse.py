@@ -9,8 +9,10 @@ import pytest
 
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.core.browse import list_memories, show
+from neuralmemory.core.history import Change, changes
 from neuralmemory.core.timespan import parse_point, parse_window
 from neuralmemory.errors import InvalidInput, NotFound
+from neuralmemory.store.history import memory_versions
 
 DAY = 86_400_000
 T0 = 1_780_000_000_000  # 2026-05-28
@@ -153,11 +155,9 @@ def test_forget_dry_run_deletes_nothing(clocked: tuple[Brain, list[int]]) -> Non
     assert [c.what for c in show_history_of_forgotten(brain, mid)] == [["created"], ["forgotten"]]
 
 
-def show_history_of_forgotten(brain: Brain, mid: str) -> list[object]:
-    from neuralmemory.core.history import changes
-    from neuralmemory.store.history import memory_versions
-
-    return list(changes(memory_versions(brain.db, mid)))
+def show_history_of_forgotten(brain: Brain, mid: str) -> list[Change]:
+    """`show` needs a live memory; the history of a forgotten one is still kept."""
+    return changes(memory_versions(brain.db, mid))
 
 
 def test_edit_with_nothing_to_change_is_an_error(clocked: tuple[Brain, list[int]]) -> None:

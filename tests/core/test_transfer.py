@@ -36,8 +36,8 @@ def _fill(brain: Brain) -> None:
     assert alice.created
 
 
-def _export(brain: Brain, path: Path, **kwargs: bool) -> Path:
-    path.write_text("".join(f"{line}\n" for line in export_lines(brain, **kwargs)), "utf-8")
+def _export(brain: Brain, path: Path, *, decrypt: bool = False) -> Path:
+    path.write_text("".join(f"{line}\n" for line in export_lines(brain, decrypt=decrypt)), "utf-8")
     return path
 
 
