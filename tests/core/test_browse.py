@@ -92,6 +92,7 @@ def test_supersede_keeps_the_old_one_out_of_recall(clocked: tuple[Brain, list[in
     detail = show(brain, old)
     assert [c.what for c in detail.history] == [["created"], [f"superseded by {new}"]]
     assert show(brain, new).supersedes == [old]
+    assert [m.id for m in brain.recent()] == [new]  # what an agent's session starts with
     assert brain.rebuild_index() == 2  # a rebuild keeps it out too
     assert [h.memory.id for h in brain.recall("Kafka", reinforce=False)] == []
 

@@ -9,7 +9,8 @@ derivable from the memory records alone.
 
 Record bodies (what syncs; docs/cli.md repeats them):
   memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
-               "created_at", "event_at", "expires_at"}            strength = activation at write
+               "created_at", "event_at", "expires_at", "project"?, "superseded_by"?}
+                                                                   strength = activation at write
   activation  {"devices": {device_id: {"count", "last"}}}          id = the memory's id
   link        {"a", "b", "devices": {...}}                          id = reinforce.link_id(a, b)
 """
