@@ -3,7 +3,10 @@ the current brain, and tables that fit 80 columns with whole ids."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +85,23 @@ def test_deleting_the_current_brain_switches_and_says_which(nmem: Nmem, home: Pa
     assert nmem.json("list")["memories"] == []
     nmem("brain", "create", "zeta")
     assert nmem.json("brain", "delete", "zeta", "--yes")["current"] is None  # not the current one
+
+
+def test_a_reader_that_stops_early_gets_no_error(home: Path) -> None:
+    """`nmem list | true`: a reader that closed the pipe ends nmem quietly."""
+    env = {**os.environ, "NMEM_HOME": str(home), "COLUMNS": "80"}
+    subprocess.run([sys.executable, "-c", _REMEMBER_MANY], env=env, check=True)
+    nmem = Path(sys.executable).with_name("nmem")
+    for command in ("list", "recall ledger", "stats", "export"):
+        # `true` exits without reading: nmem's first write meets a closed pipe
+        shell = f"'{nmem}' {command} | true; exit ${{PIPESTATUS[0]}}"
+        done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
+        assert (done.returncode, done.stderr) == (1, ""), command
+
+
+_REMEMBER_MANY = """
+from neuralmemory.core.brain import open_brain
+with open_brain() as brain:
+    for n in range(30):
+        brain.remember(f"note {n}: the nightly export of ledger {n} ran long")
+"""
