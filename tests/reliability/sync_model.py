@@ -256,7 +256,7 @@ def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
 
 def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
-        rows = {
+        rows: dict[tuple[str, str], Version] = {
             (v.kind, v.id): v
             for kind in ("memory", "activation", "link", "conflict")
             for v in brain.changes.versions(kind)
