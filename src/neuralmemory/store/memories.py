@@ -473,16 +473,54 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
+def fts_search(
+    db: Database, match: str, limit: int, bonus: Sequence[tuple[int, float]] = ()
+) -> list[tuple[int, float]]:
     """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression. FTS5
     scores every match and counts each word's postings (for IDF) first: cost grows with the
-    postings of the expression's words, whatever the limit."""
-    rows = db.execute(
-        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
-        " ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, limit),
-    )
+    postings of the expression's words, whatever the limit.
+
+    `bonus` is (neuron id, weight) pairs: a match holding the neuron gains its weight, so the
+    ranking counts words the expression leaves out at one synapse seek per match and neuron,
+    never reading their own postings."""
+    if not bonus:
+        rows = db.execute(
+            "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
+            " ORDER BY bm25(memory_fts) LIMIT ?",
+            (match, limit),
+        )
+    else:
+        rows = db.execute(
+            f"SELECT rowid, -bm25(memory_fts) + {_held_weight('memory_fts.rowid', bonus)} AS s"
+            " FROM memory_fts WHERE memory_fts MATCH ? ORDER BY s DESC, rowid DESC LIMIT ?",
+            [*_pairs(bonus), match, limit],
+        )
     return [(int(rid), float(score)) for rid, score in rows]
+
+
+def _held_weight(rid: str, pairs: Sequence[tuple[int, float]]) -> str:
+    """SQL for the summed weight of the (neuron id, weight) pairs the memory `rid` holds: one
+    primary-key seek per pair (parameters: _pairs)."""
+    held = "? * EXISTS (SELECT 1 FROM synapses h WHERE h.neuron_id = ? AND h.memory_rid = {})"
+    return "(" + " + ".join([held.format(rid)] * len(pairs) or ["0"]) + ")"
+
+
+def _pairs(pairs: Sequence[tuple[int, float]]) -> list[float]:
+    return [value for neuron_id, weight in pairs for value in (weight, neuron_id)]
+
+
+def fts_newest(
+    db: Database, match: str, limit: int, weights: Sequence[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """The newest `limit` memories matching a MATCH expression, unscored, each with the summed
+    weight of the (neuron id, weight) pairs it holds. FTS5 intersects an AND by leapfrogging
+    its words' posting lists and stops at `limit`, never counting them."""
+    rows = db.execute(
+        f"SELECT rowid, {_held_weight('memory_fts.rowid', weights)} FROM memory_fts"
+        " WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        [*_pairs(weights), match, limit],
+    )
+    return [(int(rid), float(weight)) for rid, weight in rows]
 
 
 def fts_score(db: Database, match: str, rid: int) -> float:
