@@ -192,6 +192,14 @@ MSG_SPLIT = (
     "split: the hub holds other brains named {name} ({ids}) whose memories are not in the one"
     " this device syncs with; run `nmem sync full` to merge them into one"
 )
+MSG_ALONE = (
+    "alone: this device is the only one syncing hub brain {mine}; your other devices sync"
+    " another brain named {name}: run `nmem sync full` here to merge this device into theirs"
+)
+MSG_ELSEWHERE = (
+    "elsewhere: device {device} ({device_id}) syncs another brain named {name} ({brain_id},"
+    " last sync {when}): run `nmem sync full` on that device to merge it into this one"
+)
 MSG_UNREACHABLE = "Cannot reach the hub at {url}"
 HINT_UNREACHABLE = (
     "{detail}; is the hub running, and is the address right? `nmem sync status` shows the URL"

@@ -10,7 +10,7 @@ import { authenticate, issueKey, newId, type Caller } from "./auth";
 import { parseJson, readBody } from "./body";
 import { hashCode, registrationFor } from "./codes";
 import * as db from "./db";
-import { HubError, MSG, conflict, denied, keyLimit, notFound, tooLarge } from "./errors";
+import { HubError, MSG, conflict, denied, keyLimit, notFound, refusal, tooLarge } from "./errors";
 import { LIMITS, limitsFor, type LimitVars } from "./limits";
 import { BUCKETS, PATHS, PROTOCOL_VERSION, isoMs, type Limits } from "./protocol";
 import { countRequest, dayOf } from "./ratelimit";
@@ -52,6 +52,11 @@ app.use(async (c, next) => {
 
 app.onError((error, c) => {
   if (error instanceof HubError) return c.json(error.body(), error.status, error.headers());
+  const refused = refusal(error); // a write the database had no room for: not a crash
+  if (refused !== null) {
+    console.warn(`${c.req.method} ${new URL(c.req.url).pathname}: ${refused.code}`);
+    return c.json(refused.body(), refused.status);
+  }
   console.error(`internal error in ${c.req.method} ${new URL(c.req.url).pathname}: ${error.stack}`);
   return c.json(new HubError(500, "internal_error", MSG.internal).body(), 500);
 });

@@ -51,11 +51,7 @@ export function ensureSchema(db: D1Database): Promise<void> {
 }
 
 async function migrate(db: D1Database): Promise<void> {
-  const [, listed] = await db.batch<{ name: string }>([
-    db.prepare(MIGRATIONS_TABLE),
-    db.prepare("SELECT name FROM d1_migrations"),
-  ]);
-  const applied = new Set(listed!.results.map((row) => row.name));
+  const applied = await appliedMigrations(db);
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.name)) continue;
     const statements = splitStatements(migration.sql).map((sql) => db.prepare(sql));
@@ -70,6 +66,22 @@ async function migrate(db: D1Database): Promise<void> {
       if (!raced) throw error;
     }
   }
+}
+
+/**
+ * The migrations recorded so far. Read first, written only when the table is missing: a
+ * database that is up to date needs no write, so a full D1 still serves reads (docs/hub.md).
+ */
+async function appliedMigrations(db: D1Database): Promise<Set<string>> {
+  const list = db.prepare("SELECT name FROM d1_migrations");
+  try {
+    const { results } = await list.all<{ name: string }>();
+    return new Set(results.map((row) => row.name));
+  } catch (error) {
+    if (!/no such table/i.test(String(error))) throw error;
+  }
+  const [, listed] = await db.batch<{ name: string }>([db.prepare(MIGRATIONS_TABLE), list]);
+  return new Set(listed!.results.map((row) => row.name));
 }
 
 /** Split a migration file into statements, skipping `--` comments and `;` inside quotes. */

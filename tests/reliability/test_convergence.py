@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from sync_model import STATS, SyncModel
+from sync_model import STATS, WithinSkewModel
 
 FAST = settings(
     max_examples=10,
@@ -35,7 +35,7 @@ LONG = settings(
 @pytest.mark.timeout(300)
 def test_sync_converges_and_loses_nothing() -> None:
     before = STATS.schedules, sum(STATS.faults.values())
-    run_state_machine_as_test(SyncModel, settings=FAST)
+    run_state_machine_as_test(WithinSkewModel, settings=FAST)
     assert STATS.schedules - before[0] >= FAST.max_examples
     assert sum(STATS.faults.values()) > before[1]  # faults were injected
 
@@ -43,4 +43,4 @@ def test_sync_converges_and_loses_nothing() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(0)
 def test_sync_converges_and_loses_nothing_long() -> None:
-    run_state_machine_as_test(SyncModel, settings=LONG)
+    run_state_machine_as_test(WithinSkewModel, settings=LONG)

@@ -30,6 +30,7 @@ from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
     BrainInfo,
+    DeviceRecord,
     Limits,
     PullReply,
     PushReply,
@@ -122,6 +123,12 @@ class SyncReport:
     joined: str | None = None
     hub_brain: str | None = None
     split: list[str] | None = None
+    #: the account's other devices whose latest sync of a brain of this name was with another
+    #: brain than this device's (verify and repair look; null when the action does not)
+    elsewhere: list[dict[str, str | None]] | None = None
+    #: true when `elsewhere` holds every other device of the account: this one is alone on its
+    #: brain of the hub (run `nmem sync full` here to merge it)
+    alone: bool | None = None
     started_at: str | None = None
     duration_ms: int = 0
 
@@ -279,13 +286,44 @@ class SyncEngine:
     # ------------------------------------------------------------ one brain per name
 
     def _one_brain(self) -> bool:
-        """Whether the account holds one brain of this name, as far as this device can see:
-        it syncs with the oldest, and has merged every other one (report.split lists those
-        it has not)."""
-        self.report.split = unmerged(
-            named(self.hub.brains(), self.local.name), self.remote_id, self._absorbed()
-        )
-        return not self.report.split
+        """Whether every device of the account syncs one brain of this name: this one syncs
+        with the oldest and has merged every other one (report.split lists those it has not),
+        and no other device last synced another brain of the name (report.elsewhere)."""
+        brains = named(self.hub.brains(), self.local.name)
+        self.report.split = unmerged(brains, self.remote_id, self._absorbed())
+        self.report.elsewhere = self._devices_elsewhere(brains)
+        return not self.report.split and not self.report.elsewhere
+
+    def _devices_elsewhere(self, brains: Sequence[BrainInfo]) -> list[dict[str, str | None]]:
+        """The account's other devices whose latest sync (push or pull) of a brain of this
+        name was with another brain than this device's: each brain lists the devices that
+        synced it, and a device that moved on syncs its new brain later than its old one. One
+        brain of the name: nothing to ask."""
+        if len(brains) < 2 or not any(b.brain_id == self.remote_id for b in brains):
+            return []
+        latest: dict[str, tuple[str, str, DeviceRecord]] = {}
+        for brain in brains:
+            try:
+                devices = self.hub.devices(brain.brain_id).devices
+            except NotFoundOnHub:
+                continue
+            for device in devices:
+                seen = (device.last_sync_at or device.first_seen_at, brain.brain_id, device)
+                if device.device_id not in latest or seen[:2] > latest[device.device_id][:2]:
+                    latest[device.device_id] = seen
+        me = self.hub.device.device_id
+        others = [s for s in latest.values() if s[2].device_id != me]
+        self.report.alone = bool(others) and all(s[1] != self.remote_id for s in others)
+        return [
+            {
+                "device_id": device.device_id,
+                "name": device.name,
+                "brain_id": brain_id,
+                "last_sync_at": device.last_sync_at,
+            }
+            for _, brain_id, device in sorted(latest.values(), key=lambda s: s[2].device_id)
+            if brain_id != self.remote_id and device.device_id != me
+        ]
 
     def converge(self) -> bool:
         """Make the account's brains of this name one: the oldest (by created_at, then id: a
