@@ -181,6 +181,11 @@ MSG_BAD_CA_CERT = "cannot use {path} as a CA certificate: {reason}"
 HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the self-signed hub)"
 # A sync client facing a faulty or hostile hub (docs/sync.md, "Quarantine and limits").
 MSG_QUARANTINED_CONFLICT = "conflict copy {id} is quarantined: {reason}"
+MSG_DOWNGRADE = (
+    "refused: device {device} made this encrypted memory plaintext, which no edit does; the"
+    " encrypted version is kept and shown, and its conflict copy (nmem sync conflicts) makes it"
+    " current on every device again: nmem sync restore ID"
+)
 HINT_QUARANTINED = (
     "a device wrote a record this client cannot read; it is kept, listed by `nmem sync status`,"
     " and used again once a valid version replaces it"

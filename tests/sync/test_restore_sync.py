@@ -1,19 +1,23 @@
-"""`nmem sync restore` as users run it (a subprocess, against a real `nmem serve`): with auto-sync
-on, the restored version reaches the hub before the command returns -- a command's own timers
-would die with it -- and a hub that cannot be reached never undoes the restore."""
+"""Restores. `nmem sync restore` as users run it (a subprocess, against a real `nmem serve`): with
+auto-sync on, the restored version reaches the hub before the command returns -- a command's own
+timers would die with it -- and a hub that cannot be reached never undoes the restore. And a
+device folder restored from a backup (issue 22): under every strategy, no delete comes back, no
+newer edit is reverted, and no conflict copy is made for a version the hub had moved past."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_devices import NMEM, Device, Hub
+from sync_devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 
+from neuralmemory.config import STRATEGIES
 from neuralmemory.sync import service
 
 
@@ -93,3 +97,93 @@ def test_cli_restore_keeps_the_restore_when_the_hub_is_down(hub: Hub, tmp_path: 
     assert nmem_json(a.home, "sync", "full")["pushed"] >= 1
     b.sync("pull")
     assert content(b, mid) == "The release train leaves on Wednesday"
+
+
+# ---------------------------------------------------------------- a device restored from a backup
+
+
+@pytest.fixture
+def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Device, Device]]:
+    """Two devices of one brain on an in-process hub, both with the strategy under test."""
+    with in_process_hub(tmp_path / "hub.db") as transport:
+        a, b = (Device(tmp_path / name, LOCAL_URL, transport) for name in ("a", "b"))
+        for device in (a, b):
+            device.configure(hub_url=LOCAL_URL, conflict_strategy=request.param, auto_sync=False)
+        yield a, b
+
+
+def edit(device: Device, memory_id: str, text: str) -> None:
+    with device.brain() as brain:
+        brain.edit(memory_id, content=text)
+
+
+def backup_then_move_on(a: Device, b: Device, tmp_path: Path) -> tuple[str, str, Path]:
+    """The issue's scenario: a's folder is copied while its edits of two memories are unpushed;
+    a then pushes them; b edits one and deletes it, and edits the other twice, syncing each
+    time, so the hub is two versions past what the copy holds. Returns (deleted, edited, copy)."""
+    with a.brain() as brain:
+        gone = brain.remember("The falcon deploy runs on Fridays").memory.id
+        kept = brain.remember("The billing ledger closes at noon").memory.id
+    a.sync()
+    b.sync()
+    edit(a, gone, "The falcon deploy runs on Thursdays")
+    edit(a, kept, "The billing ledger closes at one")
+    copy = tmp_path / "a-backup"
+    shutil.copytree(a.home, copy)  # two edits not pushed yet
+    a.sync()
+    b.sync()
+    for text in ("The falcon deploy runs on Mondays", None):
+        if text is None:
+            with b.brain() as brain:
+                brain.forget(gone)
+        else:
+            edit(b, gone, text)
+        b.sync()
+    for text in ("The billing ledger closes at two", "The billing ledger closes at three"):
+        edit(b, kept, text)
+        b.sync()
+    return gone, kept, copy
+
+
+def restore_folder(device: Device, copy: Path) -> None:
+    shutil.rmtree(device.home)
+    shutil.copytree(copy, device.home)
+
+
+def assert_newest_everywhere(devices: tuple[Device, ...], gone: str, kept: str) -> None:
+    for device in devices:
+        with device.brain() as brain:
+            assert brain.changes.current("memory", gone).version.deleted, "a delete came back"
+            assert brain.get(kept).content == "The billing ledger closes at three"
+        with device.use():
+            copies = service.list_conflicts()
+        # No copy for the edited memory: the backup's version is an ancestor, not a rival.
+        # The deleted one is kept once, as this device's version a remote delete replaced.
+        assert [(c["record"]["id"], c["strategy"]) for c in copies] == [(gone, "remote_delete")]
+        assert "Thursdays" in copies[0]["loser"]["preview"]
+
+
+@pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
+def test_a_restored_backup_brings_no_delete_back_and_reverts_no_edit(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    a, b = pair
+    gone, kept, copy = backup_then_move_on(a, b, tmp_path)
+    restore_folder(a, copy)
+    assert a.sync()["verified"] is True
+    b.sync()
+    assert_newest_everywhere((a, b), gone, kept)
+
+
+@pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
+def test_a_restored_backup_is_right_after_pull_then_push(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    a, b = pair
+    gone, kept, copy = backup_then_move_on(a, b, tmp_path)
+    restore_folder(a, copy)
+    a.sync("pull")
+    a.sync("push")
+    b.sync("pull")
+    assert_newest_everywhere((a, b), gone, kept)
+    assert a.sync("verify")["verified"] is True
