@@ -113,10 +113,10 @@ export async function readSnapshot(
       .bind(brainId, JSON.stringify(touchedKeys(incoming))),
   ]);
   const current = new Map<string, Entry>();
-  for (const row of rows!.results as (RecordRow & { history: string })[]) {
+  for (const row of rows!.results as (RecordRow & { history: string | null })[]) {
     const item = await itemDigest(row.kind, row.id, row.vhash);
-    const { bucket, size, body, history } = row;
-    const entry = { stored: stored(row), bucket, item, size, body, history };
+    const { bucket, size, body } = row;
+    const entry = { stored: stored(row), bucket, item, size, body, history: row.history ?? "" };
     current.set(recordKey(row.kind, row.id), entry);
   }
   const { held_records, held_bytes, ...top } = head!.results[0] as Head & HeldColumns;

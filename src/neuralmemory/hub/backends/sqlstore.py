@@ -612,7 +612,7 @@ class SqlStore:
         heads: dict[RecordId, Head] = {}
         for sql, params in self.db.lookups("kind, id, vhash, seq, size, history", brain_id, ids):
             for kind, id_, vhash, seq, size, history in await tx.all(sql, params):
-                heads[(kind, id_)] = Head(vhash, seq, size, history=history)
+                heads[(kind, id_)] = Head(vhash, seq, size, history=history or "")
         return heads
 
     async def _fold_buckets(self, tx: Tx, brain_id: str, root: str, deltas: dict[int, str]) -> str:
