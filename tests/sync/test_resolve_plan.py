@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS
+from neuralmemory.config import STRATEGIES
 from neuralmemory.protocol import EMPTY_DIGEST, Limits, Version, bucket_of, item_digest
 from neuralmemory.sync import merkle, resolve
 from neuralmemory.sync.batching import ENVELOPE_BYTES, plan_batches
-from neuralmemory.sync.plan import Local, plan_incoming, plan_restore
+from neuralmemory.sync.plan import DOWNGRADE, REMOTE_DELETE, Local, plan_incoming, plan_restore
 
 
 def v(
@@ -207,6 +208,59 @@ def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
     plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
     (rewrite,) = plan.rewrite
     assert rewrite.base == BASE and rewrite.body == LOCAL.body and not plan.copies
+
+
+# A restored backup: LOCAL is pending again, but the hub took it long ago and moved on twice.
+EDITED = v(ms=1_700_000_003_000, dev="dev-b", parent=LOCAL.vhash, body={"content": "edited"})
+NEWEST = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, body={"content": "newest"})
+GONE = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, deleted=True)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_takes_the_hubs_version_over_a_superseded_one_under_every_strategy(
+    strategy: str,
+) -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=True)}
+    plan = plan_incoming([NEWEST], local, strategy, superseded={LOCAL.vhash})
+    assert plan.apply == [NEWEST] and not plan.rewrite and not plan.copies
+    # without the hub's word it is a rival edit, as before (a hub from before history)
+    assert plan_incoming([NEWEST], local, strategy).conflicts == 1
+
+
+def test_plan_leaves_a_pending_memory_for_the_push_to_settle_when_deferring() -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=True)}
+    plan = plan_incoming([NEWEST], local, "prefer_local", defer=True)
+    assert plan.is_empty() and plan.unchanged == 1
+    mine = v("m1", kind="activation", body=counters(a=(3, 30)))
+    theirs = v("m1", kind="activation", dev="dev-b", body=counters(b=(1, 10)))
+    merged = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "x", defer=True)
+    assert len(merged.rewrite) == 1  # counters merge at once: no copy to get wrong
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(pending: bool) -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=pending)}
+    superseded = {LOCAL.vhash} if pending else set()
+    plan = plan_incoming([GONE], local, "prefer_remote", me="dev-a", superseded=superseded)
+    assert plan.apply == [GONE]
+    (copy,) = plan.copies
+    assert copy.loser == LOCAL and copy.body["strategy"] == REMOTE_DELETE
+    # another device's version, or this one's without knowing who it is: no copy
+    assert not plan_incoming([GONE], local, "x", me="dev-b", superseded=superseded).copies
+    assert not plan_incoming([GONE], local, "x", superseded=superseded).copies
+
+
+def test_plan_never_applies_a_plaintext_downgrade_as_a_local_write() -> None:
+    sealed = v(body={"ciphertext": "gAAAA", "encrypted": True}, parent=BASE.vhash)
+    plain = v(ms=1_700_000_009_000, dev="dev-x", parent=sealed.vhash, body={"content": "curl"})
+    for pending in (True, False):
+        local = {key(sealed): Local(sealed, pending=pending)}
+        plan = plan_incoming([plain], local, "prefer_local", me="dev-a")
+        assert plan.apply == [plain] and not plan.rewrite  # stored: the brain quarantines it
+        (copy,) = plan.copies
+        assert copy.loser == sealed and copy.body["strategy"] == DOWNGRADE
+    mine = v(ms=1_700_000_009_000, dev="dev-a", parent=sealed.vhash, body={"content": "mine"})
+    assert not plan_incoming([mine], {key(sealed): Local(sealed, False)}, "x", me="dev-a").copies
 
 
 def test_plan_restore_swaps_the_loser_back_and_keeps_the_displaced_version() -> None:
