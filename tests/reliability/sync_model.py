@@ -72,6 +72,7 @@ from neuralmemory.store import memories as sql
 from neuralmemory.store.db import connect
 from neuralmemory.sync import state
 from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.plan import DOWNGRADE, REMOTE_DELETE
 from neuralmemory.sync.state import SyncState
 from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient
 
@@ -461,8 +462,10 @@ class SyncModel(RuleBasedStateMachine):
             self.rolled_back |= unwound
         self.revived |= restored.tokens() - before  # the copy brings old versions back
         with device.brain() as brain:
-            pending = {token_of(v) for v in brain.changes.pending(limit=100_000)}
+            stale = brain.changes.pending(limit=100_000)
+        pending = {token_of(v) for v in stale}
         self.revived |= {t for t in pending if t[1] is not None}
+        self._restored_ancestors(stale)
         # Reinforcements that never left the device are rolled back with it too: what a device
         # is owed from now on is the highest count still held anywhere.
         self.counter_max = {}
@@ -505,6 +508,7 @@ class SyncModel(RuleBasedStateMachine):
             STATS.divergences += 1
             raise
         self._check_no_loss(hub)
+        self._check_restores(hub)
 
     def _check_no_loss(self, hub: Scan) -> None:
         kept = hub.tokens()
@@ -619,6 +623,103 @@ class SyncModel(RuleBasedStateMachine):
             if other is not device:
                 found |= scan_device(other).tokens()
         return found
+
+    # -------------------------------------------------------------- restored backups (issue 22):
+    # a device folder copied while it held unpushed versions, restored after the others moved on
+
+    # Made on first use, so the shared set-up (__init__) stays as it is.
+    _hub_held: set[str] | None = None
+    _parents: dict[str, str | None] | None = None
+    _backups: dict[int, Path] | None = None
+
+    @property
+    def hub_held(self) -> set[str]:
+        """Vhashes of memory versions seen as the hub's current one after some step: each was
+        accepted, so whatever the hub holds of its record later descends from it."""
+        if self._hub_held is None:
+            self._hub_held = set()
+        return self._hub_held
+
+    @property
+    def parents(self) -> dict[str, str | None]:
+        """vhash -> parent of every memory version seen on the hub, current or kept in a copy."""
+        if self._parents is None:
+            self._parents = {}
+        return self._parents
+
+    @invariant()
+    def track_hub_versions(self) -> None:
+        if not self.devices:
+            return
+        for (kind, _), version in self._hub_scan().rows.items():
+            if kind == "memory":
+                self.hub_held.add(version.vhash)
+                self.parents[version.vhash] = version.parent
+            elif kind == "conflict" and version.body["loser"]["kind"] == "memory":
+                loser = version.body["loser"]
+                self.parents[loser["vhash"]] = loser["parent"]
+
+    @rule(index=st.integers(0, 3), strategy=st.sampled_from(STRATEGIES), data=st.data())
+    def backup_while_unpushed(self, index: int, strategy: str, data: st.DataObject) -> None:
+        """The device (now running `strategy`, so restores meet every strategy) edits or
+        remembers, its folder is copied with that version unpushed, and then it pushes: a later
+        restore brings back a pending version the hub accepted long ago."""
+        device = self.pick(index)
+        device.strategy = strategy
+        if self._remote_id(device) is None:
+            self.sync_one(index, "full")  # a device that syncs (the model finds the hub by it)
+        with device.brain() as brain:
+            live = any(not v.deleted for v in brain.changes.versions("memory"))
+        if live:
+            self.edit(index, data)
+        else:
+            self.remember(index, data.draw(st.sampled_from(TOPICS), label="topic"), -1)
+        if self._backups is None:
+            self._backups = {}
+        copy = self._backups[device.index] = self.root / f"backup{device.index}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(device.home, copy)
+        self.sync_one(index, "push")
+        STATS.faults["backup_while_unpushed"] += 1
+
+    @rule(index=st.integers(0, 3))
+    def restore_backup(self, index: int) -> None:
+        device = self.pick(index)
+        backup = (self._backups or {}).get(device.index)
+        if backup is not None:
+            device.snapshot = backup
+            self.restore(device)
+
+    def _restored_ancestors(self, pending: list[Version]) -> None:
+        """A restored pending version the hub had accepted is an ANCESTOR of what the hub holds,
+        not a concurrent edit: it must never win again (no delete comes back, no newer version
+        is reverted). One that never reached the hub (a later local edit replaced it before a
+        push, or a conflict rewrote it) is a concurrent edit, which the strategy decides."""
+        self.revived -= {token_of(v) for v in pending if v.vhash in self.hub_held}
+
+    def _check_restores(self, hub: Scan) -> None:
+        """No spurious conflict copies: a copy keeps the loser of two edits that really were
+        concurrent -- never a version its winner descends from (a restored backup's stale one)
+        -- except the copies kept on purpose: this device's version replaced by a remote delete
+        (remote_delete) or by a plaintext downgrade (refused_downgrade)."""
+        for (kind, id), version in hub.rows.items():
+            if kind != "conflict" or version.deleted:
+                continue
+            body = version.body
+            if body["strategy"] in (REMOTE_DELETE, DOWNGRADE):
+                continue
+            assert not self._descends(body["winner"], body["loser"]["vhash"]), (
+                f"spurious conflict copy {id}: the winner descends from the loser"
+            )
+
+    def _descends(self, vhash: str | None, ancestor: str) -> bool:
+        seen: set[str] = set()
+        while vhash is not None and vhash not in seen:
+            seen.add(vhash)
+            vhash = self.parents.get(vhash)
+            if vhash == ancestor:
+                return True
+        return False
 
 
 def _rows(scan: Scan) -> dict[tuple[str, str], str]:

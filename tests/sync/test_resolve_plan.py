@@ -250,6 +250,23 @@ def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(pendin
     assert not plan_incoming([GONE], local, "x", superseded=superseded).copies
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_puts_our_later_write_on_top_of_our_own_earlier_one(strategy: str) -> None:
+    """Ours replaced LOCAL here while LOCAL was pending (a lost push reply, a restored backup):
+    the hub's LOCAL has our pending version's parent and our device. Ours wins whatever the
+    strategy; LOCAL is kept as a copy (a clone of the folder on another machine writes as the
+    same device), unless it says the same."""
+    forgot = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, deleted=True)
+    plan = plan_incoming([LOCAL], {key(forgot): Local(forgot, True)}, strategy, me="dev-a")
+    (rewrite,) = plan.rewrite
+    assert rewrite.base == LOCAL and rewrite.deleted and not plan.apply
+    (copy,) = plan.copies
+    assert copy.loser == LOCAL
+    again = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, body=LOCAL.body)
+    plan = plan_incoming([LOCAL], {key(again): Local(again, True)}, strategy, me="dev-a")
+    assert len(plan.rewrite) == 1 and not plan.copies
+
+
 def test_plan_never_applies_a_plaintext_downgrade_as_a_local_write() -> None:
     sealed = v(body={"ciphertext": "gAAAA", "encrypted": True}, parent=BASE.vhash)
     plain = v(ms=1_700_000_009_000, dev="dev-x", parent=sealed.vhash, body={"content": "curl"})

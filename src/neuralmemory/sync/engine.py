@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
+from neuralmemory.core import bodies
 from neuralmemory.errors import PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
@@ -42,7 +43,7 @@ from neuralmemory.protocol import (
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
-from neuralmemory.sync import merkle, state
+from neuralmemory.sync import merkle, resolve, state
 from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
@@ -716,10 +717,23 @@ def apply_plan(local: Replica, plan: Plan) -> None:
             strength=rewrite.strength,
         )
     for copy in plan.copies:
-        if local.changes.current("conflict", copy.id) is None:  # one loser, one copy
+        if local.changes.current("conflict", copy.id) is None and not _kept(local, copy.loser):
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
+
+
+def _kept(local: Replica, loser: Version) -> bool:
+    """Whether a live conflict copy already keeps this loser's substance (one loser, one copy:
+    the same write can lose twice under two vhashes -- as pushed, and as rewritten on top of a
+    rival it beat -- when a restored backup brings the first back)."""
+    for held in local.changes.versions("conflict"):
+        kept = None if held.deleted else bodies.parse(bodies.ConflictBody, held.body)
+        if kept is None or (kept.loser.kind, kept.loser.id) != (loser.kind, loser.id):
+            continue
+        if resolve.same_substance(kept.loser, loser):
+            return True
+    return False
 
 
 def _check_advance(cursor: int, reply: PullReply) -> None:

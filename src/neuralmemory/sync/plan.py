@@ -17,6 +17,13 @@ first rule that matches:
                                            hub lost ours (restored or reset), so ours is rewritten
                                            on top of it and pushed; not a conflict: ours was
                                            accepted once, so it descends from the hub's
+  local pending, remote written by THIS -> ours was written here on top of remote while remote
+    device from the same parent            was pending (a push whose reply was lost, a backup
+                                           restored with it unpushed), and replaced it
+                                           (coalescing keeps the old parent): ours is rewritten
+                                           on top of remote, whatever the strategy; remote is
+                                           kept as a copy when it differs (a folder cloned to a
+                                           second machine writes as the same device)
   local pending, the hub said it holds  -> ours is an ANCESTOR of remote (a push answered
     remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
                                            remote, no conflict copy
@@ -150,6 +157,11 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
             plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
         else:
             _take(plan, remote, mine, context.me)
+        return
+    if remote.device_id == context.me and remote.parent == mine.parent:
+        plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+        if not resolve.same_substance(mine, remote):
+            _keep(plan, remote, mine.vhash, context.strategy)
         return
     if mine.vhash in context.superseded:
         _take(plan, remote, mine, context.me)
