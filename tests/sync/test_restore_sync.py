@@ -18,7 +18,11 @@ import pytest
 from sync_devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 
 from neuralmemory.config import STRATEGIES
+from neuralmemory.protocol import Version
 from neuralmemory.sync import service
+from neuralmemory.sync.engine import apply_plan
+from neuralmemory.sync.plan import ConflictCopy, Plan
+from neuralmemory.sync.resolve import conflict_body, conflict_id
 
 
 @pytest.fixture
@@ -187,3 +191,26 @@ def test_a_restored_backup_is_right_after_pull_then_push(
     b.sync("pull")
     assert_newest_everywhere((a, b), gone, kept)
     assert a.sync("verify")["verified"] is True
+
+
+def test_a_write_that_loses_twice_under_two_vhashes_is_kept_once(tmp_path: Path) -> None:
+    """The same substance lost as pushed and as rewritten (a restored backup brings back the
+    first after the second lost too): one conflict copy, not two."""
+    with Device(tmp_path / "a", LOCAL_URL).brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+        first = brain.changes.current("memory", mid)
+        assert first is not None
+        brain.edit(mid, content="The release train leaves on Friday")
+        rewritten = brain.changes.current("memory", mid)
+        assert rewritten is not None
+        twin = Version.create(
+            **{f: getattr(first.version, f) for f in ("kind", "id", "device_id", "body")},
+            hlc=rewritten.version.hlc,
+            parent="v1:" + "0" * 64,
+        )
+        for loser in (first.version, twin):  # two vhashes, one substance
+            copy = ConflictCopy(
+                conflict_id(loser), conflict_body(loser, "v1:" + "1" * 64, "x"), loser
+            )
+            apply_plan(brain, Plan(copies=[copy]))
+        assert len([v for v in brain.changes.versions("conflict") if not v.deleted]) == 1
