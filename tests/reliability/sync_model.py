@@ -690,6 +690,49 @@ class SyncModel(RuleBasedStateMachine):
             device.snapshot = backup
             self.restore(device)
 
+    @rule(
+        index=st.integers(0, 3),
+        strategy=st.sampled_from(STRATEGIES),
+        forget=st.booleans(),
+        action=st.sampled_from(("full", "pull then push")),
+        data=st.data(),
+    )
+    def restore_after_others_moved_on(
+        self, index: int, strategy: str, forget: bool, action: str, data: st.DataObject
+    ) -> None:
+        """The issue's scenario in one step: a backup holding an unpushed edit (then pushed);
+        the next device edits that memory, then edits it again or forgets it, syncing each time,
+        so the hub is two versions past the backup; the backup is restored and synced."""
+        device, other = self.pick(index), self.pick(index + 1)
+        self.backup_while_unpushed(index, strategy, data)
+        with device.brain() as brain:
+            live = sorted(v.id for v in brain.changes.pending(limit=100_000) if v.kind == "memory")
+        self.sync_one(other.index, "full")
+        for last in (False, True):
+            memory_id = next(iter(live), None)
+            if memory_id is None or not self._write_as_user(other, memory_id, last and forget):
+                break
+            self.sync_one(other.index, "full")
+        self.restore_backup(index)
+        for step in ("full",) if action == "full" else ("pull", "push"):
+            self.sync_one(index, step)
+
+    def _write_as_user(self, device: SimDevice, memory_id: str, forget: bool) -> bool:
+        """Edit or forget one memory on a device, as the edit and forget rules do; False when
+        it is not live there."""
+        with device.brain() as brain:
+            current = brain.changes.current("memory", memory_id)
+            if current is None or current.version.deleted:
+                return False
+            text = None if forget else self._unique("release train", device)
+            if text is None:
+                brain.forget(memory_id)
+            else:
+                brain.edit(memory_id, content=text)
+        self._replace(token_of(current.version), (memory_id, text))
+        self._wrote((memory_id, text))
+        return True
+
     def _restored_ancestors(self, pending: list[Version]) -> None:
         """A restored pending version the hub had accepted is an ANCESTOR of what the hub holds,
         not a concurrent edit: it must never win again (no delete comes back, no newer version

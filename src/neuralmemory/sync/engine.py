@@ -724,9 +724,12 @@ def apply_plan(local: Replica, plan: Plan) -> None:
 
 
 def _kept(local: Replica, loser: Version) -> bool:
-    """Whether a live conflict copy already keeps this loser's substance (one loser, one copy:
-    the same write can lose twice under two vhashes -- as pushed, and as rewritten on top of a
-    rival it beat -- when a restored backup brings the first back)."""
+    """Whether a live conflict copy already keeps this live loser's substance (one loser, one
+    copy: the same write can lose twice under two vhashes -- as pushed, and as rewritten on top
+    of a rival it beat -- when a restored backup brings the first back). Deletes are not merged:
+    two devices' deletes that lose to one edit are two losers, each kept."""
+    if loser.deleted:
+        return False
     for held in local.changes.versions("conflict"):
         kept = None if held.deleted else bodies.parse(bodies.ConflictBody, held.body)
         if kept is None or (kept.loser.kind, kept.loser.id) != (loser.kind, loser.id):
