@@ -35,6 +35,11 @@ What "lost" means -- the bookkeeping the model keeps while the schedule runs:
   text the model writes is unique, so a token is one write -- except a delete's: two devices'
   deletes of one memory that both lose to an edit are two losers with one token, and each is
   kept, as every loser is (DESIGN.md section 3). A deleted loser is told apart by its stamp.
+* Restored backups (issue 22): a restored pending version the hub had accepted (seen as its
+  current version after some step) is an ancestor of what the hub holds, not a concurrent edit:
+  it is not "revived", so the checks above say that no delete comes back and no newer version is
+  reverted. And no conflict copy keeps a version its winner descends from (spurious), except the
+  copies kept on purpose (remote_delete, refused_downgrade; docs/sync.md).
 """
 
 from __future__ import annotations
@@ -680,6 +685,7 @@ class SyncModel(RuleBasedStateMachine):
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(device.home, copy)
         self.sync_one(index, "push")
+        self.track_hub_versions()  # what the push made current, before a later step moves on
         STATS.faults["backup_while_unpushed"] += 1
 
     @rule(index=st.integers(0, 3))
@@ -713,6 +719,7 @@ class SyncModel(RuleBasedStateMachine):
             if memory_id is None or not self._write_as_user(other, memory_id, last and forget):
                 break
             self.sync_one(other.index, "full")
+            self.track_hub_versions()
         self.restore_backup(index)
         for step in ("full",) if action == "full" else ("pull", "push"):
             self.sync_one(index, step)
