@@ -636,6 +636,7 @@ class SyncModel(RuleBasedStateMachine):
     _hub_held: set[str] | None = None
     _parents: dict[str, str | None] | None = None
     _backups: dict[int, Path] | None = None
+    _unpushed: list[str] | None = None  # memories the last backup holds unpushed edits of
 
     @property
     def hub_held(self) -> set[str]:
@@ -679,6 +680,9 @@ class SyncModel(RuleBasedStateMachine):
             self.edit(index, data)
         else:
             self.remember(index, data.draw(st.sampled_from(TOPICS), label="topic"), -1)
+        with device.brain() as brain:
+            pending = brain.changes.pending(limit=100_000)
+        self._unpushed = sorted(v.id for v in pending if v.kind == "memory")
         if self._backups is None:
             self._backups = {}
         copy = self._backups[device.index] = self.root / f"backup{device.index}"
@@ -709,13 +713,11 @@ class SyncModel(RuleBasedStateMachine):
         """The issue's scenario in one step: a backup holding an unpushed edit (then pushed);
         the next device edits that memory, then edits it again or forgets it, syncing each time,
         so the hub is two versions past the backup; the backup is restored and synced."""
-        device, other = self.pick(index), self.pick(index + 1)
+        other = self.pick(index + 1)
         self.backup_while_unpushed(index, strategy, data)
-        with device.brain() as brain:
-            live = sorted(v.id for v in brain.changes.pending(limit=100_000) if v.kind == "memory")
         self.sync_one(other.index, "full")
         for last in (False, True):
-            memory_id = next(iter(live), None)
+            memory_id = next(iter(self._unpushed or []), None)
             if memory_id is None or not self._write_as_user(other, memory_id, last and forget):
                 break
             self.sync_one(other.index, "full")
