@@ -77,8 +77,10 @@ def test_a_stamp_beyond_the_skew_bound_never_beats_a_believable_one() -> None:
         [runaway], {("memory", "m1"): Local(edit, pending=True)}, "prefer_recent", now
     )
     assert plan.rewrite and plan.rewrite[0].body == edit.body
+    # Stored (not pending): the stamps cannot say which came first, so the push asks the hub,
+    # and its conflict reply is resolved as the pending case above.
     stored = plan_incoming([runaway], {("memory", "m1"): Local(edit, pending=False)}, "x", now)
-    assert stored.rewrite and stored.rewrite[0].body == edit.body
+    assert stored.requeue == [edit] and not stored.rewrite
 
 
 def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:
@@ -204,10 +206,21 @@ def test_plan_counters_already_included_are_just_applied() -> None:
 
 
 def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
-    """Not pending and newer than the hub's: the hub was restored; ours goes back on top."""
+    """Not pending and newer than the hub's: the hub was restored; ours goes back on top. The
+    hub's is kept as a copy: a descendant stamped by a runaway clock also looks older."""
     plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
     (rewrite,) = plan.rewrite
     assert rewrite.base == BASE and rewrite.body == LOCAL.body and not plan.copies
+
+
+def test_plan_asks_the_hub_when_a_runaway_stamp_makes_the_order_unknown() -> None:
+    """A descendant stamped by a clock far ahead looks older than ours by recency, and ours
+    would look newer than an honest descendant by raw stamp: neither order is trusted, ours is
+    marked pending and the push's reply (superseded or not) decides."""
+    now = 1_700_000_010_000
+    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-b", parent="v1:" + "2" * 64)
+    plan = plan_incoming([runaway], {key(LOCAL): Local(LOCAL, pending=False)}, "x", now)
+    assert plan.requeue == [LOCAL] and not plan.apply and not plan.rewrite
 
 
 # A restored backup: LOCAL is pending again, but the hub took it long ago and moved on twice.

@@ -721,6 +721,8 @@ def apply_plan(local: Replica, plan: Plan) -> None:
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
+    for version in plan.requeue:
+        local.changes.store(version, pending=True)
 
 
 def _kept(local: Replica, loser: Version) -> bool:

@@ -16,7 +16,10 @@ first rule that matches:
   local not pending                     -> the newer stamp wins: an older hub version means the
                                            hub lost ours (restored or reset), so ours is rewritten
                                            on top of it and pushed; not a conflict: ours was
-                                           accepted once, so it descends from the hub's
+                                           accepted once, so it descends from the hub's. When
+                                           either stamp is beyond the skew bound (a runaway
+                                           clock), stamps say nothing: ours is marked pending
+                                           again, and the push asks the hub (`superseded`)
   local pending, remote written by THIS -> ours was written here on top of remote while remote
     device from the same parent            was pending (a push whose reply was lost, a backup
                                            restored with it unpushed), and replaced it
@@ -44,7 +47,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neuralmemory.clock import recency, wall_ms
+from neuralmemory.clock import runaway, wall_ms
 from neuralmemory.protocol import Version
 from neuralmemory.store.changes import Current
 from neuralmemory.sync import resolve
@@ -89,6 +92,8 @@ class Plan:
     rewrite: list[Rewrite] = field(default_factory=list)
     copies: list[ConflictCopy] = field(default_factory=list)
     acknowledged: list[Version] = field(default_factory=list)
+    #: local versions to mark pending again, so that the push asks the hub where they stand
+    requeue: list[Version] = field(default_factory=list)
     #: records whose pending local version is left for the push to settle: it fast-forwards the
     #: hub, or (deferred) only the hub can tell an ancestor from a concurrent edit
     unchanged: int = 0
@@ -98,7 +103,7 @@ class Plan:
         return len(self.copies)
 
     def is_empty(self) -> bool:
-        return not (self.apply or self.rewrite or self.copies or self.acknowledged)
+        return not (self.apply or self.rewrite or self.copies or self.acknowledged or self.requeue)
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,9 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
         plan.unchanged += 1
         return
     if not local.pending:
-        if recency(mine.hlc, context.now) > recency(remote.hlc, context.now):
+        if runaway(mine.hlc, context.now) or runaway(remote.hlc, context.now):
+            plan.requeue.append(mine)
+        elif mine.hlc > remote.hlc:
             plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
         else:
             _take(plan, remote, mine, context.me)
