@@ -31,13 +31,15 @@ from tomlkit.exceptions import ParseError
 from neuralmemory.errors import ConfigError
 from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
-from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
 log = logging.getLogger(__name__)
 
 ENV_HOME = "NMEM_HOME"
 CONFIG_FILE = "config.toml"
+#: The conflict strategies, the one list of their names (sync/resolve.py maps each to its rule;
+#: the CLI's and the MCP tools' choices are this tuple); the first is the default.
 STRATEGIES = ("prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger")
+DEFAULT_STRATEGY = STRATEGIES[0]
 HUB_AUTH_MODES = ("keys", "local", "none")  # /v1/hub/info `auth`
 
 
@@ -81,7 +83,7 @@ class Config:
     ca_cert: str | None = None
     #: the hub's /v1/hub/info `auth`, as it answered when last asked; None: not known
     hub_auth: str | None = None
-    conflict_strategy: str = "prefer_recent"
+    conflict_strategy: str = DEFAULT_STRATEGY
     auto_sync: bool = True
     brain: str = "default"
     device_name: str = field(default_factory=platform.node)
@@ -100,6 +102,8 @@ class Config:
 
     @property
     def masked_key(self) -> str | None:
+        from neuralmemory.protocol import mask_key
+
         return mask_key(self.api_key)
 
 
@@ -128,6 +132,9 @@ def redact_keys(text: str) -> str:
     Applied where errors are formatted for people (CLI, MCP, logs), so a key pasted into the
     wrong field is never echoed whole, whatever message quotes it.
     """
+
+    # Imported here: the protocol's models cost a hook's start-up that never masks anything.
+    from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
     def masked(match: re.Match[str]) -> str:
         key = match.group()
@@ -187,9 +194,22 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
 
 
 def load_config(base: Path | None = None) -> Config:
+    """config.toml's settings. It is made private to its owner (it may hold an API key) once it
+    reads as ours; a file that does not (another program's) keeps its mode, unless it holds
+    something shaped like a key."""
     path = config_path(base)
+    try:
+        cfg = _parse_config(path)
+    except ConfigError:
+        if path.exists() and "nmk_" in path.read_text(encoding="utf-8", errors="replace"):
+            restrict(path, PRIVATE_FILE)
+        raise
     if path.exists():
-        restrict(path, PRIVATE_FILE)  # it may hold an API key
+        restrict(path, PRIVATE_FILE)
+    return cfg
+
+
+def _parse_config(path: Path) -> Config:
     doc = _read_document(path)
     values: dict[str, Any] = doc.unwrap()
     cfg = Config()
@@ -198,8 +218,10 @@ def load_config(base: Path | None = None) -> Config:
             value = values[key]
             if not isinstance(value, expected):
                 raise ConfigError(
-                    f"{path}: '{key}' must be a {expected.__name__}",
-                    hint="fix or remove the file; it was not changed",
+                    f"{path}: '{key}' must be a {expected.__name__}; the file was not changed",
+                    hint="fix it; or, if another program wrote it (another product is also named"
+                    " Neural Memory and uses ~/.neuralmemory), give this nmem a folder of its"
+                    " own: export NMEM_HOME=~/.nmem",
                 )
             setattr(cfg, key, value)
     if cfg.conflict_strategy not in STRATEGIES:
@@ -213,6 +235,19 @@ def load_config(base: Path | None = None) -> Config:
             hint="remove the line: it is learned again from the hub",
         )
     return cfg
+
+
+def load_section(name: str, base: Path | None = None) -> dict[str, Any]:
+    """One table of config.toml, e.g. [hooks] ({} when absent): for a layer that checks its own
+    settings. load_config and save_config leave the table as it is."""
+    path = config_path(base)
+    value = _read_document(path).unwrap().get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: '{name}' must be a table ([{name}])",
+            hint="fix or remove the line; the file was not changed",
+        )
+    return value
 
 
 def save_config(cfg: Config, base: Path | None = None) -> Path:

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from neuralmemory.core import crypto
 from neuralmemory.core.brain import Brain, open_brain
@@ -68,7 +69,9 @@ def test_key_export_import_and_a_wrong_passphrase(brain: Brain, home: Path, tmp_
     key_file.unlink()
     with open_brain("device-two", create=True) as other:
         other.rekey(brain.id)
-        other.apply_remote(brain.changes.current("memory", memory.id).version)
+        current = brain.changes.current("memory", memory.id)
+        assert current is not None
+        other.apply_remote(current.version)
         assert other.get(memory.id).content is None  # kept, unreadable, unsearchable
         assert other.recall("vault combination", reinforce=False) == []
 
@@ -87,7 +90,7 @@ def test_importing_a_different_key_over_an_existing_one_is_refused(
     brain: Brain, tmp_path: Path
 ) -> None:
     brain.remember(SECRET, encrypted=True)
-    stranger = crypto.BrainKey(crypto.Fernet.generate_key())
+    stranger = crypto.BrainKey(Fernet.generate_key())
     before = crypto.key_path(brain.id).read_bytes()
     with pytest.raises(CryptoError, match="different key"):
         crypto.install_key(brain.id, stranger)
@@ -97,7 +100,7 @@ def test_importing_a_different_key_over_an_existing_one_is_refused(
 def test_a_wrong_key_is_said_clearly(brain: Brain) -> None:
     memory = brain.remember(SECRET, encrypted=True).memory
     row = brain.db.execute("SELECT ciphertext FROM memories WHERE id = ?", (memory.id,)).fetchone()
-    stranger = crypto.BrainKey(crypto.Fernet.generate_key())
+    stranger = crypto.BrainKey(Fernet.generate_key())
     with pytest.raises(CryptoError, match="wrong key"):
         stranger.decrypt(row[0])
 
@@ -117,7 +120,7 @@ def test_a_replaced_key_file_does_not_encrypt_new_memories(brain: Brain, home: P
     brain_id, name = brain.id, brain.name
     brain.close()
     key_file = crypto.key_path(brain_id)
-    key_file.write_bytes(crypto.Fernet.generate_key())  # not the key the memory was sealed with
+    key_file.write_bytes(Fernet.generate_key())  # not the key the memory was sealed with
     with open_brain(name) as again:
         count_before = again.stats().memories
         with pytest.raises(CryptoError, match="wrong key"):

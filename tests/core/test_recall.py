@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core import recall
+from neuralmemory.core import recall, spread
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.store import memories as sql
 
@@ -38,6 +38,7 @@ def test_a_memory_is_found_through_a_shared_concept_the_query_does_not_contain(
     assert hit.path[0] == "term:alice"
     assert hit.path[1] == f"memory:{ids['Alice Moreno leads Project Falcon.']}"
     assert hit.path[2].startswith("concept:")
+    assert hit.memory.content is not None
     assert not {"alice", "working"} & set(hit.memory.content.lower().split())
 
 
@@ -135,7 +136,7 @@ def test_recall_work_is_bounded_whatever_the_brain_size(brain: Brain) -> None:
     ranked = recall.rank(
         brain.db, parsed, links=lambda rids: [], strength=lambda rids: dict.fromkeys(rids, 0.5)
     )
-    bound = recall.POOL + (recall.MAX_SEEDS + recall.MAX_BRIDGES) * recall.FAN_OUT
+    bound = recall.POOL + (recall.MAX_SEEDS + spread.MAX_BRIDGES) * recall.FAN_OUT
     assert len(ranked) <= bound < 1500
 
 

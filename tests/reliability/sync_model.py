@@ -30,11 +30,12 @@ What "lost" means -- the bookkeeping the model keeps while the schedule runs:
 * A deleted memory *came back* when it is live at the end with a token that a forget superseded
   (the forgetting device had seen exactly that version), unless a restored folder brought that
   token back as an unpushed edit (then it is a concurrent edit against the delete, which the
-  strategy decides, as DESIGN.md section 3 says).
+  strategy decides, as docs/architecture.md#conflicts-and-strategies says).
 * Conflict copies are not duplicated: one live copy per (record, loser token) at most. Every
   text the model writes is unique, so a token is one write -- except a delete's: two devices'
   deletes of one memory that both lose to an edit are two losers with one token, and each is
-  kept, as every loser is (DESIGN.md section 3). A deleted loser is told apart by its stamp.
+  kept, as every loser is (docs/architecture.md#conflicts-and-strategies). A deleted loser is
+  told apart by its stamp.
 * Restored backups (issue 22): a restored pending version the hub had accepted (seen as its
   current version after some step) is an ancestor of what the hub holds, not a concurrent edit:
   it is not "revived", so the checks above say that no delete comes back and no newer version is
@@ -261,7 +262,7 @@ def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
 
 def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
-        rows = {
+        rows: dict[tuple[str, str], Version] = {
             (v.kind, v.id): v
             for kind in ("memory", "activation", "link", "conflict")
             for v in brain.changes.versions(kind)

@@ -36,7 +36,7 @@ def test_two_fresh_devices_meet_in_one_brain_when_the_first_sync_sent_nothing(
         assert brain.get(mid).content == "The falcon deploy uses blue-green rollout"
 
 
-def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport) -> None:
+def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport: httpx.BaseTransport) -> None:
     """Found by test_attacks: /v1/brains/%2E%2E%2F (`../`) got FastAPI's 307 to /v1/brains/..,
     an empty 3xx where every malformed path gets the protocol's 4xx. Fixed in hub/app.py:
     redirect_slashes=False."""
@@ -89,9 +89,9 @@ def test_model_a_restore_takes_back_local_edits_that_only_replaced_each_other() 
 def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> None:
     """Found by benchmarks/reliability_run.py, as "duplicated conflict copies": two devices
     forgot one memory while a third edited it; the edit won, so each delete lost and was kept
-    as a conflict copy. Two losers, two copies, as DESIGN.md asks -- but both have the token of
-    a delete, and the model took them for one loser copied twice. Fixed in the model: a deleted
-    loser is told apart by its stamp."""
+    as a conflict copy. Two losers, two copies, as docs/architecture.md asks -- but both have the
+    token of a delete, and the model took them for one loser copied twice. Fixed in the model: a
+    deleted loser is told apart by its stamp."""
     model = SyncModel()
     try:
         model.make_devices(strategies=["prefer_recent"] * 3)

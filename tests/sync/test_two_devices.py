@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from typing import Any
 
 import pytest
 from sync_devices import Device
 
+from neuralmemory.core.brain import Brain
 from neuralmemory.sync import service
+from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.results import SyncResult
 
 
 def contents(device: Device) -> dict[str, str | None]:
@@ -65,7 +70,9 @@ def test_edits_and_deletes_propagate_both_ways_and_deletes_never_return(
     assert a.sync()["conflicts"] == 0
 
 
-def concurrent_edit(a: Device, b: Device, strategy: str) -> tuple[str, dict, dict]:
+def concurrent_edit(
+    a: Device, b: Device, strategy: str
+) -> tuple[str, SyncResult, dict[str, str | None]]:
     """a and b edit one memory between syncs; a recalls it first, so a's edit is stronger."""
     with a.brain() as brain:
         mid = brain.remember("The release train leaves on Tuesday").memory.id
@@ -102,6 +109,7 @@ def test_each_strategy_on_a_real_concurrent_edit_loser_listed_and_restorable(
     for device in (a, b):
         with device.use():
             (conflict,) = service.list_conflicts()
+        assert conflict["current"] is not None
         assert loser in conflict["loser"]["preview"] and winner in conflict["current"]["preview"]
     with a.use():
         restored = service.restore(conflict["id"])
@@ -196,9 +204,38 @@ def test_a_memory_body_no_client_should_write_is_kept_but_blocks_no_sync(
         assert brain.stats().memories == 1
     # a later, valid version of the record becomes a memory as usual
     with a.brain() as brain:
-        fixed = {**brain.changes.current("memory", good).version.body, "content": "Fixed later"}
+        current = brain.changes.current("memory", good)
+        assert current is not None
+        fixed = {**current.version.body, "content": "Fixed later"}
         brain.write_record("memory", "m-faulty", body=fixed, strength=0)
     a.sync()
     b.sync()
     with b.brain() as brain:
         assert brain.get("m-faulty").content == "Fixed later"
+
+
+def test_the_collector_is_paused_only_while_pages_move(
+    devices: dict[str, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pull and push run without the cycle collector (sync/engine.py _collector_paused says
+    why); verify does not, and a sync leaves it on."""
+    seen: dict[str, list[bool]] = {"apply": [], "send": [], "verify": []}
+
+    def spy(name: str, method: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            seen[name].append(gc.isenabled())
+            return method(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(Brain, "apply_remote", spy("apply", Brain.apply_remote))
+    monkeypatch.setattr(SyncEngine, "_settle", spy("send", SyncEngine._settle))
+    monkeypatch.setattr(SyncEngine, "verify", spy("verify", SyncEngine.verify))
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        brain.remember("Project falcon uses blue-green deploys")
+    a.sync("full")
+    b.sync("full")
+    assert seen["apply"] and seen["send"] and seen["verify"]
+    assert not any(seen["apply"] + seen["send"])
+    assert all(seen["verify"]) and gc.isenabled()

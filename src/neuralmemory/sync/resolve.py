@@ -1,6 +1,6 @@
 """What to keep when a local and a remote version of one record disagree. Pure: no I/O.
 
-Three families of records, three rules (DESIGN.md section 3):
+Three families of records, three rules (docs/architecture.md#conflicts-and-strategies):
   * memory -- what a person or an agent wrote: a real conflict, arbitrated by one of the four
     strategies; the loser is kept whole as a conflict copy, never dropped.
   * activation, link -- what the brain learned: per-device counters merged by max, so the merge
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from neuralmemory.clock import recency, wall_ms
+from neuralmemory.config import STRATEGIES as STRATEGY_NAMES
 from neuralmemory.core import reinforce
 from neuralmemory.protocol import Version
 
@@ -26,7 +27,6 @@ Strategy = Callable[[Version, Version, int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
-DEFAULT_STRATEGY = "prefer_recent"
 
 
 def prefer_recent(local: Version, remote: Version, now: int) -> Side:
@@ -52,12 +52,12 @@ def prefer_stronger(local: Version, remote: Version, now: int) -> Side:
     return "local" if mine > theirs else "remote"
 
 
-STRATEGIES: dict[str, Strategy] = {
-    "prefer_recent": prefer_recent,
-    "prefer_local": prefer_local,
-    "prefer_remote": prefer_remote,
-    "prefer_stronger": prefer_stronger,
+_RULES = {
+    rule.__name__: rule for rule in (prefer_recent, prefer_local, prefer_remote, prefer_stronger)
 }
+#: each name of config.STRATEGIES (the one list of them) to the rule of that name; a name
+#: without one fails here, at import
+STRATEGIES: dict[str, Strategy] = {name: _RULES[name] for name in STRATEGY_NAMES}
 
 
 @dataclass(frozen=True)
