@@ -230,6 +230,11 @@ HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the se
 # A sync client facing a faulty or hostile hub
 # (docs/sync.md#a-faulty-or-hostile-hub-quarantine-limits-deadlines).
 MSG_QUARANTINED_CONFLICT = "conflict copy {id} is quarantined: {reason}"
+MSG_DOWNGRADE = (
+    "refused: device {device} made this encrypted memory plaintext, which no edit does; the"
+    " encrypted version is kept and shown, and its conflict copy (nmem sync conflicts) makes it"
+    " current on every device again: nmem sync restore ID"
+)
 HINT_QUARANTINED = (
     "a device wrote a record this client cannot read; it is kept, listed by `nmem sync status`,"
     " and used again once a valid version replaces it"

@@ -36,6 +36,11 @@ What "lost" means -- the bookkeeping the model keeps while the schedule runs:
   deletes of one memory that both lose to an edit are two losers with one token, and each is
   kept, as every loser is (docs/architecture.md#conflicts-and-strategies). A deleted loser is
   told apart by its stamp.
+* Restored backups (issue 22): a restored pending version the hub had accepted (seen as its
+  current version after some step) is an ancestor of what the hub holds, not a concurrent edit:
+  it is not "revived", so the checks above say that no delete comes back and no newer version is
+  reverted. And no conflict copy keeps a version its winner descends from (spurious), except the
+  copies kept on purpose (remote_delete, refused_downgrade; docs/sync.md).
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ from neuralmemory.store import memories as sql
 from neuralmemory.store.db import connect
 from neuralmemory.sync import state
 from neuralmemory.sync.engine import SyncEngine, named
+from neuralmemory.sync.plan import DOWNGRADE, REMOTE_DELETE
 from neuralmemory.sync.state import SyncState
 from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient
 
@@ -498,8 +504,10 @@ class SyncModel(RuleBasedStateMachine):
             self.rolled_back |= unwound
         self.revived |= restored.tokens() - before  # the copy brings old versions back
         with device.brain() as brain:
-            pending = {token_of(v) for v in brain.changes.pending(limit=100_000)}
+            stale = brain.changes.pending(limit=100_000)
+        pending = {token_of(v) for v in stale}
         self.revived |= {t for t in pending if t[1] is not None}
+        self._restored_ancestors(stale)
         # Reinforcements that never left the device are rolled back with it too: what a device
         # is owed from now on is the highest count still held anywhere.
         self.counter_max = {}
@@ -543,6 +551,7 @@ class SyncModel(RuleBasedStateMachine):
             raise
         self._check_no_loss(hub)
         self._check_one_brain()
+        self._check_restores(hub)
 
     def _check_no_loss(self, hub: Scan) -> None:
         kept = hub.tokens()
@@ -805,6 +814,150 @@ class SyncModel(RuleBasedStateMachine):
             report = device.sync("verify")
             assert report["verified"], f"device {device.index}: verify says {report}"
             assert not report["split"] and not report.get("elsewhere"), report
+
+    # -------------------------------------------------------------- restored backups (issue 22):
+    # a device folder copied while it held unpushed versions, restored after the others moved on
+
+    # Made on first use, so the shared set-up (__init__) stays as it is.
+    _hub_held: set[str] | None = None
+    _parents: dict[str, str | None] | None = None
+    _backups: dict[int, Path] | None = None
+    _unpushed: list[str] | None = None  # memories the last backup holds unpushed edits of
+
+    @property
+    def hub_held(self) -> set[str]:
+        """Vhashes of memory versions seen as the hub's current one after some step: each was
+        accepted, so whatever the hub holds of its record later descends from it."""
+        if self._hub_held is None:
+            self._hub_held = set()
+        return self._hub_held
+
+    @property
+    def parents(self) -> dict[str, str | None]:
+        """vhash -> parent of every memory version seen on the hub, current or kept in a copy."""
+        if self._parents is None:
+            self._parents = {}
+        return self._parents
+
+    @invariant()
+    def track_hub_versions(self) -> None:
+        if not self.devices:
+            return
+        for (kind, _), version in self._hub_scan().rows.items():
+            if kind == "memory":
+                self.hub_held.add(version.vhash)
+                self.parents[version.vhash] = version.parent
+            elif kind == "conflict" and version.body["loser"]["kind"] == "memory":
+                loser = version.body["loser"]
+                self.parents[loser["vhash"]] = loser["parent"]
+
+    @rule(index=st.integers(0, 3), strategy=st.sampled_from(STRATEGIES), data=st.data())
+    def backup_while_unpushed(self, index: int, strategy: str, data: st.DataObject) -> None:
+        """The device (now running `strategy`, so restores meet every strategy) edits or
+        remembers, its folder is copied with that version unpushed, and then it pushes: a later
+        restore brings back a pending version the hub accepted long ago."""
+        device = self.pick(index)
+        device.strategy = strategy
+        if self._remote_id(device) is None:
+            self.sync_one(index, "full")  # a device that syncs (the model finds the hub by it)
+        with device.brain() as brain:
+            live = any(not v.deleted for v in brain.changes.versions("memory"))
+        if live:
+            self.edit(index, data)
+        else:
+            self.remember(index, data.draw(st.sampled_from(TOPICS), label="topic"), -1)
+        with device.brain() as brain:
+            pending = brain.changes.pending(limit=100_000)
+        self._unpushed = sorted(v.id for v in pending if v.kind == "memory")
+        if self._backups is None:
+            self._backups = {}
+        copy = self._backups[device.index] = self.root / f"backup{device.index}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(device.home, copy)
+        self.sync_one(index, "push")
+        self.track_hub_versions()  # what the push made current, before a later step moves on
+        STATS.faults["backup_while_unpushed"] += 1
+
+    @rule(index=st.integers(0, 3))
+    def restore_backup(self, index: int) -> None:
+        device = self.pick(index)
+        backup = (self._backups or {}).get(device.index)
+        if backup is not None:
+            device.snapshot = backup
+            self.restore(device)
+
+    @rule(
+        index=st.integers(0, 3),
+        strategy=st.sampled_from(STRATEGIES),
+        forget=st.booleans(),
+        action=st.sampled_from(("full", "pull then push")),
+        data=st.data(),
+    )
+    def restore_after_others_moved_on(
+        self, index: int, strategy: str, forget: bool, action: str, data: st.DataObject
+    ) -> None:
+        """The issue's scenario in one step: a backup holding an unpushed edit (then pushed);
+        the next device edits that memory, then edits it again or forgets it, syncing each time,
+        so the hub is two versions past the backup; the backup is restored and synced."""
+        other = self.pick(index + 1)
+        self.backup_while_unpushed(index, strategy, data)
+        self.sync_one(other.index, "full")
+        for last in (False, True):
+            memory_id = next(iter(self._unpushed or []), None)
+            if memory_id is None or not self._write_as_user(other, memory_id, last and forget):
+                break
+            self.sync_one(other.index, "full")
+            self.track_hub_versions()
+        self.restore_backup(index)
+        for step in ("full",) if action == "full" else ("pull", "push"):
+            self.sync_one(index, step)
+
+    def _write_as_user(self, device: SimDevice, memory_id: str, forget: bool) -> bool:
+        """Edit or forget one memory on a device, as the edit and forget rules do; False when
+        it is not live there."""
+        with device.brain() as brain:
+            current = brain.changes.current("memory", memory_id)
+            if current is None or current.version.deleted:
+                return False
+            text = None if forget else self._unique("release train", device)
+            if text is None:
+                brain.forget(memory_id)
+            else:
+                brain.edit(memory_id, content=text)
+        self._replace(token_of(current.version), (memory_id, text))
+        self._wrote((memory_id, text))
+        return True
+
+    def _restored_ancestors(self, pending: list[Version]) -> None:
+        """A restored pending version the hub had accepted is an ANCESTOR of what the hub holds,
+        not a concurrent edit: it must never win again (no delete comes back, no newer version
+        is reverted). One that never reached the hub (a later local edit replaced it before a
+        push, or a conflict rewrote it) is a concurrent edit, which the strategy decides."""
+        self.revived -= {token_of(v) for v in pending if v.vhash in self.hub_held}
+
+    def _check_restores(self, hub: Scan) -> None:
+        """No spurious conflict copies: a copy keeps the loser of two edits that really were
+        concurrent -- never a version its winner descends from (a restored backup's stale one)
+        -- except the copies kept on purpose: this device's version replaced by a remote delete
+        (remote_delete) or by a plaintext downgrade (refused_downgrade)."""
+        for (kind, id), version in hub.rows.items():
+            if kind != "conflict" or version.deleted:
+                continue
+            body = version.body
+            if body["strategy"] in (REMOTE_DELETE, DOWNGRADE):
+                continue
+            assert not self._descends(body["winner"], body["loser"]["vhash"]), (
+                f"spurious conflict copy {id}: the winner descends from the loser"
+            )
+
+    def _descends(self, vhash: str | None, ancestor: str) -> bool:
+        seen: set[str] = set()
+        while vhash is not None and vhash not in seen:
+            seen.add(vhash)
+            vhash = self.parents.get(vhash)
+            if vhash == ancestor:
+                return True
+        return False
 
 
 def _rows(scan: Scan) -> dict[tuple[str, str], str]:

@@ -39,7 +39,13 @@ from neuralmemory.core.models import (
 )
 from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
-from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
+from neuralmemory.errors import (
+    MSG_BRAIN_NOT_FOUND,
+    MSG_DOWNGRADE,
+    CryptoError,
+    InvalidInput,
+    NotFound,
+)
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
@@ -713,15 +719,19 @@ class Brain:
 
     # -------------------------------------------------------------------- materialization
 
-    def materialize(self, *versions: Version) -> None:
+    def materialize(
+        self, *versions: Version, refused: Sequence[tuple[str, str, str, str]] = ()
+    ) -> None:
         """Make the local tables reflect records' current versions (local or pulled).
 
         A page of pulled versions is materialized together, so the concept graph of all its
         memories is written in a few bulk statements. Only a record's last version matters:
-        materializing a version replaces whatever an earlier one left.
+        materializing a version replaces whatever an earlier one left. `refused`: quarantine
+        rows (kind, id, vhash, reason) of versions refused for a reason of their own.
         """
         latest = {(v.kind, v.id): v for v in versions}
         poison = _quarantine(latest.values())
+        poison.update({(row[0], row[1]): row for row in refused})
         sql.release(self.db, [key for key in latest if key not in poison])
         sql.quarantine(self.db, list(poison.values()))
         # A quarantined version is stored, never materialized: what an earlier valid version
@@ -805,10 +815,28 @@ class Brain:
     def apply_remote(self, *versions: Version) -> None:
         """Store hub versions as their records' current ones (not pending) and materialize them,
         in one transaction: create, update or delete memories and rebuild their derived graph,
-        or set counters. A whole pulled page goes through here at once."""
+        or set counters. A whole pulled page goes through here at once. A plaintext version of a
+        memory encrypted here, written by another device, is stored but quarantined: no edit
+        makes an encrypted memory plaintext, so only a faulty or hostile writer does."""
         with self.db.transaction():
+            refused = self._downgrades(versions)
             self.changes.store_many(versions)
-            self.materialize(*versions)
+            self.materialize(*versions, refused=refused)
+
+    def _downgrades(self, versions: Sequence[Version]) -> list[tuple[str, str, str, str]]:
+        """Quarantine rows of the versions that would make a memory encrypted here plaintext."""
+        plain = {
+            v.id: v
+            for v in versions
+            if v.kind == "memory"
+            and not v.deleted
+            and "ciphertext" not in v.body
+            and v.device_id != self.changes.device_id
+        }
+        return [
+            ("memory", id, plain[id].vhash, MSG_DOWNGRADE.format(device=plain[id].device_id))
+            for id in sorted(sql.encrypted_among(self.db, plain))
+        ]
 
     def write_record(
         self,

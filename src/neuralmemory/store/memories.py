@@ -277,6 +277,11 @@ def rids_of(db: Database, ids: Iterable[str]) -> dict[str, int]:
     return {str(id_): int(rid) for id_, rid in _where_in(db, "id, rid", "id", ids)}
 
 
+def encrypted_among(db: Database, ids: Iterable[str]) -> set[str]:
+    """Which of these memories are encrypted here."""
+    return {str(id_) for id_, encrypted in _where_in(db, "id, encrypted", "id", ids) if encrypted}
+
+
 def _where_in(db: Database, columns: str, key: str, values: Iterable[Any]) -> list[Any]:
     """Rows of memories whose `key` column is one of `values` (none asked: no query)."""
     wanted = list(values)

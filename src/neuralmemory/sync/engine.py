@@ -17,7 +17,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
+from neuralmemory.core import bodies
 from neuralmemory.errors import NotFoundOnHub, PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
@@ -43,7 +44,7 @@ from neuralmemory.protocol import (
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
-from neuralmemory.sync import merkle, state
+from neuralmemory.sync import merkle, resolve, state
 from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
@@ -176,6 +177,8 @@ class _Round:
 
     root: str | None = None
     conflicts: list[Version] = field(default_factory=list)
+    #: vhashes of pushed versions the hub answered `superseded` (it holds a descendant)
+    superseded: set[str] = field(default_factory=set)
 
 
 class SyncEngine:
@@ -424,10 +427,12 @@ class SyncEngine:
         self.repair()
         self.report.verified = self.verify(ask_hub=True)
 
-    def pull(self) -> None:
+    def pull(self, *, defer: bool = True) -> None:
         """Apply the hub's pages in order, each with its cursor. The next page is requested
         while this one is applied (the hub serves it meanwhile): the cursor a reply names
-        does not depend on applying it."""
+        does not depend on applying it. `defer`: a pending memory the hub's version does not
+        simply descend from or precede is left for the push, whose reply tells an ancestor
+        (a restored backup) from a concurrent edit (plan.py)."""
         cursor = start = self.state.cursor
         with (
             _collector_paused(),
@@ -447,7 +452,7 @@ class SyncEngine:
                 _check_advance(cursor, reply)
                 following = ahead.submit(self._pull_page, reply.cursor) if reply.more else None
                 self.report.pulled += len(reply.records)
-                self._reconcile(reply.records, cursor=reply.cursor)
+                self._reconcile(reply.records, cursor=reply.cursor, defer=defer)
                 cursor = reply.cursor
                 self._round.root = reply.root
                 self.progress("pull", cursor - start, reply.seq - start)
@@ -468,14 +473,14 @@ class SyncEngine:
         self._restamp_runaway()
         for _ in range(MAX_PUSH_ROUNDS):
             self._check_deadline()
-            self._round.conflicts = []
+            self._round.conflicts, self._round.superseded = [], set()
             with _collector_paused():
                 if not self._push_pending():
                     return
             if not self._round.conflicts:
                 return
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
-            self._reconcile(self._round.conflicts)
+            self._reconcile(self._round.conflicts, superseded=self._round.superseded)
 
     def _restamp_runaway(self) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
@@ -484,7 +489,7 @@ class SyncEngine:
         pulled first, so concurrent edits meet them as what they are: older."""
         if not self.changes.runaway_pending():
             return
-        self.pull()
+        self.pull(defer=False)  # decided before the restamp: a runaway stamp is older
         with self.local.db.transaction():
             restamped = self.changes.restamp_runaway()
         if restamped:
@@ -524,7 +529,7 @@ class SyncEngine:
         for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
             self._check_deadline()
             fetched = self.hub.fetch(self.remote_id, chunk).records
-            self._reconcile(list(fetched))
+            self._reconcile(list(fetched), defer=True)  # the push below settles what is left
         with self.local.db.transaction():
             for kind, id in exchange.push:
                 current = self.changes.current(kind, id)
@@ -536,11 +541,27 @@ class SyncEngine:
 
     # ------------------------------------------------------------ machinery
 
-    def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
-        """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
+    def _reconcile(
+        self,
+        versions: Sequence[Version],
+        *,
+        cursor: int | None = None,
+        superseded: Collection[str] = frozenset(),
+        defer: bool = False,
+    ) -> None:
+        """Plan and apply hub versions in one transaction (with the cursor that covers them);
+        `superseded` and `defer` as plan.plan_incoming takes them."""
         with self.local.db.transaction():
             local = self.changes.currents([(v.kind, v.id) for v in versions])
-            plan = plan_incoming(versions, local, self.strategy, self.changes.now())
+            plan = plan_incoming(
+                versions,
+                local,
+                self.strategy,
+                self.changes.now(),
+                me=self.changes.device_id,
+                superseded=superseded,
+                defer=defer,
+            )
             self._execute(plan)
             if cursor is not None:
                 self.state.set(state.CURSOR, cursor)
@@ -638,6 +659,8 @@ class SyncEngine:
                 sent = pending[(result.kind, result.id)]
                 if result.status == "conflict" and result.current is not None:
                     self._round.conflicts.append(result.current)
+                    if result.superseded:
+                        self._round.superseded.add(result.vhash)
                     continue
                 if result.status == "accepted":
                     self.report.pushed += 1
@@ -741,10 +764,28 @@ def apply_plan(local: Replica, plan: Plan) -> None:
             strength=rewrite.strength,
         )
     for copy in plan.copies:
-        if local.changes.current("conflict", copy.id) is None:  # one loser, one copy
+        if local.changes.current("conflict", copy.id) is None and not _kept(local, copy.loser):
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
+    for version in plan.requeue:
+        local.changes.store(version, pending=True)
+
+
+def _kept(local: Replica, loser: Version) -> bool:
+    """Whether a live conflict copy already keeps this live loser's substance (one loser, one
+    copy: the same write can lose twice under two vhashes -- as pushed, and as rewritten on top
+    of a rival it beat -- when a restored backup brings the first back). Deletes are not merged:
+    two devices' deletes that lose to one edit are two losers, each kept."""
+    if loser.deleted:
+        return False
+    for held in local.changes.versions("conflict"):
+        kept = None if held.deleted else bodies.parse(bodies.ConflictBody, held.body)
+        if kept is None or (kept.loser.kind, kept.loser.id) != (loser.kind, loser.id):
+            continue
+        if resolve.same_substance(kept.loser, loser):
+            return True
+    return False
 
 
 def _check_advance(cursor: int, reply: PullReply) -> None:
