@@ -14,6 +14,7 @@ import init from "../migrations/0001_init.sql";
 import codes from "../migrations/0002_codes.sql";
 import bucketOrder from "../migrations/0003_bucket_order.sql";
 import keyScopes from "../migrations/0004_key_scopes.sql";
+import keyShares from "../migrations/0006_key_shares.sql";
 
 export interface Migration {
   name: string;
@@ -26,6 +27,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0002_codes.sql", sql: codes },
   { name: "0003_bucket_order.sql", sql: bucketOrder },
   { name: "0004_key_scopes.sql", sql: keyScopes },
+  // 0005 is another change's number; each file runs once, whatever else has run.
+  { name: "0006_key_shares.sql", sql: keyShares },
 ];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.

@@ -146,6 +146,7 @@ def _status_text(s: dict[str, Any]) -> str:
         f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})",
         f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
     ]
+    lines.append(f"encryption:  {_keys_text(s['keys'])}")
     for item in s["quarantined"]:
         lines.append(f"quarantined: {item['record']}: {item['reason']}")
     last = s["last_sync"]
@@ -169,6 +170,15 @@ def _status_text(s: dict[str, Any]) -> str:
     elif hub:  # an answer that is an error (401, 403, ...) is not "unreachable"
         lines.append(f"hub:         {'' if hub['reachable'] else 'unreachable: '}{hub['error']}")
     return "\n".join(lines)
+
+
+def _keys_text(keys: dict[str, Any]) -> str:
+    if not keys["keyed"]:
+        return "no key (nmem remember --encrypted makes one)"
+    text = f"key {keys['fingerprint'][:8]}, {keys['keys_held']} held here"
+    if keys["missing_key"]:
+        text += " -- this device lacks the brain's key: nmem keys receive CODE"
+    return text
 
 
 @sync.command()

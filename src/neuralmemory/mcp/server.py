@@ -48,7 +48,7 @@ from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.errors import InternalError, InvalidInput, NmemError
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
-from neuralmemory.sync import service
+from neuralmemory.sync import keyshare, service
 from neuralmemory.sync.auto import AutoSync
 
 if TYPE_CHECKING:
@@ -119,6 +119,8 @@ def nmem_remember(
     per call. Set encrypted=true for anything sensitive. Remembering the same text twice is
     harmless (created=false). Returns the new memory's id.
     """
+    if encrypted:
+        keyshare.before_encrypting()  # another device may have keyed the brain already
     with open_brain() as brain:
         done = brain.remember(
             content,

@@ -313,6 +313,13 @@ class ChangeLog:
             return None
         return Current(_load(row[0]), bool(row[1]))
 
+    def live_of_kind(self, kind: str) -> list[Version]:
+        """Every live (not deleted) current version of one kind: for the few `key` records."""
+        rows = self.db.execute(
+            "SELECT version FROM records WHERE kind = ? AND deleted = 0 ORDER BY id", (kind,)
+        )
+        return [_load(text) for (text,) in rows]
+
     def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
         """`current` of those of `keys` that exist here, in a query or two for any number."""
         return {

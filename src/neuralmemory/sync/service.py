@@ -147,7 +147,7 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[s
     cfg = config.load_config()
     name = (cfg.device_name or "device")[:64]
     # One attempt: a code works once, so a retry after a lost reply could only be refused.
-    with _hub(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
+    with hub_client(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
         try:
             created = hub.pair(code, name)
         except AccessDenied:
@@ -173,7 +173,7 @@ def _ask_hub_auth(cfg: Config, transport: httpx.BaseTransport | None) -> str | N
     """Ask the hub how it authenticates and remember the answer in cfg.hub_auth; returns a
     warning when it cannot be asked (sync then keeps the guess from the URL)."""
     try:
-        with _hub(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
+        with hub_client(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
             cfg.hub_auth = hub.info().auth
     except HubError as exc:
         return f"could not ask the hub whether it needs a key: {exc}"
@@ -219,7 +219,7 @@ def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> dict[
     return {"stage": stage, "config": _config_view(cfg, unreachable), "steps": steps}
 
 
-def _not_ready(cfg: Config) -> ConfigError:
+def not_ready(cfg: Config) -> ConfigError:
     if cfg.hub_url and cfg.hub_auth == "keys":
         return ConfigError(MSG_KEY_REQUIRED, hint=HINT_KEY_REQUIRED)
     return ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
@@ -336,10 +336,11 @@ def _run_locked(
         if action == "seed":
             return _seed(local, cfg)
         if not cfg.sync_enabled:
-            raise _not_ready(cfg)
+            raise not_ready(cfg)
         sync_state = SyncState(local.db)
+        local.settle_keys()  # a key made before key records existed gets one, to push
         try:
-            with _hub(cfg, transport) as hub:
+            with hub_client(cfg, transport) as hub:
                 report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
         except NmemError as exc:
             with local.db.transaction():
@@ -353,6 +354,8 @@ def _run_locked(
                     },
                 )
             raise
+        # Key records pulled may name another key as the brain's: follow them (docs/sync.md).
+        local.settle_keys()
         result = report.as_dict()
         with local.db.transaction():
             sync_state.set(state.LAST_RESULT, result)
@@ -411,6 +414,7 @@ def status(
             "pending": local.changes.pending_count(),
             "conflicts": len(_live_conflicts(local)),
             "quarantined": quarantined(local),
+            "keys": local.key_status(),
             "cursor": sync_state.cursor,
             "last_sync": sync_state.get(state.LAST_RESULT),
             "last_error": sync_state.get(state.LAST_ERROR),
@@ -430,7 +434,7 @@ def _hub_status(
     transport: httpx.BaseTransport | None,
 ) -> dict[str, Any]:
     try:
-        with _hub(cfg, transport, max_attempts=1) as hub:
+        with hub_client(cfg, transport, max_attempts=1) as hub:
             info = hub.info()
             account = hub.status()
             same = named(hub.brains(), name)
@@ -621,7 +625,7 @@ def _brain(name: str | None, cfg: Config) -> Iterator[Brain]:
         yield brain
 
 
-def _hub(
+def hub_client(
     cfg: Config,
     transport: httpx.BaseTransport | None,
     *,
