@@ -475,6 +475,18 @@ class Version(_Request):
         return version
 
 
+def version_view(wire: Version, *, body: dict[str, Any], deleted: bool, strength: int) -> Version:
+    """A device's view of a sealed version (an end-to-end encrypted brain's, core/e2e.py): the
+    body, deletion and strength it opened, with everything that is stored, sent and hashed --
+    vhash and canonical bytes -- still the sealed `wire` version's."""
+    fields = {name: getattr(wire, name) for name in ("kind", "id", "hlc", "device_id", "parent")}
+    view = Version.model_construct(
+        **fields, deleted=deleted, strength=strength, body=body, vhash=wire.vhash
+    )
+    object.__setattr__(view, "_encoded", wire._encodings())  # what the wire holds, unchanged
+    return view
+
+
 class StoredVersion(Version):
     """A version as the hub holds it: stamped with the brain's sequence number."""
 

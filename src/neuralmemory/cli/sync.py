@@ -143,7 +143,8 @@ def _status_text(s: dict[str, Any]) -> str:
         f"api key:     {s['api_key'] or '-'}",
         f"strategy:    {s['conflict_strategy']}   auto-sync: {'on' if s['auto_sync'] else 'off'}",
         f"device:      {s['device']['name']} ({s['device']['device_id']})",
-        f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})",
+        f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})"
+        + (", end-to-end encrypted" if s["brain"]["e2e"] else ""),
         f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
     ]
     lines.append(f"encryption:  {_keys_text(s['keys'])}")

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from neuralmemory.core import e2e
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.protocol import ID_PATTERN, KINDS, MAX_SAFE_INTEGER, VHASH_PATTERN, Version
 
@@ -126,6 +127,11 @@ def problem(
     With the record's `id`, a key record's must name its fingerprint."""
     if deleted:
         return None
+    why = e2e.rejected(body)
+    if why is not None:  # an end-to-end encrypted brain's version that did not open
+        return why
+    if e2e.is_sealed(body):
+        return e2e.MSG_NO_KEY  # sealed by a device of an E2E brain: opened once its key is here
     schema = SCHEMAS.get(kind)
     if schema is None:
         return f"unknown record kind {kind!r}"

@@ -16,6 +16,7 @@ Record bodies (what syncs; docs/cli.md repeats them):
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,7 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, reinforce
+from neuralmemory.core import bodies, crypto, e2e, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
@@ -53,11 +54,14 @@ REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 SYNC_ID = "sync_id"  # meta key: the hub brain a non-empty brain was merged into
 INDEX_KEY = "index_key"  # meta key: the fingerprint of the key that sealed the local index
+E2E = "e2e"  # meta key: "1" once the brain is end-to-end encrypted (never turned off)
 
 HINT_GET_KEY = (
     "get it from a device that has it: `nmem keys share` there, then `nmem keys receive CODE`"
     " here (or nmem keys export / nmem keys import)"
 )
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
@@ -264,6 +268,9 @@ class Brain:
         self._now = now
         self._key: crypto.BrainKey | None = None
         self._key_checked = False  # checked against the brain's encrypted memories (_brain_key)
+        if self.e2e:
+            self.changes.sealer = e2e.Codec(self._maybe_key)
+        self.changes.on_sealed = self._adopt_e2e
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
@@ -308,6 +315,12 @@ class Brain:
     @property
     def path(self) -> Path:
         return self.db.path
+
+    @property
+    def e2e(self) -> bool:
+        """Whether the brain is end-to-end encrypted (core/e2e.py): remembered by the device,
+        so a hub serving plaintext cannot turn it back."""
+        return self._meta(E2E) == "1"
 
     @property
     def brain_id(self) -> str:
@@ -376,6 +389,12 @@ class Brain:
             memory_id = "m-" + secrets.token_hex(12)
             body["ciphertext"] = self._brain_key(create=True).encrypt(text)
             body["event_at"] = None  # a date read from the text would leak it
+        elif self.e2e:
+            # Keyed by the brain key: the same text is one memory, and the hub cannot confirm
+            # a guess of it.
+            memory_id = "m-" + self._brain_key(create=False).name(text)[:24]
+            body["content"] = text
+            body["event_at"] = extract(text, now_ms=now).event_at
         else:
             memory_id = "m-" + content_digest(text)[:24]
             body["content"] = text
@@ -668,9 +687,11 @@ class Brain:
         """The brain's valid key records as (created_at, fingerprint, body), oldest first: the
         first names the key that wins when two devices each made one (docs/sync.md, "Keys")."""
         found = []
-        for version in self.changes.live_of_kind("key"):
+        for version in self.changes.versions("key"):
             parsed = bodies.parse(bodies.KeyBody, version.body)
-            if parsed is not None and version.id == crypto.KEY_RECORD_PREFIX + parsed.fingerprint:
+            if version.deleted or parsed is None:
+                continue
+            if version.id == crypto.KEY_RECORD_PREFIX + parsed.fingerprint:
                 found.append((parsed.created_at, parsed.fingerprint, version.body))
         return sorted(found, key=lambda record: (record[0], record[1]))
 
@@ -699,6 +720,14 @@ class Brain:
         if key is None:
             return result
         self._record_key(key.raw)
+        with self.db.transaction():
+            if self.e2e:
+                self._reopen_quarantined()  # sealed records that wait for this key
+            else:
+                waiting = self.changes.currents(
+                    [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
+                )
+                self._adopt_e2e([current.version for current in waiting.values()])
         if force_index or self._meta(INDEX_KEY) != crypto.fingerprint(key.raw):
             result["reindexed"] = self.rebuild_index()
         records = self.key_records()
@@ -734,6 +763,61 @@ class Brain:
         current = self.changes.current("key", record_id)
         if current is None or current.version.deleted:
             self.write_record("key", record_id, body=crypto.key_record_body(raw, self._now()))
+
+    # -------------------------------------------------------------------- end-to-end encryption
+
+    def encrypt_brain(self) -> int:
+        """Make the brain end-to-end encrypted (core/e2e.py): from now on every record is stored
+        and synced sealed, and this device refuses plaintext versions of it. Every record it
+        holds is written again, sealed, to be pushed: the hub's plaintext versions are replaced.
+        The brain key is made when there is none (checked against its key records first).
+        Returns how many records were sealed; 0 when it already was end-to-end encrypted."""
+        if self.e2e:
+            return 0
+        self._brain_key(create=True)
+        with self.db.transaction():
+            return self._seal_all()
+
+    def _seal_all(self) -> int:
+        """Turn the sealer on and write every record again through it; in a transaction."""
+        records = list(self.changes.versions(None))
+        self._set_meta(E2E, "1")
+        self.changes.sealer = e2e.Codec(self._maybe_key)
+        sealed = 0
+        for version in records:
+            if version.kind in e2e.CLEAR_KINDS or e2e.is_sealed(version.body):
+                continue
+            body = None if version.deleted else version.body
+            self.changes.write(
+                version.kind,
+                version.id,
+                body=body,
+                deleted=version.deleted,
+                strength=version.strength,
+            )
+            sealed += 1
+        self._reopen_quarantined()
+        return sealed
+
+    def _adopt_e2e(self, versions: Sequence[Version]) -> None:
+        """Sealed versions arrived for a brain this device keeps in plaintext: another device
+        turned it end-to-end encrypted. With the brain key here and a version that opens with
+        it (a hub cannot make one), this device turns it too; without, they stay quarantined
+        until the key comes (settle_keys)."""
+        key = self._maybe_key()
+        if key is None:
+            return
+        codec = e2e.Codec(lambda: key)
+        if any(e2e.rejected(codec.open(v).body) is None for v in versions if e2e.is_sealed(v.body)):
+            log.warning("brain %s is end-to-end encrypted by another device: here too", self.name)
+            self._seal_all()
+
+    def _reopen_quarantined(self) -> None:
+        """Materialize again every quarantined record: those that open or validate now (a key
+        arrived, the brain turned end-to-end encrypted) are applied and leave quarantine."""
+        keys = [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
+        found = self.changes.currents(keys)
+        self.materialize(*(current.version for current in found.values()))
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

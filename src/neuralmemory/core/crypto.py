@@ -138,6 +138,12 @@ class BrainKey:
             return False
         return True
 
+    def name(self, text: str) -> str:
+        """A hex name for `text` that only holders of the key can compute: an end-to-end
+        encrypted brain's memory ids, so a hub cannot confirm a guess of a memory's text."""
+        id_key = hmac.new(self.raw, b"nmem e2e ids v1", hashlib.sha256).digest()
+        return hmac.new(id_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
     def seal(self, term: str) -> str:
         """A term as it may sit in the local index: an alphanumeric HMAC token."""
         return "h" + hmac.new(self._seal_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:20]

@@ -492,6 +492,7 @@ class SyncEngine:
     def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
         """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
         with self.local.db.transaction():
+            versions = self.changes.opened(versions)  # an E2E brain's: opened here, or rejected
             local = self.changes.currents([(v.kind, v.id) for v in versions])
             plan = plan_incoming(versions, local, self.strategy, self.changes.now())
             self._execute(plan)
@@ -610,7 +611,7 @@ class SyncEngine:
         current = self.changes.current(sent.kind, sent.id)
         if current is None or not current.pending or current.version.vhash == sent.vhash:
             return
-        version = sent.version()
+        version = self.changes.opened([sent.version()])[0]
         if current.version.parent == version.parent:
             newer = current.version
             self.changes.store(version)

@@ -4,6 +4,7 @@
     receive(code)           nmem keys receive CODE: take it, open it, add it to the keyring
     before_encrypting(b)    `remember --encrypted` on a brain with no key here: pull first, so a
                             brain another device already keyed is seen as keyed (no second key)
+    encrypt_brain(b)        nmem brain encrypt: the brain end-to-end encrypted, then synced
 
 The hub holds only the sealed key under an id derived from the code (core/keyshare.py), and
 deletes it on its first fetch or at expiry. The code is shown once, by `share`, and never logged.
@@ -88,3 +89,29 @@ def before_encrypting(
         log.warning("could not ask the hub whether brain %s is keyed: %s", brain or cfg.brain, exc)
         return False
     return True
+
+
+def encrypt_brain(
+    brain: str | None = None,
+    *,
+    sync: bool = True,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    """Make a brain end-to-end encrypted (core/e2e.py) and, with sync configured and `sync`,
+    sync it at once, so the hub's plaintext versions are replaced by sealed ones. A failed sync
+    is reported, not raised: the brain is converted, and the next sync sends the records.
+    Before the brain key is made, the hub is asked (a pull): a brain of this name another
+    device keyed is joined, and its key is used, or asked for, rather than a second one made."""
+    cfg = config.load_config()
+    name = brain or cfg.brain
+    before_encrypting(name, transport=transport)
+    with open_brain(name) as local:
+        already = local.e2e
+        sealed = local.encrypt_brain()
+    report: dict[str, Any] | None = None
+    if cfg.sync_enabled and sync:
+        try:
+            report = service.run_sync("full", brain=name, transport=transport)
+        except NmemError as exc:
+            report = {"error": str(exc), "code": exc.code}
+    return {"brain": name, "e2e": True, "already": already, "sealed": sealed, "sync": report}

@@ -129,10 +129,14 @@ def conflict_id(loser: Version) -> str:
 
 
 def conflict_body(loser: Version, winner_vhash: str, strategy: str) -> dict[str, Any]:
-    """A conflict copy holds the losing version whole, so it can be listed and restored."""
+    """A conflict copy holds the losing version whole, so it can be listed and restored. An
+    end-to-end encrypted brain's loser is a view (core/e2e.py): it is kept as its plaintext
+    twin, hashed anew, since the copy is itself sealed when it is written."""
+    fields = loser.model_dump(mode="json", include=set(Version.model_fields) - {"vhash"})
+    twin = Version.create(**fields)
     return {
         "record": {"kind": loser.kind, "id": loser.id},
-        "loser": loser.model_dump(mode="json", include=set(Version.model_fields)),
+        "loser": twin.model_dump(mode="json", include=set(Version.model_fields)),
         "winner": winner_vhash,
         "strategy": strategy,
     }

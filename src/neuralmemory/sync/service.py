@@ -278,8 +278,12 @@ def _steps_ready(cfg: Config) -> list[str]:
         "Auto-sync after remember/recall is "
         + ("on" if cfg.auto_sync else "off")
         + " (`nmem sync config set --auto-sync on|off`).",
-        "Encrypted memories need the brain key on every device: `nmem keys export` here, "
-        "`nmem keys import` there.",
+        "To keep the hub from reading anything (texts, types, tags, times, counters): "
+        "`nmem brain encrypt` makes this brain end-to-end encrypted and syncs it sealed; "
+        "`nmem brain create NAME --e2e` makes a new one.",
+        "Encrypted memories and end-to-end encrypted brains need the brain key on every "
+        "device: `nmem keys share` here, `nmem keys receive CODE` there (or `nmem keys export` "
+        "/ `nmem keys import`).",
     ]
 
 
@@ -410,7 +414,12 @@ def status(
             "warning": view["warning"],
             "auto_sync": cfg.auto_sync,
             "device": {"device_id": view["device_id"], "name": cfg.device_name},
-            "brain": {"name": local.name, "brain_id": local.id, "remote_id": remote_id},
+            "brain": {
+                "name": local.name,
+                "brain_id": local.id,
+                "remote_id": remote_id,
+                "e2e": local.e2e,
+            },
             "pending": local.changes.pending_count(),
             "conflicts": len(_live_conflicts(local)),
             "quarantined": quarantined(local),
