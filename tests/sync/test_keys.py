@@ -9,7 +9,6 @@ import logging
 import os
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from neuralmemory.sync import keyshare as sharing
 
 A_SECRET = "Vault code on a: lapis-7781 behind the clock"
 B_SECRET = "Locker code on b: onyx-2290 under the stairs"
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def device(hub: Hub, root: Path, name: str) -> Device:

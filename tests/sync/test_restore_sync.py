@@ -7,24 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sync_devices import NMEM, Device, Hub
 
 from neuralmemory.sync import service
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def nmem_json(home: Path, *args: str) -> Any:

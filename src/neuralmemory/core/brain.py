@@ -720,16 +720,21 @@ class Brain:
         if key is None:
             return result
         self._record_key(key.raw)
-        with self.db.transaction():
-            if self.e2e:
-                self._reopen_quarantined()  # sealed records that wait for this key
-            else:
-                waiting = self.changes.currents(
-                    [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
-                )
-                self._adopt_e2e([current.version for current in waiting.values()])
-        if force_index or self._meta(INDEX_KEY) != crypto.fingerprint(key.raw):
-            result["reindexed"] = self.rebuild_index()
+        waiting = [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
+        if waiting:  # sealed records may wait for this key
+            with self.db.transaction():
+                if self.e2e:
+                    self._reopen_quarantined()
+                else:
+                    found = self.changes.currents(waiting)
+                    self._adopt_e2e([current.version for current in found.values()])
+        fingerprint = crypto.fingerprint(key.raw)
+        if force_index or self._meta(INDEX_KEY) != fingerprint:
+            if force_index or sql.recent_ciphertexts(self.db, 1):
+                result["reindexed"] = self.rebuild_index()
+            else:  # nothing sealed in the index (no encrypted memory): nothing to re-seal
+                with self.db.transaction():
+                    self._set_meta(INDEX_KEY, fingerprint)
         records = self.key_records()
         if len(key.raws) > 1 and records and records[0][1] == crypto.fingerprint(key.raw):
             result["reencrypted"] = self._reencrypt(key)

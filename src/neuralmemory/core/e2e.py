@@ -97,19 +97,9 @@ class Codec:
                 self._subkeys[raw] = _subkey(raw)
         return [self._subkeys[raw] for raw in key.raws]
 
-    def seal(
-        self,
-        *,
-        kind: str,
-        id: str,
-        hlc: str,
-        device_id: str,
-        parent: str | None,
-        deleted: bool,
-        strength: int,
-        body: dict[str, Any],
-    ) -> Version:
-        """The view of a new sealed version (the sealing key: the ring's first)."""
+    def seal(self, fields: dict[str, Any], *, deleted: bool, body: dict[str, Any]) -> Version:
+        """The view of a new sealed version (sealed with the ring's first key); `fields`: its
+        kind, id, hlc, device_id, parent and strength."""
         ring = self._ring()
         if not ring:
             raise CryptoError(
@@ -117,20 +107,15 @@ class Codec:
                 hint="get it from a device that has it: nmem keys share there, then"
                 " nmem keys receive CODE here",
             )
+        strength = fields["strength"]
         payload = canonical_json({"b": body, "d": deleted, "s": strength})
         nonce = os.urandom(NONCE_BYTES)
-        sealed = ring[0].encrypt(
-            nonce, crypto.padded(payload), _aad(kind, id, hlc, device_id, parent)
+        aad = _aad(
+            fields["kind"], fields["id"], fields["hlc"], fields["device_id"], fields["parent"]
         )
-        wire = Version.trusted(
-            kind=kind,
-            id=id,
-            hlc=hlc,
-            device_id=device_id,
-            parent=parent,
-            strength=0,
-            body={ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")},
-        )
+        sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
+        envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
+        wire = Version.trusted(**{**fields, "strength": 0}, body=envelope)
         return version_view(wire, body=body, deleted=deleted, strength=strength)
 
     def open(self, wire: Version) -> Version:

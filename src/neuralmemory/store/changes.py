@@ -95,18 +95,9 @@ class BucketEntry:
 class Sealer(Protocol):
     """How an end-to-end encrypted brain's versions are sealed and opened (core/e2e.py)."""
 
-    def seal(
-        self,
-        *,
-        kind: str,
-        id: str,
-        hlc: str,
-        device_id: str,
-        parent: str | None,
-        deleted: bool,
-        strength: int,
-        body: dict[str, Any],
-    ) -> Version: ...
+    def seal(self, fields: dict[str, Any], *, deleted: bool, body: dict[str, Any]) -> Version:
+        """A new version's view; `fields`: kind, id, hlc, device_id, parent, strength."""
+        ...
 
     def open(self, wire: Version) -> Version: ...
 
@@ -152,7 +143,7 @@ class ChangeLog:
             kind=kind, id=id, hlc=hlc, device_id=self.device_id, parent=parent, strength=strength
         )
         if self.sealer is not None and kind != "key":
-            return self.sealer.seal(**fields, deleted=deleted, body={} if deleted else body or {})
+            return self.sealer.seal(fields, deleted=deleted, body={} if deleted else body or {})
         if trusted:
             return Version.trusted(**fields, body=body or {})
         return Version.create(**fields, deleted=deleted, body=body)
