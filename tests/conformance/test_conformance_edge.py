@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from hub_api import device, error, push, pushed, register, uid, version
+from hub_api import (
+    clear_of_a_minute_boundary,
+    device,
+    error,
+    push,
+    pushed,
+    register,
+    uid,
+    version,
+)
 from hub_targets import LOW_RATE_LIMIT
 
 JSON = {"content-type": "application/json"}
@@ -74,13 +82,6 @@ def test_413_for_too_many_records_or_one_too_big(client: httpx.Client) -> None:
     assert error(answer, 413, "payload_too_large") == "Payload too large"
     digest = client.get(f"/v1/brains/{brain}/digest", headers=ada.auth).json()
     assert digest["records"] == 1  # nothing of the refused pushes was written
-
-
-def clear_of_a_minute_boundary() -> None:
-    """Rate windows are calendar minutes: requests that straddle one are counted in two."""
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left + 0.1)
 
 
 def test_429_with_retry_after(limited_client: httpx.Client) -> None:

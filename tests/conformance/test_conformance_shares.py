@@ -7,7 +7,8 @@ import base64
 import secrets
 
 import httpx
-from hub_api import Account, error, register
+from hub_api import Account, clear_of_a_minute_boundary, error, register
+from hub_targets import LOW_RATE_LIMIT
 
 from neuralmemory.protocol import (
     MAX_SHARE_CHARS,
@@ -79,3 +80,15 @@ def test_an_account_has_a_bounded_number_of_shares_waiting(client: httpx.Client)
     assert put(client, other, new_share_id(), sealed()).status_code == 201  # per account
     assert take(client, owner, ids[0]).status_code == 200  # taking one makes room
     assert put(client, owner, new_share_id(), sealed()).status_code == 201
+
+
+def test_taking_shares_is_rate_limited_like_every_keyed_request(
+    limited_client: httpx.Client,
+) -> None:
+    """Guessing codes means asking for shares: each try counts against the key's limit."""
+    ada = register(limited_client)
+    clear_of_a_minute_boundary()
+    answers = [take(limited_client, ada, new_share_id()) for _ in range(LOW_RATE_LIMIT + 1)]
+    assert all(a.status_code == 404 for a in answers[:LOW_RATE_LIMIT])
+    assert error(answers[-1], 429, "rate_limited")
+    assert error(put(limited_client, ada, new_share_id(), sealed()), 429, "rate_limited")
