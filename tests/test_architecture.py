@@ -1,7 +1,8 @@
-"""Import directions (ARCHITECTURE.md): layers depend downward only.
+"""Import directions (docs/architecture.md#layers): layers depend downward only.
 
 cli, mcp -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and errors
-(it stores opaque records and never a memory). Nothing imports cli or mcp.
+(it stores opaque records and never a memory), and the leaf modules perms and networks; never
+config, which reads the device's environment. Nothing imports cli or mcp.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "store": {"core", "sync", "hub", "mcp", "cli"},
     "core": {"sync", "hub", "mcp", "cli"},
     "sync": {"hub", "mcp", "cli"},
-    "hub": {"core", "store", "sync", "mcp", "cli", "clock"},
+    "hub": {"core", "store", "sync", "mcp", "cli", "clock", "config"},
     "mcp": {"cli", "hub"},
 }
 

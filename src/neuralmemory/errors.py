@@ -30,7 +30,8 @@ below them formats errors for a user.
 
 from __future__ import annotations
 
-# The messages users see word for word (DESIGN.md section 1). The hub and the Worker send the same.
+# The messages users see word for word (docs/protocol.md#errors). The hub and the Worker send the
+# same.
 MSG_INVALID_KEY = "Invalid or expired API key"
 MSG_ACCESS_DENIED = "Access denied"
 MSG_PAYLOAD_TOO_LARGE = "Payload too large"
@@ -185,7 +186,8 @@ MSG_KEY_NOT_URL = "that looks like an API key, not a hub URL"
 HINT_KEY_NOT_URL = "give the key as --api-key (MCP: api_key) and the hub's address as --hub-url"
 MSG_BAD_CA_CERT = "cannot use {path} as a CA certificate: {reason}"
 HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the self-signed hub)"
-# A sync client facing a faulty or hostile hub (docs/sync.md, "Quarantine and limits").
+# A sync client facing a faulty or hostile hub
+# (docs/sync.md#a-faulty-or-hostile-hub-quarantine-limits-deadlines).
 MSG_QUARANTINED_CONFLICT = "conflict copy {id} is quarantined: {reason}"
 HINT_QUARANTINED = (
     "a device wrote a record this client cannot read; it is kept, listed by `nmem sync status`,"

@@ -45,8 +45,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 EMPTY_DIGEST = "0" * 64
 STRENGTH_SCALE = 1_000_000  # strength is an activation in [0, 1] carried as integer millionths
 
-#: What syncs (DESIGN.md section 3). The concept graph is derived locally and never travels.
-#: A `key` record carries an encryption key's fingerprint (never the key: docs/sync.md, "Keys").
+#: What syncs (docs/architecture.md#records-and-derived-data). The concept graph is derived
+#: locally and never travels. A `key` record carries an encryption key's fingerprint, never the
+#: key (docs/sync.md, "Keys").
 KINDS = ("memory", "activation", "link", "conflict", "key")
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"

@@ -1,9 +1,9 @@
 """The Cloudflare Worker (sync-hub/) as a conformance target: `wrangler dev --local` on loopback.
 
 workerd serves the Worker with a local D1 in a fresh --persist-to folder, fully offline with the
-environment of WORKER.md. wrangler is called directly, not through npx (ending npx would leave
-workerd running), in its own process group; SIGTERM to wrangler stops workerd too, and the target
-waits until the whole group is gone, killing it only as a fallback.
+environment of sync-hub/README.md#development. wrangler is called directly, not through npx
+(ending npx would leave workerd running), in its own process group; SIGTERM to wrangler stops
+workerd too, and the target waits until the whole group is gone, killing it only as a fallback.
 """
 
 from __future__ import annotations

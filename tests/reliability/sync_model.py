@@ -30,11 +30,12 @@ What "lost" means -- the bookkeeping the model keeps while the schedule runs:
 * A deleted memory *came back* when it is live at the end with a token that a forget superseded
   (the forgetting device had seen exactly that version), unless a restored folder brought that
   token back as an unpushed edit (then it is a concurrent edit against the delete, which the
-  strategy decides, as DESIGN.md section 3 says).
+  strategy decides, as docs/architecture.md#conflicts-and-strategies says).
 * Conflict copies are not duplicated: one live copy per (record, loser token) at most. Every
   text the model writes is unique, so a token is one write -- except a delete's: two devices'
   deletes of one memory that both lose to an edit are two losers with one token, and each is
-  kept, as every loser is (DESIGN.md section 3). A deleted loser is told apart by its stamp.
+  kept, as every loser is (docs/architecture.md#conflicts-and-strategies). A deleted loser is
+  told apart by its stamp.
 """
 
 from __future__ import annotations

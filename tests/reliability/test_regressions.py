@@ -89,9 +89,9 @@ def test_model_a_restore_takes_back_local_edits_that_only_replaced_each_other() 
 def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> None:
     """Found by benchmarks/reliability_run.py, as "duplicated conflict copies": two devices
     forgot one memory while a third edited it; the edit won, so each delete lost and was kept
-    as a conflict copy. Two losers, two copies, as DESIGN.md asks -- but both have the token of
-    a delete, and the model took them for one loser copied twice. Fixed in the model: a deleted
-    loser is told apart by its stamp."""
+    as a conflict copy. Two losers, two copies, as docs/architecture.md asks -- but both have the
+    token of a delete, and the model took them for one loser copied twice. Fixed in the model: a
+    deleted loser is told apart by its stamp."""
     model = SyncModel()
     try:
         model.make_devices(strategies=["prefer_recent"] * 3)

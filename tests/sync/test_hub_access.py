@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +208,23 @@ def test_a_key_of_another_account_is_access_denied_not_unreachable(
     nmem_json(home, "sync", "config", "set", "--api-key", "nmk_" + "r3v0k3d" * 6)
     status = nmem_json(home, "sync", "status")
     assert status["hub"]["code"] == "invalid_key" and "make a new key" in status["hub"]["error"]
+
+
+def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
+    keyed_hub: Hub, tmp_path: Path
+) -> None:
+    home = tmp_path / "dev"
+    key = register(keyed_hub, "wide@example.com")
+    nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url, "--api-key", key)
+    nmem(home, "remember", "The backup drive is the blue one in the second drawer")
+    assert nmem_json(home, "sync", "full")["verified"] is True
+
+    text = nmem(home, "sync", "status").stdout
+    last = next(line for line in text.splitlines() if line.startswith("last sync:"))
+    assert re.fullmatch(
+        r"last sync:   \d{4}-\d\d-\d\d \d\d:\d\d UTC, full: in sync \(pulled 0, pushed 1\)", last
+    ), last
+    assert max(len(line) for line in text.splitlines()) <= 80, text
 
 
 def test_a_keyless_device_is_told_the_hub_requires_a_key(keyed_hub: Hub, tmp_path: Path) -> None:

@@ -28,6 +28,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 brain_option = click.option("--brain", help="The brain to use (default: the current one).")
 
 
+def short_time(iso: str | None) -> str:
+    """A wire timestamp (UTC) to the minute, as tables and status lines show it."""
+    return "never" if iso is None else iso[:16].replace("T", " ")
+
+
 def handled(command: F) -> F:
     """Map library errors to a clear message and exit status 1."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from neuralmemory.cli.common import emit_json, handled, json_option
+from neuralmemory.cli.common import emit_json, handled, json_option, short_time
 
 if TYPE_CHECKING:
     from neuralmemory.hub.backends import AccountRow, Backend, CodeKind, KeyRow
@@ -211,11 +211,6 @@ def account_options(command: F) -> F:
         "--account", "account_id", metavar="ID", help="The account's id (the local account: local)."
     )(command)
     return click.option("--email", metavar="EMAIL", help="The account's email.")(command)
-
-
-def short_time(iso: str | None) -> str:
-    """A wire timestamp (UTC) to the minute, as the tables show it."""
-    return "never" if iso is None else iso[:16].replace("T", " ")
 
 
 def when(ms: int | None) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from neuralmemory.cli.common import brain_option, emit_json, handled, json_option
+from neuralmemory.cli.common import brain_option, emit_json, handled, json_option, short_time
 from neuralmemory.config import STRATEGIES
 from neuralmemory.errors import MSG_SPLIT
 
@@ -96,6 +96,14 @@ def _report(r: dict[str, Any]) -> str:
     return _with_split(line, r["brain"], r.get("split"))
 
 
+def _last_sync(r: dict[str, Any]) -> str:
+    """When, and a summary that fits 80 columns with its label (--json has the whole report).
+    Only a sync that ended is recorded here; a failure is the `last error` line."""
+    when = f"{short_time(r['started_at'])} UTC, {r['action']}"
+    verdict = {True: "in sync", False: "NOT in sync", None: "done"}[r["verified"]]
+    return f"{when}: {verdict} (pulled {r['pulled']:,}, pushed {r['pushed']:,})"
+
+
 def _with_split(line: str, name: str, split: list[str] | None) -> str:
     if not split:
         return line
@@ -152,7 +160,7 @@ def _status_text(s: dict[str, Any]) -> str:
         lines.append(f"quarantined: {item['record']}: {item['reason']}")
     last = s["last_sync"]
     if last:
-        lines.append(f"last sync:   {last['started_at']} {_report(last)}")
+        lines.append(f"last sync:   {_last_sync(last)}")
     if s["last_error"]:
         lines.append(f"last error:  {s['last_error']['at']} {s['last_error']['error']}")
     hub = s["hub"]

@@ -4,7 +4,7 @@ A brain is one SQLite file, $NMEM_HOME/brains/{name}.db, with a globally unique 
 Every write to a record goes through store/changes.py (one pending version per changed record)
 and is then *materialized*: the memory row, its activation or learned link, and the derived
 concept graph (neurons, synapses, relations, FTS) rebuilt from the memory's text. The same
-materialization applies versions pulled from a hub (core/replica.py), so the graph is always
+materialization applies versions pulled from a hub (`Brain.apply_remote`), so the graph is always
 derivable from the memory records alone.
 
 Record bodies (what syncs; docs/cli.md repeats them):

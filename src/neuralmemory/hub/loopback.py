@@ -1,11 +1,12 @@
 """Which keyless requests a local hub may serve: those that can only come from this machine.
 
-Binding to loopback is not enough (docs/hub.md, Local mode). A web page the user visits can reach a
-loopback hub by DNS rebinding (its requests then carry the attacker's name in `Host`), a cross-site
-page sends its own `Origin`, and any forwarder on the box (a TLS proxy, socat, `ssh -R`, a tunnel)
-turns remote callers into loopback peers. So a request without a key is the local account only when
-the peer is loopback, `Host` names a loopback address, any `Origin` is loopback too, and no
-forwarding header says another machine is behind it. Everything else must send a key.
+Binding to loopback is not enough (docs/architecture.md#security-rules). A web page the user visits
+can reach a loopback hub by DNS rebinding (its requests then carry the attacker's name in `Host`),
+a cross-site page sends its own `Origin`, and any forwarder on the box (a TLS proxy, socat,
+`ssh -R`, a tunnel) turns remote callers into loopback peers. So a request without a key is the
+local account only when the peer is loopback, `Host` names a loopback address, any `Origin` is
+loopback too, and no forwarding header says another machine is behind it. Everything else must
+send a key.
 """
 
 from __future__ import annotations

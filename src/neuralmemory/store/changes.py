@@ -1,8 +1,9 @@
 """Change tracking: the current version of every record, the pending mark, the local digest.
 
-This is the sync engine's view of a brain (DESIGN.md section 3). Every local write to a record
-goes through `ChangeLog.write`, which makes a new protocol.Version and stores it as the record's
-current version with pending = 1. Coalescing keeps exactly one pending version per record:
+This is the sync engine's view of a brain (docs/architecture.md#versions-vhash-and-parent).
+Every local write to a record goes through `ChangeLog.write`, which makes a new protocol.Version
+and stores it as the record's current version with pending = 1. Coalescing keeps exactly one
+pending version per record:
 
 * the current version is still pending (never acknowledged by the hub) -> the new version
   REPLACES it and inherits its parent (the last vhash the hub knows, or null for a new record);

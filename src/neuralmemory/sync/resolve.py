@@ -1,6 +1,6 @@
 """What to keep when a local and a remote version of one record disagree. Pure: no I/O.
 
-Three families of records, three rules (DESIGN.md section 3):
+Three families of records, three rules (docs/architecture.md#conflicts-and-strategies):
   * memory -- what a person or an agent wrote: a real conflict, arbitrated by one of the four
     strategies; the loser is kept whole as a conflict copy, never dropped.
   * activation, link -- what the brain learned: per-device counters merged by max, so the merge
