@@ -155,7 +155,8 @@ def _status_text(s: dict[str, Any]) -> str:
         + (", end-to-end encrypted" if s["brain"]["e2e"] else ""),
         f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
     ]
-    lines.append(f"encryption:  {_keys_text(s['keys'])}")
+    if s["keys"]["keyed"]:
+        lines.append(f"encryption:  {_keys_text(s['keys'])}")
     for item in s["quarantined"]:
         lines.append(f"quarantined: {item['record']}: {item['reason']}")
     last = s["last_sync"]
@@ -182,8 +183,6 @@ def _status_text(s: dict[str, Any]) -> str:
 
 
 def _keys_text(keys: dict[str, Any]) -> str:
-    if not keys["keyed"]:
-        return "no key (nmem remember --encrypted makes one)"
     text = f"key {keys['fingerprint'][:8]}, {keys['keys_held']} held here"
     if keys["missing_key"]:
         text += " -- this device lacks the brain's key: nmem keys receive CODE"
