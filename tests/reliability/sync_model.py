@@ -68,7 +68,7 @@ from sync_devices import LOCAL_URL, Device, in_process_hub
 from neuralmemory import config
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.brain import Brain, brain_path, open_brain
-from neuralmemory.protocol import EMPTY_DIGEST, DeviceInfo, Version
+from neuralmemory.protocol import EMPTY_DIGEST, KINDS, DeviceInfo, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import connect
 from neuralmemory.sync import state
@@ -110,6 +110,7 @@ class Stats:
     divergences: int = 0
     versions_lost: int = 0
     counters_lost: int = 0
+    e2e_records: int = 0  # sealed records read from the hub by the E2E model
 
 
 STATS = Stats()
@@ -258,7 +259,7 @@ def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
         rows = {
             (v.kind, v.id): v
-            for kind in ("memory", "activation", "link", "conflict")
+            for kind in KINDS
             for v in brain.changes.versions(kind)
         }
         return Scan(rows, brain.changes.root())
@@ -342,6 +343,10 @@ class SyncModel(RuleBasedStateMachine):
             self.devices.append(
                 SimDevice(index, device, strategy, transport, self.clock, device_id=device_id)
             )
+        self.prepare_brains()
+
+    def prepare_brains(self) -> None:
+        """What the devices' brains are before the schedule (overridden: end-to-end encrypted)."""
 
     def pick(self, index: int) -> SimDevice:
         return self.devices[index % len(self.devices)]

@@ -232,3 +232,35 @@ def test_an_expired_share_is_refused_and_deleted(hub: Hub, tmp_path: Path) -> No
         receive(b, code)
     with sqlite3.connect(hub.db) as db:
         assert db.execute("SELECT COUNT(*) FROM key_shares").fetchone() == (0,)
+
+
+def test_two_records_of_one_key_converge_on_the_oldest_without_a_conflict(
+    devices: dict[str, Device],
+) -> None:
+    """b gets the key before it pulls a's record of it, and writes its own (a newer one)."""
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        brain.remember("The staging database is pg-staging-2")
+    a.sync()
+    b.sync()
+    with a.brain() as brain:
+        brain.remember(A_SECRET, encrypted=True)
+        brain_id = brain.id
+        [(created_at, fingerprint, _)] = brain.key_records()
+    with a.use():
+        key = crypto.load_key(brain_id)
+    assert key is not None
+    with b.use():
+        crypto.install_key(brain_id, key)
+    with b.brain() as brain:
+        brain.settle_keys()  # as after `nmem keys receive`: records the key it now holds
+        [(mine, same, _)] = brain.key_records()
+        assert same == fingerprint and mine > created_at
+    a.sync()
+    report = b.sync()
+    assert report["conflicts"] == 0
+    a.sync()
+    for dev in (a, b):
+        with dev.brain() as brain:
+            assert [(c, f) for c, f, _ in brain.key_records()] == [(created_at, fingerprint)]
+            assert list(brain.changes.versions("conflict")) == []

@@ -26,6 +26,7 @@ Strategy = Callable[[Version, Version, int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
+KEY_KIND = "key"
 DEFAULT_STRATEGY = "prefer_recent"
 
 
@@ -104,6 +105,13 @@ def resolve(local: Version, remote: Version, strategy: str, now: int | None = No
             return Outcome("remote", True, {}, 0)
         body = merge_counters(local.body, remote.body)
         return Outcome("remote", False, body, max(local.strength, remote.strength))
+    if local.kind == KEY_KIND:
+        # Two devices holding one key may each write its record: the oldest stands, everywhere,
+        # and nothing is lost (a key record says only that a key exists, and since when).
+        oldest = min((local, remote), key=_key_record_order)
+        return Outcome(
+            "local" if oldest is local else "remote", oldest.deleted, oldest.body, oldest.strength
+        )
     if local.kind == CONFLICT_KIND:
         keep: Side = "local" if local.deleted and not remote.deleted else "remote"
         kept = local if keep == "local" else remote
@@ -118,6 +126,12 @@ def resolve(local: Version, remote: Version, strategy: str, now: int | None = No
     winner, loser = (local, remote) if picked == "local" else (remote, local)
     side: Side = "local" if winner is local else "remote"
     return Outcome(side, winner.deleted, winner.body, winner.strength, loser)
+
+
+def _key_record_order(version: Version) -> tuple[bool, int, str]:
+    """Live before deleted, then the oldest `created_at`, then the vhash: every device agrees."""
+    created = version.body.get("created_at")
+    return (version.deleted, created if type(created) is int else 2**63, version.vhash)
 
 
 # ---------------------------------------------------------------- conflict copies
