@@ -266,3 +266,32 @@ def test_nmem_brain_encrypt_turns_a_synced_plain_brain_e2e(hub: Hub, tmp_path: P
 
     made = nmem_json(a, "brain", "create", "journal", "--e2e")
     assert made["e2e"] is True and made["name"] == "journal"
+
+
+def test_two_devices_making_an_e2e_brain_offline_end_with_one_readable_brain(
+    tmp_path: Path, hub_transport: httpx.BaseTransport
+) -> None:
+    """Each made the brain and its key before either synced: the oldest key record wins, and
+    the other device seals its records again under that key once it receives it."""
+    a, b = (Device(tmp_path / n, LOCAL_URL, hub_transport) for n in ("a", "b"))
+    for dev, text in ((a, "The heron nests by the weir"), (b, "The otter sleeps in the reeds")):
+        dev.configure(hub_url=LOCAL_URL, auto_sync=False)
+        with dev.brain() as brain:
+            brain.encrypt_brain()
+            brain.remember(text)
+    for dev in (a, b, a):
+        dev.sync()
+    with a.brain() as brain:
+        assert memories_sql.quarantined(brain.db)  # b's records: sealed with a key a lacks
+    with a.use():
+        code = keyshare.share(transport=hub_transport)["code"]
+    with b.use():
+        assert keyshare.receive(code, transport=hub_transport)["reencrypted"] == 1  # its memory
+    for dev in (b, a, b):
+        dev.sync()
+    for dev in (a, b):
+        with dev.brain() as brain:
+            assert memories_sql.quarantined(brain.db) == []
+            assert len(brain.key_records()) == 2
+        assert contents(dev, "otter reeds") == {"The otter sleeps in the reeds"}
+        assert contents(dev, "heron weir") == {"The heron nests by the weir"}

@@ -742,8 +742,9 @@ class Brain:
 
     def _reencrypt(self, key: crypto.BrainKey) -> int:
         """New versions, under `key.raw`, of this device's encrypted memories made with another
-        key of the ring; only its own, so two devices never rewrite one memory at once."""
-        done = 0
+        key of the ring (and, in an E2E brain, of the records it sealed with one); only its
+        own, so two devices never rewrite one record at once."""
+        done = self._reseal(key) if self.e2e else 0
         with self.db.transaction():
             for row in sql.all_memories(self.db):
                 if row.ciphertext is None or key.encrypted_by_primary(row.ciphertext):
@@ -759,6 +760,26 @@ class Brain:
                     "memory", row.id, body=body, strength=self._strength_now(row.id)
                 )
                 self.materialize(version)
+                done += 1
+        return done
+
+    def _reseal(self, key: crypto.BrainKey) -> int:
+        """Seal again, with `key.raw`, the records this device sealed with another key."""
+        first = e2e.Codec(lambda: crypto.BrainKey(key.raw))
+        done = 0
+        with self.db.transaction():
+            for view in list(self.changes.versions(None)):
+                if view.kind in e2e.CLEAR_KINDS or view.device_id != self.device_id:
+                    continue
+                if e2e.rejected(view.body) is not None:
+                    continue  # not opened with any key here: nothing to seal again
+                wire = Version.model_validate_json(view.canonical())
+                if e2e.rejected(first.open(wire).body) is None:
+                    continue  # sealed with the winner already
+                body = None if view.deleted else view.body
+                self.changes.write(
+                    view.kind, view.id, body=body, deleted=view.deleted, strength=view.strength
+                )
                 done += 1
         return done
 
