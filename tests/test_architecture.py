@@ -1,8 +1,8 @@
 """Import directions (docs/architecture.md#layers): layers depend downward only.
 
-cli, mcp -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and errors
-(it stores opaque records and never a memory), and the leaf modules perms and networks; never
-config, which reads the device's environment. Nothing imports cli or mcp.
+cli, mcp, hooks -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and
+errors (it stores opaque records and never a memory), and the leaf modules perms and networks;
+never config, which reads the device's environment. Nothing imports cli or mcp.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "sync": {"hub", "mcp", "cli"},
     "hub": {"core", "store", "sync", "mcp", "cli", "clock", "config"},
     "mcp": {"cli", "hub"},
+    "hooks": {"cli", "mcp", "hub"},
+    "jsonfile": {"core", "store", "sync", "hub", "mcp", "cli", "hooks"},
 }
 
 

@@ -31,7 +31,6 @@ from tomlkit.exceptions import ParseError
 from neuralmemory.errors import ConfigError
 from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
-from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,8 @@ class Config:
 
     @property
     def masked_key(self) -> str | None:
+        from neuralmemory.protocol import mask_key
+
         return mask_key(self.api_key)
 
 
@@ -128,6 +129,9 @@ def redact_keys(text: str) -> str:
     Applied where errors are formatted for people (CLI, MCP, logs), so a key pasted into the
     wrong field is never echoed whole, whatever message quotes it.
     """
+
+    # Imported here: the protocol's models cost a hook's start-up that never masks anything.
+    from neuralmemory.protocol import KEY_DISPLAY_CHARS, KEY_RE, mask_key
 
     def masked(match: re.Match[str]) -> str:
         key = match.group()
@@ -187,9 +191,22 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
 
 
 def load_config(base: Path | None = None) -> Config:
+    """config.toml's settings. It is made private to its owner (it may hold an API key) once it
+    reads as ours; a file that does not (another program's) keeps its mode, unless it holds
+    something shaped like a key."""
     path = config_path(base)
+    try:
+        cfg = _parse_config(path)
+    except ConfigError:
+        if path.exists() and "nmk_" in path.read_text(encoding="utf-8", errors="replace"):
+            restrict(path, PRIVATE_FILE)
+        raise
     if path.exists():
-        restrict(path, PRIVATE_FILE)  # it may hold an API key
+        restrict(path, PRIVATE_FILE)
+    return cfg
+
+
+def _parse_config(path: Path) -> Config:
     doc = _read_document(path)
     values: dict[str, Any] = doc.unwrap()
     cfg = Config()
@@ -198,8 +215,10 @@ def load_config(base: Path | None = None) -> Config:
             value = values[key]
             if not isinstance(value, expected):
                 raise ConfigError(
-                    f"{path}: '{key}' must be a {expected.__name__}",
-                    hint="fix or remove the file; it was not changed",
+                    f"{path}: '{key}' must be a {expected.__name__}; the file was not changed",
+                    hint="fix it; or, if another program wrote it (another product is also named"
+                    " Neural Memory and uses ~/.neuralmemory), give this nmem a folder of its"
+                    " own: export NMEM_HOME=~/.nmem",
                 )
             setattr(cfg, key, value)
     if cfg.conflict_strategy not in STRATEGIES:
@@ -213,6 +232,19 @@ def load_config(base: Path | None = None) -> Config:
             hint="remove the line: it is learned again from the hub",
         )
     return cfg
+
+
+def load_section(name: str, base: Path | None = None) -> dict[str, Any]:
+    """One table of config.toml, e.g. [hooks] ({} when absent): for a layer that checks its own
+    settings. load_config and save_config leave the table as it is."""
+    path = config_path(base)
+    value = _read_document(path).unwrap().get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: '{name}' must be a table ([{name}])",
+            hint="fix or remove the line; the file was not changed",
+        )
+    return value
 
 
 def save_config(cfg: Config, base: Path | None = None) -> Path:

@@ -180,25 +180,23 @@ def _scan(value: Any, depth: int) -> bool:
         if value > MAX_SAFE_INTEGER or value < -MAX_SAFE_INTEGER:
             raise ValueError("integer outside +-(2**53 - 1)")
         return False
+    if kind is not dict and kind is not list and kind is not tuple:
+        return True  # a float or a subclass: `_canonical` checks and rewrites it
+    if value and depth >= MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    # One loop per kind, inline: a call per container would cost this walk 10-20%.
+    rewrite = False
     if kind is dict:
-        if value and depth >= MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        rewrite = False
         for key, item in value.items():
             if type(key) is not str:
                 raise ValueError("object keys must be strings")
             if type(item) is not str and _scan(item, depth + 1):
                 rewrite = True
-        return rewrite
-    if kind is list or kind is tuple:
-        if value and depth >= MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        rewrite = False
+    else:
         for item in value:
             if type(item) is not str and _scan(item, depth + 1):
                 rewrite = True
-        return rewrite
-    return True  # a float or a subclass: `_canonical` checks and rewrites it
+    return rewrite
 
 
 def _canonical(value: Any, depth: int) -> Any:

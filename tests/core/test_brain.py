@@ -213,3 +213,23 @@ def test_apply_remote_materializes_and_write_record_is_pending(brain: Brain, hom
     tombstone = brain.write_record("memory", "m-remote", deleted=True)
     assert tombstone.parent == remote.vhash
     assert brain.recall("kafka", reinforce=False) == []
+
+
+def test_recent_and_strongest_list_live_memories_and_write_nothing(brain: Brain) -> None:
+    rule = brain.remember("Always run make test", type="instruction").memory.id
+    fact = brain.remember("The office cat is called Tom").memory.id
+    brief = brain.remember("The demo runs today", expires_days=1).memory.id
+    brain.recall("office cat")  # one use of the cat memory
+    records = brain.changes.count()
+    assert [m.id for m in brain.recent(10)] == [brief, fact, rule]  # newest first
+    assert [m.id for m in brain.recent(2)] == [brief, fact]
+    assert [m.id for m in brain.recent(10, types=["instruction"])] == [rule]
+    assert [m.id for m in brain.strongest(10)] == [fact]
+    assert brain.changes.count() == records  # read-only: nothing reinforced
+    later = brain._now() + 2 * 86_400_000
+    brain._now = lambda: later
+    assert [m.id for m in brain.recent(10)] == [fact, rule]  # the expired one is left out
+    with pytest.raises(InvalidInput, match="limit"):
+        brain.recent(0)
+    with pytest.raises(InvalidInput, match="unknown type"):
+        brain.recent(5, types=["rumour"])

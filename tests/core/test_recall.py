@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core import recall
+from neuralmemory.core import recall, spread
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.store import memories as sql
 
@@ -135,7 +135,7 @@ def test_recall_work_is_bounded_whatever_the_brain_size(brain: Brain) -> None:
     ranked = recall.rank(
         brain.db, parsed, links=lambda rids: [], strength=lambda rids: dict.fromkeys(rids, 0.5)
     )
-    bound = recall.POOL + (recall.MAX_SEEDS + recall.MAX_BRIDGES) * recall.FAN_OUT
+    bound = recall.POOL + (recall.MAX_SEEDS + spread.MAX_BRIDGES) * recall.FAN_OUT
     assert len(ranked) <= bound < 1500
 
 

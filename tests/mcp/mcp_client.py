@@ -35,13 +35,16 @@ class Hub:
 
 
 @asynccontextmanager
-async def mcp_session(home: Path) -> AsyncIterator[ClientSession]:
-    """`nmem mcp` with NMEM_HOME=home; its stderr goes to home/mcp-stderr.log for inspection.
+async def mcp_session(home: Path, cwd: Path | None = None) -> AsyncIterator[ClientSession]:
+    """`nmem mcp` with NMEM_HOME=home, started in `cwd` (default: this process's); its stderr
+    goes to home/mcp-stderr.log for inspection.
 
     A traceback there fails the test: every failure must be a tool error, never a crash.
     """
     home.mkdir(parents=True, exist_ok=True)
-    params = StdioServerParameters(command=str(NMEM), args=["mcp"], env={"NMEM_HOME": str(home)})
+    params = StdioServerParameters(
+        command=str(NMEM), args=["mcp"], env={"NMEM_HOME": str(home)}, cwd=cwd
+    )
     log = home / "mcp-stderr.log"
     with log.open("a", encoding="utf-8") as errlog:
         async with (

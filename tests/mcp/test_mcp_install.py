@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_write_merges_into_an_existing_file_and_keeps_other_servers(tmp_path: Pa
     data = json.loads(path.read_text())
     assert data["extra"] == 1
     assert data["mcpServers"]["other"] == other
-    assert data["mcpServers"]["nmem"]["command"] == NMEM
+    assert data["mcpServers"]["nmem"] == {"command": "nmem", "args": ["mcp"]}  # committed: no path
     assert path.stat().st_mode & 0o777 == 0o600
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
 
@@ -89,3 +90,70 @@ def test_the_cli_loads_without_the_mcp_sdk() -> None:
         "sys.exit(any(m == 'mcp' or m.startswith('mcp.') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+USER_FILES = {
+    "cursor-user": (".cursor/mcp.json", "mcpServers"),
+    "claude-desktop": (
+        "Library/Application Support/Claude/claude_desktop_config.json"
+        if sys.platform == "darwin"
+        else ".config/Claude/claude_desktop_config.json",
+        "mcpServers",
+    ),
+    "windsurf": (".codeium/windsurf/mcp_config.json", "mcpServers"),
+    "gemini": (".gemini/settings.json", "mcpServers"),
+}
+PROJECT_FILES = {
+    "claude-code": (".mcp.json", "mcpServers", {}),
+    "cursor": (".cursor/mcp.json", "mcpServers", {}),
+    "vscode": (".vscode/mcp.json", "servers", {"type": "stdio"}),
+}
+
+
+@pytest.mark.parametrize("target", sorted(USER_FILES))
+def test_a_user_file_names_this_installation_and_its_home(
+    target: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NMEM_HOME", str(tmp_path / "nmem"))
+    code, output = _install("--write", target)
+    assert code == 0, output
+    name, key = USER_FILES[target]
+    entry = json.loads((tmp_path / "home" / name).read_text())[key]["nmem"]
+    assert entry == {"command": NMEM, "args": ["mcp"], "env": {"NMEM_HOME": str(tmp_path / "nmem")}}
+
+
+@pytest.mark.parametrize("target", sorted(PROJECT_FILES))
+def test_a_project_file_to_commit_holds_no_personal_path(
+    target: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NMEM_HOME", str(tmp_path / "nmem"))
+    code, output = _install("--write", target, "--project-dir", str(tmp_path / "p"))
+    assert code == 0, output
+    name, key, extra = PROJECT_FILES[target]
+    text = (tmp_path / "p" / name).read_text()
+    assert str(tmp_path) not in text and NMEM not in text
+    assert json.loads(text)[key]["nmem"] == {**extra, "command": "nmem", "args": ["mcp"]}
+
+
+def test_codex_gets_a_toml_table_and_keeps_the_rest_of_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NMEM_HOME", raising=False)
+    path = tmp_path / ".codex" / "config.toml"
+    path.parent.mkdir()
+    original = '# mine\nmodel = "o3"\n\n[mcp_servers.other]\ncommand = "npx"\n'
+    path.write_text(original)
+    assert _install("--write", "codex")[0] == 0
+    text = path.read_text()
+    assert text.startswith(original)
+    assert tomllib.loads(text)["mcp_servers"]["nmem"] == {"command": NMEM, "args": ["mcp"]}
+    assert _install("--write", "codex")[0] == 0 and path.read_text() == text  # once
+    path.write_text("model = [unclosed\n")
+    code, output = _install("--write", "codex")
+    assert code != 0 and "is not valid TOML" in output and "it was not changed" in output
+    assert path.read_text() == "model = [unclosed\n"
+    path.write_text('mcp_servers = "a string"\n')
+    code, output = _install("--write", "codex")
+    assert code != 0 and "expected 'mcp_servers' to be a table" in output

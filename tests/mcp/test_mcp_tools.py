@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,17 @@ async def test_tools_are_listed_with_schemas_enums_and_bounds(tmp_path: Path) ->
     assert _bounds(remember["priority"]) == (0, 10)
     assert _bounds(remember["expires_days"])[0] == 1
     assert remember["encrypted"]["type"] == "boolean"
-    assert set(remember) == {"content", "type", "tags", "priority", "expires_days", "encrypted"}
+    assert set(remember) == {
+        "content",
+        "type",
+        "tags",
+        "priority",
+        "expires_days",
+        "encrypted",
+        "project",
+    }
     recall = props("nmem_recall")
-    assert set(recall) == {"query", "limit", "tags", "type"}
+    assert set(recall) == {"query", "limit", "tags", "type", "project"}
     assert _bounds(recall["limit"])[0] == 1
     assert set(props("nmem_edit")) == {"memory_id", "content", "tags", "priority", "type"}
     assert _bounds(props("nmem_edit")["priority"]) == (0, 10)
@@ -180,6 +189,10 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_pa
             == "Error executing tool nmem_forget: no memory with id m-missing"
         )
         assert "nothing to change" in await call_error(session, "nmem_edit", memory_id="m-x")
+        assert await call_error(session, "nmem_remember", content="deploy key ghp_" + "a" * 36) == (
+            "Error executing tool nmem_remember: content holds a GitHub token; secrets are never"
+            " stored (remove it (keep it in a password manager) and remember the rest)"
+        )
         assert "Sync is not configured" in await call_error(session, "nmem_sync", action="push")
         assert "Cloud hub requires HTTPS" in await call_error(
             session, "nmem_sync_config", action="set", hub_url="http://203.0.113.7:8000"
@@ -212,3 +225,29 @@ async def test_sync_config_without_a_hub_explains_the_setup(tmp_path: Path) -> N
         assert await call(session, "nmem_sync_conflicts") == {"conflicts": []}
         seeded = await call(session, "nmem_sync", action="seed")
         assert seeded["action"] == "seed"
+
+
+async def test_the_project_is_the_folder_the_client_started_the_server_in(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    falcon, heron = tmp_path / "falcon", tmp_path / "heron"
+    for folder in (falcon, heron):
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+        remote = f"git@github.com:ada/{folder.name}.git"
+        subprocess.run(["git", "-C", str(folder), "remote", "add", "origin", remote], check=True)
+    async with mcp_session(home, cwd=falcon) as session:
+        mine = await call(session, "nmem_remember", content="Falcon billing runs on PostgreSQL")
+        general = await call(
+            session, "nmem_remember", content="Billing reports are due on Mondays", project=""
+        )
+        found = await call(session, "nmem_recall", query="billing")
+        assert [m["id"] for m in found["memories"]] == [mine["id"], general["id"]]
+        assert found["memories"][0]["project"] == "github.com/ada/falcon"
+        assert "project" not in found["memories"][1]  # none: left out
+    async with mcp_session(home, cwd=heron) as session:
+        found = await call(session, "nmem_recall", query="billing")
+        assert [m["id"] for m in found["memories"]] == [general["id"]]
+        every = await call(session, "nmem_recall", query="billing", project="*")
+        assert {m["id"] for m in every["memories"]} == {mine["id"], general["id"]}
+        assert "a project must be" in await call_error(
+            session, "nmem_remember", content="x", project="*"
+        )

@@ -257,11 +257,7 @@ def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
 
 def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
-        rows = {
-            (v.kind, v.id): v
-            for kind in KINDS
-            for v in brain.changes.versions(kind)
-        }
+        rows = {(v.kind, v.id): v for kind in KINDS for v in brain.changes.versions(kind)}
         return Scan(rows, brain.changes.root())
 
 

@@ -29,6 +29,7 @@ FINAL_SCHEMA = {
         "created_at",
         "event_at",
         "expires_at",
+        "project",
     ],
     "activations": ["memory_id", "count", "last_at"],
     "links": ["id", "a", "b", "count", "last_at"],
@@ -42,7 +43,7 @@ FINAL_SCHEMA = {
 
 def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db = connect(tmp_path / "blank.db")
-    assert migrate(db) == ["0001_initial", "0002_quarantine"]
+    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project"]
     tables = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -53,7 +54,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         assert [row[1] for row in db.execute(f"PRAGMA table_info({table})")] == columns
     assert db.execute("SELECT count(*) FROM merkle").fetchone()[0] == 256
     recorded = db.execute("SELECT number, name FROM _migrations").fetchall()
-    assert recorded == [(1, "initial"), (2, "quarantine")]
+    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project")]
     db.close()
 
 
@@ -99,3 +100,32 @@ def test_statements_split_scripts_on_complete_statements() -> None:
     )
     assert len(statements(script)) == 2
     assert sqlite3.complete_statement(statements(script)[1])
+
+
+def test_projects_synced_before_the_column_existed_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device before 0003 stored other devices' bodies with "project" whole (extra fields are
+    kept) but had nowhere to materialize it: 0003 fills the column from those bodies."""
+    from neuralmemory.store import migrations as module
+
+    every = migrations()
+    monkeypatch.setattr(module, "migrations", lambda: every[:2])
+    db = connect(tmp_path / "old.db")
+    migrate(db)
+    with db.transaction():
+        for id_, body in (("m-a", '{"project": "github.com/ada/falcon"}'), ("m-b", "{}")):
+            db.execute(
+                "INSERT INTO records VALUES ('memory', ?, 'v', 'h', 0, 0, 0, ?)",
+                (id_, f'{{"body": {body}}}'),
+            )
+            db.execute(
+                "INSERT INTO memories (id, content, encrypted, type, tags, priority, created_at)"
+                " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
+                (id_,),
+            )
+    monkeypatch.setattr(module, "migrations", lambda: every)
+    assert migrate(db) == ["0003_project"]
+    rows = db.execute("SELECT id, project FROM memories ORDER BY id").fetchall()
+    assert rows == [("m-a", "github.com/ada/falcon"), ("m-b", None)]
+    db.close()

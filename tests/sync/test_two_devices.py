@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from typing import Any
 
 import pytest
 from sync_devices import Device
 
+from neuralmemory.core.brain import Brain
 from neuralmemory.sync import service
+from neuralmemory.sync.engine import SyncEngine
 
 
 def contents(device: Device) -> dict[str, str | None]:
@@ -202,3 +206,30 @@ def test_a_memory_body_no_client_should_write_is_kept_but_blocks_no_sync(
     b.sync()
     with b.brain() as brain:
         assert brain.get("m-faulty").content == "Fixed later"
+
+
+def test_the_collector_is_paused_only_while_pages_move(
+    devices: dict[str, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pull and push run without the cycle collector (sync/engine.py _collector_paused says
+    why); verify does not, and a sync leaves it on."""
+    seen: dict[str, list[bool]] = {"apply": [], "send": [], "verify": []}
+
+    def spy(name: str, method: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            seen[name].append(gc.isenabled())
+            return method(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(Brain, "apply_remote", spy("apply", Brain.apply_remote))
+    monkeypatch.setattr(SyncEngine, "_settle", spy("send", SyncEngine._settle))
+    monkeypatch.setattr(SyncEngine, "verify", spy("verify", SyncEngine.verify))
+    a, b = devices["a"], devices["b"]
+    with a.brain() as brain:
+        brain.remember("Project falcon uses blue-green deploys")
+    a.sync("full")
+    b.sync("full")
+    assert seen["apply"] and seen["send"] and seen["verify"]
+    assert not any(seen["apply"] + seen["send"])
+    assert all(seen["verify"]) and gc.isenabled()

@@ -11,6 +11,7 @@ import click
 from neuralmemory import __version__
 from neuralmemory.cli.brain import brain
 from neuralmemory.cli.common import NmemGroup
+from neuralmemory.cli.hooks import hook, hooks
 from neuralmemory.cli.hub import hub
 from neuralmemory.cli.keys import keys
 from neuralmemory.cli.mcp import mcp
@@ -28,6 +29,8 @@ def cli() -> None:
 for command in (remember, recall, edit, forget, stats, brain, keys):
     cli.add_command(command)
 cli.add_command(mcp)
+cli.add_command(hooks)
+cli.add_command(hook)
 cli.add_command(serve)
 cli.add_command(hub)
 cli.add_command(sync)

@@ -19,8 +19,7 @@ from neuralmemory.mcp.install import (
     json_snippet,
     nmem_executable,
     server_entry,
-    target_path,
-    write_entry,
+    write_target,
 )
 
 
@@ -50,29 +49,29 @@ def mcp(ctx: click.Context, log_level: str) -> None:
     "targets",
     type=click.Choice(TARGETS),
     multiple=True,
-    help="Merge the nmem server into this client's config file (repeatable): claude-code = "
-    "./.mcp.json, cursor = ./.cursor/mcp.json, cursor-user = ~/.cursor/mcp.json.",
+    help="Merge the nmem server into this client's config file (repeatable): the project's "
+    ".mcp.json (claude-code), .cursor/mcp.json (cursor), .vscode/mcp.json (vscode); the user's "
+    "~/.cursor/mcp.json (cursor-user), Claude Desktop's, Windsurf's, Gemini CLI's "
+    "~/.gemini/settings.json, Codex CLI's ~/.codex/config.toml.",
 )
 @click.option(
     "--project-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
     show_default=True,
-    help="The project whose .mcp.json or .cursor/mcp.json --write edits.",
+    help="The project whose files --write claude-code, cursor or vscode edits.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def install(targets: tuple[Target, ...], project_dir: Path, as_json: bool) -> None:
-    """Print the Claude Code and Cursor config that starts `nmem mcp`; --write merges it in.
+    """Print the Claude Code and Cursor config that starts `nmem mcp`; --write merges it into
+    a client's file (a project's committed file names `nmem` on PATH, no personal path).
 
     Writing keeps every other server in the file and replaces the file atomically.
     """
     try:
-        entry = server_entry(nmem_executable())
-        written = []
-        for target in targets:
-            path = target_path(target, project_dir).absolute()
-            write_entry(path, entry)
-            written.append(str(path))
+        executable = nmem_executable()
+        entry = server_entry(executable)
+        written = [str(write_target(t, project_dir, executable)) for t in targets]
     except NmemError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -94,4 +93,4 @@ def install(targets: tuple[Target, ...], project_dir: Path, as_json: bool) -> No
     for path_text in written:
         click.echo(f"Wrote {path_text} (other servers kept).")
     if not written:
-        click.echo("To write it for you: nmem mcp install --write cursor|cursor-user|claude-code")
+        click.echo(f"To write it for you: nmem mcp install --write {'|'.join(TARGETS)}")

@@ -20,6 +20,14 @@ tags_option = click.option(
 )
 
 
+def _project(value: str | None) -> str | None:
+    from pathlib import Path
+
+    from neuralmemory.core.project import resolve_project
+
+    return resolve_project(value, Path.cwd())
+
+
 def _open(name: str | None) -> Brain:
     from neuralmemory.core.brain import open_brain
 
@@ -56,6 +64,11 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 @click.option("--priority", type=int, default=5, show_default=True, help="0 to 10.")
 @click.option("--expires-days", type=int, help="Forget it after this many days.")
 @click.option("--encrypted", is_flag=True, help="Encrypt the content with the brain's key.")
+@click.option(
+    "--project",
+    help="The project it belongs to (default: the current folder's git remote or top folder;"
+    ' "" for none).',
+)
 @brain_option
 @json_option
 @handled
@@ -66,6 +79,7 @@ def remember(
     priority: int,
     expires_days: int | None,
     encrypted: bool,
+    project: str | None,
     brain: str | None,
     as_json: bool,
 ) -> None:
@@ -82,6 +96,7 @@ def remember(
             priority=priority,
             expires_days=expires_days,
             encrypted=encrypted,
+            project=_project(project),
         )
         name = opened.name
     if result.created:
@@ -100,6 +115,11 @@ def remember(
 @click.option("--limit", type=int, default=10, show_default=True, help="1 to 100 results.")
 @tags_option
 @click.option("--type", "type_", type=click.Choice(TYPES), help="Only memories of this type.")
+@click.option(
+    "--project",
+    help="Its memories first, then those of no project (default: the current folder's);"
+    ' "*" for every project.',
+)
 @brain_option
 @json_option
 @handled
@@ -108,12 +128,15 @@ def recall(
     limit: int,
     tags: tuple[str, ...],
     type_: str | None,
+    project: str | None,
     brain: str | None,
     as_json: bool,
 ) -> None:
-    """Recall memories related to QUERY, by association; best first."""
+    """Recall memories related to QUERY, by association; best first (the project's first)."""
     with _open(brain) as opened:
-        hits = opened.recall(query, limit=limit, tags=split_tags(tags), type=type_)
+        hits = opened.recall(
+            query, limit=limit, tags=split_tags(tags), type=type_, project=_project(project)
+        )
         name = opened.name
     if hits:
         _after_write(name)  # recall reinforced what it returned
@@ -216,5 +239,9 @@ def stats(brain: str | None, as_json: bool) -> None:
                 ("pending push", "pending"),
                 ("database bytes", "db_bytes"),
             )
+        ]
+        + [
+            [f"  project {name or '(none)'}", f"{count:,}"]
+            for name, count in data["projects"].items()
         ],
     )

@@ -8,7 +8,7 @@ Whatever reads a stored body later (materialization, recall's counters, conflict
 through these models too, so a quarantined body is skipped there instead of raising.
 
   memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
-               "created_at", "event_at", "expires_at"}
+               "created_at", "event_at", "expires_at", "project"?}
   activation  {"devices": {device_id: {"count", "last"}}}
   link        {"a", "b", "devices": {...}}
   conflict    {"record": {"kind", "id"}, "loser": version, "winner", "strategy"}
@@ -32,6 +32,7 @@ from pydantic import (
 
 from neuralmemory.core import e2e
 from neuralmemory.core.extract import MEMORY_TYPES
+from neuralmemory.core.project import MAX_PROJECT_CHARS
 from neuralmemory.protocol import ID_PATTERN, KINDS, MAX_SAFE_INTEGER, VHASH_PATTERN, Version
 
 #: Times are epoch milliseconds that have a calendar day: 1970 to 9999-12-31.
@@ -59,6 +60,7 @@ class MemoryBody(_Body):
     created_at: Ms
     event_at: Ms | None = None
     expires_at: Ms | None = None
+    project: Annotated[StrictStr, Field(min_length=1, max_length=MAX_PROJECT_CHARS)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> MemoryBody:

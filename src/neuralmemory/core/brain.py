@@ -26,15 +26,16 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, e2e, reinforce
+from neuralmemory.core import bodies, crypto, e2e, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
+from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
 from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
-from neuralmemory.store.db import Database, connect
+from neuralmemory.store.db import Database, connect, refuse_foreign
 from neuralmemory.store.memories import Concept, MemoryRow
 from neuralmemory.store.migrations import migrate
 
@@ -84,6 +85,7 @@ def _memory_row(version: Version) -> MemoryRow:
         body["created_at"],
         body.get("event_at"),
         body.get("expires_at"),
+        body.get("project"),
     )
 
 
@@ -209,7 +211,19 @@ def _check_content(content: object) -> str:
         content.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("content must be valid text (no lone surrogates)") from None
-    return content.strip()
+    text = privacy.strip_private(content.strip())
+    if not text:
+        raise InvalidInput(
+            "content is all inside <private>...</private>, which is never stored",
+            hint="put what may be stored outside the tags",
+        )
+    secret = privacy.find_secret(text)
+    if secret is not None:
+        raise InvalidInput(
+            f"content holds {secret}; secrets are never stored",
+            hint="remove it (keep it in a password manager) and remember the rest",
+        )
+    return text
 
 
 def _check_type(type_: object) -> str:
@@ -244,6 +258,34 @@ def _check_priority(priority: object) -> int:
     return priority
 
 
+def _check_query(query: object) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("the query must be non-empty text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
+
+
+def _check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _scope(project: str | None) -> str | None:
+    """The project a read keeps (with the memories of none), or None: every project."""
+    return None if project is None or project == ALL else check_project(project)
+
+
+def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, and
+    is of the project in scope or of none."""
+    if row.expires_at is not None and row.expires_at <= now:
+        return False
+    if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
+        return False
+    return scope is None or row.project in (scope, None)
+
+
 def _check_expires(days: object) -> int | None:
     if days is None:
         return None
@@ -274,6 +316,8 @@ class Brain:
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
+        if path.exists():
+            refuse_foreign(path)  # before its folders' modes change, too
         perms.private_dir(config.home())
         perms.private_dir(path.parent)
         db = connect(path)
@@ -363,11 +407,14 @@ class Brain:
         priority: int = DEFAULT_PRIORITY,
         expires_days: int | None = None,
         encrypted: bool = False,
+        project: str | None = None,
     ) -> Remembered:
-        """Store a memory; the same plaintext remembered twice is one memory (created=False)."""
+        """Store a memory, of `project` when given; the same plaintext remembered twice is one
+        memory (created=False, and its project stays the first one's)."""
         text = _check_content(content)
         if not isinstance(encrypted, bool):
             raise InvalidInput("encrypted must be true or false")
+        owner = None if project is None else check_project(project)
         # The type of an encrypted memory is never guessed from its text: it is readable
         # metadata, and "decision" or "error" would say what the secret is about.
         guessed = ENCRYPTED_TYPE if encrypted else detect_type(text)
@@ -384,6 +431,8 @@ class Brain:
             "created_at": now,
             "expires_at": None if days is None else now + days * DAY_MS,
         }
+        if owner is not None:
+            body["project"] = owner
         if encrypted:
             # A random id: a hash of the text would let anyone confirm a guess of it.
             memory_id = "m-" + secrets.token_hex(12)
@@ -475,6 +524,26 @@ class Brain:
             raise NotFound(f"no memory with id {id}")
         return self._memory(row)
 
+    def recent(
+        self, limit: int = 20, *, types: Iterable[str] = (), project: str | None = None
+    ) -> list[Memory]:
+        """The newest memories on this device (of `types`, when given), newest first; with a
+        project, its memories and those of no project, its own first. Read-only: nothing is
+        reinforced (what an agent's session start reads)."""
+        kinds = [_check_type(t) for t in types]
+        scope = _scope(project)
+        with self.db.reading():
+            rows = sql.newest_memories(self.db, _check_limit(limit), self._now(), kinds, scope)
+            return [self._memory(row) for row in rows]
+
+    def strongest(self, limit: int = 20, *, project: str | None = None) -> list[Memory]:
+        """The memories recall returned most often, most first; a project as for recent().
+        Read-only."""
+        scope = _scope(project)
+        with self.db.reading():
+            rows = sql.most_used_memories(self.db, _check_limit(limit), self._now(), scope)
+            return [self._memory(row) for row in rows]
+
     def recall(
         self,
         query: str,
@@ -483,21 +552,22 @@ class Brain:
         tags: Iterable[str] | None = None,
         type: str | None = None,
         reinforce: bool = True,
+        project: str | None = None,
     ) -> list[Hit]:
         """Memories related to `query`, best first, each with its score and linking path.
+
+        With a project, only its memories and those of no project, its own first (each part
+        best first); None or "*": every memory.
 
         Recall reinforces what it returns (Hebbian): each of the best REINFORCED hits gains one
         use on its activation counter, and so does the learned link along its hop-2 path;
         `reinforce=False` makes it read-only.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("the query must be non-empty text")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"the query is longer than {MAX_QUERY_CHARS:,} characters")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        _check_query(query)
+        _check_limit(limit)
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
+        scope = _scope(project)
         now = self._now()
         # With the brain's key the query is also sealed, to meet encrypted memories; without
         # any, the sealed words match nothing. Asking whether any memory is encrypted would
@@ -511,61 +581,66 @@ class Brain:
                 links=self._links_by_rid,
                 strength=lambda rids: self._strengths(rids, now),
             )
-            picked: list[tuple[Scored, MemoryRow]] = []
-            # Filters may reject many of the best: read more rows per chunk then. Without them
-            # only an expired memory is skipped, and `limit` rows nearly always suffice.
-            step = 4 * limit if wanted_tags or wanted_type else limit
-            for start in range(0, len(ranked), step):
-                chunk = ranked[start : start + step]
-                rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
-                for item in chunk:
-                    row = rows[item.rid]
-                    if (row.expires_at is not None and row.expires_at <= now) or (
-                        wanted_type and row.type != wanted_type
-                    ):
-                        continue
-                    if wanted_tags and not wanted_tags <= set(row.tags):
-                        continue
-                    picked.append((item, row))
-                if len(picked) >= limit:
-                    break
-            picked = picked[:limit]
-            hits = self._hits(picked)
+            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type, scope)
+            hits, sources = self._hits(picked)
         if reinforce and hits:
-            self._reinforce(hits, picked)
+            self._reinforce(hits, sources)
         return hits
 
-    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> list[Hit]:
-        path_rids = {
-            int(step.split(":", 1)[1])
-            for item, _ in picked
-            for step in item.path
-            if step.startswith("memory:")
-        }
+    def _pick(
+        self,
+        ranked: list[Scored],
+        limit: int,
+        now: int,
+        tags: set[str],
+        type_: str | None,
+        scope: str | None,
+    ) -> list[tuple[Scored, MemoryRow]]:
+        """The first `limit` ranked memories that have not expired and pass the filters; with a
+        project in scope, its own first, then those of no project (each part in rank order)."""
+        picked: list[tuple[Scored, MemoryRow]] = []
+        # Filters may reject many of the best: read more rows per chunk then. Without them
+        # only an expired memory is skipped, and `limit` rows nearly always suffice.
+        step = 4 * limit if tags or type_ or scope else limit
+        for start in range(0, len(ranked), step):
+            chunk = ranked[start : start + step]
+            rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
+            kept = [(item, rows[item.rid]) for item in chunk]
+            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_, scope)]
+            if len(picked) >= limit:
+                break
+        if scope is not None:
+            picked.sort(key=lambda pair: pair[1].project is None)
+        return picked[:limit]
+
+    def _hits(self, picked: list[tuple[Scored, MemoryRow]]) -> tuple[list[Hit], list[str | None]]:
+        """The API's hits, and for each the id of the memory its hop-2 path went through (None
+        for a direct match, or when that memory is gone)."""
+        path_rids = {step.rid for item, _ in picked for step in item.path if step.kind == "memory"}
         ids = sql.ids_by_rid(self.db, path_rids)
         inputs = sql.strength_inputs(self.db, [row.rid for _, row in picked])
-        hits = []
+        hits: list[Hit] = []
+        sources: list[str | None] = []
         for item, row in picked:
-            direct = item.text + TEXT_ACTIVATION * item.a1
-            if item.path and item.best > direct:
-                path = [
-                    f"memory:{ids.get(int(s[7:]), '?')}" if s.startswith("memory:") else s
-                    for s in item.path
-                ]
-                via = "link" if path[-1] == "link" else path[-1].split(":", 1)[0]
+            source, via = None, "text"
+            if item.path and item.best > item.text + TEXT_ACTIVATION * item.a1:
+                path, via = [step.text(ids) for step in item.path], str(item.path[-1].kind)
+                source = next((ids.get(s.rid) for s in item.path if s.kind == "memory"), None)
             else:
-                path, via = item.matched[:6] or ["text"], "text"
+                path = [step.text(ids) for step in item.matched[:6]] or ["text"]
             hits.append(Hit(self._memory(row, inputs[row.rid]), item.score, path, via))
-        return hits
+            sources.append(source)
+        return hits, sources
 
-    def _reinforce(self, hits: list[Hit], picked: list[tuple[Scored, MemoryRow]]) -> None:
+    def _reinforce(self, hits: list[Hit], sources: list[str | None]) -> None:
+        """Each of the best hits gains a use, and so does the learned link from the memory its
+        hop-2 path went through (`sources`, as _hits gives them)."""
         now = self._now()
         keys: list[tuple[str, str]] = []
         ends: dict[str, dict[str, Any]] = {}  # link id -> its {"a", "b"}
-        for hit in hits[:REINFORCED]:
+        for hit, source in zip(hits[:REINFORCED], sources, strict=False):
             keys.append(("activation", hit.memory.id))
-            source = next((s[7:] for s in hit.path if s.startswith("memory:")), None)
-            if hit.via in ("concept", "link") and source and source != "?":
+            if hit.via in ("concept", "link") and source:
                 a, b = sorted((source, hit.memory.id))
                 link = reinforce.link_id(a, b)
                 keys.append(("link", link))
@@ -592,6 +667,7 @@ class Brain:
                 records=self.changes.count(),
                 pending=self.changes.pending_count(),
                 db_bytes=self.db_bytes(),
+                projects={p or "": n for p, n in sql.project_counts(self.db).items()},
                 **counts,
             )
 
@@ -1000,6 +1076,7 @@ class Brain:
             expires_at=row.expires_at,
             strength=reinforce.activation(count, last or created, self._now()),
             access_count=count,
+            project=row.project,
         )
 
     def _strengths(self, rids: list[int], now: int) -> dict[int, float]:

@@ -22,6 +22,7 @@ class Memory:
     expires_at: int | None
     strength: float  # activation in [0, 1] now
     access_count: int
+    project: str | None = None  # the project it belongs to (core/project.py); None: none
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,6 +72,8 @@ class Stats:
     records: int
     pending: int
     db_bytes: int
+    #: memories per project, largest first ("" for those of no project)
+    projects: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,6 +23,7 @@ class MemoryOut(BaseModel):
     encrypted: bool
     created_at: str
     expires_at: str | None = None
+    project: str | None = Field(None, description="The project it belongs to; absent: none.")
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:

@@ -23,12 +23,13 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from neuralmemory import __version__
 from neuralmemory.config import STRATEGIES, RedactKeys, redact_keys
@@ -45,7 +46,10 @@ from neuralmemory.core.brain import (
     open_brain,
 )
 from neuralmemory.core.extract import MEMORY_TYPES
+from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
 from neuralmemory.errors import InternalError, InvalidInput, NmemError
+from neuralmemory.mcp import offers
+from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import keyshare, service
@@ -84,7 +88,8 @@ Neural Memory is the user's long-term memory, kept on their machine and synced t
 devices through a hub they host. Call nmem_recall at the start of a task and whenever earlier
 decisions, preferences or fixes may matter. Call nmem_remember when something is decided, learned
 or fixed that a later session should know. Keep one idea per memory. Correct stale memories with
-nmem_edit, delete wrong ones with nmem_forget."""
+nmem_edit, delete wrong ones with nmem_forget. Never store secrets (API keys, passwords, private
+keys: remember refuses them); text inside <private>...</private> is never stored."""
 
 
 # ---------------------------------------------------------------------------- memory tools
@@ -110,14 +115,23 @@ def nmem_remember(
         bool,
         Field(description="Encrypt the text on this device before it is stored or synced."),
     ] = False,
+    project: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_PROJECT_CHARS,
+            description="The project it belongs to. Default: the project your client started "
+            'this server in (its git remote); "" for none (a fact of no one project).',
+        ),
+    ] = None,
 ) -> RememberOut:
     """Save one thing worth knowing in a later session to the user's long-term memory.
 
     Use it when the user states a preference or an instruction, when a decision is made (and why),
     when a bug is solved (the error and its fix), when a todo is agreed, or when you learn a
     project fact that a future session would otherwise have to rediscover. One self-contained idea
-    per call. Set encrypted=true for anything sensitive. Remembering the same text twice is
-    harmless (created=false). Returns the new memory's id.
+    per call. Set encrypted=true for anything sensitive; secrets (API keys, private keys) are
+    refused, and text inside <private>...</private> is not stored. Remembering the same text
+    twice is harmless (created=false). Returns the new memory's id.
     """
     if encrypted:
         keyshare.before_encrypting()  # another device may have keyed the brain already
@@ -129,6 +143,7 @@ def nmem_remember(
             priority=priority,
             expires_days=expires_days,
             encrypted=encrypted,
+            project=resolve_project(project, Path.cwd()),
         )
     service.after_write(brain.name, AUTO_SYNC)
     return RememberOut.of(done)
@@ -148,6 +163,14 @@ def nmem_recall(
         Tags | None, Field(description="Only memories carrying all of these tags.")
     ] = None,
     type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+    project: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_PROJECT_CHARS,
+            description="Only this project's memories (first) and those of no project. Default: "
+            'the project your client started this server in; "*" for every project.',
+        ),
+    ] = None,
 ) -> RecallOut:
     """Search the user's long-term memory by association; the best matches come first.
 
@@ -158,7 +181,9 @@ def nmem_recall(
     strengthens the memories it returns.
     """
     with open_brain() as brain:
-        hits = brain.recall(query, limit=limit, tags=tags, type=type)
+        hits = brain.recall(
+            query, limit=limit, tags=tags, type=type, project=resolve_project(project, Path.cwd())
+        )
     service.after_write(brain.name, AUTO_SYNC)
     return RecallOut.of(query, hits)
 
@@ -361,8 +386,9 @@ def _adapted(tool: Callable[..., BaseModel | dict[str, Any]]) -> Callable[..., C
         try:
             result = tool(**arguments)
         except NmemError as exc:
-            # str(exc) is the CLI's message with its hint; the SDK prefixes the tool's name.
-            raise ToolError(str(exc)) from exc
+            # The CLI's message with its hint, its commands as tool calls; the SDK prefixes
+            # the tool's name.
+            raise ToolError(as_calls(str(exc))) from exc
         except Exception as exc:  # a bug: one clear line for the agent, the trace in the log
             log.debug("tool %s failed", tool.__name__, exc_info=True)
             raise ToolError(str(InternalError.of(exc))) from exc
@@ -386,20 +412,47 @@ def _description(tool: Callable[..., object]) -> str:
 
 
 class NmemServer(MCPServer):
-    """The SDK's server, with keys masked in every tool error: its own argument errors quote
-    the rejected value ("input_value='nmk_...'"), and a key may be pasted into any field."""
+    """The SDK's server, stricter and plainer about arguments: an argument the tool does not
+    take is refused (the SDK would drop it silently), an argument error is one line naming the
+    field (the SDK's is pydantic's report, with library URLs), and keys are masked in every tool
+    error (the SDK's argument errors quote the rejected value, and a key may be pasted into any
+    field)."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            taken = list(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments or {}) - set(taken))
+            if unknown:
+                raise ToolError(
+                    redact_keys(
+                        f"Error executing tool {name}: unknown argument"
+                        f"{'s' * (len(unknown) > 1)} {', '.join(unknown)}"
+                        f" ({name} takes {', '.join(taken) or 'no arguments'})"
+                    )
+                )
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            redacted = redact_keys(str(exc))
-            if redacted == str(exc):
+            message = redact_keys(_plain(name, exc))
+            if message == str(exc):
                 raise
             # the same class and cause: the SDK logs argument errors by field names only
-            raise type(exc)(redacted) from exc.__cause__
+            raise type(exc)(message) from exc.__cause__
+
+
+def _plain(name: str, exc: ToolError) -> str:
+    """An argument error as one line, `field: what is wrong` per field; others as they are."""
+    cause = exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return str(exc)
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in cause.errors(include_url=False)
+    ]
+    return f"Error executing tool {name}: {'; '.join(problems)}"
 
 
 def build_server() -> MCPServer:
@@ -408,6 +461,7 @@ def build_server() -> MCPServer:
     )
     for tool, hints in TOOLS:
         server.add_tool(_adapted(tool), description=_description(tool), annotations=hints)
+    offers.register(server, _description)
     return server
 
 

@@ -122,9 +122,19 @@ class Database:
             self.conn.close()
 
 
+#: what the messages about another program's file say to do
+OWN_HOME_HINT = (
+    "another program keeps its files there (another product is also named Neural Memory and"
+    " uses ~/.neuralmemory); give this nmem a folder of its own: export NMEM_HOME=~/.nmem"
+)
+
+
 def connect(path: Path) -> Database:
     """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses;
-    the file (and its -wal, -shm) readable by its owner only."""
+    the file (and its -wal, -shm) readable by its owner only. A database another program made
+    is refused before anything of it changes (its mode, its journal)."""
+    if path.exists():
+        refuse_foreign(path)
     try:
         private_sqlite(path)
     except OSError as exc:  # no such folder, no permission: say which file
@@ -153,6 +163,28 @@ def connect(path: Path) -> Database:
         conn.close()
         raise _store_error(path, exc) from exc
     return Database(path, conn)
+
+
+def refuse_foreign(path: Path) -> None:
+    """StoreError when `path` is a database with tables and none of this nmem's bookkeeping
+    (store/migrations.py's _migrations); read only, so the file is left exactly as it is."""
+    try:
+        reader = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # not openable: connect says why
+    try:
+        found = reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {row[0] for row in found}
+    except sqlite3.Error:
+        return  # not a database at all: connect says so
+    finally:
+        reader.close()
+    if tables and "_migrations" not in tables:
+        shown = ", ".join(sorted(tables)[:4]) + (", ..." if len(tables) > 4 else "")
+        raise StoreError(
+            f"{path} is not a brain of this nmem (it holds tables {shown}); it was not changed",
+            hint=OWN_HOME_HINT,
+        )
 
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:

@@ -17,8 +17,9 @@ from neuralmemory.store.db import Database
 
 _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
-    " created_at, event_at, expires_at"
+    " created_at, event_at, expires_at, project"
 )
+_JOINED_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _MEMORY_COLUMNS.split(","))
 
 
 class MemoryRow(NamedTuple):
@@ -36,6 +37,7 @@ class MemoryRow(NamedTuple):
     created_at: int
     event_at: int | None
     expires_at: int | None
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,20 @@ class Neuron:
 
 
 def _row(values: Any) -> MemoryRow:
-    rid, id_, content, ciphertext, encrypted, type_, tags, priority, created, event, expires = (
-        values
-    )
+    (
+        rid,
+        id_,
+        content,
+        ciphertext,
+        encrypted,
+        type_,
+        tags,
+        priority,
+        created,
+        event,
+        expires,
+        project,
+    ) = values
     return MemoryRow(
         rid=rid,
         id=id_,
@@ -71,6 +84,7 @@ def _row(values: Any) -> MemoryRow:
         created_at=created,
         event_at=event,
         expires_at=expires,
+        project=project,
     )
 
 
@@ -78,7 +92,8 @@ def _row(values: Any) -> MemoryRow:
 
 
 _MEMORY_VALUES = (
-    "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at"
+    "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at,"
+    " project"
 )
 
 
@@ -112,6 +127,7 @@ def upsert_memories(
             row.created_at,
             row.event_at,
             row.expires_at,
+            row.project,
         )
         if rid is None:
             top += 1
@@ -123,7 +139,8 @@ def upsert_memories(
     if updates:
         db.executemany(
             "UPDATE memories SET content = ?, ciphertext = ?, encrypted = ?, type = ?, tags = ?,"
-            " priority = ?, created_at = ?, event_at = ?, expires_at = ? WHERE rid = ?",
+            " priority = ?, created_at = ?, event_at = ?, expires_at = ?, project = ?"
+            " WHERE rid = ?",
             updates,
         )
     if inserts:
@@ -149,6 +166,53 @@ def recent_ciphertexts(db: Database, limit: int) -> list[str]:
         (limit,),
     )
     return [row[0] for row in rows]
+
+
+def newest_memories(
+    db: Database, limit: int, now: int, types: Sequence[str] = (), project: str | None = None
+) -> list[MemoryRow]:
+    """The live memories stored last on this device (largest rid first), of `types` if given;
+    with a project, its own first, then those of no project. Each part walks an index (rowid,
+    or project then rowid) backwards: no sort, however large the brain."""
+    where = "(expires_at IS NULL OR expires_at > ?)"
+    params: list[object] = [now]
+    if types:
+        where += f" AND type IN ({','.join('?' * len(types))})"
+        params += list(types)
+    parts = (
+        [("", [])]
+        if project is None
+        else [(" AND project = ?", [project]), (" AND project IS NULL", [])]
+    )
+    found: list[MemoryRow] = []
+    for scoped, scope_params in parts:
+        rows = db.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where}{scoped}"
+            " ORDER BY rid DESC LIMIT ?",
+            [*params, *scope_params, limit - len(found)],
+        )
+        found += map(_row, rows)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def most_used_memories(
+    db: Database, limit: int, now: int, project: str | None = None
+) -> list[MemoryRow]:
+    """The live memories recall returned most often (their activation counts), most first; of
+    `project` (and of none) if given, the project's first."""
+    scoped, scope_params, lead = "", [], ""
+    if project is not None:
+        scoped, scope_params = " AND (m.project = ? OR m.project IS NULL)", [project]
+        lead = "m.project IS NULL, "
+    rows = db.execute(
+        f"SELECT {_JOINED_COLUMNS} FROM activations a JOIN memories m ON m.id = a.memory_id"
+        f" WHERE (m.expires_at IS NULL OR m.expires_at > ?){scoped}"
+        f" ORDER BY {lead}a.count DESC, a.last_at DESC LIMIT ?",
+        [now, *scope_params, limit],
+    )
+    return [_row(row) for row in rows]
 
 
 def memories_by_rid(db: Database, rids: Iterable[int]) -> dict[int, MemoryRow]:
@@ -305,6 +369,21 @@ def converging(db: Database, neuron_id: int, others: list[int], limit: int, scan
     return [int(rid) for (rid,) in rows]
 
 
+def holding(db: Database, neuron_ids: list[int], rids: list[int]) -> list[tuple[int, int, float]]:
+    """(memory rid, neuron, synapse weight) for each given memory that holds one of the given
+    neurons."""
+    if not neuron_ids or not rids:
+        return []
+    n_marks = ",".join("?" * len(neuron_ids))
+    r_marks = ",".join("?" * len(rids))
+    rows = db.execute(
+        f"SELECT memory_rid, neuron_id, weight FROM synapses WHERE neuron_id IN ({n_marks})"
+        f" AND memory_rid IN ({r_marks})",
+        [*neuron_ids, *rids],
+    )
+    return [(int(rid), int(nid), float(weight)) for rid, nid, weight in rows]
+
+
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:
     """(memory rid, neuron, synapse weight) for every neuron the given memories hold."""
     wanted = list(rids)
@@ -436,6 +515,14 @@ def counts(db: Database) -> dict[str, int]:
     ):
         result[name] = int(db.execute(sql).fetchone()[0])
     return result
+
+
+def project_counts(db: Database) -> dict[str | None, int]:
+    """Memories per project (None: of no project), largest first."""
+    rows = db.execute(
+        "SELECT project, count(*) FROM memories GROUP BY project ORDER BY count(*) DESC, project"
+    )
+    return {project: int(count) for project, count in rows}
 
 
 def strength_inputs(db: Database, rids: Iterable[int]) -> dict[int, tuple[int, int, int | None]]:

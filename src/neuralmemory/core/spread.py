@@ -1,0 +1,199 @@
+"""Hop 2 of recall (core/recall.py): the strongest hop-1 memories spread activation through the
+concepts they hold (bridges), the seeds' typed relations and the learned links.
+
+A route only carries what its source adds: the share of the query the source matched and the
+target did not (novelty). So siblings matching the same words do not inflate each other, and a
+memory never activates itself; complementary evidence (a person's memory bridging to their
+project's fact) is what spreads. Several concepts shared with one source add up, but a source
+never passes on more than its own activation times DECAY: so a hop-2 memory cannot outrank what
+led to it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from neuralmemory.core.candidates import (
+    FAN_OUT,
+    LINK,
+    Candidates,
+    Path,
+    Scored,
+    Seeds,
+    Step,
+    concept_step,
+)
+from neuralmemory.store import memories as sql
+from neuralmemory.store.db import Database
+
+DECAY = 0.5  # activation kept per hop
+THRESHOLD = 0.02  # below this a bridge does not spread
+SCAN = 128  # newest holders of a bridge checked for query concepts, when BM25 is bounded
+SOURCES = 16  # hop-1 memories that spread further
+PER_SEED = 2  # of which at most this many per query concept
+CONVERGE = 4  # bridges whose intersection with the query words is searched
+CONVERGE_LIMIT = 16
+ROUTES_PER_BRIDGE = 4
+MAX_BRIDGES = 8
+RELATION_WEIGHT = 0.8
+LINK_WEIGHT = 0.6
+
+Links = Callable[[list[int]], list[tuple[int, int, int]]]  # rids -> (from rid, to rid, count)
+
+
+class Route(NamedTuple):
+    """Activation arriving at a bridge neuron from one hop-1 memory (or a seed's relation)."""
+
+    source: int | None  # rid of the memory it came from
+    spread: float
+    cap: float  # the most this source can pass on to one memory
+    held: frozenset[int]  # the seed neurons that memory matched
+    path: Path
+
+
+@dataclass(frozen=True)
+class Words:
+    """What hop 1 left for hop 2 to search with: the query's FTS5 words."""
+
+    any: bool  # the query has words at all
+    expression: str  # the FTS5 query BM25 ranks by ("" for none)
+    exact: bool  # it holds every query word: BM25 saw the whole query
+
+
+class _Pair:
+    """What one source passed on to one target, over every bridge they share."""
+
+    __slots__ = ("best", "cap", "gained", "path")
+
+    def __init__(self) -> None:
+        self.gained = 0.0
+        self.cap = 0.0
+        self.best = 0.0  # the strongest single spread, whose path is shown
+        self.path: Path = ()
+
+
+def spread(db: Database, found: Candidates, words: Words) -> list[Scored]:
+    """Hop 2 through bridges and relations; returns the sources (the memories that spread)."""
+    seeds = found.seeds
+    sources = _sources(found, [n.id for n in seeds.neurons])
+    routes = _routes(db, seeds, sources)
+    bridges = _bridges(routes)
+    found.admit(_reached(db, seeds, bridges, words))
+    _deliver(db, found, {nid: routes[nid] for nid in bridges})
+    return sources
+
+
+def learned(found: Candidates, sources: list[Scored], links: Links) -> None:
+    """Hop 2 through learned links: associations earlier recalls (or the user) made between two
+    memories."""
+    found_links = links([s.rid for s in sources])
+    found.admit([dst for _, dst, _ in found_links])
+    for src, dst, count in found_links:
+        source, target = found[src], found[dst]
+        novelty = found.seeds.novelty(frozenset(source.held), target.held)
+        gained = DECAY * LINK_WEIGHT * min(1.0, 0.3 + 0.1 * count) * source.strength
+        if gained * novelty >= THRESHOLD:
+            path = (*source.matched[:1], Step("memory", rid=src), LINK)
+            target.reach(gained * novelty, path)
+
+
+def _sources(found: Candidates, seeds: list[int]) -> list[Scored]:
+    """The hop-1 memories that spread: the best few for each query concept (rarest first), so
+    every facet of the query gets to spread, not only the one most memories match."""
+    ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
+    chosen: dict[int, Scored] = {}
+    for seed in seeds:
+        for item in [s for s in ranked if seed in s.held][:PER_SEED]:
+            chosen.setdefault(item.rid, item)
+    for item in ranked[:PER_SEED]:  # the best text matches, whatever concepts they hold
+        chosen.setdefault(item.rid, item)
+    return list(chosen.values())[:SOURCES]
+
+
+def _routes(db: Database, seeds: Seeds, sources: list[Scored]) -> dict[int, list[Route]]:
+    """Routes into each bridge neuron, the strongest few: from the concepts the sources hold
+    (seeds excepted) and from the seeds' typed relations."""
+    routes: dict[int, list[Route]] = defaultdict(list)
+    # What every route out of one source shares: its cap, its seed set, the start of its path.
+    starts = {
+        s.rid: (DECAY * s.strength, frozenset(s.held), (*s.matched[:1], Step("memory", rid=s.rid)))
+        for s in sources
+    }
+    for rid, neuron, weight in sql.concepts_of(db, list(starts)):
+        if neuron.id in seeds.weight:
+            continue
+        cap, matched, start = starts[rid]
+        flow = cap * weight * seeds.specificity(neuron.df)
+        routes[neuron.id].append(Route(rid, flow, cap, matched, (*start, concept_step(neuron))))
+    for src, dst, kind in sql.related(db, list(seeds.weight)):
+        if dst not in seeds.weight:
+            flow = DECAY * RELATION_WEIGHT * seeds.weight[src]
+            path = (seeds.terms[src], Step("relation", kind))
+            routes[dst].append(Route(None, flow, flow, frozenset({src}), path))
+    return {
+        nid: sorted(found, key=lambda r: -r.spread)[:ROUTES_PER_BRIDGE]
+        for nid, found in routes.items()
+    }
+
+
+def _bridges(routes: dict[int, list[Route]]) -> list[int]:
+    """The bridge neurons that spread: those whose routes carry the most, above THRESHOLD."""
+    strong = [
+        (nid, total)
+        for nid, found in routes.items()
+        if (total := sum(r.spread for r in found)) >= THRESHOLD
+    ]
+    return [nid for nid, _ in sorted(strong, key=lambda item: (-item[1], item[0]))[:MAX_BRIDGES]]
+
+
+def _reached(db: Database, seeds: Seeds, bridges: list[int], words: Words) -> list[int]:
+    """The memories holding each bridge (newest first), and where activation converges: those
+    holding the bridge AND query words, for the strongest CONVERGE bridges. A posting-list
+    intersection inside FTS5, bounded by CONVERGE_LIMIT; when BM25 is bounded, the newest SCAN
+    holders of the bridge that hold a query concept."""
+    reached: list[int] = []
+    names = sql.neurons_by_id(db, bridges)
+    for position, nid in enumerate(bridges):
+        reached += [rid for rid, _ in sql.fan_out(db, nid, FAN_OUT)]
+        if not words.any or position >= CONVERGE or names[nid].kind == "time":
+            continue  # FTS5 has no term for a time reference
+        if words.exact:
+            term = '"' + names[nid].key.replace('"', '""') + '"'
+            match = f"{term} AND ({words.expression})"
+            reached += [rid for rid, _ in sql.fts_search(db, match, CONVERGE_LIMIT)]
+        else:
+            reached += sql.converging(db, nid, list(seeds.weight), CONVERGE_LIMIT, SCAN)
+    return reached
+
+
+def _deliver(db: Database, found: Candidates, into: dict[int, list[Route]]) -> None:
+    """Each route's activation to every reached memory holding its bridge, summed per (source,
+    target) pair and capped by what the source may pass on."""
+    pairs: dict[tuple[int | None, int], _Pair] = {}
+    # Few distinct (source, target) seed sets recur across hundreds of routes: compute each once.
+    novelties: dict[tuple[frozenset[int], frozenset[int]], float] = {}
+    held_by: dict[int, frozenset[int]] = {}
+    seeds = found.seeds
+    for rid, nid, weight in sql.holding(db, list(into), list(found.by_rid)):
+        held = held_by.get(rid)
+        if held is None:
+            held = held_by[rid] = frozenset(found[rid].held)
+        for origin, flow, cap, from_held, path in into[nid]:
+            if origin == rid:
+                continue
+            novelty = novelties.get((from_held, held))
+            if novelty is None:
+                novelty = novelties[from_held, held] = seeds.novelty(from_held, held)
+            flow *= weight
+            pair = pairs.get((origin, rid))
+            if pair is None:
+                pair = pairs[origin, rid] = _Pair()
+            pair.gained += flow * novelty
+            pair.cap = cap * novelty
+            if flow > pair.best:
+                pair.best, pair.path = flow, path
+    for (_, rid), pair in pairs.items():
+        found[rid].reach(min(pair.gained, pair.cap), pair.path)
