@@ -84,7 +84,7 @@ def before_encrypting(
         if local.key_status()["keyed"]:
             return False
     try:
-        service.run_sync("pull", brain=brain, transport=transport)
+        service.run_sync("pull", brain=brain, transport=transport, probe=True)
     except NmemError as exc:
         log.warning("could not ask the hub whether brain %s is keyed: %s", brain or cfg.brain, exc)
         return False

@@ -297,8 +297,11 @@ def run_sync(
     brain: str | None = None,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
+    probe: bool = False,
 ) -> dict[str, Any]:
-    """One sync action on one brain (default: the current one); returns its SyncReport."""
+    """One sync action on one brain (default: the current one); returns its SyncReport.
+    `probe`: one attempt per request, with a short timeout (a look before a write, which an
+    unreachable hub must not hold up)."""
     if action not in SYNC_ACTIONS:
         raise InvalidInput(
             f"unknown sync action {action!r}", hint="one of " + ", ".join(SYNC_ACTIONS)
@@ -312,7 +315,7 @@ def run_sync(
     # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
     # waits for it, within its own deadline.
     with held(lock_path(brain or cfg.brain, RUNNING)):
-        return _run_locked(action, cfg, chosen, brain, progress, transport)
+        return _run_locked(action, cfg, chosen, brain, progress, transport, probe)
 
 
 def run_queued(brain: str) -> dict[str, Any] | None:
@@ -335,7 +338,9 @@ def _run_locked(
     brain: str | None,
     progress: Progress | None,
     transport: httpx.BaseTransport | None,
+    probe: bool = False,
 ) -> dict[str, Any]:
+    limits: dict[str, Any] = {"max_attempts": 1, "timeout": PROBE_TIMEOUT} if probe else {}
     with _brain(brain, cfg) as local:
         if action == "seed":
             return _seed(local, cfg)
@@ -344,7 +349,7 @@ def _run_locked(
         sync_state = SyncState(local.db)
         local.settle_keys()  # a key made before key records existed gets one, to push
         try:
-            with hub_client(cfg, transport) as hub:
+            with hub_client(cfg, transport, **limits) as hub:
                 report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
         except NmemError as exc:
             with local.db.transaction():
