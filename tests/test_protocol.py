@@ -169,7 +169,7 @@ def test_a_validated_version_encodes_exactly_as_the_canonical_walk_does(
     """Validation encodes a version's fields by a template, not the walk: same bytes."""
     body = {} if deleted else body
     hlc = f"{ms:013d}-{counter:04x}-{device_id}"
-    fields = dict(kind=kind, id=id, hlc=hlc, device_id=device_id, parent=parent)
+    fields: dict[str, Any] = dict(kind=kind, id=id, hlc=hlc, device_id=device_id, parent=parent)
     walked = protocol.canonical_json(
         {**fields, "deleted": deleted, "strength": strength, "body": body}
     )

@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 
 ENV_HOME = "NMEM_HOME"
 CONFIG_FILE = "config.toml"
+#: The conflict strategies, the one list of their names (sync/resolve.py maps each to its rule;
+#: the CLI's and the MCP tools' choices are this tuple); the first is the default.
 STRATEGIES = ("prefer_recent", "prefer_local", "prefer_remote", "prefer_stronger")
+DEFAULT_STRATEGY = STRATEGIES[0]
 HUB_AUTH_MODES = ("keys", "local", "none")  # /v1/hub/info `auth`
 
 
@@ -80,7 +83,7 @@ class Config:
     ca_cert: str | None = None
     #: the hub's /v1/hub/info `auth`, as it answered when last asked; None: not known
     hub_auth: str | None = None
-    conflict_strategy: str = "prefer_recent"
+    conflict_strategy: str = DEFAULT_STRATEGY
     auto_sync: bool = True
     brain: str = "default"
     device_name: str = field(default_factory=platform.node)

@@ -13,6 +13,7 @@
         ├── Conflict               409 the last admin key, the key limit
         ├── PayloadTooLarge        413 Payload too large
         ├── QuotaExceeded          413 the account's storage quota (records or bytes) is full
+        ├── NotFoundOnHub          404 from a hub: an unknown brain, or not a hub at all
         ├── RateLimited            429 Rate limited (carries retry_after seconds)
         ├── HubBusy                503 Hub busy, retry (carries retry_after seconds)
         ├── StorageRefused         the hub's database refused a write (not the client's fault)
@@ -39,6 +40,16 @@ MSG_RATE_LIMITED = "Rate limited"
 MSG_HTTPS_REQUIRED = "Cloud hub requires HTTPS"
 MSG_BRAIN_NOT_FOUND = "Brain not found"
 MSG_NOT_FOUND = "Not found"
+MSG_KEY_NOT_FOUND = "Key not found"
+MSG_EMAIL_TAKEN = "Email already registered"
+MSG_METHOD_NOT_ALLOWED = "Method not allowed"
+MSG_NOT_JSON = "Content-Type must be application/json"
+MSG_HUB_INTERNAL = "Internal error"  # a crash in the hub: the details stay in its log
+#: every 400 of the hub; {detail} says where and what ("body.records.0.hlc: ..."), never a value
+MSG_INVALID_REQUEST = "Invalid request: {detail}"
+MSG_JSON_TOO_DEEP = "body: JSON nested too deeply"
+MSG_JSON_MALFORMED = "body: malformed JSON at line {line} column {column}"
+MSG_JSON_NOT_UTF8 = "body: not valid UTF-8 JSON"
 MSG_REGISTRATION_CLOSED = (
     "Registration is closed on this hub: ask its operator for an invite code (nmem hub invite)"
 )
@@ -137,6 +148,34 @@ HINT_NO_HUB_DB = "give the one nmem serve uses with --db: sqlite:///path/hub.db 
 MSG_BAD_KEY_NAME = "A key name is 1 to 64 characters, without control characters"
 
 # Client-side messages: what `nmem sync` and the MCP tools say about a hub, each with what to do.
+MSG_NOT_CONFIGURED = "Sync is not configured"
+HINT_NOT_CONFIGURED = "run `nmem sync config setup` for the steps"
+MSG_NOT_AN_API_KEY = "that is not an API key"
+HINT_NOT_AN_API_KEY = "keys look like nmk_ followed by 32+ letters/digits"
+MSG_UNKNOWN_STRATEGY = "unknown conflict strategy {name!r}"
+MSG_UNKNOWN_ACTION = "unknown sync action {name!r}"
+HINT_ONE_OF = "one of {names}"
+MSG_NOT_A_PAIR_LINE = "not a pairing line: {reason}"
+HINT_NOT_A_PAIR_LINE = (
+    "copy it whole from `nmem serve --lan` or `nmem hub pair`, e.g. "
+    "nmem sync pair 7KQX-M2PD-9RTA-B3CE@192.168.1.20:8000"
+)
+MSG_NO_PAIRING = "{url} does not pair devices"
+HINT_NO_PAIRING = (
+    "a Cloudflare hub has none: register there or make a key, then "
+    "`nmem sync config set --hub-url ... --api-key ...`"
+)
+MSG_AUTH_UNKNOWN = "could not ask the hub whether it needs a key: {error}"
+MSG_NO_CONFLICT = "no open conflict {id!r}"
+HINT_NO_CONFLICT = "`nmem sync conflicts` lists them"
+MSG_NOT_A_HUB_URL = "not a hub URL: {url!r}"
+HINT_NOT_A_HUB_URL = "use https://your-hub or http://127.0.0.1:8000"
+MSG_NO_ADDRESS = "no address for {host}"
+MSG_CANNOT_RESOLVE = "cannot resolve {host!r} ({reason})"
+MSG_UNREADABLE_REPLY = "the hub sent a reply this client cannot read ({method} {path})"
+MSG_HUB_GAVE_UP = "the hub timed out waiting for the request"
+MSG_HUB_FAILED = "the hub failed with HTTP {status}"
+MSG_HUB_REFUSED = "the hub refused the request: {reason}"
 MSG_KEY_REQUIRED = "This hub requires an API key"
 HINT_KEY_REQUIRED = (
     "set one with `nmem sync config set --api-key nmk_...`; ask the hub's operator for a key, "
@@ -197,6 +236,8 @@ MSG_CURSOR_STUCK = (
     "the hub's pull cursor did not advance (it sent {cursor} after {previous}, with more to come)"
 )
 MSG_CURSOR_BACK = "the hub's pull cursor went back (from {previous} to {cursor})"
+MSG_EMPTY_LISTING_PAGE = "the hub sent an empty bucket listing page with more to come"
+MSG_LISTING_STUCK = "the hub's bucket listing did not move forward"
 HINT_HUB_FAULT = (
     "a fault in the hub, not in this brain: nothing was lost and the cursor stays at the last"
     " page applied; tell the hub's operator, and sync again once it is fixed"
@@ -326,6 +367,15 @@ class RateLimited(HubError):
     ) -> None:
         super().__init__(message, status=429, hint=hint)
         self.retry_after = retry_after
+
+
+class NotFoundOnHub(HubError):
+    """404 from the hub (an unknown brain on digest, fetch or devices)."""
+
+    code = NotFound.code
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, status=404, hint=hint)
 
 
 class HubBusy(HubError):

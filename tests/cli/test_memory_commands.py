@@ -7,9 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Nmem  # this folder's fixture (the name pytest gives conftest modules)
 
 
-def test_remember_recall_edit_forget_stats(nmem) -> None:
+def test_remember_recall_edit_forget_stats(nmem: Nmem) -> None:
     made = nmem.json("remember", "Alice Moreno leads Project Falcon.", "--tags", "team,People")
     assert made["created"] is True
     assert made["memory"]["tags"] == ["people", "team"]
@@ -31,7 +35,7 @@ def test_remember_recall_edit_forget_stats(nmem) -> None:
     assert stats["memories"] == 1 and stats["pending"] >= 3
 
 
-def test_human_output(nmem) -> None:
+def test_human_output(nmem: Nmem) -> None:
     assert (
         "Remembered m-" in nmem("remember", "Deploys happen on Tuesdays", "--type", "fact").output
     )
@@ -41,7 +45,7 @@ def test_human_output(nmem) -> None:
     assert "memories" in nmem("stats").output
 
 
-def test_errors_are_clear_and_exit_1(nmem) -> None:
+def test_errors_are_clear_and_exit_1(nmem: Nmem) -> None:
     result = nmem("remember", "   ", code=1)
     assert "Error: content must be non-empty text" in result.stderr
     assert nmem.json("remember", "x", "--priority", "11", code=1) == {
@@ -53,7 +57,7 @@ def test_errors_are_clear_and_exit_1(nmem) -> None:
     nmem("remember", "x", "--type", "gossip", code=2)  # click refuses it: a usage error
 
 
-def test_brain_commands(nmem, home: Path) -> None:
+def test_brain_commands(nmem: Nmem, home: Path) -> None:
     created = nmem.json("brain", "create", "work")
     assert created["name"] == "work"
     assert nmem.json("brain", "use", "work") == {"current": "work"}
@@ -68,7 +72,7 @@ def test_brain_commands(nmem, home: Path) -> None:
     assert not (home / "brains" / "work.db").exists()
 
 
-def test_keys_export_import_and_a_wrong_passphrase(nmem, home: Path, tmp_path: Path) -> None:
+def test_keys_export_import_and_a_wrong_passphrase(nmem: Nmem, home: Path, tmp_path: Path) -> None:
     nmem("remember", "The safe code is 4417", "--encrypted")
     brain_id = nmem.json("stats")["brain_id"]
     out = tmp_path / "key.nmemkey"

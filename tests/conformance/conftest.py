@@ -41,6 +41,19 @@ class Hubs:
         return self.running[key]
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (make test: --dist loadgroup) each worker process starts the hubs of
+    the tests it runs: one worker runs all of a target's tests, so each hub (a `wrangler dev`
+    takes seconds to start) is started once, while the targets run side by side."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.path.is_relative_to(HERE) and callspec is not None and "target" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"hub-{callspec.params['target']}"))
+
+
 @pytest.fixture(
     scope="session",
     params=[pytest.param(name, marks=t.marks, id=name) for name, t in TARGETS.items()],

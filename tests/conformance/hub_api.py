@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,10 +117,3 @@ def error(answer: httpx.Response, status: int, code: str) -> str:
     assert body["code"] == code and isinstance(body["error"], str), body
     message: str = body["error"]
     return message
-
-
-def clear_of_a_minute_boundary() -> None:
-    """Rate windows are calendar minutes: requests that straddle one are counted in two."""
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left + 0.1)

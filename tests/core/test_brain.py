@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,9 @@ def test_explicit_type_priority_and_expiry(brain: Brain) -> None:
         ({"content": 42}, "non-empty text"),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(brain: Brain, kwargs, message: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    brain: Brain, kwargs: dict[str, Any], message: str
+) -> None:
     brain.remember("an existing memory")
     before = snapshot(brain)
     content = kwargs.pop("content")

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from neuralmemory.core import crypto
 from neuralmemory.core.brain import Brain, open_brain
@@ -68,7 +69,9 @@ def test_key_export_import_and_a_wrong_passphrase(brain: Brain, home: Path, tmp_
     key_file.unlink()
     with open_brain("device-two", create=True) as other:
         other.rekey(brain.id)
-        other.apply_remote(brain.changes.current("memory", memory.id).version)
+        current = brain.changes.current("memory", memory.id)
+        assert current is not None
+        other.apply_remote(current.version)
         assert other.get(memory.id).content is None  # kept, unreadable, unsearchable
         assert other.recall("vault combination", reinforce=False) == []
 
@@ -85,7 +88,7 @@ def test_key_export_import_and_a_wrong_passphrase(brain: Brain, home: Path, tmp_
 
 def test_importing_a_second_key_adds_it_to_the_keyring(brain: Brain, tmp_path: Path) -> None:
     mine = brain.remember(SECRET, encrypted=True).memory
-    theirs = crypto.BrainKey(crypto.Fernet.generate_key())  # another device's, from the race
+    theirs = crypto.BrainKey(Fernet.generate_key())  # another device's, from the race
     token = theirs.encrypt("Their secret: the boat is moored at pier nine.")
     before = crypto.key_path(brain.id).read_bytes()
     assert crypto.install_key(brain.id, theirs)
@@ -100,7 +103,7 @@ def test_importing_a_second_key_adds_it_to_the_keyring(brain: Brain, tmp_path: P
 
 def test_a_key_ring_survives_export_and_import(brain: Brain, tmp_path: Path) -> None:
     brain.remember(SECRET, encrypted=True)
-    crypto.install_key(brain.id, crypto.BrainKey(crypto.Fernet.generate_key()))
+    crypto.install_key(brain.id, crypto.BrainKey(Fernet.generate_key()))
     exported = crypto.export_key(brain.id, "correct horse battery", tmp_path / "ring.nmemkey")
     brain_id, key = crypto.read_export(exported, "correct horse battery")
     assert brain_id == brain.id and key.raws == crypto.load_key(brain.id).raws  # type: ignore[union-attr]
@@ -109,7 +112,7 @@ def test_a_key_ring_survives_export_and_import(brain: Brain, tmp_path: Path) -> 
 def test_a_wrong_key_is_said_clearly(brain: Brain) -> None:
     memory = brain.remember(SECRET, encrypted=True).memory
     row = brain.db.execute("SELECT ciphertext FROM memories WHERE id = ?", (memory.id,)).fetchone()
-    stranger = crypto.BrainKey(crypto.Fernet.generate_key())
+    stranger = crypto.BrainKey(Fernet.generate_key())
     with pytest.raises(CryptoError, match="wrong key"):
         stranger.decrypt(row[0])
 
@@ -129,7 +132,7 @@ def test_a_replaced_key_file_does_not_encrypt_new_memories(brain: Brain, home: P
     brain_id, name = brain.id, brain.name
     brain.close()
     key_file = crypto.key_path(brain_id)
-    key_file.write_bytes(crypto.Fernet.generate_key())  # not the key the memory was sealed with
+    key_file.write_bytes(Fernet.generate_key())  # not the key the memory was sealed with
     with open_brain(name) as again:
         count_before = again.stats().memories
         with pytest.raises(CryptoError, match="wrong key"):
@@ -151,7 +154,7 @@ def test_no_new_key_is_made_while_the_brain_holds_memories_sealed_elsewhere(
 
 
 def test_encrypted_texts_are_padded_to_length_buckets() -> None:
-    key = crypto.BrainKey(crypto.Fernet.generate_key())
+    key = crypto.BrainKey(Fernet.generate_key())
     short, longer = key.encrypt("pin 1234"), key.encrypt("x" * 200)
     assert len(short) == len(longer)  # both in the 256-byte bucket
     assert len(key.encrypt("x" * 300)) > len(longer)  # the next bucket: 512
@@ -161,10 +164,10 @@ def test_encrypted_texts_are_padded_to_length_buckets() -> None:
     sizes = {len(crypto.padded(b"a" * n)) for n in range(0, 5000, 7)}
     assert sizes == {256, 512, 1024, 2048, 4096, 8192}
     # A token made before padding existed still reads.
-    legacy = crypto.Fernet(key.raw).encrypt(b"written by an older version").decode()
+    legacy = Fernet(key.raw).encrypt(b"written by an older version").decode()
     assert key.decrypt(legacy) == "written by an older version"
     with pytest.raises(CryptoError):
-        key.decrypt(crypto.Fernet(key.raw).encrypt(crypto.PAD_MARK + b"no end mark").decode())
+        key.decrypt(Fernet(key.raw).encrypt(crypto.PAD_MARK + b"no end mark").decode())
 
 
 def test_an_encrypted_memory_type_is_not_guessed_from_its_text(brain: Brain) -> None:
@@ -192,7 +195,7 @@ def test_the_first_encrypted_memory_writes_a_key_record_a_hub_cannot_forge(brain
 
 
 def test_no_second_key_is_made_for_a_brain_another_device_keyed(brain: Brain, home: Path) -> None:
-    other = crypto.Fernet.generate_key()
+    other = Fernet.generate_key()
     body = crypto.key_record_body(other, 1_700_000_000_000)
     brain.write_record("key", crypto.key_record_id(other), body=body)  # as pulled from a hub
     with pytest.raises(CryptoError, match="already encrypted with a key") as caught:
@@ -203,7 +206,7 @@ def test_no_second_key_is_made_for_a_brain_another_device_keyed(brain: Brain, ho
 
 
 def test_invalid_key_records_are_quarantined(brain: Brain) -> None:
-    raw = crypto.Fernet.generate_key()
+    raw = Fernet.generate_key()
     body = crypto.key_record_body(raw, 1_700_000_000_000)
     brain.write_record("key", "k-" + "0" * 32, body=body)  # another key's fingerprint
     brain.write_record("key", "k-bad", body={"fingerprint": "nope"})

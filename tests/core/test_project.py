@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_recall_ranks_the_project_first_then_no_project_and_star_is_everything(
     general = brain.remember("Billing reports are due on the first Monday").memory.id
     falcon = brain.remember("Falcon billing uses PostgreSQL", project=FALCON).memory.id
 
-    def ids(**kwargs: object) -> list[str]:
+    def ids(**kwargs: Any) -> list[str]:
         return [hit.memory.id for hit in brain.recall("billing", reinforce=False, **kwargs)]
 
     assert ids(project=FALCON) == [falcon, general]

@@ -38,6 +38,7 @@ def test_a_memory_is_found_through_a_shared_concept_the_query_does_not_contain(
     assert hit.path[0] == "term:alice"
     assert hit.path[1] == f"memory:{ids['Alice Moreno leads Project Falcon.']}"
     assert hit.path[2].startswith("concept:")
+    assert hit.memory.content is not None
     assert not {"alice", "working"} & set(hit.memory.content.lower().split())
 
 

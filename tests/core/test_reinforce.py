@@ -5,24 +5,31 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neuralmemory.core.reinforce import activation, bump, link_id, merge_counters, totals
+from neuralmemory.core.reinforce import (
+    Counters,
+    activation,
+    bump,
+    link_id,
+    merge_counters,
+    totals,
+)
 
 entry = st.fixed_dictionaries({"count": st.integers(0, 10_000), "last": st.integers(0, 2**41)})
 counters = st.dictionaries(st.sampled_from(["dev-a", "dev-b", "dev-c"]), entry, max_size=3)
 
 
 @given(counters, counters)
-def test_merge_is_commutative(a, b) -> None:
+def test_merge_is_commutative(a: Counters, b: Counters) -> None:
     assert merge_counters(a, b) == merge_counters(b, a)
 
 
 @given(counters, counters, counters)
-def test_merge_is_associative(a, b, c) -> None:
+def test_merge_is_associative(a: Counters, b: Counters, c: Counters) -> None:
     assert merge_counters(merge_counters(a, b), c) == merge_counters(a, merge_counters(b, c))
 
 
 @given(counters, counters)
-def test_merge_is_idempotent(a, b) -> None:
+def test_merge_is_idempotent(a: Counters, b: Counters) -> None:
     once = merge_counters(a, b)
     assert merge_counters(once, b) == once
     assert merge_counters(once, once) == once

@@ -53,7 +53,7 @@ def test_install_keeps_every_other_setting_and_hook_and_uninstall_restores_the_f
 ) -> None:
     path = user_settings()
     path.parent.mkdir(parents=True)
-    original = {
+    original: dict[str, Any] = {
         "model": "opus",
         "permissions": {"allow": ["Bash(make test)"]},
         "hooks": {

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from neuralmemory.hub import routes
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import Backend, open_backend
 from neuralmemory.hub.settings import AuthMode, Settings
@@ -51,12 +52,16 @@ async def store(db_url: str) -> AsyncIterator[Backend]:
 
 @pytest.fixture
 async def make_client(tmp_path: Path) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
-    """httpx clients on the app in-process, over a real SQLite file (one per test)."""
+    """httpx clients on the app in-process, over a real SQLite file (one per test); `clock` is the
+    hub's (a test that counts requests in a rate window drives its own)."""
     backend = await open_backend(f"sqlite://{tmp_path / 'app.db'}")
     clients: list[httpx.AsyncClient] = []
 
     def make(
-        auth: AuthMode = "keys", account_concurrency: int = 4, **limits: Any
+        auth: AuthMode = "keys",
+        account_concurrency: int = 4,
+        clock: routes.Clock = routes.now_ms,
+        **limits: Any,
     ) -> httpx.AsyncClient:
         settings = Settings(
             db_url="unused",
@@ -65,7 +70,7 @@ async def make_client(tmp_path: Path) -> AsyncIterator[Callable[..., httpx.Async
             account_concurrency=account_concurrency,
             account_wait_s=0,
         )
-        transport = httpx.ASGITransport(app=create_app(settings, backend))
+        transport = httpx.ASGITransport(app=create_app(settings, backend, clock=clock))
         client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
         clients.append(client)
         return client

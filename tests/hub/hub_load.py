@@ -79,8 +79,8 @@ def seed(db_url: str, brain: str, count: int) -> None:
         with closing(sqlite3.connect(db_url.removeprefix("sqlite://"))) as db, db:
             db.execute(sql)
     else:
-        with psycopg.connect(db_url) as db:
-            db.execute(sql.encode())
+        with psycopg.connect(db_url) as pg:
+            pg.execute(sql.encode())
 
 
 def pull_times(client: httpx.Client, who: Account, brain: str, samples: int) -> list[float]:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,9 +18,10 @@ from click.testing import CliRunner
 from hub_records import version
 
 from neuralmemory.cli.main import cli
+from neuralmemory.hub import routes
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import open_backend
-from neuralmemory.hub.settings import Settings, auth_mode
+from neuralmemory.hub.settings import RATE_WINDOW_MS, Settings, auth_mode
 from neuralmemory.protocol import PATH_PULL, PATH_PUSH
 
 pytestmark = pytest.mark.anyio
@@ -144,7 +144,7 @@ async def test_payload_limits(make_client: ClientFactory) -> None:
     answer = await roomy.post("/v1/brains/b-1/push", json={"device": DEVICE, "records": [big]})
     assert is_error(answer, 413, "payload_too_large") == "Payload too large"
 
-    async def chunks():  # no Content-Length: counted as it streams
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
         for _ in range(10):
             yield b" " * 1_000
 
@@ -208,23 +208,32 @@ async def test_keys_mode_and_local_mode(make_client: ClientFactory) -> None:
         assert is_error(answer, 401, "invalid_key")
 
 
-def clear_of_a_minute_boundary() -> None:
-    """Rate windows are calendar minutes: requests that straddle one are counted in two."""
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left + 0.1)
+class Clock:
+    """The hub's clock, moved by the test: rate windows are calendar minutes."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
 
 
 async def test_rate_limit_answers_429_with_retry_after(make_client: ClientFactory) -> None:
-    client = make_client(auth="keys", rate_limit_per_minute=3)
+    window = (routes.now_ms() // RATE_WINDOW_MS + 1) * RATE_WINDOW_MS  # the next minute's start
+    clock = Clock(window + 45_000)  # 15 s before the window ends
+    client = make_client(auth="keys", rate_limit_per_minute=3, clock=clock)
     auth = await register(client)
-    clear_of_a_minute_boundary()
     answers = [await client.get("/v1/status", headers=auth) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert is_error(answers[-1], 429, "rate_limited") == "Rate limited"
-    retry_after = int(answers[-1].headers["Retry-After"])
-    assert 1 <= retry_after <= 60 and answers[-1].json()["retry_after"] == retry_after
+    assert answers[-1].headers["Retry-After"] == "15" and answers[-1].json()["retry_after"] == 15
+    clock.now += 14_500  # half a second left: never "retry in 0 s"
+    late = await client.get("/v1/status", headers=auth)
+    assert late.status_code == 429 and late.headers["Retry-After"] == "1"
     assert (await client.get("/v1/health")).status_code == 200  # health is never limited
+    clock.now = window + RATE_WINDOW_MS  # the next minute: the key is served again
+    again = [await client.get("/v1/status", headers=auth) for _ in range(4)]
+    assert [a.status_code for a in again] == [200, 200, 200, 429]
 
 
 async def test_without_a_rate_limit_no_request_writes_a_rate_counter(

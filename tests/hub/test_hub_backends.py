@@ -43,6 +43,7 @@ from neuralmemory.protocol import (
     BucketPage,
     BucketPosition,
     DeviceInfo,
+    Kind,
     RecordKey,
     bucket_of,
     canonical_json,
@@ -566,7 +567,7 @@ async def test_digest_is_the_same_whatever_the_order_of_writes(store: Backend) -
 ID_FORMS = ("m-{}", "M{}", "m.{}", "m_{}", "a{}z", "Z-{}")
 
 
-async def bucket_brain(store: Backend) -> tuple[str, str, list[tuple[int, str, str, str]]]:
+async def bucket_brain(store: Backend) -> tuple[str, str, list[tuple[int, Kind, str, str]]]:
     """A brain of 480 records over every kind; its entries as (bucket, kind, id, vhash), sorted."""
     owner, brain = await account(store), uid("brain-")
     kinds = ("memory", "link", "activation", "conflict")
@@ -582,7 +583,7 @@ async def listing(
     pages = [await store.bucket_entries(owner, brain, buckets, None, limit)]
     while pages[-1].more:
         bucket, kind, id_, *_ = pages[-1].rows[-1]
-        after = BucketPosition(bucket=bucket, kind=kind, id=id_)
+        after = BucketPosition.model_validate({"bucket": bucket, "kind": kind, "id": id_})
         pages.append(await store.bucket_entries(owner, brain, buckets, after, limit))
     return pages
 

@@ -71,7 +71,8 @@ async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str,
     assert result.structured_content is not None
     assert json.loads(text) == result.structured_content
     assert "\n" not in text  # compact for an agent's context
-    return result.structured_content
+    data: dict[str, Any] = result.structured_content
+    return data
 
 
 async def call_error(session: ClientSession, tool: str, **arguments: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -55,7 +56,7 @@ async def test_resources_read_a_memory_the_recent_ones_and_the_stats(tmp_path: P
         templates = (await session.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == ["nmem://memory/{id}"]
 
-        async def read(uri: str) -> object:
+        async def read(uri: str) -> Any:
             [content] = (await session.read_resource(uri)).contents
             assert isinstance(content, TextResourceContents)
             assert content.mime_type == "application/json"

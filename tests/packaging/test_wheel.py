@@ -32,7 +32,10 @@ def anyio_backend() -> str:
 
 
 def _run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+    done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+        args, capture_output=True, text=True, check=True, timeout=120, **kwargs
+    )
+    return done
 
 
 async def test_a_wheel_in_a_fresh_environment_works_on_its_own(tmp_path: Path, home: Path) -> None:

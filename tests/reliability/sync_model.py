@@ -257,7 +257,9 @@ def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
 
 def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
-        rows = {(v.kind, v.id): v for kind in KINDS for v in brain.changes.versions(kind)}
+        rows: dict[tuple[str, str], Version] = {
+            (v.kind, v.id): v for kind in KINDS for v in brain.changes.versions(kind)
+        }
         return Scan(rows, brain.changes.root())
 
 

@@ -78,7 +78,12 @@ def failed_clearly(done: subprocess.CompletedProcess[str], *words: str) -> None:
 def home(tmp_path: Path) -> Path:
     device = tmp_path / "device"
     assert nmem(device, "remember", "The staging database is pg-staging-2").returncode == 0
-    assert nmem(device, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9").returncode == 0
+    # auto-sync off: a detached auto-sync child of one step (it waits 2 s, then fails to reach
+    # port 9 and records that) would otherwise write the brain while a later step is compared
+    configured = nmem(
+        device, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9", "--auto-sync", "off"
+    )
+    assert configured.returncode == 0
     return device
 
 

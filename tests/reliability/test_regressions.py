@@ -36,7 +36,7 @@ def test_two_fresh_devices_meet_in_one_brain_when_the_first_sync_sent_nothing(
         assert brain.get(mid).content == "The falcon deploy uses blue-green rollout"
 
 
-def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport) -> None:
+def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport: httpx.BaseTransport) -> None:
     """Found by test_attacks: /v1/brains/%2E%2E%2F (`../`) got FastAPI's 307 to /v1/brains/..,
     an empty 3xx where every malformed path gets the protocol's 4xx. Fixed in hub/app.py:
     redirect_slashes=False."""

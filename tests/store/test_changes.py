@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import reduce
 from itertools import pairwise
+from typing import Any
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
 from neuralmemory.protocol import (
@@ -23,7 +24,7 @@ def log(db: Database, device: str = "dev-a") -> ChangeLog:
     return ChangeLog(db, device)
 
 
-def write(changes: ChangeLog, id: str = "m-1", **kwargs) -> Version:
+def write(changes: ChangeLog, id: str = "m-1", **kwargs: Any) -> Version:
     with changes.db.transaction():
         return changes.write("memory", id, **kwargs)
 
@@ -33,7 +34,7 @@ def expected_root(db: Database) -> str:
     return reduce(xor_digest, items, EMPTY_DIGEST)
 
 
-def test_a_new_record_is_pending_with_no_parent(db) -> None:
+def test_a_new_record_is_pending_with_no_parent(db: Database) -> None:
     changes = log(db)
     version = write(changes, body={"content": "x"})
     assert version.parent is None
@@ -42,7 +43,7 @@ def test_a_new_record_is_pending_with_no_parent(db) -> None:
     assert changes.pending() == [version]
 
 
-def test_writes_while_pending_coalesce_into_one_version_keeping_the_parent(db) -> None:
+def test_writes_while_pending_coalesce_into_one_version_keeping_the_parent(db: Database) -> None:
     changes = log(db)
     first = write(changes, body={"n": 1})
     second = write(changes, body={"n": 2})
@@ -52,7 +53,7 @@ def test_writes_while_pending_coalesce_into_one_version_keeping_the_parent(db) -
     assert first.hlc < second.hlc < third.hlc
 
 
-def test_after_a_push_the_next_version_fast_forwards_from_it(db) -> None:
+def test_after_a_push_the_next_version_fast_forwards_from_it(db: Database) -> None:
     changes = log(db)
     pushed = write(changes, body={"n": 1})
     with db.transaction():
@@ -65,7 +66,7 @@ def test_after_a_push_the_next_version_fast_forwards_from_it(db) -> None:
     assert changes.pending() == [again]
 
 
-def test_mark_pushed_keeps_a_newer_local_write_pending(db) -> None:
+def test_mark_pushed_keeps_a_newer_local_write_pending(db: Database) -> None:
     changes = log(db)
     in_flight = write(changes, body={"n": 1})
     newer = write(changes, body={"n": 2})
@@ -74,7 +75,7 @@ def test_mark_pushed_keeps_a_newer_local_write_pending(db) -> None:
     assert changes.pending() == [newer]
 
 
-def test_a_delete_is_a_tombstone_with_an_empty_body(db) -> None:
+def test_a_delete_is_a_tombstone_with_an_empty_body(db: Database) -> None:
     changes = log(db)
     created = write(changes, body={"n": 1})
     with db.transaction():
@@ -84,7 +85,7 @@ def test_a_delete_is_a_tombstone_with_an_empty_body(db) -> None:
     assert tombstone.parent == created.vhash
 
 
-def test_remote_versions_are_current_but_not_pending_and_push_the_clock(db) -> None:
+def test_remote_versions_are_current_but_not_pending_and_push_the_clock(db: Database) -> None:
     changes = log(db)
     future = Stamp(wall_ms() + 3_600_000, 5, "dev-b")  # an hour ahead: inside the skew bound
     remote = Version.create(
@@ -99,7 +100,7 @@ def test_remote_versions_are_current_but_not_pending_and_push_the_clock(db) -> N
     assert local.parent == remote.vhash
 
 
-def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db) -> None:
+def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db: Database) -> None:
     """A write stamped in 2250, or an activation stamped at the very end of the stamp space,
     is stored as it came (brains converge), but this device keeps stamping at its own time, and
     can still write: before, the clock jumped to 2250 or overflowed and every write failed."""
@@ -111,7 +112,8 @@ def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db) -> None:
         )
         with db.transaction():
             changes.store(remote)
-        assert changes.current("activation", "a-" + device).version == remote
+        current = changes.current("activation", "a-" + device)
+        assert current is not None and current.version == remote
     before = wall_ms()
     local = [write(changes, id=f"m-{n}", body={"n": n}) for n in range(3)]
     assert [v.hlc for v in local] == sorted(v.hlc for v in local)
@@ -121,7 +123,7 @@ def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db) -> None:
     assert Stamp.parse(again.hlc).ms <= wall_ms()
 
 
-def test_a_device_whose_own_clock_ran_ahead_recovers_and_restamps(db) -> None:
+def test_a_device_whose_own_clock_ran_ahead_recovers_and_restamps(db: Database) -> None:
     """A device stamps a year ahead, then its clock is set right: its next stamps follow the
     wall clock again (not the stored year-ahead state), and its pending year-ahead versions are
     stamped again with the same substance and parent, so the hub takes them."""
@@ -142,7 +144,7 @@ def test_a_device_whose_own_clock_ran_ahead_recovers_and_restamps(db) -> None:
         assert fixed.restamp_runaway() == []
 
 
-def test_the_clock_never_goes_backwards_across_processes(db) -> None:
+def test_the_clock_never_goes_backwards_across_processes(db: Database) -> None:
     first = write(log(db), body={"n": 1})
     # A second process whose wall clock is an hour behind.
     behind = ChangeLog(db, "dev-a")
@@ -151,7 +153,7 @@ def test_the_clock_never_goes_backwards_across_processes(db) -> None:
     assert Stamp.parse(later.hlc) > Stamp.parse(first.hlc)
 
 
-def test_the_digest_is_the_xor_of_all_current_records(db) -> None:
+def test_the_digest_is_the_xor_of_all_current_records(db: Database) -> None:
     changes = log(db)
     for n in range(40):
         write(changes, id=f"m-{n}", body={"n": n})
@@ -170,7 +172,7 @@ def test_the_digest_is_the_xor_of_all_current_records(db) -> None:
     assert reduce(xor_digest, digest.buckets, EMPTY_DIGEST) == digest.root
 
 
-def test_pending_pages_in_hlc_order(db) -> None:
+def test_pending_pages_in_hlc_order(db: Database) -> None:
     changes = log(db)
     written = [write(changes, id=f"m-{n}", body={"n": n}) for n in range(7)]
     pages, after = [], None
@@ -181,7 +183,7 @@ def test_pending_pages_in_hlc_order(db) -> None:
     assert [v for p in pages for v in p] == written
 
 
-def test_mark_all_pending_is_idempotent(db) -> None:
+def test_mark_all_pending_is_idempotent(db: Database) -> None:
     changes = log(db)
     for n in range(3):
         version = write(changes, id=f"m-{n}", body={"n": n})
@@ -193,7 +195,7 @@ def test_mark_all_pending_is_idempotent(db) -> None:
     assert changes.pending_count() == 3
 
 
-def test_update_many_coalesces_like_write_and_keeps_the_digest(db) -> None:
+def test_update_many_coalesces_like_write_and_keeps_the_digest(db: Database) -> None:
     changes = log(db)
     pushed = write(changes, "m-1", body={"n": 1})
     with db.transaction():
@@ -201,9 +203,9 @@ def test_update_many_coalesces_like_write_and_keeps_the_digest(db) -> None:
     write(changes, "m-2", body={"n": 1})
     gone = write(changes, "m-3", body={"n": 1})
     gone = write(changes, "m-3", deleted=True)
-    seen: list[tuple[str, dict | None]] = []
+    seen: list[tuple[str, dict[str, Any] | None]] = []
 
-    def change(kind: str, id: str, live: Version | None) -> tuple[dict, int]:
+    def change(kind: str, id: str, live: Version | None) -> tuple[dict[str, Any], int]:
         seen.append((id, None if live is None else live.body))
         n = live.body["n"] + 1 if live else 1
         return {"n": n}, 7
@@ -236,14 +238,16 @@ def test_update_many_coalesces_like_write_and_keeps_the_digest(db) -> None:
 
 
 def test_a_trusted_version_equals_a_validated_one() -> None:
-    fields = dict(kind="link", id="l-1", hlc="0000000000001-0000-dev-a", device_id="dev-a")
+    fields: dict[str, Any] = dict(
+        kind="link", id="l-1", hlc="0000000000001-0000-dev-a", device_id="dev-a"
+    )
     body = {"a": "m-1", "b": "m-2", "devices": {"dev-a": {"count": 2, "last": 5}}}
     version = Version.trusted(**fields, parent=None, strength=10, body=body)
     assert version == Version.create(**fields, strength=10, body=body)
     assert version.canonical() == canonical_json(version.model_dump(mode="json"))
 
 
-def test_reading_many_records_looks_each_up_by_key_never_scanning(db) -> None:
+def test_reading_many_records_looks_each_up_by_key_never_scanning(db: Database) -> None:
     changes = log(db)
     keys = [("memory", f"m-{n}") for n in range(450)] + [("link", "l-1"), ("memory", "m-x")]
     with db.transaction():

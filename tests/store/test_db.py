@@ -11,26 +11,32 @@ from neuralmemory.errors import StoreError
 from neuralmemory.store.db import Database, connect
 
 
-def test_pragmas_wal_and_foreign_keys(db) -> None:
+def test_pragmas_wal_and_foreign_keys(db: Database) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
 
 
-def test_a_failed_transaction_changes_nothing(db) -> None:
+def test_a_failed_transaction_changes_nothing(db: Database) -> None:
     with pytest.raises(RuntimeError), db.transaction():
         db.execute("INSERT INTO sync_state VALUES ('a', '1')")
         raise RuntimeError("boom")
     assert db.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 0
 
 
-def test_nested_transactions_commit_once(db) -> None:
+def in_transaction(db: Database) -> bool:
+    """Asked afresh each time (mypy would take a second `db.conn.in_transaction` to be the
+    first, narrowed by the assert on it)."""
+    return db.conn.in_transaction
+
+
+def test_nested_transactions_commit_once(db: Database) -> None:
     with db.transaction():
         db.execute("INSERT INTO sync_state VALUES ('a', '1')")
         with db.transaction():
             db.execute("INSERT INTO sync_state VALUES ('b', '2')")
-        assert db.conn.in_transaction
-    assert not db.conn.in_transaction
+        assert in_transaction(db)
+    assert not in_transaction(db)
     assert db.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 2
 
 
@@ -51,14 +57,14 @@ def test_an_unopenable_path_is_a_clear_store_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 511, 512, 513, 1500])
-def test_insert_many_writes_every_row_in_order(db, count: int) -> None:
+def test_insert_many_writes_every_row_in_order(db: Database, count: int) -> None:
     rows = [(f"k{n:05d}", str(n)) for n in range(count)]
     with db.transaction():
         db.insert_many("INSERT INTO sync_state (key, value)", rows)
     assert db.execute("SELECT key, value FROM sync_state ORDER BY key").fetchall() == rows
 
 
-def test_insert_many_upserts_a_key_twice_in_one_call_the_last_row_winning(db) -> None:
+def test_insert_many_upserts_a_key_twice_in_one_call_the_last_row_winning(db: Database) -> None:
     with db.transaction():
         db.insert_many(
             "INSERT INTO sync_state (key, value)",
@@ -70,7 +76,7 @@ def test_insert_many_upserts_a_key_twice_in_one_call_the_last_row_winning(db) ->
 
 @pytest.mark.parametrize("count", [0, 1, 513])
 def test_insert_many_returns_what_returning_names_for_inserted_and_updated_rows(
-    db, count: int
+    db: Database, count: int
 ) -> None:
     with db.transaction():
         db.insert_many("INSERT INTO sync_state (key, value)", [("k00000", "old")])
@@ -83,7 +89,7 @@ def test_insert_many_returns_what_returning_names_for_inserted_and_updated_rows(
     assert db.insert_many("INSERT INTO sync_state (key, value)", [("plain", "v")]) == []
 
 
-def test_insert_many_prepares_few_distinct_statements_whatever_the_row_counts(db) -> None:
+def test_insert_many_prepares_few_distinct_statements_whatever_the_row_counts(db: Database) -> None:
     """Each statement's compiled form grows with its rows and stays cached: row counts from 1 to
     1,000 must not leave a thousand large statements behind."""
     seen: set[str] = set()
@@ -95,7 +101,7 @@ def test_insert_many_prepares_few_distinct_statements_whatever_the_row_counts(db
     assert len({sql for sql in seen if sql.startswith("INSERT")}) == 10  # 1, 2, 4, .., 512
 
 
-def test_insert_many_keeps_under_a_small_parameter_limit(db) -> None:
+def test_insert_many_keeps_under_a_small_parameter_limit(db: Database) -> None:
     db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     reopened = Database(db.path, db.conn)
     rows = [(f"k{n:04d}", "v") for n in range(2000)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from neuralmemory.errors import StoreError
-from neuralmemory.store.db import connect
+from neuralmemory.store.db import Database, connect
 from neuralmemory.store.migrations import migrate, migrations, statements
 
 FINAL_SCHEMA = {
@@ -58,7 +58,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db.close()
 
 
-def test_migrating_again_applies_nothing(db) -> None:
+def test_migrating_again_applies_nothing(db: Database) -> None:
     assert migrate(db) == []
 
 
@@ -79,7 +79,9 @@ def test_a_database_from_a_newer_nmem_is_refused(tmp_path: Path) -> None:
     db.close()
 
 
-def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path, monkeypatch) -> None:
+def test_a_failing_migration_leaves_nothing_half_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from neuralmemory.store import migrations as module
 
     broken = [module.Migration(1, "broken", "CREATE TABLE t (x);\nNOT SQL AT ALL;")]

@@ -32,10 +32,12 @@ from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits
 from neuralmemory.sync import service
+from neuralmemory.sync.results import ConfigView, SyncResult
 
 # Hub reuses the conformance suite's helpers (free_port, die_with_parent)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import die_with_parent, free_port
+from hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
+from hub_targets import free_port as free_port
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 
@@ -61,11 +63,11 @@ class Device:
         with self.use(), open_brain(name) as brain:
             yield brain
 
-    def sync(self, action: str = "full", **kwargs: Any) -> dict[str, Any]:
+    def sync(self, action: str = "full", **kwargs: Any) -> SyncResult:
         with self.use():
             return service.run_sync(action, transport=self.transport, **kwargs)
 
-    def configure(self, **kwargs: Any) -> dict[str, Any]:
+    def configure(self, **kwargs: Any) -> ConfigView:
         with self.use():
             return service.configure(**kwargs)
 

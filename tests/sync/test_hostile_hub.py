@@ -224,7 +224,7 @@ def poison(memory_id: str) -> list[dict[str, Any]]:
     many = {
         f"dev-{i:04d}": {"count": MAX_SAFE_INTEGER, "last": MAX_SAFE_INTEGER} for i in range(1100)
     }
-    bodies = [
+    bodies: list[tuple[str, str, dict[str, Any]]] = [
         ("link", "l-poison-no-a", {"b": memory_id, "devices": {}}),
         ("activation", memory_id, {"devices": 7}),
         ("activation", "m-poison-strings", {"devices": {"dev-x": "lots"}}),
@@ -308,8 +308,8 @@ def test_poison_records_are_quarantined_and_every_device_keeps_syncing(
     for home in (laptop, desktop, laptop):
         assert json.loads(nmem(home, "sync", "full", "--json").stdout)["verified"] is True
     for home in (laptop, desktop):
-        listed = {(q["kind"], q["id"]) for q in status(home)["quarantined"]}
-        assert listed == QUARANTINED
+        keys = {(q["kind"], q["id"]) for q in status(home)["quarantined"]}
+        assert keys == QUARANTINED
 
 
 # ---------------------------------------------------------------- a hub that lies about pages

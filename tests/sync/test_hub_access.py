@@ -215,7 +215,10 @@ def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
 ) -> None:
     home = tmp_path / "dev"
     key = register(keyed_hub, "wide@example.com")
-    nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url, "--api-key", key)
+    # auto-sync off: on a loaded machine remember's detached auto-sync child could push first,
+    # and the explicit sync, the last one, would show "pushed 0"
+    args = ("--hub-url", keyed_hub.url, "--api-key", key, "--auto-sync", "off")
+    nmem_json(home, "sync", "config", "set", *args)
     nmem(home, "remember", "The backup drive is the blue one in the second drawer")
     assert nmem_json(home, "sync", "full")["verified"] is True
 

@@ -128,6 +128,7 @@ def converge_and_check(a: Device, b: Device, hub_url: str) -> None:
         assert report["hub_brain"] == oldest
         with device.use():
             hub = service.status()["hub"]
+        assert hub is not None and "error" not in hub
         assert hub["split"] == [] and hub["brains_named"][0] == oldest
     # later syncs stay on the one brain and find nothing more to merge
     assert a.sync("full")["pulled"] == 0

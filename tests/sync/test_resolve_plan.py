@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from neuralmemory import config
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.protocol import EMPTY_DIGEST, Limits, Version, bucket_of, item_digest
 from neuralmemory.sync import merkle, resolve
@@ -104,6 +105,15 @@ def test_identical_substance_is_not_a_conflict() -> None:
 def test_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown conflict strategy"):
         resolve.resolve(LOCAL, REMOTE, "prefer_luck")
+
+
+def test_every_strategy_name_has_its_rule_and_every_rule_a_name() -> None:
+    """The names are listed once (config.STRATEGIES, what the CLI, MCP and config.toml accept);
+    resolve maps each to the function of that name, and has no rule nobody can choose."""
+    assert tuple(resolve.STRATEGIES) == config.STRATEGIES
+    assert all(rule.__name__ == name for name, rule in resolve.STRATEGIES.items())
+    assert {rule.__name__ for rule in resolve._RULES.values()} == set(config.STRATEGIES)
+    assert config.Config().conflict_strategy == config.DEFAULT_STRATEGY == "prefer_recent"
 
 
 def counters(**devices: tuple[int, int]) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def test_cli_restore_keeps_the_restore_when_the_hub_is_down(hub: Hub, tmp_path: 
     assert restored["sync"]["code"] == "hub_unavailable"
     assert content(a, mid) == "The release train leaves on Wednesday"
     with a.use():
-        assert service.status()["last_error"]["code"] == "hub_unavailable"
+        last_error = service.status()["last_error"]
+    assert last_error is not None and last_error["code"] == "hub_unavailable"
     hub.start()
     assert nmem_json(a.home, "sync", "full")["pushed"] >= 1
     b.sync("pull")

@@ -136,7 +136,12 @@ def test_a_name_is_resolved_once_and_dialled_by_address_with_its_own_host_header
 
 def test_a_public_answer_at_connect_time_sends_nothing() -> None:
     seen: list[httpx.Request] = []
-    mock = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    mock = httpx.MockTransport(answer)
     with (
         HubClient("http://hub.example.com", KEY, DEVICE, transport=mock, resolve=fake_dns) as hub,
         pytest.raises(InsecureHubURL),

@@ -12,6 +12,7 @@ from sync_devices import Device
 from neuralmemory.core.brain import Brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.results import SyncResult
 
 
 def contents(device: Device) -> dict[str, str | None]:
@@ -69,7 +70,9 @@ def test_edits_and_deletes_propagate_both_ways_and_deletes_never_return(
     assert a.sync()["conflicts"] == 0
 
 
-def concurrent_edit(a: Device, b: Device, strategy: str) -> tuple[str, dict, dict]:
+def concurrent_edit(
+    a: Device, b: Device, strategy: str
+) -> tuple[str, SyncResult, dict[str, str | None]]:
     """a and b edit one memory between syncs; a recalls it first, so a's edit is stronger."""
     with a.brain() as brain:
         mid = brain.remember("The release train leaves on Tuesday").memory.id
@@ -106,6 +109,7 @@ def test_each_strategy_on_a_real_concurrent_edit_loser_listed_and_restorable(
     for device in (a, b):
         with device.use():
             (conflict,) = service.list_conflicts()
+        assert conflict["current"] is not None
         assert loser in conflict["loser"]["preview"] and winner in conflict["current"]["preview"]
     with a.use():
         restored = service.restore(conflict["id"])
@@ -200,7 +204,9 @@ def test_a_memory_body_no_client_should_write_is_kept_but_blocks_no_sync(
         assert brain.stats().memories == 1
     # a later, valid version of the record becomes a memory as usual
     with a.brain() as brain:
-        fixed = {**brain.changes.current("memory", good).version.body, "content": "Fixed later"}
+        current = brain.changes.current("memory", good)
+        assert current is not None
+        fixed = {**current.version.body, "content": "Fixed later"}
         brain.write_record("memory", "m-faulty", body=fixed, strength=0)
     a.sync()
     b.sync()

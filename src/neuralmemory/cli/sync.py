@@ -16,7 +16,23 @@ import click
 
 from neuralmemory.cli.common import brain_option, emit_json, handled, json_option, short_time
 from neuralmemory.config import STRATEGIES
+from neuralmemory.core.models import KeyStatus
 from neuralmemory.errors import MSG_SPLIT
+from neuralmemory.sync.results import (
+    BrainSyncFailed,
+    ConfigView,
+    ConflictView,
+    Restored,
+    Status,
+    SyncFailed,
+    SyncResult,
+)
+
+
+class RestoredAndSynced(Restored):
+    """`nmem sync restore --json`: the restore, and the auto-sync it ran (None: auto-sync off)."""
+
+    sync: SyncResult | SyncFailed | None
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
@@ -74,7 +90,7 @@ for _name, _doc in (
     sync.add_command(_action(_name, _doc))
 
 
-def _report(r: dict[str, Any]) -> str:
+def _report(r: SyncResult | BrainSyncFailed) -> str:
     if "error" in r:
         return f"{r['brain']}: error: {r['error']}"
     if r["action"] == "seed":
@@ -96,7 +112,7 @@ def _report(r: dict[str, Any]) -> str:
     return _with_split(line, r["brain"], r.get("split"))
 
 
-def _last_sync(r: dict[str, Any]) -> str:
+def _last_sync(r: SyncResult) -> str:
     """When, and a summary that fits 80 columns with its label (--json has the whole report).
     Only a sync that ended is recorded here; a failure is the `last error` line."""
     when = f"{short_time(r['started_at'])} UTC, {r['action']}"
@@ -143,7 +159,7 @@ def status(brain: str | None, as_json: bool) -> None:
     _emit(service.status(brain), as_json, _status_text)
 
 
-def _status_text(s: dict[str, Any]) -> str:
+def _status_text(s: Status) -> str:
     off = f"off: {s['warning']}" if s["warning"] else "not configured (nmem sync config setup)"
     lines = [
         f"sync:        {'enabled' if s['enabled'] else off}",
@@ -182,8 +198,8 @@ def _status_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _keys_text(keys: dict[str, Any]) -> str:
-    text = f"key {keys['fingerprint'][:8]}, {keys['keys_held']} held here"
+def _keys_text(keys: KeyStatus) -> str:
+    text = f"key {(keys['fingerprint'] or '?')[:8]}, {keys['keys_held']} held here"
     if keys["missing_key"]:
         text += " -- this device lacks the brain's key: nmem keys receive CODE"
     return text
@@ -201,7 +217,7 @@ def conflicts(brain: str | None, as_json: bool) -> None:
     _emit({"conflicts": found}, as_json, _conflicts_text)
 
 
-def _conflicts_text(data: dict[str, Any]) -> str:
+def _conflicts_text(data: dict[str, list[ConflictView]]) -> str:
     if not data["conflicts"]:
         return "No conflicts."
     lines = []
@@ -226,13 +242,13 @@ def restore(conflict_id: str, brain: str | None, as_json: bool) -> None:
     with auto-sync on, sync it at once."""
     from neuralmemory.sync import service
 
-    result = service.restore(conflict_id, brain)
+    restored = service.restore(conflict_id, brain)
     # A command's threads and timers die with it: the auto-sync runs now, in this process.
-    result["sync"] = service.sync_now_if_auto(brain)
+    result = RestoredAndSynced(**restored, sync=service.sync_now_if_auto(brain))
     _emit(result, as_json, _restored)
 
 
-def _restored(r: dict[str, Any]) -> str:
+def _restored(r: RestoredAndSynced) -> str:
     line = f"restored {r['record']['kind']} {r['record']['id']} from {r['restored']}"
     if r["kept"]:
         line += f"; the replaced version is kept as {r['kept']}"
@@ -298,7 +314,7 @@ def config_set(
     _emit(result, as_json, _config_text)
 
 
-def _config_text(c: dict[str, Any]) -> str:
+def _config_text(c: ConfigView) -> str:
     lines = [
         f"enabled:           {'yes' if c['enabled'] else 'no'}",
         f"hub_url:           {c['hub_url'] or '-'}",

@@ -28,7 +28,7 @@ from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
 from neuralmemory.core import bodies, crypto, e2e, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
-from neuralmemory.core.models import BrainInfo, Hit, Memory, Remembered, Stats
+from neuralmemory.core.models import BrainInfo, Hit, KeyStatus, Memory, Remembered, Stats
 from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
 from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
@@ -771,19 +771,19 @@ class Brain:
                 found.append((parsed.created_at, parsed.fingerprint, version.body))
         return sorted(found, key=lambda record: (record[0], record[1]))
 
-    def key_status(self) -> dict[str, Any]:
+    def key_status(self) -> KeyStatus:
         """What `sync status` says of the brain's keys: whether it is keyed, by which key, and
         whether this device holds that key."""
         records = self.key_records()
         key = self._maybe_key()
         held = {crypto.fingerprint(raw) for raw in key.raws} if key else set()
         winner = records[0][1] if records else None
-        return {
-            "keyed": bool(records) or key is not None,
-            "fingerprint": winner or (crypto.fingerprint(key.raw) if key else None),
-            "keys_held": len(held),
-            "missing_key": winner is not None and winner not in held,
-        }
+        return KeyStatus(
+            keyed=bool(records) or key is not None,
+            fingerprint=winner or (crypto.fingerprint(key.raw) if key else None),
+            keys_held=len(held),
+            missing_key=winner is not None and winner not in held,
+        )
 
     def settle_keys(self, *, force_index: bool = False) -> dict[str, int]:
         """Bring this device in line with the brain's key records (after a sync or a new key):

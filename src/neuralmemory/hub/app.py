@@ -110,8 +110,11 @@ ROUTES: list[tuple[str, str, Endpoint, type[BaseModel] | None, type[BaseModel] |
 SCHEMA_REF = "#/components/schemas/{model}"
 
 
-def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
-    """The hub. With `backend` given the caller owns it; otherwise the app opens and closes one."""
+def create_app(
+    settings: Settings, backend: Backend | None = None, *, clock: routes.Clock = routes.now_ms
+) -> FastAPI:
+    """The hub. With `backend` given the caller owns it; otherwise the app opens and closes one.
+    `clock` is the wall clock unless a test drives its own."""
     counters = Metrics(settings.metrics_token) if settings.metrics else None
 
     @asynccontextmanager
@@ -120,7 +123,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
             yield
             return
         opened = await open_backend(settings.db_url)
-        app.state.hub = routes.Hub(settings, opened, counters)
+        app.state.hub = routes.Hub(settings, opened, counters, clock)
         try:
             yield
         finally:
@@ -136,7 +139,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     if backend is not None:
-        app.state.hub = routes.Hub(settings, backend, counters)
+        app.state.hub = routes.Hub(settings, backend, counters, clock)
 
     body_models: list[type[BaseModel]] = [ErrorReply]
     for method, path, endpoint, body, answer, status in ROUTES:

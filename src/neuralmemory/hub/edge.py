@@ -27,7 +27,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neuralmemory.errors import (
     MSG_BUSY,
+    MSG_HUB_INTERNAL,
+    MSG_INVALID_REQUEST,
+    MSG_JSON_MALFORMED,
+    MSG_JSON_NOT_UTF8,
+    MSG_JSON_TOO_DEEP,
+    MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
+    MSG_NOT_JSON,
     MSG_PAYLOAD_TOO_LARGE,
     MSG_REQUEST_TIMEOUT,
     InvalidInput,
@@ -100,11 +107,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow")
         return JSONResponse(
-            error_body("Method not allowed", "method_not_allowed"),
+            error_body(MSG_METHOD_NOT_ALLOWED, "method_not_allowed"),
             405,
             headers={"Allow": allow} if allow else None,
         )
-    return JSONResponse(error_body(f"Invalid request: {exc.detail}", "invalid_request"), 400)
+    message = MSG_INVALID_REQUEST.format(detail=exc.detail)
+    return JSONResponse(error_body(message, "invalid_request"), 400)
 
 
 def printable(text: str) -> str:
@@ -116,7 +124,7 @@ def printable(text: str) -> str:
 async def on_crash(request: Request, exc: Exception) -> Response:
     method, path = printable(request.method), printable(request.url.path)
     log.error("unhandled %s in %s %s", type(exc).__name__, method, path)
-    return JSONResponse(error_body("Internal error", "internal_error"), 500)
+    return JSONResponse(error_body(MSG_HUB_INTERNAL, "internal_error"), 500)
 
 
 def describe(errors: list[Any]) -> str:
@@ -127,7 +135,7 @@ def describe(errors: list[Any]) -> str:
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     if len(errors) > MAX_ERRORS_SHOWN:
         parts.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
-    return "Invalid request: " + "; ".join(parts)
+    return MSG_INVALID_REQUEST.format(detail="; ".join(parts))
 
 
 # ---------------------------------------------------------------- JSON bodies
@@ -150,27 +158,29 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
-            raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+            raise ApiError(415, "unsupported_media_type", MSG_NOT_JSON)
         raw = await request.body()
         try:
             data = json.loads(raw, parse_constant=_no_constants, parse_float=_number)
         except RecursionError:
-            raise InvalidInput("Invalid request: body: JSON nested too deeply") from None
+            raise _invalid(MSG_JSON_TOO_DEEP) from None
         except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"Invalid request: body: malformed JSON at line {exc.lineno} column {exc.colno}"
-            ) from None
+            raise _invalid(MSG_JSON_MALFORMED.format(line=exc.lineno, column=exc.colno)) from None
         except ValueError:  # not UTF-8, or NaN/Infinity
-            raise InvalidInput("Invalid request: body: not valid UTF-8 JSON") from None
+            raise _invalid(MSG_JSON_NOT_UTF8) from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:
             errors = [dict(e, loc=("body", *e["loc"])) for e in exc.errors()]
             raise InvalidInput(describe(errors)) from None
         except RecursionError:
-            raise InvalidInput("Invalid request: body: JSON nested too deeply") from None
+            raise _invalid(MSG_JSON_TOO_DEEP) from None
 
     return parse
+
+
+def _invalid(detail: str) -> InvalidInput:
+    return InvalidInput(MSG_INVALID_REQUEST.format(detail=detail))
 
 
 # ---------------------------------------------------------------- ASGI middleware

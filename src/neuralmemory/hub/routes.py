@@ -6,7 +6,7 @@ The route table that maps paths to these functions is in app.py.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -17,8 +17,11 @@ from neuralmemory import __version__
 from neuralmemory.errors import (
     MSG_CLOCK_AHEAD,
     MSG_DEVICE_KEY,
+    MSG_EMAIL_TAKEN,
     MSG_INVALID_PAIR_CODE,
+    MSG_INVALID_REQUEST,
     MSG_INVITE_REQUIRED,
+    MSG_KEY_NOT_FOUND,
     MSG_METRICS_REFUSED,
     MSG_NOT_FOUND,
     MSG_REGISTRATION_CLOSED,
@@ -26,13 +29,14 @@ from neuralmemory.errors import (
     AccessDenied,
     AuthError,
     CodeRefused,
+    Conflict,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
 )
 from neuralmemory.hub import auth, codes
 from neuralmemory.hub.backends import Backend, Incoming, Quota
-from neuralmemory.hub.edge import ApiError, json_body, reply
+from neuralmemory.hub.edge import json_body, reply
 from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
 from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
@@ -69,11 +73,21 @@ from neuralmemory.protocol import (
 )
 
 
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+#: the hub's clock, in ms: rate-limit windows, key and pairing times, the clock-skew bound
+Clock = Callable[[], int]
+
+
 @dataclass(frozen=True)
 class Hub:
     settings: Settings
     backend: Backend
     metrics: Metrics | None = None
+    #: the wall clock; a test drives its own (a rate window's minute, without waiting for one)
+    clock: Clock = now_ms
     gate: AccountGate = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,10 +103,6 @@ def hub_of(request: Request) -> Hub:
 HOUR_MS = 3_600_000
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _address(request: Request) -> str:
     return "addr:" + (request.client.host if request.client else "unknown")
 
@@ -101,7 +111,7 @@ async def caller(request: Request) -> auth.Caller:
     """Who is asking (401 if a key is needed and bad), counted against their key's rate limit
     and their account's."""
     hub = hub_of(request)
-    now = now_ms()
+    now = hub.clock()
     limits = hub.settings.limits
     per_minute = limits.rate_limit_per_minute
     peer = request.client.host if request.client else None
@@ -152,7 +162,7 @@ async def anonymous(request: Request) -> None:
     """Endpoints open to anyone are limited per client address."""
     hub = hub_of(request)
     budget = (_address(request), hub.settings.limits.rate_limit_per_minute)
-    await admit(hub.backend, [budget], None, now_ms())
+    await admit(hub.backend, [budget], None, hub.clock())
 
 
 Caller = Annotated[auth.Caller, Depends(caller)]
@@ -212,11 +222,11 @@ async def register(
         if body.invite is None:
             raise CodeRefused("invalid_invite", MSG_INVITE_REQUIRED)
         invite = codes.hash_code(body.invite)
-    now = now_ms()
+    now = hub.clock()
     account_id = auth.new_id("acc_")
     secret, key = auth.new_key(account_id, "default", now, "admin")
     if not await hub.backend.create_account(account_id, body.email, key, invite):
-        raise ApiError(409, "conflict", "Email already registered")
+        raise Conflict(MSG_EMAIL_TAKEN)
     created = RegisterReply(
         account_id=account_id,
         email=body.email,
@@ -235,7 +245,7 @@ async def pair(
 ) -> Response:
     """A pairing code for a new key of the local account (`nmem sync pair` on a LAN device)."""
     hub = hub_of(request)
-    now = now_ms()
+    now = hub.clock()
     # Its own, small budget per address, whatever --rate-limit says: codes are short-lived and
     # this bounds the guesses at any one of them.
     limit = codes.PAIR_ATTEMPTS_PER_MINUTE
@@ -259,7 +269,7 @@ async def create_key(
     _: Admitted,
 ) -> Response:
     hub = hub_of(request)
-    secret, key = auth.new_key(who.account_id, body.name, now_ms(), body.scope)
+    secret, key = auth.new_key(who.account_id, body.name, hub.clock(), body.scope)
     await hub.backend.add_key(key, hub.settings.limits.max_keys_per_account)
     return reply(auth.key_created(key, secret), 201)
 
@@ -270,9 +280,10 @@ async def list_keys(request: Request, who: Admin, _: Admitted) -> Response:
 
 
 async def revoke_key(request: Request, who: Admin, key_id: KeyId, _: Admitted) -> Response:
-    key = await hub_of(request).backend.revoke_key(who.account_id, key_id, now_ms())
+    hub = hub_of(request)
+    key = await hub.backend.revoke_key(who.account_id, key_id, hub.clock())
     if key is None:
-        raise NotFound("Key not found")
+        raise NotFound(MSG_KEY_NOT_FOUND)
     revoked_at = iso_ms(key.revoked_at) or ""
     return reply(KeyRevoked(key_id=key.key_id, revoked=True, revoked_at=revoked_at))
 
@@ -282,7 +293,7 @@ async def revoke_key(request: Request, who: Admin, key_id: KeyId, _: Admitted) -
 
 async def status(request: Request, who: Admitted) -> Response:
     hub = hub_of(request)
-    usage = await hub.backend.usage(who.account_id, day_of(now_ms()))
+    usage = await hub.backend.usage(who.account_id, day_of(hub.clock()))
     return reply(
         StatusReply(account_id=who.account_id, tier="free", usage=usage, limits=hub.settings.limits)
     )
@@ -314,7 +325,7 @@ async def push(
     if any(record.size > limits.max_record_bytes for record in records):
         raise PayloadTooLarge()
     quota = Quota(limits.max_account_records, limits.max_account_bytes)
-    now = now_ms()
+    now = hub.clock()
     check_clocks(body.records, now, limits.max_clock_skew_ms)
     result = await hub.backend.push(
         who.account_id, brain_id, body.brain_name, body.device, records, now, quota
@@ -335,7 +346,7 @@ def check_clocks(versions: Sequence[Version], now: int, max_skew_ms: int) -> Non
                 ahead=f"{ahead // HOUR_MS} h",
                 limit_h=max_skew_ms // HOUR_MS,
             )
-            raise InvalidInput("Invalid request: " + message)
+            raise InvalidInput(MSG_INVALID_REQUEST.format(detail=message))
 
 
 async def pull(
@@ -356,7 +367,7 @@ async def pull(
         body.cursor,
         limit,
         body.exclude_device,
-        now_ms(),
+        hub.clock(),
     )
     return reply(result)
 

@@ -235,6 +235,8 @@ def nmem_stats() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- sync tools
+# Each returns the sync service's result (a TypedDict, sync/results.py) as the plain dict its
+# annotation names: the SDK derives the tool's output schema from that annotation.
 
 
 def nmem_sync(
@@ -257,7 +259,7 @@ def nmem_sync(
     auto-sync normally does this in the background after writes. Needs sync configured (see
     nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
     """
-    return service.run_sync(action, strategy=strategy)
+    return dict(service.run_sync(action, strategy=strategy))
 
 
 def nmem_sync_config(
@@ -306,18 +308,20 @@ def nmem_sync_config(
     action="set" only with values the user gave you.
     """
     if action == "set":
-        return service.configure(
-            hub_url=hub_url,
-            api_key=api_key,
-            ca_cert=ca_cert,
-            conflict_strategy=conflict_strategy,
-            auto_sync=auto_sync,
+        return dict(
+            service.configure(
+                hub_url=hub_url,
+                api_key=api_key,
+                ca_cert=ca_cert,
+                conflict_strategy=conflict_strategy,
+                auto_sync=auto_sync,
+            )
         )
     if (hub_url, api_key, ca_cert, conflict_strategy, auto_sync) != (None,) * 5:
         raise InvalidInput(
             f"action={action!r} takes no settings", hint='use action="set" to change them'
         )
-    return service.get_config() if action == "get" else service.setup_instructions()
+    return dict(service.get_config() if action == "get" else service.setup_instructions())
 
 
 def nmem_sync_status() -> dict[str, Any]:
@@ -328,7 +332,7 @@ def nmem_sync_status() -> dict[str, Any]:
     quarantined records, the last sync result and last error, hub tier and usage (when the hub
     answers). Use it when the user asks about sync or a sync failed.
     """
-    return service.status()
+    return dict(service.status())
 
 
 def nmem_sync_conflicts() -> dict[str, Any]:
@@ -354,7 +358,7 @@ def nmem_sync_restore(
     """
     restored = service.restore(conflict_id)
     service.after_write(current_brain_name(), AUTO_SYNC)
-    return restored
+    return dict(restored)
 
 
 # ---------------------------------------------------------------------------- serving

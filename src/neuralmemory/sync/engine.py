@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
-from neuralmemory.errors import PayloadTooLarge, ProtocolError, SyncTimeout
+from neuralmemory.errors import NotFoundOnHub, PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -46,7 +46,7 @@ from neuralmemory.sync import merkle, state
 from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import DEFAULT_REPLY_BYTES, HubClient, NotFoundOnHub
+from neuralmemory.sync.transport import DEFAULT_REPLY_BYTES, HubClient
 
 log = logging.getLogger(__name__)
 

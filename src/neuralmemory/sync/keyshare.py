@@ -20,9 +20,9 @@ import httpx
 from neuralmemory import config
 from neuralmemory.core import crypto, keyshare
 from neuralmemory.core.brain import install_key, open_brain
-from neuralmemory.errors import NmemError, NotFound
+from neuralmemory.errors import NmemError, NotFound, NotFoundOnHub
 from neuralmemory.sync import service
-from neuralmemory.sync.transport import NotFoundOnHub
+from neuralmemory.sync.results import SyncFailed, SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,10 @@ def encrypt_brain(
     with open_brain(name) as local:
         already = local.e2e
         sealed = local.encrypt_brain()
-    report: dict[str, Any] | None = None
+    report: SyncResult | SyncFailed | None = None
     if cfg.sync_enabled and sync:
         try:
             report = service.run_sync("full", brain=name, transport=transport)
         except NmemError as exc:
-            report = {"error": str(exc), "code": exc.code}
+            report = SyncFailed(error=str(exc), code=exc.code)
     return {"brain": name, "e2e": True, "already": already, "sealed": sealed, "sync": report}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from neuralmemory.clock import recency, wall_ms
+from neuralmemory.config import STRATEGIES as STRATEGY_NAMES
 from neuralmemory.core import reinforce
 from neuralmemory.protocol import Version
 
@@ -27,7 +28,6 @@ Strategy = Callable[[Version, Version, int], Side]
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
 KEY_KIND = "key"
-DEFAULT_STRATEGY = "prefer_recent"
 
 
 def prefer_recent(local: Version, remote: Version, now: int) -> Side:
@@ -53,12 +53,12 @@ def prefer_stronger(local: Version, remote: Version, now: int) -> Side:
     return "local" if mine > theirs else "remote"
 
 
-STRATEGIES: dict[str, Strategy] = {
-    "prefer_recent": prefer_recent,
-    "prefer_local": prefer_local,
-    "prefer_remote": prefer_remote,
-    "prefer_stronger": prefer_stronger,
+_RULES = {
+    rule.__name__: rule for rule in (prefer_recent, prefer_local, prefer_remote, prefer_stronger)
 }
+#: each name of config.STRATEGIES (the one list of them) to the rule of that name; a name
+#: without one fails here, at import
+STRATEGIES: dict[str, Strategy] = {name: _RULES[name] for name in STRATEGY_NAMES}
 
 
 @dataclass(frozen=True)

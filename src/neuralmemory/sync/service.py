@@ -1,6 +1,7 @@
 """The sync functions the CLI (`nmem sync ...`) and the MCP tools (`nmem_sync*`) both call.
 
-Each returns plain JSON-able data -- the stable shapes documented in docs/sync.md -- and raises
+Each returns plain JSON-able data -- the stable shapes documented in docs/sync.md, typed in
+sync/results.py -- and raises
 errors.py exceptions; adapters only format and map them. The API key leaves this module masked.
 
     configure(...) / get_config()       nmem_sync_config(action="set" | "get")
@@ -22,21 +23,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from neuralmemory import config
+from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core import bodies
 from neuralmemory.core.brain import Brain, list_brains, open_brain
 from neuralmemory.errors import (
-    HINT_KEY_REQUIRED,
-    HINT_QUARANTINED,
-    MSG_INVALID_PAIR_CODE,
-    MSG_KEY_REQUIRED,
-    MSG_QUARANTINED_CONFLICT,
     AccessDenied,
     CodeRefused,
     ConfigError,
@@ -44,8 +41,9 @@ from neuralmemory.errors import (
     InvalidInput,
     NmemError,
     NotFound,
+    NotFoundOnHub,
 )
-from neuralmemory.protocol import KEY_RE, DeviceInfo, iso_ms, parse_pair_target
+from neuralmemory.protocol import KEY_RE, DeviceInfo, Version, iso_ms, parse_pair_target
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
@@ -61,21 +59,30 @@ from neuralmemory.sync.engine import (
 from neuralmemory.sync.lock import RUNNING, WAITING, held, lock_path
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
-from neuralmemory.sync.state import SyncState
-from neuralmemory.sync.transport import (
-    MAX_ATTEMPTS,
-    HubClient,
-    NotFoundOnHub,
-    check_hub_url,
-    load_ca,
+from neuralmemory.sync.results import (
+    BrainSyncFailed,
+    BrainView,
+    ConfigView,
+    ConflictView,
+    HubUnanswered,
+    HubView,
+    LastError,
+    Paired,
+    Quarantined,
+    Restored,
+    Setup,
+    SideView,
+    Status,
+    SyncFailed,
+    SyncResult,
 )
+from neuralmemory.sync.state import SyncState
+from neuralmemory.sync.transport import MAX_ATTEMPTS, HubClient, check_hub_url, load_ca
 
 log = logging.getLogger(__name__)
 
 SYNC_ACTIONS = ("seed", *ACTIONS)
 PREVIEW_CHARS = 80
-NOT_CONFIGURED = "Sync is not configured"
-SETUP_HINT = "run `nmem sync config setup` for the steps"
 REQUEST_TIMEOUT = 30.0  # seconds, per request to the hub
 PROBE_TIMEOUT = 5.0  # asking /v1/hub/info while configuring: a dead address must not hang setup
 
@@ -83,7 +90,7 @@ PROBE_TIMEOUT = 5.0  # asking /v1/hub/info while configuring: a dead address mus
 # ---------------------------------------------------------------- configuration
 
 
-def get_config() -> dict[str, Any]:
+def get_config() -> ConfigView:
     """The sync settings as shown to users: the key masked, never whole."""
     return _config_view(config.load_config())
 
@@ -96,7 +103,7 @@ def configure(
     conflict_strategy: str | None = None,
     auto_sync: bool | None = None,
     transport: httpx.BaseTransport | None = None,
-) -> dict[str, Any]:
+) -> ConfigView:
     """Change the given settings ('' clears hub_url, api_key or ca_cert); returns get_config().
 
     When the hub or the way to reach it changed, asks the hub's /v1/hub/info how it
@@ -111,19 +118,12 @@ def configure(
     if api_key is not None:
         key = api_key.strip()
         if key and not KEY_RE.match(key):
-            raise InvalidInput(
-                "that is not an API key", hint="keys look like nmk_ followed by 32+ letters/digits"
-            )
+            raise InvalidInput(msg.MSG_NOT_AN_API_KEY, hint=msg.HINT_NOT_AN_API_KEY)
         cfg.api_key = key or None
     if ca_cert is not None:
         cfg.ca_cert = _checked_ca_cert(ca_cert) if ca_cert.strip() else None
     if conflict_strategy is not None:
-        if conflict_strategy not in STRATEGIES:
-            raise InvalidInput(
-                f"unknown conflict strategy {conflict_strategy!r}",
-                hint="one of " + ", ".join(STRATEGIES),
-            )
-        cfg.conflict_strategy = conflict_strategy
+        cfg.conflict_strategy = _strategy(conflict_strategy)
     if auto_sync is not None:
         cfg.auto_sync = auto_sync
     unreachable = None
@@ -133,16 +133,14 @@ def configure(
     return _config_view(cfg, unreachable)
 
 
-def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> Paired:
     """Exchange a pairing line's one-time code for a key of the LAN hub, then store the hub's URL
     and the key as configure() does; get_config() plus "paired". Nothing is stored on a refusal."""
     try:
         code, url = parse_pair_target(target)
     except ValueError as exc:
         raise InvalidInput(
-            f"not a pairing line: {exc}",
-            hint="copy it whole from `nmem serve --lan` or `nmem hub pair`, e.g. "
-            "nmem sync pair 7KQX-M2PD-9RTA-B3CE@192.168.1.20:8000",
+            msg.MSG_NOT_A_PAIR_LINE.format(reason=exc), hint=msg.HINT_NOT_A_PAIR_LINE
         ) from None
     cfg = config.load_config()
     name = (cfg.device_name or "device")[:64]
@@ -151,15 +149,12 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> dict[s
         try:
             created = hub.pair(code, name)
         except AccessDenied:
-            raise CodeRefused("invalid_pair_code", MSG_INVALID_PAIR_CODE) from None
+            raise CodeRefused("invalid_pair_code", msg.MSG_INVALID_PAIR_CODE) from None
         except NotFoundOnHub:
             raise HubError(
-                f"{url} does not pair devices",
-                status=404,
-                hint="a Cloudflare hub has none: register there or make a key, then "
-                "`nmem sync config set --hub-url ... --api-key ...`",
+                msg.MSG_NO_PAIRING.format(url=url), status=404, hint=msg.HINT_NO_PAIRING
             ) from None
-    return {**configure(hub_url=url, api_key=created.api_key), "paired": True}
+    return Paired(**configure(hub_url=url, api_key=created.api_key), paired=True)
 
 
 def _checked_ca_cert(path: str) -> str:
@@ -176,29 +171,29 @@ def _ask_hub_auth(cfg: Config, transport: httpx.BaseTransport | None) -> str | N
         with hub_client(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
             cfg.hub_auth = hub.info().auth
     except HubError as exc:
-        return f"could not ask the hub whether it needs a key: {exc}"
+        return msg.MSG_AUTH_UNKNOWN.format(error=exc)
     return None
 
 
-def _config_view(cfg: Config, warning: str | None = None) -> dict[str, Any]:
+def _config_view(cfg: Config, warning: str | None = None) -> ConfigView:
     if warning is None and cfg.hub_url and not cfg.api_key and cfg.hub_auth == "keys":
-        warning = f"{MSG_KEY_REQUIRED}: {HINT_KEY_REQUIRED}"
-    return {
-        "enabled": cfg.sync_enabled,
-        "hub_url": cfg.hub_url,
-        "api_key": cfg.masked_key,
-        "ca_cert": cfg.ca_cert,
-        "hub_auth": cfg.hub_auth,
-        "conflict_strategy": cfg.conflict_strategy,
-        "auto_sync": cfg.auto_sync,
-        "device_id": config.device_id(),
-        "device_name": cfg.device_name,
-        "config_file": str(config.config_path()),
-        "warning": warning,
-    }
+        warning = f"{msg.MSG_KEY_REQUIRED}: {msg.HINT_KEY_REQUIRED}"
+    return ConfigView(
+        enabled=cfg.sync_enabled,
+        hub_url=cfg.hub_url,
+        api_key=cfg.masked_key,
+        ca_cert=cfg.ca_cert,
+        hub_auth=cfg.hub_auth,
+        conflict_strategy=cfg.conflict_strategy,
+        auto_sync=cfg.auto_sync,
+        device_id=config.device_id(),
+        device_name=cfg.device_name,
+        config_file=str(config.config_path()),
+        warning=warning,
+    )
 
 
-def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> Setup:
     """Step-by-step instructions for where the user stands: no hub / hub but no key / ready.
 
     Without a key, the hub is asked first whether it needs one, so "ready" is the truth.
@@ -210,19 +205,18 @@ def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> dict[
         unreachable = _ask_hub_auth(cfg, transport)
         if cfg.hub_auth != known:
             config.save_config(cfg)
+    view = _config_view(cfg, unreachable)
     if not cfg.hub_url:
-        stage, steps = "no_hub", _steps_no_hub()
-    elif not cfg.sync_enabled:
-        stage, steps = "no_key", _steps_no_key(cfg)
-    else:
-        stage, steps = "ready", _steps_ready(cfg)
-    return {"stage": stage, "config": _config_view(cfg, unreachable), "steps": steps}
+        return Setup(stage="no_hub", config=view, steps=_steps_no_hub())
+    if not cfg.sync_enabled:
+        return Setup(stage="no_key", config=view, steps=_steps_no_key(cfg))
+    return Setup(stage="ready", config=view, steps=_steps_ready(cfg))
 
 
 def not_ready(cfg: Config) -> ConfigError:
     if cfg.hub_url and cfg.hub_auth == "keys":
-        return ConfigError(MSG_KEY_REQUIRED, hint=HINT_KEY_REQUIRED)
-    return ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+        return ConfigError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
+    return ConfigError(msg.MSG_NOT_CONFIGURED, hint=msg.HINT_NOT_CONFIGURED)
 
 
 def _steps_no_hub() -> list[str]:
@@ -298,27 +292,33 @@ def run_sync(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     probe: bool = False,
-) -> dict[str, Any]:
+) -> SyncResult:
     """One sync action on one brain (default: the current one); returns its SyncReport.
     `probe`: one attempt per request, with a short timeout (a look before a write, which an
     unreachable hub must not hold up)."""
     if action not in SYNC_ACTIONS:
         raise InvalidInput(
-            f"unknown sync action {action!r}", hint="one of " + ", ".join(SYNC_ACTIONS)
+            msg.MSG_UNKNOWN_ACTION.format(name=action),
+            hint=msg.HINT_ONE_OF.format(names=", ".join(SYNC_ACTIONS)),
         )
     cfg = config.load_config()
-    chosen = strategy or cfg.conflict_strategy
-    if chosen not in STRATEGIES:
-        raise InvalidInput(
-            f"unknown conflict strategy {chosen!r}", hint="one of " + ", ".join(STRATEGIES)
-        )
+    chosen = _strategy(strategy or cfg.conflict_strategy)
     # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
     # waits for it, within its own deadline.
     with held(lock_path(brain or cfg.brain, RUNNING)):
         return _run_locked(action, cfg, chosen, brain, progress, transport, probe)
 
 
-def run_queued(brain: str) -> dict[str, Any] | None:
+def _strategy(name: str) -> str:
+    if name not in STRATEGIES:
+        raise InvalidInput(
+            msg.MSG_UNKNOWN_STRATEGY.format(name=name),
+            hint=msg.HINT_ONE_OF.format(names=", ".join(STRATEGIES)),
+        )
+    return name
+
+
+def run_queued(brain: str) -> SyncResult | None:
     """The detached auto-sync child's full sync: it takes the brain's one waiting slot, waits
     for a running sync, then syncs; None when another child already waits (it will sync
     every write made so far)."""
@@ -339,7 +339,7 @@ def _run_locked(
     progress: Progress | None,
     transport: httpx.BaseTransport | None,
     probe: bool = False,
-) -> dict[str, Any]:
+) -> SyncResult:
     limits: dict[str, Any] = {"max_attempts": 1, "timeout": PROBE_TIMEOUT} if probe else {}
     with _brain(brain, cfg) as local:
         if action == "seed":
@@ -353,19 +353,14 @@ def _run_locked(
                 report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
         except NmemError as exc:
             with local.db.transaction():
-                sync_state.set(
-                    state.LAST_ERROR,
-                    {
-                        "at": iso_ms(wall_ms()),
-                        "action": action,
-                        "code": exc.code,
-                        "error": str(exc),
-                    },
+                failed = LastError(
+                    at=iso_ms(wall_ms()), action=action, code=exc.code, error=str(exc)
                 )
+                sync_state.set(state.LAST_ERROR, failed)
             raise
         # Key records pulled may name another key as the brain's: follow them (docs/sync.md).
         local.settle_keys()
-        result = report.as_dict()
+        result = _result(report)
         with local.db.transaction():
             sync_state.set(state.LAST_RESULT, result)
             sync_state.set(state.LAST_ERROR, None)
@@ -378,9 +373,9 @@ def run_sync_all(
     strategy: str | None = None,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
-) -> list[dict[str, Any]]:
+) -> list[SyncResult | BrainSyncFailed]:
     """`--all`: every local brain in turn; one brain's failure is reported, not fatal to others."""
-    results: list[dict[str, Any]] = []
+    results: list[SyncResult | BrainSyncFailed] = []
     for name in [info.name for info in list_brains()]:
         try:
             results.append(
@@ -389,51 +384,53 @@ def run_sync_all(
                 )
             )
         except HubError as exc:
-            results.append({"brain": name, "action": action, "error": str(exc), "code": exc.code})
+            failed = BrainSyncFailed(brain=name, action=action, error=str(exc), code=exc.code)
+            results.append(failed)
     return results
 
 
-def _seed(local: Brain, cfg: Config) -> dict[str, Any]:
+def _seed(local: Brain, cfg: Config) -> SyncResult:
     with local.db.transaction():
         seeded = local.changes.mark_all_pending()
     report = SyncReport("seed", local.name, local.id, cfg.hub_url or "", seeded=seeded)
     report.pending = local.changes.pending_count()
     report.root = local.changes.root()
-    return report.as_dict()
+    return _result(report)
+
+
+def _result(report: SyncReport) -> SyncResult:
+    # SyncResult names SyncReport's fields (tests/sync/test_results.py holds them equal)
+    return cast(SyncResult, report.as_dict())
 
 
 # ---------------------------------------------------------------- status and conflicts
 
 
-def status(
-    brain: str | None = None, *, transport: httpx.BaseTransport | None = None
-) -> dict[str, Any]:
+def status(brain: str | None = None, *, transport: httpx.BaseTransport | None = None) -> Status:
     """What `nmem sync status` and nmem_sync_status() show; the hub part only when reachable."""
     cfg = config.load_config()
     view = _config_view(cfg)
     with _brain(brain, cfg) as local:
         sync_state = SyncState(local.db)
         remote_id = sync_state.get(state.REMOTE_ID) or local.id
-        result: dict[str, Any] = {
-            **{k: view[k] for k in ("enabled", "hub_url", "api_key", "conflict_strategy")},
-            "warning": view["warning"],
-            "auto_sync": cfg.auto_sync,
-            "device": {"device_id": view["device_id"], "name": cfg.device_name},
-            "brain": {
-                "name": local.name,
-                "brain_id": local.id,
-                "remote_id": remote_id,
-                "e2e": local.e2e,
-            },
-            "pending": local.changes.pending_count(),
-            "conflicts": len(_live_conflicts(local)),
-            "quarantined": quarantined(local),
-            "keys": local.key_status(),
-            "cursor": sync_state.cursor,
-            "last_sync": sync_state.get(state.LAST_RESULT),
-            "last_error": sync_state.get(state.LAST_ERROR),
-            "hub": None,
-        }
+        result = Status(
+            enabled=view["enabled"],
+            hub_url=view["hub_url"],
+            api_key=view["api_key"],
+            conflict_strategy=view["conflict_strategy"],
+            warning=view["warning"],
+            auto_sync=cfg.auto_sync,
+            device={"device_id": view["device_id"], "name": cfg.device_name},
+            brain=BrainView(name=local.name, brain_id=local.id, remote_id=remote_id, e2e=local.e2e),
+            pending=local.changes.pending_count(),
+            conflicts=len(_live_conflicts(local)),
+            quarantined=quarantined(local),
+            keys=local.key_status(),
+            cursor=sync_state.cursor,
+            last_sync=sync_state.get(state.LAST_RESULT),
+            last_error=sync_state.get(state.LAST_ERROR),
+            hub=None,
+        )
         if cfg.sync_enabled:
             absorbed = sync_state.get(state.ABSORBED) or {}
             result["hub"] = _hub_status(cfg, local.name, remote_id, absorbed, transport)
@@ -446,7 +443,7 @@ def _hub_status(
     remote_id: str,
     absorbed: dict[str, int],
     transport: httpx.BaseTransport | None,
-) -> dict[str, Any]:
+) -> HubView | HubUnanswered:
     try:
         with hub_client(cfg, transport, max_attempts=1) as hub:
             info = hub.info()
@@ -460,35 +457,32 @@ def _hub_status(
                 devices = []
     except HubError as exc:
         # reachable: the hub answered over HTTP (a 401 or 403 is an answer, not an outage)
-        return {
-            "reachable": exc.status is not None,
-            "error": str(exc),
-            "code": exc.code,
-            "status": exc.status,
-        }
-    return {
-        "reachable": True,
-        "name": info.name,
-        "version": info.version,
-        "implementation": info.implementation,
-        "auth": info.auth,
-        "tier": account.tier,
-        "usage": account.usage.model_dump(),
-        "limits": info.limits.model_dump(),
-        "devices": devices,
-        "brains_named": [b.brain_id for b in same],
-        "split": unmerged(same, remote_id, absorbed),
-    }
+        return HubUnanswered(
+            reachable=exc.status is not None, error=str(exc), code=exc.code, status=exc.status
+        )
+    return HubView(
+        reachable=True,
+        name=info.name,
+        version=info.version,
+        implementation=info.implementation,
+        auth=info.auth,
+        tier=account.tier,
+        usage=account.usage.model_dump(),
+        limits=info.limits.model_dump(),
+        devices=devices,
+        brains_named=[b.brain_id for b in same],
+        split=unmerged(same, remote_id, absorbed),
+    )
 
 
-def list_conflicts(brain: str | None = None) -> list[dict[str, Any]]:
+def list_conflicts(brain: str | None = None) -> list[ConflictView]:
     """The conflict copies still open (not restored), newest first."""
     cfg = config.load_config()
     with _brain(brain, cfg) as local:
         return [_conflict_view(local, copy) for copy in _live_conflicts(local)]
 
 
-def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
+def restore(conflict_id: str, brain: str | None = None) -> Restored:
     """Make a conflict copy's loser current again, as a new version. It syncs with the next sync:
     the caller runs one (sync_now_if_auto, or after_write) -- this arms nothing."""
     cfg = config.load_config()
@@ -497,13 +491,13 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
             copy = local.changes.current(CONFLICT_KIND, conflict_id)
             if copy is None or copy.version.deleted:
                 raise NotFound(
-                    f"no open conflict {conflict_id!r}", hint="`nmem sync conflicts` lists them"
+                    msg.MSG_NO_CONFLICT.format(id=conflict_id), hint=msg.HINT_NO_CONFLICT
                 )
             why = bodies.problem(CONFLICT_KIND, copy.version.body)
             if why is not None:
                 raise InvalidInput(
-                    MSG_QUARANTINED_CONFLICT.format(id=conflict_id, reason=why),
-                    hint=HINT_QUARANTINED,
+                    msg.MSG_QUARANTINED_CONFLICT.format(id=conflict_id, reason=why),
+                    hint=msg.HINT_QUARANTINED,
                 )
             loser = loser_of(copy.version)
             current = local.changes.current(loser.kind, loser.id)
@@ -511,15 +505,15 @@ def restore(conflict_id: str, brain: str | None = None) -> dict[str, Any]:
             apply_plan(local, plan)
             now = local.changes.current(loser.kind, loser.id)
         kept = plan.copies[0].id if plan.copies else None
-    return {
-        "restored": conflict_id,
-        "record": {"kind": loser.kind, "id": loser.id},
-        "vhash": None if now is None else now.version.vhash,
-        "kept": kept,
-    }
+    return Restored(
+        restored=conflict_id,
+        record={"kind": loser.kind, "id": loser.id},
+        vhash=None if now is None else now.version.vhash,
+        kept=kept,
+    )
 
 
-def quarantined(local: Brain) -> list[dict[str, str]]:
+def quarantined(local: Brain) -> list[Quarantined]:
     """Every quarantined record of the brain: too large for this hub (never pushed), or pulled
     with a body that fails its schema (stored and synced, never materialized)."""
     found = [
@@ -528,12 +522,12 @@ def quarantined(local: Brain) -> list[dict[str, str]]:
     ]
     found += [(kind, id, reason) for kind, id, _, reason in memories_sql.quarantined(local.db)]
     return [
-        {"record": f"{kind}/{id}", "kind": kind, "id": id, "reason": reason}
+        Quarantined(record=f"{kind}/{id}", kind=kind, id=id, reason=reason)
         for kind, id, reason in sorted(found)
     ]
 
 
-def _live_conflicts(local: Brain) -> list[Any]:
+def _live_conflicts(local: Brain) -> list[Version]:
     """Open conflict copies; a quarantined one (its body is not a conflict copy) is left out:
     `sync status` lists it instead."""
     copies = [
@@ -544,27 +538,27 @@ def _live_conflicts(local: Brain) -> list[Any]:
     return sorted(copies, key=lambda v: v.hlc, reverse=True)
 
 
-def _conflict_view(local: Brain, copy: Any) -> dict[str, Any]:
+def _conflict_view(local: Brain, copy: Version) -> ConflictView:
     loser = loser_of(copy)
     current = local.changes.current(loser.kind, loser.id)
-    return {
-        "id": copy.id,
-        "record": {"kind": loser.kind, "id": loser.id},
-        "strategy": copy.body.get("strategy"),
-        "resolved_by": copy.device_id,
-        "loser": _side(loser),
-        "current": None if current is None else _side(current.version),
-    }
+    return ConflictView(
+        id=copy.id,
+        record={"kind": loser.kind, "id": loser.id},
+        strategy=copy.body.get("strategy"),
+        resolved_by=copy.device_id,
+        loser=_side(loser),
+        current=None if current is None else _side(current.version),
+    )
 
 
-def _side(version: Any) -> dict[str, Any]:
-    return {
-        "vhash": version.vhash,
-        "hlc": version.hlc,
-        "device_id": version.device_id,
-        "deleted": version.deleted,
-        "preview": preview(version.body, version.deleted),
-    }
+def _side(version: Version) -> SideView:
+    return SideView(
+        vhash=version.vhash,
+        hlc=version.hlc,
+        device_id=version.device_id,
+        deleted=version.deleted,
+        preview=preview(version.body, version.deleted),
+    )
 
 
 def preview(body: dict[str, Any], deleted: bool) -> str:
@@ -617,7 +611,7 @@ def after_write(brain: str, scheduler: AutoSync | None = None) -> bool:
 
 def sync_now_if_auto(
     brain: str | None = None, *, transport: httpx.BaseTransport | None = None
-) -> dict[str, Any] | None:
+) -> SyncResult | SyncFailed | None:
     """The full sync auto-sync would run, now and in this process (`nmem sync restore`); None
     when auto-sync is off. A failure is returned as {"error", "code"} -- and recorded as the
     brain's last_error -- never raised: the write before it stands."""
@@ -627,7 +621,7 @@ def sync_now_if_auto(
     try:
         return run_sync("full", brain=brain, transport=transport)
     except NmemError as exc:
-        return {"error": str(exc), "code": exc.code}
+        return SyncFailed(error=str(exc), code=exc.code)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -647,7 +641,7 @@ def hub_client(
     timeout: float = REQUEST_TIMEOUT,
 ) -> HubClient:
     if not cfg.hub_url:
-        raise ConfigError(NOT_CONFIGURED, hint=SETUP_HINT)
+        raise ConfigError(msg.MSG_NOT_CONFIGURED, hint=msg.HINT_NOT_CONFIGURED)
     device = DeviceInfo(
         device_id=config.device_id(),
         name=(cfg.device_name or "device")[:64],

@@ -52,7 +52,7 @@ from neuralmemory.errors import (
     HubTooSlow,
     HubUnavailable,
     InsecureHubURL,
-    NotFound,
+    NotFoundOnHub,
     PayloadTooLarge,
     ProtocolError,
     QuotaExceeded,
@@ -135,9 +135,7 @@ def _parse(url: str) -> tuple[str, str, str]:
     except ValueError:  # a malformed [IPv6] address
         host = None
     if scheme not in {"http", "https"} or not host:
-        raise HubError(
-            f"not a hub URL: {cleaned!r}", hint="use https://your-hub or http://127.0.0.1:8000"
-        )
+        raise HubError(msg.MSG_NOT_A_HUB_URL.format(url=cleaned), hint=msg.HINT_NOT_A_HUB_URL)
     return cleaned, scheme, host
 
 
@@ -151,7 +149,7 @@ def lan_addresses(host: str, resolve: Resolver = system_resolve) -> tuple[str, .
         raise InsecureHubURL(hint=msg.HINT_NAME_NOT_LAN)
     addresses = tuple(resolve(host))
     if not addresses:
-        raise OSError(f"no address for {host}")
+        raise OSError(msg.MSG_NO_ADDRESS.format(host=host))
     public = [address for address in addresses if not is_lan_ip(address)]
     if public:
         named = msg.MSG_NAME_NOT_LAN.format(host=host, address=public[0])
@@ -184,9 +182,8 @@ class PinnedTransport(httpx.BaseTransport):
                 try:
                     self._addresses = lan_addresses(self._host, self._resolve)
                 except OSError as exc:  # no answer: a network failure like any other
-                    raise httpx.ConnectError(
-                        f"cannot resolve {self._host!r} ({exc})", request=request
-                    ) from exc
+                    reason = msg.MSG_CANNOT_RESOLVE.format(host=self._host, reason=exc)
+                    raise httpx.ConnectError(reason, request=request) from exc
             return self._addresses
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -366,13 +363,11 @@ class HubClient:
             if not page.more:
                 return
             if not page.entries:
-                raise ProtocolError("the hub sent an empty bucket listing page with more to come")
+                raise ProtocolError(msg.MSG_EMPTY_LISTING_PAGE)
             last = page.entries[-1]
             if after is not None and _position(last) <= _position(after):
                 # the same page again (or an earlier one) would be asked for forever
-                raise ProtocolError(
-                    "the hub's bucket listing did not move forward", hint=msg.HINT_HUB_FAULT
-                )
+                raise ProtocolError(msg.MSG_LISTING_STUCK, hint=msg.HINT_HUB_FAULT)
             after = last
 
     def fetch(self, brain_id: str, keys: Sequence[tuple[str, str]]) -> FetchReply:
@@ -403,7 +398,7 @@ class HubClient:
             return reply.model_validate_json(response.content)
         except ValidationError as exc:
             raise ProtocolError(
-                f"the hub sent a reply this client cannot read ({method} {path})",
+                msg.MSG_UNREADABLE_REPLY.format(method=method, path=path),
                 status=response.status_code,
                 hint=str(exc.errors()[0]["msg"]) if exc.errors() else None,
             ) from None
@@ -511,7 +506,7 @@ def _by_status(response: httpx.Response, message: str | None, has_key: bool, url
             return AccessDenied(hint=msg.HINT_ACCESS_DENIED)
         return AccessDenied(message)  # a device key, a closed registration: the hub's words
     if status == 408:  # the hub gave up on a request that came too slowly: a slow link, retry
-        return HubUnavailable(message or "the hub timed out waiting for the request", status=status)
+        return HubUnavailable(message or msg.MSG_HUB_GAVE_UP, status=status)
     if status == 413:
         return PayloadTooLarge()
     if status == 429:
@@ -526,11 +521,12 @@ def _by_status(response: httpx.Response, message: str | None, has_key: bool, url
         return NotFoundOnHub(message)
     if status >= 500:
         return HubUnavailable(
-            f"the hub failed with HTTP {status}" + (f": {message}" if message else ""),
+            msg.MSG_HUB_FAILED.format(status=status) + (f": {message}" if message else ""),
             status=status,
             hint=msg.HINT_SERVER_ERROR,
         )
-    return ProtocolError(f"the hub refused the request: {message or status}", status=status)
+    reason = message or status
+    return ProtocolError(msg.MSG_HUB_REFUSED.format(reason=reason), status=status)
 
 
 def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> HubError:
@@ -567,15 +563,6 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-class NotFoundOnHub(HubError):
-    """404 from the hub (an unknown brain on digest, fetch or devices)."""
-
-    code = NotFound.code
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message, status=404, hint=hint)
 
 
 def _field(response: httpx.Response, name: str) -> str | None:
