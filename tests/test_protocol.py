@@ -75,6 +75,18 @@ def test_kinds_and_key_shares_match_golden() -> None:
     assert protocol.normal_code(code["misread"]) == code["normal"]
 
 
+@pytest.mark.parametrize("case", GOLDEN["history"]["next"], ids=lambda c: c["name"])
+def test_record_history_matches_golden(case: dict[str, Any]) -> None:
+    assert GOLDEN["history"]["depth"] == protocol.HISTORY_DEPTH
+    assert list(protocol.HISTORY_KINDS) == GOLDEN["history"]["kinds"]
+    assert protocol.next_history(case["kind"], case["history"], case["replaced"]) == case["next"]
+
+
+@pytest.mark.parametrize("case", GOLDEN["history"]["in_history"], ids=lambda c: c["name"])
+def test_superseded_lookup_matches_golden(case: dict[str, Any]) -> None:
+    assert protocol.in_history(case["history"], case["vhash"]) is case["found"]
+
+
 def _valid() -> dict[str, Any]:
     return dict(GOLDEN["versions"][0]["version"])
 

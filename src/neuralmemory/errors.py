@@ -198,6 +198,14 @@ MSG_SPLIT = (
     "split: the hub holds other brains named {name} ({ids}) whose memories are not in the one"
     " this device syncs with; run `nmem sync full` to merge them into one"
 )
+MSG_ALONE = (
+    "alone: this device is the only one syncing hub brain {mine}; your other devices sync"
+    " another brain named {name}: run `nmem sync full` here to merge this device into theirs"
+)
+MSG_ELSEWHERE = (
+    "elsewhere: device {device} ({device_id}) syncs another brain named {name} ({brain_id},"
+    " last sync {when}): run `nmem sync full` on that device to merge it into this one"
+)
 MSG_UNREACHABLE = "Cannot reach the hub at {url}"
 HINT_UNREACHABLE = (
     "{detail}; is the hub running, and is the address right? `nmem sync status` shows the URL"
@@ -228,6 +236,11 @@ HINT_BAD_CA_CERT = "give a PEM file holding the certificate of the CA (or the se
 # A sync client facing a faulty or hostile hub
 # (docs/sync.md#a-faulty-or-hostile-hub-quarantine-limits-deadlines).
 MSG_QUARANTINED_CONFLICT = "conflict copy {id} is quarantined: {reason}"
+MSG_DOWNGRADE = (
+    "refused: device {device} made this encrypted memory plaintext, which no edit does; the"
+    " encrypted version is kept and shown, and its conflict copy (nmem sync conflicts) makes it"
+    " current on every device again: nmem sync restore ID"
+)
 HINT_QUARANTINED = (
     "a device wrote a record this client cannot read; it is kept, listed by `nmem sync status`,"
     " and used again once a valid version replaces it"

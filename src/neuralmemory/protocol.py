@@ -50,6 +50,13 @@ STRENGTH_SCALE = 1_000_000  # strength is an activation in [0, 1] carried as int
 #: key (docs/sync.md, "Keys").
 KINDS = ("memory", "activation", "link", "conflict", "key")
 
+#: Hubs remember, for each record of these kinds, the vhashes it held before its current version
+#: (newest first, at most HISTORY_DEPTH): a push of one of them is answered `superseded`, so the
+#: device takes the hub's version instead of treating its own stale one as a rival edit
+#: (docs/protocol.md, "History"). Counters and conflict copies merge without a copy: no need.
+HISTORY_KINDS = ("memory",)
+HISTORY_DEPTH = 32
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 VHASH_PATTERN = r"^v1:[0-9a-f]{64}$"
@@ -119,6 +126,20 @@ class Limits(BaseModel):
     max_account_records: int = 1_000_000
     max_account_bytes: int = 1024**3
     max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS  # how far ahead a pushed hlc may be
+
+
+def next_history(kind: str, history: str, replaced: str) -> str:
+    """A record's history once its current version `replaced` is replaced by an accepted one:
+    space-separated vhashes, newest first, at most HISTORY_DEPTH; empty for kinds not kept."""
+    if kind not in HISTORY_KINDS:
+        return ""
+    return " ".join([replaced, *history.split()][:HISTORY_DEPTH])
+
+
+def in_history(history: str, vhash: str) -> bool:
+    """Whether the hub held `vhash` for this record before its current version: the current
+    version descends from it (a record's accepted versions form one chain)."""
+    return vhash in history.split()
 
 
 def clock_ahead(hlc: str, now: int) -> int:
@@ -518,6 +539,10 @@ class PushResult(_Reply):
     status: PushStatus
     seq: int | None = None
     current: StoredVersion | None = None  # the hub's version, on conflict
+    #: on conflict: the pushed version is one the hub held before `current` (an ancestor of it,
+    #: e.g. from a device restored from a backup), not a rival edit. A hub from before history
+    #: never says so (an old client ignores the field): the device then resolves as before.
+    superseded: bool = False
 
 
 class PushReply(_Reply):

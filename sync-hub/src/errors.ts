@@ -27,11 +27,17 @@ export const MSG = {
   shareTaken: "This share id is taken: share again for a new code",
   mediaType: "Content-Type must be application/json",
   internal: "Internal error",
+  storageFull:
+    "The hub's disk is full: nothing was written. Reads still work; ask its operator to free" +
+    " space, then sync again",
+  readOnly:
+    "The hub's database is read-only: nothing was written. Reads still work; ask its operator" +
+    " to make it writable, then sync again",
 } as const;
 
 export class HubError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 | 507,
     readonly code: string,
     message: string,
     readonly retryAfter: number | null = null,
@@ -105,3 +111,36 @@ export function quotaExceeded(
 }
 export const rateLimited = (seconds: number) =>
   new HubError(429, "rate_limited", MSG.rateLimited, seconds);
+
+/**
+ * The clear error for a write D1 could not make (as the Python hub's): 507 storage_full when the
+ * database has no room -- SQLite's SQLITE_FULL, a full disk under `wrangler dev`, or D1's own
+ * size limit -- and 503 read_only for a read-only database; null for any other failure.
+ */
+export function refusal(error: unknown): HubError | null {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/SQLITE_FULL|database or disk is full|maximum (DB|database) size/i.test(text)) {
+    return new HubError(507, "storage_full", MSG.storageFull);
+  }
+  if (/SQLITE_READONLY|readonly database/i.test(text)) {
+    return new HubError(503, "read_only", MSG.readOnly);
+  }
+  return null;
+}
+
+/**
+ * Run a write no request depends on (rate counters, a key's last use, a device's cursor): when
+ * the database cannot take it, the request is served without it, so a full D1 still serves
+ * reads. Resolves to false then.
+ */
+export async function bookkeeping(what: string, write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    const refused = refusal(error);
+    if (refused === null) throw error;
+    console.warn(`could not record ${what} (${refused.code}): served without it`);
+    return false;
+  }
+}

@@ -17,6 +17,7 @@ import {
   denied,
   keyLimit,
   notFound,
+  refusal,
   shareLimit,
   tooLarge,
 } from "./errors";
@@ -69,6 +70,11 @@ app.use(async (c, next) => {
 
 app.onError((error, c) => {
   if (error instanceof HubError) return c.json(error.body(), error.status, error.headers());
+  const refused = refusal(error); // a write the database had no room for: not a crash
+  if (refused !== null) {
+    console.warn(`${c.req.method} ${new URL(c.req.url).pathname}: ${refused.code}`);
+    return c.json(refused.body(), refused.status);
+  }
   console.error(`internal error in ${c.req.method} ${new URL(c.req.url).pathname}: ${error.stack}`);
   return c.json(new HubError(500, "internal_error", MSG.internal).body(), 500);
 });

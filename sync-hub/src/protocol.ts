@@ -16,6 +16,28 @@ export const STRENGTH_SCALE = 1_000_000;
 /** A `key` record carries an encryption key's fingerprint, never the key (docs/sync.md). */
 export const KINDS = ["memory", "activation", "link", "conflict", "key"] as const;
 export type Kind = (typeof KINDS)[number];
+/**
+ * Hubs remember, for each record of these kinds, the vhashes it held before its current version
+ * (newest first, at most HISTORY_DEPTH), so a push of one of them is answered `superseded`
+ * (docs/protocol.md, "History"). As protocol.py.
+ */
+export const HISTORY_KINDS: readonly string[] = ["memory"];
+export const HISTORY_DEPTH = 32;
+
+/** A record's history once its current version `replaced` is replaced by an accepted one. */
+export function nextHistory(kind: string, history: string, replaced: string): string {
+  if (!HISTORY_KINDS.includes(kind)) return "";
+  return [replaced, ...words(history)].slice(0, HISTORY_DEPTH).join(" ");
+}
+
+/** Whether the hub held `vhash` for this record before its current version. */
+export function inHistory(history: string, vhash: string): boolean {
+  return words(history).includes(vhash);
+}
+
+function words(text: string): string[] {
+  return text.split(" ").filter((word) => word.length > 0);
+}
 /** admin: may also create, list and revoke the account's keys. device: sync only. */
 export const KEY_SCOPES = ["admin", "device"] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];

@@ -6,7 +6,14 @@
  * deltas, counter increments), which is what lets records.ts apply it without a whole-brain lock.
  */
 
-import { EMPTY_DIGEST, xorDigest, type StoredVersion, type Version } from "./protocol";
+import {
+  EMPTY_DIGEST,
+  inHistory,
+  nextHistory,
+  xorDigest,
+  type StoredVersion,
+  type Version,
+} from "./protocol";
 
 /** Bucket number of the brain's root digest in the buckets table (the XOR of all 256). */
 export const ROOT_BUCKET = 256;
@@ -21,9 +28,11 @@ interface Derived {
   body: string;
 }
 
-/** A record as the planner sees it: its stored form and what is derived from it. */
+/** A record as the planner sees it: its stored form, what is derived from it, and the vhashes
+ * it held before (protocol.ts nextHistory). */
 export interface Entry extends Derived {
   stored: StoredVersion;
+  history: string;
 }
 
 /** A pushed version, validated, with what is derived from it. */
@@ -38,6 +47,8 @@ export interface PushResult {
   status: "accepted" | "unchanged" | "conflict";
   seq: number | null;
   current: StoredVersion | null;
+  /** On conflict: the record held the pushed version before its current one (an ancestor). */
+  superseded: boolean;
 }
 
 export interface Plan {
@@ -77,10 +88,12 @@ export function planPush(
     const { kind, id, vhash } = version;
     const now = state.get(key);
     if (now && now.stored.vhash === vhash) {
-      return { kind, id, vhash, status: "unchanged", seq: now.stored.seq, current: null };
+      const seq = now.stored.seq;
+      return { kind, id, vhash, status: "unchanged", seq, current: null, superseded: false };
     }
     if (now && now.stored.vhash !== version.parent) {
-      return { kind, id, vhash, status: "conflict", seq: null, current: now.stored };
+      const superseded = inHistory(now.history, vhash);
+      return { kind, id, vhash, status: "conflict", seq: null, current: now.stored, superseded };
     }
     seq += 1;
     // The old item out (if any) and the new one in: O(1) per write, in any order.
@@ -89,10 +102,11 @@ export function planPush(
     fold(ROOT_BUCKET, change);
     records += now ? 0 : 1;
     bytes += size - (now?.size ?? 0);
-    const entry: Entry = { stored: { ...version, seq }, ...derived };
+    const history = now ? nextHistory(kind, now.history, now.stored.vhash) : "";
+    const entry: Entry = { stored: { ...version, seq }, ...derived, history };
     state.set(key, entry);
     written.set(key, entry);
-    return { kind, id, vhash, status: "accepted", seq, current: null };
+    return { kind, id, vhash, status: "accepted", seq, current: null, superseded: false };
   });
   const writes = [...written.values()];
   return { results, writes, accepted: seq - firstSeq, deltas, records, bytes };

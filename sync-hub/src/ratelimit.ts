@@ -1,11 +1,13 @@
 /**
  * A fixed one-minute window per key (per client address without a valid key), and one per
  * account over all its keys. Isolates share no memory, so the counters live in D1 (db.ts
- * countHits): one row per subject, all of a request's counted by one statement.
+ * countHits): one row per subject, all of a request's counted by one statement. The counts are
+ * bookkeeping a request never depends on: a database that cannot take them (full, read-only)
+ * serves the request uncounted, so a full D1 still serves reads (docs/protocol.md).
  */
 
 import { countHits, type Subject } from "./db";
-import { rateLimited } from "./errors";
+import { bookkeeping, rateLimited } from "./errors";
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -32,7 +34,11 @@ export async function countRequest(
   alongside: D1PreparedStatement[] = [],
 ): Promise<void> {
   const minute = now - (now % MINUTE_MS);
-  const [counted] = await db.batch([countHits(db, budgets, minute, dayOf(now)), ...alongside]);
+  let counted: D1Result | undefined;
+  const write = async () => {
+    [counted] = await db.batch([countHits(db, budgets, minute, dayOf(now)), ...alongside]);
+  };
+  if (!(await bookkeeping("a request's counts", write))) return; // served uncounted
   const hits = new Map(
     (counted!.results as { subject: string; hits: number }[]).map((r) => [r.subject, r.hits]),
   );

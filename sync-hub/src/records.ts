@@ -42,6 +42,9 @@ interface RecordRow {
   size: number;
 }
 
+/** The columns CAS reads besides a record's version: its history (migration 0005). */
+const HEAD_COLUMNS = "r.history";
+
 const RECORD_COLUMNS =
   "r.kind, r.id, r.seq, r.hlc, r.device_id, r.parent, r.deleted, r.strength, r.body, r.vhash, r.bucket, r.size";
 
@@ -104,15 +107,16 @@ export async function readSnapshot(
     db
       .prepare(
         // CROSS JOIN keeps the keys as the outer loop: SQLite would otherwise scan the brain.
-        `SELECT ${RECORD_COLUMNS} FROM json_each(?2) AS k CROSS JOIN records AS r
+        `SELECT ${RECORD_COLUMNS}, ${HEAD_COLUMNS} FROM json_each(?2) AS k CROSS JOIN records AS r
          ON r.brain_id = ?1 AND r.kind = k.value ->> 0 AND r.id = k.value ->> 1`,
       )
       .bind(brainId, JSON.stringify(touchedKeys(incoming))),
   ]);
   const current = new Map<string, Entry>();
-  for (const row of rows!.results as RecordRow[]) {
+  for (const row of rows!.results as (RecordRow & { history: string | null })[]) {
     const item = await itemDigest(row.kind, row.id, row.vhash);
-    const entry = { stored: stored(row), bucket: row.bucket, item, size: row.size, body: row.body };
+    const { bucket, size, body } = row;
+    const entry = { stored: stored(row), bucket, item, size, body, history: row.history ?? "" };
     current.set(recordKey(row.kind, row.id), entry);
   }
   const { held_records, held_bytes, ...top } = head!.results[0] as Head & HeldColumns;
@@ -161,16 +165,18 @@ export async function applyPush(
   const upsert = db
     .prepare(
       `INSERT INTO records
-         (brain_id, kind, id, seq, hlc, device_id, parent, deleted, strength, body, vhash, bucket, size)
+         (brain_id, kind, id, seq, hlc, device_id, parent, deleted, strength, body, vhash, bucket, size,
+          history)
        SELECT ?1, r.value ->> 0, r.value ->> 1,
               (SELECT seq FROM brains WHERE brain_id = ?1) - ?4 + (r.value ->> 2),
               r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-              r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11
+              r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12
        FROM json_each(?3) AS r WHERE (SELECT push_token FROM brains WHERE brain_id = ?1) = ?2
        ON CONFLICT (brain_id, kind, id) DO UPDATE SET
          seq = excluded.seq, hlc = excluded.hlc, device_id = excluded.device_id,
          parent = excluded.parent, deleted = excluded.deleted, strength = excluded.strength,
-         body = excluded.body, vhash = excluded.vhash, size = excluded.size`,
+         body = excluded.body, vhash = excluded.vhash, size = excluded.size,
+         history = excluded.history`,
     )
     .bind(brainId, token, JSON.stringify(plan.writes.map(recordRow)), plan.accepted);
   const head = db.prepare(HEAD).bind(brainId);
@@ -179,7 +185,7 @@ export async function applyPush(
 }
 
 /** A row to write, as the JSON array the upsert reads with json_each. */
-function recordRow({ stored: v, bucket, size, body }: Entry): Json[] {
+function recordRow({ stored: v, bucket, size, body, history }: Entry): Json[] {
   return [
     v.kind,
     v.id,
@@ -193,6 +199,7 @@ function recordRow({ stored: v, bucket, size, body }: Entry): Json[] {
     v.vhash,
     bucket,
     size,
+    history,
   ];
 }
 

@@ -14,6 +14,7 @@ import init from "../migrations/0001_init.sql";
 import codes from "../migrations/0002_codes.sql";
 import bucketOrder from "../migrations/0003_bucket_order.sql";
 import keyScopes from "../migrations/0004_key_scopes.sql";
+import recordHistory from "../migrations/0005_record_history.sql";
 import keyShares from "../migrations/0006_key_shares.sql";
 
 export interface Migration {
@@ -27,7 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0002_codes.sql", sql: codes },
   { name: "0003_bucket_order.sql", sql: bucketOrder },
   { name: "0004_key_scopes.sql", sql: keyScopes },
-  // 0005 is another change's number; each file runs once, whatever else has run.
+  { name: "0005_record_history.sql", sql: recordHistory },
   { name: "0006_key_shares.sql", sql: keyShares },
 ];
 
@@ -54,11 +55,7 @@ export function ensureSchema(db: D1Database): Promise<void> {
 }
 
 async function migrate(db: D1Database): Promise<void> {
-  const [, listed] = await db.batch<{ name: string }>([
-    db.prepare(MIGRATIONS_TABLE),
-    db.prepare("SELECT name FROM d1_migrations"),
-  ]);
-  const applied = new Set(listed!.results.map((row) => row.name));
+  const applied = await appliedMigrations(db);
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.name)) continue;
     const statements = splitStatements(migration.sql).map((sql) => db.prepare(sql));
@@ -73,6 +70,22 @@ async function migrate(db: D1Database): Promise<void> {
       if (!raced) throw error;
     }
   }
+}
+
+/**
+ * The migrations recorded so far. Read first, written only when the table is missing: a
+ * database that is up to date needs no write, so a full D1 still serves reads (docs/hub.md).
+ */
+async function appliedMigrations(db: D1Database): Promise<Set<string>> {
+  const list = db.prepare("SELECT name FROM d1_migrations");
+  try {
+    const { results } = await list.all<{ name: string }>();
+    return new Set(results.map((row) => row.name));
+  } catch (error) {
+    if (!/no such table/i.test(String(error))) throw error;
+  }
+  const [, listed] = await db.batch<{ name: string }>([db.prepare(MIGRATIONS_TABLE), list]);
+  return new Set(listed!.results.map((row) => row.name));
 }
 
 /** Split a migration file into statements, skipping `--` comments and `;` inside quotes. */

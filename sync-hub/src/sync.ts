@@ -4,7 +4,7 @@
  */
 
 import { brainOwner, claimBrain, readHeld, upsertDevice, type Held } from "./db";
-import { HubError, MSG, denied, notFound, quotaExceeded, tooLarge } from "./errors";
+import { HubError, MSG, bookkeeping, denied, notFound, quotaExceeded, tooLarge } from "./errors";
 import { LIMITS } from "./limits";
 import {
   EMPTY_DIGEST,
@@ -98,7 +98,9 @@ export async function push(
     const plan = planPush(snapshot.current, incoming, 0);
     checkQuota(limits, snapshot.held, plan);
     if (plan.accepted === 0) {
-      await device.run(); // nothing to swap: the snapshot is the answer
+      // Nothing to swap: the snapshot is the answer, and a push that stores nothing needs no
+      // room (a retry of what the hub holds goes through on a full disk).
+      await bookkeeping("the device's last sync", () => device.run());
       return { results: plan.results, seq: snapshot.head.seq, root: snapshot.head.root };
     }
     const head = await applyPush(db, brainId, incoming, snapshot, plan, device, now);
@@ -137,7 +139,9 @@ export async function pull(
   // that skips its own versions still moves past them.
   const last = page.records.at(-1)?.seq ?? 0;
   const cursor = page.more ? last : Math.max(page.head.seq, last);
-  await upsertDevice(db, brainId, request.device, now, cursor).run();
+  await bookkeeping("the device's cursor", () =>
+    upsertDevice(db, brainId, request.device, now, cursor).run(),
+  );
   return {
     records: page.records,
     cursor,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   EMPTY_DIGEST,
+  HISTORY_DEPTH,
+  HISTORY_KINDS,
   bucketOf,
   canonicalFields,
   canonicalJson,
@@ -13,9 +15,11 @@ import {
   PATHS,
   SHARE_ID_PATTERN,
   SHARE_TTL_MS,
+  inHistory,
   isoMs,
   itemDigest,
   maskKey,
+  nextHistory,
   normalCode,
   versionHash,
   xorDigest,
@@ -41,6 +45,12 @@ interface Golden {
     max_per_account: number;
     code: { typed: string; misread: string; normal: string };
   };
+  history: {
+    depth: number;
+    kinds: string[];
+    next: { name: string; kind: string; history: string; replaced: string; next: string }[];
+    in_history: { name: string; history: string; vhash: string; found: boolean }[];
+  };
 }
 
 // The same file tests/test_protocol.py reads: both languages must reproduce every field.
@@ -64,6 +74,16 @@ describe("golden vectors shared with protocol.py", () => {
     expect(await versionHash(fields)).toBe(vhash);
     expect(await bucketOf(c.version.kind, c.version.id)).toBe(c.bucket);
     expect(await itemDigest(c.version.kind, c.version.id, vhash)).toBe(c.item_digest);
+  });
+
+  it.each(golden.history.next.map((c) => [c.name, c] as const))("history: %s", (_, c) => {
+    expect(HISTORY_DEPTH).toBe(golden.history.depth);
+    expect([...HISTORY_KINDS]).toEqual(golden.history.kinds);
+    expect(nextHistory(c.kind, c.history, c.replaced)).toBe(c.next);
+  });
+
+  it.each(golden.history.in_history.map((c) => [c.name, c] as const))("superseded: %s", (_, c) => {
+    expect(inHistory(c.history, c.vhash)).toBe(c.found);
   });
 
   it("root is the order-independent XOR of the items", () => {

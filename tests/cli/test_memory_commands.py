@@ -30,7 +30,8 @@ def test_remember_recall_edit_forget_stats(nmem: Nmem) -> None:
 
     edited = nmem.json("edit", kafka, "--priority", "9", "--type", "decision")
     assert (edited["priority"], edited["type"]) == (9, "decision")
-    assert nmem.json("forget", kafka) == {"id": kafka, "forgotten": True}
+    gone = nmem.json("forget", kafka)
+    assert (gone["id"], gone["forgotten"], gone["dry_run"]) == (kafka, True, False)
     stats = nmem.json("stats")
     assert stats["memories"] == 1 and stats["pending"] >= 3
 

@@ -8,9 +8,11 @@ write its factory and add one entry to TARGETS; every test then runs against it 
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,6 +80,8 @@ class RunningHub:
     #: a new admin key for the account with this email, made with the operator's own tool
     #: (CalledProcessError when it refuses)
     admin_key: Callable[[str], str]
+    #: the server's process id (it leads its own process group)
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,37 @@ def throwaway_postgres() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def on_small_disk(args: list[str], folder: Path, size: int) -> list[str]:
+    """`args` run in a mount namespace of their own (`unshare -rm`, no root needed) with a tmpfs
+    of `size` bytes on `folder`: a real disk that a test can fill through /proc/PID/root."""
+    mount = f'mount -t tmpfs -o size={size} tmpfs "{folder}" && exec "$@"'
+    return ["unshare", "-rm", "sh", "-c", mount, "sh", *args]
+
+
+def small_disks_work() -> bool:
+    """Whether on_small_disk can run here (unprivileged mount namespaces)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def fill(folder: Path, chunk: int = 64 * 1024) -> Path:
+    """Fill the file system holding `folder` to the last byte (a file named filler in it, which
+    frees the space again when deleted); returns that file."""
+    filler = folder / "filler"
+    block = b"\0" * chunk
+    with filler.open("ab", buffering=0) as out:
+        size = chunk
+        while size:
+            try:
+                out.write(block[:size])
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                size //= 2  # the last few blocks, as small as the file system allows
+    return filler
 
 
 def die_with_parent() -> None:
@@ -212,8 +247,8 @@ def nmem_serve(db_url: str, options: HubOptions, workdir: Path) -> Iterator[Runn
         key: str = json.loads(done.stdout)["api_key"]
         return key
 
-    with process(args, env, log, url + "/v1/health"):
-        yield RunningHub(url, log, invite, admin_key)
+    with process(args, env, log, url + "/v1/health") as proc:
+        yield RunningHub(url, log, invite, admin_key, proc.pid)
 
 
 @contextmanager

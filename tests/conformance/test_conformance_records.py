@@ -25,6 +25,7 @@ def test_cas_accepts_acks_and_refuses(client: httpx.Client) -> None:
             "status": "accepted",
             "seq": 1,
             "current": None,
+            "superseded": False,
         }
     ]
     assert first["seq"] == 1 and first["root"] == root_of(v1)

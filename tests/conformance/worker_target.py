@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from hub_targets import HubOptions, RunningHub, free_port, process
+from hub_targets import HubOptions, RunningHub, free_port, on_small_disk, process
 
 SYNC_HUB = Path(__file__).resolve().parents[2] / "sync-hub"
 WRANGLER = SYNC_HUB / "node_modules" / ".bin" / "wrangler"
@@ -34,7 +34,10 @@ GROUP_EXIT_S = 10
 
 
 @contextmanager
-def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
+def worker(
+    options: HubOptions, workdir: Path, *, disk_bytes: int | None = None
+) -> Iterator[RunningHub]:
+    """disk_bytes: the local D1 on a tmpfs of this size (hub_targets.on_small_disk)."""
     if options.auth != "keys":
         raise ValueError("the Worker always requires keys (it has no local mode)")
     if not WRANGLER.exists():
@@ -50,6 +53,9 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
     # The Worker's own log (one console.log line per request) shows from level "log" on; debug
     # would add wrangler's inspector traffic, D1 results included, which is not the hub's log.
     args += ["--log-level", "log"]
+    if disk_bytes is not None:
+        (workdir / "state").mkdir(parents=True, exist_ok=True)
+        args = on_small_disk(args, workdir / "state", disk_bytes)
     url = f"http://127.0.0.1:{port}"
     log = workdir / "hub.log"
     env = {**os.environ, **OFFLINE}
@@ -79,7 +85,7 @@ def worker(options: HubOptions, workdir: Path) -> Iterator[RunningHub]:
     try:
         with process(args, env, log, url + "/v1/health") as proc:
             group = proc.pid  # it leads its own session, hence its own process group
-            yield RunningHub(url, log, invite, admin_key)
+            yield RunningHub(url, log, invite, admin_key, proc.pid)
     finally:
         if group is not None:
             _wait_for_group(group)

@@ -8,10 +8,8 @@ needed) on a small tmpfs holding its SQLite file, and the test fills that tmpfs 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +18,17 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from hub_api import error, pull, push, pushed, register, uid, version
-from hub_targets import free_port, process, throwaway_postgres
+from hub_api import device, error, pull, push, pushed, register, uid, version
+from hub_targets import (
+    HubOptions,
+    fill,
+    free_port,
+    on_small_disk,
+    process,
+    small_disks_work,
+    throwaway_postgres,
+)
+from worker_target import worker
 
 from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
@@ -32,48 +39,24 @@ from neuralmemory.sync.transport import HubClient
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 TMPFS_BYTES = 8 * 1024 * 1024
-CHUNK = 64 * 1024
-
-
-def _namespaces_work() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False)
-    return probe.returncode == 0
 
 
 @pytest.fixture
 def small_disk_hub(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     """A SQLite hub on its own 8 MiB tmpfs, counting rate limits: (url, log, process)."""
-    if not _namespaces_work():
+    if not small_disks_work():
         pytest.skip("needs unprivileged mount namespaces (unshare -rm) for a real small disk")
     disk = tmp_path / "disk"
     disk.mkdir()
     port = free_port()
     serve = [NMEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
     serve += ["--db", f"sqlite://{disk / 'hub.db'}", "--rate-limit", "100000", "--require-keys"]
-    mount = f'mount -t tmpfs -o size={TMPFS_BYTES} tmpfs "{disk}" && exec "$@"'
-    args = ["unshare", "-rm", "sh", "-c", mount, "sh", *serve]
+    args = on_small_disk(serve, disk, TMPFS_BYTES)
     env = {**os.environ, "NMEM_HOME": str(tmp_path / "home")}
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "hub.log"
     with process(args, env, log, url + "/v1/health") as proc:
         yield url, log, proc
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system holding `disk` to the last byte; returns the filler file."""
-    filler = disk / "filler"
-    block = b"\0" * CHUNK
-    with filler.open("wb", buffering=0) as out:
-        size = CHUNK
-        while size:
-            try:
-                out.write(block[:size])
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                size //= 2  # the last few blocks, as small as the file system allows
-    return filler
 
 
 def big(id: str) -> Version:
@@ -135,3 +118,44 @@ async def test_postgresql_refusals_are_clear_errors() -> None:
             assert await store.hit("key:k", 60_000, "acct", "2027-01-15") is None  # uncounted
         finally:
             await store.close()
+
+
+@pytest.mark.worker
+def test_the_worker_on_a_full_disk_serves_reads_and_refuses_writes_with_507(
+    tmp_path: Path,
+) -> None:
+    """The Worker under `wrangler dev`, its local D1 on a tmpfs of its own, filled for real:
+    writes get the Python hub's answer, word for word, and nothing is ever a 500. Reads are
+    200 or that same 507: the Worker writes nothing for a read (sync-hub/test/storage.test.ts),
+    but the local D1 of `wrangler dev` (workerd's SQLite) fails even a SELECT with SQLITE_FULL
+    on a full disk; D1 itself, full at its size limit, still reads."""
+    if not small_disks_work():
+        pytest.skip("needs unprivileged mount namespaces (unshare -rm) for a real small disk")
+    options = HubOptions(rate_limit=100000)
+    with (
+        worker(options, tmp_path, disk_bytes=TMPFS_BYTES) as hub,
+        httpx.Client(base_url=hub.url, timeout=60) as client,
+    ):
+        ada = register(client)
+        brain = uid("brain-")
+        pushed(client, ada, brain, version("m-1"), version("m-2"))
+        filler = fill(Path(f"/proc/{hub.pid}/root") / (tmp_path / "state").relative_to("/"))
+        for _ in range(3):
+            for answer in (
+                client.post(
+                    f"/v1/brains/{brain}/pull",
+                    json={"device": device(), "cursor": 0},
+                    headers=ada.auth,
+                ),
+                client.get(f"/v1/brains/{brain}/digest", headers=ada.auth),
+                client.get("/v1/status", headers=ada.auth),
+            ):
+                if answer.status_code != 200:
+                    assert error(answer, 507, "storage_full") == MSG_STORAGE_FULL
+        refused = push(client, ada, brain, version("m-big", body={"content": "x" * 150_000}))
+        assert error(refused, 507, "storage_full") == MSG_STORAGE_FULL
+        filler.unlink()  # the operator frees space: writes work again
+        assert pull(client, ada, brain)["seq"] == 2  # nothing of the refused push was kept
+        assert pushed(client, ada, brain, version("m-3"))["seq"] == 3
+    text = hub.log.read_text()
+    assert "storage_full" in text and "internal error" not in text

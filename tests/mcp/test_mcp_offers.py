@@ -90,7 +90,8 @@ async def test_unknown_arguments_are_refused_and_argument_errors_are_one_line(
         unknown = await call_error(session, "nmem_remember", content="x", colour="blue")
         assert unknown == (
             "Error executing tool nmem_remember: unknown argument colour (nmem_remember takes"
-            " content, type, tags, priority, expires_days, encrypted, project)"
+            " content, type, tags, priority, expires_days, encrypted, project,"
+            " supersedes)"
         )
         assert "unknown argument " in await call_error(session, "nmem_stats", verbose=True)
         assert (await call(session, "nmem_stats"))["memories"] == 0  # nothing ran

@@ -19,6 +19,8 @@ TOOLS = {
     "nmem_recall",
     "nmem_edit",
     "nmem_forget",
+    "nmem_list",
+    "nmem_show",
     "nmem_stats",
     "nmem_sync",
     "nmem_sync_config",
@@ -71,11 +73,19 @@ async def test_tools_are_listed_with_schemas_enums_and_bounds(tmp_path: Path) ->
         "expires_days",
         "encrypted",
         "project",
+        "supersedes",
     }
     recall = props("nmem_recall")
-    assert set(recall) == {"query", "limit", "tags", "type", "project"}
+    assert set(recall) == {"query", "limit", "tags", "type", "project", "since", "until"}
     assert _bounds(recall["limit"])[0] == 1
-    assert set(props("nmem_edit")) == {"memory_id", "content", "tags", "priority", "type"}
+    assert set(props("nmem_edit")) == {
+        "memory_id",
+        "content",
+        "tags",
+        "priority",
+        "type",
+        "supersedes",
+    }
     assert _bounds(props("nmem_edit")["priority"]) == (0, 10)
     assert _enum(props("nmem_sync")["action"]) == ["seed", "push", "pull", "full"]
     assert _enum(props("nmem_sync")["strategy"]) == list(STRATEGIES)

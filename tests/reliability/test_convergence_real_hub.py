@@ -16,11 +16,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 from sync_devices import Hub
-from sync_model import STATS, SyncModel
+from sync_model import STATS, WithinSkewModel
 
 
-class RealHubModel(SyncModel):
+class RealHubModel(WithinSkewModel):
     fault_kinds = ("kill",)  # drop_reply and duplicate: test_convergence.py, in-process
+    # The kill restarts the hub from the thread of the request that armed it; another device's
+    # sync in flight at that moment is not what this model checks (the others run concurrent
+    # syncs against hubs that stay up).
+    concurrent = False
 
     @rule(index=st.integers(0, 3), endpoint=st.sampled_from(["push", "pull", "any"]))
     def kill_hub(self, index: int, endpoint: str) -> None:

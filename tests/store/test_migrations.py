@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -30,6 +31,7 @@ FINAL_SCHEMA = {
         "event_at",
         "expires_at",
         "project",
+        "superseded_by",
     ],
     "activations": ["memory_id", "count", "last_at"],
     "links": ["id", "a", "b", "count", "last_at"],
@@ -38,12 +40,13 @@ FINAL_SCHEMA = {
     "relations": ["src", "dst", "kind", "memory_rid"],
     "memory_fts": ["terms"],
     "quarantine": ["kind", "id", "vhash", "reason"],
+    "history": ["id", "vhash", "hlc", "version"],
 }
 
 
 def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db = connect(tmp_path / "blank.db")
-    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project"]
+    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project", "0004_history"]
     tables = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -54,7 +57,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         assert [row[1] for row in db.execute(f"PRAGMA table_info({table})")] == columns
     assert db.execute("SELECT count(*) FROM merkle").fetchone()[0] == 256
     recorded = db.execute("SELECT number, name FROM _migrations").fetchall()
-    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project")]
+    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project"), (4, "history")]
     db.close()
 
 
@@ -104,19 +107,18 @@ def test_statements_split_scripts_on_complete_statements() -> None:
     assert sqlite3.complete_statement(statements(script)[1])
 
 
-def test_projects_synced_before_the_column_existed_are_read_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A device before 0003 stored other devices' bodies with "project" whole (extra fields are
-    kept) but had nowhere to materialize it: 0003 fills the column from those bodies."""
+def _read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str) -> None:
+    """A device before migration N stored other devices' bodies whole (extra fields are kept)
+    but had no column for `field`: migration N (the last) fills it from those bodies."""
     from neuralmemory.store import migrations as module
 
     every = migrations()
-    monkeypatch.setattr(module, "migrations", lambda: every[:2])
+    number = next(m.number for m in every if field in m.sql)
+    monkeypatch.setattr(module, "migrations", lambda: every[: number - 1])
     db = connect(tmp_path / "old.db")
     migrate(db)
     with db.transaction():
-        for id_, body in (("m-a", '{"project": "github.com/ada/falcon"}'), ("m-b", "{}")):
+        for id_, body in (("m-a", json.dumps({field: value})), ("m-b", "{}")):
             db.execute(
                 "INSERT INTO records VALUES ('memory', ?, 'v', 'h', 0, 0, 0, ?)",
                 (id_, f'{{"body": {body}}}'),
@@ -126,8 +128,20 @@ def test_projects_synced_before_the_column_existed_are_read_back(
                 " VALUES (?, 'x', 0, 'fact', '[]', 5, 1)",
                 (id_,),
             )
-    monkeypatch.setattr(module, "migrations", lambda: every)
-    assert migrate(db) == ["0003_project"]
-    rows = db.execute("SELECT id, project FROM memories ORDER BY id").fetchall()
-    assert rows == [("m-a", "github.com/ada/falcon"), ("m-b", None)]
+    monkeypatch.setattr(module, "migrations", lambda: every[:number])
+    assert migrate(db) == [f"{m.number:04d}_{m.name}" for m in every if m.number == number]
+    rows = db.execute(f"SELECT id, {field} FROM memories ORDER BY id").fetchall()
+    assert rows == [("m-a", value), ("m-b", None)]
     db.close()
+
+
+def test_projects_synced_before_the_column_existed_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _read_back(tmp_path, monkeypatch, "project", "github.com/ada/falcon")
+
+
+def test_supersessions_synced_before_the_column_existed_are_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _read_back(tmp_path, monkeypatch, "superseded_by", "m-b")

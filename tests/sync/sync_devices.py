@@ -76,6 +76,7 @@ class PortalTransport(httpx.BaseTransport):
     """A sync httpx transport onto the ASGI app, run on an event loop in a helper thread."""
 
     def __init__(self, app: Any, portal: BlockingPortal) -> None:
+        self.app = app  # the hub itself, for tests that reach into its backend
         self._asgi = httpx.ASGITransport(app=app)
         self._portal = portal
 

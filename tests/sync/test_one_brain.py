@@ -92,6 +92,19 @@ class ListingBarrier(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
+def verify_shown(device: Device) -> subprocess.CompletedProcess[str]:
+    """`nmem sync verify` on the device, as a user runs it; it must say "not in sync" (3)."""
+    shown = subprocess.run(
+        [NMEM, "sync", "verify"],
+        env={**os.environ, "NMEM_HOME": str(device.home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 3, shown.stderr
+    return shown
+
+
 def test_two_first_syncs_racing_end_on_one_brain(tmp_path: Path, hub_url: str) -> None:
     a = make_device(tmp_path, "a", hub_url, "The laptop's note: deploys go out on Tuesdays")
     b = make_device(tmp_path, "b", hub_url, "The desktop's note: the VPN profile is corp-2")
@@ -148,14 +161,7 @@ def test_a_split_made_earlier_is_reported_and_healed_by_full(tmp_path: Path, hub
     for device, other in ((b, first), (a, second)):  # each sees the other's brain unmerged
         report = device.sync("verify")
         assert report["verified"] is False and report["split"] == [other]
-    shown = subprocess.run(
-        [NMEM, "sync", "verify"],
-        env={**os.environ, "NMEM_HOME": str(b.home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 3, shown.stderr
+    shown = verify_shown(b)
     assert f"other brains named default ({first})" in shown.stdout
     assert "run `nmem sync full` to merge them into one" in shown.stdout
 
@@ -169,3 +175,41 @@ def test_a_split_made_earlier_is_reported_and_healed_by_full(tmp_path: Path, hub
     assert memories(a) == memories(b) and len(memories(b)) == 2
     for device in (a, b):
         assert device.sync("verify")["verified"] is True
+
+
+def test_verify_tells_of_every_device_of_the_account(tmp_path: Path, hub_url: str) -> None:
+    """After a merge, the device that took the other brain's memories is not 'in sync' while
+    another device still syncs that brain: verify names that device and the command; the device
+    left alone on the other brain is told so, with the merge command."""
+    a = make_device(tmp_path, "a", hub_url, "The laptop's note: the wiki moved to docs.int")
+    b = make_device(tmp_path, "b", hub_url, "The desktop's note: the build cache is 40 GB")
+    c = make_device(tmp_path, "c", hub_url, "The phone's note: standup is at 9:45")
+    for device in (a, c):
+        device.sync("full")
+    with b.brain() as brain, brain.db.transaction():  # b on a brain of its own, as in the race
+        SyncState(brain.db).set(state.HUB, hub_url)
+        SyncState(brain.db).set(state.REMOTE_ID, brain.id)
+    b.sync("push")
+    first, second = (brain["brain_id"] for brain in named_on_hub(hub_url))
+    a.sync("full")  # a takes b's memory: its own view is one brain
+
+    seen = a.sync("verify")
+    assert seen["verified"] is False and seen["split"] == [] and seen["alone"] is False
+    with b.use():
+        b_id = config.device_id()
+    elsewhere = seen["elsewhere"] or []
+    assert [(d["device_id"], d["brain_id"]) for d in elsewhere] == [(b_id, second)]
+    alone = b.sync("verify")
+    assert alone["verified"] is False and alone["alone"] is True and alone["split"] == [first]
+    shown = verify_shown(b)
+    assert f"alone: this device is the only one syncing hub brain {second}" in shown.stdout
+    assert "run `nmem sync full` here to merge this device into theirs" in shown.stdout
+    shown = verify_shown(a)
+    assert f"syncs another brain named default ({second}, last sync" in shown.stdout
+    assert "run `nmem sync full` on that device to merge it into this one" in shown.stdout
+
+    for device in (b, a, c):  # b moves to the oldest brain: every device on one brain again
+        device.sync("full")
+    for device in (a, b, c):
+        report = device.sync("verify")
+        assert report["verified"] is True and report["elsewhere"] == [], report

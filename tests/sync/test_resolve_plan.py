@@ -8,10 +8,11 @@ import pytest
 
 from neuralmemory import config
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS
+from neuralmemory.config import STRATEGIES
 from neuralmemory.protocol import EMPTY_DIGEST, Limits, Version, bucket_of, item_digest
 from neuralmemory.sync import merkle, resolve
 from neuralmemory.sync.batching import ENVELOPE_BYTES, plan_batches
-from neuralmemory.sync.plan import Local, plan_incoming, plan_restore
+from neuralmemory.sync.plan import DOWNGRADE, REMOTE_DELETE, Local, plan_incoming, plan_restore
 
 
 def v(
@@ -77,8 +78,10 @@ def test_a_stamp_beyond_the_skew_bound_never_beats_a_believable_one() -> None:
         [runaway], {("memory", "m1"): Local(edit, pending=True)}, "prefer_recent", now
     )
     assert plan.rewrite and plan.rewrite[0].body == edit.body
+    # Stored (not pending): the stamps cannot say which came first, so the push asks the hub,
+    # and its conflict reply is resolved as the pending case above.
     stored = plan_incoming([runaway], {("memory", "m1"): Local(edit, pending=False)}, "x", now)
-    assert stored.rewrite and stored.rewrite[0].body == edit.body
+    assert stored.requeue == [edit] and not stored.rewrite
 
 
 def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:
@@ -213,10 +216,91 @@ def test_plan_counters_already_included_are_just_applied() -> None:
 
 
 def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
-    """Not pending and newer than the hub's: the hub was restored; ours goes back on top."""
+    """Not pending and newer than the hub's: the hub was restored; ours goes back on top. The
+    hub's is kept as a copy: a descendant stamped by a runaway clock also looks older."""
     plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
     (rewrite,) = plan.rewrite
     assert rewrite.base == BASE and rewrite.body == LOCAL.body and not plan.copies
+
+
+def test_plan_asks_the_hub_when_a_runaway_stamp_makes_the_order_unknown() -> None:
+    """A descendant stamped by a clock far ahead looks older than ours by recency, and ours
+    would look newer than an honest descendant by raw stamp: neither order is trusted, ours is
+    marked pending and the push's reply (superseded or not) decides."""
+    now = 1_700_000_010_000
+    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-b", parent="v1:" + "2" * 64)
+    plan = plan_incoming([runaway], {key(LOCAL): Local(LOCAL, pending=False)}, "x", now)
+    assert plan.requeue == [LOCAL] and not plan.apply and not plan.rewrite
+
+
+# A restored backup: LOCAL is pending again, but the hub took it long ago and moved on twice.
+EDITED = v(ms=1_700_000_003_000, dev="dev-b", parent=LOCAL.vhash, body={"content": "edited"})
+NEWEST = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, body={"content": "newest"})
+GONE = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, deleted=True)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_takes_the_hubs_version_over_a_superseded_one_under_every_strategy(
+    strategy: str,
+) -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=True)}
+    plan = plan_incoming([NEWEST], local, strategy, superseded={LOCAL.vhash})
+    assert plan.apply == [NEWEST] and not plan.rewrite and not plan.copies
+    # without the hub's word it is a rival edit, as before (a hub from before history)
+    assert plan_incoming([NEWEST], local, strategy).conflicts == 1
+
+
+def test_plan_leaves_a_pending_memory_for_the_push_to_settle_when_deferring() -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=True)}
+    plan = plan_incoming([NEWEST], local, "prefer_local", defer=True)
+    assert plan.is_empty() and plan.unchanged == 1
+    mine = v("m1", kind="activation", body=counters(a=(3, 30)))
+    theirs = v("m1", kind="activation", dev="dev-b", body=counters(b=(1, 10)))
+    merged = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "x", defer=True)
+    assert len(merged.rewrite) == 1  # counters merge at once: no copy to get wrong
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(pending: bool) -> None:
+    local = {key(LOCAL): Local(LOCAL, pending=pending)}
+    superseded = {LOCAL.vhash} if pending else set()
+    plan = plan_incoming([GONE], local, "prefer_remote", me="dev-a", superseded=superseded)
+    assert plan.apply == [GONE]
+    (copy,) = plan.copies
+    assert copy.loser == LOCAL and copy.body["strategy"] == REMOTE_DELETE
+    # another device's version, or this one's without knowing who it is: no copy
+    assert not plan_incoming([GONE], local, "x", me="dev-b", superseded=superseded).copies
+    assert not plan_incoming([GONE], local, "x", superseded=superseded).copies
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_puts_our_later_write_on_top_of_our_own_earlier_one(strategy: str) -> None:
+    """Ours replaced LOCAL here while LOCAL was pending (a lost push reply, a restored backup):
+    the hub's LOCAL has our pending version's parent and our device. Ours wins whatever the
+    strategy; LOCAL is kept as a copy (a clone of the folder on another machine writes as the
+    same device), unless it says the same."""
+    forgot = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, deleted=True)
+    plan = plan_incoming([LOCAL], {key(forgot): Local(forgot, True)}, strategy, me="dev-a")
+    (rewrite,) = plan.rewrite
+    assert rewrite.base == LOCAL and rewrite.deleted and not plan.apply
+    (copy,) = plan.copies
+    assert copy.loser == LOCAL
+    again = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, body=LOCAL.body)
+    plan = plan_incoming([LOCAL], {key(again): Local(again, True)}, strategy, me="dev-a")
+    assert len(plan.rewrite) == 1 and not plan.copies
+
+
+def test_plan_never_applies_a_plaintext_downgrade_as_a_local_write() -> None:
+    sealed = v(body={"ciphertext": "gAAAA", "encrypted": True}, parent=BASE.vhash)
+    plain = v(ms=1_700_000_009_000, dev="dev-x", parent=sealed.vhash, body={"content": "curl"})
+    for pending in (True, False):
+        local = {key(sealed): Local(sealed, pending=pending)}
+        plan = plan_incoming([plain], local, "prefer_local", me="dev-a")
+        assert plan.apply == [plain] and not plan.rewrite  # stored: the brain quarantines it
+        (copy,) = plan.copies
+        assert copy.loser == sealed and copy.body["strategy"] == DOWNGRADE
+    mine = v(ms=1_700_000_009_000, dev="dev-a", parent=sealed.vhash, body={"content": "mine"})
+    assert not plan_incoming([mine], {key(sealed): Local(sealed, False)}, "x", me="dev-a").copies
 
 
 def test_plan_restore_swaps_the_loser_back_and_keeps_the_displaced_version() -> None:

@@ -1,18 +1,28 @@
-"""`nmem sync restore` as users run it (a subprocess, against a real `nmem serve`): with auto-sync
-on, the restored version reaches the hub before the command returns -- a command's own timers
-would die with it -- and a hub that cannot be reached never undoes the restore."""
+"""Restores. `nmem sync restore` as users run it (a subprocess, against a real `nmem serve`): with
+auto-sync on, the restored version reaches the hub before the command returns -- a command's own
+timers would die with it -- and a hub that cannot be reached never undoes the restore. And a
+device folder restored from a backup (issue 22): under every strategy, no delete comes back, no
+newer edit is reverted, and no conflict copy is made for a version the hub had moved past."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sync_devices import NMEM, Device, Hub
+import pytest
+from sync_devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 
+from neuralmemory.config import STRATEGIES
+from neuralmemory.protocol import Version
 from neuralmemory.sync import service
+from neuralmemory.sync.engine import apply_plan
+from neuralmemory.sync.plan import ConflictCopy, Plan
+from neuralmemory.sync.resolve import conflict_body, conflict_id
 
 
 def nmem_json(home: Path, *args: str) -> Any:
@@ -82,3 +92,107 @@ def test_cli_restore_keeps_the_restore_when_the_hub_is_down(hub: Hub, tmp_path: 
     assert nmem_json(a.home, "sync", "full")["pushed"] >= 1
     b.sync("pull")
     assert content(b, mid) == "The release train leaves on Wednesday"
+
+
+# ---------------------------------------------------------------- a device restored from a backup
+
+
+@pytest.fixture
+def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Device, Device]]:
+    """Two devices of one brain on an in-process hub, both with the strategy under test."""
+    with in_process_hub(tmp_path / "hub.db") as transport:
+        a, b = (Device(tmp_path / name, LOCAL_URL, transport) for name in ("a", "b"))
+        for device in (a, b):
+            device.configure(hub_url=LOCAL_URL, conflict_strategy=request.param, auto_sync=False)
+        yield a, b
+
+
+def edit(device: Device, memory_id: str, text: str) -> None:
+    with device.brain() as brain:
+        brain.edit(memory_id, content=text)
+
+
+def backup_then_move_on(a: Device, b: Device, tmp_path: Path) -> tuple[str, str, Path]:
+    """The issue's scenario: a's folder is copied while its edits of two memories are unpushed;
+    a then pushes them; b edits one and deletes it, and edits the other twice, syncing each
+    time, so the hub is two versions past what the copy holds. Returns (deleted, edited, copy)."""
+    with a.brain() as brain:
+        gone = brain.remember("The falcon deploy runs on Fridays").memory.id
+        kept = brain.remember("The billing ledger closes at noon").memory.id
+    a.sync()
+    b.sync()
+    edit(a, gone, "The falcon deploy runs on Thursdays")
+    edit(a, kept, "The billing ledger closes at one")
+    copy = tmp_path / "a-backup"
+    shutil.copytree(a.home, copy)  # two edits not pushed yet
+    a.sync()
+    b.sync()
+    for text in ("The falcon deploy runs on Mondays", None):
+        if text is None:
+            with b.brain() as brain:
+                brain.forget(gone)
+        else:
+            edit(b, gone, text)
+        b.sync()
+    for text in ("The billing ledger closes at two", "The billing ledger closes at three"):
+        edit(b, kept, text)
+        b.sync()
+    return gone, kept, copy
+
+
+def restore_folder(device: Device, copy: Path) -> None:
+    shutil.rmtree(device.home)
+    shutil.copytree(copy, device.home)
+
+
+def assert_newest_everywhere(devices: tuple[Device, ...], gone: str, kept: str) -> None:
+    for device in devices:
+        with device.brain() as brain:
+            assert brain.changes.current("memory", gone).version.deleted, "a delete came back"
+            assert brain.get(kept).content == "The billing ledger closes at three"
+        with device.use():
+            copies = service.list_conflicts()
+        # No copy for the edited memory: the backup's version is an ancestor, not a rival.
+        # The deleted one is kept once, as this device's version a remote delete replaced.
+        assert [(c["record"]["id"], c["strategy"]) for c in copies] == [(gone, "remote_delete")]
+        assert "Thursdays" in copies[0]["loser"]["preview"]
+
+
+@pytest.mark.parametrize("steps", [("full",), ("pull", "push")], ids=" then ".join)
+@pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
+def test_a_restored_backup_brings_no_delete_back_and_reverts_no_edit(
+    pair: tuple[Device, Device], steps: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`sync full`, and `sync pull` then `sync push` (which used to show deleted memories live
+    until the next full sync)."""
+    a, b = pair
+    gone, kept, copy = backup_then_move_on(a, b, tmp_path)
+    restore_folder(a, copy)
+    for step in steps:
+        a.sync(step)
+    b.sync("pull")
+    assert_newest_everywhere((a, b), gone, kept)
+    assert a.sync("verify")["verified"] is True
+
+
+def test_a_write_that_loses_twice_under_two_vhashes_is_kept_once(tmp_path: Path) -> None:
+    """The same substance lost as pushed and as rewritten (a restored backup brings back the
+    first after the second lost too): one conflict copy, not two."""
+    with Device(tmp_path / "a", LOCAL_URL).brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+        first = brain.changes.current("memory", mid)
+        assert first is not None
+        brain.edit(mid, content="The release train leaves on Friday")
+        rewritten = brain.changes.current("memory", mid)
+        assert rewritten is not None
+        twin = Version.create(
+            **{f: getattr(first.version, f) for f in ("kind", "id", "device_id", "body")},
+            hlc=rewritten.version.hlc,
+            parent="v1:" + "0" * 64,
+        )
+        for loser in (first.version, twin):  # two vhashes, one substance
+            copy = ConflictCopy(
+                conflict_id(loser), conflict_body(loser, "v1:" + "1" * 64, "x"), loser
+            )
+            apply_plan(brain, Plan(copies=[copy]))
+        assert len([v for v in brain.changes.versions("conflict") if not v.deleted]) == 1

@@ -108,8 +108,11 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
     brain_path(name)  # validates the name before asking
     if not yes:
         click.confirm(f"Delete brain {name} and all its memories on this device?", abort=True)
-    path = delete_brain(name)
+    done = delete_brain(name)
     if as_json:
-        emit_json({"deleted": name, "path": str(path)})
+        emit_json(done.to_json())
         return
     click.echo(f"Deleted brain {name}")
+    if done.current is not None:
+        made = " (an empty one, made anew)" if done.recreated else ""
+        click.echo(f"Now using brain {done.current}{made}")

@@ -39,7 +39,11 @@ def handled(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return result
+        except BrokenPipeError:
+            raise  # the reader stopped early (`nmem list | head`): click exits 1, silently
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: a usage error, an exit code, Ctrl-C
         except NmemError as exc:

@@ -10,6 +10,7 @@ import click
 
 from neuralmemory import __version__
 from neuralmemory.cli.brain import brain
+from neuralmemory.cli.browse import list_, show
 from neuralmemory.cli.common import NmemGroup
 from neuralmemory.cli.hooks import hook, hooks
 from neuralmemory.cli.hub import hub
@@ -18,6 +19,7 @@ from neuralmemory.cli.mcp import mcp
 from neuralmemory.cli.memory import edit, forget, recall, remember, stats
 from neuralmemory.cli.serve import serve
 from neuralmemory.cli.sync import sync
+from neuralmemory.cli.transfer import export, import_
 
 
 @click.group(cls=NmemGroup)
@@ -26,7 +28,7 @@ def cli() -> None:
     """Neural Memory: associative memory for AI agents, synced through a hub you host."""
 
 
-for command in (remember, recall, edit, forget, stats, brain, keys):
+for command in (remember, recall, edit, forget, list_, show, export, import_, stats, brain, keys):
     cli.add_command(command)
 cli.add_command(mcp)
 cli.add_command(hooks)

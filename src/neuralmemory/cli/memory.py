@@ -45,16 +45,45 @@ def _after_write(name: str) -> None:
         service.after_write(name)
 
 
+supersedes_option = click.option(
+    "--supersedes",
+    metavar="OLD_ID",
+    help="This memory replaces OLD_ID: kept in history, marked superseded, out of recall.",
+)
+since_option = click.option(
+    "--since", help="Only memories remembered since then: 7d, 12h, 30m, 2w or a date (UTC)."
+)
+until_option = click.option(
+    "--until", help="Only memories remembered before then (a date: to its end), as --since."
+)
+
+
+def _window(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    from neuralmemory.clock import wall_ms
+    from neuralmemory.core.timespan import parse_window
+
+    return parse_window(since, until, wall_ms())
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table at most 80 columns wide (or the terminal's width): a column named `id` is never
+    wrapped, so an id can be copied whole; the others fold."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for n, column in enumerate(columns):
+        if column == "id":
+            widest = max((len(row[n]) for row in rows), default=2)
+            table.add_column(column, no_wrap=True, min_width=widest)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 80
+    console.print(table)
 
 
 @click.command()
@@ -69,6 +98,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     help="The project it belongs to (default: the current folder's git remote or top folder;"
     ' "" for none).',
 )
+@supersedes_option
 @brain_option
 @json_option
 @handled
@@ -80,6 +110,7 @@ def remember(
     expires_days: int | None,
     encrypted: bool,
     project: str | None,
+    supersedes: str | None,
     brain: str | None,
     as_json: bool,
 ) -> None:
@@ -97,9 +128,10 @@ def remember(
             expires_days=expires_days,
             encrypted=encrypted,
             project=_project(project),
+            supersedes=supersedes,
         )
         name = opened.name
-    if result.created:
+    if result.created or supersedes:
         _after_write(name)
     if as_json:
         emit_json(result.to_json())
@@ -108,6 +140,8 @@ def remember(
     verb = "Remembered" if result.created else "Already remembered"
     tags_text = f", tags: {', '.join(memory.tags)}" if memory.tags else ""
     click.echo(f"{verb} {memory.id} ({memory.type}{tags_text})")
+    if supersedes:
+        click.echo(f"It supersedes {supersedes} (kept, out of recall: nmem show {supersedes})")
 
 
 @click.command()
@@ -120,6 +154,8 @@ def remember(
     help="Its memories first, then those of no project (default: the current folder's);"
     ' "*" for every project.',
 )
+@since_option
+@until_option
 @brain_option
 @json_option
 @handled
@@ -129,13 +165,22 @@ def recall(
     tags: tuple[str, ...],
     type_: str | None,
     project: str | None,
+    since: str | None,
+    until: str | None,
     brain: str | None,
     as_json: bool,
 ) -> None:
     """Recall memories related to QUERY, by association; best first (the project's first)."""
+    start, end = _window(since, until)
     with _open(brain) as opened:
         hits = opened.recall(
-            query, limit=limit, tags=split_tags(tags), type=type_, project=_project(project)
+            query,
+            limit=limit,
+            tags=split_tags(tags),
+            type=type_,
+            project=_project(project),
+            since=start,
+            until=end,
         )
         name = opened.name
     if hits:
@@ -156,11 +201,17 @@ def recall(
                 hit.memory.id,
                 hit.memory.type,
                 hit.memory.content if hit.memory.content is not None else "(encrypted, no key)",
-                " > ".join(hit.path) if hit.via != "text" else "words",
+                " > ".join(map(_step, hit.path)) if hit.via != "text" else "words",
             ]
             for n, hit in enumerate(hits, 1)
         ],
     )
+
+
+def _step(step: str) -> str:
+    """A path step as the table shows it: a memory by its id's start (the id column and --json
+    have it whole), so the path stays readable at 80 columns."""
+    return step[7:17] + "…" if step.startswith("memory:") else step
 
 
 @click.command()
@@ -169,6 +220,7 @@ def recall(
 @tags_option
 @click.option("--priority", type=int, help="0 to 10.")
 @click.option("--type", "type_", type=click.Choice(TYPES), help="New type.")
+@supersedes_option
 @brain_option
 @json_option
 @handled
@@ -178,13 +230,19 @@ def edit(
     tags: tuple[str, ...],
     priority: int | None,
     type_: str | None,
+    supersedes: str | None,
     brain: str | None,
     as_json: bool,
 ) -> None:
     """Edit a memory: a new version of the same memory (what sync arbitrates)."""
     with _open(brain) as opened:
         memory = opened.edit(
-            memory_id, content=content, tags=split_tags(tags), priority=priority, type=type_
+            memory_id,
+            content=content,
+            tags=split_tags(tags),
+            priority=priority,
+            type=type_,
+            supersedes=supersedes,
         )
         name = opened.name
     _after_write(name)
@@ -192,23 +250,33 @@ def edit(
         emit_json(memory.to_json())
         return
     click.echo(f"Edited {memory.id}")
+    if supersedes:
+        click.echo(f"It supersedes {supersedes} (kept, out of recall: nmem show {supersedes})")
 
 
 @click.command()
 @click.argument("memory_id")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @brain_option
 @json_option
 @handled
-def forget(memory_id: str, brain: str | None, as_json: bool) -> None:
+def forget(memory_id: str, dry_run: bool, brain: str | None, as_json: bool) -> None:
     """Forget a memory (a tombstone that syncs, so it never comes back)."""
     with _open(brain) as opened:
-        opened.forget(memory_id)
+        gone = opened.forget(memory_id, dry_run=dry_run)
         name = opened.name
-    _after_write(name)
+    if not dry_run:
+        _after_write(name)
     if as_json:
-        emit_json({"id": memory_id, "forgotten": True})
+        emit_json(gone.to_json())
         return
-    click.echo(f"Forgot {memory_id}")
+    links = f" and {gone.links} learned link{'s' * (gone.links != 1)}" if gone.links else ""
+    if dry_run:
+        text = gone.memory.content if gone.memory and gone.memory.content else "(encrypted)"
+        click.echo(f"Would forget {memory_id}{links}: {text}")
+        click.echo(f"Nothing was deleted; to delete it: nmem forget {memory_id}")
+        return
+    click.echo(f"Forgot {memory_id}{links}")
 
 
 @click.command()

@@ -17,7 +17,7 @@ import click
 from neuralmemory.cli.common import brain_option, emit_json, handled, json_option, short_time
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.models import KeyStatus
-from neuralmemory.errors import MSG_SPLIT
+from neuralmemory.errors import MSG_ALONE, MSG_ELSEWHERE, MSG_SPLIT
 from neuralmemory.sync.results import (
     BrainSyncFailed,
     ConfigView,
@@ -109,7 +109,7 @@ def _report(r: SyncResult | BrainSyncFailed) -> str:
     joined = f" (joined hub brain {r['joined']})" if r["joined"] else ""
     line = f"{r['brain']}: {r['action']} {', '.join(parts)}{joined} in {r['duration_ms']} ms"
     line = f"{line} - {verdict}" if verdict else line
-    return _with_split(line, r["brain"], r.get("split"))
+    return _with_elsewhere(_with_split(line, r["brain"], r.get("split")), r)
 
 
 def _last_sync(r: SyncResult) -> str:
@@ -124,6 +124,24 @@ def _with_split(line: str, name: str, split: list[str] | None) -> str:
     if not split:
         return line
     return f"{line}\n{MSG_SPLIT.format(name=name, ids=', '.join(split))}"
+
+
+def _with_elsewhere(line: str, r: SyncResult) -> str:
+    """The devices of the account that sync another brain of this name (verify, repair)."""
+    if r.get("alone"):
+        return f"{line}\n{MSG_ALONE.format(mine=r['hub_brain'], name=r['brain'])}"
+    lines = [line]
+    for device in r.get("elsewhere") or []:
+        lines.append(
+            MSG_ELSEWHERE.format(
+                device=device["name"],
+                device_id=device["device_id"],
+                name=r["brain"],
+                brain_id=device["brain_id"],
+                when=device["last_sync_at"] or "never",
+            )
+        )
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ Whatever reads a stored body later (materialization, recall's counters, conflict
 through these models too, so a quarantined body is skipped there instead of raising.
 
   memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
-               "created_at", "event_at", "expires_at", "project"?}
+               "created_at", "event_at", "expires_at", "project"?, "superseded_by"?}
   activation  {"devices": {device_id: {"count", "last"}}}
   link        {"a", "b", "devices": {...}}
   conflict    {"record": {"kind", "id"}, "loser": version, "winner", "strategy"}
@@ -61,6 +61,7 @@ class MemoryBody(_Body):
     event_at: Ms | None = None
     expires_at: Ms | None = None
     project: Annotated[StrictStr, Field(min_length=1, max_length=MAX_PROJECT_CHARS)] | None = None
+    superseded_by: Id | None = None  # the memory that replaced this one (nmem --supersedes)
 
     @model_validator(mode="after")
     def _consistent(self) -> MemoryBody:

@@ -9,7 +9,8 @@ derivable from the memory records alone.
 
 Record bodies (what syncs; docs/cli.md repeats them):
   memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
-               "created_at", "event_at", "expires_at"}            strength = activation at write
+               "created_at", "event_at", "expires_at", "project"?, "superseded_by"?}
+                                                                   strength = activation at write
   activation  {"devices": {device_id: {"count", "last"}}}          id = the memory's id
   link        {"a", "b", "devices": {...}}                          id = reinforce.link_id(a, b)
 """
@@ -28,10 +29,25 @@ from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
 from neuralmemory.core import bodies, crypto, e2e, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
-from neuralmemory.core.models import BrainInfo, Hit, KeyStatus, Memory, Remembered, Stats
+from neuralmemory.core.models import (
+    BrainInfo,
+    DeletedBrain,
+    Forgotten,
+    Hit,
+    KeyStatus,
+    Memory,
+    Remembered,
+    Stats,
+)
 from neuralmemory.core.project import ALL, check_project
 from neuralmemory.core.recall import SEALED, TEXT_ACTIVATION, Scored, build_query, rank
-from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, CryptoError, InvalidInput, NotFound
+from neuralmemory.errors import (
+    MSG_BRAIN_NOT_FOUND,
+    MSG_DOWNGRADE,
+    CryptoError,
+    InvalidInput,
+    NotFound,
+)
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
@@ -86,6 +102,7 @@ def _memory_row(version: Version) -> MemoryRow:
         body.get("event_at"),
         body.get("expires_at"),
         body.get("project"),
+        body.get("superseded_by"),
     )
 
 
@@ -161,14 +178,23 @@ def use_brain(name: str) -> None:
     config.save_config(cfg)
 
 
-def delete_brain(name: str) -> Path:
-    """Delete a brain's file (its key file is kept: other devices may still need it)."""
+def delete_brain(name: str) -> DeletedBrain:
+    """Delete a brain's file (its key file is kept: other devices may still need it). Deleting
+    the current brain makes another one current (the first by name), or recreates an empty
+    `default` when none is left, so every command keeps working."""
     path = brain_path(name)
     if not path.exists():
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}")
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint="`nmem brain list` names them")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
+    if name != current_brain_name():
+        return DeletedBrain(name, str(path), None, recreated=False)
+    left = sorted(found.stem for found in brains_dir().glob("*.db"))
+    current = left[0] if left else DEFAULT_BRAIN
+    if not left:
+        open_brain(DEFAULT_BRAIN, create=True).close()
+    use_brain(current)
+    return DeletedBrain(name, str(path), current, recreated=not left)
 
 
 def import_key(source: Path, passphrase: str) -> dict[str, Any]:
@@ -276,10 +302,33 @@ def _scope(project: str | None) -> str | None:
     return None if project is None or project == ALL else check_project(project)
 
 
-def _wanted(row: MemoryRow, now: int, tags: set[str], type_: str | None, scope: str | None) -> bool:
-    """A recall filter: the memory has not expired, has the type and all the tags asked for, and
-    is of the project in scope or of none."""
+#: (since, until) in epoch ms: created at or after `since`, before `until`; None: open
+Window = tuple[int | None, int | None]
+OPEN: Window = (None, None)
+
+
+def check_window(since: int | None, until: int | None) -> Window:
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("--since must be earlier than --until", hint="swap them")
+    return since, until
+
+
+def _wanted(
+    row: MemoryRow,
+    now: int,
+    tags: set[str],
+    type_: str | None,
+    scope: str | None,
+    window: Window = OPEN,
+) -> bool:
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, was
+    created within the window, and is of the project in scope or of none."""
     if row.expires_at is not None and row.expires_at <= now:
+        return False
+    since, until = window
+    if (since is not None and row.created_at < since) or (
+        until is not None and row.created_at >= until
+    ):
         return False
     if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
         return False
@@ -408,9 +457,11 @@ class Brain:
         expires_days: int | None = None,
         encrypted: bool = False,
         project: str | None = None,
+        supersedes: str | None = None,
     ) -> Remembered:
         """Store a memory, of `project` when given; the same plaintext remembered twice is one
-        memory (created=False, and its project stays the first one's)."""
+        memory (created=False, and its project stays the first one's). `supersedes`: the id of
+        a memory this one replaces (kept, marked superseded, out of recall)."""
         text = _check_content(content)
         if not isinstance(encrypted, bool):
             raise InvalidInput("encrypted must be true or false")
@@ -449,14 +500,16 @@ class Brain:
             body["content"] = text
             body["event_at"] = extract(text, now_ms=now).event_at
         with self.db.transaction():
-            existing = sql.get_memory(self.db, memory_id)
-            if existing is not None:
-                return Remembered(self._memory(existing), created=False)
-            strength = reinforce.millionths(reinforce.activation(0, now, now))
-            self.materialize(self.changes.write("memory", memory_id, body=body, strength=strength))
+            created = sql.get_memory(self.db, memory_id) is None
+            if created:
+                strength = reinforce.millionths(reinforce.activation(0, now, now))
+                version = self.changes.write("memory", memory_id, body=body, strength=strength)
+                self.materialize(version)
+            if supersedes is not None:
+                self._supersede(supersedes, memory_id)
             row = sql.get_memory(self.db, memory_id)
         assert row is not None
-        return Remembered(self._memory(row), created=True)
+        return Remembered(self._memory(row), created=created)
 
     def edit(
         self,
@@ -466,8 +519,14 @@ class Brain:
         tags: Iterable[str] | None = None,
         priority: int | None = None,
         type: str | None = None,
+        supersedes: str | None = None,
     ) -> Memory:
-        """A new version of the same memory (what sync's conflict strategies arbitrate)."""
+        """A new version of the same memory (what sync's conflict strategies arbitrate); with
+        `supersedes`, this memory replaces that one. Asking to change nothing is an error."""
+        if (content, tags, priority, type, supersedes) == (None,) * 5:
+            raise InvalidInput(
+                "nothing to change", hint="give content, tags, priority, type or supersedes"
+            )
         text = None if content is None else _check_content(content)
         clean_tags = None if tags is None else _check_tags(tags)
         level = None if priority is None else _check_priority(priority)
@@ -493,20 +552,46 @@ class Brain:
                 self.materialize(
                     self.changes.write("memory", id, body=body, strength=self._strength_now(id))
                 )
+            if supersedes is not None:
+                self._supersede(supersedes, id)
             row = sql.get_memory(self.db, id)
         assert row is not None
         return self._memory(row)
 
-    def forget(self, id: str) -> None:
-        """Delete a memory: tombstones for it, its activation and its learned links."""
+    def _supersede(self, old: str, new: str) -> None:
+        """Mark memory `old` as replaced by `new` (a new version of it, which syncs); in the
+        caller's transaction, after `new` exists."""
+        if not isinstance(old, str) or old == new:
+            raise InvalidInput("a memory cannot supersede itself", hint="give another memory's id")
+        body = dict(self._live("memory", old).body)
+        replacing = sql.get_memory(self.db, new)
+        if replacing is not None and replacing.superseded_by is not None:
+            raise InvalidInput(
+                f"{new} is itself superseded by {replacing.superseded_by}",
+                hint=f"supersede {old} with {replacing.superseded_by} instead",
+            )
+        if body.get("superseded_by") != new:
+            body["superseded_by"] = new
+            version = self.changes.write("memory", old, body=body, strength=self._strength_now(old))
+            self.materialize(version)
+
+    def forget(self, id: str, *, dry_run: bool = False) -> Forgotten:
+        """Delete a memory: tombstones for it, its activation and its learned links. With
+        `dry_run`, only says what would be deleted."""
         with self.db.transaction():
             self._live("memory", id)
-            self.materialize(self.changes.write("memory", id, deleted=True))
             activation = self.changes.current("activation", id)
+            links = [link_id for link_id, _, _, _ in sql.links_of(self.db, [id])]
+            row = sql.get_memory(self.db, id)
+            gone = Forgotten(id, None if row is None else self._memory(row), len(links), dry_run)
+            if dry_run:
+                return gone
+            self.materialize(self.changes.write("memory", id, deleted=True))
             if activation is not None and not activation.version.deleted:
                 self.materialize(self.changes.write("activation", id, deleted=True))
-            for link_id, _, _, _ in sql.links_of(self.db, [id]):
+            for link_id in links:
                 self.materialize(self.changes.write("link", link_id, deleted=True))
+        return gone
 
     def _live(self, kind: str, id: str) -> Version:
         if not isinstance(id, str):
@@ -553,11 +638,14 @@ class Brain:
         type: str | None = None,
         reinforce: bool = True,
         project: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
     ) -> list[Hit]:
         """Memories related to `query`, best first, each with its score and linking path.
 
         With a project, only its memories and those of no project, its own first (each part
-        best first); None or "*": every memory.
+        best first); None or "*": every memory. `since`/`until` (epoch ms) keep the memories
+        created in that window.
 
         Recall reinforces what it returns (Hebbian): each of the best REINFORCED hits gains one
         use on its activation counter, and so does the learned link along its hop-2 path;
@@ -568,6 +656,7 @@ class Brain:
         wanted_tags = set(_check_tags(tags))
         wanted_type = None if type is None else _check_type(type)
         scope = _scope(project)
+        window = check_window(since, until)
         now = self._now()
         # With the brain's key the query is also sealed, to meet encrypted memories; without
         # any, the sealed words match nothing. Asking whether any memory is encrypted would
@@ -581,7 +670,7 @@ class Brain:
                 links=self._links_by_rid,
                 strength=lambda rids: self._strengths(rids, now),
             )
-            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type, scope)
+            picked = self._pick(ranked, limit, now, wanted_tags, wanted_type, scope, window)
             hits, sources = self._hits(picked)
         if reinforce and hits:
             self._reinforce(hits, sources)
@@ -595,18 +684,19 @@ class Brain:
         tags: set[str],
         type_: str | None,
         scope: str | None,
+        window: Window = OPEN,
     ) -> list[tuple[Scored, MemoryRow]]:
         """The first `limit` ranked memories that have not expired and pass the filters; with a
         project in scope, its own first, then those of no project (each part in rank order)."""
         picked: list[tuple[Scored, MemoryRow]] = []
         # Filters may reject many of the best: read more rows per chunk then. Without them
         # only an expired memory is skipped, and `limit` rows nearly always suffice.
-        step = 4 * limit if tags or type_ or scope else limit
+        step = 4 * limit if tags or type_ or scope or window != OPEN else limit
         for start in range(0, len(ranked), step):
             chunk = ranked[start : start + step]
             rows = sql.memories_by_rid(self.db, [s.rid for s in chunk])
             kept = [(item, rows[item.rid]) for item in chunk]
-            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_, scope)]
+            picked += [pair for pair in kept if _wanted(pair[1], now, tags, type_, scope, window)]
             if len(picked) >= limit:
                 break
         if scope is not None:
@@ -673,15 +763,19 @@ class Brain:
 
     # -------------------------------------------------------------------- materialization
 
-    def materialize(self, *versions: Version) -> None:
+    def materialize(
+        self, *versions: Version, refused: Sequence[tuple[str, str, str, str]] = ()
+    ) -> None:
         """Make the local tables reflect records' current versions (local or pulled).
 
         A page of pulled versions is materialized together, so the concept graph of all its
         memories is written in a few bulk statements. Only a record's last version matters:
-        materializing a version replaces whatever an earlier one left.
+        materializing a version replaces whatever an earlier one left. `refused`: quarantine
+        rows (kind, id, vhash, reason) of versions refused for a reason of their own.
         """
         latest = {(v.kind, v.id): v for v in versions}
         poison = _quarantine(latest.values())
+        poison.update({(row[0], row[1]): row for row in refused})
         sql.release(self.db, [key for key in latest if key not in poison])
         sql.quarantine(self.db, list(poison.values()))
         # A quarantined version is stored, never materialized: what an earlier valid version
@@ -726,7 +820,10 @@ class Brain:
 
     def _derive(self, row: MemoryRow, rid: int) -> sql.Derived | None:
         """Memory `rid`'s concepts, relations and FTS text (sealed for an encrypted one); None
-        for an encrypted memory this device cannot read."""
+        for an encrypted memory this device cannot read, and for a superseded one (kept, but
+        recall neither returns it nor spreads through it)."""
+        if row.superseded_by is not None:
+            return None
         if not row.encrypted:
             assert row.content is not None
             found = extract(row.content, now_ms=row.created_at, tags=row.tags)
@@ -942,10 +1039,28 @@ class Brain:
     def apply_remote(self, *versions: Version) -> None:
         """Store hub versions as their records' current ones (not pending) and materialize them,
         in one transaction: create, update or delete memories and rebuild their derived graph,
-        or set counters. A whole pulled page goes through here at once."""
+        or set counters. A whole pulled page goes through here at once. A plaintext version of a
+        memory encrypted here, written by another device, is stored but quarantined: no edit
+        makes an encrypted memory plaintext, so only a faulty or hostile writer does."""
         with self.db.transaction():
+            refused = self._downgrades(versions)
             self.changes.store_many(versions)
-            self.materialize(*versions)
+            self.materialize(*versions, refused=refused)
+
+    def _downgrades(self, versions: Sequence[Version]) -> list[tuple[str, str, str, str]]:
+        """Quarantine rows of the versions that would make a memory encrypted here plaintext."""
+        plain = {
+            v.id: v
+            for v in versions
+            if v.kind == "memory"
+            and not v.deleted
+            and "ciphertext" not in v.body
+            and v.device_id != self.changes.device_id
+        }
+        return [
+            ("memory", id, plain[id].vhash, MSG_DOWNGRADE.format(device=plain[id].device_id))
+            for id in sorted(sql.encrypted_among(self.db, plain))
+        ]
 
     def write_record(
         self,
@@ -1077,6 +1192,7 @@ class Brain:
             strength=reinforce.activation(count, last or created, self._now()),
             access_count=count,
             project=row.project,
+            superseded_by=row.superseded_by,
         )
 
     def _strengths(self, rids: list[int], now: int) -> dict[int, float]:

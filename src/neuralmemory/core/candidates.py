@@ -75,6 +75,7 @@ class Seeds:
 
     total: int  # indexed memories
     df: dict[str, int]  # postings of every query concept found, by key
+    ids: dict[str, int]  # neuron id of every query concept found, by key
     neurons: list[sql.Neuron]  # the seeds, strongest first
     weight: dict[int, float]  # seed neuron id -> its IDF, normalized to the strongest's
     terms: dict[int, Step]  # seed neuron id -> the step that names it
@@ -91,7 +92,8 @@ class Seeds:
             weight = {nid: w / top for nid, w in weight.items()}
         terms = {n.id: Step("term", labels.get(n.key, n.key)) for n in seeds}
         df = {n.key: n.df for n in found}
-        return cls(total, df, seeds, weight, terms, sum(weight.values()) or 1.0)
+        ids = {n.key: n.id for n in found}
+        return cls(total, df, ids, seeds, weight, terms, sum(weight.values()) or 1.0)
 
     def novelty(self, held: frozenset[int], target: Iterable[int]) -> float:
         """Share of a source's query weight that the target does not already match (1 for a

@@ -23,6 +23,7 @@ class Memory:
     strength: float  # activation in [0, 1] now
     access_count: int
     project: str | None = None  # the project it belongs to (core/project.py); None: none
+    superseded_by: str | None = None  # the memory that replaced it (out of recall, kept)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -39,6 +40,23 @@ class Remembered:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.memory.id, "created": self.created, "memory": self.memory.to_json()}
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    id: str
+    memory: Memory | None  # as it was (None: a row this device never materialized)
+    links: int  # learned links deleted with it, or that would be
+    dry_run: bool  # True: nothing was deleted
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "forgotten": not self.dry_run,
+            "dry_run": self.dry_run,
+            "links": self.links,
+            "memory": None if self.memory is None else self.memory.to_json(),
+        }
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,17 @@ class BrainInfo:
     path: str
     current: bool
     db_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeletedBrain:
+    deleted: str
+    path: str
+    current: str | None  # the brain now current, when the deleted one was (else None)
+    recreated: bool  # the deleted brain was the last one: an empty `default` was made
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -32,6 +32,7 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from pydantic import BaseModel, Field, ValidationError
 
 from neuralmemory import __version__
+from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, RedactKeys, redact_keys
 from neuralmemory.core.brain import (
     DEFAULT_PRIORITY,
@@ -45,8 +46,11 @@ from neuralmemory.core.brain import (
     current_brain_name,
     open_brain,
 )
+from neuralmemory.core.browse import list_memories
+from neuralmemory.core.browse import show as show_memory
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
+from neuralmemory.core.timespan import parse_window
 from neuralmemory.errors import InternalError, InvalidInput, NmemError
 from neuralmemory.mcp import offers
 from neuralmemory.mcp.hints import as_calls
@@ -64,6 +68,22 @@ else:
     MemoryType = Literal[MEMORY_TYPES]
     Strategy = Literal[STRATEGIES]
 
+Supersedes = Annotated[
+    str | None,
+    Field(
+        pattern=ID_PATTERN,
+        description="The id of a memory this one replaces: it is kept, marked superseded, and "
+        "recall no longer returns it.",
+    ),
+]
+When = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description='A span back from now ("7d", "12h", "30m", "2w") or a UTC date '
+        '("2026-12-01", "2026-12-01T09:30").',
+    ),
+]
 MemoryId = Annotated[
     str, Field(pattern=ID_PATTERN, description="A memory id, as nmem_recall returns it (m-...).")
 ]
@@ -77,6 +97,10 @@ Priority = Annotated[
 TypeField = Annotated[
     MemoryType | None, Field(description="The kind of memory; detected from the text when omitted.")
 ]
+TagFilter = Annotated[Tags | None, Field(description="Only memories carrying all of these tags.")]
+TypeFilter = Annotated[MemoryType | None, Field(description="Only memories of this type.")]
+Since = Annotated[When, Field(description="Only memories remembered since then.")]
+Until = Annotated[When, Field(description="Only memories remembered before then.")]
 
 # This server's debounced auto-sync after writes: started by the first write, stopped by main().
 AUTO_SYNC: AutoSync = service.auto_scheduler()
@@ -123,6 +147,7 @@ def nmem_remember(
             'this server in (its git remote); "" for none (a fact of no one project).',
         ),
     ] = None,
+    supersedes: Supersedes = None,
 ) -> RememberOut:
     """Save one thing worth knowing in a later session to the user's long-term memory.
 
@@ -144,6 +169,7 @@ def nmem_remember(
             expires_days=expires_days,
             encrypted=encrypted,
             project=resolve_project(project, Path.cwd()),
+            supersedes=supersedes,
         )
     service.after_write(brain.name, AUTO_SYNC)
     return RememberOut.of(done)
@@ -159,10 +185,8 @@ def nmem_recall(
         ),
     ],
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many memories.")] = 5,
-    tags: Annotated[
-        Tags | None, Field(description="Only memories carrying all of these tags.")
-    ] = None,
-    type: Annotated[MemoryType | None, Field(description="Only memories of this type.")] = None,
+    tags: TagFilter = None,
+    type: TypeFilter = None,
     project: Annotated[
         str | None,
         Field(
@@ -171,6 +195,8 @@ def nmem_recall(
             'the project your client started this server in; "*" for every project.',
         ),
     ] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> RecallOut:
     """Search the user's long-term memory by association; the best matches come first.
 
@@ -180,9 +206,16 @@ def nmem_recall(
     concepts (via/path say how). Pass a memory's id to nmem_edit or nmem_forget. Recalling
     strengthens the memories it returns.
     """
+    start, end = parse_window(since, until, wall_ms())
     with open_brain() as brain:
         hits = brain.recall(
-            query, limit=limit, tags=tags, type=type, project=resolve_project(project, Path.cwd())
+            query,
+            limit=limit,
+            tags=tags,
+            type=type,
+            project=resolve_project(project, Path.cwd()),
+            since=start,
+            until=end,
         )
     service.after_write(brain.name, AUTO_SYNC)
     return RecallOut.of(query, hits)
@@ -196,16 +229,22 @@ def nmem_edit(
     tags: Annotated[Tags | None, Field(description="Replaces all the memory's tags.")] = None,
     priority: Priority | None = None,
     type: Annotated[MemoryType | None, Field(description="The new type.")] = None,
+    supersedes: Supersedes = None,
 ) -> MemoryOut:
     """Correct or update an existing memory in place, instead of adding one that contradicts it.
 
     Use it when nmem_recall shows a memory that is out of date or imprecise. Only the fields given
     change. The edit syncs to the user's other devices. Returns the memory as it now is.
     """
-    if content is None and tags is None and priority is None and type is None:
-        raise InvalidInput("nothing to change", hint="give content, tags, priority or type")
     with open_brain() as brain:
-        memory = brain.edit(memory_id, content=content, tags=tags, priority=priority, type=type)
+        memory = brain.edit(
+            memory_id,
+            content=content,
+            tags=tags,
+            priority=priority,
+            type=type,
+            supersedes=supersedes,
+        )
     service.after_write(brain.name, AUTO_SYNC)
     return MemoryOut.of(memory)
 
@@ -221,6 +260,56 @@ def nmem_forget(memory_id: MemoryId) -> ForgetOut:
         brain.forget(memory_id)
     service.after_write(brain.name, AUTO_SYNC)
     return ForgetOut(id=memory_id, forgotten=True)
+
+
+def nmem_list(
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many memories.")] = 20,
+    tags: TagFilter = None,
+    type: TypeFilter = None,
+    project: Annotated[
+        str | None,
+        Field(max_length=MAX_PROJECT_CHARS, description="Only memories of this project."),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    before: Annotated[
+        str | None,
+        Field(pattern=ID_PATTERN, description="The next page: the next_before of the last one."),
+    ] = None,
+) -> dict[str, Any]:
+    """List the user's memories, newest first, without searching.
+
+    Use it when the user wants to review what is stored (today's, a project's, a tag's), or to
+    find a memory to correct. Filters by tags, type, project and time; pages with `before`.
+    Superseded and expired memories are left out. Reading strengthens nothing. To search by
+    meaning use nmem_recall.
+    """
+    start, end = parse_window(since, until, wall_ms())
+    with open_brain() as brain:
+        page = list_memories(
+            brain,
+            limit=limit,
+            tags=tags,
+            type=type,
+            project=project,
+            since=start,
+            until=end,
+            before=before,
+        )
+    memories = [MemoryOut.of(memory).model_dump(exclude_none=True) for memory in page.memories]
+    return {"memories": memories, "next_before": page.next_before}
+
+
+def nmem_show(memory_id: MemoryId) -> dict[str, Any]:
+    """One memory in full, with its past.
+
+    Use it before correcting or forgetting a memory whose past matters, or when the user asks
+    where a memory came from: its text and metadata, its version history (which device changed
+    what, when), open sync-conflict copies of it, what it superseded or what superseded it, and
+    the concepts and memories it is linked to.
+    """
+    with open_brain() as brain:
+        return show_memory(brain, memory_id).to_json()
 
 
 def nmem_stats() -> dict[str, Any]:
@@ -369,6 +458,8 @@ TOOLS: tuple[tuple[Callable[..., BaseModel | dict[str, Any]], ToolAnnotations | 
     (nmem_recall, ToolAnnotations(destructive_hint=False)),
     (nmem_edit, ToolAnnotations(idempotent_hint=True)),
     (nmem_forget, ToolAnnotations(destructive_hint=True, idempotent_hint=False)),
+    (nmem_list, READ_ONLY),
+    (nmem_show, READ_ONLY),
     (nmem_stats, READ_ONLY),
     (nmem_sync, ToolAnnotations(destructive_hint=False, open_world_hint=True)),
     (nmem_sync_config, ToolAnnotations(destructive_hint=False)),

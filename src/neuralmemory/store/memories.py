@@ -17,7 +17,7 @@ from neuralmemory.store.db import Database
 
 _MEMORY_COLUMNS = (
     "rid, id, content, ciphertext, encrypted, type, tags, priority,"
-    " created_at, event_at, expires_at, project"
+    " created_at, event_at, expires_at, project, superseded_by"
 )
 _JOINED_COLUMNS = ", ".join(f"m.{column.strip()}" for column in _MEMORY_COLUMNS.split(","))
 
@@ -38,6 +38,7 @@ class MemoryRow(NamedTuple):
     event_at: int | None
     expires_at: int | None
     project: str | None = None
+    superseded_by: str | None = None  # the memory that replaced it: out of recall, kept
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _row(values: Any) -> MemoryRow:
         event,
         expires,
         project,
+        superseded_by,
     ) = values
     return MemoryRow(
         rid=rid,
@@ -85,6 +87,7 @@ def _row(values: Any) -> MemoryRow:
         event_at=event,
         expires_at=expires,
         project=project,
+        superseded_by=superseded_by,
     )
 
 
@@ -93,7 +96,7 @@ def _row(values: Any) -> MemoryRow:
 
 _MEMORY_VALUES = (
     "content, ciphertext, encrypted, type, tags, priority, created_at, event_at, expires_at,"
-    " project"
+    " project, superseded_by"
 )
 
 
@@ -128,6 +131,7 @@ def upsert_memories(
             row.event_at,
             row.expires_at,
             row.project,
+            row.superseded_by,
         )
         if rid is None:
             top += 1
@@ -139,8 +143,8 @@ def upsert_memories(
     if updates:
         db.executemany(
             "UPDATE memories SET content = ?, ciphertext = ?, encrypted = ?, type = ?, tags = ?,"
-            " priority = ?, created_at = ?, event_at = ?, expires_at = ?, project = ?"
-            " WHERE rid = ?",
+            " priority = ?, created_at = ?, event_at = ?, expires_at = ?, project = ?,"
+            " superseded_by = ? WHERE rid = ?",
             updates,
         )
     if inserts:
@@ -174,7 +178,7 @@ def newest_memories(
     """The live memories stored last on this device (largest rid first), of `types` if given;
     with a project, its own first, then those of no project. Each part walks an index (rowid,
     or project then rowid) backwards: no sort, however large the brain."""
-    where = "(expires_at IS NULL OR expires_at > ?)"
+    where = "(expires_at IS NULL OR expires_at > ?) AND superseded_by IS NULL"
     params: list[object] = [now]
     if types:
         where += f" AND type IN ({','.join('?' * len(types))})"
@@ -208,9 +212,54 @@ def most_used_memories(
         lead = "m.project IS NULL, "
     rows = db.execute(
         f"SELECT {_JOINED_COLUMNS} FROM activations a JOIN memories m ON m.id = a.memory_id"
-        f" WHERE (m.expires_at IS NULL OR m.expires_at > ?){scoped}"
+        f" WHERE (m.expires_at IS NULL OR m.expires_at > ?) AND m.superseded_by IS NULL{scoped}"
         f" ORDER BY {lead}a.count DESC, a.last_at DESC LIMIT ?",
         [now, *scope_params, limit],
+    )
+    return [_row(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `nmem list` asks for; None: no such filter. Times are epoch ms, `until` exclusive."""
+
+    limit: int
+    tags: Sequence[str] = ()
+    type: str | None = None
+    project: str | None = None
+    since: int | None = None
+    until: int | None = None
+    before: tuple[int, int] | None = None  # (created_at, rid) of the memory to page after
+    now: int | None = None  # given: leave out memories expired by then, and superseded ones
+
+
+def list_memories(db: Database, ask: Listing) -> list[MemoryRow]:
+    """Memories newest first (created_at, then rid) passing the filters, at most `ask.limit`;
+    the memories_created index is walked backwards, so a page costs its size."""
+    where: list[str] = []
+    params: list[object] = []
+    for tag in ask.tags:
+        where.append("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+        params.append(tag)
+    for clause, value in (
+        ("type = ?", ask.type),
+        ("project = ?", ask.project),
+        ("created_at >= ?", ask.since),
+        ("created_at < ?", ask.until),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if ask.before is not None:
+        where.append("(created_at, rid) < (?, ?)")
+        params += list(ask.before)
+    if ask.now is not None:
+        where.append("(expires_at IS NULL OR expires_at > ?) AND superseded_by IS NULL")
+        params.append(ask.now)
+    rows = db.execute(
+        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {' AND '.join(where) or '1'}"
+        " ORDER BY created_at DESC, rid DESC LIMIT ?",
+        [*params, ask.limit],
     )
     return [_row(row) for row in rows]
 
@@ -226,6 +275,11 @@ def ids_by_rid(db: Database, rids: Iterable[int]) -> dict[int, str]:
 
 def rids_of(db: Database, ids: Iterable[str]) -> dict[str, int]:
     return {str(id_): int(rid) for id_, rid in _where_in(db, "id, rid", "id", ids)}
+
+
+def encrypted_among(db: Database, ids: Iterable[str]) -> set[str]:
+    """Which of these memories are encrypted here."""
+    return {str(id_) for id_, encrypted in _where_in(db, "id, encrypted", "id", ids) if encrypted}
 
 
 def _where_in(db: Database, columns: str, key: str, values: Iterable[Any]) -> list[Any]:
@@ -424,16 +478,54 @@ def neurons_by_id(db: Database, ids: Iterable[int]) -> dict[int, Neuron]:
     return {int(i): Neuron(int(i), str(k), str(kind), int(df)) for i, k, kind, df in rows}
 
 
-def fts_search(db: Database, match: str, limit: int) -> list[tuple[int, float]]:
+def fts_search(
+    db: Database, match: str, limit: int, bonus: Sequence[tuple[int, float]] = ()
+) -> list[tuple[int, float]]:
     """(rid, BM25 relevance >= 0) for the best `limit` FTS5 matches of a MATCH expression. FTS5
     scores every match and counts each word's postings (for IDF) first: cost grows with the
-    postings of the expression's words, whatever the limit."""
-    rows = db.execute(
-        "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
-        " ORDER BY bm25(memory_fts) LIMIT ?",
-        (match, limit),
-    )
+    postings of the expression's words, whatever the limit.
+
+    `bonus` is (neuron id, weight) pairs: a match holding the neuron gains its weight, so the
+    ranking counts words the expression leaves out at one synapse seek per match and neuron,
+    never reading their own postings."""
+    if not bonus:
+        rows = db.execute(
+            "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?"
+            " ORDER BY bm25(memory_fts) LIMIT ?",
+            (match, limit),
+        )
+    else:
+        rows = db.execute(
+            f"SELECT rowid, -bm25(memory_fts) + {_held_weight('memory_fts.rowid', bonus)} AS s"
+            " FROM memory_fts WHERE memory_fts MATCH ? ORDER BY s DESC, rowid DESC LIMIT ?",
+            [*_pairs(bonus), match, limit],
+        )
     return [(int(rid), float(score)) for rid, score in rows]
+
+
+def _held_weight(rid: str, pairs: Sequence[tuple[int, float]]) -> str:
+    """SQL for the summed weight of the (neuron id, weight) pairs the memory `rid` holds: one
+    primary-key seek per pair (parameters: _pairs)."""
+    held = "? * EXISTS (SELECT 1 FROM synapses h WHERE h.neuron_id = ? AND h.memory_rid = {})"
+    return "(" + " + ".join([held.format(rid)] * len(pairs) or ["0"]) + ")"
+
+
+def _pairs(pairs: Sequence[tuple[int, float]]) -> list[float]:
+    return [value for neuron_id, weight in pairs for value in (weight, neuron_id)]
+
+
+def fts_newest(
+    db: Database, match: str, limit: int, weights: Sequence[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """The newest `limit` memories matching a MATCH expression, unscored, each with the summed
+    weight of the (neuron id, weight) pairs it holds. FTS5 intersects an AND by leapfrogging
+    its words' posting lists and stops at `limit`, never counting them."""
+    rows = db.execute(
+        f"SELECT rowid, {_held_weight('memory_fts.rowid', weights)} FROM memory_fts"
+        " WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        [*_pairs(weights), match, limit],
+    )
+    return [(int(rid), float(weight)) for rid, weight in rows]
 
 
 def fts_score(db: Database, match: str, rid: int) -> float:

@@ -17,7 +17,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -25,11 +25,13 @@ from typing import Any, Protocol
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
+from neuralmemory.core import bodies
 from neuralmemory.errors import NotFoundOnHub, PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
     BrainInfo,
+    DeviceRecord,
     Limits,
     PullReply,
     PushReply,
@@ -42,7 +44,7 @@ from neuralmemory.protocol import (
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
-from neuralmemory.sync import merkle, state
+from neuralmemory.sync import merkle, resolve, state
 from neuralmemory.sync.batching import plan_batches
 from neuralmemory.sync.plan import Key, Plan, plan_incoming
 from neuralmemory.sync.state import SyncState
@@ -122,6 +124,12 @@ class SyncReport:
     joined: str | None = None
     hub_brain: str | None = None
     split: list[str] | None = None
+    #: the account's other devices whose latest sync of a brain of this name was with another
+    #: brain than this device's (verify and repair look; null when the action does not)
+    elsewhere: list[dict[str, str | None]] | None = None
+    #: true when `elsewhere` holds every other device of the account: this one is alone on its
+    #: brain of the hub (run `nmem sync full` here to merge it)
+    alone: bool | None = None
     started_at: str | None = None
     duration_ms: int = 0
 
@@ -169,6 +177,8 @@ class _Round:
 
     root: str | None = None
     conflicts: list[Version] = field(default_factory=list)
+    #: vhashes of pushed versions the hub answered `superseded` (it holds a descendant)
+    superseded: set[str] = field(default_factory=set)
 
 
 class SyncEngine:
@@ -279,13 +289,44 @@ class SyncEngine:
     # ------------------------------------------------------------ one brain per name
 
     def _one_brain(self) -> bool:
-        """Whether the account holds one brain of this name, as far as this device can see:
-        it syncs with the oldest, and has merged every other one (report.split lists those
-        it has not)."""
-        self.report.split = unmerged(
-            named(self.hub.brains(), self.local.name), self.remote_id, self._absorbed()
-        )
-        return not self.report.split
+        """Whether every device of the account syncs one brain of this name: this one syncs
+        with the oldest and has merged every other one (report.split lists those it has not),
+        and no other device last synced another brain of the name (report.elsewhere)."""
+        brains = named(self.hub.brains(), self.local.name)
+        self.report.split = unmerged(brains, self.remote_id, self._absorbed())
+        self.report.elsewhere = self._devices_elsewhere(brains)
+        return not self.report.split and not self.report.elsewhere
+
+    def _devices_elsewhere(self, brains: Sequence[BrainInfo]) -> list[dict[str, str | None]]:
+        """The account's other devices whose latest sync (push or pull) of a brain of this
+        name was with another brain than this device's: each brain lists the devices that
+        synced it, and a device that moved on syncs its new brain later than its old one. One
+        brain of the name: nothing to ask."""
+        if len(brains) < 2 or not any(b.brain_id == self.remote_id for b in brains):
+            return []
+        latest: dict[str, tuple[str, str, DeviceRecord]] = {}
+        for brain in brains:
+            try:
+                devices = self.hub.devices(brain.brain_id).devices
+            except NotFoundOnHub:
+                continue
+            for device in devices:
+                seen = (device.last_sync_at or device.first_seen_at, brain.brain_id, device)
+                if device.device_id not in latest or seen[:2] > latest[device.device_id][:2]:
+                    latest[device.device_id] = seen
+        me = self.hub.device.device_id
+        others = [s for s in latest.values() if s[2].device_id != me]
+        self.report.alone = bool(others) and all(s[1] != self.remote_id for s in others)
+        return [
+            {
+                "device_id": device.device_id,
+                "name": device.name,
+                "brain_id": brain_id,
+                "last_sync_at": device.last_sync_at,
+            }
+            for _, brain_id, device in sorted(latest.values(), key=lambda s: s[2].device_id)
+            if brain_id != self.remote_id and device.device_id != me
+        ]
 
     def converge(self) -> bool:
         """Make the account's brains of this name one: the oldest (by created_at, then id: a
@@ -386,10 +427,12 @@ class SyncEngine:
         self.repair()
         self.report.verified = self.verify(ask_hub=True)
 
-    def pull(self) -> None:
+    def pull(self, *, defer: bool = True) -> None:
         """Apply the hub's pages in order, each with its cursor. The next page is requested
         while this one is applied (the hub serves it meanwhile): the cursor a reply names
-        does not depend on applying it."""
+        does not depend on applying it. `defer`: a pending memory the hub's version does not
+        simply descend from or precede is left for the push, whose reply tells an ancestor
+        (a restored backup) from a concurrent edit (plan.py)."""
         cursor = start = self.state.cursor
         with (
             _collector_paused(),
@@ -409,7 +452,7 @@ class SyncEngine:
                 _check_advance(cursor, reply)
                 following = ahead.submit(self._pull_page, reply.cursor) if reply.more else None
                 self.report.pulled += len(reply.records)
-                self._reconcile(reply.records, cursor=reply.cursor)
+                self._reconcile(reply.records, cursor=reply.cursor, defer=defer)
                 cursor = reply.cursor
                 self._round.root = reply.root
                 self.progress("pull", cursor - start, reply.seq - start)
@@ -430,14 +473,14 @@ class SyncEngine:
         self._restamp_runaway()
         for _ in range(MAX_PUSH_ROUNDS):
             self._check_deadline()
-            self._round.conflicts = []
+            self._round.conflicts, self._round.superseded = [], set()
             with _collector_paused():
                 if not self._push_pending():
                     return
             if not self._round.conflicts:
                 return
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
-            self._reconcile(self._round.conflicts)
+            self._reconcile(self._round.conflicts, superseded=self._round.superseded)
 
     def _restamp_runaway(self) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
@@ -446,7 +489,7 @@ class SyncEngine:
         pulled first, so concurrent edits meet them as what they are: older."""
         if not self.changes.runaway_pending():
             return
-        self.pull()
+        self.pull(defer=False)  # decided before the restamp: a runaway stamp is older
         with self.local.db.transaction():
             restamped = self.changes.restamp_runaway()
         if restamped:
@@ -486,7 +529,7 @@ class SyncEngine:
         for chunk in _chunks(exchange.fetch, self.limits.max_fetch_keys):
             self._check_deadline()
             fetched = self.hub.fetch(self.remote_id, chunk).records
-            self._reconcile(list(fetched))
+            self._reconcile(list(fetched), defer=True)  # the push below settles what is left
         with self.local.db.transaction():
             for kind, id in exchange.push:
                 current = self.changes.current(kind, id)
@@ -498,12 +541,28 @@ class SyncEngine:
 
     # ------------------------------------------------------------ machinery
 
-    def _reconcile(self, versions: Sequence[Version], *, cursor: int | None = None) -> None:
-        """Plan and apply hub versions in one transaction (with the cursor that covers them)."""
+    def _reconcile(
+        self,
+        versions: Sequence[Version],
+        *,
+        cursor: int | None = None,
+        superseded: Collection[str] = frozenset(),
+        defer: bool = False,
+    ) -> None:
+        """Plan and apply hub versions in one transaction (with the cursor that covers them);
+        `superseded` and `defer` as plan.plan_incoming takes them."""
         with self.local.db.transaction():
             versions = self.changes.opened(versions)  # an E2E brain's: opened here, or rejected
             local = self.changes.currents([(v.kind, v.id) for v in versions])
-            plan = plan_incoming(versions, local, self.strategy, self.changes.now())
+            plan = plan_incoming(
+                versions,
+                local,
+                self.strategy,
+                self.changes.now(),
+                me=self.changes.device_id,
+                superseded=superseded,
+                defer=defer,
+            )
             self._execute(plan)
             if cursor is not None:
                 self.state.set(state.CURSOR, cursor)
@@ -601,6 +660,8 @@ class SyncEngine:
                 sent = pending[(result.kind, result.id)]
                 if result.status == "conflict" and result.current is not None:
                     self._round.conflicts.append(result.current)
+                    if result.superseded:
+                        self._round.superseded.add(result.vhash)
                     continue
                 if result.status == "accepted":
                     self.report.pushed += 1
@@ -704,10 +765,28 @@ def apply_plan(local: Replica, plan: Plan) -> None:
             strength=rewrite.strength,
         )
     for copy in plan.copies:
-        if local.changes.current("conflict", copy.id) is None:  # one loser, one copy
+        if local.changes.current("conflict", copy.id) is None and not _kept(local, copy.loser):
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
+    for version in plan.requeue:
+        local.changes.store(version, pending=True)
+
+
+def _kept(local: Replica, loser: Version) -> bool:
+    """Whether a live conflict copy already keeps this live loser's substance (one loser, one
+    copy: the same write can lose twice under two vhashes -- as pushed, and as rewritten on top
+    of a rival it beat -- when a restored backup brings the first back). Deletes are not merged:
+    two devices' deletes that lose to one edit are two losers, each kept."""
+    if loser.deleted:
+        return False
+    for held in local.changes.versions("conflict"):
+        kept = None if held.deleted else bodies.parse(bodies.ConflictBody, held.body)
+        if kept is None or (kept.loser.kind, kept.loser.id) != (loser.kind, loser.id):
+            continue
+        if resolve.same_substance(kept.loser, loser):
+            return True
+    return False
 
 
 def _check_advance(cursor: int, reply: PullReply) -> None:

@@ -2,34 +2,62 @@
 
 One rule set serves the three ways a hub version reaches the client -- a pull, a push refused as
 `conflict` (the reply carries the hub's current version), and a repair by buckets -- so they can
-never disagree. For each hub version `remote` and local state `local` of the same record:
+never disagree. For each hub version `remote` and local state `local` of the same record, the
+first rule that matches:
 
   local missing                         -> apply remote
   same vhash                            -> in sync (a pending one is acknowledged)
+  remote makes a memory encrypted here  -> apply remote, which the brain stores but quarantines
+    plaintext, and this device did not     (never materialized, never resolved into a local
+    write it                               write); ours is kept as a conflict copy, whose
+                                           restore makes it current everywhere again
   remote.parent == local.vhash          -> remote descends from ours: apply it
   local pending, local.parent == remote -> ours fast-forwards the hub: push as planned
   local not pending                     -> the newer stamp wins: an older hub version means the
                                            hub lost ours (restored or reset), so ours is rewritten
                                            on top of it and pushed; not a conflict: ours was
-                                           accepted once, so it descends from the hub's
+                                           accepted once, so it descends from the hub's. When
+                                           either stamp is beyond the skew bound (a runaway
+                                           clock), stamps say nothing: ours is marked pending
+                                           again, and the push asks the hub (`superseded`)
+  local pending, remote written by THIS -> ours was written here on top of remote while remote
+    device from the same parent            was pending (a push whose reply was lost, a backup
+                                           restored with it unpushed), and replaced it
+                                           (coalescing keeps the old parent): ours is rewritten
+                                           on top of remote, whatever the strategy; remote is
+                                           kept as a copy when it differs (a folder cloned to a
+                                           second machine writes as the same device)
+  local pending, the hub said it holds  -> ours is an ANCESTOR of remote (a push answered
+    remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
+                                           remote, no conflict copy
+  local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
+    asked yet                              push asks the hub, whose reply says which it is
   local pending, anything else          -> concurrent edits: resolve.resolve() decides; the
                                            loser becomes a conflict copy
+And whenever a remote tombstone replaces a live memory whose local version THIS device wrote
+(pushed or not), that version is also kept as a conflict copy (strategy `remote_delete`), so a
+delete -- even one forged by a hub with the right parent -- can be undone with `nmem sync restore`.
 Ancestors always carry smaller stamps than descendants (the clock observes every version it
 applies), which is why the stamp order is safe to use for records that are not pending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neuralmemory.clock import recency, wall_ms
+from neuralmemory.clock import runaway, wall_ms
 from neuralmemory.protocol import Version
 from neuralmemory.store.changes import Current
 from neuralmemory.sync import resolve
 
 Key = tuple[str, str]
+
+#: The `strategy` of a conflict copy kept because a remote delete replaced this device's version,
+#: and of one kept because a remote version made an encrypted memory plaintext.
+REMOTE_DELETE = "remote_delete"
+DOWNGRADE = "refused_downgrade"
 
 #: A record's local state as a plan sees it: exactly the change log's own `Current`.
 Local = Current
@@ -64,7 +92,10 @@ class Plan:
     rewrite: list[Rewrite] = field(default_factory=list)
     copies: list[ConflictCopy] = field(default_factory=list)
     acknowledged: list[Version] = field(default_factory=list)
-    #: records whose local version is pending and fast-forwards the hub: nothing to do now
+    #: local versions to mark pending again, so that the push asks the hub where they stand
+    requeue: list[Version] = field(default_factory=list)
+    #: records whose pending local version is left for the push to settle: it fast-forwards the
+    #: hub, or (deferred) only the hub can tell an ancestor from a concurrent edit
     unchanged: int = 0
 
     @property
@@ -72,22 +103,42 @@ class Plan:
         return len(self.copies)
 
     def is_empty(self) -> bool:
-        return not (self.apply or self.rewrite or self.copies or self.acknowledged)
+        return not (self.apply or self.rewrite or self.copies or self.acknowledged or self.requeue)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a plan knows besides the versions: the strategy, this device's wall clock (ms, it
+    bounds what counts as recent: clock.recency), this device's id (`me`; None: no rule that
+    depends on who wrote a version), the local vhashes the hub said it holds a descendant of
+    (`superseded`), and whether to `defer` a pending memory the hub was not asked about."""
+
+    strategy: str
+    now: int
+    me: str | None = None
+    superseded: Collection[str] = frozenset()
+    defer: bool = False
 
 
 def plan_incoming(
-    remotes: Iterable[Version], local: Mapping[Key, Local], strategy: str, now: int | None = None
+    remotes: Iterable[Version],
+    local: Mapping[Key, Local],
+    strategy: str,
+    now: int | None = None,
+    *,
+    me: str | None = None,
+    superseded: Collection[str] = frozenset(),
+    defer: bool = False,
 ) -> Plan:
-    """Reconcile hub versions with the local state (see the module docstring for the rules);
-    `now`, this device's wall clock (ms), bounds what counts as recent (clock.recency)."""
+    """Reconcile hub versions with the local state (see the module docstring for the rules)."""
     plan = Plan()
-    clock = wall_ms() if now is None else now
+    context = Context(strategy, wall_ms() if now is None else now, me, superseded, defer)
     for remote in remotes:
-        _reconcile(plan, remote, local.get((remote.kind, remote.id)), strategy, clock)
+        _reconcile(plan, remote, local.get((remote.kind, remote.id)), context)
     return plan
 
 
-def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str, now: int) -> None:
+def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Context) -> None:
     if local is None:
         plan.apply.append(remote)
         return
@@ -96,18 +147,40 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str, 
         if local.pending:
             plan.acknowledged.append(mine)
         return
-    if remote.parent == mine.vhash:
+    if _downgrade(mine, remote, context.me):
         plan.apply.append(remote)
+        _keep(plan, mine, remote.vhash, DOWNGRADE)
+        return
+    if remote.parent == mine.vhash:
+        _take(plan, remote, mine, context.me)
         return
     if local.pending and mine.parent == remote.vhash:
         plan.unchanged += 1
         return
     if not local.pending:
-        if recency(mine.hlc, now) > recency(remote.hlc, now):
+        if runaway(mine.hlc, context.now) or runaway(remote.hlc, context.now):
+            plan.requeue.append(mine)
+        elif mine.hlc > remote.hlc:
             plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
         else:
-            plan.apply.append(remote)
+            _take(plan, remote, mine, context.me)
         return
+    if remote.device_id == context.me and remote.parent == mine.parent:
+        plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+        if not resolve.same_substance(mine, remote):
+            _keep(plan, remote, mine.vhash, context.strategy)
+        return
+    if mine.vhash in context.superseded:
+        _take(plan, remote, mine, context.me)
+        return
+    if context.defer and mine.kind == "memory":
+        plan.unchanged += 1
+        return
+    _resolve(plan, mine, remote, context)
+
+
+def _resolve(plan: Plan, mine: Version, remote: Version, context: Context) -> None:
+    strategy, now = context.strategy, context.now
     outcome = resolve.resolve(mine, remote, strategy, now)
     if (outcome.deleted, outcome.body) == (remote.deleted, remote.body):
         plan.apply.append(remote)
@@ -115,13 +188,39 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, strategy: str, 
         plan.rewrite.append(_rewrite(remote, outcome.deleted, outcome.body, outcome.strength))
     if outcome.loser is not None:
         winner = mine if outcome.keep == "local" else remote
-        plan.copies.append(
-            ConflictCopy(
-                id=resolve.conflict_id(outcome.loser),
-                body=resolve.conflict_body(outcome.loser, winner.vhash, strategy),
-                loser=outcome.loser,
-            )
+        _keep(plan, outcome.loser, winner.vhash, strategy)
+
+
+def _take(plan: Plan, remote: Version, mine: Version, me: str | None) -> None:
+    """Apply a hub version over ours; a delete of this device's live memory keeps ours too."""
+    plan.apply.append(remote)
+    if remote.deleted and remote.kind == "memory" and not mine.deleted and mine.device_id == me:
+        _keep(plan, mine, remote.vhash, REMOTE_DELETE)
+
+
+def _downgrade(mine: Version, remote: Version, me: str | None) -> bool:
+    """A live plaintext version of a memory that is encrypted here, written by another device:
+    no edit makes an encrypted memory plaintext (an edit encrypts again), so only a faulty or
+    hostile writer (or hub) does."""
+    return (
+        me is not None
+        and remote.kind == "memory"
+        and remote.device_id != me
+        and not mine.deleted
+        and not remote.deleted
+        and "ciphertext" in mine.body
+        and "ciphertext" not in remote.body
+    )
+
+
+def _keep(plan: Plan, loser: Version, winner_vhash: str, strategy: str) -> None:
+    plan.copies.append(
+        ConflictCopy(
+            id=resolve.conflict_id(loser),
+            body=resolve.conflict_body(loser, winner_vhash, strategy),
+            loser=loser,
         )
+    )
 
 
 def _rewrite(remote: Version, deleted: bool, body: dict[str, Any], strength: int) -> Rewrite:
@@ -141,12 +240,6 @@ def plan_restore(copy: Version, current: Version | None, strategy: str = "restor
             Rewrite(loser.kind, loser.id, None, loser.deleted, loser.body, loser.strength)
         )
         if current is not None:
-            plan.copies.append(
-                ConflictCopy(
-                    id=resolve.conflict_id(current),
-                    body=resolve.conflict_body(current, loser.vhash, strategy),
-                    loser=current,
-                )
-            )
+            _keep(plan, current, loser.vhash, strategy)
     plan.rewrite.append(Rewrite(copy.kind, copy.id, None, True, {}, 0))
     return plan

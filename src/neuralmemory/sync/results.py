@@ -65,6 +65,8 @@ class SyncResult(TypedDict):
     joined: str | None
     hub_brain: str | None
     split: list[str] | None
+    elsewhere: list[dict[str, str | None]] | None
+    alone: bool | None
     started_at: str | None
     duration_ms: int
 

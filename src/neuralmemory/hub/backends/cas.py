@@ -16,7 +16,9 @@ from neuralmemory.protocol import (
     PushStatus,
     StoredVersion,
     bucket_of,
+    in_history,
     item_digest,
+    next_history,
     xor_digest,
 )
 
@@ -25,12 +27,14 @@ RecordId = tuple[str, str]  # (kind, id)
 
 @dataclass(frozen=True)
 class Head:
-    """A record's current version as CAS needs it; `pushed` when this batch wrote it."""
+    """A record's current version as CAS needs it; `pushed` when this batch wrote it;
+    `history` the vhashes the record held before (protocol.next_history)."""
 
     vhash: str
     seq: int
     size: int
     pushed: Incoming | None = None
+    history: str = ""
 
     def stored(self) -> StoredVersion | None:
         if self.pushed is None:
@@ -41,8 +45,8 @@ class Head:
 @dataclass
 class PushPlan:
     results: list[PushResult]
-    #: the last accepted version of each record, with the seq it was given
-    writes: dict[RecordId, tuple[Incoming, int]] = field(default_factory=dict)
+    #: the last accepted version of each record, with the seq it was given and its history
+    writes: dict[RecordId, tuple[Incoming, int, str]] = field(default_factory=dict)
     #: XOR of the items leaving and entering each touched bucket
     deltas: dict[int, str] = field(default_factory=dict)
     seq: int = 0
@@ -53,9 +57,9 @@ class PushPlan:
 
 
 def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incoming]) -> PushPlan:
-    """Accept a new record or a fast-forward, ack an identical vhash, refuse anything else.
-
-    Versions apply in order, so a batch may carry several successive edits of one record.
+    """Accept a new record or a fast-forward, ack an identical vhash, refuse anything else --
+    as `superseded` when the record held the refused version before (its current descends from
+    it). Versions apply in order, so a batch may carry several successive edits of one record.
     """
     state = dict(heads)
     plan = PushPlan(results=[], seq=seq)
@@ -68,7 +72,8 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
             continue
         if head is not None and head.vhash != v.parent:
             current = head.stored()
-            plan.results.append(_result(incoming, "conflict", None, current))
+            superseded = in_history(head.history, v.vhash)
+            plan.results.append(_result(incoming, "conflict", None, current, superseded))
             if current is None:
                 plan.fetch_current.append(key)
             continue
@@ -82,8 +87,9 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
             plan.new_bytes -= head.size
         plan.deltas[bucket] = xor_digest(delta, item_digest(v.kind, v.id, v.vhash))
         plan.new_bytes += incoming.size
-        state[key] = Head(v.vhash, plan.seq, incoming.size, incoming)
-        plan.writes[key] = (incoming, plan.seq)
+        history = "" if head is None else next_history(v.kind, head.history, head.vhash)
+        state[key] = Head(v.vhash, plan.seq, incoming.size, incoming, history)
+        plan.writes[key] = (incoming, plan.seq, history)
         plan.results.append(_result(incoming, "accepted", plan.seq))
     return plan
 
@@ -117,7 +123,16 @@ def _result(
     status: PushStatus,
     seq: int | None,
     current: StoredVersion | None = None,
+    superseded: bool = False,
 ) -> PushResult:
     v = incoming.version
     # Validated construction: for these few plain fields it is quicker than model_construct.
-    return PushResult(kind=v.kind, id=v.id, vhash=v.vhash, status=status, seq=seq, current=current)
+    return PushResult(
+        kind=v.kind,
+        id=v.id,
+        vhash=v.vhash,
+        status=status,
+        seq=seq,
+        current=current,
+        superseded=superseded,
+    )

@@ -139,12 +139,13 @@ FROM accounts a
 
 UPSERT_RECORD = """
 INSERT INTO records (brain_id, kind, id, seq, bucket, vhash, hlc, device_id, parent, deleted,
-                     strength, body, size)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     strength, body, size, history)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (brain_id, kind, id) DO UPDATE SET
     seq = excluded.seq, vhash = excluded.vhash, hlc = excluded.hlc,
     device_id = excluded.device_id, parent = excluded.parent, deleted = excluded.deleted,
-    strength = excluded.strength, body = excluded.body, size = excluded.size
+    strength = excluded.strength, body = excluded.body, size = excluded.size,
+    history = excluded.history
 """
 
 UPSERT_BUCKET = """
@@ -618,7 +619,7 @@ class SqlStore:
             if plan.writes:
                 await tx.executemany(
                     UPSERT_RECORD,
-                    [_record_row(brain_id, r, seq) for r, seq in plan.writes.values()],
+                    [_record_row(brain_id, r, seq, h) for r, seq, h in plan.writes.values()],
                 )
                 root = await self._fold_buckets(tx, brain_id, root, plan.deltas)
                 await tx.execute(
@@ -649,9 +650,9 @@ class SqlStore:
 
     async def _heads(self, tx: Tx, brain_id: str, ids: Sequence[RecordId]) -> dict[RecordId, Head]:
         heads: dict[RecordId, Head] = {}
-        for sql, params in self.db.lookups("kind, id, vhash, seq, size", brain_id, ids):
-            for kind, id_, vhash, seq, size in await tx.all(sql, params):
-                heads[(kind, id_)] = Head(vhash, seq, size)
+        for sql, params in self.db.lookups("kind, id, vhash, seq, size, history", brain_id, ids):
+            for kind, id_, vhash, seq, size, history in await tx.all(sql, params):
+                heads[(kind, id_)] = Head(vhash, seq, size, history=history or "")
         return heads
 
     async def _fold_buckets(self, tx: Tx, brain_id: str, root: str, deltas: dict[int, str]) -> str:
@@ -760,12 +761,12 @@ class SqlStore:
         return found
 
 
-def _record_row(brain_id: str, incoming: Incoming, seq: int) -> Row:
+def _record_row(brain_id: str, incoming: Incoming, seq: int, history: str) -> Row:
     v = incoming.version
     bucket = bucket_of(v.kind, v.id)
     return (
         *(brain_id, v.kind, v.id, seq, bucket, v.vhash, v.hlc, v.device_id, v.parent),
-        *(v.deleted, v.strength, incoming.body_text, incoming.size),
+        *(v.deleted, v.strength, incoming.body_text, incoming.size, history),
     )
 
 

@@ -1,0 +1,40 @@
+"""The versions a memory had on this device, and the conflict copies that name it.
+
+`history` is filled by a trigger on `records` (store/sql/0004_history.sql): every version a
+memory record had before its current one. Read-only helpers; core/history.py says what changed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from neuralmemory.protocol import Version
+from neuralmemory.store.db import Database
+
+
+def memory_versions(db: Database, memory_id: str) -> list[Version]:
+    """Every version of a memory this device held, oldest first, the current one last."""
+    rows = db.execute(
+        "SELECT hlc, version FROM history WHERE id = ?"
+        " UNION ALL SELECT hlc, version FROM records WHERE kind = 'memory' AND id = ?"
+        " ORDER BY hlc",
+        (memory_id, memory_id),
+    ).fetchall()
+    return [Version.model_construct(**json.loads(text)) for _, text in rows]
+
+
+def conflict_copies(db: Database, memory_id: str) -> list[Version]:
+    """The open (not restored, not dismissed) conflict copies of a memory, newest first."""
+    rows = db.execute(
+        "SELECT version FROM records WHERE kind = 'conflict' AND deleted = 0"
+        " AND json_extract(version, '$.body.record.id') = ?"
+        " AND json_extract(version, '$.body.record.kind') = 'memory' ORDER BY hlc DESC",
+        (memory_id,),
+    ).fetchall()
+    return [Version.model_construct(**json.loads(text)) for (text,) in rows]
+
+
+def superseded_by(db: Database, memory_id: str) -> list[str]:
+    """The memories `memory_id` replaced (their superseded_by names it)."""
+    rows = db.execute("SELECT id FROM memories WHERE superseded_by = ? ORDER BY id", (memory_id,))
+    return [str(row[0]) for row in rows]
