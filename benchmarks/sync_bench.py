@@ -9,6 +9,10 @@ brain and hub client kept open (as a long-lived process can), and a no-op `nmem 
 whole process. The source brain's records are written straight into
 its change log (what sync moves); remember() itself is core_bench.py's subject.
 
+Each size runs twice in the same run: a plain brain, then an end-to-end encrypted one (every
+record sealed on the device, opened on the device: core/e2e.py; the new devices hold its key),
+and the E2E figures are given as a ratio of the plain ones.
+
     .venv/bin/python benchmarks/sync_bench.py [--sizes 10000 100000] [--no-pull-above N]
 """
 
@@ -31,6 +35,7 @@ import httpx
 
 import machine
 from neuralmemory import config
+from neuralmemory.core import crypto
 from neuralmemory.core.brain import open_brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
@@ -38,6 +43,7 @@ from neuralmemory.sync.engine import SyncEngine
 TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "metrics"]
 PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
 NEW_DEVICES = 3  # each pulls the whole brain once: one run alone moves by +-30 ms on a shared VM
+MODES = ("plain", "e2e")
 
 
 @contextmanager
@@ -114,8 +120,11 @@ def memory_body(n: int, now: int) -> dict[str, Any]:
     }
 
 
-def build(device: Path, size: int) -> None:
+def build(device: Path, size: int, e2e: bool) -> None:
     now = int(time.time() * 1000)
+    with home(device), open_brain() as brain:
+        if e2e:
+            brain.encrypt_brain()
     with home(device), open_brain() as brain, brain.db.transaction():
         for n in range(size):
             brain.changes.write(
@@ -136,7 +145,16 @@ def edit_ten(device: Path, round_: int) -> None:
             brain.edit(f"m-bench{n * 7:07d}", content=f"Edited in round {round_}: item {n}")
 
 
-def bench(size: int, pull: bool) -> list[str]:
+def share_key(source: Path, devices: list[Path]) -> None:
+    """What `nmem keys share` / `receive` do, without the hub: the brain's key file copied."""
+    with home(source), open_brain() as brain:
+        path = crypto.key_path(brain.id)
+    for device in devices:
+        (device / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(path, device / "keys" / path.name)
+
+
+def bench(size: int, pull: bool, mode: str) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="nmem-sync-bench-"))
     rows: list[str] = []
     try:
@@ -146,14 +164,17 @@ def bench(size: int, pull: bool) -> list[str]:
             for device in (a, *new):
                 with home(device):
                     service.configure(hub_url=url)
-            build(a, size)
+            build(a, size, mode == "e2e")
+            if mode == "e2e":
+                share_key(a, new)
             seconds, first = timed(a)
-            rows.append(row(size, "first full push", seconds, first["bytes_sent"]))
+            rows.append(row(size, mode, "first full push", seconds, first["bytes_sent"]))
             if pull:
                 pulls = [timed(device) for device in new]
                 rows.append(
                     row(
                         size,
+                        mode,
                         f"first full pull, new device (median of {NEW_DEVICES})",
                         statistics.median(seconds for seconds, _ in pulls),
                         pulls[0][1]["bytes_sent"],
@@ -168,26 +189,27 @@ def bench(size: int, pull: bool) -> list[str]:
             rows.append(
                 row(
                     size,
+                    mode,
                     "incremental, 10 changed (median of 5)",
                     statistics.median(incremental),
                     int(statistics.median(sent)),
                 )
             )
             noop = [timed(a)[0] for _ in range(20)]
-            rows.append(row(size, "no-op sync (median of 20)", statistics.median(noop), 0))
-            rows.extend(long_lived(a, size))
-            rows.extend(cli_process(a, size))
+            rows.append(row(size, mode, "no-op sync (median of 20)", statistics.median(noop), 0))
+            rows.extend(long_lived(a, size, mode))
+            rows.extend(cli_process(a, size, mode))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
-def long_lived(device: Path, size: int) -> list[str]:
+def long_lived(device: Path, size: int, mode: str) -> list[str]:
     """The engine on a Brain and a HubClient kept open, as a long-lived process (the MCP
     server's auto-sync) could hold them: no open, close or client set-up per sync."""
     with home(device), open_brain() as brain:
         cfg = config.load_config()
-        with service._hub(cfg, None) as hub:
+        with service.hub_client(cfg, None) as hub:
 
             def once() -> tuple[float, int]:
                 sent = hub.bytes_sent
@@ -206,15 +228,16 @@ def long_lived(device: Path, size: int) -> list[str]:
     return [
         row(
             size,
+            mode,
             "incremental, long-lived (median of 5)",
             statistics.median(incremental),
             int(statistics.median(sent)),
         ),
-        row(size, "no-op, long-lived (median of 20)", statistics.median(noop), 0),
+        row(size, mode, "no-op, long-lived (median of 20)", statistics.median(noop), 0),
     ]
 
 
-def cli_process(device: Path, size: int) -> list[str]:
+def cli_process(device: Path, size: int, mode: str) -> list[str]:
     """`nmem sync full` as a user runs it: a whole process, interpreter start-up included."""
     nmem = str(Path(sys.executable).parent / "nmem")
     env = {**os.environ, "NMEM_HOME": str(device)}
@@ -223,11 +246,20 @@ def cli_process(device: Path, size: int) -> list[str]:
         start = time.perf_counter()
         subprocess.run([nmem, "sync", "full", "--json"], env=env, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
-    return [row(size, "no-op, `nmem sync full` (median of 5)", statistics.median(times), 0)]
+    return [row(size, mode, "no-op, `nmem sync full` (median of 5)", statistics.median(times), 0)]
 
 
-def row(size: int, what: str, seconds: float, sent: int) -> str:
-    return f"| {size:>7,} | {what:<44} | {seconds * 1000:>9.1f} ms | {sent:>12,} |"
+#: (size, mode, step) -> seconds, for the E2E / plain ratios
+TIMES: dict[tuple[int, str, str], float] = {}
+
+
+def row(size: int, mode: str, what: str, seconds: float, sent: int) -> str:
+    TIMES[(size, mode, what)] = seconds
+    ratio = ""
+    if mode == "e2e" and (size, "plain", what) in TIMES:
+        ratio = f"{seconds / TIMES[(size, 'plain', what)]:.2f}x"
+    line = f"| {size:>7,} | {mode:<5} | {what:<44} | {seconds * 1000:>9.1f} ms | {sent:>12,} |"
+    return line + f" {ratio:>6} |"
 
 
 def main() -> None:
@@ -241,11 +273,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(machine.describe(), "(SQLite hub on loopback)")
-    print(f"| memories | {'step':<44} |        time |   bytes sent |")
-    print(f"|---------:|:{'-' * 44}-|------------:|-------------:|")
+    print(f"| memories | mode  | {'step':<44} |        time |   bytes sent | e2e/plain |")
+    print(f"|---------:|:------|:{'-' * 44}-|------------:|-------------:|----------:|")
     for size in args.sizes:
-        for line in bench(size, pull=size <= args.no_pull_above):
-            print(line, flush=True)
+        for mode in MODES:
+            for line in bench(size, pull=size <= args.no_pull_above, mode=mode):
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

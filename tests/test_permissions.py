@@ -61,8 +61,11 @@ def test_files_an_older_install_left_readable_are_fixed_when_opened(tmp_path: Pa
     home = tmp_path / "home"
     assert nmem(home, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9").returncode == 0
     assert nmem(home, "remember", "Sealed.", "--encrypted").returncode == 0
+    # (Lock files, made by the pull before the first key, are fixed by the sync that next takes
+    # them: tests/sync/test_sync_lock.py.)
     for path in (home, *home.rglob("*")):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+        if "locks" not in path.relative_to(home).parts:
+            path.chmod(0o755 if path.is_dir() else 0o644)
     assert loose(home)
 
     done = nmem(home, "recall", "Sealed")

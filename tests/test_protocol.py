@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,20 @@ def test_iso_ms_and_mask_key_match_golden() -> None:
         assert protocol.iso_ms(case["ms"]) == case["text"]
     for case in GOLDEN["mask_key"]:
         assert protocol.mask_key(case["key"]) == case["masked"]
+
+
+def test_kinds_and_key_shares_match_golden() -> None:
+    assert list(protocol.KINDS) == GOLDEN["kinds"]
+    shares = GOLDEN["shares"]
+    assert shares["paths"] == {"share": protocol.PATH_SHARE, "take": protocol.PATH_SHARE_TAKE}
+    assert all(re.match(protocol.SHARE_ID_PATTERN, i) for i in shares["valid_ids"])
+    assert not any(re.match(protocol.SHARE_ID_PATTERN, i) for i in shares["invalid_ids"])
+    assert shares["max_sealed_chars"] == protocol.MAX_SHARE_CHARS
+    assert shares["ttl_ms"] == protocol.SHARE_TTL_MS
+    assert shares["max_per_account"] == protocol.MAX_SHARES_PER_ACCOUNT
+    code = shares["code"]
+    assert protocol.normal_code(code["typed"]) == code["normal"]
+    assert protocol.normal_code(code["misread"]) == code["normal"]
 
 
 @pytest.mark.parametrize("case", GOLDEN["history"]["next"], ids=lambda c: c["name"])

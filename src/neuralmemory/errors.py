@@ -101,6 +101,12 @@ MSG_DEVICE_KEY = (
     "registration, or `nmem hub keys create` on the hub machine)."
 )
 MSG_LAST_ADMIN_KEY = "Cannot revoke the last admin key: create another admin key first"
+MSG_SHARE_NOT_FOUND = "Share not found: the code is wrong, expired or already used"
+MSG_SHARE_LIMIT = (
+    "Share limit reached: an account may have {limit} key shares waiting; receive them or wait"
+    " for them to expire (10 minutes)"
+)
+MSG_SHARE_TAKEN = "This share id is taken: share again for a new code"
 MSG_KEY_LIMIT = (
     "Key limit reached: an account may hold {limit} active keys; revoke unused ones first"
 )

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -45,8 +46,9 @@ EMPTY_DIGEST = "0" * 64
 STRENGTH_SCALE = 1_000_000  # strength is an activation in [0, 1] carried as integer millionths
 
 #: What syncs (docs/architecture.md#records-and-derived-data). The concept graph is derived
-#: locally and never travels.
-KINDS = ("memory", "activation", "link", "conflict")
+#: locally and never travels. A `key` record carries an encryption key's fingerprint, never the
+#: key (docs/sync.md, "Keys").
+KINDS = ("memory", "activation", "link", "conflict", "key")
 
 #: Hubs remember, for each record of these kinds, the vhashes it held before its current version
 #: (newest first, at most HISTORY_DEPTH): a push of one of them is answered `superseded`, so the
@@ -70,8 +72,33 @@ KEY_DISPLAY_CHARS = 12  # "nmk_" + 8 characters are shown, the rest masked
 # One-time codes (invites, pairing codes): Crockford base32 in dash-separated groups of 4, so a
 # code survives being read aloud or retyped; a hub compares them without dashes and in upper case.
 CODE_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+#: Crockford base32: no I, L, O or U, so a code read aloud or retyped cannot be misread.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None})
+
+
+def random_code(chars: int) -> str:
+    """A new one-time code of `chars` random characters in dash-separated groups of 4."""
+    text = "".join(secrets.choice(CODE_ALPHABET) for _ in range(chars))
+    return "-".join(text[i : i + 4] for i in range(0, chars, 4))
+
+
+def normal_code(code: str) -> str:
+    """A code as compared: without dashes, in upper case, O read as 0 and I, L as 1."""
+    return code.strip().upper().translate(_MISREAD)
+
+
 #: who may POST /v1/auth/register: anyone, nobody, or whoever holds an invite code
 REGISTRATION_MODES = ("open", "closed", "invite")
+# Key shares (`nmem keys share` / `nmem keys receive`): a brain key sealed under a one-time code
+# the hub never sees, stored under an id derived from that code (docs/protocol.md, "Key shares").
+SHARE_ID_PATTERN = r"^s-[0-9a-f]{32}$"
+#: the sealed text of one share, base64: a few keys fit many times over
+MAX_SHARE_CHARS = 4096
+#: how long a share waits for its code (the hub deletes it then, or on its first fetch)
+SHARE_TTL_MS = 10 * 60 * 1000
+#: shares one account may have waiting at once
+MAX_SHARES_PER_ACCOUNT = 10
 Registration = Literal["open", "closed", "invite"]
 
 
@@ -140,6 +167,8 @@ PATH_DIGEST = "/v1/brains/{brain_id}/digest"
 PATH_BUCKETS = "/v1/brains/{brain_id}/buckets"
 PATH_FETCH = "/v1/brains/{brain_id}/fetch"
 PATH_DEVICES = "/v1/brains/{brain_id}/devices"
+PATH_SHARE = "/v1/shares/{share_id}"
+PATH_SHARE_TAKE = "/v1/shares/{share_id}/take"
 
 
 # ---------------------------------------------------------------- canonical bytes and hashes
@@ -324,7 +353,7 @@ Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 VHash = Annotated[str, Field(pattern=VHASH_PATTERN)]
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
-Kind = Literal["memory", "activation", "link", "conflict"]
+Kind = Literal["memory", "activation", "link", "conflict", "key"]
 Strength = Annotated[StrictInt, Field(ge=0, le=STRENGTH_SCALE)]
 Cursor = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
@@ -464,6 +493,18 @@ class Version(_Request):
         )
         version._keep(encoded_body, hashed)
         return version
+
+
+def version_view(wire: Version, *, body: dict[str, Any], deleted: bool, strength: int) -> Version:
+    """A device's view of a sealed version (an end-to-end encrypted brain's, core/e2e.py): the
+    body, deletion and strength it opened, with everything that is stored, sent and hashed --
+    vhash and canonical bytes -- still the sealed `wire` version's."""
+    fields = {name: getattr(wire, name) for name in ("kind", "id", "hlc", "device_id", "parent")}
+    view = Version.model_construct(
+        **fields, deleted=deleted, strength=strength, body=body, vhash=wire.vhash
+    )
+    object.__setattr__(view, "_encoded", wire._encodings())  # what the wire holds, unchanged
+    return view
 
 
 class StoredVersion(Version):
@@ -724,6 +765,28 @@ class ErrorReply(_Reply):
     error: str
     code: str
     retry_after: int | None = None
+
+
+SEALED_PATTERN = r"^[A-Za-z0-9+/=]+$"  # base64
+Sealed = Annotated[str, Field(min_length=1, max_length=MAX_SHARE_CHARS, pattern=SEALED_PATTERN)]
+
+
+class ShareRequest(_Request):
+    """PUT /v1/shares/{share_id}: a key sealed on the device; the hub cannot open it."""
+
+    sealed: Sealed
+
+
+class ShareCreated(_Reply):
+    share_id: str
+    expires_at: str
+
+
+class ShareReply(_Reply):
+    """POST /v1/shares/{share_id}/take: the sealed key, deleted from the hub as it is sent."""
+
+    share_id: str
+    sealed: str
 
 
 KEY_RE = re.compile(API_KEY_PATTERN)

@@ -5,7 +5,7 @@
  * hence no pairing: POST /v1/auth/pair is 404 here.
  */
 
-import { sha256Hex } from "./protocol";
+import { normalCode, sha256Hex } from "./protocol";
 
 export type Registration = "open" | "closed" | "invite";
 const MODES: readonly string[] = ["open", "closed", "invite"];
@@ -18,10 +18,7 @@ export function registrationFor(env: { REGISTRATION?: string }): Registration {
   return setting as Registration;
 }
 
-/** What is stored and looked up: the SHA-256 of the code without dashes, in upper case, with
- * the letters Crockford base32 leaves out read as the digits they look like (O as 0, I and L
- * as 1). */
+/** What is stored and looked up: the SHA-256 of the code as compared (normalCode). */
 export function hashCode(code: string): Promise<string> {
-  const normal = code.toUpperCase().replace(/-/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
-  return sha256Hex(normal);
+  return sha256Hex(normalCode(code));
 }

@@ -333,3 +333,57 @@ export async function listDevices(db: D1Database, brainId: string): Promise<Devi
     .all<DeviceRow>();
   return results;
 }
+
+// ---------------------------------------------------------------------------------- key shares
+
+const DROP_EXPIRED = "DELETE FROM key_shares WHERE expires_at <= ?";
+
+/**
+ * Store (or replace: a retried request) the account's share, after deleting expired ones:
+ * "taken" when another account holds the id, "limit" when the account already has `max`
+ * waiting. The checks are part of the INSERT itself, so two racing requests cannot pass both.
+ */
+export async function putShare(
+  db: D1Database,
+  accountId: string,
+  shareId: string,
+  sealed: string,
+  now: number,
+  expiresAt: number,
+  max: number,
+): Promise<"stored" | "taken" | "limit"> {
+  const [, written, owner] = await db.batch<{ account_id: string }>([
+    db.prepare(DROP_EXPIRED).bind(now),
+    db
+      .prepare(
+        `INSERT INTO key_shares (id, account_id, sealed, created_at, expires_at)
+         SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE EXISTS (SELECT 1 FROM key_shares WHERE id = ?1 AND account_id = ?2)
+            OR (SELECT COUNT(*) FROM key_shares WHERE account_id = ?2) < ?6
+         ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed,
+           created_at = excluded.created_at, expires_at = excluded.expires_at
+         WHERE key_shares.account_id = excluded.account_id`,
+      )
+      .bind(shareId, accountId, sealed, now, expiresAt, max),
+    db.prepare("SELECT account_id FROM key_shares WHERE id = ?").bind(shareId),
+  ]);
+  if (written!.meta.changes === 1) return "stored";
+  const holder = owner!.results[0]?.account_id;
+  return holder !== undefined && holder !== accountId ? "taken" : "limit";
+}
+
+/** The sealed text of the account's unexpired share, deleted as it is read; null if none. */
+export async function takeShare(
+  db: D1Database,
+  accountId: string,
+  shareId: string,
+  now: number,
+): Promise<string | null> {
+  const [, taken] = await db.batch<{ sealed: string }>([
+    db.prepare(DROP_EXPIRED).bind(now),
+    db
+      .prepare("DELETE FROM key_shares WHERE id = ? AND account_id = ? RETURNING sealed")
+      .bind(shareId, accountId),
+  ]);
+  return taken!.results[0]?.sealed ?? null;
+}

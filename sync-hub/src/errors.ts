@@ -23,6 +23,8 @@ export const MSG = {
     "This is a device key: it can only sync. Manage keys with an admin key (the one made at " +
     "registration, or `nmem hub keys create` on the hub machine).",
   lastAdminKey: "Cannot revoke the last admin key: create another admin key first",
+  shareNotFound: "Share not found: the code is wrong, expired or already used",
+  shareTaken: "This share id is taken: share again for a new code",
   mediaType: "Content-Type must be application/json",
   internal: "Internal error",
   storageFull:
@@ -74,6 +76,11 @@ export const denied = (message: string = MSG.accessDenied) =>
 export const conflict = (message: string) => new HubError(409, "conflict", message);
 export const keyLimit = (limit: number) =>
   conflict(`Key limit reached: an account may hold ${limit} active keys; revoke unused ones first`);
+export const shareLimit = (limit: number) =>
+  conflict(
+    `Share limit reached: an account may have ${limit} key shares waiting; receive them or ` +
+      "wait for them to expire (10 minutes)",
+  );
 export const notFound = (message: string = MSG.notFound) => new HubError(404, "not_found", message);
 export const tooLarge = () => new HubError(413, "payload_too_large", MSG.payloadTooLarge);
 /** 1,234,567: the numbers of a quota message, grouped as the Python hub writes them. */

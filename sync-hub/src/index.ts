@@ -10,9 +10,27 @@ import { authenticate, issueKey, newId, type Caller } from "./auth";
 import { parseJson, readBody } from "./body";
 import { hashCode, registrationFor } from "./codes";
 import * as db from "./db";
-import { HubError, MSG, conflict, denied, keyLimit, notFound, refusal, tooLarge } from "./errors";
+import {
+  HubError,
+  MSG,
+  conflict,
+  denied,
+  keyLimit,
+  notFound,
+  refusal,
+  shareLimit,
+  tooLarge,
+} from "./errors";
 import { LIMITS, limitsFor, type LimitVars } from "./limits";
-import { BUCKETS, PATHS, PROTOCOL_VERSION, isoMs, type Limits } from "./protocol";
+import {
+  BUCKETS,
+  MAX_SHARES_PER_ACCOUNT,
+  PATHS,
+  PROTOCOL_VERSION,
+  SHARE_TTL_MS,
+  isoMs,
+  type Limits,
+} from "./protocol";
 import { countRequest, dayOf } from "./ratelimit";
 import { readBuckets, readDigest, readRecords } from "./records";
 import { ensureSchema } from "./schema";
@@ -121,7 +139,7 @@ const keyInfo = (key: db.KeyRow) => ({
   revoked_at: isoMs(key.revoked_at),
 });
 
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "DELETE";
 type Route = [Method, string, Guard[], (c: Ctx) => Response | Promise<Response>];
 
 const ROUTES: Route[] = [
@@ -295,6 +313,34 @@ const ROUTES: Route[] = [
         last_sync_at: isoMs(device.last_sync_at),
       }));
       return c.json({ devices: shown });
+    },
+  ],
+  [
+    "PUT",
+    PATHS.share,
+    [keyed],
+    async (c) => {
+      const shareId = wire.parseShareId(c.req.param("share_id")!);
+      const sealed = wire.parseShare(json(c));
+      const now = c.get("now");
+      const expiresAt = now + SHARE_TTL_MS;
+      const accountId = caller(c).accountId;
+      const max = MAX_SHARES_PER_ACCOUNT;
+      const outcome = await db.putShare(c.env.DB, accountId, shareId, sealed, now, expiresAt, max);
+      if (outcome === "taken") throw conflict(MSG.shareTaken);
+      if (outcome === "limit") throw shareLimit(max);
+      return c.json({ share_id: shareId, expires_at: isoMs(expiresAt) }, 201);
+    },
+  ],
+  [
+    "POST",
+    PATHS.shareTake,
+    [keyed],
+    async (c) => {
+      const shareId = wire.parseShareId(c.req.param("share_id")!);
+      const sealed = await db.takeShare(c.env.DB, caller(c).accountId, shareId, c.get("now"));
+      if (sealed === null) throw notFound(MSG.shareNotFound);
+      return c.json({ share_id: shareId, sealed });
     },
   ],
 ];

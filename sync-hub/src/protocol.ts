@@ -13,7 +13,8 @@ export const BUCKETS = 256;
 export const MAX_DEPTH = 32;
 export const EMPTY_DIGEST = "0".repeat(64);
 export const STRENGTH_SCALE = 1_000_000;
-export const KINDS = ["memory", "activation", "link", "conflict"] as const;
+/** A `key` record carries an encryption key's fingerprint, never the key (docs/sync.md). */
+export const KINDS = ["memory", "activation", "link", "conflict", "key"] as const;
 export type Kind = (typeof KINDS)[number];
 /**
  * Hubs remember, for each record of these kinds, the vhashes it held before its current version
@@ -54,6 +55,17 @@ export const API_KEY_PATTERN = /^nmk_[A-Za-z0-9]{32,128}$/;
 /** One-time codes (invites), as protocol.py CODE_PATTERN. */
 export const CODE_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 export const KEY_DISPLAY_CHARS = 12;
+/** Key shares (protocol.py): an id derived from a one-time code, and the key sealed under it. */
+export const SHARE_ID_PATTERN = /^s-[0-9a-f]{32}$/;
+export const SEALED_PATTERN = /^[A-Za-z0-9+/=]+$/;
+export const MAX_SHARE_CHARS = 4096;
+export const SHARE_TTL_MS = 10 * 60 * 1000;
+export const MAX_SHARES_PER_ACCOUNT = 10;
+
+/** A code as compared (protocol.py normal_code): without dashes, in upper case, with the letters
+ * Crockford base32 leaves out read as the digits they look like (O as 0, I and L as 1). */
+export const normalCode = (code: string) =>
+  code.trim().toUpperCase().replace(/-/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
 
 export const PATHS = {
   health: "/v1/health",
@@ -70,6 +82,8 @@ export const PATHS = {
   buckets: "/v1/brains/:brain_id/buckets",
   fetch: "/v1/brains/:brain_id/fetch",
   devices: "/v1/brains/:brain_id/devices",
+  share: "/v1/shares/:share_id",
+  shareTake: "/v1/shares/:share_id/take",
 } as const;
 
 export interface Limits {

@@ -15,6 +15,7 @@ import codes from "../migrations/0002_codes.sql";
 import bucketOrder from "../migrations/0003_bucket_order.sql";
 import keyScopes from "../migrations/0004_key_scopes.sql";
 import recordHistory from "../migrations/0005_record_history.sql";
+import keyShares from "../migrations/0006_key_shares.sql";
 
 export interface Migration {
   name: string;
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0003_bucket_order.sql", sql: bucketOrder },
   { name: "0004_key_scopes.sql", sql: keyScopes },
   { name: "0005_record_history.sql", sql: recordHistory },
+  { name: "0006_key_shares.sql", sql: keyShares },
 ];
 
 // wrangler's own definition (wrangler d1 migrations), so either side may create it first.

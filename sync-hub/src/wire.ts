@@ -15,7 +15,10 @@ import {
   LABEL_PATTERN,
   KEY_SCOPES,
   KINDS,
+  MAX_SHARE_CHARS,
   NAME_PATTERN,
+  SEALED_PATTERN,
+  SHARE_ID_PATTERN,
   STRENGTH_SCALE,
   VHASH_PATTERN,
   canonicalFields,
@@ -382,4 +385,21 @@ export function parseKeyCreate(value: unknown): KeyCreateRequest {
 /** Ids in paths follow the id pattern; anything else is a 400, never a lookup. */
 export function parseId(value: string, name: string): string {
   return checked(() => pattern(value, `path.${name}`, ID_PATTERN));
+}
+
+/** PUT /v1/shares/{share_id}: the sealed key (protocol.py ShareRequest). */
+export function parseShare(value: unknown): string {
+  return checked(() => {
+    const fields = object(value, BODY, ["sealed"]);
+    const sealed = required(fields, "sealed", BODY);
+    if (typeof sealed === "string" && (sealed.length < 1 || sealed.length > MAX_SHARE_CHARS)) {
+      throw new Fail(at(BODY, "sealed"), `must be 1 to ${MAX_SHARE_CHARS} characters`);
+    }
+    return pattern(sealed, at(BODY, "sealed"), SEALED_PATTERN);
+  });
+}
+
+/** A share id in a path: derived from a one-time code (protocol.py SHARE_ID_PATTERN). */
+export function parseShareId(value: string): string {
+  return checked(() => pattern(value, "path.share_id", SHARE_ID_PATTERN));
 }

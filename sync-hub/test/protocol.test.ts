@@ -9,11 +9,18 @@ import {
   canonicalVersion,
   compareCodePoints,
   hashedFields,
+  KINDS,
+  MAX_SHARE_CHARS,
+  MAX_SHARES_PER_ACCOUNT,
+  PATHS,
+  SHARE_ID_PATTERN,
+  SHARE_TTL_MS,
   inHistory,
   isoMs,
   itemDigest,
   maskKey,
   nextHistory,
+  normalCode,
   versionHash,
   xorDigest,
   type Version,
@@ -28,6 +35,16 @@ interface Golden {
   empty_digest: string;
   iso_ms: { ms: number; text: string }[];
   mask_key: { key: string; masked: string }[];
+  kinds: string[];
+  shares: {
+    paths: { share: string; take: string };
+    valid_ids: string[];
+    invalid_ids: string[];
+    max_sealed_chars: number;
+    ttl_ms: number;
+    max_per_account: number;
+    code: { typed: string; misread: string; normal: string };
+  };
   history: {
     depth: number;
     kinds: string[];
@@ -76,6 +93,21 @@ describe("golden vectors shared with protocol.py", () => {
     expect(forward).toBe(golden.root_of_versions);
     expect(backward).toBe(golden.root_of_versions);
     expect(items.reduce(xorDigest, forward)).toBe(golden.empty_digest);
+  });
+
+  it("kinds and key shares", () => {
+    const shares = golden.shares;
+    expect([...KINDS]).toEqual(golden.kinds);
+    const asPython = (path: string) => path.replace(":share_id", "{share_id}");
+    expect(asPython(PATHS.share)).toBe(shares.paths.share);
+    expect(asPython(PATHS.shareTake)).toBe(shares.paths.take);
+    for (const id of shares.valid_ids) expect(SHARE_ID_PATTERN.test(id)).toBe(true);
+    for (const id of shares.invalid_ids) expect(SHARE_ID_PATTERN.test(id)).toBe(false);
+    expect(MAX_SHARE_CHARS).toBe(shares.max_sealed_chars);
+    expect(SHARE_TTL_MS).toBe(shares.ttl_ms);
+    expect(MAX_SHARES_PER_ACCOUNT).toBe(shares.max_per_account);
+    expect(normalCode(shares.code.typed)).toBe(shares.code.normal);
+    expect(normalCode(shares.code.misread)).toBe(shares.code.normal);
   });
 
   it("timestamps and masked keys", () => {

@@ -10,7 +10,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from hub_api import device, error, push, pushed, register, uid, version
+from hub_api import (
+    device,
+    error,
+    push,
+    pushed,
+    register,
+    uid,
+    version,
+)
 from hub_targets import LOW_RATE_LIMIT
 
 JSON = {"content-type": "application/json"}

@@ -15,6 +15,7 @@ from neuralmemory.hub import codes
 from neuralmemory.hub.auth import new_key
 from neuralmemory.hub.backends import Backend
 from neuralmemory.hub.settings import LOCAL_ACCOUNT
+from neuralmemory.protocol import CODE_ALPHABET
 
 pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000_000
@@ -42,7 +43,7 @@ async def refused(store: Backend, invite: str, now: int = NOW) -> str:
 async def test_an_invite_makes_one_account_before_it_expires(store: Backend) -> None:
     issued = await codes.issue(store, "invite", NOW, DAY)
     assert issued.expires_at == NOW + DAY
-    assert len(issued.code.replace("-", "")) == 20 and set(issued.code) <= set(codes.ALPHABET + "-")
+    assert len(issued.code.replace("-", "")) == 20 and set(issued.code) <= set(CODE_ALPHABET + "-")
     assert await refused(store, codes.new_code("invite")) == MSG_INVALID_INVITE  # never issued
     assert await refused(store, issued.code, now=NOW + DAY)  # expired at expires_at
     assert await register(store, issued.code.lower(), now=NOW + DAY - 1)  # any case

@@ -78,7 +78,7 @@ from neuralmemory import config
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.brain import Brain, brain_path, open_brain
 from neuralmemory.errors import ProtocolError, StorageFull
-from neuralmemory.protocol import EMPTY_DIGEST, DeviceInfo, Version
+from neuralmemory.protocol import EMPTY_DIGEST, KINDS, DeviceInfo, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import connect
 from neuralmemory.sync import state
@@ -125,6 +125,7 @@ class Stats:
     divergences: int = 0
     versions_lost: int = 0
     counters_lost: int = 0
+    e2e_records: int = 0  # sealed records read from the hub by the E2E model
 
 
 STATS = Stats()
@@ -290,9 +291,7 @@ def _token(id: str, deleted: bool, body: dict[str, Any]) -> Token:
 def scan_device(device: SimDevice) -> Scan:
     with device.brain() as brain:
         rows: dict[tuple[str, str], Version] = {
-            (v.kind, v.id): v
-            for kind in ("memory", "activation", "link", "conflict")
-            for v in brain.changes.versions(kind)
+            (v.kind, v.id): v for kind in KINDS for v in brain.changes.versions(kind)
         }
         return Scan(rows, brain.changes.root())
 
@@ -371,6 +370,10 @@ class SyncModel(RuleBasedStateMachine):
         self.hub_transport, self.hub_url, self.hub_restart = self.start_hub()
         for strategy in strategies:
             self.add_device(strategy)
+        self.prepare_brains()
+
+    def prepare_brains(self) -> None:
+        """What the devices' brains are before the schedule (overridden: end-to-end encrypted)."""
 
     def add_device(self, strategy: str) -> SimDevice:
         index = len(self.devices)

@@ -12,7 +12,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from sync_model import STATS, WithinSkewModel
+from sync_model import STATS, Scan, SyncModel, WithinSkewModel
+
+from neuralmemory.core import crypto, e2e
 
 FAST = settings(
     max_examples=10,
@@ -44,3 +46,40 @@ def test_sync_converges_and_loses_nothing() -> None:
 @pytest.mark.timeout(0)
 def test_sync_converges_and_loses_nothing_long() -> None:
     run_state_machine_as_test(WithinSkewModel, settings=LONG)
+
+
+class E2EModel(SyncModel):
+    """The same schedules on an end-to-end encrypted brain: every device holds its key, every
+    record travels sealed, and the hub is read as a device reads it (opened)."""
+
+    def prepare_brains(self) -> None:
+        first = self.devices[0]
+        with first.brain() as brain:
+            brain.encrypt_brain()
+            brain_id = brain.id
+        with first.device.use():
+            key = crypto.load_key(brain_id)
+        assert key is not None
+        self.codec = e2e.Codec(lambda: key)
+        for device in self.devices[1:]:
+            with device.brain() as brain:
+                brain.rekey(brain_id)  # one brain from the start, as after joining
+            with device.device.use():
+                crypto.install_key(brain_id, key)
+            with device.brain() as brain:
+                brain.encrypt_brain()
+
+    def _hub_scan(self) -> Scan:
+        scan = super()._hub_scan()
+        assert all(e2e.is_sealed(v.body) for v in scan.rows.values() if v.kind != "key")
+        STATS.e2e_records += len(scan.rows)
+        return Scan({k: self.codec.open(v) for k, v in scan.rows.items()}, scan.root)
+
+
+@pytest.mark.slow  # after main's record history it overran 300 s on a loaded VM: not yet known why
+@pytest.mark.timeout(0)
+def test_sync_of_an_e2e_brain_converges_and_loses_nothing() -> None:
+    before = STATS.schedules, STATS.e2e_records
+    run_state_machine_as_test(E2EModel, settings=settings(FAST, max_examples=5))
+    assert STATS.schedules - before[0] >= 5
+    assert STATS.e2e_records > before[1]  # the hub held sealed records, read opened

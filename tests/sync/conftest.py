@@ -1,4 +1,4 @@
-"""Fixtures for the sync tests: an in-process hub and three devices on it."""
+"""Fixtures for the sync tests: a real hub process, an in-process hub and three devices on it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import LOCAL_URL, Device, in_process_hub
+from sync_devices import LOCAL_URL, Device, Hub, in_process_hub
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    """A real `nmem serve` process on loopback, on a SQLite file (keyless: local mode)."""
+    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

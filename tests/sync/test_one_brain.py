@@ -62,7 +62,7 @@ def engine(device: Device, stack: ExitStack) -> SyncEngine:
     """The engine `nmem sync` runs, on the device's brain, to call its steps one by one."""
     with device.use():
         brain = stack.enter_context(open_brain(None))
-        hub = stack.enter_context(service._hub(config.load_config(), None))
+        hub = stack.enter_context(service.hub_client(config.load_config(), None))
     return SyncEngine(brain, hub, strategy="prefer_recent")
 
 

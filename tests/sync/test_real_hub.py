@@ -20,16 +20,6 @@ from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
 def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
     running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
     running.start()

@@ -215,7 +215,15 @@ def test_a_merged_brain_reads_the_joined_brains_encrypted_memories_once_its_key_
         crypto.export_key(a_id, "pass-phrase-1", tmp_path / "a.nmemkey")
     with b.use():
         imported = import_key(tmp_path / "a.nmemkey", "pass-phrase-1")
-    assert imported == {"brain_id": a_id, "installed": True, "reindexed": 2}
+    # b's memory was written under its own key, which lost to a's older one: b encrypts it
+    # again under a's, so a reads it without ever holding b's key.
+    assert imported == {
+        "brain_id": a_id,
+        "installed": True,
+        "keys": 1,
+        "reindexed": 2,
+        "reencrypted": 1,
+    }
     with b.brain() as brain:
         assert brain.get(a_secret).content == "Vault code on a: lapis-7781"
         assert brain.get(b_secret).content == "Locker code on b: onyx-2290"  # its own key too
@@ -226,3 +234,4 @@ def test_a_merged_brain_reads_the_joined_brains_encrypted_memories_once_its_key_
     a.sync()
     with a.brain() as brain:
         assert brain.get(later).content == "Safe code on b: jade-1138"
+        assert brain.get(b_secret).content == "Locker code on b: onyx-2290"

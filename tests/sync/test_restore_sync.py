@@ -25,16 +25,6 @@ from neuralmemory.sync.plan import ConflictCopy, Plan
 from neuralmemory.sync.resolve import conflict_body, conflict_id
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def nmem_json(home: Path, *args: str) -> Any:
     done = subprocess.run(
         [NMEM, *args, "--json"],

@@ -52,3 +52,12 @@ def test_one_background_sync_runs_one_waits_and_the_rest_leave(tmp_path: Path) -
     assert waiting.wait(timeout=60) == 0
     done = subprocess.run([NMEM, "sync", "status", "--json"], env=env, capture_output=True)
     assert json.loads(done.stdout)["last_error"]["code"] == "hub_unavailable"  # it did sync
+
+
+def test_a_lock_file_others_could_read_is_fixed_when_taken(tmp_path: Path) -> None:
+    with config.using_home(tmp_path):
+        path = lock_path("default", RUNNING)
+        path.write_bytes(b"")
+        path.chmod(0o644)
+        with held(path):
+            assert path.stat().st_mode & 0o777 == 0o600

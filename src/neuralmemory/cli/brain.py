@@ -1,4 +1,4 @@
-"""`nmem brain list | create | use | delete`."""
+"""`nmem brain list | create | encrypt | use | delete`."""
 
 from __future__ import annotations
 
@@ -33,18 +33,52 @@ def list_(as_json: bool) -> None:
 
 @brain.command()
 @click.argument("name")
+@click.option("--e2e", is_flag=True, help="End-to-end encrypted: the hub gets only sealed records.")
 @json_option
 @handled
-def create(name: str, as_json: bool) -> None:
+def create(name: str, e2e: bool, as_json: bool) -> None:
     """Create a brain called NAME."""
-    from neuralmemory.core.brain import create_brain
+    from neuralmemory.core.brain import create_brain, open_brain
 
-    with create_brain(name) as made:
-        data = {"name": made.name, "brain_id": made.id, "path": str(made.path)}
+    with create_brain(name):
+        pass
+    if e2e:
+        from neuralmemory.sync import keyshare
+
+        keyshare.encrypt_brain(name, sync=False)
+    with open_brain(name) as made:
+        data = {"name": made.name, "brain_id": made.id, "path": str(made.path), "e2e": made.e2e}
     if as_json:
         emit_json(data)
         return
-    click.echo(f"Created brain {name} ({data['brain_id']})")
+    kind = " (end-to-end encrypted)" if e2e else ""
+    click.echo(f"Created brain {name}{kind} ({data['brain_id']})")
+
+
+@brain.command()
+@click.argument("name", required=False)
+@json_option
+@handled
+def encrypt(name: str | None, as_json: bool) -> None:
+    """Make brain NAME (default: the current one) end-to-end encrypted, and sync it sealed."""
+    from neuralmemory.sync import keyshare
+
+    result = keyshare.encrypt_brain(name)
+    if as_json:
+        emit_json(result)
+        return
+    if not result["sealed"] and result["already"]:
+        click.echo(f"Brain {result['brain']} is already end-to-end encrypted")
+        return
+    sealed = result["sealed"]
+    click.echo(f"Brain {result['brain']} is end-to-end encrypted: {sealed} records sealed")
+    sync = result["sync"]
+    if sync is None:
+        click.echo("Sync is not configured: they go to the hub, sealed, with the first sync")
+    elif "error" in sync:
+        click.echo(f"Sync failed ({sync['error']}): run `nmem sync full` to send them")
+    else:
+        click.echo(f"Synced: {sync['pushed']} records sent sealed to the hub")
 
 
 @brain.command()

@@ -1,8 +1,9 @@
-"""`nmem keys export | import`: move a brain's encryption key between devices."""
+"""`nmem keys export | import | share | receive`: move a brain's encryption key between devices."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,7 +12,7 @@ from neuralmemory.cli.common import brain_option, emit_json, handled, json_optio
 
 @click.group()
 def keys() -> None:
-    """Export or import a brain's encryption key as a passphrase-protected file."""
+    """Move a brain's encryption key: a passphrase-protected file, or a one-time code."""
 
 
 @keys.command("export")
@@ -26,7 +27,7 @@ def keys() -> None:
 @json_option
 @handled
 def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bool) -> None:
-    """Write the brain's key to a file sealed with a passphrase (scrypt)."""
+    """Write the brain's keyring to a file sealed with a passphrase (scrypt)."""
     from neuralmemory.core import crypto
     from neuralmemory.core.brain import open_brain
 
@@ -45,12 +46,47 @@ def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bo
 @json_option
 @handled
 def import_(path: Path, passphrase: str, as_json: bool) -> None:
-    """Install a brain key from an exported file; a wrong passphrase changes nothing."""
+    """Add a brain key from an exported file to the keyring; a wrong passphrase changes nothing."""
     from neuralmemory.core.brain import import_key
 
-    result = import_key(path, passphrase)
+    _installed(import_key(path, passphrase), as_json)
+
+
+@keys.command("share")
+@brain_option
+@json_option
+@handled
+def share(brain: str | None, as_json: bool) -> None:
+    """Leave the brain's key on the hub, sealed under a one-time code printed here."""
+    from neuralmemory.sync import keyshare
+
+    result = keyshare.share(brain)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"On the other device, before {result['expires_at']}, run:\n\n"
+        f"    nmem keys receive {result['code']}\n\n"
+        "The code works once. The hub stores the key sealed under it and never sees the code."
+    )
+
+
+@keys.command("receive")
+@click.argument("code")
+@json_option
+@handled
+def receive(code: str, as_json: bool) -> None:
+    """Take the key `nmem keys share` left on the hub for CODE, and add it to the keyring."""
+    from neuralmemory.sync import keyshare
+
+    _installed(keyshare.receive(code), as_json)
+
+
+def _installed(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
     state = "Installed" if result["installed"] else "Already had"
     click.echo(f"{state} the key of brain {result['brain_id']}")
+    if result["reencrypted"]:
+        click.echo(f"Encrypted {result['reencrypted']} memories again under the brain's key")

@@ -115,6 +115,10 @@ def remember(
     as_json: bool,
 ) -> None:
     """Remember CONTENT; prints the new memory's id."""
+    if encrypted:
+        from neuralmemory.sync import keyshare
+
+        keyshare.before_encrypting(brain)  # another device may have keyed the brain already
     with _open(brain) as opened:
         result = opened.remember(
             content,

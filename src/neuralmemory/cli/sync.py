@@ -16,6 +16,7 @@ import click
 
 from neuralmemory.cli.common import brain_option, emit_json, handled, json_option, short_time
 from neuralmemory.config import STRATEGIES
+from neuralmemory.core.models import KeyStatus
 from neuralmemory.errors import MSG_ALONE, MSG_ELSEWHERE, MSG_SPLIT
 from neuralmemory.sync.results import (
     BrainSyncFailed,
@@ -184,9 +185,12 @@ def _status_text(s: Status) -> str:
         f"api key:     {s['api_key'] or '-'}",
         f"strategy:    {s['conflict_strategy']}   auto-sync: {'on' if s['auto_sync'] else 'off'}",
         f"device:      {s['device']['name']} ({s['device']['device_id']})",
-        f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})",
+        f"brain:       {s['brain']['name']} ({s['brain']['remote_id']})"
+        + (", end-to-end encrypted" if s["brain"]["e2e"] else ""),
         f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
     ]
+    if s["keys"]["keyed"]:
+        lines.append(f"encryption:  {_keys_text(s['keys'])}")
     for item in s["quarantined"]:
         lines.append(f"quarantined: {item['record']}: {item['reason']}")
     last = s["last_sync"]
@@ -210,6 +214,13 @@ def _status_text(s: Status) -> str:
     elif hub:  # an answer that is an error (401, 403, ...) is not "unreachable"
         lines.append(f"hub:         {'' if hub['reachable'] else 'unreachable: '}{hub['error']}")
     return "\n".join(lines)
+
+
+def _keys_text(keys: KeyStatus) -> str:
+    text = f"key {(keys['fingerprint'] or '?')[:8]}, {keys['keys_held']} held here"
+    if keys["missing_key"]:
+        text += " -- this device lacks the brain's key: nmem keys receive CODE"
+    return text
 
 
 @sync.command()

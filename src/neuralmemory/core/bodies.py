@@ -12,6 +12,7 @@ through these models too, so a quarantined body is skipped there instead of rais
   activation  {"devices": {device_id: {"count", "last"}}}
   link        {"a", "b", "devices": {...}}
   conflict    {"record": {"kind", "id"}, "loser": version, "winner", "strategy"}
+  key         {"fingerprint", "created_at", "mac"}            id = "k-" + fingerprint
 A tombstone (deleted version) has an empty body and needs no check.
 """
 
@@ -29,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from neuralmemory.core import e2e
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS
 from neuralmemory.protocol import ID_PATTERN, KINDS, MAX_SAFE_INTEGER, VHASH_PATTERN, Version
@@ -100,6 +102,15 @@ class ConflictBody(_Body):
     strategy: StrictStr | None = None
 
 
+class KeyBody(_Body):
+    """A key record: the fingerprint of a brain key and when it was made (core/crypto.py). Its
+    MAC is checked by a device holding the key; any device sees from it that the brain is keyed."""
+
+    fingerprint: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$")]
+    created_at: Ms
+    mac: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 B = TypeVar("B", bound=_Body)
 
 SCHEMAS: dict[str, type[_Body]] = {
@@ -107,21 +118,32 @@ SCHEMAS: dict[str, type[_Body]] = {
     "activation": CountersBody,
     "link": LinkBody,
     "conflict": ConflictBody,
+    "key": KeyBody,
 }
 assert set(SCHEMAS) == set(KINDS)
 
 
-def problem(kind: str, body: dict[str, Any], *, deleted: bool = False) -> str | None:
-    """Why this body cannot be used (one line, for `sync status`), or None when it is valid."""
+def problem(
+    kind: str, body: dict[str, Any], *, deleted: bool = False, id: str | None = None
+) -> str | None:
+    """Why this body cannot be used (one line, for `sync status`), or None when it is valid.
+    With the record's `id`, a key record's must name its fingerprint."""
     if deleted:
         return None
+    why = e2e.rejected(body)
+    if why is not None:  # an end-to-end encrypted brain's version that did not open
+        return why
+    if e2e.is_sealed(body):
+        return e2e.MSG_NO_KEY  # sealed by a device of an E2E brain: opened once its key is here
     schema = SCHEMAS.get(kind)
     if schema is None:
         return f"unknown record kind {kind!r}"
     try:
-        schema.model_validate(body)
+        parsed = schema.model_validate(body)
     except ValidationError as exc:
         return _reason(exc)
+    if isinstance(parsed, KeyBody) and id is not None and id != "k-" + parsed.fingerprint:
+        return "invalid body: fingerprint: a key record's id is k- and its fingerprint"
     return None
 
 

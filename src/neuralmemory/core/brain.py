@@ -17,6 +17,7 @@ Record bodies (what syncs; docs/cli.md repeats them):
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -26,13 +27,14 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, privacy, reinforce
+from neuralmemory.core import bodies, crypto, e2e, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import (
     BrainInfo,
     DeletedBrain,
     Forgotten,
     Hit,
+    KeyStatus,
     Memory,
     Remembered,
     Stats,
@@ -63,10 +65,20 @@ MAX_QUERY_CHARS = 2_000
 MAX_LIMIT = 100
 DEFAULT_BRAIN = "default"
 DAY_MS = 86_400_000
+ENCRYPTED_TYPE = "fact"  # an encrypted memory's type unless one is given
 KEY_CHECK_SAMPLES = 20  # newest encrypted memories a key must decrypt one of before it encrypts
 REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 SYNC_ID = "sync_id"  # meta key: the hub brain a non-empty brain was merged into
+INDEX_KEY = "index_key"  # meta key: the fingerprint of the key that sealed the local index
+E2E = "e2e"  # meta key: "1" once the brain is end-to-end encrypted (never turned off)
+
+HINT_GET_KEY = (
+    "get it from a device that has it: `nmem keys share` there, then `nmem keys receive CODE`"
+    " here (or nmem keys export / nmem keys import)"
+)
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(NAME_PATTERN)
 _ID = re.compile(ID_PATTERN)
@@ -98,7 +110,7 @@ def _quarantine(versions: Iterable[Version]) -> dict[tuple[str, str], tuple[str,
     """The versions whose body fails its schema (core/bodies.py), as quarantine rows by key."""
     found: dict[tuple[str, str], tuple[str, str, str, str]] = {}
     for v in versions:
-        why = bodies.problem(v.kind, v.body, deleted=v.deleted)
+        why = bodies.problem(v.kind, v.body, deleted=v.deleted, id=v.id)
         if why is not None:
             found[(v.kind, v.id)] = (v.kind, v.id, v.vhash, why)
     return found
@@ -186,16 +198,30 @@ def delete_brain(name: str) -> DeletedBrain:
 
 
 def import_key(source: Path, passphrase: str) -> dict[str, Any]:
-    """Install a brain key from an exported file (a wrong passphrase changes nothing), and
-    re-index every local brain that uses it, so its encrypted memories become searchable."""
+    """Install a brain key from an exported file (a wrong passphrase changes nothing)."""
     brain_id, key = crypto.read_export(source, passphrase)
+    return install_key(brain_id, key)
+
+
+def install_key(brain_id: str, key: crypto.BrainKey) -> dict[str, Any]:
+    """Add a key (or a ring) to the brain's keyring, and settle every local brain that uses it
+    (settle_keys): its encrypted memories become searchable, and those this device wrote under
+    a key that lost the race are encrypted again under the one that won."""
     installed = crypto.install_key(brain_id, key)
-    reindexed = 0
+    reindexed = reencrypted = 0
     for path in sorted(brains_dir().glob("*.db")):
         with Brain._open(path.stem, path) as brain:
             if brain_id in brain.key_ids:
-                reindexed += brain.rebuild_index()
-    return {"brain_id": brain_id, "installed": installed, "reindexed": reindexed}
+                settled = brain.settle_keys(force_index=True)
+                reindexed += settled["reindexed"]
+                reencrypted += settled["reencrypted"]
+    return {
+        "brain_id": brain_id,
+        "installed": installed,
+        "keys": len(key.raws),
+        "reindexed": reindexed,
+        "reencrypted": reencrypted,
+    }
 
 
 # ------------------------------------------------------------------------------ validation
@@ -333,6 +359,9 @@ class Brain:
         self._now = now
         self._key: crypto.BrainKey | None = None
         self._key_checked = False  # checked against the brain's encrypted memories (_brain_key)
+        if self.e2e:
+            self.changes.sealer = e2e.Codec(self._maybe_key)
+        self.changes.on_sealed = self._adopt_e2e
 
     @classmethod
     def _open(cls, name: str, path: Path) -> Brain:
@@ -379,6 +408,12 @@ class Brain:
     @property
     def path(self) -> Path:
         return self.db.path
+
+    @property
+    def e2e(self) -> bool:
+        """Whether the brain is end-to-end encrypted (core/e2e.py): remembered by the device,
+        so a hub serving plaintext cannot turn it back."""
+        return self._meta(E2E) == "1"
 
     @property
     def brain_id(self) -> str:
@@ -428,13 +463,16 @@ class Brain:
         memory (created=False, and its project stays the first one's). `supersedes`: the id of
         a memory this one replaces (kept, marked superseded, out of recall)."""
         text = _check_content(content)
+        if not isinstance(encrypted, bool):
+            raise InvalidInput("encrypted must be true or false")
         owner = None if project is None else check_project(project)
-        kind = detect_type(text) if type is None else _check_type(type)
+        # The type of an encrypted memory is never guessed from its text: it is readable
+        # metadata, and "decision" or "error" would say what the secret is about.
+        guessed = ENCRYPTED_TYPE if encrypted else detect_type(text)
+        kind = guessed if type is None else _check_type(type)
         clean_tags = _check_tags(tags)
         level = _check_priority(priority)
         days = _check_expires(expires_days)
-        if not isinstance(encrypted, bool):
-            raise InvalidInput("encrypted must be true or false")
         now = self._now()
         body: dict[str, Any] = {
             "encrypted": encrypted,
@@ -451,6 +489,12 @@ class Brain:
             memory_id = "m-" + secrets.token_hex(12)
             body["ciphertext"] = self._brain_key(create=True).encrypt(text)
             body["event_at"] = None  # a date read from the text would leak it
+        elif self.e2e:
+            # Keyed by the brain key: the same text is one memory, and the hub cannot confirm
+            # a guess of it.
+            memory_id = "m-" + self._brain_key(create=False).name(text)[:24]
+            body["content"] = text
+            body["event_at"] = extract(text, now_ms=now).event_at
         else:
             memory_id = "m-" + content_digest(text)[:24]
             body["content"] = text
@@ -806,7 +850,187 @@ class Brain:
             sql.index_many(
                 self.db, [entry for row in rows if (entry := self._derive(row, row.rid))]
             )
+            key = self._maybe_key()
+            self._set_meta(INDEX_KEY, None if key is None else crypto.fingerprint(key.raw))
         return len(rows)
+
+    # -------------------------------------------------------------------- keys
+
+    def key_records(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """The brain's valid key records as (created_at, fingerprint, body), oldest first: the
+        first names the key that wins when two devices each made one (docs/sync.md, "Keys")."""
+        found = []
+        for version in self.changes.versions("key"):
+            parsed = bodies.parse(bodies.KeyBody, version.body)
+            if version.deleted or parsed is None:
+                continue
+            if version.id == crypto.KEY_RECORD_PREFIX + parsed.fingerprint:
+                found.append((parsed.created_at, parsed.fingerprint, version.body))
+        return sorted(found, key=lambda record: (record[0], record[1]))
+
+    def key_status(self) -> KeyStatus:
+        """What `sync status` says of the brain's keys: whether it is keyed, by which key, and
+        whether this device holds that key."""
+        records = self.key_records()
+        key = self._maybe_key()
+        held = {crypto.fingerprint(raw) for raw in key.raws} if key else set()
+        winner = records[0][1] if records else None
+        return KeyStatus(
+            keyed=bool(records) or key is not None,
+            fingerprint=winner or (crypto.fingerprint(key.raw) if key else None),
+            keys_held=len(held),
+            missing_key=winner is not None and winner not in held,
+        )
+
+    def settle_keys(self, *, force_index: bool = False) -> dict[str, int]:
+        """Bring this device in line with the brain's key records (after a sync or a new key):
+        give the key that encrypts here a record if it has none; re-seal the local index when
+        the encrypting key changed (or `force_index`); and once this device holds the key that
+        won the race, encrypt again under it the memories it wrote under another one."""
+        self._key, self._key_checked = None, False
+        key = self._maybe_key()
+        result = {"reindexed": 0, "reencrypted": 0}
+        if key is None:
+            return result
+        self._record_key(key.raw)
+        waiting = [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
+        if waiting:  # sealed records may wait for this key
+            with self.db.transaction():
+                if self.e2e:
+                    self._reopen_quarantined()
+                else:
+                    found = self.changes.currents(waiting)
+                    self._adopt_e2e([current.version for current in found.values()])
+        fingerprint = crypto.fingerprint(key.raw)
+        if force_index or self._meta(INDEX_KEY) != fingerprint:
+            if force_index or sql.recent_ciphertexts(self.db, 1):
+                result["reindexed"] = self.rebuild_index()
+            else:  # nothing sealed in the index (no encrypted memory): nothing to re-seal
+                with self.db.transaction():
+                    self._set_meta(INDEX_KEY, fingerprint)
+        records = self.key_records()
+        if len(key.raws) > 1 and records and records[0][1] == crypto.fingerprint(key.raw):
+            result["reencrypted"] = self._reencrypt(key)
+        return result
+
+    def _reencrypt(self, key: crypto.BrainKey) -> int:
+        """New versions, under `key.raw`, of this device's encrypted memories made with another
+        key of the ring (and, in an E2E brain, of the records it sealed with one); only its
+        own, so two devices never rewrite one record at once."""
+        done = self._reseal(key) if self.e2e else 0
+        with self.db.transaction():
+            for row in sql.all_memories(self.db):
+                if row.ciphertext is None or key.encrypted_by_primary(row.ciphertext):
+                    continue
+                current = self.changes.current("memory", row.id)
+                if current is None or current.version.device_id != self.device_id:
+                    continue
+                if not key.can_decrypt(row.ciphertext):
+                    continue  # a key this device lacks: left as it is
+                plaintext = key.decrypt(row.ciphertext)
+                body = {**current.version.body, "ciphertext": key.encrypt(plaintext)}
+                version = self.changes.write(
+                    "memory", row.id, body=body, strength=self._strength_now(row.id)
+                )
+                self.materialize(version)
+                done += 1
+        return done
+
+    def _reseal(self, key: crypto.BrainKey) -> int:
+        """Seal again, with `key.raw`, the records this device sealed with another key."""
+        first = e2e.Codec(lambda: crypto.BrainKey(key.raw))
+        done = 0
+        with self.db.transaction():
+            for view in list(self.changes.versions(None)):
+                if view.kind in e2e.CLEAR_KINDS or view.device_id != self.device_id:
+                    continue
+                if e2e.rejected(view.body) is not None:
+                    continue  # not opened with any key here: nothing to seal again
+                wire = Version.model_validate_json(view.canonical())
+                if e2e.rejected(first.open(wire).body) is None:
+                    continue  # sealed with the winner already
+                body = None if view.deleted else view.body
+                self.changes.write(
+                    view.kind, view.id, body=body, deleted=view.deleted, strength=view.strength
+                )
+                done += 1
+        return done
+
+    def _record_key(self, raw: bytes) -> None:
+        """The key record of `raw`, written once: the brain is keyed, for every device."""
+        record_id = crypto.key_record_id(raw)
+        current = self.changes.current("key", record_id)
+        if current is None or current.version.deleted:
+            self.write_record("key", record_id, body=crypto.key_record_body(raw, self._now()))
+
+    # -------------------------------------------------------------------- end-to-end encryption
+
+    def encrypt_brain(self) -> int:
+        """Make the brain end-to-end encrypted (core/e2e.py): from now on every record is stored
+        and synced sealed, and this device refuses plaintext versions of it. Every record it
+        holds is written again, sealed, to be pushed: the hub's plaintext versions are replaced.
+        The brain key is made when there is none (checked against its key records first).
+        Returns how many records were sealed; 0 when it already was end-to-end encrypted."""
+        if self.e2e:
+            return 0
+        self._brain_key(create=True)
+        with self.db.transaction():
+            return self._seal_all()
+
+    def _seal_all(self) -> int:
+        """Turn the sealer on and write every record again through it; in a transaction."""
+        records = list(self.changes.versions(None))
+        self._set_meta(E2E, "1")
+        self.changes.sealer = e2e.Codec(self._maybe_key)
+        sealed = 0
+        for version in records:
+            if version.kind in e2e.CLEAR_KINDS or e2e.is_sealed(version.body):
+                continue
+            body = None if version.deleted else version.body
+            self.changes.write(
+                version.kind,
+                version.id,
+                body=body,
+                deleted=version.deleted,
+                strength=version.strength,
+            )
+            sealed += 1
+        self._reopen_quarantined()
+        return sealed
+
+    def _adopt_e2e(self, versions: Sequence[Version]) -> None:
+        """Sealed versions arrived for a brain this device keeps in plaintext: another device
+        turned it end-to-end encrypted. With the brain key here and a version that opens with
+        it (a hub cannot make one), this device turns it too; without, they stay quarantined
+        until the key comes (settle_keys)."""
+        key = self._maybe_key()
+        if key is None:
+            return
+        codec = e2e.Codec(lambda: key)
+        if any(e2e.rejected(codec.open(v).body) is None for v in versions if e2e.is_sealed(v.body)):
+            log.warning("brain %s is end-to-end encrypted by another device: here too", self.name)
+            self._seal_all()
+
+    def _reopen_quarantined(self) -> None:
+        """Materialize again every quarantined record: those that open or validate now (a key
+        arrived, the brain turned end-to-end encrypted) are applied and leave quarantine."""
+        keys = [(kind, id) for kind, id, _, _ in sql.quarantined(self.db)]
+        found = self.changes.currents(keys)
+        self.materialize(*(current.version for current in found.values()))
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            return
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # -------------------------------------------------------------------- sync-facing
     # The sync engine drives these, together with `changes` (store/changes.py) and `db`.
@@ -897,34 +1121,55 @@ class Brain:
         if create and not self._key_checked:
             # Encrypting with the wrong key, or a fresh one while the brain already holds memories
             # sealed elsewhere, writes what the other devices can never read: refuse instead.
+            records = self.key_records()
+            if key is None and records:
+                # Another device keyed this brain: a second key would split it in two.
+                raise CryptoError(
+                    f"brain {self.name} is already encrypted with a key this device does not"
+                    f" hold (fingerprint {records[0][1][:8]})",
+                    hint=HINT_GET_KEY,
+                )
             samples = sql.recent_ciphertexts(self.db, KEY_CHECK_SAMPLES)
             if samples and key is None:
                 raise CryptoError(
                     f"brain {self.name} holds encrypted memories but their key is not on this"
                     " device",
-                    hint="import it before encrypting more: nmem keys export / nmem keys import",
+                    hint=HINT_GET_KEY,
                 )
             if samples and key is not None and not any(map(key.can_decrypt, samples)):
                 raise CryptoError(
                     f"the key for brain {self.name} does not decrypt its encrypted memories"
                     " (wrong key)",
-                    hint="import the right key: nmem keys import",
+                    hint="import the right key: nmem keys receive CODE or nmem keys import",
                 )
             self._key_checked = True
         if key is None and create:
             key = crypto.ensure_key(self.key_ids[0])
+            with self.db.transaction():
+                self._record_key(key.raw)
+                self._set_meta(INDEX_KEY, crypto.fingerprint(key.raw))
         if key is None:
             raise CryptoError(
-                f"no key for brain {self.name} ({self.id}) on this device",
-                hint="import it from a device that has it: nmem keys export / nmem keys import",
+                f"no key for brain {self.name} ({self.id}) on this device", hint=HINT_GET_KEY
             )
         self._key = key
         return key
 
     def _maybe_key(self) -> crypto.BrainKey | None:
-        # Cached once found; looked up again while missing, since an import may add it.
+        """The keyring, the key that encrypts first: of the keys held, the one whose proved
+        record is oldest (the race's winner), else the first found. Cached once found; looked
+        up again while missing, since an import may add it."""
         if self._key is None:
-            self._key = crypto.load_keyring(self.key_ids)
+            ring = crypto.load_keyring(self.key_ids)
+            if ring is not None and len(ring.raws) > 1:
+                proved = [
+                    raw
+                    for _, _, body in self.key_records()
+                    if (raw := crypto.record_key(ring.raws, body)) is not None
+                ]
+                if proved:
+                    ring = crypto.BrainKey(proved[0], *ring.raws)
+            self._key = ring
         return self._key
 
     def _memory(self, row: MemoryRow, inputs: tuple[int, int, int | None] | None = None) -> Memory:

@@ -4,7 +4,7 @@ shape the CLI's --json and the MCP tools print (docs/cli.md)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from neuralmemory.protocol import iso_ms
 
@@ -118,3 +118,12 @@ class DeletedBrain:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class KeyStatus(TypedDict):
+    """A brain's keys as `nmem sync status` shows them (Brain.key_status)."""
+
+    keyed: bool  # a key record, or a key on this device
+    fingerprint: str | None  # the brain's key: the oldest key record's, else the key here
+    keys_held: int
+    missing_key: bool  # the brain's key is not among those held here

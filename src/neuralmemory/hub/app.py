@@ -51,6 +51,8 @@ from neuralmemory.protocol import (
     PATH_PULL,
     PATH_PUSH,
     PATH_REGISTER,
+    PATH_SHARE,
+    PATH_SHARE_TAKE,
     PATH_STATUS,
     BrainInfo,
     BrainsReply,
@@ -73,6 +75,9 @@ from neuralmemory.protocol import (
     PushRequest,
     RegisterReply,
     RegisterRequest,
+    ShareCreated,
+    ShareReply,
+    ShareRequest,
     StatusReply,
 )
 
@@ -98,6 +103,8 @@ ROUTES: list[tuple[str, str, Endpoint, type[BaseModel] | None, type[BaseModel] |
     ("POST", PATH_BUCKETS, routes.buckets, BucketsRequest, BucketsReply, 200),
     ("POST", PATH_FETCH, routes.fetch, FetchRequest, FetchReply, 200),
     ("GET", PATH_DEVICES, routes.devices, None, DevicesReply, 200),
+    ("PUT", PATH_SHARE, routes.put_share, ShareRequest, ShareCreated, 201),
+    ("POST", PATH_SHARE_TAKE, routes.take_share, None, ShareReply, 200),
 ]
 
 SCHEMA_REF = "#/components/schemas/{model}"

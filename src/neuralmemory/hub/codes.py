@@ -8,15 +8,11 @@ and used up by the backend in the same transaction as what it grants, so it work
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 
 from neuralmemory.hub.backends import Backend, CodeKind, CodeRow
+from neuralmemory.protocol import normal_code, random_code
 
-#: Crockford base32: no I, L, O or U, so a code read aloud or retyped cannot be misread.
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None})
-GROUP = 4
 CHARS: dict[CodeKind, int] = {
     "invite": 20,  # 100 bits, valid for days
     "pair": 16,  # 80 bits, valid for minutes, and guesses are rate limited per address
@@ -29,12 +25,11 @@ PAIR_ATTEMPTS_PER_MINUTE = 10
 
 def hash_code(code: str) -> str:
     """What is stored and looked up: the SHA-256 of the code without dashes, in upper case."""
-    return hashlib.sha256(code.upper().translate(MISREAD).encode("ascii")).hexdigest()
+    return hashlib.sha256(normal_code(code).encode("ascii")).hexdigest()
 
 
 def new_code(kind: CodeKind) -> str:
-    chars = "".join(secrets.choice(ALPHABET) for _ in range(CHARS[kind]))
-    return "-".join(chars[i : i + GROUP] for i in range(0, len(chars), GROUP))
+    return random_code(CHARS[kind])
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from neuralmemory.errors import (
     MSG_METRICS_REFUSED,
     MSG_NOT_FOUND,
     MSG_REGISTRATION_CLOSED,
+    MSG_SHARE_NOT_FOUND,
     AccessDenied,
     AuthError,
     CodeRefused,
@@ -44,7 +45,10 @@ from neuralmemory.hub.settings import LOCAL_ACCOUNT, Settings
 from neuralmemory.protocol import (
     BUCKETS,
     ID_PATTERN,
+    MAX_SHARES_PER_ACCOUNT,
     PROTOCOL_VERSION,
+    SHARE_ID_PATTERN,
+    SHARE_TTL_MS,
     BrainsReply,
     BucketsRequest,
     DevicesReply,
@@ -59,6 +63,9 @@ from neuralmemory.protocol import (
     PushRequest,
     RegisterReply,
     RegisterRequest,
+    ShareCreated,
+    ShareReply,
+    ShareRequest,
     StatusReply,
     Version,
     clock_ahead,
@@ -164,6 +171,7 @@ Admitted = Annotated[auth.Caller, Depends(in_database, scope="function")]
 Admin = Annotated[auth.Caller, Depends(admin)]
 BrainId = Annotated[str, Path(pattern=ID_PATTERN, description="the brain's globally unique id")]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
+ShareId = Annotated[str, Path(pattern=SHARE_ID_PATTERN, description="derived from the code")]
 
 
 # ---------------------------------------------------------------- open endpoints
@@ -401,3 +409,31 @@ async def fetch(
 async def devices(request: Request, who: Admitted, brain_id: BrainId) -> Response:
     found = await hub_of(request).backend.devices(who.account_id, brain_id)
     return reply(DevicesReply(devices=found))
+
+
+# ---------------------------------------------------------------- key shares
+
+
+async def put_share(
+    request: Request,
+    who: Caller,
+    share_id: ShareId,
+    body: Annotated[ShareRequest, Depends(json_body(ShareRequest))],
+    _: Admitted,
+) -> Response:
+    """A brain key sealed under a one-time code (`nmem keys share`): stored opaque, per account,
+    until it is taken or expires."""
+    now = now_ms()
+    expires_at = now + SHARE_TTL_MS
+    await hub_of(request).backend.put_share(
+        who.account_id, share_id, body.sealed, now, expires_at, MAX_SHARES_PER_ACCOUNT
+    )
+    return reply(ShareCreated(share_id=share_id, expires_at=iso_ms(expires_at) or ""), 201)
+
+
+async def take_share(request: Request, who: Admitted, share_id: ShareId) -> Response:
+    """The sealed key, deleted as it is sent (`nmem keys receive`)."""
+    sealed = await hub_of(request).backend.take_share(who.account_id, share_id, now_ms())
+    if sealed is None:
+        raise NotFound(MSG_SHARE_NOT_FOUND)
+    return reply(ShareReply(share_id=share_id, sealed=sealed))

@@ -56,7 +56,7 @@ from neuralmemory.mcp import offers
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.protocol import ID_PATTERN
-from neuralmemory.sync import service
+from neuralmemory.sync import keyshare, service
 from neuralmemory.sync.auto import AutoSync
 
 if TYPE_CHECKING:
@@ -158,6 +158,8 @@ def nmem_remember(
     refused, and text inside <private>...</private> is not stored. Remembering the same text
     twice is harmless (created=false). Returns the new memory's id.
     """
+    if encrypted:
+        keyshare.before_encrypting()  # another device may have keyed the brain already
     with open_brain() as brain:
         done = brain.remember(
             content,

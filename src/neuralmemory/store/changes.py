@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, wall_ms
 from neuralmemory.protocol import (
@@ -93,12 +93,61 @@ class BucketEntry:
     vhash: str
 
 
+class Sealer(Protocol):
+    """How an end-to-end encrypted brain's versions are sealed and opened (core/e2e.py)."""
+
+    def seal(self, fields: dict[str, Any], *, deleted: bool, body: dict[str, Any]) -> Version:
+        """A new version's view; `fields`: kind, id, hlc, device_id, parent, strength."""
+        ...
+
+    def open(self, wire: Version) -> Version: ...
+
+
 class ChangeLog:
     def __init__(self, db: Database, device_id: str, *, now: Callable[[], int] = wall_ms) -> None:
         self.db = db
         self.device_id = device_id
         self.now = now  # the device's wall clock (ms): what bounds clock skew here
         self._clock = HybridClock(device_id, now=now)
+        #: set for an end-to-end encrypted brain: versions are stored and sent sealed, and read
+        #: as views with their opened bodies (core/e2e.py)
+        self.sealer: Sealer | None = None
+        #: called with versions about to be opened while no sealer is set, some of them sealed
+        #: (another device turned the brain end-to-end encrypted); it may set one
+        self.on_sealed: Callable[[Sequence[Version]], None] | None = None
+
+    def opened(self, versions: Sequence[Version]) -> list[Version]:
+        """Versions from a hub as this device reads them: opened views in an end-to-end
+        encrypted brain (a version that does not open is a rejected view), else themselves."""
+        sealed = any(len(v.body) == 1 and "sealed" in v.body for v in versions)
+        if sealed and self.sealer is None and self.on_sealed is not None:
+            self.on_sealed(versions)
+        sealer = self.sealer
+        return list(versions) if sealer is None else [sealer.open(v) for v in versions]
+
+    def _view(self, version: Version) -> Version:
+        return version if self.sealer is None else self.sealer.open(version)
+
+    def _make(
+        self,
+        kind: str,
+        id: str,
+        hlc: str,
+        parent: str | None,
+        deleted: bool,
+        strength: int,
+        body: dict[str, Any] | None,
+        *,
+        trusted: bool = False,
+    ) -> Version:
+        fields: dict[str, Any] = dict(
+            kind=kind, id=id, hlc=hlc, device_id=self.device_id, parent=parent, strength=strength
+        )
+        if self.sealer is not None and kind != "key":
+            return self.sealer.seal(fields, deleted=deleted, body={} if deleted else body or {})
+        if trusted:
+            return Version.trusted(**fields, body=body or {})
+        return Version.create(**fields, deleted=deleted, body=body)
 
     # ------------------------------------------------------------------ writes (in a transaction)
 
@@ -119,16 +168,7 @@ class ChangeLog:
             parent = current.version.parent
         else:
             parent = current.version.vhash
-        version = Version.create(
-            kind=kind,
-            id=id,
-            hlc=self._tick(),
-            device_id=self.device_id,
-            parent=parent,
-            deleted=deleted,
-            strength=strength,
-            body=body,
-        )
+        version = self._make(kind, id, self._tick(), parent, deleted, strength, body)
         old = {} if current is None else {(kind, id): current.version.vhash}
         self._put([version], pending=True, old=old)
         return version
@@ -157,15 +197,8 @@ class ChangeLog:
                 parent = current.version.parent if current.pending else current.version.vhash
                 live = None if current.version.deleted else current.version
             body, strength = change(kind, id, live)
-            version = Version.trusted(
-                kind=kind,
-                id=id,
-                hlc=str(self._clock.tick()),
-                device_id=self.device_id,
-                parent=parent,
-                strength=strength,
-                body=body,
-            )
+            hlc = str(self._clock.tick())
+            version = self._make(kind, id, hlc, parent, False, strength, body, trusted=True)
             found[(kind, id)] = Current(version, pending=True)
             versions.append(version)
         self._set_meta(HLC_KEY, versions[-1].hlc)
@@ -188,7 +221,7 @@ class ChangeLog:
         rows = self.db.execute(
             "SELECT version FROM records WHERE pending = 1 AND hlc >= ?", (f"{horizon + 1:013d}",)
         ).fetchall()
-        return [_load(row[0]) for row in rows]
+        return [self._view(_load(row[0])) for row in rows]
 
     def store(self, version: Version, *, pending: bool = False) -> None:
         """Make `version` (typically pulled from a hub) the record's current version."""
@@ -312,18 +345,18 @@ class ChangeLog:
         ).fetchone()
         if row is None:
             return None
-        return Current(_load(row[0]), bool(row[1]))
+        return Current(self._view(_load(row[0])), bool(row[1]))
 
     def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
         """`current` of those of `keys` that exist here, in a query or two for any number."""
         return {
-            (kind, id): Current(_load(text), bool(pending))
+            (kind, id): Current(self._view(_load(text)), bool(pending))
             for kind, id, text, pending in self._rows(keys, "version, pending")
         }
 
     def pending(self, *, limit: int = 500, after: str | None = None) -> list[Version]:
         """Pending versions in HLC order, `limit` at a time; pass the last one's hlc as `after`."""
-        return [p.version() for p in self.pending_encoded(limit=limit, after=after)]
+        return [self._view(p.version()) for p in self.pending_encoded(limit=limit, after=after)]
 
     def pending_encoded(self, *, limit: int = 500, after: str | None = None) -> list[Pending]:
         """`pending`, as stored: what a push sends, without decoding a single version."""
@@ -359,12 +392,13 @@ class ChangeLog:
     def pending_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM records WHERE pending = 1").fetchone()[0])
 
-    def versions(self, kind: str) -> Iterable[Version]:
-        """Every current version of one kind (tombstones included), in id order."""
-        for row in self.db.execute(
-            "SELECT version FROM records WHERE kind = ? ORDER BY id", (kind,)
-        ).fetchall():
-            yield _load(row[0])
+    def versions(self, kind: str | None) -> Iterable[Version]:
+        """Every current version of one kind (None: of every kind), tombstones included, in
+        (kind,) id order."""
+        where, params = ("", ()) if kind is None else (" WHERE kind = ?", (kind,))
+        rows = self.db.execute(f"SELECT version FROM records{where} ORDER BY kind, id", params)
+        for row in rows.fetchall():
+            yield self._view(_load(row[0]))
 
     def count(self, *, include_deleted: bool = True) -> int:
         sql = "SELECT count(*) FROM records" + ("" if include_deleted else " WHERE deleted = 0")

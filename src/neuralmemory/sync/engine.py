@@ -552,6 +552,7 @@ class SyncEngine:
         """Plan and apply hub versions in one transaction (with the cursor that covers them);
         `superseded` and `defer` as plan.plan_incoming takes them."""
         with self.local.db.transaction():
+            versions = self.changes.opened(versions)  # an E2E brain's: opened here, or rejected
             local = self.changes.currents([(v.kind, v.id) for v in versions])
             plan = plan_incoming(
                 versions,
@@ -680,7 +681,7 @@ class SyncEngine:
         current = self.changes.current(sent.kind, sent.id)
         if current is None or not current.pending or current.version.vhash == sent.vhash:
             return
-        version = sent.version()
+        version = self.changes.opened([sent.version()])[0]
         if current.version.parent == version.parent:
             newer = current.version
             self.changes.store(version)

@@ -32,6 +32,7 @@ def lock_path(brain: str, role: str) -> Path:
 def held(path: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold the lock file `path` for the block; yields False (not held) when `wait` is off and
     another holder has it."""
+    perms.private_file(path)  # one an older version left readable is fixed, with a note
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

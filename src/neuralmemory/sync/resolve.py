@@ -27,6 +27,7 @@ Strategy = Callable[[Version, Version, int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
+KEY_KIND = "key"
 
 
 def prefer_recent(local: Version, remote: Version, now: int) -> Side:
@@ -104,6 +105,13 @@ def resolve(local: Version, remote: Version, strategy: str, now: int | None = No
             return Outcome("remote", True, {}, 0)
         body = merge_counters(local.body, remote.body)
         return Outcome("remote", False, body, max(local.strength, remote.strength))
+    if local.kind == KEY_KIND:
+        # Two devices holding one key may each write its record: the oldest stands, everywhere,
+        # and nothing is lost (a key record says only that a key exists, and since when).
+        oldest = min((local, remote), key=_key_record_order)
+        return Outcome(
+            "local" if oldest is local else "remote", oldest.deleted, oldest.body, oldest.strength
+        )
     if local.kind == CONFLICT_KIND:
         keep: Side = "local" if local.deleted and not remote.deleted else "remote"
         kept = local if keep == "local" else remote
@@ -120,6 +128,12 @@ def resolve(local: Version, remote: Version, strategy: str, now: int | None = No
     return Outcome(side, winner.deleted, winner.body, winner.strength, loser)
 
 
+def _key_record_order(version: Version) -> tuple[bool, int, str]:
+    """Live before deleted, then the oldest `created_at`, then the vhash: every device agrees."""
+    created = version.body.get("created_at")
+    return (version.deleted, created if type(created) is int else 2**63, version.vhash)
+
+
 # ---------------------------------------------------------------- conflict copies
 
 
@@ -129,10 +143,14 @@ def conflict_id(loser: Version) -> str:
 
 
 def conflict_body(loser: Version, winner_vhash: str, strategy: str) -> dict[str, Any]:
-    """A conflict copy holds the losing version whole, so it can be listed and restored."""
+    """A conflict copy holds the losing version whole, so it can be listed and restored. An
+    end-to-end encrypted brain's loser is a view (core/e2e.py): it is kept as its plaintext
+    twin, hashed anew, since the copy is itself sealed when it is written."""
+    fields = loser.model_dump(mode="json", include=set(Version.model_fields) - {"vhash"})
+    twin = Version.create(**fields)
     return {
         "record": {"kind": loser.kind, "id": loser.id},
-        "loser": loser.model_dump(mode="json", include=set(Version.model_fields)),
+        "loser": twin.model_dump(mode="json", include=set(Version.model_fields)),
         "winner": winner_vhash,
         "strategy": strategy,
     }

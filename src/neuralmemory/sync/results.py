@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, final
 
+from neuralmemory.core.models import KeyStatus
+
 
 class ConfigView(TypedDict):
     """The sync settings as shown to users: the key masked, never whole."""
@@ -104,6 +106,8 @@ class BrainView(TypedDict):
     brain_id: str
     #: the hub brain this one syncs with (another device's, once joined)
     remote_id: str
+    #: end-to-end encrypted: every record sealed for the hub (docs/sync.md)
+    e2e: bool
 
 
 class Quarantined(TypedDict):
@@ -153,6 +157,7 @@ class Status(TypedDict):
     pending: int
     conflicts: int
     quarantined: list[Quarantined]
+    keys: KeyStatus  # core/models.py
     cursor: int
     last_sync: SyncResult | None
     last_error: LastError | None

@@ -145,7 +145,7 @@ def pair(target: str, *, transport: httpx.BaseTransport | None = None) -> Paired
     cfg = config.load_config()
     name = (cfg.device_name or "device")[:64]
     # One attempt: a code works once, so a retry after a lost reply could only be refused.
-    with _hub(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
+    with hub_client(replace(cfg, hub_url=url, api_key=None), transport, max_attempts=1) as hub:
         try:
             created = hub.pair(code, name)
         except AccessDenied:
@@ -168,7 +168,7 @@ def _ask_hub_auth(cfg: Config, transport: httpx.BaseTransport | None) -> str | N
     """Ask the hub how it authenticates and remember the answer in cfg.hub_auth; returns a
     warning when it cannot be asked (sync then keeps the guess from the URL)."""
     try:
-        with _hub(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
+        with hub_client(cfg, transport, max_attempts=1, timeout=PROBE_TIMEOUT) as hub:
             cfg.hub_auth = hub.info().auth
     except HubError as exc:
         return msg.MSG_AUTH_UNKNOWN.format(error=exc)
@@ -213,7 +213,7 @@ def setup_instructions(*, transport: httpx.BaseTransport | None = None) -> Setup
     return Setup(stage="ready", config=view, steps=_steps_ready(cfg))
 
 
-def _not_ready(cfg: Config) -> ConfigError:
+def not_ready(cfg: Config) -> ConfigError:
     if cfg.hub_url and cfg.hub_auth == "keys":
         return ConfigError(msg.MSG_KEY_REQUIRED, hint=msg.HINT_KEY_REQUIRED)
     return ConfigError(msg.MSG_NOT_CONFIGURED, hint=msg.HINT_NOT_CONFIGURED)
@@ -272,8 +272,12 @@ def _steps_ready(cfg: Config) -> list[str]:
         "Auto-sync after remember/recall is "
         + ("on" if cfg.auto_sync else "off")
         + " (`nmem sync config set --auto-sync on|off`).",
-        "Encrypted memories need the brain key on every device: `nmem keys export` here, "
-        "`nmem keys import` there.",
+        "To keep the hub from reading anything (texts, types, tags, times, counters): "
+        "`nmem brain encrypt` makes this brain end-to-end encrypted and syncs it sealed; "
+        "`nmem brain create NAME --e2e` makes a new one.",
+        "Encrypted memories and end-to-end encrypted brains need the brain key on every "
+        "device: `nmem keys share` here, `nmem keys receive CODE` there (or `nmem keys export` "
+        "/ `nmem keys import`).",
     ]
 
 
@@ -287,8 +291,11 @@ def run_sync(
     brain: str | None = None,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
+    probe: bool = False,
 ) -> SyncResult:
-    """One sync action on one brain (default: the current one); returns its SyncReport."""
+    """One sync action on one brain (default: the current one); returns its SyncReport.
+    `probe`: one attempt per request, with a short timeout (a look before a write, which an
+    unreachable hub must not hold up)."""
     if action not in SYNC_ACTIONS:
         raise InvalidInput(
             msg.MSG_UNKNOWN_ACTION.format(name=action),
@@ -299,7 +306,7 @@ def run_sync(
     # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
     # waits for it, within its own deadline.
     with held(lock_path(brain or cfg.brain, RUNNING)):
-        return _run_locked(action, cfg, chosen, brain, progress, transport)
+        return _run_locked(action, cfg, chosen, brain, progress, transport, probe)
 
 
 def _strategy(name: str) -> str:
@@ -331,15 +338,18 @@ def _run_locked(
     brain: str | None,
     progress: Progress | None,
     transport: httpx.BaseTransport | None,
+    probe: bool = False,
 ) -> SyncResult:
+    limits: dict[str, Any] = {"max_attempts": 1, "timeout": PROBE_TIMEOUT} if probe else {}
     with _brain(brain, cfg) as local:
         if action == "seed":
             return _seed(local, cfg)
         if not cfg.sync_enabled:
-            raise _not_ready(cfg)
+            raise not_ready(cfg)
         sync_state = SyncState(local.db)
+        local.settle_keys()  # a key made before key records existed gets one, to push
         try:
-            with _hub(cfg, transport) as hub:
+            with hub_client(cfg, transport, **limits) as hub:
                 report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
         except NmemError as exc:
             with local.db.transaction():
@@ -348,6 +358,8 @@ def _run_locked(
                 )
                 sync_state.set(state.LAST_ERROR, failed)
             raise
+        # Key records pulled may name another key as the brain's: follow them (docs/sync.md).
+        local.settle_keys()
         result = _result(report)
         with local.db.transaction():
             sync_state.set(state.LAST_RESULT, result)
@@ -409,10 +421,11 @@ def status(brain: str | None = None, *, transport: httpx.BaseTransport | None = 
             warning=view["warning"],
             auto_sync=cfg.auto_sync,
             device={"device_id": view["device_id"], "name": cfg.device_name},
-            brain=BrainView(name=local.name, brain_id=local.id, remote_id=remote_id),
+            brain=BrainView(name=local.name, brain_id=local.id, remote_id=remote_id, e2e=local.e2e),
             pending=local.changes.pending_count(),
             conflicts=len(_live_conflicts(local)),
             quarantined=quarantined(local),
+            keys=local.key_status(),
             cursor=sync_state.cursor,
             last_sync=sync_state.get(state.LAST_RESULT),
             last_error=sync_state.get(state.LAST_ERROR),
@@ -432,7 +445,7 @@ def _hub_status(
     transport: httpx.BaseTransport | None,
 ) -> HubView | HubUnanswered:
     try:
-        with _hub(cfg, transport, max_attempts=1) as hub:
+        with hub_client(cfg, transport, max_attempts=1) as hub:
             info = hub.info()
             account = hub.status()
             same = named(hub.brains(), name)
@@ -620,7 +633,7 @@ def _brain(name: str | None, cfg: Config) -> Iterator[Brain]:
         yield brain
 
 
-def _hub(
+def hub_client(
     cfg: Config,
     transport: httpx.BaseTransport | None,
     *,

@@ -76,6 +76,8 @@ from neuralmemory.protocol import (
     KeyCreated,
     PullReply,
     PushReply,
+    ShareCreated,
+    ShareReply,
     StatusReply,
 )
 
@@ -375,6 +377,16 @@ class HubClient:
 
     def devices(self, brain_id: str) -> DevicesReply:
         return self._call("GET", protocol.PATH_DEVICES.format(brain_id=brain_id), DevicesReply)
+
+    def put_share(self, share_id: str, sealed: str) -> ShareCreated:
+        """Leave a sealed key on the hub for `nmem keys receive` (core/keyshare.py)."""
+        path = protocol.PATH_SHARE.format(share_id=share_id)
+        return self._call("PUT", path, ShareCreated, content=_json({"sealed": sealed}))
+
+    def take_share(self, share_id: str) -> ShareReply:
+        """The sealed key left under this id, deleted from the hub as it is sent."""
+        path = protocol.PATH_SHARE_TAKE.format(share_id=share_id)
+        return self._call("POST", path, ShareReply, content=b"{}")
 
     # ------------------------------------------------------------ machinery
 

@@ -222,3 +222,23 @@ class Backend(Protocol):
     ) -> list[StoredVersion]: ...
 
     async def devices(self, account_id: str, brain_id: str) -> list[DeviceRecord]: ...
+
+    # key shares (nmem keys share / receive): sealed on the device, opaque here
+    async def put_share(
+        self,
+        account_id: str,
+        share_id: str,
+        sealed: str,
+        now: int,
+        expires_at: int,
+        max_shares: int,
+    ) -> None:
+        """Store (or replace: a retried request) the account's share under `share_id`, deleting
+        every expired share first. Conflict when another account holds the id, or when the
+        account already has `max_shares` waiting."""
+        ...
+
+    async def take_share(self, account_id: str, share_id: str, now: int) -> str | None:
+        """The sealed text of the account's unexpired share, deleted in the same transaction
+        (it is taken once); None when there is none."""
+        ...

@@ -20,6 +20,8 @@ from neuralmemory.errors import (
     MSG_INVALID_INVITE,
     MSG_KEY_LIMIT,
     MSG_LAST_ADMIN_KEY,
+    MSG_SHARE_LIMIT,
+    MSG_SHARE_TAKEN,
     AccessDenied,
     CodeRefused,
     Conflict,
@@ -288,6 +290,44 @@ class SqlStore:
                 return False
             await self._insert_key(tx, key)
         return True
+
+    async def put_share(
+        self,
+        account_id: str,
+        share_id: str,
+        sealed: str,
+        now: int,
+        expires_at: int,
+        max_shares: int,
+    ) -> None:
+        async with self.db.transaction("durable") as tx:
+            await tx.execute("DELETE FROM key_shares WHERE expires_at <= ?", (now,))
+            await self._lock_account(tx, account_id)  # the count below holds until commit
+            owner = await tx.one("SELECT account_id FROM key_shares WHERE id = ?", (share_id,))
+            if owner is not None and owner[0] != account_id:
+                raise Conflict(MSG_SHARE_TAKEN)
+            if owner is None:
+                waiting = await tx.one(
+                    "SELECT COUNT(*) FROM key_shares WHERE account_id = ?", (account_id,)
+                )
+                assert waiting is not None  # an aggregate always returns a row
+                if int(waiting[0]) >= max_shares:
+                    raise Conflict(MSG_SHARE_LIMIT.format(limit=max_shares))
+            await tx.execute(
+                "INSERT INTO key_shares (id, account_id, sealed, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed,"
+                " created_at = excluded.created_at, expires_at = excluded.expires_at",
+                (share_id, account_id, sealed, now, expires_at),
+            )
+
+    async def take_share(self, account_id: str, share_id: str, now: int) -> str | None:
+        async with self.db.transaction("durable") as tx:
+            await tx.execute("DELETE FROM key_shares WHERE expires_at <= ?", (now,))
+            row = await tx.one(
+                "DELETE FROM key_shares WHERE id = ? AND account_id = ? RETURNING sealed",
+                (share_id, account_id),
+            )
+        return None if row is None else str(row[0])
 
     async def _use_code(
         self, tx: Tx, code_hash: str, kind: CodeKind, used_by: str, now: int

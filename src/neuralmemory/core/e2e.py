@@ -1,0 +1,163 @@
+"""End-to-end encrypted brains: every record body sealed on the device, opened on the device.
+
+For a brain in E2E mode (`nmem brain create --e2e`, `nmem brain encrypt`) a record's version
+travels and is stored -- on the hub and in the device's own record log -- as
+
+    {kind, id, hlc, device_id, parent, deleted: false, strength: 0, body: {"sealed": B64}, vhash}
+
+where B64 is a 12-byte nonce and the AES-256-GCM ciphertext of {"b": body, "d": deleted,
+"s": strength}, padded to a length bucket (crypto.padded), under a subkey of the brain key
+(HKDF-SHA256, "nmem e2e v1"). The associated data is the canonical JSON of the version's kind,
+id, hlc, device_id and parent: a sealed body cannot be moved to another record or kind, nor put
+under another stamp or parent. The hub sees ids, stamps, parents, vhashes and padded sizes, which
+is what sync needs; deletions, strengths and every body field are sealed.
+
+A device opens each version it reads into a *view* (protocol.version_view): the plaintext
+body, deletion and strength, with the sealed version's vhash and bytes, so Merkle digests, CAS
+parents, conflicts and counter merges work unchanged, on the device. A version that does not
+open -- forged, changed, moved, or plain text where the brain is E2E (a downgrade) -- becomes a
+view whose body is {"_rejected": why}: bodies.problem quarantines it, it is never applied.
+`key` records stay readable (a device without the key must see that the brain is keyed).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from neuralmemory.core import crypto
+from neuralmemory.errors import CryptoError
+from neuralmemory.protocol import (
+    STRENGTH_SCALE,
+    Version,
+    canonical_json,
+    version_view,
+)
+
+ENVELOPE = "sealed"
+REJECTED = "_rejected"
+CLEAR_KINDS = frozenset({"key"})
+NONCE_BYTES = 12
+MSG_NOT_SEALED = (
+    "not sealed, in an end-to-end encrypted brain: a plaintext version (a downgrade) is refused"
+)
+MSG_NOT_OPENED = (
+    "sealed record failed authentication: not made with a key this device holds, or changed,"
+    " moved or replayed by the hub"
+)
+MSG_NO_KEY = (
+    "sealed record of an end-to-end encrypted brain, and this device lacks the brain's key"
+    " (nmem keys receive CODE)"
+)
+
+
+def is_sealed(body: dict[str, Any]) -> bool:
+    return len(body) == 1 and isinstance(body.get(ENVELOPE), str)
+
+
+def rejected(body: dict[str, Any]) -> str | None:
+    """Why a view was rejected (quarantine's reason), or None."""
+    why = body.get(REJECTED)
+    return why if isinstance(why, str) and len(body) == 1 else None
+
+
+def _subkey(raw: bytes) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nmem e2e v1").derive(raw)
+    return AESGCM(derived)
+
+
+def _aad(kind: str, id: str, hlc: str, device_id: str, parent: str | None) -> bytes:
+    fields = {"kind": kind, "id": id, "hlc": hlc, "device_id": device_id, "parent": parent}
+    return canonical_json(fields)
+
+
+class Codec:
+    """Seals and opens one brain's versions with its keyring, looked up when needed (a key
+    received later is used at once); the AES subkeys are derived once per key."""
+
+    def __init__(self, keys: Callable[[], crypto.BrainKey | None]) -> None:
+        self._keys = keys
+        self._subkeys: dict[bytes, AESGCM] = {}
+
+    def _ring(self) -> list[AESGCM]:
+        key = self._keys()
+        if key is None:
+            return []
+        for raw in key.raws:
+            if raw not in self._subkeys:
+                self._subkeys[raw] = _subkey(raw)
+        return [self._subkeys[raw] for raw in key.raws]
+
+    def seal(self, fields: dict[str, Any], *, deleted: bool, body: dict[str, Any]) -> Version:
+        """The view of a new sealed version (sealed with the ring's first key); `fields`: its
+        kind, id, hlc, device_id, parent and strength."""
+        ring = self._ring()
+        if not ring:
+            raise CryptoError(
+                "this brain is end-to-end encrypted and its key is not on this device",
+                hint="get it from a device that has it: nmem keys share there, then"
+                " nmem keys receive CODE here",
+            )
+        strength = fields["strength"]
+        payload = canonical_json({"b": body, "d": deleted, "s": strength})
+        nonce = os.urandom(NONCE_BYTES)
+        aad = _aad(
+            fields["kind"], fields["id"], fields["hlc"], fields["device_id"], fields["parent"]
+        )
+        sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
+        envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
+        wire = Version.trusted(**{**fields, "strength": 0}, body=envelope)
+        return version_view(wire, body=body, deleted=deleted, strength=strength)
+
+    def open(self, wire: Version) -> Version:
+        """The view of a stored or pulled version; a rejected view when it does not open."""
+        if wire.kind in CLEAR_KINDS:
+            return wire
+        if not is_sealed(wire.body) or wire.deleted or wire.strength:
+            return _rejected(wire, MSG_NOT_SEALED)
+        ring = self._ring()
+        if not ring:
+            return _rejected(wire, MSG_NO_KEY)
+        try:
+            data = base64.b64decode(wire.body[ENVELOPE], validate=True)
+        except (binascii.Error, ValueError):
+            return _rejected(wire, MSG_NOT_OPENED)
+        aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
+        for aes in ring:
+            try:
+                plain = aes.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], aad)
+            except (InvalidTag, ValueError):
+                continue
+            return _view(wire, plain)
+        return _rejected(wire, MSG_NOT_OPENED)
+
+
+def _view(wire: Version, plain: bytes) -> Version:
+    try:
+        payload = json.loads(crypto.unpadded(plain))
+        body, deleted, strength = payload["b"], payload["d"], payload["s"]
+    except (ValueError, KeyError, TypeError):
+        return _rejected(wire, MSG_NOT_OPENED)
+    valid = (
+        isinstance(body, dict)
+        and isinstance(deleted, bool)
+        and type(strength) is int
+        and 0 <= strength <= STRENGTH_SCALE
+        and not (deleted and body)
+    )
+    if not valid:
+        return _rejected(wire, MSG_NOT_OPENED)
+    return version_view(wire, body=body, deleted=deleted, strength=strength)
+
+
+def _rejected(wire: Version, why: str) -> Version:
+    return version_view(wire, body={REJECTED: why}, deleted=False, strength=0)
