@@ -148,7 +148,8 @@ def restore_folder(device: Device, copy: Path) -> None:
 def assert_newest_everywhere(devices: tuple[Device, ...], gone: str, kept: str) -> None:
     for device in devices:
         with device.brain() as brain:
-            assert brain.changes.current("memory", gone).version.deleted, "a delete came back"
+            current = brain.changes.current("memory", gone)
+            assert current is not None and current.version.deleted, "a delete came back"
             assert brain.get(kept).content == "The billing ledger closes at three"
         with device.use():
             copies = service.list_conflicts()
