@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from sync_model import STATS, Scan, SyncModel, WithinSkewModel
+from sync_model import STATS, Scan, WithinSkewModel
 
 from neuralmemory.core import crypto, e2e
 
@@ -48,7 +48,7 @@ def test_sync_converges_and_loses_nothing_long() -> None:
     run_state_machine_as_test(WithinSkewModel, settings=LONG)
 
 
-class E2EModel(SyncModel):
+class E2EModel(WithinSkewModel):
     """The same schedules on an end-to-end encrypted brain: every device holds its key, every
     record travels sealed, and the hub is read as a device reads it (opened)."""
 

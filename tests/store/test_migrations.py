@@ -46,7 +46,13 @@ FINAL_SCHEMA = {
 
 def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
     db = connect(tmp_path / "blank.db")
-    assert migrate(db) == ["0001_initial", "0002_quarantine", "0003_project", "0004_history"]
+    assert migrate(db) == [
+        "0001_initial",
+        "0002_quarantine",
+        "0003_project",
+        "0004_history",
+        "0005_history_trigger",
+    ]
     tables = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -57,7 +63,13 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         assert [row[1] for row in db.execute(f"PRAGMA table_info({table})")] == columns
     assert db.execute("SELECT count(*) FROM merkle").fetchone()[0] == 256
     recorded = db.execute("SELECT number, name FROM _migrations").fetchall()
-    assert recorded == [(1, "initial"), (2, "quarantine"), (3, "project"), (4, "history")]
+    assert recorded == [
+        (1, "initial"),
+        (2, "quarantine"),
+        (3, "project"),
+        (4, "history"),
+        (5, "history_trigger"),
+    ]
     db.close()
 
 
