@@ -14,9 +14,11 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 from sync_devices import Hub
 from sync_model import STATS, WithinSkewModel
+
+from neuralmemory.config import STRATEGIES
 
 
 class RealHubModel(WithinSkewModel):
@@ -29,6 +31,13 @@ class RealHubModel(WithinSkewModel):
     # a schedule of twenty steps: this model is about the hub dying mid-request.
     restores_after_far_clocks = False
     far_clock_seen = True
+
+    @initialize(strategies=st.lists(st.sampled_from(STRATEGIES), min_size=2, max_size=4))
+    def make_devices(self, strategies: list[str]) -> None:
+        """As the model's, and the first device's first request kills the hub: every schedule
+        has at least one kill, however many other rules the model's schedules draw."""
+        super().make_devices(strategies)
+        self.pick(0).transport.arm("kill", "any")
 
     @rule(index=st.integers(0, 3), endpoint=st.sampled_from(["push", "pull", "any"]))
     def kill_hub(self, index: int, endpoint: str) -> None:
