@@ -1,0 +1,74 @@
+"""Pages as HTML: the Jinja2 templates shipped in the package, and what every page shows (the
+navigation, the brain switcher, a notice after a change, the CSRF token for its forms)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from neuralmemory.core.brain import current_brain_name, list_brains
+from neuralmemory.errors import NmemError, NotFound
+from neuralmemory.ui.guard import Secrets
+
+ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("neuralmemory.ui", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,  # a misspelt name is an error in the tests, not a blank
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+#: what a page says after the change that led to it (`?done=`); anything else says nothing
+NOTICES = {
+    "edited": "Edited: a new version of this memory (it syncs like any edit).",
+    "unchanged": "Nothing changed: the form held what the memory already says.",
+    "superseded": "This memory now supersedes the old one, which stays in history, out of recall.",
+    "forgot": "Forgotten: the deletion syncs to your other devices, so it never comes back.",
+    "restored": "Restored the lost side of the conflict; what it replaced is kept as a copy.",
+    "synced": "Synced with the hub.",
+    "switched": "Switched brain: the command line uses it too now (nmem brain use).",
+}
+
+
+def when(ms: int | None) -> str:
+    """Epoch milliseconds as the pages show them: to the minute, in UTC."""
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def when_iso(iso: str | None) -> str:
+    """A wire timestamp (2026-12-05T01:08:32.768Z) to the minute."""
+    return "never" if not iso else iso[:16].replace("T", " ")
+
+
+ENV.filters["when"] = when
+ENV.filters["when_iso"] = when_iso
+
+
+def page(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    keys: Secrets = request.app.state.keys
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    html = ENV.get_template(template).render(
+        csrf=keys.csrf,
+        here=request.url.path,
+        brains=list_brains(),
+        current=current_brain_name(),
+        notice=notice,
+        **{"error": None, **values},
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(request: Request, exc: NmemError, *, title: str = "That did not work") -> HTMLResponse:
+    status = 404 if isinstance(exc, NotFound) else 400
+    return page(request, "error.html", status=status, title=title, error=str(exc))
+
+
+def done(path: str, what: str) -> RedirectResponse:
+    """After a change, the page to look at, saying what was done (POST, then GET)."""
+    return RedirectResponse(f"{path}?done={what}", status_code=303)
