@@ -1,8 +1,9 @@
 """Import directions (docs/architecture.md#layers): layers depend downward only.
 
-cli, mcp, hooks -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and
-errors (it stores opaque records and never a memory), and the leaf modules perms and networks;
-never config, which reads the device's environment. Nothing imports cli or mcp.
+cli, mcp, hooks, ui -> core, sync -> store, protocol, clock, errors; the web UI calls the library,
+never the store. The hub sees only protocol and errors (it stores opaque records and never a
+memory), and the leaf modules perms and networks; never config, which reads the device's
+environment. Nothing imports cli or mcp.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "hub": {"core", "store", "sync", "mcp", "cli", "clock", "config"},
     "mcp": {"cli", "hub"},
     "hooks": {"cli", "mcp", "hub"},
+    "ui": {"cli", "mcp", "hub", "hooks", "store"},  # thin: the library's functions, no SQL
     "jsonfile": {"core", "store", "sync", "hub", "mcp", "cli", "hooks"},
 }
 

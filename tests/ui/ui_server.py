@@ -7,6 +7,8 @@ import os
 import select
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,11 +59,12 @@ class UiServer:
     def token(self) -> str:
         return parse_qs(urlsplit(self.url).query)["token"][0]
 
-    def client(self) -> httpx.Client:
+    @contextmanager
+    def client(self) -> Iterator[httpx.Client]:
         """An HTTP client holding the session cookie, as a browser does once it opened the URL."""
-        client = httpx.Client(base_url=self.base, timeout=30)
-        assert client.get(self.url).status_code == 303
-        return client
+        with httpx.Client(base_url=self.base, timeout=30) as client:
+            assert client.get(self.url).status_code == 303
+            yield client
 
     def stop(self) -> int | None:
         if self.proc is None:

@@ -54,9 +54,13 @@ def serve(sock: socket.socket, keys: Secrets, *, ready: Callable[[], None] = lam
         proxy_headers=False,
         server_header=False,
     )
-    ready()
     try:
+        ready()
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C before uvicorn took the signal, or raised again by it after its shutdown:
+        # stopping is what was asked
+        pass
     finally:
         # a change made just before the stop still reaches the hub, if it is quick about it
         scheduler.wait(timeout=10.0)
