@@ -52,12 +52,30 @@ def test_search_shows_scores_and_each_hit_s_path_as_a_graph(
     expect(graph.locator("g.node.hit > text")).to_contain_text("Project Falcon")
     assert graph.locator("path.edge").count() == 3
     expect(first.locator("svg.path g.node.term > text")).to_have_text("alice")
-    shot = tmp_path / "search.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    page.locator("body").screenshot(path=str(tmp_path / "search.png"))
     # the hit's node leads to its page
     graph.locator("a:has(g.node.hit)").click()
     expect(page.locator("blockquote.content")).to_have_text(KAFKA)
+
+
+def test_a_question_s_words_fan_into_the_memory_they_match(
+    ui: UiServer, page: Page, falcon: dict[str, str], tmp_path: Path
+) -> None:
+    """The screenshot in docs/ui.md: hits by their own words and through a concept."""
+    with open_brain() as brain:
+        brain.remember("Kafka retention on staging is seven days.", tags=["infra"])
+        brain.remember("Bob Chen reviews every Falcon schema change.")
+    ui.start()
+    page.goto(ui.url.replace("/?", "/?q=who+leads+the+Kafka+events%3F&"))
+    hits = page.locator("li.hit")
+    expect(hits.first.locator(".content")).to_have_text(KAFKA)
+    terms = hits.first.locator("g.node.term > text")
+    expect(terms).to_have_text(["event", "kafka"])  # both words lead to it: two edges in
+    assert hits.first.locator("path.edge").count() == 2
+    expect(page.locator("g.node.concept > text").first).to_have_text("falcon")
+    shot = tmp_path / "search-question.png"
+    page.locator("body").screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
 
 
 def test_a_search_only_looks(ui: UiServer, page: Page, falcon: dict[str, str]) -> None:
