@@ -56,11 +56,13 @@ def test_restore_a_conflict_made_by_two_devices(
     expect(conflict).to_have_count(1)
     expect(conflict.locator(".kept")).to_contain_text("Wednesday")
     expect(conflict.locator(".lost")).to_contain_text("Thursday")
+    page.locator("body").screenshot(path=str(tmp_path / "conflicts.png"))
     conflict.get_by_role("button", name="Restore the lost side").click()
     expect(page.locator(".notice")).to_contain_text("Restored")
     expect(page.locator("blockquote.content")).to_have_text("The release train leaves on Thursday")
     # what the restore replaced is a conflict copy in turn, restorable from the memory's page
     expect(page.locator("ul.conflicts li .lost")).to_contain_text(["Wednesday"])
+    page.locator("body").screenshot(path=str(tmp_path / "restored.png"))
     with here.brain() as brain:
         assert brain.get(mid).content == "The release train leaves on Thursday"
     here.sync()
@@ -90,6 +92,7 @@ def test_sync_now_changes_the_status(
     expect(page.locator("dd.last-sync")).to_contain_text("full: in sync (pulled 1, pushed 1")
     expect(devices_table).to_have_count(2)
     expect(page.locator("table.devices tr.me")).to_contain_text("(this one)")
+    page.locator("body").screenshot(path=str(tmp_path / "sync.png"))
     page.get_by_role("link", name="Memories").click()
     expect(page.get_by_role("link", name="The office wifi is nmem-guest.")).to_be_visible()
     with here.use():
