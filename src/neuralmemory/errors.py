@@ -267,7 +267,7 @@ HINT_SYNC_DEADLINE = (
     "everything applied so far is kept; run `nmem sync full` again to go on from there"
 )
 # The local web UI (`nmem ui`, docs/ui.md): its command, and the refusals of its guard (ui/guard.py).
-MSG_UI_BAD_PORT = "--port takes a number from 0 to 65535 (0: any free port), not {value!r}"
+MSG_UI_BAD_PORT = "{value!r} is not a port: give a number from 0 to 65535 (0 takes any free one)"
 MSG_UI_PORT_IN_USE = "Port {port} on 127.0.0.1 is already in use by another program"
 HINT_UI_PORT_IN_USE = "pick another with --port, or --port 0 for any free one"
 MSG_UI_PORT_REFUSED = "Cannot listen on 127.0.0.1 port {port}: {reason}"
