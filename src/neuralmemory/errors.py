@@ -266,7 +266,7 @@ MSG_SYNC_DEADLINE = "The sync of brain {brain} took longer than {seconds:g} s an
 HINT_SYNC_DEADLINE = (
     "everything applied so far is kept; run `nmem sync full` again to go on from there"
 )
-# The local web UI (`nmem ui`, docs/ui.md): its command, and the refusals of its guard (ui/guard.py).
+# The local web UI (`nmem ui`, docs/ui.md): its command, and its guard's refusals (ui/guard.py).
 MSG_UI_BAD_PORT = "{value!r} is not a port: give a number from 0 to 65535 (0 takes any free one)"
 MSG_UI_PORT_IN_USE = "Port {port} on 127.0.0.1 is already in use by another program"
 HINT_UI_PORT_IN_USE = "pick another with --port, or --port 0 for any free one"
@@ -276,7 +276,7 @@ MSG_UI_BAD_HOST = (
     "Refused: this page answers only to http://127.0.0.1:{port} and http://localhost:{port}"
     " (the request named {host!r}): a web page cannot reach it through another name"
 )
-MSG_UI_NO_TOKEN = (
+MSG_UI_NO_SESSION = (
     "Refused: open the address `nmem ui` printed, with its token; every `nmem ui` makes a new one"
 )
 MSG_UI_METHOD = "Method not allowed: this page takes GET, and POST from its own forms"

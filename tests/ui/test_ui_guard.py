@@ -92,7 +92,9 @@ def test_a_change_needs_the_csrf_token_and_no_other_site(ui: UiServer, memory: s
             client.post(forget, data={"csrf": ""}),
             client.post(forget, data={"csrf": token[:-1] + "x"}),
             client.post(forget, json={"csrf": token}),
-            client.post(forget, data={"csrf": token}, headers={"Origin": "https://attacker.example"}),
+            client.post(
+                forget, data={"csrf": token}, headers={"Origin": "https://attacker.example"}
+            ),
             client.post(forget, data={"csrf": token}, headers={"Origin": "null"}),
             client.post(f"/?token={ui.token}", data={"csrf": token}),
         ]

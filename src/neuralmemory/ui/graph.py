@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from neuralmemory.core.models import Hit
 
@@ -68,15 +68,19 @@ def _node(step: str, previews: Mapping[str, str]) -> Node:
 
 
 def svg(graph: Sequence[Sequence[Node]], *, label: str) -> Markup:
-    """The layers drawn left to right, each node joined to every node of the next layer."""
+    """The layers drawn left to right, each node joined to every node of the next layer. Every
+    piece is a Markup template whose values are escaped as they are filled in."""
     rows = max(len(layer) for layer in graph)
-    height = CAPTION_H + rows * ROW_H + PAD
-    width = (len(graph) - 1) * COLUMN_W + NODE_W + 2 * PAD
     spots = _spots(graph, rows)
     parts = [
-        f'<svg class="path" role="img" viewBox="0 0 {width} {height}" width="{width}"'
-        f' height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(label)}</title>",
+        Markup(
+            '<svg class="path" role="img" viewBox="0 0 {w} {h}" width="{w}" height="{h}"'
+            ' xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
+        ).format(
+            w=(len(graph) - 1) * COLUMN_W + NODE_W + 2 * PAD,
+            h=CAPTION_H + rows * ROW_H + PAD,
+            label=label,
+        )
     ]
     for n in range(len(graph) - 1):
         for x1, y1 in spots[n]:
@@ -85,13 +89,13 @@ def svg(graph: Sequence[Sequence[Node]], *, label: str) -> Markup:
     for n, layer in enumerate(graph):
         kind = layer[0].kind
         parts.append(
-            f'<text class="caption" x="{PAD + n * COLUMN_W + NODE_W / 2:g}" y="12">'
-            f"{escape(CAPTIONS.get(kind, kind))}</text>"
+            Markup('<text class="caption" x="{x:g}" y="12">{caption}</text>').format(
+                x=PAD + n * COLUMN_W + NODE_W / 2, caption=CAPTIONS.get(kind, kind)
+            )
         )
-        for node, (x, y) in zip(layer, spots[n], strict=True):
-            parts.append(_box(node, x, y))
-    parts.append("</svg>")
-    return Markup("".join(parts))
+        parts += [_box(node, x, y) for node, (x, y) in zip(layer, spots[n], strict=True)]
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
 
 
 def _spots(graph: Sequence[Sequence[Node]], rows: int) -> list[list[tuple[float, float]]]:
@@ -105,22 +109,42 @@ def _spots(graph: Sequence[Sequence[Node]], rows: int) -> list[list[tuple[float,
     ]
 
 
-def _edge(x1: float, y1: float, x2: float, y2: float) -> str:
+def _edge(x1: float, y1: float, x2: float, y2: float) -> Markup:
     bend = (x2 - x1) / 2
-    return (
-        f'<path class="edge" d="M{x1:g},{y1:g} C{x1 + bend:g},{y1:g} {x2 - bend:g},{y2:g}'
-        f' {x2 - 6:g},{y2:g}"/>'
-        f'<path class="arrow" d="M{x2 - 7:g},{y2 - 4:g} L{x2:g},{y2:g} L{x2 - 7:g},{y2 + 4:g}"/>'
+    return Markup(
+        '<path class="edge" d="M{x1:g},{y1:g} C{b1:g},{y1:g} {b2:g},{y2:g} {end:g},{y2:g}"/>'
+        '<path class="arrow" d="M{back:g},{up:g} L{x2:g},{y2:g} L{back:g},{down:g}"/>'
+    ).format(
+        x1=x1,
+        y1=y1,
+        x2=x2,
+        y2=y2,
+        b1=x1 + bend,
+        b2=x2 - bend,
+        end=x2 - 6,
+        back=x2 - 7,
+        up=y2 - 4,
+        down=y2 + 4,
     )
 
 
-def _box(node: Node, x: float, y: float) -> str:
+def _box(node: Node, x: float, y: float) -> Markup:
     text = node.label if len(node.label) <= LABEL_CHARS else node.label[: LABEL_CHARS - 1] + "…"
-    shape = (
-        f'<g class="node {escape(node.kind)}"><title>{escape(node.title)}</title>'
-        f'<rect x="{x:g}" y="{y - NODE_H / 2:g}" width="{NODE_W}" height="{NODE_H}" rx="7"/>'
-        f'<text x="{x + NODE_W / 2:g}" y="{y + 4:g}">{escape(text)}</text></g>'
+    shape = Markup(
+        '<g class="node {kind}"><title>{title}</title>'
+        '<rect x="{x:g}" y="{top:g}" width="{w}" height="{h}" rx="7"/>'
+        '<text x="{middle:g}" y="{base:g}">{text}</text></g>'
+    ).format(
+        kind=node.kind,
+        title=node.title,
+        x=x,
+        top=y - NODE_H / 2,
+        w=NODE_W,
+        h=NODE_H,
+        middle=x + NODE_W / 2,
+        base=y + 4,
+        text=text,
     )
     if node.href is None:
         return shape
-    return f'<a href="{escape(node.href)}">{shape}</a>'
+    return Markup('<a href="{href}">{shape}</a>').format(href=node.href, shape=shape)

@@ -100,7 +100,7 @@ class Guard:
             await self._exchange(scope, query, send)
             return
         if not self._has_session(headers):
-            await _plain(send, 403, msg.MSG_UI_NO_TOKEN)
+            await _plain(send, 403, msg.MSG_UI_NO_SESSION)
             return
         if scope["method"] == "POST":
             body, refusal = await self._checked_form(headers, receive)
@@ -126,7 +126,7 @@ class Guard:
         loses it (out of the history and of any Referer)."""
         given = query.pop("token")[0]
         if scope["method"] == "POST" or not hmac.compare_digest(given, self.keys.token):
-            await _plain(send, 403, msg.MSG_UI_NO_TOKEN)
+            await _plain(send, 403, msg.MSG_UI_NO_SESSION)
             return
         rest = urlencode(query, doseq=True)
         location = scope["path"] + (f"?{rest}" if rest else "")
@@ -173,7 +173,9 @@ class Guard:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+    }
 
 
 def _replay(body: bytes, then: Receive) -> Receive:

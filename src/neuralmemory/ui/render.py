@@ -64,7 +64,9 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
     return HTMLResponse(html, status_code=status)
 
 
-def error_page(request: Request, exc: NmemError, *, title: str = "That did not work") -> HTMLResponse:
+def error_page(
+    request: Request, exc: NmemError, *, title: str = "That did not work"
+) -> HTMLResponse:
     status = 404 if isinstance(exc, NotFound) else 400
     return page(request, "error.html", status=status, title=title, error=str(exc))
 

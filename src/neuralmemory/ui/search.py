@@ -14,8 +14,8 @@ from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.models import Hit
 from neuralmemory.errors import NmemError, NotFound
 from neuralmemory.ui import graph
-from neuralmemory.ui.render import page
 from neuralmemory.ui.forms import tag_list
+from neuralmemory.ui.render import page
 
 router = APIRouter()
 
@@ -24,7 +24,12 @@ PREVIEW_CHARS = 60
 
 @router.get("/", response_class=HTMLResponse)
 def search(
-    request: Request, q: str = "", limit: int = 10, type: str = "", tags: str = "", project: str = ""
+    request: Request,
+    q: str = "",
+    limit: int = 10,
+    type: str = "",
+    tags: str = "",
+    project: str = "",
 ) -> HTMLResponse:
     results: list[tuple[Hit, object]] = []
     error = None
