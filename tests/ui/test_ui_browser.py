@@ -159,6 +159,11 @@ def test_supersede_with_a_new_memory(ui: UiServer, page: Page, falcon: dict[str,
     page.get_by_role("link", name=KAFKA).click()  # "supersedes" links to the old one
     expect(page.locator("p.note")).to_contain_text("Superseded by")
     expect(page.locator("ol.history li").last).to_contain_text("superseded by")
+    page.get_by_role("link", name="Memories").click()
+    expect(page.get_by_role("link", name=KAFKA)).to_have_count(0)  # as `nmem list`
+    page.get_by_label("superseded and expired too").check()
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("ul.memories li.superseded .content")).to_have_text(KAFKA)
     with open_brain() as brain:
         new_id = brain.get(falcon["kafka"]).superseded_by
         assert new_id is not None and new_id != falcon["kafka"]

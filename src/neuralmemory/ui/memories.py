@@ -7,7 +7,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neuralmemory.clock import wall_ms
@@ -34,7 +34,7 @@ def memory_list(
     until: str = "",
     limit: int = 20,
     before: str = "",
-    all: str = "",
+    everything: Annotated[str, Query(alias="all")] = "",  # superseded and expired ones too
 ) -> HTMLResponse:
     filters = {"tags": tags, "type": type, "project": project, "since": since, "until": until}
     try:
@@ -49,7 +49,7 @@ def memory_list(
                 since=start,
                 until=end,
                 before=before or None,
-                everything=bool(all),
+                everything=bool(everything),
             )
     except NmemError as exc:
         return page(
@@ -61,7 +61,7 @@ def memory_list(
             more=None,
             filters=filters,
             limit=limit,
-            all=all,
+            all=everything,
             types=MEMORY_TYPES,
             error=str(exc),
         )
@@ -77,7 +77,7 @@ def memory_list(
         more=found.next_before,
         filters=filters,
         limit=limit,
-        all=all,
+        all=everything,
         types=MEMORY_TYPES,
     )
 

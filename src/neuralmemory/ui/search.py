@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from neuralmemory.core.brain import open_brain
 from neuralmemory.core.extract import MEMORY_TYPES
@@ -31,7 +32,7 @@ def search(
     tags: str = "",
     project: str = "",
 ) -> HTMLResponse:
-    results: list[tuple[Hit, object]] = []
+    results: list[tuple[Hit, Markup]] = []
     error = None
     if q.strip():
         try:
@@ -54,7 +55,7 @@ def search(
     )
 
 
-def _recall(q: str, limit: int, type: str, tags: str, project: str) -> list[tuple[Hit, object]]:
+def _recall(q: str, limit: int, type: str, tags: str, project: str) -> list[tuple[Hit, Markup]]:
     with open_brain() as brain:
         hits = brain.recall(
             q,
