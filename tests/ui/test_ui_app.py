@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from neuralmemory.core.brain import brains_dir, open_brain
 from neuralmemory.ui.app import create_app
@@ -39,6 +40,12 @@ def test_every_page_works_on_a_new_home(client: TestClient, home: Path) -> None:
     assert "No conflicts." in client.get("/conflicts").text
     assert "Sync is not configured" in client.get("/sync").text
     assert [p.name for p in brains_dir().glob("*.db")] == ["default.db"]
+
+
+def test_a_websocket_is_refused(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/"):
+        pass
+    assert refused.value.code == 1008
 
 
 def test_an_encrypted_memory_is_superseded_by_an_encrypted_one(client: TestClient) -> None:

@@ -86,8 +86,11 @@ class Guard:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan: nothing to check
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a WebSocket: the UI has none, and takes none
+            await send({"type": "websocket.close", "code": 1008})
             return
         send = _with_security_headers(send)
         headers = _headers(scope)
