@@ -44,7 +44,7 @@ class Node:
 
 def layers(hit: Hit, previews: Mapping[str, str]) -> list[list[Node]]:
     """The hit's path as layers: all the matched terms first, for a hit by its own words; else
-    one step per layer. `previews`: memory id -> a short text, for memories along the path."""
+    one step per layer. `previews`: memory id -> the text of each memory along the path."""
     found = hit.memory
     text = found.content if found.content is not None else "(encrypted)"
     end = Node("hit", text, f"{found.id}: {text}", f"/memories/{found.id}")

@@ -20,8 +20,6 @@ from neuralmemory.ui.render import page
 
 router = APIRouter()
 
-PREVIEW_CHARS = 60
-
 
 @router.get("/", response_class=HTMLResponse)
 def search(
@@ -72,13 +70,8 @@ def _recall(q: str, limit: int, type: str, tags: str, project: str) -> list[tupl
                 text = brain.get(memory_id).content
             except NotFound:  # gone since recall ranked it
                 continue
-            previews[memory_id] = _short(text if text is not None else "(encrypted)")
+            previews[memory_id] = text if text is not None else "(encrypted)"
     return [
         (hit, graph.svg(graph.layers(hit, previews), label=f"How recall reached {hit.memory.id}"))
         for hit in hits
     ]
-
-
-def _short(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
