@@ -3,7 +3,6 @@ navigation, the brain switcher, a notice after a change, the CSRF token for its 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -11,7 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neuralmemory.core.brain import current_brain_name, list_brains
+from neuralmemory.core.timespan import short_time
 from neuralmemory.errors import NmemError, NotFound
+from neuralmemory.protocol import iso_ms
 from neuralmemory.ui.guard import Secrets
 
 ENV = jinja2.Environment(
@@ -36,18 +37,11 @@ NOTICES = {
 
 def when(ms: int | None) -> str:
     """Epoch milliseconds as the pages show them: to the minute, in UTC."""
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def when_iso(iso: str | None) -> str:
-    """A wire timestamp (2026-12-05T01:08:32.768Z) to the minute."""
-    return "never" if not iso else iso[:16].replace("T", " ")
+    return "-" if ms is None else short_time(iso_ms(ms))
 
 
 ENV.filters["when"] = when
-ENV.filters["when_iso"] = when_iso
+ENV.filters["when_iso"] = short_time
 
 
 def page(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
