@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from ui_server import NMEM, UiServer
 
 
@@ -50,7 +51,10 @@ def _listening(pid: int) -> list[tuple[str, int]]:
     """The (address, port) of every socket the process listens on, from /proc (IPv4 and IPv6)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed since it was listed (a file the process read)
+            continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     found = []
@@ -103,10 +107,11 @@ def test_open_hands_the_address_with_its_token_to_the_browser(home: Path, tmp_pa
         ui.stop()
 
 
-def test_ctrl_c_stops_it_cleanly(ui: UiServer, home: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_it_cleanly(ui: UiServer, home: Path, stop: int) -> None:
     ui.start()
     assert ui.proc is not None
-    ui.proc.send_signal(signal.SIGINT)
+    ui.proc.send_signal(stop)
     assert ui.proc.wait(timeout=20) == 0
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", ui.port)) != 0

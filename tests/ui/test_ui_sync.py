@@ -113,3 +113,27 @@ def test_sync_now_with_the_hub_down_shows_the_error(
     expect(page.locator("p.error").first).to_contain_text("The sync failed: Cannot reach the hub")
     expect(page.locator("dd.last-error")).to_contain_text("Cannot reach the hub")
     expect(page.locator("dd.pending")).to_have_text("1")
+
+
+def test_a_change_made_just_before_the_server_stops_still_reaches_the_hub(
+    hub: Hub, home: Path, tmp_path: Path, ui: UiServer
+) -> None:
+    laptop, here = devices(hub, home, tmp_path)
+    here.configure(auto_sync=True)  # as once sync is configured: each change syncs by itself
+    with here.brain() as brain:
+        mid = brain.remember("Standup is at 9:30.").memory.id
+    here.sync()
+    laptop.sync()
+    ui.start()
+    with ui.client() as client:
+        form = client.get(f"/memories/{mid}").text
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        edited = client.post(
+            f"/memories/{mid}/edit",
+            data={"csrf": token, "content": "Standup is at 9:45.", "priority": "5", "type": "fact"},
+        )
+        assert edited.status_code == 303
+    assert ui.stop() == 0  # SIGTERM at once: the auto-sync, armed 2 s later, runs before exit
+    laptop.sync()
+    with laptop.brain() as brain:
+        assert brain.get(mid).content == "Standup is at 9:45."

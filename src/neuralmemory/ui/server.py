@@ -8,8 +8,10 @@ The socket is bound here, before uvicorn starts, so that a port in use is a clea
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 from collections.abc import Callable
+from types import FrameType
 
 from neuralmemory import errors as msg
 from neuralmemory.errors import InvalidInput
@@ -54,15 +56,21 @@ def serve(sock: socket.socket, keys: Secrets, *, ready: Callable[[], None] = lam
         proxy_headers=False,
         server_header=False,
     )
+    # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again with the
+    # handler it found: SIGTERM's default would end the process before the drain below.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         ready()
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
-        # Ctrl-C before uvicorn took the signal, or raised again by it after its shutdown:
-        # stopping is what was asked
-        pass
+        pass  # Ctrl-C or SIGTERM, before uvicorn took the signal or after its shutdown
     finally:
         # a change made just before the stop still reaches the hub, if it is quick about it
         scheduler.wait(timeout=10.0)
         scheduler.cancel()
         sock.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
