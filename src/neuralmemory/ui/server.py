@@ -42,35 +42,38 @@ def listen(port: int) -> socket.socket:
 
 
 def serve(sock: socket.socket, keys: Secrets, *, ready: Callable[[], None] = lambda: None) -> None:
-    """Serve until interrupted (Ctrl-C, SIGTERM); `ready` runs once the socket accepts."""
+    """Serve until Ctrl-C or SIGTERM; `ready` runs once the socket accepts."""
     import uvicorn
 
     from neuralmemory.sync import service
     from neuralmemory.ui.app import create_app
 
     scheduler = service.auto_scheduler()
-    config = uvicorn.Config(
-        create_app(keys, scheduler),
-        log_level="warning",
-        access_log=False,  # the first request's address holds the token
-        proxy_headers=False,
-        server_header=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(keys, scheduler),
+            log_level="warning",
+            access_log=False,  # the first request's address holds the token
+            proxy_headers=False,
+            server_header=False,
+        )
     )
-    # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again with the
-    # handler it found: SIGTERM's default would end the process before the drain below.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        # uvicorn's own way to stop, which it checks as it starts and while it runs. Not a
+        # KeyboardInterrupt: one raised while uvicorn starts can land in a callback that
+        # swallows it, and the server would then never stop.
+        server.should_exit = True
+
+    # uvicorn takes the signals while it runs and gives them back to these handlers after.
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         ready()
-        uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # Ctrl-C or SIGTERM, before uvicorn took the signal or after its shutdown
+        server.run(sockets=[sock])
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         # a change made just before the stop still reaches the hub, if it is quick about it
         scheduler.wait(timeout=10.0)
         scheduler.cancel()
         sock.close()
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
