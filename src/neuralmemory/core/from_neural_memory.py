@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.core.brain import MAX_PRIORITY, MAX_TAG_CHARS, MAX_TAGS, _check_content
+from neuralmemory.core.checks import MAX_PRIORITY, MAX_TAG_CHARS, MAX_TAGS, check_content
 from neuralmemory.core.crypto import BrainKey
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest
 from neuralmemory.core.importer import BadLine, Incoming, Read
@@ -126,7 +126,7 @@ def _incoming(
         if key is None:
             return None
         text = key.decrypt(text)
-    content = _check_content(text)
+    content = check_content(text)
     created_ms = _ms(created) or now_ms
     event_ms = _ms(event)
     body: dict[str, Any] = {
