@@ -6,31 +6,23 @@ and is then materialized (core/materialize.py): the memory row, its activation o
 and the derived concept graph rebuilt from the memory's text. The same materialization applies
 versions pulled from a hub (`Brain.apply_remote`), so the graph is always derivable from the
 memory records alone. The brain's keys are core/keyring.py's; re-encryption and end-to-end
-encryption core/sealing.py's; recall's results core/hits.py's.
-
-Record bodies (what syncs; docs/cli.md repeats them):
-  memory      {"content" | "ciphertext", "encrypted", "type", "tags", "priority",
-               "created_at", "event_at", "expires_at", "project"?, "superseded_by"?}
-                                                                   strength = activation at write
-  activation  {"devices": {device_id: {"count", "last"}}}          id = the memory's id
-  link        {"a", "b", "devices": {...}}                          id = reinforce.link_id(a, b)
+encryption core/sealing.py's; recall's results core/hits.py's; a memory's record body
+core/memory_record.py's.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import e2e, hits, reinforce, sealing
+from neuralmemory.core import e2e, hits, memory_record, reinforce, sealing
 from neuralmemory.core.checks import (
     DEFAULT_PRIORITY,
     check_content,
-    check_expires,
     check_limit,
     check_priority,
     check_query,
@@ -39,23 +31,32 @@ from neuralmemory.core.checks import (
     check_window,
     project_scope,
 )
-from neuralmemory.core.extract import content_digest, detect_type, extract
 from neuralmemory.core.keyring import Keyring
-from neuralmemory.core.materialize import Refusal, materialize, rebuild_index
+from neuralmemory.core.materialize import Refusal, downgrades, materialize, rebuild_index
 from neuralmemory.core.models import Forgotten, Hit, Memory, Remembered, Stats
-from neuralmemory.core.project import check_project
 from neuralmemory.core.recall import build_query, rank
 from neuralmemory.core.strength import links_by_rid, strength_now, strengths
-from neuralmemory.errors import MSG_DOWNGRADE, InvalidInput, NotFound
+from neuralmemory.errors import (
+    HINT_NOTHING_TO_CHANGE,
+    HINT_REKEY_NOT_EMPTY,
+    HINT_SUPERSEDED_ALREADY,
+    HINT_SUPERSEDES_ITSELF,
+    MSG_BAD_BRAIN_ID,
+    MSG_MEMORY_ID_NOT_TEXT,
+    MSG_NO_MEMORY,
+    MSG_NOTHING_TO_CHANGE,
+    MSG_REKEY_NOT_EMPTY,
+    MSG_SUPERSEDED_ALREADY,
+    MSG_SUPERSEDES_ITSELF,
+    InvalidInput,
+    NotFound,
+)
 from neuralmemory.protocol import ID_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta, sync_state
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
-
-DAY_MS = 86_400_000
-ENCRYPTED_TYPE = "fact"  # an encrypted memory's type unless one is given
 
 _ID = re.compile(ID_PATTERN)
 
@@ -144,43 +145,19 @@ class Brain:
         """Store a memory, of `project` when given; the same plaintext remembered twice is one
         memory (created=False, and its project stays the first one's). `supersedes`: the id of
         a memory this one replaces (kept, marked superseded, out of recall)."""
-        text = check_content(content)
-        if not isinstance(encrypted, bool):
-            raise InvalidInput("encrypted must be true or false")
-        owner = None if project is None else check_project(project)
-        # The type of an encrypted memory is never guessed from its text: it is readable
-        # metadata, and "decision" or "error" would say what the secret is about.
-        guessed = ENCRYPTED_TYPE if encrypted else detect_type(text)
-        kind = guessed if type is None else check_type(type)
-        clean_tags = check_tags(tags)
-        level = check_priority(priority)
-        days = check_expires(expires_days)
         now = self._now()
-        body: dict[str, Any] = {
-            "encrypted": encrypted,
-            "type": kind,
-            "tags": clean_tags,
-            "priority": level,
-            "created_at": now,
-            "expires_at": None if days is None else now + days * DAY_MS,
-        }
-        if owner is not None:
-            body["project"] = owner
-        if encrypted:
-            # A random id: a hash of the text would let anyone confirm a guess of it.
-            memory_id = "m-" + secrets.token_hex(12)
-            body["ciphertext"] = self.keys.require(create=True).encrypt(text)
-            body["event_at"] = None  # a date read from the text would leak it
-        elif self.e2e:
-            # Keyed by the brain key: the same text is one memory, and the hub cannot confirm
-            # a guess of it.
-            memory_id = "m-" + self.keys.require(create=False).name(text)[:24]
-            body["content"] = text
-            body["event_at"] = extract(text, now_ms=now).event_at
-        else:
-            memory_id = "m-" + content_digest(text)[:24]
-            body["content"] = text
-            body["event_at"] = extract(text, now_ms=now).event_at
+        memory_id, body = memory_record.new_memory(
+            content,
+            type=type,
+            tags=tags,
+            priority=priority,
+            expires_days=expires_days,
+            encrypted=encrypted,
+            project=project,
+            now=now,
+            e2e=self.e2e,
+            key=self.keys.require,
+        )
         with self.db.transaction():
             created = sql.get_memory(self.db, memory_id) is None
             if created:
@@ -206,30 +183,21 @@ class Brain:
         """A new version of the same memory (what sync's conflict strategies arbitrate); with
         `supersedes`, this memory replaces that one. Asking to change nothing is an error."""
         if (content, tags, priority, type, supersedes) == (None,) * 5:
-            raise InvalidInput(
-                "nothing to change", hint="give content, tags, priority, type or supersedes"
-            )
+            raise InvalidInput(MSG_NOTHING_TO_CHANGE, hint=HINT_NOTHING_TO_CHANGE)
         text = None if content is None else check_content(content)
         clean_tags = None if tags is None else check_tags(tags)
         level = None if priority is None else check_priority(priority)
         kind = None if type is None else check_type(type)
         with self.db.transaction():
             current = self._live("memory", id)
-            body = dict(current.body)
-            if text is not None:
-                if body.get("encrypted"):
-                    key = self.keys.require(create=False)
-                    key.decrypt(body["ciphertext"])  # a wrong key is said here, not elsewhere later
-                    body["ciphertext"] = key.encrypt(text)
-                else:
-                    body["content"] = text
-                    body["event_at"] = extract(text, now_ms=body["created_at"]).event_at
-            if clean_tags is not None:
-                body["tags"] = clean_tags
-            if level is not None:
-                body["priority"] = level
-            if kind is not None:
-                body["type"] = kind
+            body = memory_record.edited(
+                current.body,
+                text=text,
+                tags=clean_tags,
+                priority=level,
+                type=kind,
+                key=self.keys.require,
+            )
             if body != current.body:
                 self.materialize(
                     self.changes.write("memory", id, body=body, strength=self._strength(id))
@@ -244,13 +212,14 @@ class Brain:
         """Mark memory `old` as replaced by `new` (a new version of it, which syncs); in the
         caller's transaction, after `new` exists."""
         if not isinstance(old, str) or old == new:
-            raise InvalidInput("a memory cannot supersede itself", hint="give another memory's id")
+            raise InvalidInput(MSG_SUPERSEDES_ITSELF, hint=HINT_SUPERSEDES_ITSELF)
         body = dict(self._live("memory", old).body)
         replacing = sql.get_memory(self.db, new)
         if replacing is not None and replacing.superseded_by is not None:
+            newer = replacing.superseded_by
             raise InvalidInput(
-                f"{new} is itself superseded by {replacing.superseded_by}",
-                hint=f"supersede {old} with {replacing.superseded_by} instead",
+                MSG_SUPERSEDED_ALREADY.format(new=new, newer=newer),
+                hint=HINT_SUPERSEDED_ALREADY.format(old=old, newer=newer),
             )
         if body.get("superseded_by") != new:
             body["superseded_by"] = new
@@ -280,16 +249,16 @@ class Brain:
 
     def _live(self, kind: str, id: str) -> Version:
         if not isinstance(id, str):
-            raise InvalidInput("a memory id must be text")
+            raise InvalidInput(MSG_MEMORY_ID_NOT_TEXT)
         current = self.changes.current(kind, id)
         if current is None or current.version.deleted:
-            raise NotFound(f"no memory with id {id}")
+            raise NotFound(MSG_NO_MEMORY.format(id=id))
         return current.version
 
     def get(self, id: str) -> Memory:
         row = sql.get_memory(self.db, id) if isinstance(id, str) else None
         if row is None:
-            raise NotFound(f"no memory with id {id}")
+            raise NotFound(MSG_NO_MEMORY.format(id=id))
         return self.memory(row)
 
     def recent(
@@ -406,24 +375,9 @@ class Brain:
         memory encrypted here, written by another device, is stored but quarantined: no edit
         makes an encrypted memory plaintext, so only a faulty or hostile writer does."""
         with self.db.transaction():
-            refused = self._downgrades(versions)
+            refused = downgrades(self.db, versions, self.changes.device_id)
             self.changes.store_many(versions)
             self.materialize(*versions, refused=refused)
-
-    def _downgrades(self, versions: Sequence[Version]) -> list[Refusal]:
-        """Quarantine rows of the versions that would make a memory encrypted here plaintext."""
-        plain = {
-            v.id: v
-            for v in versions
-            if v.kind == "memory"
-            and not v.deleted
-            and "ciphertext" not in v.body
-            and v.device_id != self.changes.device_id
-        }
-        return [
-            ("memory", id, plain[id].vhash, MSG_DOWNGRADE.format(device=plain[id].device_id))
-            for id in sorted(sql.encrypted_among(self.db, plain))
-        ]
 
     def write_record(
         self,
@@ -448,12 +402,11 @@ class Brain:
         """Take a remote brain's id: a new device joining an account. Only an EMPTY brain may
         (its records would otherwise belong to two brains); its sync state is cleared."""
         if not isinstance(brain_id, str) or not _ID.match(brain_id):
-            raise InvalidInput(f"invalid brain id {brain_id!r}")
+            raise InvalidInput(MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
         with self.db.transaction():
             if not self.is_empty():
                 raise InvalidInput(
-                    f"brain {self.name} holds records; only an empty brain can take another id",
-                    hint="sync it into the remote brain instead",
+                    MSG_REKEY_NOT_EMPTY.format(name=self.name), hint=HINT_REKEY_NOT_EMPTY
                 )
             meta.put(self.db, meta.BRAIN_ID, brain_id)
             meta.put(self.db, meta.SYNC_ID, None)
@@ -465,7 +418,7 @@ class Brain:
         its own id, and uses that brain's key too (Keyring.ids), so importing the key of the brain
         it joined makes the memories other devices encrypted readable here."""
         if not isinstance(brain_id, str) or not _ID.match(brain_id):
-            raise InvalidInput(f"invalid brain id {brain_id!r}")
+            raise InvalidInput(MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
         if brain_id in (self.id, meta.get(self.db, meta.SYNC_ID)):
             return
         with self.db.transaction():

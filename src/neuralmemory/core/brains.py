@@ -18,7 +18,16 @@ from neuralmemory.clock import wall_ms
 from neuralmemory.core import crypto
 from neuralmemory.core.brain import Brain
 from neuralmemory.core.models import BrainInfo, DeletedBrain
-from neuralmemory.errors import MSG_BRAIN_NOT_FOUND, InvalidInput, NotFound
+from neuralmemory.errors import (
+    HINT_BAD_BRAIN_NAME,
+    HINT_CREATE_BRAIN,
+    HINT_LIST_BRAINS,
+    MSG_BAD_BRAIN_NAME,
+    MSG_BRAIN_EXISTS,
+    MSG_BRAIN_NOT_FOUND,
+    InvalidInput,
+    NotFound,
+)
 from neuralmemory.protocol import NAME_PATTERN
 from neuralmemory.store import meta
 from neuralmemory.store.db import connect, refuse_foreign
@@ -35,10 +44,7 @@ def brains_dir() -> Path:
 
 def brain_path(name: str) -> Path:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"invalid brain name {name!r}",
-            hint="letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64",
-        )
+        raise InvalidInput(MSG_BAD_BRAIN_NAME.format(name=name), hint=HINT_BAD_BRAIN_NAME)
     return brains_dir() / f"{name}.db"
 
 
@@ -57,14 +63,14 @@ def open_brain(name: str | None = None, *, create: bool | None = None) -> Brain:
     if create is None:
         create = name == DEFAULT_BRAIN
     if not path.exists() and not create:
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=f"nmem brain create {name}")
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_CREATE_BRAIN.format(name=name))
     return _open(name, path)
 
 
 def create_brain(name: str) -> Brain:
     path = brain_path(name)
     if path.exists():
-        raise InvalidInput(f"brain '{name}' already exists")
+        raise InvalidInput(MSG_BRAIN_EXISTS.format(name=name))
     return _open(name, path)
 
 
@@ -82,7 +88,7 @@ def list_brains() -> list[BrainInfo]:
 def use_brain(name: str) -> None:
     """Make `name` the current brain (config.toml `brain`)."""
     if not brain_path(name).exists():
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=f"nmem brain create {name}")
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_CREATE_BRAIN.format(name=name))
     cfg = config.load_config()
     cfg.brain = name
     config.save_config(cfg)
@@ -94,7 +100,7 @@ def delete_brain(name: str) -> DeletedBrain:
     `default` when none is left, so every command keeps working."""
     path = brain_path(name)
     if not path.exists():
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint="`nmem brain list` names them")
+        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_LIST_BRAINS)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     if name != current_brain_name():

@@ -13,7 +13,15 @@ from typing import Any
 
 from neuralmemory.core import bodies, crypto
 from neuralmemory.core.models import KeyStatus
-from neuralmemory.errors import CryptoError
+from neuralmemory.errors import (
+    HINT_GET_KEY,
+    HINT_KEY_WRONG_FOR_BRAIN,
+    MSG_KEY_WRONG_FOR_BRAIN,
+    MSG_KEYED_ELSEWHERE,
+    MSG_NO_BRAIN_KEY,
+    MSG_SEALED_NO_KEY,
+    CryptoError,
+)
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta
@@ -21,11 +29,6 @@ from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
 
 KEY_CHECK_SAMPLES = 20  # newest encrypted memories a key must decrypt one of before it encrypts
-
-HINT_GET_KEY = (
-    "get it from a device that has it: `nmem keys share` there, then `nmem keys receive CODE`"
-    " here (or nmem keys export / nmem keys import)"
-)
 
 
 class Keyring:
@@ -97,7 +100,7 @@ class Keyring:
         if key is None:
             brain_id = meta.get(self.db, meta.BRAIN_ID)
             raise CryptoError(
-                f"no key for brain {self.name} ({brain_id}) on this device", hint=HINT_GET_KEY
+                MSG_NO_BRAIN_KEY.format(name=self.name, brain_id=brain_id), hint=HINT_GET_KEY
             )
         self._key = key
         return key
@@ -108,22 +111,14 @@ class Keyring:
         records = self.records()
         if key is None and records:
             # Another device keyed this brain: a second key would split it in two.
-            raise CryptoError(
-                f"brain {self.name} is already encrypted with a key this device does not"
-                f" hold (fingerprint {records[0][1][:8]})",
-                hint=HINT_GET_KEY,
-            )
+            shown = MSG_KEYED_ELSEWHERE.format(name=self.name, fingerprint=records[0][1][:8])
+            raise CryptoError(shown, hint=HINT_GET_KEY)
         samples = sql.recent_ciphertexts(self.db, KEY_CHECK_SAMPLES)
         if samples and key is None:
-            raise CryptoError(
-                f"brain {self.name} holds encrypted memories but their key is not on this device",
-                hint=HINT_GET_KEY,
-            )
+            raise CryptoError(MSG_SEALED_NO_KEY.format(name=self.name), hint=HINT_GET_KEY)
         if samples and key is not None and not any(map(key.can_decrypt, samples)):
             raise CryptoError(
-                f"the key for brain {self.name} does not decrypt its encrypted memories"
-                " (wrong key)",
-                hint="import the right key: nmem keys receive CODE or nmem keys import",
+                MSG_KEY_WRONG_FOR_BRAIN.format(name=self.name), hint=HINT_KEY_WRONG_FOR_BRAIN
             )
 
     def records(self) -> list[tuple[int, str, dict[str, Any]]]:

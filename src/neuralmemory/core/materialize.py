@@ -15,7 +15,7 @@ from neuralmemory.core import bodies, crypto, reinforce
 from neuralmemory.core.checks import DEFAULT_PRIORITY
 from neuralmemory.core.extract import extract
 from neuralmemory.core.recall import SEALED
-from neuralmemory.errors import CryptoError
+from neuralmemory.errors import MSG_DOWNGRADE, CryptoError
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta
@@ -62,6 +62,23 @@ def materialize(
                 count, last = reinforce.totals(reinforce.counters_of(body))
                 sql.set_link(db, version.id, str(body["a"]), str(body["b"]), count, last)
         # "conflict" records are kept as versions only; the sync layer lists them.
+
+
+def downgrades(db: Database, versions: Sequence[Version], device_id: str) -> list[Refusal]:
+    """Quarantine rows of the versions, from other devices than `device_id`, that would make
+    a memory encrypted here plaintext: no edit does, so only a faulty or hostile writer."""
+    plain = {
+        v.id: v
+        for v in versions
+        if v.kind == "memory"
+        and not v.deleted
+        and "ciphertext" not in v.body
+        and v.device_id != device_id
+    }
+    return [
+        ("memory", id, plain[id].vhash, MSG_DOWNGRADE.format(device=plain[id].device_id))
+        for id in sorted(sql.encrypted_among(db, plain))
+    ]
 
 
 def rebuild_index(db: Database, key: KeySource) -> int:
