@@ -298,6 +298,9 @@ MSG_SUPERSEDED_ALREADY = "{new} is itself superseded by {newer}"
 HINT_SUPERSEDED_ALREADY = "supersede {old} with {newer} instead"
 MSG_MEMORY_ID_NOT_TEXT = "a memory id must be text"
 MSG_NO_MEMORY = "no memory with id {id}"
+MSG_RECALL_UNCOUNTED = (
+    "brain {name} is locked by another process: this recall answered, its uses were not counted"
+)
 MSG_BAD_BRAIN_NAME = "invalid brain name {name!r}"
 HINT_BAD_BRAIN_NAME = (
     "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
@@ -411,6 +414,10 @@ class ConfigError(NmemError):
 
 class StoreError(NmemError):
     code = "store_error"
+
+
+class StoreLocked(StoreError):
+    """Another process held the brain's write lock past the busy timeout."""
 
 
 class CryptoError(NmemError):

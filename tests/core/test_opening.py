@@ -2,8 +2,10 @@
 
 An up-to-date brain opens without a transaction, so every read (recall without reinforcing,
 list, show with its history, stats, export, brain list) answers while another process holds a write
-transaction on the same file, and changes nothing in it. A brain at an older schema is migrated
-once, by the first command that opens it, which then reads as usual.
+transaction on the same file, and changes nothing in it. Recall reinforces what it returns, a
+write: when the lock is still held after the busy timeout, it answers without counting the uses.
+A brain at an older schema is migrated once, by the first command that opens it, which then reads
+as usual.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from neuralmemory.cli.main import cli
 from neuralmemory.core import browse, export
 from neuralmemory.core.brains import brain_path, list_brains, open_brain
 from neuralmemory.errors import StoreError
+from neuralmemory.store import db as store_db
 from neuralmemory.store.migrations import migrations
 
 FACTS = [
@@ -126,6 +129,21 @@ def test_read_commands_answer_while_another_process_holds_the_write_lock(
             result = runner.invoke(cli, args, catch_exceptions=False)
             assert result.exit_code == 0, (args, result.output)
             assert "locked" not in result.output
+
+
+def test_recall_answers_when_its_uses_cannot_be_counted(
+    made: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db, ids = made
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 50)  # the wait for the lock, shortened
+    with write_lock_held(db), open_brain() as brain:
+        hits = brain.recall("staging cluster")
+        assert {hit.memory.id for hit in hits} >= {ids[0], ids[2]}
+    assert "this recall answered, its uses were not counted" in caplog.text
+    with open_brain() as brain:  # nothing was reinforced
+        assert all(memory.access_count == 0 for memory in brain.recent())
+        brain.recall("staging cluster")  # and with the lock free, it counts them
+        assert {m.id for m in brain.recent() if m.access_count == 1} >= {ids[0], ids[2]}
 
 
 def test_opening_and_reading_write_nothing(made: tuple[Path, list[str]]) -> None:

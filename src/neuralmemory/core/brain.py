@@ -7,17 +7,20 @@ and the derived concept graph rebuilt from the memory's text. The same materiali
 versions pulled from a hub (`Brain.apply_remote`), so the graph is always derivable from the
 memory records alone. The brain's keys are core/keyring.py's; re-encryption and end-to-end
 encryption core/sealing.py's; recall's results core/hits.py's; a memory's record body
-core/memory_record.py's.
+core/memory_record.py's. What is left here is the API itself, a little over 400 lines: each
+method checks its input and runs its transaction over those modules.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
 from neuralmemory.core import e2e, hits, memory_record, reinforce, sealing
 from neuralmemory.core.checks import (
@@ -36,21 +39,7 @@ from neuralmemory.core.materialize import Refusal, downgrades, materialize, rebu
 from neuralmemory.core.models import Forgotten, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import build_query, rank
 from neuralmemory.core.strength import links_by_rid, strength_now, strengths
-from neuralmemory.errors import (
-    HINT_NOTHING_TO_CHANGE,
-    HINT_REKEY_NOT_EMPTY,
-    HINT_SUPERSEDED_ALREADY,
-    HINT_SUPERSEDES_ITSELF,
-    MSG_BAD_BRAIN_ID,
-    MSG_MEMORY_ID_NOT_TEXT,
-    MSG_NO_MEMORY,
-    MSG_NOTHING_TO_CHANGE,
-    MSG_REKEY_NOT_EMPTY,
-    MSG_SUPERSEDED_ALREADY,
-    MSG_SUPERSEDES_ITSELF,
-    InvalidInput,
-    NotFound,
-)
+from neuralmemory.errors import InvalidInput, NotFound, StoreLocked
 from neuralmemory.protocol import ID_PATTERN, Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta, sync_state
@@ -59,6 +48,7 @@ from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
 
 _ID = re.compile(ID_PATTERN)
+log = logging.getLogger(__name__)
 
 
 class Brain:
@@ -183,7 +173,7 @@ class Brain:
         """A new version of the same memory (what sync's conflict strategies arbitrate); with
         `supersedes`, this memory replaces that one. Asking to change nothing is an error."""
         if (content, tags, priority, type, supersedes) == (None,) * 5:
-            raise InvalidInput(MSG_NOTHING_TO_CHANGE, hint=HINT_NOTHING_TO_CHANGE)
+            raise InvalidInput(msg.MSG_NOTHING_TO_CHANGE, hint=msg.HINT_NOTHING_TO_CHANGE)
         text = None if content is None else check_content(content)
         clean_tags = None if tags is None else check_tags(tags)
         level = None if priority is None else check_priority(priority)
@@ -212,14 +202,14 @@ class Brain:
         """Mark memory `old` as replaced by `new` (a new version of it, which syncs); in the
         caller's transaction, after `new` exists."""
         if not isinstance(old, str) or old == new:
-            raise InvalidInput(MSG_SUPERSEDES_ITSELF, hint=HINT_SUPERSEDES_ITSELF)
+            raise InvalidInput(msg.MSG_SUPERSEDES_ITSELF, hint=msg.HINT_SUPERSEDES_ITSELF)
         body = dict(self._live("memory", old).body)
         replacing = sql.get_memory(self.db, new)
         if replacing is not None and replacing.superseded_by is not None:
             newer = replacing.superseded_by
             raise InvalidInput(
-                MSG_SUPERSEDED_ALREADY.format(new=new, newer=newer),
-                hint=HINT_SUPERSEDED_ALREADY.format(old=old, newer=newer),
+                msg.MSG_SUPERSEDED_ALREADY.format(new=new, newer=newer),
+                hint=msg.HINT_SUPERSEDED_ALREADY.format(old=old, newer=newer),
             )
         if body.get("superseded_by") != new:
             body["superseded_by"] = new
@@ -249,16 +239,16 @@ class Brain:
 
     def _live(self, kind: str, id: str) -> Version:
         if not isinstance(id, str):
-            raise InvalidInput(MSG_MEMORY_ID_NOT_TEXT)
+            raise InvalidInput(msg.MSG_MEMORY_ID_NOT_TEXT)
         current = self.changes.current(kind, id)
         if current is None or current.version.deleted:
-            raise NotFound(MSG_NO_MEMORY.format(id=id))
+            raise NotFound(msg.MSG_NO_MEMORY.format(id=id))
         return current.version
 
     def get(self, id: str) -> Memory:
         row = sql.get_memory(self.db, id) if isinstance(id, str) else None
         if row is None:
-            raise NotFound(MSG_NO_MEMORY.format(id=id))
+            raise NotFound(msg.MSG_NO_MEMORY.format(id=id))
         return self.memory(row)
 
     def recent(
@@ -325,10 +315,18 @@ class Brain:
             picked = hits.pick(self.db, ranked, limit, now, wanted_tags, wanted_type, scope, window)
             found, sources = hits.hits(self.db, picked, self.memory)
         if reinforce and found:
-            keys, bump = hits.reinforcements(found, sources, self.device_id, self._now())
+            self._reinforce(found, sources)
+        return found
+
+    def _reinforce(self, found: list[Hit], sources: list[str | None]) -> None:
+        keys, bump = hits.reinforcements(found, sources, self.device_id, self._now())
+        try:
             with self.db.transaction():
                 self.materialize(*self.changes.update_many(keys, bump))
-        return found
+        except StoreLocked:
+            # Another process held the write lock past the busy timeout: the answer matters
+            # more than counting this one use of its memories.
+            log.warning(msg.MSG_RECALL_UNCOUNTED.format(name=self.name))
 
     def stats(self) -> Stats:
         with self.db.reading():
@@ -402,11 +400,11 @@ class Brain:
         """Take a remote brain's id: a new device joining an account. Only an EMPTY brain may
         (its records would otherwise belong to two brains); its sync state is cleared."""
         if not isinstance(brain_id, str) or not _ID.match(brain_id):
-            raise InvalidInput(MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
+            raise InvalidInput(msg.MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
         with self.db.transaction():
             if not self.is_empty():
                 raise InvalidInput(
-                    MSG_REKEY_NOT_EMPTY.format(name=self.name), hint=HINT_REKEY_NOT_EMPTY
+                    msg.MSG_REKEY_NOT_EMPTY.format(name=self.name), hint=msg.HINT_REKEY_NOT_EMPTY
                 )
             meta.put(self.db, meta.BRAIN_ID, brain_id)
             meta.put(self.db, meta.SYNC_ID, None)
@@ -418,7 +416,7 @@ class Brain:
         its own id, and uses that brain's key too (Keyring.ids), so importing the key of the brain
         it joined makes the memories other devices encrypted readable here."""
         if not isinstance(brain_id, str) or not _ID.match(brain_id):
-            raise InvalidInput(MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
+            raise InvalidInput(msg.MSG_BAD_BRAIN_ID.format(brain_id=brain_id))
         if brain_id in (self.id, meta.get(self.db, meta.SYNC_ID)):
             return
         with self.db.transaction():
