@@ -298,6 +298,7 @@ MSG_SUPERSEDED_ALREADY = "{new} is itself superseded by {newer}"
 HINT_SUPERSEDED_ALREADY = "supersede {old} with {newer} instead"
 MSG_MEMORY_ID_NOT_TEXT = "a memory id must be text"
 MSG_NO_MEMORY = "no memory with id {id}"
+MSG_E2E_ADOPTED = "brain {name} is end-to-end encrypted by another device: here too"
 MSG_RECALL_UNCOUNTED = (
     "brain {name} is locked by another process: this recall answered, its uses were not counted"
 )
