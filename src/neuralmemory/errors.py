@@ -27,6 +27,9 @@
 `retryable` is a property of the error: only transport failures, 5xx and 429 are worth a retry.
 Adapters (CLI, MCP, hub routes) map these to exit codes, tool errors or HTTP statuses; nothing
 below them formats errors for a user.
+
+Longer than ~400 lines on purpose: it is the catalogue of every message a user reads (MSG_*, with
+its HINT_*), grouped by the part that raises it, so wording is reviewed and changed in one place.
 """
 
 from __future__ import annotations
