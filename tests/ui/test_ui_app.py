@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from neuralmemory.core.brain import brains_dir, open_brain
+from neuralmemory.core.brains import brains_dir, open_brain
 from neuralmemory.ui.app import create_app
 from neuralmemory.ui.guard import Secrets
 

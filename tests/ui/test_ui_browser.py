@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from ui_server import UiServer
 
-from neuralmemory.core.brain import create_brain, current_brain_name, open_brain
+from neuralmemory.core.brains import create_brain, current_brain_name, open_brain
 from neuralmemory.errors import NotFound
 
 ALICE = "Alice Moreno leads Project Falcon."

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from ui_server import UiServer
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 
 ENDS = ("/", "/memories", "/sync", "/conflicts", "/static/ui.css", "/static/ui.js")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neuralmemory.core.brain import use_brain
+from neuralmemory.core.brains import use_brain
 from neuralmemory.errors import NmemError
 from neuralmemory.ui.forms import local_path
 from neuralmemory.ui.render import done, error_page

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neuralmemory.clock import wall_ms
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.browse import list_memories, show
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.models import Memory

@@ -9,7 +9,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neuralmemory.core.brain import current_brain_name, list_brains
+from neuralmemory.core.brains import current_brain_name, list_brains
 from neuralmemory.core.timespan import short_time
 from neuralmemory.errors import NmemError, NotFound
 from neuralmemory.protocol import iso_ms

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.models import Hit
 from neuralmemory.errors import NmemError, NotFound

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neuralmemory.core.brain import current_brain_name
+from neuralmemory.core.brains import current_brain_name
 from neuralmemory.errors import HubError, NmemError
 from neuralmemory.sync import service
 from neuralmemory.ui.autosync import after_change
