@@ -321,7 +321,9 @@ def test_an_e2e_sync_opens_each_pulled_record_once_and_a_write_opens_none(
     monkeypatch.setattr(e2e.Codec, "open", counted_open)
     monkeypatch.setattr(e2e.Codec, "seal", counted_seal)
     with a.brain() as brain:
-        ids = [brain.remember(f"Counted note {n} about the heron weir").memory.id for n in range(40)]
+        ids = [
+            brain.remember(f"Counted note {n} about the heron weir").memory.id for n in range(40)
+        ]
         assert calls == {"open": 0, "seal": 40}
         brain.edit(ids[0], content="Counted note 0, edited")
         assert calls == {"open": 1, "seal": 41}  # the edited version is read, and written on

@@ -224,7 +224,9 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
 
 def held(dev: Device) -> dict[str, bytes]:
     """Everything a device holds: each file of its home, by path."""
-    return {str(p.relative_to(dev.home)): p.read_bytes() for p in dev.home.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(dev.home)): p.read_bytes() for p in dev.home.rglob("*") if p.is_file()
+    }
 
 
 def test_an_expired_share_is_refused_and_deleted(hub: Hub, tmp_path: Path) -> None:
