@@ -21,7 +21,7 @@ from sync_devices import Device
 from worker_target import worker
 
 from neuralmemory.core import e2e
-from neuralmemory.core.brain import create_brain
+from neuralmemory.core.brains import create_brain
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import keyshare
