@@ -75,9 +75,14 @@ def _subkey(raw: bytes) -> AESGCM:
     return AESGCM(derived)
 
 
+#: canonical_json's encoder: for a dict of plain strings and None (what _aad gets: fields of a
+#: Version, validated or built here) it writes the same bytes without canonical_json's scan
+_AAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _aad(kind: str, id: str, hlc: str, device_id: str, parent: str | None) -> bytes:
     fields = {"kind": kind, "id": id, "hlc": hlc, "device_id": device_id, "parent": parent}
-    return canonical_json(fields)
+    return _AAD_ENCODER.encode(fields).encode("utf-8")
 
 
 class Codec:
@@ -143,9 +148,9 @@ class Codec:
 
 def _view(wire: Version, plain: bytes) -> Version:
     try:
-        payload = json.loads(crypto.unpadded(plain))
+        payload = json.loads(crypto.unpadded(plain).decode("utf-8"))
         body, deleted, strength = payload["b"], payload["d"], payload["s"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
         return _rejected(wire, MSG_NOT_OPENED)
     valid = (
         isinstance(body, dict)

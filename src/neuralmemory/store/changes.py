@@ -162,7 +162,7 @@ class ChangeLog:
         strength: int = 0,
     ) -> Version:
         """A new local version of (kind, id), coalesced with an unpushed one (module docstring)."""
-        current = self.current(kind, id)
+        current = self.current(kind, id, opened=False)  # its parent and vhash are all it needs
         if current is None:
             parent = None
         elif current.pending:
@@ -335,13 +335,16 @@ class ChangeLog:
 
     # ------------------------------------------------------------------ reads
 
-    def current(self, kind: str, id: str) -> Current | None:
+    def current(self, kind: str, id: str, *, opened: bool = True) -> Current | None:
+        """The record's current version; `opened=False`: as stored, not opened (an E2E brain's
+        sealed version, whose vhash and parent are the view's)."""
         row = self.db.execute(
             "SELECT version, pending FROM records WHERE kind = ? AND id = ?", (kind, id)
         ).fetchone()
         if row is None:
             return None
-        return Current(self._view(_load(row[0])), bool(row[1]))
+        version = _load(row[0])
+        return Current(self._view(version) if opened else version, bool(row[1]))
 
     def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
         """`current` of those of `keys` that exist here, in a query or two for any number."""
