@@ -7,11 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from ui_server import CHROMIUM, UiServer
 
 # the sync tests' devices and real hub processes
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+
+# Patience, not a time limit: a "Sync now" asks a hub, and the machine may be busy (5 s by default).
+PATIENCE_MS = 30_000
+expect.set_options(timeout=PATIENCE_MS)
 
 
 @pytest.fixture
@@ -42,6 +46,7 @@ def page(browser: Browser) -> Iterator[Page]:
     script error or a Content-Security-Policy violation fails the test (a page's own 4xx is
     what some tests want)."""
     context = browser.new_context(viewport={"width": 1100, "height": 800})
+    context.set_default_timeout(PATIENCE_MS)
     opened = context.new_page()
     problems: list[str] = []
     opened.on(
