@@ -149,8 +149,12 @@ class BrainKey:
         return "h" + hmac.new(self._seal_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
+def keys_dir() -> Path:
+    return config.home() / "keys"
+
+
 def key_path(brain_id: str) -> Path:
-    return config.home() / "keys" / f"{brain_id}.key"
+    return keys_dir() / f"{brain_id}.key"
 
 
 def load_key(brain_id: str) -> BrainKey | None:
