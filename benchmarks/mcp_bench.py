@@ -113,7 +113,7 @@ async def mcp_recalls(home: Path, asked: list[str]) -> list[float]:
 
 
 def local_recalls(asked: list[str]) -> list[float]:
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     timings = []
     with open_brain() as brain:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, create_brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import create_brain, open_brain
 from neuralmemory.core.live import LiveBrain
 
 

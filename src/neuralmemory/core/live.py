@@ -22,7 +22,8 @@ from contextlib import contextmanager
 
 from neuralmemory import config
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import Brain, brain_path, current_brain_name, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import brain_path, current_brain_name, open_brain
 
 Stamp = tuple[int, ...]
 
