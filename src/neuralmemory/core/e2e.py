@@ -27,12 +27,7 @@ import binascii
 import json
 import os
 from collections.abc import Callable
-from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory.core import crypto
 from neuralmemory.errors import CryptoError
@@ -42,6 +37,9 @@ from neuralmemory.protocol import (
     canonical_json,
     version_view,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ENVELOPE = "sealed"
 REJECTED = "_rejected"
@@ -71,6 +69,11 @@ def rejected(body: dict[str, Any]) -> str | None:
 
 
 def _subkey(raw: bytes) -> AESGCM:
+    # cryptography is loaded by the first sealed record, not by every brain (core/crypto.py)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nmem e2e v1").derive(raw)
     return AESGCM(derived)
 
@@ -131,6 +134,8 @@ class Codec:
             data = base64.b64decode(wire.body[ENVELOPE], validate=True)
         except (binascii.Error, ValueError):
             return _rejected(wire, MSG_NOT_OPENED)
+        from cryptography.exceptions import InvalidTag
+
         aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
         for aes in ring:
             try:
