@@ -1,7 +1,7 @@
 """`nmem hook EVENT` runs on every prompt, as a new process: its start-up is its cost. Pinned
 without timing: the hook path, run as the console script runs it, must not load what it does not
 need (cli/entry.py answers hooks before click; the core loads cryptography, tomlkit and pydantic
-validators only when a key, a config write or a record body needs them)."""
+only when a key, a config write, a record version or a record body needs them)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from hook_process import fixture
 
 #: What a hook never needs: the command line's libraries, the MCP SDK, the HTTP client and the
 #: hub's server, the cryptography of keys (no memory here is encrypted), tomlkit (config.toml
-#: is only read), the sync engine.
+#: is only read), the sync engine, pydantic (it reads memories, never a record's version or
+#: body: protocol.py's shapes and core/bodies.py).
 HEAVY = (
+    "pydantic",
+    "neuralmemory.shapes",
+    "neuralmemory.core.bodies",
     "click",
     "rich",
     "mcp",

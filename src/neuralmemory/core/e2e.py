@@ -29,17 +29,18 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from neuralmemory import protocol
 from neuralmemory.core import crypto
 from neuralmemory.errors import CryptoError
 from neuralmemory.protocol import (
     STRENGTH_SCALE,
-    Version,
     canonical_json,
-    version_view,
 )
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from neuralmemory.protocol import Version
 
 ENVELOPE = "sealed"
 REJECTED = "_rejected"
@@ -118,8 +119,8 @@ class Codec:
         )
         sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
         envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
-        wire = Version.trusted(**{**fields, "strength": 0}, body=envelope)
-        return version_view(wire, body=body, deleted=deleted, strength=strength)
+        wire = protocol.Version.trusted(**{**fields, "strength": 0}, body=envelope)
+        return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
     def open(self, wire: Version) -> Version:
         """The view of a stored or pulled version; a rejected view when it does not open."""
@@ -161,8 +162,8 @@ def _view(wire: Version, plain: bytes) -> Version:
     )
     if not valid:
         return _rejected(wire, MSG_NOT_OPENED)
-    return version_view(wire, body=body, deleted=deleted, strength=strength)
+    return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
 
 def _rejected(wire: Version, why: str) -> Version:
-    return version_view(wire, body={REJECTED: why}, deleted=False, strength=0)
+    return protocol.version_view(wire, body={REJECTED: why}, deleted=False, strength=0)

@@ -54,7 +54,7 @@ class LiveBrain:
             try:
                 yield brain
             finally:
-                self._version = _data_version(brain)
+                self._version = brain.db.data_version()
 
     def close(self) -> None:
         with self._lock:
@@ -67,7 +67,7 @@ class LiveBrain:
             brain is not None
             and settings == self._settings
             and _file_stamp(brain.path)[:2] == self._file
-            and _data_version(brain) == self._version
+            and brain.db.data_version() == self._version
         ):
             return brain
         self._drop()
@@ -82,6 +82,3 @@ class LiveBrain:
             self._brain.close()
             self._brain = None
 
-
-def _data_version(brain: Brain) -> int:
-    return int(brain.db.execute("PRAGMA data_version").fetchone()[0])

@@ -15,15 +15,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from neuralmemory.clock import recency, wall_ms
 from neuralmemory.config import STRATEGIES as STRATEGY_NAMES
 from neuralmemory.core import reinforce
-from neuralmemory.protocol import Version
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 Side = Literal["local", "remote"]
-Strategy = Callable[[Version, Version, int], Side]
+Strategy = Callable[["Version", "Version", int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
