@@ -81,4 +81,3 @@ class LiveBrain:
         if self._brain is not None:
             self._brain.close()
             self._brain = None
-
