@@ -27,6 +27,9 @@
 `retryable` is a property of the error: only transport failures, 5xx and 429 are worth a retry.
 Adapters (CLI, MCP, hub routes) map these to exit codes, tool errors or HTTP statuses; nothing
 below them formats errors for a user.
+
+Longer than ~400 lines on purpose: it is the catalogue of every message a user reads (MSG_*, with
+its HINT_*), grouped by the part that raises it, so wording is reviewed and changed in one place.
 """
 
 from __future__ import annotations
@@ -298,6 +301,7 @@ MSG_SUPERSEDED_ALREADY = "{new} is itself superseded by {newer}"
 HINT_SUPERSEDED_ALREADY = "supersede {old} with {newer} instead"
 MSG_MEMORY_ID_NOT_TEXT = "a memory id must be text"
 MSG_NO_MEMORY = "no memory with id {id}"
+MSG_E2E_ADOPTED = "brain {name} is end-to-end encrypted by another device: here too"
 MSG_RECALL_UNCOUNTED = (
     "brain {name} is locked by another process: this recall answered, its uses were not counted"
 )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from neuralmemory import protocol
 from neuralmemory.core import crypto, e2e
 from neuralmemory.core.strength import strength_now
+from neuralmemory.errors import MSG_E2E_ADOPTED
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta
 
@@ -47,7 +48,7 @@ def adopt_e2e(brain: Brain, versions: Sequence[Version]) -> None:
         return
     codec = e2e.Codec(lambda: key)
     if any(e2e.rejected(codec.open(v).body) is None for v in versions if e2e.is_sealed(v.body)):
-        log.warning("brain %s is end-to-end encrypted by another device: here too", brain.name)
+        log.warning(MSG_E2E_ADOPTED.format(name=brain.name))
         _seal_all(brain)
 
 
