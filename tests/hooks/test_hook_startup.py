@@ -57,8 +57,11 @@ print(json.dumps(loaded), file=sys.stderr)
     ],
 )
 def test_a_hook_loads_none_of_the_heavy_modules(
-    memories: dict[str, str], project: Path, event: str, name: str
+    memories: dict[str, str], home: Path, project: Path, event: str, name: str
 ) -> None:
+    # Past its time limit a hook answers nothing and exits at once: a loaded machine must not
+    # make this test about time.
+    (home / "config.toml").write_text("[hooks]\ntimeout_ms = 60000\n")
     payload = fixture(name, cwd=str(project))
     if event == "user-prompt-submit":
         payload["prompt"] = "Why did we choose PostgreSQL for billing?"
