@@ -152,26 +152,43 @@ PLANS = {
     ],
 }
 # Mentions without a date: they share the question's words, not its answer.
+# Later mentions of a dated fact: the same people, place or company, and mostly no date (one
+# names another time): a conversation comes back to a move or a new job again and again.
 ECHOES = {
     TUNING: {
         "When did {s} move to {c}?": [
             ("o", "How do you like {c}, {s}?"),
             ("s", "{c} is lovely, but I miss my old neighbours."),
             ("s", "The move to {c} was exhausting."),
+            ("s", "We are still unpacking boxes in {c}."),
+            ("o", "Send me photos of {c}!"),
+            ("s", "Moving to {c} was the best decision we made."),
+            ("s", "Our new place in {c} finally has internet since last week."),
         ],
         "When did {s} start at {k}?": [
             ("o", "Is {k} treating you well?"),
             ("s", "My team at {k} is great."),
+            ("s", "Starting at {k} meant a longer commute."),
+            ("s", "{k} has a nice canteen."),
+            ("o", "Do they pay well at {k}?"),
+            ("s", "The first month at {k} was a blur."),
         ],
     },
     HELD_OUT: {
         "When did {s} buy a flat in {c}?": [
             ("o", "How is the flat in {c}?"),
             ("s", "The flat in {c} needs a new boiler."),
+            ("s", "Buying in {c} was stressful."),
+            ("o", "Is the flat in {c} close to the sea?"),
+            ("s", "We are painting the flat in {c} this month."),
+            ("s", "Our flat in {c} gets the morning sun."),
         ],
         "When did {s} hand in the notice at {k}?": [
             ("o", "Was it hard to leave {k}?"),
             ("s", "My last weeks at {k} were calm."),
+            ("s", "Handing in the notice at {k} felt strange."),
+            ("s", "{k} offered me a raise to stay."),
+            ("o", "What did your boss at {k} say about the notice?"),
         ],
     },
 }
