@@ -206,3 +206,20 @@ def test_when_questions_prefer_memories_that_name_a_time(brain: Brain) -> None:
     assert brain.recall("When did Ana move to Lisbon?", reinforce=False)[0].memory.id == dated
     asked = brain.recall("What does Ana miss in Lisbon?", reinforce=False)
     assert asked[0].memory.id != dated
+
+
+def test_since_and_until_keep_the_day_a_memory_names(home: Path) -> None:
+    friday = 1_709_899_200_000  # 2024-03-08T12:00Z
+    day = 86_400_000
+    with open_brain() as opened:
+        brain = Brain(opened.name, opened.db, device_id="d-test", now=lambda: friday)
+        moved = brain.remember("Ana: We moved to Lisbon last Friday!").memory.id  # 2024-03-01
+        said = brain.remember("Ana: Lisbon is lovely.").memory.id  # no day named: 2024-03-08
+
+        def found(since: int | None, until: int | None) -> set[str]:
+            hits = brain.recall("Ana Lisbon", since=since, until=until, reinforce=False)
+            return {h.memory.id for h in hits}
+
+        assert found(friday - 3 * day, None) == {said}
+        assert found(None, friday - 3 * day) == {moved}
+        assert found(friday - 8 * day, friday - 6 * day) == {moved}
