@@ -198,7 +198,7 @@ def fuse(
     ranked = sorted((s for s in items if s.score > 0), key=lambda s: (-s.score, s.rid))
     # Memories reached by spreading have no text relevance yet: look it up for the ones that
     # could rank (BM25 of the rare words, the IDF of the common words they hold).
-    rescored = [item for item in ranked[:RESCORE] if not item.text and item.held]
+    rescored = [item for item in ranked if not item.text and item.held][:RESCORE]
     if rescored and (text.words.expression or text.common):
         held = sql.holding(db, list(text.common), [item.rid for item in rescored])
         for rid, nid, _ in held:
