@@ -63,7 +63,7 @@ SIBLINGS = [
     "Emil",
 ]
 PETS = ["beagle", "tabby kitten", "parrot", "greyhound", "pair of rabbits", "tortoise"]
-RELATIVE = {  # phrasings of a past day, and how many days back each is at most
+RELATIVE = {  # how a fact's turn dates it, against the turn's own time
     TUNING: ["last Friday", "two weeks ago", "yesterday", "three days ago", "last week"],
     HELD_OUT: ["last Tuesday", "10 days ago", "a week ago", "last month", "four days ago"],
 }
