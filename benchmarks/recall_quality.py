@@ -69,7 +69,8 @@ class Engines:
     """One brain and one BM25 table over the same memories, each remembered at its time."""
 
     def __init__(self, memories: Sequence[tuple[int, str]]) -> None:
-        from neuralmemory.core.brain import Brain, open_brain
+        from neuralmemory.core.brain import Brain
+        from neuralmemory.core.brains import open_brain
 
         self._home = tempfile.TemporaryDirectory()
         os.environ["NMEM_HOME"] = self._home.name
