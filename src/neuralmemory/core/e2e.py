@@ -27,21 +27,20 @@ import binascii
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from neuralmemory import protocol
 from neuralmemory.core import crypto
 from neuralmemory.errors import CryptoError
 from neuralmemory.protocol import (
     STRENGTH_SCALE,
-    Version,
     canonical_json,
-    version_view,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from neuralmemory.protocol import Version
 
 ENVELOPE = "sealed"
 REJECTED = "_rejected"
@@ -71,6 +70,11 @@ def rejected(body: dict[str, Any]) -> str | None:
 
 
 def _subkey(raw: bytes) -> AESGCM:
+    # cryptography is loaded by the first sealed record, not by every brain (core/crypto.py)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nmem e2e v1").derive(raw)
     return AESGCM(derived)
 
@@ -120,8 +124,8 @@ class Codec:
         )
         sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
         envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
-        wire = Version.trusted(**{**fields, "strength": 0}, body=envelope)
-        return version_view(wire, body=body, deleted=deleted, strength=strength)
+        wire = protocol.Version.trusted(**{**fields, "strength": 0}, body=envelope)
+        return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
     def open(self, wire: Version) -> Version:
         """The view of a stored or pulled version; a rejected view when it does not open."""
@@ -136,6 +140,8 @@ class Codec:
             data = base64.b64decode(wire.body[ENVELOPE], validate=True)
         except (binascii.Error, ValueError):
             return _rejected(wire, MSG_NOT_OPENED)
+        from cryptography.exceptions import InvalidTag
+
         aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
         for aes in ring:
             try:
@@ -161,8 +167,8 @@ def _view(wire: Version, plain: bytes) -> Version:
     )
     if not valid:
         return _rejected(wire, MSG_NOT_OPENED)
-    return version_view(wire, body=body, deleted=deleted, strength=strength)
+    return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
 
 def _rejected(wire: Version, why: str) -> Version:
-    return version_view(wire, body={REJECTED: why}, deleted=False, strength=0)
+    return protocol.version_view(wire, body={REJECTED: why}, deleted=False, strength=0)

@@ -26,18 +26,21 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from neuralmemory import protocol
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
-    Version,
     bucket_of,
     item_hash,
 )
 from neuralmemory.store import meta
 from neuralmemory.store.db import Database
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
@@ -147,8 +150,8 @@ class ChangeLog:
         if self.sealer is not None and kind != "key":
             return self.sealer.seal(fields, deleted=deleted, body={} if deleted else body or {})
         if trusted:
-            return Version.trusted(**fields, body=body or {})
-        return Version.create(**fields, deleted=deleted, body=body)
+            return protocol.Version.trusted(**fields, body=body or {})
+        return protocol.Version.create(**fields, deleted=deleted, body=body)
 
     # ------------------------------------------------------------------ writes (in a transaction)
 
@@ -441,4 +444,4 @@ def _load(text: str | bytes) -> Version:
     # Rows are written only by `_put` from validated Versions, so reading skips re-validation
     # (re-hashing every version would double the cost of each write). `digest` still exposes
     # any row edited by hand, since its items are computed from the stored vhash.
-    return Version.model_construct(**json.loads(text))
+    return protocol.Version.model_construct(**json.loads(text))
