@@ -9,6 +9,7 @@ exit. Prints p50 and p95 in milliseconds of wall time and of the server's CPU (u
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -59,7 +60,11 @@ def once(home: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="?", type=int, default=20, help="server starts measured")
+    runs = parser.parse_args().runs
     print(machine.describe())
     with tempfile.TemporaryDirectory() as home:
         once(home)  # warm-up: the OS file cache
@@ -73,5 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     main()

@@ -9,12 +9,11 @@ bm25(): exactly our recall without spreading activation.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
-import sys
 import tempfile
 from collections import defaultdict
-from pathlib import Path
 
 from goldset import GoldSet, Question, build
 from neuralmemory.core.extract import extract
@@ -67,7 +66,11 @@ def evaluate(gold: GoldSet) -> tuple[dict[int, tuple[float, float, float]], ...]
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [1_000, 10_000]
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sizes", nargs="*", type=int, default=[1_000, 10_000], help="memories")
+    sizes = parser.parse_args().sizes
     print("| memories | questions | engine | hit@1 | hit@5 | MRR |")
     print("|---:|---|---|---:|---:|---:|")
     for size in sizes:
@@ -84,5 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     main()

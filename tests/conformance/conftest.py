@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import (
+
+from helpers.hub_targets import (
     ACCOUNT_RATE_LIMIT,
     LOW_RATE_LIMIT,
     QUOTA_BYTES,

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hub_api import register
-from hub_targets import RunningHub
+
+from helpers.hub_api import register
+from helpers.hub_targets import RunningHub
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 

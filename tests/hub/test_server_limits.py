@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_targets import free_port, process, throwaway_postgres
+
+from helpers.hub_targets import free_port, process, throwaway_postgres
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 READ_TIMEOUT = 1.0  # --read-timeout of the test hubs, seconds

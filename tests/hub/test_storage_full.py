@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from hub_api import device, error, pull, push, pushed, register, uid, version
-from hub_targets import (
+
+from helpers.hub_api import device, error, pull, push, pushed, register, uid, version
+from helpers.hub_targets import (
     HubOptions,
     fill,
     free_port,
@@ -28,8 +29,7 @@ from hub_targets import (
     small_disks_work,
     throwaway_postgres,
 )
-from worker_target import worker
-
+from helpers.worker_target import worker
 from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.backends.postgres import PostgresDatabase

@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from hub_api import Account, device, pushed, register, uid, version
-from hub_targets import HubOptions
-from reliability_hubs import PYTHON_TARGETS, RealHubs
+
+from helpers.hub_api import Account, device, pushed, register, uid, version
+from helpers.hub_targets import HubOptions
+from helpers.reliability_hubs import PYTHON_TARGETS, RealHubs
 
 BRAIN_CALLS: list[tuple[str, str, Any]] = [
     ("GET", "", None),

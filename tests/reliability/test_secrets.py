@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_hubs import RealHubs
-from sync_devices import Device
+
+from helpers.devices import Device
+from helpers.reliability_hubs import RealHubs
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 SECRET = "quartz-harbor-plaintext-5519"

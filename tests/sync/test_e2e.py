@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_devices import LOCAL_URL, NMEM, Device, Hub
 
+from helpers.devices import LOCAL_URL, NMEM, Device, Hub
 from neuralmemory.core import e2e
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
-from sync_devices import Device
-from worker_target import worker
 
+from helpers.devices import Device
+from helpers.hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
+from helpers.worker_target import worker
 from neuralmemory.core.brain import create_brain
 from neuralmemory.sync import keyshare
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_devices import NMEM, Hub
 
+from helpers.devices import NMEM, Hub
 from neuralmemory import config
 from neuralmemory.core.brain import open_brain
 from neuralmemory.core.extract import content_digest

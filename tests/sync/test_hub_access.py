@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sync_devices import NMEM, Hub
 
+from helpers.devices import NMEM, Hub
 from neuralmemory.protocol import PATH_REGISTER, DeviceInfo
 from neuralmemory.sync.transport import HubClient
 

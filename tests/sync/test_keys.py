@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import NMEM, Device, Hub
 from neuralmemory.core import crypto, keyshare
 from neuralmemory.errors import CryptoError, NotFound
 from neuralmemory.sync import keyshare as sharing

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from hub_targets import throwaway_postgres  # on sys.path: sync_devices puts it there
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import NMEM, Device, Hub
+from helpers.hub_targets import throwaway_postgres
 from neuralmemory.hub.auth import hash_key
 from neuralmemory.protocol import PATH_KEYS, PATH_REGISTER
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, die_with_parent, free_port
 
+from helpers.devices import NMEM, Device, die_with_parent, free_port
 from neuralmemory.errors import MSG_INVALID_INVITE, MSG_INVALID_PAIR_CODE
 
 PAIR_LINE = re.compile(r"^  (nmem sync pair (\S+))$", re.MULTILINE)

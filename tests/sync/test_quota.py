@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import NMEM, Device, Hub
 from neuralmemory.protocol import PATH_STATUS
 
 QUOTA_BYTES = 12_000  # two of the memories below fit, five do not

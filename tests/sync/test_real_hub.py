@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import NMEM, Device, Hub
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
 

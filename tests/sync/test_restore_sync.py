@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 
+from helpers.devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 from neuralmemory.config import STRATEGIES
 from neuralmemory.protocol import Version
 from neuralmemory.sync import service

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync_devices import Device
-
+from helpers.devices import Device
 from neuralmemory.core.browse import list_memories, show
 from neuralmemory.core.export import export_lines
 from neuralmemory.core.importer import import_read, read_jsonl

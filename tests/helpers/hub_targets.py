@@ -270,6 +270,6 @@ TARGETS: dict[str, Target] = {
     ),
 }
 
-from worker_target import worker  # noqa: E402  (it builds on the helpers above)
+from helpers.worker_target import worker  # noqa: E402  (it builds on the helpers above)
 
 TARGETS["worker"] = Target("worker", worker, local_mode=False, marks=(pytest.mark.worker,))

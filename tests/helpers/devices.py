@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from helpers.hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
+from helpers.hub_targets import free_port as free_port
 from neuralmemory import config
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.hub.app import create_app
@@ -33,11 +35,6 @@ from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits
 from neuralmemory.sync import service
 from neuralmemory.sync.results import ConfigView, SyncResult
-
-# Hub reuses the conformance suite's helpers (free_port, die_with_parent)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
-from hub_targets import free_port as free_port
 
 NMEM = str(Path(sys.executable).parent / "nmem")
 

@@ -6,7 +6,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from hub_targets import TARGETS, HubOptions, RunningHub
+
+from helpers.hub_targets import TARGETS, HubOptions, RunningHub
 
 #: the Python hub on both of its backends (the conformance suite's targets)
 PYTHON_TARGETS = [
