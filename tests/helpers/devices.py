@@ -69,6 +69,20 @@ class Device:
             return service.configure(**kwargs)
 
 
+def edit_on_both(a: Device, b: Device) -> str:
+    """One memory both devices hold, then edited on each before either syncs again: a's edit
+    says Wednesday, b's Thursday. Returns its id. Whichever syncs second meets the conflict."""
+    with a.brain() as brain:
+        memory_id = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    with a.brain() as brain:
+        brain.edit(memory_id, content="The release train leaves on Wednesday")
+    with b.brain() as brain:
+        brain.edit(memory_id, content="The release train leaves on Thursday")
+    return memory_id
+
+
 class PortalTransport(httpx.BaseTransport):
     """A sync httpx transport onto the ASGI app, run on an event loop in a helper thread."""
 
