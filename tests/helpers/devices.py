@@ -13,7 +13,6 @@ import os
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from helpers.hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
 from helpers.hub_targets import free_port as free_port
+from helpers.nmem import NMEM as NMEM  # re-exported for the tests here
 from neuralmemory import config
 from neuralmemory.core.brain import Brain, open_brain
 from neuralmemory.hub.app import create_app
@@ -35,8 +35,6 @@ from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits
 from neuralmemory.sync import service
 from neuralmemory.sync.results import ConfigView, SyncResult
-
-NMEM = str(Path(sys.executable).parent / "nmem")
 
 LOCAL_URL = "http://127.0.0.1:9"  # what in-process devices are configured with (never dialled)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from helpers.hub_targets import (
     small_disks_work,
     throwaway_postgres,
 )
+from helpers.nmem import NMEM
 from helpers.worker_target import worker
 from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
@@ -37,7 +37,6 @@ from neuralmemory.hub.backends.sqlstore import SqlStore
 from neuralmemory.protocol import DeviceInfo, Version
 from neuralmemory.sync.transport import HubClient
 
-NMEM = str(Path(sys.executable).parent / "nmem")
 TMPFS_BYTES = 8 * 1024 * 1024
 
 

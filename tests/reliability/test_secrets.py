@@ -10,30 +10,20 @@ level writes count), the CLI's output, the hub's log, and the hub's database byt
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from helpers.devices import Device
+from helpers.nmem import nmem
 from helpers.reliability_hubs import RealHubs
 
-NMEM = str(Path(sys.executable).parent / "nmem")
 SECRET = "quartz-harbor-plaintext-5519"
 
 
 def cli(home: Path, *args: str) -> str:
-    done = subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = nmem(home, *args)
     return done.stdout + done.stderr
 
 

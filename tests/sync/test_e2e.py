@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.devices import LOCAL_URL, NMEM, Device, Hub
+from helpers.devices import LOCAL_URL, Device, Hub
+from helpers.nmem import nmem_json
 from neuralmemory.core import e2e
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql
@@ -228,15 +227,6 @@ def test_a_restamped_record_is_rejected(tmp_path: Path, hub_transport: httpx.Bas
     with b.brain() as brain:
         reasons = {row[3] for row in memories_sql.quarantined(brain.db)}
     assert reasons == {e2e.MSG_NOT_OPENED}
-
-
-def nmem_json(home: Path, *args: str) -> Any:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    done = subprocess.run(
-        [NMEM, *args, "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_nmem_brain_encrypt_turns_a_synced_plain_brain_e2e(hub: Hub, tmp_path: Path) -> None:

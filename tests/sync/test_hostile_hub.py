@@ -8,7 +8,6 @@ clear message or a quarantine entry, and no hang: each test has its own hard tim
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -20,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.devices import NMEM, Hub
+from helpers.devices import Hub
+from helpers.nmem import nmem as run_nmem
 from neuralmemory import config
 from neuralmemory.core.brain import open_brain
 from neuralmemory.core.extract import content_digest
@@ -164,10 +164,8 @@ def proxy(hub: Hub) -> Iterator[Proxy]:
 
 
 def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home), "HOME": str(home)}
-    return subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    """`nmem` with the device folder as HOME too."""
+    return run_nmem(home, *args, env={"HOME": str(home)})
 
 
 def cli_device(home: Path, url: str) -> Path:

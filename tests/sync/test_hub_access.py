@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,30 +17,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from helpers.devices import NMEM, Hub
+from helpers.devices import Hub
+from helpers.nmem import nmem, nmem_json
 from neuralmemory.protocol import PATH_REGISTER, DeviceInfo
 from neuralmemory.sync.transport import HubClient
 
 DEVICE = DeviceInfo(device_id="dev-access", name="test")
-
-
-def nmem(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def nmem_json(home: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    done = nmem(home, *args, "--json", env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
 
 
 @pytest.fixture

@@ -11,20 +11,17 @@ it, each device a subprocess with its own NMEM_HOME.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
-from helpers.devices import NMEM, Device, Hub
+from helpers.devices import Device, Hub
 from helpers.hub_targets import throwaway_postgres
+from helpers.nmem import nmem, nmem_json
 from neuralmemory.hub.auth import hash_key
 from neuralmemory.protocol import PATH_KEYS, PATH_REGISTER
 
@@ -34,23 +31,6 @@ NOTES = [
     "Deploys freeze on Fridays after 15:00",
     "The VPN certificate expires in March",
 ]
-
-
-def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def nmem_json(home: Path, *args: str) -> Any:
-    done = nmem(home, *args, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
 
 
 def device_key(hub: Hub, admin: str, name: str) -> tuple[str, str]:

@@ -4,15 +4,14 @@ forgotten enough."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers.devices import NMEM, Device, Hub
+from helpers.devices import Device, Hub
+from helpers.nmem import nmem
 from neuralmemory.protocol import PATH_STATUS
 
 QUOTA_BYTES = 12_000  # two of the memories below fit, five do not
@@ -27,13 +26,6 @@ def full_hub(tmp_path: Path) -> Iterator[Hub]:
         yield running
     finally:
         running.stop()
-
-
-def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    return subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 def hub_bytes(hub: Hub) -> int:

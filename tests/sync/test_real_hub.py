@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers.devices import NMEM, Device, Hub
+from helpers.devices import Device, Hub
+from helpers.nmem import nmem as run_nmem
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
 
@@ -92,10 +92,7 @@ def test_repair_after_deleting_the_hub_database_file(hub: Hub, tmp_path: Path) -
 
 
 def nmem(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    done = subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_nmem(home, *args)
     if check and done.returncode != 0:
         raise AssertionError(f"nmem {' '.join(args)}: {done.returncode}\n{done.stderr}")
     return done

@@ -6,37 +6,21 @@ newer edit is reverted, and no conflict copy is made for a version the hub had m
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from helpers.devices import LOCAL_URL, NMEM, Device, Hub, edit_on_both, in_process_hub
+from helpers.devices import LOCAL_URL, Device, Hub, edit_on_both, in_process_hub
+from helpers.nmem import nmem_json
 from neuralmemory.config import STRATEGIES
 from neuralmemory.protocol import Version
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import apply_plan
 from neuralmemory.sync.plan import ConflictCopy, Plan
 from neuralmemory.sync.resolve import conflict_body, conflict_id
-
-
-def nmem_json(home: Path, *args: str) -> Any:
-    done = subprocess.run(
-        [NMEM, *args, "--json"],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, (done.stdout, done.stderr)
-    return json.loads(done.stdout)
 
 
 def content(device: Device, memory_id: str) -> str | None:
