@@ -1,5 +1,6 @@
 """Against a real `nmem serve` process on loopback: lost replies, a lost hub database, keys,
-encryption, and the CLI as users run it (subprocesses with their own NMEM_HOME)."""
+encryption, and the CLI's commands on two devices with their own NMEM_HOME (run in-process: the
+same exit codes and output, without a process start-up per command)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from helpers.devices import Device, Hub
-from helpers.nmem import nmem as run_nmem
+from helpers.nmem import cli
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
 
@@ -92,7 +93,7 @@ def test_repair_after_deleting_the_hub_database_file(hub: Hub, tmp_path: Path) -
 
 
 def nmem(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = run_nmem(home, *args)
+    done = cli(home, *args)
     if check and done.returncode != 0:
         raise AssertionError(f"nmem {' '.join(args)}: {done.returncode}\n{done.stderr}")
     return done
