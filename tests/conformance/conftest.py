@@ -45,14 +45,30 @@ class Hubs:
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (make test: --dist loadgroup) each worker process starts the hubs of
     the tests it runs: one worker runs all of a target's tests, so each hub (a `wrangler dev`
-    takes seconds to start) is started once, while the targets run side by side."""
+    takes seconds to start) is started once, while the targets run side by side. A test of local
+    mode is not run against a target that has none (deselected, not skipped: nothing is missing)."""
+    kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if item.path.is_relative_to(HERE) and callspec is not None and "target" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"hub-{callspec.params['target']}"))
+        if (
+            not item.path.is_relative_to(HERE)
+            or callspec is None
+            or "target" not in callspec.params
+        ):
+            kept.append(item)
+            continue
+        name = callspec.params["target"]
+        if "local_client" in getattr(item, "fixturenames", ()) and not TARGETS[name].local_mode:
+            dropped.append(item)
+            continue
+        item.add_marker(pytest.mark.xdist_group(f"hub-{name}"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(
@@ -87,9 +103,8 @@ def client(hub: RunningHub) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
-    """The target in local mode: a request without a key is the local account."""
-    if not target.local_mode:
-        pytest.skip(f"{target.name} has no local mode")
+    """The target in local mode: a request without a key is the local account (only targets
+    that have one: pytest_collection_modifyitems)."""
     yield from _client(hubs.get(target, HubOptions(auth="local")))
 
 
