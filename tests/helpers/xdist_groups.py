@@ -15,7 +15,7 @@ import pytest
 SHARED_SCOPES = ("module", "package")
 
 
-def _group(item: pytest.Item) -> str | None:
+def group_of(item: pytest.Item) -> str | None:
     """The module, with the parameters of its fixtures this test uses; None: it uses none."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
@@ -36,6 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        group = _group(item)
+        group = group_of(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
