@@ -8,10 +8,10 @@ from contextlib import ExitStack
 
 import pytest
 
-from helpers.reliability_hubs import RealHubs
+from helpers.hub_targets import StartedHubs
 
 
 @pytest.fixture(scope="session")
-def real_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHubs]:
+def real_hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedHubs]:
     with ExitStack() as stack:
-        yield RealHubs(tmp_path_factory.mktemp("reliability-hubs"), stack)
+        yield StartedHubs(tmp_path_factory.mktemp("reliability-hubs"), stack)

@@ -22,12 +22,11 @@ import pytest
 
 from helpers.hub_api import Account, device, pushed, register, uid, version
 from helpers.hub_fuzz import requests_logged, schemathesis_run, server_errors
-from helpers.hub_targets import HubOptions, RunningHub
-from helpers.reliability_hubs import RealHubs
+from helpers.hub_targets import HubOptions, RunningHub, StartedHubs
 
 
 @pytest.fixture(scope="module")
-def fuzz_hub(real_hubs: RealHubs) -> RunningHub:
+def fuzz_hub(real_hubs: StartedHubs) -> RunningHub:
     """The SQLite hub in local mode: requests without a key act as the local account, so every
     generated call reaches the record store, not only the auth check."""
     return real_hubs.get("python-sqlite", HubOptions(auth="local"))
@@ -61,7 +60,7 @@ def test_schemathesis_long(fuzz_hub: RunningHub, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def keyed_hub(real_hubs: RealHubs) -> RunningHub:
+def keyed_hub(real_hubs: StartedHubs) -> RunningHub:
     return real_hubs.get("python-sqlite")
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from helpers.devices import Device
+from helpers.hub_targets import StartedHubs
 from helpers.nmem import nmem
-from helpers.reliability_hubs import RealHubs
 
 SECRET = "quartz-harbor-plaintext-5519"
 
@@ -28,7 +28,7 @@ def cli(home: Path, *args: str) -> str:
 
 
 def test_keys_and_plaintext_never_leak(
-    real_hubs: RealHubs,
+    real_hubs: StartedHubs,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
