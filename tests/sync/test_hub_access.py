@@ -25,16 +25,6 @@ from neuralmemory.sync.transport import HubClient
 DEVICE = DeviceInfo(device_id="dev-access", name="test")
 
 
-@pytest.fixture
-def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def register(hub: Hub, email: str) -> str:
     reply = httpx.post(hub.url + PATH_REGISTER, json={"email": email})
     assert reply.status_code == 201, reply.text

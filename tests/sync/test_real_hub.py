@@ -8,7 +8,6 @@ import json
 import logging
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,16 +17,6 @@ from helpers.devices import Device, Hub
 from helpers.nmem import cli
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
-
-
-@pytest.fixture
-def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 class LoseReplyAfterCommit(httpx.BaseTransport):
