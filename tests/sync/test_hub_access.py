@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from helpers.devices import Hub
-from helpers.nmem import nmem, nmem_json
+from helpers.nmem import cli, cli_json, nmem, nmem_json
 from neuralmemory.protocol import PATH_REGISTER, DeviceInfo
 from neuralmemory.sync.transport import HubClient
 
@@ -153,6 +153,7 @@ def test_a_ca_cert_that_is_not_a_certificate_is_refused_naming_the_file(tmp_path
 
 
 # ---------------------------------------------------------------- keys and accounts
+# (the commands in-process: the same exit codes and output; the hubs are real processes)
 
 
 def test_a_key_of_another_account_is_access_denied_not_unreachable(
@@ -160,21 +161,23 @@ def test_a_key_of_another_account_is_access_denied_not_unreachable(
 ) -> None:
     mine, theirs = register(keyed_hub, "mine@example.com"), register(keyed_hub, "x@example.com")
     home = tmp_path / "dev"
-    nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url, "--api-key", mine)
-    nmem(home, "remember", "The router's admin page is on port 8443")
-    assert nmem_json(home, "sync", "full")["verified"] is True
+    # auto-sync off: the explicit sync below is the one this test reads
+    args = ("--hub-url", keyed_hub.url, "--api-key", mine, "--auto-sync", "off")
+    cli_json(home, "sync", "config", "set", *args)
+    cli(home, "remember", "The router's admin page is on port 8443")
+    assert cli_json(home, "sync", "full")["verified"] is True
 
-    nmem_json(home, "sync", "config", "set", "--api-key", theirs)
-    status = nmem_json(home, "sync", "status")
+    cli_json(home, "sync", "config", "set", "--api-key", theirs)
+    status = cli_json(home, "sync", "status")
     assert status["hub"]["reachable"] is True and status["hub"]["code"] == "access_denied"
-    text = nmem(home, "sync", "status").stdout
+    text = cli(home, "sync", "status").stdout
     assert "hub:         Access denied (the hub knows the key, but this brain belongs" in text
     assert "unreachable" not in text
-    failed = nmem(home, "sync", "full")
+    failed = cli(home, "sync", "full")
     assert failed.returncode == 1 and "Access denied" in failed.stderr
 
-    nmem_json(home, "sync", "config", "set", "--api-key", "nmk_" + "r3v0k3d" * 6)
-    status = nmem_json(home, "sync", "status")
+    cli_json(home, "sync", "config", "set", "--api-key", "nmk_" + "r3v0k3d" * 6)
+    status = cli_json(home, "sync", "status")
     assert status["hub"]["code"] == "invalid_key" and "make a new key" in status["hub"]["error"]
 
 
@@ -186,11 +189,11 @@ def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
     # auto-sync off: on a loaded machine remember's detached auto-sync child could push first,
     # and the explicit sync, the last one, would show "pushed 0"
     args = ("--hub-url", keyed_hub.url, "--api-key", key, "--auto-sync", "off")
-    nmem_json(home, "sync", "config", "set", *args)
-    nmem(home, "remember", "The backup drive is the blue one in the second drawer")
-    assert nmem_json(home, "sync", "full")["verified"] is True
+    cli_json(home, "sync", "config", "set", *args)
+    cli(home, "remember", "The backup drive is the blue one in the second drawer")
+    assert cli_json(home, "sync", "full")["verified"] is True
 
-    text = nmem(home, "sync", "status").stdout
+    text = cli(home, "sync", "status").stdout
     last = next(line for line in text.splitlines() if line.startswith("last sync:"))
     assert re.fullmatch(
         r"last sync:   \d{4}-\d\d-\d\d \d\d:\d\d UTC, full: in sync \(pulled 0, pushed 1\)", last
@@ -200,20 +203,20 @@ def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
 
 def test_a_keyless_device_is_told_the_hub_requires_a_key(keyed_hub: Hub, tmp_path: Path) -> None:
     home = tmp_path / "dev"
-    configured = nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url)
+    configured = cli_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url)
     assert configured["enabled"] is False and configured["hub_auth"] == "keys"
     assert configured["warning"].startswith("This hub requires an API key: set one with")
-    setup = nmem_json(home, "sync", "config", "setup")
+    setup = cli_json(home, "sync", "config", "setup")
     assert setup["stage"] == "no_key"
     assert setup["steps"][0].startswith(f"This hub ({keyed_hub.url}) requires an API key")
-    failed = nmem(home, "sync", "full")
+    failed = cli(home, "sync", "full")
     assert failed.returncode == 1 and "Error: This hub requires an API key" in failed.stderr
-    assert "sync:        off: This hub requires an API key" in nmem(home, "sync", "status").stdout
+    assert "sync:        off: This hub requires an API key" in cli(home, "sync", "status").stdout
 
     key = register(keyed_hub, "me@example.com")
-    configured = nmem_json(home, "sync", "config", "set", "--api-key", key)
+    configured = cli_json(home, "sync", "config", "set", "--api-key", key)
     assert configured["enabled"] is True and configured["warning"] is None
-    assert nmem_json(home, "sync", "config", "setup")["stage"] == "ready"
+    assert cli_json(home, "sync", "config", "setup")["stage"] == "ready"
 
 
 def test_a_keyless_401_says_a_key_is_required_not_invalid(tmp_path: Path) -> None:
@@ -221,15 +224,15 @@ def test_a_keyless_401_says_a_key_is_required_not_invalid(tmp_path: Path) -> Non
     requiring keys: the first sync says what is missing."""
     hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log", keys=True)
     home = tmp_path / "dev"
-    configured = nmem_json(home, "sync", "config", "set", "--hub-url", hub.url)
+    configured = cli_json(home, "sync", "config", "set", "--hub-url", hub.url)
     assert configured["enabled"] is True and configured["hub_auth"] is None
     assert configured["warning"].startswith("could not ask the hub whether it needs a key")
-    setup = nmem_json(home, "sync", "config", "setup")
+    setup = cli_json(home, "sync", "config", "setup")
     assert "the hub did not answer" in setup["steps"][0]
     hub.start()
     try:
-        failed = nmem(home, "sync", "full")
-        status = nmem_json(home, "sync", "status")
+        failed = cli(home, "sync", "full")
+        status = cli_json(home, "sync", "status")
     finally:
         hub.stop()
     assert failed.returncode == 1
