@@ -1,6 +1,7 @@
 """Reaching a real `nmem serve` the ways a new user does (issue 17): a LAN host name, a hub with a
 self-signed certificate, a key of the wrong account, a keyless device and a hub that needs keys.
-The CLI runs as users run it: subprocesses, each device its own NMEM_HOME."""
+Each device its own NMEM_HOME; the commands run in-process (the same exit codes and output),
+but for one that reads SSL_CERT_FILE from the process environment."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from helpers.devices import Hub
-from helpers.nmem import cli, cli_json, nmem, nmem_json
+from helpers.nmem import cli, cli_json, nmem_json
 from neuralmemory.protocol import PATH_REGISTER, DeviceInfo
 from neuralmemory.sync.transport import HubClient
 
@@ -113,31 +114,32 @@ def test_a_self_signed_hub_is_named_as_such_and_trusted_with_ca_cert_or_ssl_cert
     assert tls_hub.tls is not None
     cert = str(tls_hub.tls[0])
     laptop = tmp_path / "laptop"
-    nmem(laptop, "remember", "The NAS backs up at 02:00")
+    cli(laptop, "remember", "The NAS backs up at 02:00")
 
-    configured = nmem_json(laptop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    configured = cli_json(laptop, "sync", "config", "set", "--hub-url", tls_hub.url)
     assert (
         "The hub's TLS certificate is not trusted: self-signed certificate"
         in (configured["warning"])
     )
-    failed = nmem(laptop, "sync", "full")
+    failed = cli(laptop, "sync", "full")
     assert failed.returncode == 1
     assert "Error: The hub's TLS certificate is not trusted: self-signed certificate" in (
         failed.stderr
     )
     assert "--ca-cert FILE" in failed.stderr and "SSL_CERT_FILE" in failed.stderr
     assert "Cannot reach" not in failed.stderr
-    status = nmem_json(laptop, "sync", "status")
+    status = cli_json(laptop, "sync", "status")
     assert status["hub"]["code"] == "tls_error" and not status["hub"]["reachable"]
 
-    configured = nmem_json(laptop, "sync", "config", "set", "--ca-cert", cert)
+    configured = cli_json(laptop, "sync", "config", "set", "--ca-cert", cert)
     assert configured["ca_cert"] == cert and configured["warning"] is None
     assert configured["hub_auth"] == "local" and configured["enabled"]
-    synced = nmem_json(laptop, "sync", "full")
+    synced = cli_json(laptop, "sync", "full")
     assert synced["pushed"] == 1 and synced["verified"] is True
 
     desktop = tmp_path / "desktop"  # no --ca-cert: the standard variable instead
-    nmem_json(desktop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    cli_json(desktop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    # a process: the variable is read from its environment
     pulled = nmem_json(desktop, "sync", "full", env={"SSL_CERT_FILE": cert})
     assert pulled["pulled"] == 1 and pulled["verified"] is True
 
@@ -146,14 +148,13 @@ def test_a_ca_cert_that_is_not_a_certificate_is_refused_naming_the_file(tmp_path
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     for path in (junk, tmp_path / "missing.pem"):
-        done = nmem(tmp_path / "home", "sync", "config", "set", "--ca-cert", str(path))
+        done = cli(tmp_path / "home", "sync", "config", "set", "--ca-cert", str(path))
         assert done.returncode == 1
         assert f"cannot use {path} as a CA certificate" in done.stderr
     assert not (tmp_path / "home" / "config.toml").exists()
 
 
 # ---------------------------------------------------------------- keys and accounts
-# (the commands in-process: the same exit codes and output; the hubs are real processes)
 
 
 def test_a_key_of_another_account_is_access_denied_not_unreachable(
