@@ -48,3 +48,37 @@ def test_alone(device):
         "test_recall": module,
         "test_alone": None,
     }
+
+
+def test_xdist_runs_a_group_on_one_worker(pytester: pytest.Pytester) -> None:
+    """The groups reach pytest-xdist's scheduler (a pytest release once broke that silently)."""
+    pytester.makeconftest('pytest_plugins = ["helpers.xdist_groups"]')
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.fixture(scope="module")
+def hub():
+    return "started once"
+
+def test_push(hub):
+    pass
+
+def test_pull(hub):
+    pass
+
+def test_recall(hub):
+    pass
+
+def test_alone():
+    pass
+"""
+    )
+    ran = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-v", "-p", "xdist")
+    ran.assert_outcomes(passed=4)
+    workers = {
+        line.split("::")[1].split("@")[0].split()[0]: line.split("]")[0].lstrip("[")
+        for line in ran.outlines
+        if "PASSED" in line and "::" in line
+    }
+    assert workers["test_push"] == workers["test_pull"] == workers["test_recall"], workers
