@@ -36,7 +36,7 @@ import httpx
 import machine
 from neuralmemory import config
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
 

@@ -28,7 +28,8 @@ from helpers.hub_targets import die_with_parent as die_with_parent  # re-exporte
 from helpers.hub_targets import free_port as free_port
 from helpers.nmem import NMEM as NMEM  # re-exported for the tests here
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.settings import Settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers.hook_process import FIXTURES, fixture, run_hook
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 
 
 def test_a_session_in_project_falcon(

@@ -15,7 +15,7 @@ import pytest
 from helpers.devices import Device
 from helpers.hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
 from helpers.worker_target import worker
-from neuralmemory.core.brain import create_brain
+from neuralmemory.core.brains import create_brain
 from neuralmemory.sync import keyshare
 
 MEMORIES = [

@@ -21,7 +21,7 @@ import pytest
 from helpers.devices import Hub
 from helpers.nmem import cli
 from neuralmemory import config
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.extract import content_digest
 from neuralmemory.errors import HubError, HubTooSlow, ProtocolError, SyncTimeout
 from neuralmemory.protocol import MAX_SAFE_INTEGER, PATH_INFO, DeviceInfo, version_hash
