@@ -22,6 +22,7 @@ TESTS = ROOT / "tests"
 # For each layer, the neuralmemory modules it must never import.
 FORBIDDEN: dict[str, set[str]] = {
     "protocol": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
+    "shapes": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
     "clock": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol"},
     "errors": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol", "clock"},
     "perms": {

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
@@ -40,12 +40,15 @@ from neuralmemory.core.models import Forgotten, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import build_query, rank
 from neuralmemory.core.strength import links_by_rid, strength_now, strengths
 from neuralmemory.errors import InvalidInput, NotFound, StoreLocked
-from neuralmemory.protocol import ID_PATTERN, Version
+from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta, sync_state
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 _ID = re.compile(ID_PATTERN)
 log = logging.getLogger(__name__)
@@ -287,7 +290,7 @@ class Brain:
 
         With a project, only its memories and those of no project, its own first (each part
         best first); None or "*": every memory. `since`/`until` (epoch ms) keep the memories
-        created in that window.
+        of that window: by the day their text names (event_at), else by when they were created.
 
         Recall reinforces what it returns (Hebbian): each of the best few hits (hits.REINFORCED)
         gains one use on its activation counter, and so does the learned link along its hop-2

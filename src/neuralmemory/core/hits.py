@@ -5,23 +5,25 @@ earn (Hebbian reinforcement of the best few and of the links their paths went th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory.core import crypto, reinforce
 from neuralmemory.core.checks import OPEN, Window
 from neuralmemory.core.models import Hit, Memory
 from neuralmemory.core.recall import TEXT_ACTIVATION, Scored
-from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 #: a memory's (created_at, uses, last use) as store/memories.py strength_inputs gives them
 Inputs = tuple[int, int, int | None]
 #: (kind, id) -> the new (body, strength) of a counter record, as ChangeLog.update_many takes
-Bump = Callable[[str, str, Version | None], tuple[dict[str, Any], int]]
+Bump = Callable[[str, str, "Version | None"], tuple[dict[str, Any], int]]
 
 
 def memory_of(
@@ -63,14 +65,14 @@ def wanted(
     scope: str | None,
     window: Window = OPEN,
 ) -> bool:
-    """A recall filter: the memory has not expired, has the type and all the tags asked for, was
-    created within the window, and is of the project in scope or of none."""
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, is
+    of its time within the window (the day its text names, "last Friday" or a date, else when it
+    was remembered), and is of the project in scope or of none."""
     if row.expires_at is not None and row.expires_at <= now:
         return False
     since, until = window
-    if (since is not None and row.created_at < since) or (
-        until is not None and row.created_at >= until
-    ):
+    moment = row.created_at if row.event_at is None else row.event_at
+    if (since is not None and moment < since) or (until is not None and moment >= until):
         return False
     if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
         return False
