@@ -10,10 +10,10 @@ memory, and recall on the real API, reinforcement included. Text is deterministi
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -80,7 +80,11 @@ def run(size: int) -> str:
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="memories")
+    sizes = parser.parse_args().sizes
     print(machine.describe())
     print(
         "| memories | remember p50 ms | remember p95 ms | recall p50 ms | recall p95 ms "
@@ -92,5 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     main()

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
-from sync_devices import Hub
-from sync_model import STATS, WithinSkewModel
 
+from helpers.devices import Hub
+from helpers.sync_model import STATS, WithinSkewModel
 from neuralmemory.config import STRATEGIES
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_devices import Device, Hub
-from sync_model import SyncModel, scan_device
 
+from helpers.devices import Device, Hub
+from helpers.sync_model import SyncModel, scan_device
 from neuralmemory.sync.transport import MAX_ATTEMPTS
 
 
@@ -141,7 +141,7 @@ def test_a_hub_started_from_a_short_lived_thread_outlives_it(tmp_path: Path) -> 
     """Found as the flaky test_sync_converges_with_a_real_hub_killed_between_commit_and_reply
     (HubUnavailable: ConnectError): a `kill` fault on a pushed batch restarted the hub from the
     engine's push thread, and the hub's parent death signal, which Linux ties to the thread
-    that started it, stopped the new hub as soon as that thread ended. Fixed in sync_devices:
+    that started it, stopped the new hub as soon as that thread ended. Fixed in helpers/devices.py:
     hubs are started from one thread that lives as long as the test process."""
     hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
     try:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sync_devices import Device
 
+from helpers.devices import Device
 from neuralmemory import config
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
 from neuralmemory.core.brain import Brain

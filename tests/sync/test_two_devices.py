@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from sync_devices import Device
 
+from helpers.devices import Device
 from neuralmemory.core.brain import Brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine

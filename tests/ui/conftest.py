@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from ui_server import CHROMIUM, UiServer
 
-# the sync tests' devices and real hub processes
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+from helpers.ui_server import CHROMIUM, UiServer
 
 # Patience, not a time limit: a "Sync now" asks a hub, and the machine may be busy (5 s by default).
 PATIENCE_MS = 30_000

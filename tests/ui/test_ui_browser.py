@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from ui_server import UiServer
 
+from helpers.ui_server import UiServer
 from neuralmemory.core.brains import create_brain, current_brain_name, open_brain
 from neuralmemory.errors import NotFound
 

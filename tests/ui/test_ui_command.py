@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ui_server import NMEM, UiServer
+
+from helpers.ui_server import NMEM, UiServer
 
 
 def nmem(*args: str) -> subprocess.CompletedProcess[str]:

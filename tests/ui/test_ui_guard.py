@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ui_server import UiServer
 
+from helpers.ui_server import UiServer
 from neuralmemory.core.brains import open_brain
 
 ENDS = ("/", "/memories", "/sync", "/conflicts", "/static/ui.css", "/static/ui.js")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from sync_devices import Device, Hub
-from ui_server import UiServer
 
+from helpers.devices import Device, Hub
+from helpers.ui_server import UiServer
 from neuralmemory.sync import service
 
 

@@ -3,7 +3,7 @@
 Used by test_convergence.py (fast, in CI), test_convergence_real_hub.py (a real `nmem serve` that
 is killed between commit and reply) and benchmarks/reliability_run.py (the long run).
 
-A device is an NMEM_HOME folder (tests/sync/sync_devices.Device) with its own wall clock, its own
+A device is an NMEM_HOME folder (helpers.devices.Device) with its own wall clock, its own
 conflict strategy and a transport that injects faults between it and the hub. Every operation
 opens the brain with the device's clock (the ChangeLog clock seam) and syncs through the real
 SyncEngine and HubClient: the retries, backoff (never sleeping) and errors are the real ones.
@@ -68,12 +68,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-
-from model_hubs import HubDisk, RemoteHub, SqlitePageLimit
-from sync_devices import LOCAL_URL, Device, PortalTransport, in_process_hub
-
+from helpers.devices import LOCAL_URL, Device, PortalTransport, in_process_hub
+from helpers.model_hubs import HubDisk, RemoteHub, SqlitePageLimit
 from neuralmemory import config
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.brain import Brain

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import die_with_parent
+from helpers.hub_targets import die_with_parent
+from helpers.nmem import NMEM
 
-NMEM = str(Path(sys.executable).parent / "nmem")
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it): nothing is downloaded
 
 

@@ -1,6 +1,6 @@
 """The recall rankings of the shipped gold set (benchmarks/goldset.py), pinned in a fixture.
 
-    .venv/bin/python tests/core/rankings.py     # rewrite tests/golden/recall_rankings.json
+    .venv/bin/python tests/helpers/rankings.py     # rewrite tests/golden/recall_rankings.json
 
 tests/core/test_rankings.py asserts that recall reproduces the fixture, so a refactor of recall
 that changes any ranking fails. Rewrite the fixture only for a change meant to rank differently,
