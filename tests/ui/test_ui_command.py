@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers.ui_server import NMEM, UiServer
+from helpers.nmem import NMEM
+from helpers.ui_server import UiServer
 
 
 def nmem(*args: str) -> subprocess.CompletedProcess[str]:
