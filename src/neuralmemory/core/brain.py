@@ -27,7 +27,7 @@ from typing import Any
 
 from neuralmemory import config, perms
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import bodies, crypto, e2e, privacy, reinforce
+from neuralmemory.core import bodies, crypto, e2e, indexing, privacy, reinforce
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest, detect_type, extract
 from neuralmemory.core.models import (
     BrainInfo,
@@ -49,6 +49,7 @@ from neuralmemory.errors import (
     NotFound,
 )
 from neuralmemory.protocol import ID_PATTERN, NAME_PATTERN, Version
+from neuralmemory.store import backlog
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database, connect, refuse_foreign
@@ -758,13 +759,17 @@ class Brain:
                 pending=self.changes.pending_count(),
                 db_bytes=self.db_bytes(),
                 projects={p or "": n for p, n in sql.project_counts(self.db).items()},
+                graph_waiting=backlog.count(self.db),
                 **counts,
             )
 
     # -------------------------------------------------------------------- materialization
 
     def materialize(
-        self, *versions: Version, refused: Sequence[tuple[str, str, str, str]] = ()
+        self,
+        *versions: Version,
+        refused: Sequence[tuple[str, str, str, str]] = (),
+        text_first: bool = False,
     ) -> None:
         """Make the local tables reflect records' current versions (local or pulled).
 
@@ -772,6 +777,7 @@ class Brain:
         memories is written in a few bulk statements. Only a record's last version matters:
         materializing a version replaces whatever an earlier one left. `refused`: quarantine
         rows (kind, id, vhash, reason) of versions refused for a reason of their own.
+        `text_first`: the memories' concept graph is left to the backlog (core/indexing.py).
         """
         latest = {(v.kind, v.id): v for v in versions}
         poison = _quarantine(latest.values())
@@ -781,7 +787,8 @@ class Brain:
         # A quarantined version is stored, never materialized: what an earlier valid version
         # of its record left (a memory, its counters) stays as it was, recallable.
         usable = [v for key, v in latest.items() if key not in poison]
-        self._materialize_memories([v for v in usable if v.kind == "memory"])
+        memories = [v for v in usable if v.kind == "memory"]
+        self._materialize_memories(memories, text_first=text_first)
         for version in usable:
             body = version.body
             if version.kind == "activation":
@@ -798,7 +805,7 @@ class Brain:
                     sql.set_link(self.db, version.id, str(body["a"]), str(body["b"]), count, last)
             # "conflict" records are kept as versions only; the sync layer lists them.
 
-    def _materialize_memories(self, versions: Sequence[Version]) -> None:
+    def _materialize_memories(self, versions: Sequence[Version], *, text_first: bool) -> None:
         """Upsert or delete memory rows, then derive the graph of the live ones in bulk."""
         existing = sql.rids_of(self.db, [v.id for v in versions])
         rows: list[MemoryRow] = []
@@ -815,8 +822,14 @@ class Brain:
                 sql.delete_memory(self.db, rid)
         # After the deletes: new memories are numbered past the largest rid they left.
         placed = sql.upsert_memories(self.db, rows, rids)
-        derived = map(self._derive, rows, placed)
-        sql.index_many(self.db, [entry for entry in derived if entry is not None])
+        backlog.drop(self.db, [rid for rid in rids if rid is not None])  # unindexed above
+        index = indexing.index_text_first if text_first else indexing.index
+        index(self.db, rows, placed, self._derive)
+
+    def build_graph(self, limit: int = indexing.BATCH) -> int:
+        """Build the concept graph of up to `limit` memories of the backlog (core/indexing.py);
+        returns how many it built (0: the graph is complete)."""
+        return indexing.build_some(self.db, self._derive, limit)
 
     def _derive(self, row: MemoryRow, rid: int) -> sql.Derived | None:
         """Memory `rid`'s concepts, relations and FTS text (sealed for an encrypted one); None
@@ -1045,7 +1058,8 @@ class Brain:
         with self.db.transaction():
             refused = self._downgrades(versions)
             self.changes.store_many(versions)
-            self.materialize(*versions, refused=refused)
+            memories = sum(v.kind == "memory" for v in versions)
+            self.materialize(*versions, refused=refused, text_first=indexing.text_first(memories))
 
     def _downgrades(self, versions: Sequence[Version]) -> list[tuple[str, str, str, str]]:
         """Quarantine rows of the versions that would make a memory encrypted here plaintext."""
