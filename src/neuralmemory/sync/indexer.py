@@ -31,6 +31,10 @@ from neuralmemory.sync.lock import RUNNING, held, lock_path
 INDEXING = "index"
 POLL_SECONDS = 0.05  # while a sync runs and the backlog is empty: the next page's wait
 
+#: the indexers this process started, kept until they end: a long-lived process (the MCP server)
+#: reaps them as it starts the next, and none is collected while it still runs
+_started: list[subprocess.Popen[bytes]] = []
+
 
 def waiting(brain: str) -> bool:
     """Whether `brain` (of the current home) has memories whose graph is not built yet."""
@@ -58,13 +62,15 @@ def start(brain: str, *, force: bool = False) -> bool:
     with held(lock_path(brain, INDEXING), wait=False) as free:
         if not free:
             return False  # one runs, and it looks again before it leaves
-    subprocess.Popen(  # noqa: S603 -- our own interpreter and module, no shell
+    _started[:] = [proc for proc in _started if proc.poll() is None]
+    proc = subprocess.Popen(  # noqa: S603 -- our own interpreter and module, no shell
         [sys.executable, "-m", "neuralmemory.sync.indexer", str(config.home()), brain],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    _started.append(proc)
     return True
 
 
