@@ -16,6 +16,7 @@ that hit the time limit.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -123,8 +124,13 @@ HEADER = (
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "sizes", type=int, nargs="*", default=[10_000, 100_000], help="brain sizes (memories)"
+    )
+    sizes = parser.parse_args().sizes
     print(machine.describe(), HEADER, sep="\n")
-    for size in [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]:
+    for size in sizes:
         print("\n".join(run(size)), flush=True)
 
 

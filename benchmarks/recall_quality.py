@@ -9,6 +9,7 @@ bm25(): exactly our recall without spreading activation.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 import sys
@@ -16,6 +17,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import machine
 from goldset import GoldSet, Question, build
 from neuralmemory.core.extract import extract
 from neuralmemory.core.recall import fts_expression
@@ -67,7 +69,12 @@ def evaluate(gold: GoldSet) -> tuple[dict[int, tuple[float, float, float]], ...]
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [1_000, 10_000]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "sizes", type=int, nargs="*", default=[1_000, 10_000], help="gold set sizes (memories)"
+    )
+    sizes = parser.parse_args().sizes
+    print(machine.describe())
     print("| memories | questions | engine | hit@1 | hit@5 | MRR |")
     print("|---:|---|---|---:|---:|---:|")
     for size in sizes:

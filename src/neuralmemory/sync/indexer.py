@@ -15,6 +15,7 @@ it looks once more, so a page that landed as it was leaving is never left unbuil
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from neuralmemory.sync.lock import RUNNING, held, lock_path
 
 INDEXING = "index"
 POLL_SECONDS = 0.05  # while a sync runs and the backlog is empty: the next page's wait
+NICENESS = 5  # the pull that feeds it, and recall, come first on a busy machine
 
 #: the indexers this process started, kept until they end: a long-lived process (the MCP server)
 #: reaps them as it starts the next, and none is collected while it still runs
@@ -107,6 +109,7 @@ def _syncing(brain: str) -> bool:
 def main(argv: list[str]) -> int:
     home, brain = Path(argv[0]), argv[1]
     batch = int(argv[2]) if len(argv) > 2 else indexing.BATCH
+    os.nice(NICENESS)
     with config.using_home(home), contextlib.suppress(NmemError):
         drain(brain, batch)
     return 0
