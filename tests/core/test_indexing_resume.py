@@ -76,3 +76,20 @@ def test_a_command_after_a_pull_starts_the_indexer_that_builds_the_graph(
         assert brain.stats().graph_waiting == 0
         assert brain.stats().synapses > 0
     assert not indexer.start("default")  # nothing left to build
+
+
+def test_recall_while_a_real_indexer_writes_never_fails(home: Path, tmp_path: Path) -> None:
+    """Recall from this process while the indexer process builds the graph: every answer holds
+    memories that exist, found by their words from the first moment."""
+    versions = pulled(tmp_path / "source", SIZE)
+    exists = {v.id for v in versions}
+    with open_brain() as brain:
+        brain.apply_remote(*versions)
+        proc = subprocess.Popen(_command(home))
+        answers = 0
+        while proc.poll() is None or answers == 0:
+            hits = brain.recall("Dana billing service outage", reinforce=False)
+            assert hits and {hit.memory.id for hit in hits} <= exists
+            answers += 1
+        assert proc.wait() == 0
+        assert brain.stats().graph_waiting == 0
