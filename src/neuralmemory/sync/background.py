@@ -29,8 +29,8 @@ def main(argv: list[str]) -> int:
 
     # a failure is recorded as last_error; `nmem sync status` shows it
     with config.using_home(home), contextlib.suppress(NmemError):
-        service.run_queued(brain)
-        indexer.drain(brain)  # a large pull's concept graph: this process is the background
+        if service.run_queued(brain) is not None:  # it synced: build what its pull left
+            indexer.drain(brain)  # this process is the background already
     return 0
 
 
