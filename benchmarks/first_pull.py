@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import machine
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.store.db import Database, connect
 from neuralmemory.store.migrations import migrate
 from neuralmemory.sync import indexer, service

@@ -54,7 +54,7 @@ def score(ranked: dict[Question, list[str]]) -> dict[int, tuple[float, float, fl
 def evaluate(gold: GoldSet) -> tuple[dict[int, tuple[float, float, float]], ...]:
     with tempfile.TemporaryDirectory() as home:
         os.environ["NMEM_HOME"] = home
-        from neuralmemory.core.brain import open_brain
+        from neuralmemory.core.brains import open_brain
 
         with open_brain() as brain:
             with brain.db.transaction():

@@ -48,7 +48,7 @@ import machine
 import texts
 from neuralmemory import config
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
 

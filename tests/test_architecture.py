@@ -111,3 +111,33 @@ def test_no_module_binds_a_top_level_name_twice() -> None:
                 for name in (t.id for t in targets if isinstance(t, ast.Name)):
                     assert name not in seen, f"{path.relative_to(SRC)}: {name} is bound twice"
                     seen.add(name)
+
+
+# SQL runs in store/ (a device's brain files) and in hub/ (the hub's own storage) only; the
+# layers above call store/ functions named after what they read or write.
+SQL_CALLS = {"execute", "executemany", "executescript", "insert_many"}
+SQL_LAYERS = {"store", "hub"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if _layer(p) not in SQL_LAYERS],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_sql_runs_only_in_store(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    calls = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SQL_CALLS
+    }
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "sqlite3"
+    }
+    assert not calls | imported, f"{path.relative_to(SRC)} uses {sorted(calls | imported)}"

@@ -36,6 +36,19 @@ from pydantic import (
 )
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, stamp_ms
+from neuralmemory.errors import (
+    MSG_FRACTION,
+    MSG_HLC_DEVICE,
+    MSG_KEY_NOT_STRING,
+    MSG_LONE_SURROGATES,
+    MSG_NOT_JSON_VALUE,
+    MSG_PAIR_PORT,
+    MSG_PAIR_TARGET,
+    MSG_TOMBSTONE_BODY,
+    MSG_TOO_DEEP,
+    MSG_UNSAFE_INTEGER,
+    MSG_VHASH_MISMATCH,
+)
 
 PROTOCOL_VERSION = 1
 VHASH_PREFIX = "v1:"
@@ -186,7 +199,7 @@ def canonical_json(value: Any) -> bytes:
     try:
         return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("strings must not contain lone surrogates") from None
+        raise ValueError(MSG_LONE_SURROGATES) from None
 
 
 def _scan(value: Any, depth: int) -> bool:
@@ -199,18 +212,18 @@ def _scan(value: Any, depth: int) -> bool:
         return False
     if kind is int:
         if value > MAX_SAFE_INTEGER or value < -MAX_SAFE_INTEGER:
-            raise ValueError("integer outside +-(2**53 - 1)")
+            raise ValueError(MSG_UNSAFE_INTEGER)
         return False
     if kind is not dict and kind is not list and kind is not tuple:
         return True  # a float or a subclass: `_canonical` checks and rewrites it
     if value and depth >= MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        raise ValueError(MSG_TOO_DEEP.format(depth=MAX_DEPTH))
     # One loop per kind, inline: a call per container would cost this walk 10-20%.
     rewrite = False
     if kind is dict:
         for key, item in value.items():
             if type(key) is not str:
-                raise ValueError("object keys must be strings")
+                raise ValueError(MSG_KEY_NOT_STRING)
             if type(item) is not str and _scan(item, depth + 1):
                 rewrite = True
     else:
@@ -222,16 +235,16 @@ def _scan(value: Any, depth: int) -> bool:
 
 def _canonical(value: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        raise ValueError(MSG_TOO_DEEP.format(depth=MAX_DEPTH))
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError("integer outside +-(2**53 - 1)")
+            raise ValueError(MSG_UNSAFE_INTEGER)
         return value
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
-            raise ValueError("numbers must be integers (fractions have no portable text)")
+            raise ValueError(MSG_FRACTION)
         return _canonical(int(value), depth)
     if isinstance(value, str):
         return value
@@ -240,9 +253,9 @@ def _canonical(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
-                raise ValueError("object keys must be strings")
+                raise ValueError(MSG_KEY_NOT_STRING)
         return {key: _canonical(item, depth + 1) for key, item in value.items()}
-    raise ValueError(f"not a JSON value: {type(value).__name__}")
+    raise ValueError(MSG_NOT_JSON_VALUE.format(kind=type(value).__name__))
 
 
 def version_hash(
@@ -388,12 +401,12 @@ class Version(_Request):
     @model_validator(mode="after")
     def _consistent(self) -> Version:
         if self.hlc.split("-", 2)[2] != self.device_id:
-            raise ValueError("hlc must end with the record's device_id")
+            raise ValueError(MSG_HLC_DEVICE)
         if self.deleted and self.body:
-            raise ValueError("a deleted record (tombstone) must have an empty body")
+            raise ValueError(MSG_TOMBSTONE_BODY)
         body, hashed = self._encode(checked=True)
         if _vhash(hashed) != self.vhash:
-            raise ValueError("vhash does not match the record's canonical form")
+            raise ValueError(MSG_VHASH_MISMATCH)
         self._keep(body, hashed)
         return self
 
@@ -809,7 +822,7 @@ def parse_pair_target(text: str) -> tuple[str, str]:
     code, at, where = text.strip().partition("@")
     host, colon, port = where.rpartition(":")
     if not (at and colon and re.fullmatch(CODE_PATTERN, code) and port.isdigit() and host):
-        raise ValueError("expected CODE@HOST:PORT")
+        raise ValueError(MSG_PAIR_TARGET)
     if not 0 < int(port) < 65536:
-        raise ValueError("the port must be 1-65535")
+        raise ValueError(MSG_PAIR_PORT)
     return code, f"http://{host}:{int(port)}"

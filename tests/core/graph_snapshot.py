@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.protocol import Version
 
 PEOPLE = ["Dana Whitfield", "Ravi Okafor", "Mei Lindqvist", "Tomas Moreau", "Aisha Haddad"]

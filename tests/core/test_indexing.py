@@ -11,7 +11,8 @@ from graph_snapshot import graph, pulled
 from neuralmemory import config
 from neuralmemory.cli.main import cli
 from neuralmemory.core import indexing
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.protocol import Version
 from neuralmemory.sync.indexer import INDEXING
 from neuralmemory.sync.lock import held, lock_path

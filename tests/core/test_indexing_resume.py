@@ -13,7 +13,7 @@ from pathlib import Path
 from graph_snapshot import graph, pulled
 
 from neuralmemory import config
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import indexer
 
 SIZE = 1_000

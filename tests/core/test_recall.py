@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from neuralmemory.core import recall, spread
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.store import memories as sql
 
 FALCON = [

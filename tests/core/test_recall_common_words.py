@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from neuralmemory.core import recall
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.extract import extract
 from neuralmemory.store import memories as sql
 

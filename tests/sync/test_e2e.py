@@ -295,6 +295,6 @@ def test_two_devices_making_an_e2e_brain_offline_end_with_one_readable_brain(
     for dev in (a, b):
         with dev.brain() as brain:
             assert memories_sql.quarantined(brain.db) == []
-            assert len(brain.key_records()) == 2
+            assert len(brain.keys.records()) == 2
         assert contents(dev, "otter reeds") == {"The otter sleeps in the reeds"}
         assert contents(dev, "heron weir") == {"The heron nests by the weir"}

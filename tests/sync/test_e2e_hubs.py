@@ -15,7 +15,7 @@ from hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
 from sync_devices import Device
 from worker_target import worker
 
-from neuralmemory.core.brain import create_brain
+from neuralmemory.core.brains import create_brain
 from neuralmemory.sync import keyshare
 
 MEMORIES = [

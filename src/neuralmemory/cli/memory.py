@@ -29,7 +29,7 @@ def _project(value: str | None) -> str | None:
 
 
 def _open(name: str | None) -> Brain:
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     return open_brain(name)
 

@@ -155,7 +155,7 @@ Progress = Callable[[str, int, int | None], None]
 def _indexing(brain: str | None, bar: Progress | None) -> Progress:
     """The progress callback, which also starts the graph indexer on another core as soon as a
     pull brings enough records to be stored text first (sync/indexer.py)."""
-    from neuralmemory.core.brain import current_brain_name
+    from neuralmemory.core.brains import current_brain_name
     from neuralmemory.core.indexing import text_first
     from neuralmemory.sync import indexer
 

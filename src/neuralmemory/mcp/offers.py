@@ -25,7 +25,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.project import detect_project, resolve_project
 from neuralmemory.errors import NmemError
 from neuralmemory.hooks.capture import SAVE_REQUEST

@@ -34,7 +34,10 @@ from pydantic import BaseModel, Field, ValidationError
 from neuralmemory import __version__
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, RedactKeys, redact_keys
-from neuralmemory.core.brain import (
+from neuralmemory.core.brains import current_brain_name, open_brain
+from neuralmemory.core.browse import list_memories
+from neuralmemory.core.browse import show as show_memory
+from neuralmemory.core.checks import (
     DEFAULT_PRIORITY,
     MAX_CONTENT_BYTES,
     MAX_EXPIRES_DAYS,
@@ -43,11 +46,7 @@ from neuralmemory.core.brain import (
     MAX_QUERY_CHARS,
     MAX_TAG_CHARS,
     MAX_TAGS,
-    current_brain_name,
-    open_brain,
 )
-from neuralmemory.core.browse import list_memories
-from neuralmemory.core.browse import show as show_memory
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
 from neuralmemory.core.timespan import parse_window

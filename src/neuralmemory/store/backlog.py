@@ -39,6 +39,12 @@ def among(db: Database, rids: Iterable[int]) -> list[int]:
     return [int(rid) for (rid,) in rows]
 
 
+def waiting_any(db: Database) -> bool:
+    """Whether any memory waits for its graph (False in a brain not migrated to 0006 yet)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'graph_backlog'").fetchone()
+    return found is not None and not is_empty(db)
+
+
 def is_empty(db: Database) -> bool:
     return db.execute("SELECT 1 FROM graph_backlog LIMIT 1").fetchone() is None
 

@@ -36,6 +36,7 @@ from neuralmemory.protocol import (
     bucket_of,
     item_hash,
 )
+from neuralmemory.store import meta
 from neuralmemory.store.db import Database
 
 HLC_KEY = "hlc"
@@ -327,15 +328,10 @@ class ChangeLog:
         self._set_meta(HLC_KEY, str(self._clock.last))
 
     def _meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return meta.get(self.db, key)
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        meta.put(self.db, key, value)
 
     # ------------------------------------------------------------------ reads
 

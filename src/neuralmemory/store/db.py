@@ -14,7 +14,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.errors import StoreError
+from neuralmemory.errors import StoreError, StoreLocked
 from neuralmemory.perms import private_sqlite
 
 BUSY_TIMEOUT_MS = 5000
@@ -190,7 +190,7 @@ def refuse_foreign(path: Path) -> None:
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return StoreError(f"{path} is locked by another process", hint="try again in a moment")
+        return StoreLocked(f"{path} is locked by another process", hint="try again in a moment")
     if "not a database" in text or "malformed" in text or "encrypted" in text:
         return StoreError(
             f"{path} is not a readable brain database (corrupt or not SQLite)",

@@ -1,7 +1,7 @@
 """The SQL for materialized memories and their derived graph (neurons, synapses, relations, FTS5).
 
 Materialized tables (memories, activations, links) mirror the current record versions kept by
-store/changes.py. The graph tables and the FTS index are derived: core/brain.py rebuilds them
+store/changes.py. The graph tables and the FTS index are derived: core/materialize.py rebuilds them
 from the memories alone, and none of them ever syncs. Functions here take a Database and run
 inside the caller's transaction; they know nothing of versions, extraction or encryption.
 """

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from neuralmemory import config
 from neuralmemory.core import indexing
-from neuralmemory.core.brain import brain_path, open_brain
+from neuralmemory.core.brains import brain_path, open_brain
 from neuralmemory.errors import NmemError
 from neuralmemory.store import backlog
-from neuralmemory.store.db import Database, connect
+from neuralmemory.store.db import connect
 from neuralmemory.sync.lock import RUNNING, held, lock_path
 
 INDEXING = "index"
@@ -45,15 +45,9 @@ def waiting(brain: str) -> bool:
         return False
     db = connect(path)
     try:
-        return _has_table(db) and not backlog.is_empty(db)
+        return backlog.waiting_any(db)
     finally:
         db.close()
-
-
-def _has_table(db: Database) -> bool:
-    """Whether the brain was migrated to 0006 (a brain no command of this nmem opened yet)."""
-    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'graph_backlog'").fetchone()
-    return found is not None
 
 
 def start(brain: str, *, force: bool = False) -> bool:
