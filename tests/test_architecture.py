@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "neuralmemory"
 # For each layer, the neuralmemory modules it must never import.
 FORBIDDEN: dict[str, set[str]] = {
     "protocol": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
+    "shapes": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
     "clock": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol"},
     "errors": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol", "clock"},
     "perms": {

@@ -189,8 +189,10 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
 
     # A wrong code changes nothing, and says so; the right one works once.
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    before = held(b)
     with pytest.raises(NotFound, match="wrong, expired or already used"):
         receive(b, wrong)
+    assert held(b) == before  # a wrong code changes nothing on the device
     assert not (b.home / "keys" / f"{brain_id}.key").exists()
     env_b = {**os.environ, "NMEM_HOME": str(b.home)}
     got = subprocess.run(
@@ -220,16 +222,28 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
         keyshare.unseal(wrong, rows[0][1])  # the sealed text opens only with the code
 
 
+def held(dev: Device) -> dict[str, bytes]:
+    """Everything a device holds: each file of its home, by path."""
+    return {
+        str(p.relative_to(dev.home)): p.read_bytes() for p in dev.home.rglob("*") if p.is_file()
+    }
+
+
 def test_an_expired_share_is_refused_and_deleted(hub: Hub, tmp_path: Path) -> None:
     a, b = joined_pair(hub, tmp_path)
     with a.brain() as brain:
-        brain.remember(A_SECRET, encrypted=True)
+        memory = brain.remember(A_SECRET, encrypted=True).memory.id
     a.sync()
+    b.sync()
     code = share_code(a)
     with sqlite3.connect(hub.db) as db:  # ten minutes pass
         db.execute("UPDATE key_shares SET expires_at = expires_at - 600001")
+    before = held(b)
     with pytest.raises(NotFound, match="expired"):
         receive(b, code)
+    assert held(b) == before  # an expired code changes nothing on the device
+    with b.brain() as brain:
+        assert brain.get(memory).content is None  # still unreadable here: no key came
     with sqlite3.connect(hub.db) as db:
         assert db.execute("SELECT COUNT(*) FROM key_shares").fetchone() == (0,)
 

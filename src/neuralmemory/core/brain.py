@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
@@ -40,12 +40,15 @@ from neuralmemory.core.models import Forgotten, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import build_query, rank
 from neuralmemory.core.strength import links_by_rid, strength_now, strengths
 from neuralmemory.errors import InvalidInput, NotFound, StoreLocked
-from neuralmemory.protocol import ID_PATTERN, Version
+from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.store import backlog, meta, sync_state
 from neuralmemory.store import memories as sql
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 _ID = re.compile(ID_PATTERN)
 log = logging.getLogger(__name__)

@@ -14,6 +14,9 @@ What is protected where (also in the README):
 * Its local search index holds HMAC-SHA256 tokens of its words, keyed by a subkey of the brain
   key: the terms never reach the disk in clear, yet the same device can still find the memory.
 * An exported key file is the key encrypted with a key derived from a passphrase by scrypt.
+
+`cryptography` is imported by the functions that use a key, not by this module: every brain
+imports it, and a hook or a read of a brain without encrypted memories never needs it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,6 @@ import hmac
 import json
 import os
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from neuralmemory import config, perms
 from neuralmemory.errors import (
@@ -120,6 +120,8 @@ class BrainKey:
     """
 
     def __init__(self, raw: bytes, *others: bytes) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
         self.raws = list(dict.fromkeys((raw, *others)))  # in order, each once
         try:
             self._fernet = MultiFernet([Fernet(key) for key in self.raws])
@@ -134,6 +136,8 @@ class BrainKey:
 
     def encrypted_by_primary(self, token: str) -> bool:
         """Whether `raw` itself made this token (a ring's other keys made the rest)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             self._primary.decrypt(token.encode("ascii"))
         except InvalidToken:
@@ -141,6 +145,8 @@ class BrainKey:
         return True
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return unpadded(self._fernet.decrypt(token.encode("ascii"))).decode("utf-8")
         except (InvalidToken, UnicodeError, ValueError):
@@ -164,8 +170,12 @@ class BrainKey:
         return "h" + hmac.new(self._seal_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
+def keys_dir() -> Path:
+    return config.home() / "keys"
+
+
 def key_path(brain_id: str) -> Path:
-    return config.home() / "keys" / f"{brain_id}.key"
+    return keys_dir() / f"{brain_id}.key"
 
 
 def load_key(brain_id: str) -> BrainKey | None:
@@ -199,6 +209,8 @@ def load_keyring(brain_ids: list[str]) -> BrainKey | None:
 
 def ensure_key(brain_id: str) -> BrainKey:
     """The brain's key, made on first use with mode 0600."""
+    from cryptography.fernet import Fernet
+
     existing = load_key(brain_id)
     if existing is not None:
         return existing
@@ -224,6 +236,8 @@ def put_first(brain_id: str, raw: bytes) -> bool:
 
 
 def _kdf(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     derived = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(
         passphrase.encode("utf-8")
     )
@@ -232,6 +246,8 @@ def _kdf(passphrase: str, salt: bytes) -> bytes:
 
 def export_key(brain_id: str, passphrase: str, destination: Path) -> Path:
     """Write the brain's key, sealed with the passphrase, to `destination` (mode 0600)."""
+    from cryptography.fernet import Fernet
+
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput(MSG_PHRASE_TOO_SHORT.format(limit=MIN_PASSPHRASE))
     key = load_key(brain_id)
@@ -252,6 +268,8 @@ def export_key(brain_id: str, passphrase: str, destination: Path) -> Path:
 
 def read_export(source: Path, passphrase: str) -> tuple[str, BrainKey]:
     """(brain id, key) from an exported key file; CryptoError for a wrong passphrase."""
+    from cryptography.fernet import Fernet, InvalidToken
+
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
         if document.get("format") != EXPORT_FORMAT:

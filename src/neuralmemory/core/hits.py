@@ -5,23 +5,25 @@ earn (Hebbian reinforcement of the best few and of the links their paths went th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory.core import crypto, reinforce
 from neuralmemory.core.checks import OPEN, Window
 from neuralmemory.core.models import Hit, Memory
 from neuralmemory.core.recall import TEXT_ACTIVATION, Scored
-from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 REINFORCED = 5  # recall strengthens its best few hits, not the tail of the list
 
 #: a memory's (created_at, uses, last use) as store/memories.py strength_inputs gives them
 Inputs = tuple[int, int, int | None]
 #: (kind, id) -> the new (body, strength) of a counter record, as ChangeLog.update_many takes
-Bump = Callable[[str, str, Version | None], tuple[dict[str, Any], int]]
+Bump = Callable[[str, str, "Version | None"], tuple[dict[str, Any], int]]
 
 
 def memory_of(

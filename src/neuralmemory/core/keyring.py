@@ -9,9 +9,9 @@ records and encrypted memories, so it never writes what the other devices cannot
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neuralmemory.core import bodies, crypto
+from neuralmemory.core import crypto
 from neuralmemory.core.models import KeyStatus
 from neuralmemory.errors import (
     HINT_GET_KEY,
@@ -22,11 +22,13 @@ from neuralmemory.errors import (
     MSG_SEALED_NO_KEY,
     CryptoError,
 )
-from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 KEY_CHECK_SAMPLES = 20  # newest encrypted memories a key must decrypt one of before it encrypts
 
@@ -124,6 +126,8 @@ class Keyring:
     def records(self) -> list[tuple[int, str, dict[str, Any]]]:
         """The brain's valid key records as (created_at, fingerprint, body), oldest first: the
         first names the key that wins when two devices each made one (docs/sync.md, "Keys")."""
+        from neuralmemory.core import bodies  # pydantic: loaded by the first body read
+
         found = []
         for version in self.changes.versions("key"):
             parsed = bodies.parse(bodies.KeyBody, version.body)

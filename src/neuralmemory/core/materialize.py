@@ -10,17 +10,20 @@ whose body fails its schema (core/bodies.py) is stored but quarantined, never ma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from neuralmemory.core import bodies, crypto, indexing, reinforce
+from neuralmemory.core import crypto, indexing, reinforce
 from neuralmemory.core.checks import DEFAULT_PRIORITY
 from neuralmemory.core.extract import extract
 from neuralmemory.core.recall import SEALED
 from neuralmemory.errors import MSG_DOWNGRADE, CryptoError
-from neuralmemory.protocol import Version
 from neuralmemory.store import backlog, meta
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import Concept, MemoryRow
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 #: the brain's key when this device holds it (Keyring.current), asked only when needed
 KeySource = Callable[[], crypto.BrainKey | None]
@@ -122,6 +125,8 @@ def _memory_row(version: Version) -> MemoryRow:
 
 def _quarantine(versions: Iterable[Version]) -> dict[tuple[str, str], Refusal]:
     """The versions whose body fails its schema (core/bodies.py), as quarantine rows by key."""
+    from neuralmemory.core import bodies  # pydantic: loaded by the first body read
+
     found: dict[tuple[str, str], Refusal] = {}
     for v in versions:
         why = bodies.problem(v.kind, v.body, deleted=v.deleted, id=v.id)

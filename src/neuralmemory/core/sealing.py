@@ -11,15 +11,16 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from neuralmemory import protocol
 from neuralmemory.core import crypto, e2e
 from neuralmemory.core.strength import strength_now
 from neuralmemory.errors import MSG_E2E_ADOPTED
-from neuralmemory.protocol import Version
 from neuralmemory.store import memories as sql
 from neuralmemory.store import meta
 
 if TYPE_CHECKING:
     from neuralmemory.core.brain import Brain
+    from neuralmemory.protocol import Version
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _reseal(brain: Brain, key: crypto.BrainKey) -> int:
                 continue
             if e2e.rejected(view.body) is not None:
                 continue  # not opened with any key here: nothing to seal again
-            wire = Version.model_validate_json(view.canonical())
+            wire = protocol.Version.model_validate_json(view.canonical())
             if e2e.rejected(first.open(wire).body) is None:
                 continue  # sealed with the winner already
             body = None if view.deleted else view.body

@@ -117,6 +117,11 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from exc
 
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: it changes when another connection (another process's
+        too) commits to the file, never for this connection's own commits."""
+        return int(self.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()
