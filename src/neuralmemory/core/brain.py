@@ -290,7 +290,7 @@ class Brain:
 
         With a project, only its memories and those of no project, its own first (each part
         best first); None or "*": every memory. `since`/`until` (epoch ms) keep the memories
-        created in that window.
+        of that window: by the day their text names (event_at), else by when they were created.
 
         Recall reinforces what it returns (Hebbian): each of the best few hits (hits.REINFORCED)
         gains one use on its activation counter, and so does the learned link along its hop-2

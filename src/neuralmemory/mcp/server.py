@@ -101,8 +101,9 @@ TypeField = Annotated[
 ]
 TagFilter = Annotated[Tags | None, Field(description="Only memories carrying all of these tags.")]
 TypeFilter = Annotated[MemoryType | None, Field(description="Only memories of this type.")]
-Since = Annotated[When, Field(description="Only memories remembered since then.")]
-Until = Annotated[When, Field(description="Only memories remembered before then.")]
+# list filters on when a memory was remembered; recall on the day its text names, if any.
+Since = Annotated[When, Field(description="Only memories of then or later.")]
+Until = Annotated[When, Field(description="Only memories of before then.")]
 
 log = logging.getLogger(__name__)
 

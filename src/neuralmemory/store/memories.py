@@ -449,6 +449,19 @@ def holding(db: Database, neuron_ids: list[int], rids: list[int]) -> list[tuple[
     return [(int(rid), int(nid), float(weight)) for rid, nid, weight in rows]
 
 
+def holding_kind(db: Database, kind: str, rids: list[int]) -> set[int]:
+    """The given memories that hold a neuron of `kind` (a time reference, for one)."""
+    if not rids:
+        return set()
+    marks = ",".join("?" * len(rids))
+    rows = db.execute(
+        "SELECT DISTINCT s.memory_rid FROM synapses s JOIN neurons n ON n.id = s.neuron_id"
+        f" WHERE s.memory_rid IN ({marks}) AND n.kind = ?",
+        [*rids, kind],
+    )
+    return {int(rid) for (rid,) in rows}
+
+
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:
     """(memory rid, neuron, synapse weight) for every neuron the given memories hold."""
     wanted = list(rids)
