@@ -101,9 +101,10 @@ def corpora() -> dict[str, Callable[[], Corpus]]:
         return Corpus(built.memories, [question.text for question in built.questions])
 
     def realistic() -> Corpus:
-        # core_bench imports machine and goldset by name: load them first, in any test order
+        # core_bench imports machine, goldset and texts by name: load them first, in any order
         _load("machine", bench)
         texts = _load("goldset", bench).realistic_text(BENCH_SIZE)
+        _load("texts", bench)
         core_bench = _load("core_bench", bench)
         return Corpus(texts, core_bench.queries(BENCH_QUERIES))
 

@@ -59,7 +59,7 @@ from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.mcp.session import AUTO_SYNC, LIVE
 from neuralmemory.protocol import ID_PATTERN
-from neuralmemory.sync import keyshare, service
+from neuralmemory.sync import indexer, keyshare, service
 
 if TYPE_CHECKING:
     MemoryType = str
@@ -339,7 +339,9 @@ def nmem_sync(
     auto-sync normally does this in the background after writes. Needs sync configured (see
     nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
     """
-    return dict(service.run_sync(action, strategy=strategy))
+    result = service.run_sync(action, strategy=strategy)
+    indexer.start(result["brain"])  # a large pull's concept graph, on another core
+    return dict(result)
 
 
 def nmem_sync_config(
