@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from graph_snapshot import graph, pulled
 
+from helpers.graph_snapshot import graph, pulled
 from neuralmemory import config
 from neuralmemory.cli.main import cli
 from neuralmemory.core import indexing

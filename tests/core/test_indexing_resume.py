@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph_snapshot import graph, pulled
-
+from helpers.graph_snapshot import graph, pulled
 from neuralmemory import config
 from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import indexer
