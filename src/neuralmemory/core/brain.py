@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import e2e, hits, indexing, memory_record, reinforce, sealing
+from neuralmemory.core import e2e, extract, hits, indexing, memory_record, reinforce, sealing
 from neuralmemory.core.checks import (
     DEFAULT_PRIORITY,
     check_content,
@@ -359,6 +359,17 @@ class Brain:
         """Build the concept graph of up to `limit` memories of the backlog (core/indexing.py);
         returns how many it built (0: the graph is complete)."""
         return indexing.build_some(self.db, deriver(self.keys.current), limit)
+
+    def rederive_if_stale(self) -> int:
+        """Re-derive the graph once when it was derived by an older extraction (core/extract.py
+        VERSION): text at once, the graph through the backlog; returns the memories waiting.
+        Another process holding the write lock defers it to the next open."""
+        if meta.get(self.db, meta.EXTRACTION) == str(extract.VERSION):
+            return 0
+        try:
+            return indexing.rederive(self.db, deriver(self.keys.current), str(extract.VERSION))
+        except StoreLocked:
+            return 0
 
     def rebuild_index(self) -> int:
         """Drop and re-derive the whole concept graph and FTS index from the memories."""

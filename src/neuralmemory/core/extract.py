@@ -19,6 +19,11 @@ from functools import lru_cache
 
 from neuralmemory.store.memories import Concept
 
+#: what this module derives, as a number: raise it with any change that gives a text other
+#: concepts (stemming, date rules), so that brains derived before re-derive their graph once
+#: when first opened (core/indexing.py `rederive`; docs/architecture.md)
+VERSION = 2
+
 MEMORY_TYPES = (
     "fact",
     "decision",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from neuralmemory.store import backlog
+from neuralmemory.store import backlog, meta
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
@@ -71,6 +71,18 @@ def index_text_first(
     sql.index_text(db, texts)
     backlog.defer(db, [rid for rid, _ in texts])
     index(db, [row for row, _ in inline], [rid for _, rid in inline], derive)
+
+
+def rederive(db: Database, derive: Derive, version: str) -> int:
+    """Derive the whole graph again after extraction changed (`version` is the new one): the
+    index is dropped, every memory's text indexed at once and its graph left to the backlog, the
+    text-first path a large pull takes; returns how many memories wait for their graph."""
+    with db.transaction():
+        sql.clear_index(db)
+        rows = sql.all_memories(db)
+        index_text_first(db, rows, [row.rid for row in rows], derive)
+        meta.put(db, meta.EXTRACTION, version)
+        return backlog.count(db)
 
 
 def build_some(db: Database, derive: Derive, limit: int = BATCH) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from neuralmemory.core import crypto, indexing, reinforce
 from neuralmemory.core.checks import DEFAULT_PRIORITY
-from neuralmemory.core.extract import extract
+from neuralmemory.core.extract import VERSION, extract
 from neuralmemory.core.recall import SEALED
 from neuralmemory.errors import MSG_DOWNGRADE, CryptoError
 from neuralmemory.store import backlog, meta
@@ -98,6 +98,7 @@ def rebuild_index(db: Database, key: KeySource) -> int:
         sql.index_many(db, [entry for row in rows if (entry := _derive(row, row.rid, key))])
         found = key()
         meta.put(db, meta.INDEX_KEY, None if found is None else crypto.fingerprint(found.raw))
+        meta.put(db, meta.EXTRACTION, str(VERSION))
     return len(rows)
 
 
