@@ -109,14 +109,6 @@ def test_a_new_record_written_a_year_ahead_is_restamped_once_the_clock_is_right(
         assert before <= Stamp.parse(current.version.hlc).ms <= wall_ms() + MAX_CLOCK_SKEW_MS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a device whose clock is more than 24 h behind never adopts the stamps of the "
-    "versions it edits, so its edits carry smaller stamps than their ancestors; a device that "
-    "still holds such an ancestor (not pending) takes the newer edit for an older hub version "
-    "(plan.py: 'local not pending -> the newer stamp wins') and writes its old text back over "
-    "it, with no conflict copy (found by the reliability model's clock_far_ahead rule)",
-)
 def test_edits_from_a_clock_two_days_behind_are_not_reverted(devices: dict[str, Device]) -> None:
     a, b = devices["a"], devices["b"]
     behind = -2 * 24 * 3_600_000
