@@ -4,8 +4,10 @@ model; everything else -- the brain, the engine, the hub -- is the real thing.""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,11 +40,13 @@ def brain_at(device: Device, offset_ms: int) -> Iterator[Brain]:
             brain.close()
 
 
-def sync_at(device: Device, offset_ms: int = 0, action: str = "full") -> dict[str, Any]:
+def sync_at(
+    device: Device, offset_ms: int = 0, action: str = "full", strategy: str = "prefer_recent"
+) -> dict[str, Any]:
     with brain_at(device, offset_ms) as brain:
         info = DeviceInfo(device_id=brain.changes.device_id, name="device", platform="test")
         with HubClient(device.hub_url, None, info, transport=device.transport) as hub:
-            return SyncEngine(brain, hub, strategy="prefer_recent").run(action).as_dict()
+            return SyncEngine(brain, hub, strategy=strategy).run(action).as_dict()
 
 
 def content(device: Device, memory_id: str) -> str | None:
@@ -124,3 +128,40 @@ def test_edits_from_a_clock_two_days_behind_are_not_reverted(devices: dict[str, 
     sync_at(b, behind)
     for device in (a, b):
         assert content(device, mid) == "The release train leaves on Thursday"
+
+
+def test_a_restored_folder_with_a_runaway_change_reverts_no_newer_edit(
+    devices: dict[str, Device], tmp_path: Path
+) -> None:
+    """A folder copied while it held a change stamped 225 years ahead (refused by the hub) and an
+    edit the hub later took, restored after another device edited that memory twice: the push
+    that stamps the runaway change again pulls first, and that pull must leave the stale edit for
+    the push to ask about (`superseded`), not resolve it as a rival -- under `prefer_local` the
+    stale text won and the newer edit survived only as a conflict copy."""
+    a, b = devices["a"], devices["b"]
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b)
+    with brain_at(a, 225 * YEAR_MS) as brain:
+        brain.remember("Standup moves to 9:30")
+    with brain_at(a, 0) as brain:
+        brain.edit(mid, content="The release train leaves on Wednesday")
+    copy = tmp_path / "copy"
+    shutil.copytree(a.home, copy)
+    assert sync_at(a, action="push")["pushed"] == 2
+    sync_at(b)
+    for day in ("Thursday", "Friday"):
+        with brain_at(b, 0) as brain:
+            brain.edit(mid, content=f"The release train leaves on {day}")
+        sync_at(b)
+    shutil.rmtree(a.home)
+    shutil.copytree(copy, a.home)
+    sync_at(a, action="push", strategy="prefer_local")
+    assert sync_at(a, strategy="prefer_local")["verified"] is True
+    sync_at(b)
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Friday"
+        with brain_at(device, 0) as brain:
+            copies = [v.body for v in brain.changes.versions("conflict") if not v.deleted]
+            assert copies == []

@@ -334,6 +334,16 @@ def test_plan_leaves_a_pending_memory_for_the_push_to_settle_when_deferring() ->
     assert len(merged.rewrite) == 1  # counters merge at once: no copy to get wrong
 
 
+def test_plan_decides_a_pending_runaway_memory_at_once_even_when_deferring() -> None:
+    """Every hub refused it, so it is no hub's ancestor: there is nothing to ask, and it must
+    meet the hub's version as older before the push stamps it again."""
+    now = 1_700_000_000_000
+    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-a", parent=BASE.vhash, body={"c": "r"})
+    local = {key(runaway): Local(runaway, pending=True)}
+    plan = plan_incoming([REMOTE], local, "prefer_recent", now, defer=True)
+    assert plan.apply == [REMOTE] and [c.loser for c in plan.copies] == [runaway]
+
+
 @pytest.mark.parametrize("pending", [True, False])
 def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(pending: bool) -> None:
     local = {key(LOCAL): Local(LOCAL, pending=pending)}

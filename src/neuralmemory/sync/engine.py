@@ -487,10 +487,11 @@ class SyncEngine:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
         instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
-        pulled first, so concurrent edits meet them as what they are: older."""
+        pulled first, so concurrent edits meet them as what they are: older (the pull decides
+        them at once, plan.py; other pending memories are left for the push to ask about)."""
         if not self.changes.runaway_pending():
             return
-        self.pull(defer=False)  # decided before the restamp: a runaway stamp is older
+        self.pull()
         with self.local.db.transaction():
             restamped = self.changes.restamp_runaway()
         if restamped:

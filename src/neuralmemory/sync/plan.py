@@ -39,7 +39,10 @@ first rule that matches:
     remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
                                            remote, no conflict copy
   local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
-    asked yet                              push asks the hub, whose reply says which it is
+    asked yet                              push asks the hub, whose reply says which it is. Not
+                                           one stamped beyond the skew bound: every hub refused
+                                           it, so it is no hub's ancestor, and it is decided now,
+                                           before the push stamps it again (as older)
   local pending, anything else          -> concurrent edits: resolve.resolve() decides; the
                                            loser becomes a conflict copy
 And whenever a remote tombstone replaces a live memory whose local version THIS device wrote
@@ -186,7 +189,7 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
     if mine.vhash in context.superseded:
         _take(plan, remote, mine, context.me)
         return
-    if context.defer and mine.kind == "memory":
+    if context.defer and mine.kind == "memory" and not runaway(mine.hlc, context.now):
         plan.unchanged += 1
         return
     _resolve(plan, mine, remote, context)
