@@ -78,10 +78,10 @@ def test_a_stamp_beyond_the_skew_bound_never_beats_a_believable_one() -> None:
         [runaway], {("memory", "m1"): Local(edit, pending=True)}, "prefer_recent", now
     )
     assert plan.rewrite and plan.rewrite[0].body == edit.body
-    # Stored (not pending): the stamps cannot say which came first, so the push asks the hub,
-    # and its conflict reply is resolved as the pending case above.
+    # Stored (not pending): the hub held ours once and moved on (plan.py); the runaway stamp
+    # orders nothing, so nothing is asked (a hub would refuse such a stamp).
     stored = plan_incoming([runaway], {("memory", "m1"): Local(edit, pending=False)}, "x", now)
-    assert stored.requeue == [edit] and not stored.rewrite
+    assert stored.apply == [runaway] and not stored.requeue and not stored.rewrite
 
 
 def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:
@@ -297,14 +297,26 @@ def test_plan_resolves_another_brains_version_against_a_stored_one_as_concurrent
     assert plan.apply == [REMOTE] and [c.loser for c in plan.copies] == [LOCAL]
 
 
-def test_plan_asks_the_hub_when_a_runaway_stamp_makes_the_order_unknown() -> None:
-    """A descendant stamped by a clock far ahead looks older than ours by recency, and ours
-    would look newer than an honest descendant by raw stamp: neither order is trusted, ours is
-    marked pending and the push's reply (superseded or not) decides."""
+@pytest.mark.parametrize("runaway_side", ["ours", "theirs"])
+def test_plan_takes_the_hubs_version_over_a_stored_one_when_a_stamp_is_runaway(
+    runaway_side: str,
+) -> None:
+    """A stamp beyond the skew bound orders nothing, and asking the hub would mean pushing it
+    (refused) or stamping ours again -- a new edit, which would beat the hub's under
+    prefer_recent and bring a replaced version back (found by the reliability model with clocks
+    a year ahead). The hub's version is applied, as a hub that lost nothing always holds a
+    descendant of a version it once held."""
     now = 1_700_000_010_000
-    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-b", parent="v1:" + "2" * 64)
-    plan = plan_incoming([runaway], {key(LOCAL): Local(LOCAL, pending=False)}, "x", now)
-    assert plan.requeue == [LOCAL] and not plan.apply and not plan.rewrite
+    far = now + 2 * MAX_CLOCK_SKEW_MS
+    ours = v(ms=far if runaway_side == "ours" else now, dev="dev-a", body={"content": "ours"})
+    theirs = v(
+        ms=now - 5_000 if runaway_side == "ours" else far,
+        dev="dev-b",
+        parent="v1:" + "2" * 64,
+        body={"content": "theirs"},
+    )
+    plan = plan_incoming([theirs], {key(ours): Local(ours, pending=False)}, "prefer_local", now)
+    assert plan.apply == [theirs] and not plan.requeue and not plan.rewrite and not plan.copies
 
 
 # A restored backup: LOCAL is pending again, but the hub took it long ago and moved on twice.

@@ -19,9 +19,13 @@ first rule that matches:
                                            decides, never the stamp order alone:
     . this device held remote before ours  -> the hub went back: ours is rewritten on top of
       (its local history: `held`)             remote and pushed (not a conflict)
-    . remote's stamp is the newer one       -> the hub moved on: apply remote
-    . otherwise (older stamp, or either     -> not an order anyone can trust: a descendant written
-      beyond the skew bound)                  by a clock more than 24 h behind carries a smaller
+    . remote's stamp is the newer one, or   -> the hub moved on (the only way it can, short of
+      either is beyond the skew bound         losing data): apply remote. A stamp beyond the
+                                              bound orders nothing, and asking would mean
+                                              pushing such a stamp (refused by every hub) or
+                                              stamping ours again (a new edit, which would win)
+    . remote's stamp is the older one       -> not an order anyone can trust: a descendant written
+                                              by a clock more than 24 h behind carries a smaller
                                               stamp than its ancestor. A memory is marked pending
                                               again and the push asks the hub, whose reply says
                                               `superseded` (apply remote) or not (the rules for
@@ -201,9 +205,7 @@ def _stored(plan: Plan, remote: Version, mine: Version, context: Context) -> Non
     if remote.vhash in context.held:
         plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
     elif (
-        not runaway(mine.hlc, context.now)
-        and not runaway(remote.hlc, context.now)
-        and remote.hlc > mine.hlc
+        remote.hlc > mine.hlc or runaway(mine.hlc, context.now) or runaway(remote.hlc, context.now)
     ):
         _take(plan, remote, mine, context.me)
     elif mine.kind == "memory":
