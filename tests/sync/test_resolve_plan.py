@@ -288,13 +288,15 @@ def test_plan_keeps_a_retired_conflict_copy_retired_whatever_the_stamps() -> Non
     assert plan.apply == [retired] and not plan.rewrite and not plan.requeue
 
 
-def test_plan_resolves_another_brains_version_against_a_stored_one_as_concurrent() -> None:
-    """Merging a split (`foreign`): the other brain's history is not this one's, so a stored
-    version meets it as a concurrent edit: the strategy decides and the loser is kept."""
-    plan = plan_incoming(
-        [REMOTE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_recent", foreign=True
-    )
-    assert plan.apply == [REMOTE] and [c.loser for c in plan.copies] == [LOCAL]
+def test_plan_applies_another_brains_version_over_a_stored_one_for_the_push_to_settle() -> None:
+    """Merging a split (`foreign`): the other brain's history is not this one's, so stamps say
+    nothing about it -- it may be an ancestor of ours (what a device that moved here pushed
+    before it edited) or a concurrent edit. It is applied and pushed: this brain's hub, which
+    holds a descendant of ours, answers `superseded` or a conflict the strategy decides."""
+    for remote in (BASE, REMOTE):
+        local = {key(LOCAL): Local(LOCAL, pending=False)}
+        plan = plan_incoming([remote], local, "prefer_recent", foreign=True)
+        assert plan.apply == [remote] and not plan.copies and not plan.rewrite
 
 
 @pytest.mark.parametrize("runaway_side", ["ours", "theirs"])

@@ -53,7 +53,9 @@ And whenever a remote tombstone replaces a live memory whose local version THIS 
 (pushed or not), that version is also kept as a conflict copy (strategy `remote_delete`), so a
 delete -- even one forged by a hub with the right parent -- can be undone with `nmem sync restore`.
 Versions from ANOTHER brain of the name (`foreign`: converge() merging a split) share no history
-with what is stored here, so a stored version meets them under the rules for pending ones.
+with what is stored here: over a stored version, one is applied and pushed to this device's hub
+brain, which holds a descendant of the stored one and answers as for any push (accepted,
+`superseded`: an ancestor, or a conflict the strategy decides, the loser kept).
 Stamps are never trusted to say that ours is the descendant: a clock more than 24 h behind
 never adopts the stamps it sees (clock.py), so its edits can carry smaller stamps than the
 versions they replace (docs/architecture.md#conflicts-and-strategies).
@@ -182,8 +184,11 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
     if local.pending and mine.parent == remote.vhash:
         plan.unchanged += 1
         return
-    if not local.pending and not context.foreign:
-        _stored(plan, remote, mine, context)
+    if not local.pending:
+        if context.foreign:
+            plan.apply.append(remote)  # pushed next: this brain's hub says what it is
+        else:
+            _stored(plan, remote, mine, context)
         return
     if remote.device_id == context.me and remote.parent == mine.parent:
         plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
