@@ -165,3 +165,29 @@ def test_a_restored_folder_with_a_runaway_change_reverts_no_newer_edit(
         with brain_at(device, 0) as brain:
             copies = [v.body for v in brain.changes.versions("conflict") if not v.deleted]
             assert copies == []
+
+
+def test_a_device_two_days_behind_takes_later_edits_of_a_version_it_stores(
+    devices: dict[str, Device],
+) -> None:
+    """Seen from a device two days behind, a stored version written by a right clock is stamped
+    beyond the skew bound. When the hub's version is two edits past it, asking the hub would mean
+    marking it pending -- and the push stamped it again as a stuck change: a new edit, which
+    under prefer_local wrote the old text back over the later ones (found by the reliability
+    model). The hub's version is taken, with no copy."""
+    a, b = devices["a"], devices["b"]
+    behind = -2 * 24 * 3_600_000
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b, behind, strategy="prefer_local")
+    for day in ("Wednesday", "Thursday"):
+        with brain_at(a, 0) as brain:
+            brain.edit(mid, content=f"The release train leaves on {day}")
+        sync_at(a)
+    assert sync_at(b, behind, strategy="prefer_local")["verified"] is True
+    sync_at(a)
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Thursday"
+        with brain_at(device, 0) as brain:
+            assert [v for v in brain.changes.versions("conflict") if not v.deleted] == []
