@@ -23,6 +23,14 @@ $(NPM_STAMP): sync-hub/package-lock.json
 	cd sync-hub && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
+# The MCP Inspector's CLI, which tests/mcp/test_mcp_inspector.py drives `nmem mcp` through: pinned
+# the same way, installed once per lock file, run offline.
+INSPECTOR_STAMP := tests/mcp/inspector/node_modules/.installed
+
+$(INSPECTOR_STAMP): tests/mcp/inspector/package-lock.json
+	cd tests/mcp/inspector && npm ci --no-audit --no-fund
+	touch $(INSPECTOR_STAMP)
+
 ## run: the local hub on an embedded SQLite file under $NMEM_HOME/hub, ready for devices
 run: $(STAMP)
 	$(BIN)/nmem serve
@@ -32,7 +40,7 @@ WORKERD_NOISE := WebSocket peer disconnected
 
 ## test: lint, type-check and every test (real SQLite, PostgreSQL, hub processes, MCP, Worker),
 ## spread over the cores, with the coverage of src/neuralmemory
-test: lint $(NPM_STAMP)
+test: lint $(NPM_STAMP) $(INSPECTOR_STAMP)
 	@echo "cd sync-hub && npm run typecheck && npm test"
 	@set -o pipefail; cd sync-hub && $(WRANGLER_ENV) npm run --silent typecheck \
 		&& $(WRANGLER_ENV) npm test 2>&1 | { grep -v "$(WORKERD_NOISE)" || true; }

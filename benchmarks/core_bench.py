@@ -44,7 +44,7 @@ def queries(count: int) -> list[str]:
 
 
 def run(size: int) -> str:
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     texts = realistic_text(size + TIMED_REMEMBERS)
     with tempfile.TemporaryDirectory() as home:

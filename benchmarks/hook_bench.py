@@ -38,7 +38,7 @@ TRANSCRIPT = Path(__file__).resolve().parents[1] / "tests/hooks/fixtures/transcr
 
 
 def fill(size: int) -> float:
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     rng = random.Random(3)
     started = time.perf_counter()

@@ -11,7 +11,10 @@ its change log (what sync moves); remember() itself is core_bench.py's subject.
 
 Each size runs twice in the same run: a plain brain, then an end-to-end encrypted one (every
 record sealed on the device, opened on the device: core/e2e.py; the new devices hold its key),
-and the E2E figures are given as a ratio of the plain ones.
+and the E2E figures are given as a ratio of the plain ones. The first syncs and the incremental
+one also give their CPU time, of this process and the hub's together (/proc): on a loaded
+machine wall times mostly measure the wait for a core, CPU times the work, so the E2E / plain
+ratio of the CPU is the one to trust there.
 
     .venv/bin/python benchmarks/sync_bench.py [--sizes 10000 100000] [--no-pull-above N]
 """
@@ -36,7 +39,7 @@ import httpx
 import machine
 from neuralmemory import config
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
 
@@ -44,6 +47,8 @@ TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "me
 PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
 NEW_DEVICES = 3  # each pulls the whole brain once: one run alone moves by +-30 ms on a shared VM
 MODES = ("plain", "e2e")
+HUB_PID: list[int] = []  # the running hub's, for its CPU time
+CPU: list[float] = []  # the CPU seconds of each timed() step, in order
 
 
 @contextmanager
@@ -83,6 +88,7 @@ def hub_process(workdir: Path) -> Iterator[str]:
         start_new_session=True,
         env={**os.environ, "NMEM_HOME": str(workdir / "hub-home")},
     )
+    HUB_PID[:] = [proc.pid]
     try:
         for _ in range(600):
             try:
@@ -132,11 +138,21 @@ def build(device: Path, size: int, e2e: bool) -> None:
             )
 
 
+def cpu_seconds() -> float:
+    """CPU time used so far by this process (all its threads) and the hub's process."""
+    stat = Path(f"/proc/{HUB_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    hub = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return time.process_time() + hub
+
+
 def timed(device: Path, action: str = "full") -> tuple[float, dict[str, Any]]:
     with home(device):
+        cpu = cpu_seconds()
         start = time.perf_counter()
         result = service.run_sync(action)
-        return time.perf_counter() - start, result
+        seconds = time.perf_counter() - start
+        CPU.append(cpu_seconds() - cpu)
+        return seconds, result
 
 
 def edit_ten(device: Path, round_: int) -> None:
@@ -168,7 +184,7 @@ def bench(size: int, pull: bool, mode: str) -> list[str]:
             if mode == "e2e":
                 share_key(a, new)
             seconds, first = timed(a)
-            rows.append(row(size, mode, "first full push", seconds, first["bytes_sent"]))
+            rows.append(row(size, mode, "first full push", seconds, first["bytes_sent"], CPU[-1]))
             if pull:
                 pulls = [timed(device) for device in new]
                 rows.append(
@@ -178,6 +194,7 @@ def bench(size: int, pull: bool, mode: str) -> list[str]:
                         f"first full pull, new device (median of {NEW_DEVICES})",
                         statistics.median(seconds for seconds, _ in pulls),
                         pulls[0][1]["bytes_sent"],
+                        statistics.median(CPU[-NEW_DEVICES:]),
                     )
                 )
             incremental, sent = [], []
@@ -193,6 +210,7 @@ def bench(size: int, pull: bool, mode: str) -> list[str]:
                     "incremental, 10 changed (median of 5)",
                     statistics.median(incremental),
                     int(statistics.median(sent)),
+                    statistics.median(CPU[-5:]),
                 )
             )
             noop = [timed(a)[0] for _ in range(20)]
@@ -249,17 +267,22 @@ def cli_process(device: Path, size: int, mode: str) -> list[str]:
     return [row(size, mode, "no-op, `nmem sync full` (median of 5)", statistics.median(times), 0)]
 
 
-#: (size, mode, step) -> seconds, for the E2E / plain ratios
+#: (size, mode, step) -> seconds and CPU seconds, for the E2E / plain ratios
 TIMES: dict[tuple[int, str, str], float] = {}
+CPUS: dict[tuple[int, str, str], float] = {}
 
 
-def row(size: int, mode: str, what: str, seconds: float, sent: int) -> str:
+def row(size: int, mode: str, what: str, seconds: float, sent: int, cpu: float = 0.0) -> str:
     TIMES[(size, mode, what)] = seconds
-    ratio = ""
+    CPUS[(size, mode, what)] = cpu
+    ratio = cpu_ratio = ""
     if mode == "e2e" and (size, "plain", what) in TIMES:
         ratio = f"{seconds / TIMES[(size, 'plain', what)]:.2f}x"
+        if cpu and CPUS[(size, "plain", what)]:
+            cpu_ratio = f"{cpu / CPUS[(size, 'plain', what)]:.2f}x"
     line = f"| {size:>7,} | {mode:<5} | {what:<44} | {seconds * 1000:>9.1f} ms | {sent:>12,} |"
-    return line + f" {ratio:>6} |"
+    cpu_ms = f"{cpu * 1000:.1f} ms" if cpu else ""
+    return line + f" {ratio:>6} | {cpu_ms:>10} | {cpu_ratio:>6} |"
 
 
 def main() -> None:
@@ -273,8 +296,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(machine.describe(), "(SQLite hub on loopback)")
-    print(f"| memories | mode  | {'step':<44} |        time |   bytes sent | e2e/plain |")
-    print(f"|---------:|:------|:{'-' * 44}-|------------:|-------------:|----------:|")
+    print(
+        f"| memories | mode  | {'step':<44} |        time |   bytes sent | e2e/plain |"
+        "        CPU | e2e/plain |"
+    )
+    print(
+        f"|---------:|:------|:{'-' * 44}-|------------:|-------------:|----------:|"
+        "-----------:|----------:|"
+    )
     for size in args.sizes:
         for mode in MODES:
             for line in bench(size, pull=size <= args.no_pull_above, mode=mode):

@@ -1,8 +1,9 @@
 """Import directions (docs/architecture.md#layers): layers depend downward only.
 
-cli, mcp, hooks -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and
-errors (it stores opaque records and never a memory), and the leaf modules perms and networks;
-never config, which reads the device's environment. Nothing imports cli or mcp.
+cli, mcp, hooks, ui -> core, sync -> store, protocol, clock, errors; the web UI calls the library,
+never the store. The hub sees only protocol and errors (it stores opaque records and never a
+memory), and the leaf modules perms and networks; never config, which reads the device's
+environment. Nothing imports cli or mcp.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "neuralmemory"
 # For each layer, the neuralmemory modules it must never import.
 FORBIDDEN: dict[str, set[str]] = {
     "protocol": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
+    "shapes": {"core", "store", "sync", "hub", "mcp", "cli", "config"},
     "clock": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol"},
     "errors": {"core", "store", "sync", "hub", "mcp", "cli", "config", "protocol", "clock"},
     "perms": {
@@ -51,6 +53,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "hub": {"core", "store", "sync", "mcp", "cli", "clock", "config"},
     "mcp": {"cli", "hub"},
     "hooks": {"cli", "mcp", "hub"},
+    "ui": {"cli", "mcp", "hub", "hooks", "store"},  # thin: the library's functions, no SQL
     "jsonfile": {"core", "store", "sync", "hub", "mcp", "cli", "hooks"},
 }
 
@@ -111,3 +114,33 @@ def test_no_module_binds_a_top_level_name_twice() -> None:
                 for name in (t.id for t in targets if isinstance(t, ast.Name)):
                     assert name not in seen, f"{path.relative_to(SRC)}: {name} is bound twice"
                     seen.add(name)
+
+
+# SQL runs in store/ (a device's brain files) and in hub/ (the hub's own storage) only; the
+# layers above call store/ functions named after what they read or write.
+SQL_CALLS = {"execute", "executemany", "executescript", "insert_many"}
+SQL_LAYERS = {"store", "hub"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if _layer(p) not in SQL_LAYERS],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_sql_runs_only_in_store(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    calls = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SQL_CALLS
+    }
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "sqlite3"
+    }
+    assert not calls | imported, f"{path.relative_to(SRC)} uses {sorted(calls | imported)}"

@@ -61,7 +61,7 @@ def test_a_test_using_the_library_leaves_the_started_home_alone(
 ) -> None:
     result = inner_session(
         pytester,
-        "from neuralmemory.core.brain import open_brain\n"
+        "from neuralmemory.core.brains import open_brain\n"
         "def test_writes():\n"
         "    with open_brain() as brain:\n"
         "        brain.remember('The deploy uses blue-green rollout')\n",

@@ -20,7 +20,8 @@ from neuralmemory.errors import (
 )
 
 if TYPE_CHECKING:
-    from neuralmemory.core.brain import Brain, open_brain
+    from neuralmemory.core.brain import Brain
+    from neuralmemory.core.brains import open_brain
 
 __version__ = "0.1.0"
 
@@ -51,7 +52,7 @@ def __getattr__(name: str) -> Any:
     # The memory core (SQLite, pydantic models, cryptography) loads on first use, so importing
     # the package for its version or errors stays cheap.
     if name in _LAZY:
-        from neuralmemory.core import brain
+        from neuralmemory.core import brain, brains
 
-        return getattr(brain, name)
+        return brain.Brain if name == "Brain" else brains.open_brain
     raise AttributeError(f"module 'neuralmemory' has no attribute {name!r}")

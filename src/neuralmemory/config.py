@@ -17,20 +17,21 @@ import platform
 import re
 import secrets
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import tomlkit
-from tomlkit.exceptions import ParseError
 
 from neuralmemory.errors import ConfigError
 from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
+
+if TYPE_CHECKING:
+    import tomlkit
 
 log = logging.getLogger(__name__)
 
@@ -179,18 +180,34 @@ def config_path(base: Path | None = None) -> Path:
     return (base or home()) / CONFIG_FILE
 
 
-def _read_document(path: Path) -> tomlkit.TOMLDocument:
+_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _read_values(path: Path) -> dict[str, Any]:
+    """config.toml's values. Read with the standard library's parser: tomlkit, which keeps the
+    user's comments when the file is written, costs every command (and every hook) twice as
+    much to import."""
     if not path.exists():
-        return tomlkit.document()
+        return {}
     try:
-        return tomlkit.parse(path.read_text(encoding="utf-8"))
-    except ParseError as exc:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        where = _POSITION.search(str(exc))
+        at = f" at line {where[1]}, column {where[2]}" if where else ""
         raise ConfigError(
-            f"{path} is not valid TOML at line {exc.line}, column {exc.col}",
-            hint="fix or remove the file; it was not changed",
+            f"{path} is not valid TOML{at}", hint="fix or remove the file; it was not changed"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def _read_document(path: Path) -> tomlkit.TOMLDocument:
+    """config.toml as tomlkit reads it, to change it with its comments kept; a file that is
+    not valid TOML is refused first (_read_values)."""
+    import tomlkit
+
+    _read_values(path)
+    return tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
 
 
 def load_config(base: Path | None = None) -> Config:
@@ -210,8 +227,7 @@ def load_config(base: Path | None = None) -> Config:
 
 
 def _parse_config(path: Path) -> Config:
-    doc = _read_document(path)
-    values: dict[str, Any] = doc.unwrap()
+    values = _read_values(path)
     cfg = Config()
     for key, expected in FIELDS:
         if key in values:
@@ -241,7 +257,7 @@ def load_section(name: str, base: Path | None = None) -> dict[str, Any]:
     """One table of config.toml, e.g. [hooks] ({} when absent): for a layer that checks its own
     settings. load_config and save_config leave the table as it is."""
     path = config_path(base)
-    value = _read_document(path).unwrap().get(name, {})
+    value = _read_values(path).get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(
             f"{path}: '{name}' must be a table ([{name}])",
@@ -261,7 +277,7 @@ def save_config(cfg: Config, base: Path | None = None) -> Path:
             doc.pop(key, None)
         else:
             doc[key] = value
-    atomic_write(path, tomlkit.dumps(doc).encode("utf-8"), mode=0o600)
+    atomic_write(path, doc.as_string().encode("utf-8"), mode=0o600)
     return path
 
 

@@ -27,6 +27,9 @@
 `retryable` is a property of the error: only transport failures, 5xx and 429 are worth a retry.
 Adapters (CLI, MCP, hub routes) map these to exit codes, tool errors or HTTP statuses; nothing
 below them formats errors for a user.
+
+Longer than ~400 lines on purpose: it is the catalogue of every message a user reads (MSG_*, with
+its HINT_*), grouped by the part that raises it, so wording is reviewed and changed in one place.
 """
 
 from __future__ import annotations
@@ -266,8 +269,136 @@ MSG_SYNC_DEADLINE = "The sync of brain {brain} took longer than {seconds:g} s an
 HINT_SYNC_DEADLINE = (
     "everything applied so far is kept; run `nmem sync full` again to go on from there"
 )
+# The local web UI (`nmem ui`, docs/ui.md): its command, and its guard's refusals (ui/guard.py).
+MSG_UI_BAD_PORT = "{value!r} is not a port: give a number from 0 to 65535 (0 takes any free one)"
+MSG_UI_PORT_IN_USE = "Port {port} on 127.0.0.1 is already in use by another program"
+HINT_UI_PORT_IN_USE = "pick another with --port, or --port 0 for any free one"
+MSG_UI_PORT_REFUSED = "Cannot listen on 127.0.0.1 port {port}: {reason}"
+HINT_UI_PORT_REFUSED = "ports below 1024 need root: pick one from 1024 up, or --port 0"
+MSG_UI_BAD_HOST = (
+    "Refused: this page answers only to http://127.0.0.1:{port} and http://localhost:{port}"
+    " (the request named {host!r}): a web page cannot reach it through another name"
+)
+MSG_UI_NO_SESSION = (
+    "Refused: open the address `nmem ui` printed, with its token; every `nmem ui` makes a new one"
+)
+MSG_UI_METHOD = "Method not allowed: this page takes GET, and POST from its own forms"
+MSG_UI_CROSS_SITE = "Refused: a change sent from another site ({origin})"
+MSG_UI_NOT_A_FORM = "Refused: a change is sent by a form of this page (a urlencoded POST body)"
+MSG_UI_NO_CSRF = (
+    "Refused: this change lacks the page's CSRF token (a form from another `nmem ui`?): reload"
+    " the page and try again"
+)
+MSG_UI_TOO_LARGE = "Refused: a form may send at most {limit:,} bytes"
+MSG_UI_SUPERSEDE_WITH = (
+    "give the text of a new memory, or the id of an existing one, that replaces this memory"
+)
 MSG_INTERNAL = "Unexpected error: {kind}: {detail}"
 HINT_INTERNAL = "a bug in nmem, not in your data: please report it with the command you ran"
+# The memory API's refusals (core/checks.py, core/brain.py, core/brains.py, core/keyring.py).
+MSG_CONTENT_EMPTY = "content must be non-empty text"
+MSG_CONTENT_TOO_LARGE = "content is {size:,} bytes; the limit is {limit:,}"
+MSG_CONTENT_NOT_TEXT = "content must be valid text (no lone surrogates)"
+MSG_CONTENT_ALL_PRIVATE = "content is all inside <private>...</private>, which is never stored"
+HINT_CONTENT_ALL_PRIVATE = "put what may be stored outside the tags"
+MSG_CONTENT_CREDENTIAL = "content holds {secret}; secrets are never stored"
+HINT_CONTENT_CREDENTIAL = "remove it (keep it in a password manager) and remember the rest"
+MSG_UNKNOWN_TYPE = "unknown type {type!r}"
+MSG_TAGS_NOT_LIST = "tags must be a list of strings"
+MSG_TAG_NOT_TEXT = "tags must be strings, not {kind}"
+MSG_TAG_LENGTH = "a tag must be 1 to {limit} characters"
+MSG_TOO_MANY_TAGS = "at most {limit} tags"
+MSG_PRIORITY_NOT_INT = "priority must be an integer from 0 to {limit}"
+MSG_PRIORITY_RANGE = "priority {priority} is out of range (0 to {limit})"
+MSG_QUERY_EMPTY = "the query must be non-empty text"
+MSG_QUERY_TOO_LONG = "the query is longer than {limit:,} characters"
+MSG_BAD_LIMIT = "limit must be an integer from 1 to {limit}"
+MSG_WINDOW_BACKWARDS = "--since must be earlier than --until"
+HINT_WINDOW_BACKWARDS = "swap them"
+MSG_BAD_EXPIRES = "expires_days must be an integer from 1 to {limit}"
+MSG_ENCRYPTED_NOT_BOOL = "encrypted must be true or false"
+MSG_NOTHING_TO_CHANGE = "nothing to change"
+HINT_NOTHING_TO_CHANGE = "give content, tags, priority, type or supersedes"
+MSG_SUPERSEDES_ITSELF = "a memory cannot supersede itself"
+HINT_SUPERSEDES_ITSELF = "give another memory's id"
+MSG_SUPERSEDED_ALREADY = "{new} is itself superseded by {newer}"
+HINT_SUPERSEDED_ALREADY = "supersede {old} with {newer} instead"
+MSG_MEMORY_ID_NOT_TEXT = "a memory id must be text"
+MSG_NO_MEMORY = "no memory with id {id}"
+MSG_E2E_ADOPTED = "brain {name} is end-to-end encrypted by another device: here too"
+MSG_RECALL_UNCOUNTED = (
+    "brain {name} is locked by another process: this recall answered, its uses were not counted"
+)
+MSG_BAD_BRAIN_NAME = "invalid brain name {name!r}"
+HINT_BAD_BRAIN_NAME = (
+    "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
+)
+HINT_CREATE_BRAIN = "nmem brain create {name}"
+HINT_LIST_BRAINS = "`nmem brain list` names them"
+MSG_BRAIN_EXISTS = "brain '{name}' already exists"
+MSG_BAD_BRAIN_ID = "invalid brain id {brain_id!r}"
+MSG_REKEY_NOT_EMPTY = "brain {name} holds records; only an empty brain can take another id"
+HINT_REKEY_NOT_EMPTY = "sync it into the remote brain instead"
+MSG_KEYED_ELSEWHERE = (
+    "brain {name} is already encrypted with a key this device does not hold"
+    " (fingerprint {fingerprint})"
+)
+MSG_SEALED_NO_KEY = "brain {name} holds encrypted memories but their key is not on this device"
+MSG_KEY_WRONG_FOR_BRAIN = (
+    "the key for brain {name} does not decrypt its encrypted memories (wrong key)"
+)
+HINT_KEY_WRONG_FOR_BRAIN = "import the right key: nmem keys receive CODE or nmem keys import"
+MSG_NO_BRAIN_KEY = "no key for brain {name} ({brain_id}) on this device"
+HINT_GET_KEY = (
+    "get it from a device that has it: `nmem keys share` there, then `nmem keys receive CODE`"
+    " here (or nmem keys export / nmem keys import)"
+)
+# Keys and key files (core/crypto.py).
+MSG_KEY_FILE_INVALID = "the key file is not a valid Fernet key"
+MSG_WRONG_KEY = "this brain's key cannot decrypt the memory (wrong key)"
+HINT_WRONG_KEY = "import the key the memory was written with: nmem keys import"
+MSG_KEY_FILE_UNREADABLE = "cannot read {path}: {reason}"
+MSG_KEY_FILE_EMPTY = "empty key file"
+MSG_KEY_FILE_DAMAGED = "{path} is not a valid key file (truncated or damaged)"
+HINT_KEY_FILE_DAMAGED = "it was not changed; import the brain's key again: nmem keys import"
+MSG_PHRASE_TOO_SHORT = "the passphrase must be at least {limit} characters"
+MSG_NO_KEY_TO_EXPORT = "no key for brain {brain_id} on this device"
+HINT_NO_KEY_TO_EXPORT = "a key is made by the first encrypted memory, or imported"
+MSG_NO_KEY_FILE = "no such key file: {path}"
+MSG_NOT_A_KEY_EXPORT = "{path} is not an nmem key export"
+MSG_WRONG_PHRASE = "wrong passphrase for this key file"
+HINT_WRONG_PHRASE = "nothing was changed"
+# The wire's canonical form and versions (protocol.py): the {detail} of MSG_INVALID_REQUEST.
+MSG_LONE_SURROGATES = "strings must not contain lone surrogates"
+MSG_UNSAFE_INTEGER = "integer outside +-(2**53 - 1)"
+MSG_TOO_DEEP = "nested deeper than {depth} levels"
+MSG_KEY_NOT_STRING = "object keys must be strings"
+MSG_FRACTION = "numbers must be integers (fractions have no portable text)"
+MSG_NOT_JSON_VALUE = "not a JSON value: {kind}"
+MSG_HLC_DEVICE = "hlc must end with the record's device_id"
+MSG_TOMBSTONE_BODY = "a deleted record (tombstone) must have an empty body"
+MSG_VHASH_MISMATCH = "vhash does not match the record's canonical form"
+MSG_PAIR_TARGET = "expected CODE@HOST:PORT"
+MSG_PAIR_PORT = "the port must be 1-65535"
+# A hub's operator (hub/backup.py, cli/serve.py).
+MSG_NO_HUB_DB_TO_BACK_UP = "no hub database at {path}"
+HINT_NO_HUB_DB_TO_BACK_UP = "pass --db with the hub's file"
+MSG_BACKUP_EXISTS = "{path} already exists; choose a new file name"
+MSG_BACKUP_FAILED = "cannot back up {path}: {reason}"
+MSG_NOT_A_HUB_DB = "{path} is not a hub database (no records table)"
+MSG_NOT_A_NETWORK = "not an IP address or network: {value!r}"
+MSG_BEARER_FILE_WITHOUT_METRICS = "--metrics-token-file goes with --metrics"
+MSG_METRICS_BEARER_SHORT = (
+    "the metrics token must be at least {limit} characters"
+    " (for example: openssl rand -hex 32 > metrics.token)"
+)
+MSG_NOT_A_SIZE = "not a size: {value!r} (for example 1GiB, 500MB or 1048576)"
+MSG_NO_AUTH_CONTRADICTS = "--no-auth contradicts --require-keys and --lan"
+MSG_TLS_PAIR = "--tls-cert and --tls-key go together"
+MSG_LAN_WITH_TLS = "--lan pairs devices over plain http; with TLS use --host instead"
+# Importing from the other product called Neural Memory (core/from_neural_memory.py).
+MSG_NOT_THEIR_BRAIN = "{path} is not a brain of the other Neural Memory ({reason})"
+HINT_NOT_THEIR_BRAIN = "give a file from its ~/.neuralmemory/brains/ folder"
 
 
 class NmemError(Exception):
@@ -311,6 +442,10 @@ class ConfigError(NmemError):
 
 class StoreError(NmemError):
     code = "store_error"
+
+
+class StoreLocked(StoreError):
+    """Another process held the brain's write lock past the busy timeout."""
 
 
 class CryptoError(NmemError):

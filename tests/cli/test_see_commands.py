@@ -100,7 +100,7 @@ def test_a_reader_that_stops_early_gets_no_error(home: Path) -> None:
 
 
 _REMEMBER_MANY = """
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 with open_brain() as brain:
     for n in range(30):
         brain.remember(f"note {n}: the nightly export of ledger {n} ran long")

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 
 
 @pytest.fixture

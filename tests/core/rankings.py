@@ -36,7 +36,9 @@ from typing import Any
 
 import pytest
 
-from neuralmemory.core.brain import MAX_LIMIT, Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
+from neuralmemory.core.checks import MAX_LIMIT
 from neuralmemory.core.models import Hit
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 
 from neuralmemory import config
-from neuralmemory.core.brain import (
-    MAX_CONTENT_BYTES,
-    Brain,
-    create_brain,
-    delete_brain,
-    list_brains,
-    open_brain,
-    use_brain,
-)
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import create_brain, delete_brain, list_brains, open_brain, use_brain
+from neuralmemory.core.checks import MAX_CONTENT_BYTES
 from neuralmemory.errors import InvalidInput, NotFound, StoreError
 from neuralmemory.protocol import Version
 
@@ -229,7 +223,7 @@ def test_recent_and_strongest_list_live_memories_and_write_nothing(brain: Brain)
     assert [m.id for m in brain.recent(10, types=["instruction"])] == [rule]
     assert [m.id for m in brain.strongest(10)] == [fact]
     assert brain.changes.count() == records  # read-only: nothing reinforced
-    later = brain._now() + 2 * 86_400_000
+    later = brain.now() + 2 * 86_400_000
     brain._now = lambda: later
     assert [m.id for m in brain.recent(10)] == [fact, rule]  # the expired one is left out
     with pytest.raises(InvalidInput, match="limit"):

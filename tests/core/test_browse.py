@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.browse import list_memories, show
 from neuralmemory.core.history import Change, changes
 from neuralmemory.core.timespan import parse_point, parse_window

@@ -10,7 +10,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.errors import CryptoError
 
 SECRET = "The vault combination is zanzibar-quokka-7741, keep it on the blue shelf."
@@ -184,7 +185,7 @@ def test_the_first_encrypted_memory_writes_a_key_record_a_hub_cannot_forge(brain
     brain.remember(SECRET, encrypted=True)
     key = crypto.load_key(brain.id)
     assert key is not None
-    [(created_at, fingerprint, body)] = brain.key_records()
+    [(created_at, fingerprint, body)] = brain.keys.records()
     assert fingerprint == crypto.fingerprint(key.raw) and crypto.record_key(key.raws, body)
     assert brain.changes.current("key", "k-" + fingerprint) is not None
     text = str(body).encode()
@@ -202,7 +203,7 @@ def test_no_second_key_is_made_for_a_brain_another_device_keyed(brain: Brain, ho
         brain.remember(SECRET, encrypted=True)
     assert "nmem keys receive" in str(caught.value.hint)
     assert not crypto.key_path(brain.id).exists() and brain.stats().memories == 0
-    assert brain.key_status()["missing_key"]
+    assert brain.keys.status()["missing_key"]
 
 
 def test_invalid_key_records_are_quarantined(brain: Brain) -> None:
@@ -212,4 +213,4 @@ def test_invalid_key_records_are_quarantined(brain: Brain) -> None:
     brain.write_record("key", "k-bad", body={"fingerprint": "nope"})
     reasons = [row[3] for row in brain.db.execute("SELECT * FROM quarantine")]
     assert len(reasons) == 2 and any("fingerprint" in r for r in reasons)
-    assert brain.key_records() == []
+    assert brain.keys.records() == []

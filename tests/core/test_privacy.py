@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.privacy import find_secret, strip_private
 from neuralmemory.errors import InvalidInput
 

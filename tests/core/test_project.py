@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.project import Project, detect_project, normalize_remote
 from neuralmemory.errors import InvalidInput
 from neuralmemory.protocol import Version

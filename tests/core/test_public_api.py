@@ -36,7 +36,8 @@ def test_every_name_in_all_resolves() -> None:
 
 
 def test_brain_and_open_brain_are_the_core_objects() -> None:
-    from neuralmemory.core.brain import Brain, open_brain
+    from neuralmemory.core.brain import Brain
+    from neuralmemory.core.brains import open_brain
 
     assert neuralmemory.Brain is Brain
     assert neuralmemory.open_brain is open_brain

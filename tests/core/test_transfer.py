@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core.brain import Brain, create_brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import create_brain, open_brain
 from neuralmemory.core.browse import list_memories
 from neuralmemory.core.export import export_lines, export_markdown
 from neuralmemory.core.from_mcp_memory import read_mcp_memory

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hook_process import FIXTURES, Ran, fixture, log_lines, run_hook, write_config
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 
 
 def _context(ran: Ran, event: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hook_process import FIXTURES, fixture, run_hook
 
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 
 
 def test_a_session_in_project_falcon(

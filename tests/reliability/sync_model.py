@@ -76,7 +76,8 @@ from sync_devices import LOCAL_URL, Device, PortalTransport, in_process_hub
 
 from neuralmemory import config
 from neuralmemory.config import STRATEGIES
-from neuralmemory.core.brain import Brain, brain_path, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import brain_path, open_brain
 from neuralmemory.errors import ProtocolError, StorageFull
 from neuralmemory.protocol import EMPTY_DIGEST, KINDS, DeviceInfo, Version
 from neuralmemory.store import memories as sql

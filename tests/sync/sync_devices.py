@@ -26,7 +26,8 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.settings import Settings

@@ -15,7 +15,8 @@ from sync_devices import Device
 
 from neuralmemory import config
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
-from neuralmemory.core.brain import Brain, brain_path, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import brain_path, open_brain
 from neuralmemory.errors import ProtocolError
 from neuralmemory.protocol import DeviceInfo
 from neuralmemory.store.db import connect

@@ -295,6 +295,40 @@ def test_two_devices_making_an_e2e_brain_offline_end_with_one_readable_brain(
     for dev in (a, b):
         with dev.brain() as brain:
             assert memories_sql.quarantined(brain.db) == []
-            assert len(brain.key_records()) == 2
+            assert len(brain.keys.records()) == 2
         assert contents(dev, "otter reeds") == {"The otter sleeps in the reeds"}
         assert contents(dev, "heron weir") == {"The heron nests by the weir"}
+
+
+def test_an_e2e_sync_opens_each_pulled_record_once_and_a_write_opens_none(
+    tmp_path: Path, hub_transport: httpx.BaseTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E2E's cost, counted rather than timed: one seal per version written, one open per
+    version pulled (none again to store, apply or materialize it), and none to write a version
+    on top of the current one (its parent and vhash are read as stored)."""
+    a, b = e2e_pair(tmp_path, hub_transport)
+    calls = {"open": 0, "seal": 0}
+    opener, sealer = e2e.Codec.open, e2e.Codec.seal
+
+    def counted_open(self: e2e.Codec, wire: Version) -> Version:
+        calls["open"] += wire.kind not in e2e.CLEAR_KINDS  # a key record is not sealed
+        return opener(self, wire)
+
+    def counted_seal(self: e2e.Codec, fields: dict[str, Any], **rest: Any) -> Version:
+        calls["seal"] += 1
+        return sealer(self, fields, **rest)
+
+    monkeypatch.setattr(e2e.Codec, "open", counted_open)
+    monkeypatch.setattr(e2e.Codec, "seal", counted_seal)
+    with a.brain() as brain:
+        ids = [
+            brain.remember(f"Counted note {n} about the heron weir").memory.id for n in range(40)
+        ]
+        assert calls == {"open": 0, "seal": 40}
+        brain.edit(ids[0], content="Counted note 0, edited")
+        assert calls == {"open": 1, "seal": 41}  # the edited version is read, and written on
+        calls["open"] = 0
+    report = a.sync()  # a push sends versions as stored, and nothing came to pull
+    assert (report["pushed"], report["pulled"], calls["open"]) == (40, 0, 0)
+    report = b.sync()
+    assert (report["pulled"], calls["open"]) == (40, 40)  # each pulled version opened once

@@ -22,7 +22,7 @@ import pytest
 from sync_devices import NMEM, Hub
 
 from neuralmemory import config
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.core.extract import content_digest
 from neuralmemory.errors import HubError, HubTooSlow, ProtocolError, SyncTimeout
 from neuralmemory.protocol import MAX_SAFE_INTEGER, PATH_INFO, DeviceInfo, version_hash

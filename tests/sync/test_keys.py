@@ -73,7 +73,7 @@ def race(hub: Hub, root: Path) -> tuple[Device, Device, bytes]:
     assert winner is not None
     for dev in (a, b):
         with dev.brain() as brain:
-            records = brain.key_records()
+            records = brain.keys.records()
             assert len(records) == 2  # both keys are known to both devices, neither key travelled
             assert records[0][1] == crypto.fingerprint(winner.raw)  # a's is older: it wins
     return a, b, winner.raw
@@ -84,7 +84,7 @@ def test_two_devices_racing_to_encrypt_end_with_one_readable_brain(
 ) -> None:
     a, b, winner = race(hub, tmp_path)
     with b.brain() as brain:
-        status = brain.key_status()
+        status = brain.keys.status()
         assert status["missing_key"] and status["keys_held"] == 1
     # Only the loser gets the winner's key: it encrypts its memories again under it, so a,
     # which never gets b's key, reads the whole brain.
@@ -96,7 +96,7 @@ def test_two_devices_racing_to_encrypt_end_with_one_readable_brain(
         with dev.brain() as brain:
             contents = {hit.memory.content for hit in brain.recall("code", reinforce=False)}
             assert {A_SECRET, B_SECRET} <= contents
-            assert not brain.key_status()["missing_key"]
+            assert not brain.keys.status()["missing_key"]
         winner_only = crypto.BrainKey(winner)
         assert all(map(winner_only.encrypted_by_primary, ciphertexts(dev)))
     # From now on both encrypt under the winner.
@@ -117,7 +117,7 @@ def test_exchanging_keys_both_ways_also_converges(hub: Hub, tmp_path: Path) -> N
         dev.sync()
     for dev in (a, b):
         with dev.brain() as brain:
-            assert len(crypto.load_keyring(brain.key_ids).raws) == 2  # type: ignore[union-attr]
+            assert len(crypto.load_keyring(brain.keys.ids).raws) == 2  # type: ignore[union-attr]
             contents = {hit.memory.content for hit in brain.recall("code", reinforce=False)}
             assert {A_SECRET, B_SECRET} <= contents
         assert all(map(crypto.BrainKey(winner).encrypted_by_primary, ciphertexts(dev)))
@@ -158,7 +158,7 @@ def test_a_device_that_sees_the_brain_keyed_makes_no_second_key(hub: Hub, tmp_pa
     a.sync()
     with a.brain() as brain:
         assert brain.get(memory).content == "Another secret"
-        assert len(brain.key_records()) == 1
+        assert len(brain.keys.records()) == 1
 
 
 def test_pairing_through_the_hub_and_what_the_hub_holds(
@@ -189,8 +189,10 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
 
     # A wrong code changes nothing, and says so; the right one works once.
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    before = held(b)
     with pytest.raises(NotFound, match="wrong, expired or already used"):
         receive(b, wrong)
+    assert held(b) == before  # a wrong code changes nothing on the device
     assert not (b.home / "keys" / f"{brain_id}.key").exists()
     env_b = {**os.environ, "NMEM_HOME": str(b.home)}
     got = subprocess.run(
@@ -220,16 +222,28 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
         keyshare.unseal(wrong, rows[0][1])  # the sealed text opens only with the code
 
 
+def held(dev: Device) -> dict[str, bytes]:
+    """Everything a device holds: each file of its home, by path."""
+    return {
+        str(p.relative_to(dev.home)): p.read_bytes() for p in dev.home.rglob("*") if p.is_file()
+    }
+
+
 def test_an_expired_share_is_refused_and_deleted(hub: Hub, tmp_path: Path) -> None:
     a, b = joined_pair(hub, tmp_path)
     with a.brain() as brain:
-        brain.remember(A_SECRET, encrypted=True)
+        memory = brain.remember(A_SECRET, encrypted=True).memory.id
     a.sync()
+    b.sync()
     code = share_code(a)
     with sqlite3.connect(hub.db) as db:  # ten minutes pass
         db.execute("UPDATE key_shares SET expires_at = expires_at - 600001")
+    before = held(b)
     with pytest.raises(NotFound, match="expired"):
         receive(b, code)
+    assert held(b) == before  # an expired code changes nothing on the device
+    with b.brain() as brain:
+        assert brain.get(memory).content is None  # still unreadable here: no key came
     with sqlite3.connect(hub.db) as db:
         assert db.execute("SELECT COUNT(*) FROM key_shares").fetchone() == (0,)
 
@@ -246,7 +260,7 @@ def test_two_records_of_one_key_converge_on_the_oldest_without_a_conflict(
     with a.brain() as brain:
         brain.remember(A_SECRET, encrypted=True)
         brain_id = brain.id
-        [(created_at, fingerprint, _)] = brain.key_records()
+        [(created_at, fingerprint, _)] = brain.keys.records()
     with a.use():
         key = crypto.load_key(brain_id)
     assert key is not None
@@ -254,7 +268,7 @@ def test_two_records_of_one_key_converge_on_the_oldest_without_a_conflict(
         crypto.install_key(brain_id, key)
     with b.brain() as brain:
         brain.settle_keys()  # as after `nmem keys receive`: records the key it now holds
-        [(mine, same, _)] = brain.key_records()
+        [(mine, same, _)] = brain.keys.records()
         assert same == fingerprint and mine > created_at
     a.sync()
     report = b.sync()
@@ -262,5 +276,5 @@ def test_two_records_of_one_key_converge_on_the_oldest_without_a_conflict(
     a.sync()
     for dev in (a, b):
         with dev.brain() as brain:
-            assert [(c, f) for c, f, _ in brain.key_records()] == [(created_at, fingerprint)]
+            assert [(c, f) for c, f, _ in brain.keys.records()] == [(created_at, fingerprint)]
             assert list(brain.changes.versions("conflict")) == []

@@ -22,7 +22,7 @@ from hub_targets import HubOptions, python_postgres, python_sqlite
 from sync_devices import NMEM, Device
 
 from neuralmemory import config
-from neuralmemory.core.brain import open_brain
+from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service, state
 from neuralmemory.sync.engine import SyncEngine
 from neuralmemory.sync.state import SyncState

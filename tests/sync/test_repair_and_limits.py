@@ -12,7 +12,7 @@ import pytest
 from sync_devices import LOCAL_URL, Device, in_process_hub
 
 from neuralmemory.core import crypto
-from neuralmemory.core.brain import import_key, open_brain
+from neuralmemory.core.brains import import_key, open_brain
 from neuralmemory.errors import CryptoError
 from neuralmemory.protocol import DEFAULT_LIMITS
 from neuralmemory.sync import service
@@ -204,14 +204,14 @@ def test_a_merged_brain_reads_the_joined_brains_encrypted_memories_once_its_key_
     merged = b.sync()
     assert merged["joined"] == a_id and b_id != a_id
     with b.brain() as brain:
-        assert brain.id == b_id and brain.key_ids == [a_id, b_id]
+        assert brain.id == b_id and brain.keys.ids == [a_id, b_id]
         with pytest.raises(CryptoError, match="wrong key"):  # a's key is not here yet
             brain.get(a_secret)
         assert brain.get(b_secret).content == "Locker code on b: onyx-2290"
 
     with a.use():
         with open_brain() as brain:
-            assert brain.key_id == a_id
+            assert brain.keys.encrypting_id == a_id
         crypto.export_key(a_id, "pass-phrase-1", tmp_path / "a.nmemkey")
     with b.use():
         imported = import_key(tmp_path / "a.nmemkey", "pass-phrase-1")
@@ -228,7 +228,7 @@ def test_a_merged_brain_reads_the_joined_brains_encrypted_memories_once_its_key_
         assert brain.get(a_secret).content == "Vault code on a: lapis-7781"
         assert brain.get(b_secret).content == "Locker code on b: onyx-2290"  # its own key too
         assert a_secret in [hit.memory.id for hit in brain.recall("vault code", reinforce=False)]
-        assert brain.key_id == a_id  # what b writes encrypted from now on, a can read
+        assert brain.keys.encrypting_id == a_id  # what b writes encrypted from now on, a can read
         later = brain.remember("Safe code on b: jade-1138", encrypted=True).memory.id
     b.sync()
     a.sync()

@@ -17,7 +17,7 @@ def brain() -> None:
 @handled
 def list_(as_json: bool) -> None:
     """List brains; the current one is marked."""
-    from neuralmemory.core.brain import current_brain_name, list_brains
+    from neuralmemory.core.brains import current_brain_name, list_brains
 
     found = list_brains()
     if as_json:
@@ -38,7 +38,7 @@ def list_(as_json: bool) -> None:
 @handled
 def create(name: str, e2e: bool, as_json: bool) -> None:
     """Create a brain called NAME."""
-    from neuralmemory.core.brain import create_brain, open_brain
+    from neuralmemory.core.brains import create_brain, open_brain
 
     with create_brain(name):
         pass
@@ -87,7 +87,7 @@ def encrypt(name: str | None, as_json: bool) -> None:
 @handled
 def use(name: str, as_json: bool) -> None:
     """Make NAME the current brain."""
-    from neuralmemory.core.brain import use_brain
+    from neuralmemory.core.brains import use_brain
 
     use_brain(name)
     if as_json:
@@ -103,7 +103,7 @@ def use(name: str, as_json: bool) -> None:
 @handled
 def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete brain NAME from this device (its key file is kept)."""
-    from neuralmemory.core.brain import brain_path, delete_brain
+    from neuralmemory.core.brains import brain_path, delete_brain
 
     brain_path(name)  # validates the name before asking
     if not yes:

@@ -29,10 +29,10 @@ def keys() -> None:
 def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bool) -> None:
     """Write the brain's keyring to a file sealed with a passphrase (scrypt)."""
     from neuralmemory.core import crypto
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     with open_brain(brain) as opened:
-        brain_id, name = opened.key_id, opened.name  # a merged brain: the key it shares
+        brain_id, name = opened.keys.encrypting_id, opened.name  # a merged brain: the key it shares
     path = crypto.export_key(brain_id, passphrase, output or Path(f"{name}-{brain_id}.nmemkey"))
     if as_json:
         emit_json({"brain": name, "brain_id": brain_id, "path": str(path)})
@@ -47,7 +47,7 @@ def export_(output: Path | None, passphrase: str, brain: str | None, as_json: bo
 @handled
 def import_(path: Path, passphrase: str, as_json: bool) -> None:
     """Add a brain key from an exported file to the keyring; a wrong passphrase changes nothing."""
-    from neuralmemory.core.brain import import_key
+    from neuralmemory.core.brains import import_key
 
     _installed(import_key(path, passphrase), as_json)
 

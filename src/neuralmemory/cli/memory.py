@@ -29,7 +29,7 @@ def _project(value: str | None) -> str | None:
 
 
 def _open(name: str | None) -> Brain:
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     return open_brain(name)
 
@@ -50,11 +50,12 @@ supersedes_option = click.option(
     metavar="OLD_ID",
     help="This memory replaces OLD_ID: kept in history, marked superseded, out of recall.",
 )
+# list filters on when a memory was remembered; recall on the day its text names, if any.
 since_option = click.option(
-    "--since", help="Only memories remembered since then: 7d, 12h, 30m, 2w or a date (UTC)."
+    "--since", help="Only memories of then or later: 7d, 12h, 30m, 2w or a date (UTC)."
 )
 until_option = click.option(
-    "--until", help="Only memories remembered before then (a date: to its end), as --since."
+    "--until", help="Only memories of before then (a date: to its end), as --since."
 )
 
 

@@ -10,6 +10,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from neuralmemory.errors import (
+    MSG_BEARER_FILE_WITHOUT_METRICS,
+    MSG_LAN_WITH_TLS,
+    MSG_METRICS_BEARER_SHORT,
+    MSG_NO_AUTH_CONTRADICTS,
+    MSG_NOT_A_NETWORK,
+    MSG_NOT_A_SIZE,
+    MSG_TLS_PAIR,
+)
 from neuralmemory.hub.settings import ServerLimits
 from neuralmemory.protocol import DEFAULT_LIMITS, REGISTRATION_MODES, Limits, Registration
 
@@ -29,7 +38,7 @@ def _networks(values: tuple[str, ...]) -> list[str]:
         try:
             shown.append(str(ipaddress.ip_network(value, strict=False)))
         except ValueError:
-            raise click.BadParameter(f"not an IP address or network: {value!r}") from None
+            raise click.BadParameter(MSG_NOT_A_NETWORK.format(value=value)) from None
     return shown
 
 
@@ -38,13 +47,10 @@ def _metrics_token(metrics: bool, token_file: Path | None) -> str | None:
     if token_file is None:
         return None
     if not metrics:
-        raise click.UsageError("--metrics-token-file goes with --metrics")
+        raise click.UsageError(MSG_BEARER_FILE_WITHOUT_METRICS)
     token = token_file.read_text(encoding="utf-8").strip()
     if len(token) < MIN_TOKEN_CHARS:
-        raise click.UsageError(
-            f"the metrics token must be at least {MIN_TOKEN_CHARS} characters"
-            " (for example: openssl rand -hex 32 > metrics.token)"
-        )
+        raise click.UsageError(MSG_METRICS_BEARER_SHORT.format(limit=MIN_TOKEN_CHARS))
     return token
 
 
@@ -57,9 +63,7 @@ def _size(value: str | None) -> int | None:
     try:
         return int(TypeAdapter(ByteSize).validate_python(value))
     except ValidationError:
-        raise click.BadParameter(
-            f"not a size: {value!r} (for example 1GiB, 500MB or 1048576)"
-        ) from None
+        raise click.BadParameter(MSG_NOT_A_SIZE.format(value=value)) from None
 
 
 def _limits(
@@ -257,11 +261,11 @@ def serve(
     from neuralmemory.hub.settings import Settings, auth_mode, registration_mode
 
     if (require_keys or lan) and no_auth:
-        raise click.UsageError("--no-auth contradicts --require-keys and --lan")
+        raise click.UsageError(MSG_NO_AUTH_CONTRADICTS)
     if (tls_cert is None) != (tls_key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+        raise click.UsageError(MSG_TLS_PAIR)
     if lan and tls_cert:
-        raise click.UsageError("--lan pairs devices over plain http; with TLS use --host instead")
+        raise click.UsageError(MSG_LAN_WITH_TLS)
     server.configure_logging(log_level)
     host = host or (_lan_host() if lan else "127.0.0.1")
     auth = auth_mode(host, require_keys=require_keys or lan, no_auth=no_auth)

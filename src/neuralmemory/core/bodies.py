@@ -48,7 +48,7 @@ Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
 
 class _Body(BaseModel):
     # Fields a later version may add are kept (extra="allow"): bodies are validated, not rewritten.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class MemoryBody(_Body):

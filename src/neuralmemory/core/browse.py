@@ -12,7 +12,8 @@ from typing import Any
 
 from neuralmemory.clock import stamp_ms
 from neuralmemory.core import bodies
-from neuralmemory.core.brain import Brain, _check_limit, _check_tags, _check_type, check_window
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.checks import check_limit, check_tags, check_type, check_window
 from neuralmemory.core.history import Change, changes
 from neuralmemory.core.models import Memory
 from neuralmemory.core.project import check_project
@@ -92,13 +93,13 @@ def list_memories(
     """Memories newest first (by when they were remembered). `before`: a memory id, the page
     starts after it (what `next_before` gives). `everything`: superseded and expired ones too."""
     ask = sql.Listing(
-        limit=_check_limit(limit) + 1,  # one more says whether a next page exists
-        tags=_check_tags(tags),
-        type=None if type is None else _check_type(type),
+        limit=check_limit(limit) + 1,  # one more says whether a next page exists
+        tags=check_tags(tags),
+        type=None if type is None else check_type(type),
         project=None if project is None else check_project(project),
         since=check_window(since, until)[0],
         until=until,
-        now=None if everything else brain._now(),
+        now=None if everything else brain.now(),
     )
     with brain.db.reading():
         if before is not None:
@@ -107,7 +108,7 @@ def list_memories(
                 raise NotFound(f"no memory with id {before}", hint="give an id `nmem list` shows")
             ask = replace(ask, before=(after.created_at, after.rid))
         rows = sql.list_memories(brain.db, ask)
-        memories = [brain._memory(row) for row in rows[:limit]]
+        memories = [brain.memory(row) for row in rows[:limit]]
     more = len(rows) > limit
     return Page(memories, memories[-1].id if more else None)
 
@@ -123,7 +124,7 @@ def show(brain: Brain, memory_id: str) -> Detail:
         replaced = stored.superseded_by(brain.db, memory_id)
         neurons = sql.concepts_of(brain.db, [row.rid])
         links = [(other, count) for _, _, other, count in sql.links_of(brain.db, [memory_id])]
-        memory = brain._memory(row)
+        memory = brain.memory(row)
     sealed = sum(1 for _, neuron, _ in neurons if neuron.kind == SEALED)
     concepts = sorted(neuron.key for _, neuron, _ in neurons if neuron.kind != SEALED)
     concepts += ["(encrypted)"] * bool(sealed)
@@ -153,7 +154,7 @@ def _plain(brain: Brain, body: dict[str, Any]) -> str | None:
     content = body.get("content")
     if isinstance(content, str):
         return content
-    key = brain._maybe_key()
+    key = brain.keys.current()
     try:
         return key.decrypt(str(body.get("ciphertext"))) if key else None
     except CryptoError:

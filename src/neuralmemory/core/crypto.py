@@ -14,6 +14,9 @@ What is protected where (also in the README):
 * Its local search index holds HMAC-SHA256 tokens of its words, keyed by a subkey of the brain
   key: the terms never reach the disk in clear, yet the same device can still find the memory.
 * An exported key file is the key encrypted with a key derived from a passphrase by scrypt.
+
+`cryptography` is imported by the functions that use a key, not by this module: every brain
+imports it, and a hook or a read of a brain without encrypted memories never needs it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,26 @@ import json
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from neuralmemory import config, perms
-from neuralmemory.errors import CryptoError, InvalidInput, NotFound
+from neuralmemory.errors import (
+    HINT_KEY_FILE_DAMAGED,
+    HINT_NO_KEY_TO_EXPORT,
+    HINT_WRONG_KEY,
+    HINT_WRONG_PHRASE,
+    MSG_KEY_FILE_DAMAGED,
+    MSG_KEY_FILE_EMPTY,
+    MSG_KEY_FILE_INVALID,
+    MSG_KEY_FILE_UNREADABLE,
+    MSG_NO_KEY_FILE,
+    MSG_NO_KEY_TO_EXPORT,
+    MSG_NOT_A_KEY_EXPORT,
+    MSG_PHRASE_TOO_SHORT,
+    MSG_WRONG_KEY,
+    MSG_WRONG_PHRASE,
+    CryptoError,
+    InvalidInput,
+    NotFound,
+)
 from neuralmemory.protocol import canonical_json
 
 EXPORT_FORMAT = "nmem-key/1"
@@ -102,12 +120,14 @@ class BrainKey:
     """
 
     def __init__(self, raw: bytes, *others: bytes) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
         self.raws = list(dict.fromkeys((raw, *others)))  # in order, each once
         try:
             self._fernet = MultiFernet([Fernet(key) for key in self.raws])
             self._primary = Fernet(raw)
         except ValueError:
-            raise CryptoError("the key file is not a valid Fernet key") from None
+            raise CryptoError(MSG_KEY_FILE_INVALID) from None
         self.raw = raw
         self._seal_key = hmac.new(raw, b"nmem index v1", hashlib.sha256).digest()
 
@@ -116,6 +136,8 @@ class BrainKey:
 
     def encrypted_by_primary(self, token: str) -> bool:
         """Whether `raw` itself made this token (a ring's other keys made the rest)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             self._primary.decrypt(token.encode("ascii"))
         except InvalidToken:
@@ -123,13 +145,12 @@ class BrainKey:
         return True
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return unpadded(self._fernet.decrypt(token.encode("ascii"))).decode("utf-8")
         except (InvalidToken, UnicodeError, ValueError):
-            raise CryptoError(
-                "this brain's key cannot decrypt the memory (wrong key)",
-                hint="import the key the memory was written with: nmem keys import",
-            ) from None
+            raise CryptoError(MSG_WRONG_KEY, hint=HINT_WRONG_KEY) from None
 
     def can_decrypt(self, token: str) -> bool:
         try:
@@ -149,8 +170,12 @@ class BrainKey:
         return "h" + hmac.new(self._seal_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
+def keys_dir() -> Path:
+    return config.home() / "keys"
+
+
 def key_path(brain_id: str) -> Path:
-    return config.home() / "keys" / f"{brain_id}.key"
+    return keys_dir() / f"{brain_id}.key"
 
 
 def load_key(brain_id: str) -> BrainKey | None:
@@ -164,15 +189,14 @@ def load_key(brain_id: str) -> BrainKey | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CryptoError(f"cannot read {path}: {exc}") from None
+        raise CryptoError(MSG_KEY_FILE_UNREADABLE.format(path=path, reason=exc)) from None
     try:
         if not raws:
-            raise CryptoError("empty key file")
+            raise CryptoError(MSG_KEY_FILE_EMPTY)
         return BrainKey(*raws)
     except CryptoError:
         raise CryptoError(
-            f"{path} is not a valid key file (truncated or damaged)",
-            hint="it was not changed; import the brain's key again: nmem keys import",
+            MSG_KEY_FILE_DAMAGED.format(path=path), hint=HINT_KEY_FILE_DAMAGED
         ) from None
 
 
@@ -185,6 +209,8 @@ def load_keyring(brain_ids: list[str]) -> BrainKey | None:
 
 def ensure_key(brain_id: str) -> BrainKey:
     """The brain's key, made on first use with mode 0600."""
+    from cryptography.fernet import Fernet
+
     existing = load_key(brain_id)
     if existing is not None:
         return existing
@@ -210,6 +236,8 @@ def put_first(brain_id: str, raw: bytes) -> bool:
 
 
 def _kdf(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     derived = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(
         passphrase.encode("utf-8")
     )
@@ -218,14 +246,13 @@ def _kdf(passphrase: str, salt: bytes) -> bytes:
 
 def export_key(brain_id: str, passphrase: str, destination: Path) -> Path:
     """Write the brain's key, sealed with the passphrase, to `destination` (mode 0600)."""
+    from cryptography.fernet import Fernet
+
     if len(passphrase) < MIN_PASSPHRASE:
-        raise InvalidInput(f"the passphrase must be at least {MIN_PASSPHRASE} characters")
+        raise InvalidInput(MSG_PHRASE_TOO_SHORT.format(limit=MIN_PASSPHRASE))
     key = load_key(brain_id)
     if key is None:
-        raise NotFound(
-            f"no key for brain {brain_id} on this device",
-            hint="a key is made by the first encrypted memory, or imported",
-        )
+        raise NotFound(MSG_NO_KEY_TO_EXPORT.format(brain_id=brain_id), hint=HINT_NO_KEY_TO_EXPORT)
     salt = os.urandom(16)
     document = {
         "format": EXPORT_FORMAT,
@@ -241,6 +268,8 @@ def export_key(brain_id: str, passphrase: str, destination: Path) -> Path:
 
 def read_export(source: Path, passphrase: str) -> tuple[str, BrainKey]:
     """(brain id, key) from an exported key file; CryptoError for a wrong passphrase."""
+    from cryptography.fernet import Fernet, InvalidToken
+
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
         if document.get("format") != EXPORT_FORMAT:
@@ -249,15 +278,13 @@ def read_export(source: Path, passphrase: str) -> tuple[str, BrainKey]:
         salt = base64.b64decode(document["salt"])
         sealed = str(document["sealed_key"]).encode("ascii")
     except FileNotFoundError:
-        raise NotFound(f"no such key file: {source}") from None
+        raise NotFound(MSG_NO_KEY_FILE.format(path=source)) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise CryptoError(f"{source} is not an nmem key export") from None
+        raise CryptoError(MSG_NOT_A_KEY_EXPORT.format(path=source)) from None
     try:
         raw = Fernet(_kdf(passphrase, salt)).decrypt(sealed)
     except InvalidToken:
-        raise CryptoError(
-            "wrong passphrase for this key file", hint="nothing was changed"
-        ) from None
+        raise CryptoError(MSG_WRONG_PHRASE, hint=HINT_WRONG_PHRASE) from None
     return brain_id, BrainKey(*raw.split())
 
 

@@ -27,21 +27,20 @@ import binascii
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from neuralmemory import protocol
 from neuralmemory.core import crypto
 from neuralmemory.errors import CryptoError
 from neuralmemory.protocol import (
     STRENGTH_SCALE,
-    Version,
     canonical_json,
-    version_view,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from neuralmemory.protocol import Version
 
 ENVELOPE = "sealed"
 REJECTED = "_rejected"
@@ -71,13 +70,23 @@ def rejected(body: dict[str, Any]) -> str | None:
 
 
 def _subkey(raw: bytes) -> AESGCM:
+    # cryptography is loaded by the first sealed record, not by every brain (core/crypto.py)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nmem e2e v1").derive(raw)
     return AESGCM(derived)
 
 
+#: canonical_json's encoder: for a dict of plain strings and None (what _aad gets: fields of a
+#: Version, validated or built here) it writes the same bytes without canonical_json's scan
+_AAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _aad(kind: str, id: str, hlc: str, device_id: str, parent: str | None) -> bytes:
     fields = {"kind": kind, "id": id, "hlc": hlc, "device_id": device_id, "parent": parent}
-    return canonical_json(fields)
+    return _AAD_ENCODER.encode(fields).encode("utf-8")
 
 
 class Codec:
@@ -115,8 +124,8 @@ class Codec:
         )
         sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
         envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
-        wire = Version.trusted(**{**fields, "strength": 0}, body=envelope)
-        return version_view(wire, body=body, deleted=deleted, strength=strength)
+        wire = protocol.Version.trusted(**{**fields, "strength": 0}, body=envelope)
+        return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
     def open(self, wire: Version) -> Version:
         """The view of a stored or pulled version; a rejected view when it does not open."""
@@ -131,6 +140,8 @@ class Codec:
             data = base64.b64decode(wire.body[ENVELOPE], validate=True)
         except (binascii.Error, ValueError):
             return _rejected(wire, MSG_NOT_OPENED)
+        from cryptography.exceptions import InvalidTag
+
         aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
         for aes in ring:
             try:
@@ -143,9 +154,9 @@ class Codec:
 
 def _view(wire: Version, plain: bytes) -> Version:
     try:
-        payload = json.loads(crypto.unpadded(plain))
+        payload = json.loads(crypto.unpadded(plain).decode("utf-8"))
         body, deleted, strength = payload["b"], payload["d"], payload["s"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
         return _rejected(wire, MSG_NOT_OPENED)
     valid = (
         isinstance(body, dict)
@@ -156,8 +167,8 @@ def _view(wire: Version, plain: bytes) -> Version:
     )
     if not valid:
         return _rejected(wire, MSG_NOT_OPENED)
-    return version_view(wire, body=body, deleted=deleted, strength=strength)
+    return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
 
 def _rejected(wire: Version, why: str) -> Version:
-    return version_view(wire, body={REJECTED: why}, deleted=False, strength=0)
+    return protocol.version_view(wire, body={REJECTED: why}, deleted=False, strength=0)

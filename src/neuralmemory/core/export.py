@@ -78,9 +78,9 @@ def _line(
     body = version.body
     line: dict[str, Any] = {"id": version.id, "type": body["type"]}
     if "ciphertext" in body and decrypt:
-        key = brain._maybe_key()
+        key = brain.keys.current()
         if key is None and not missing_key_ok:
-            brain._brain_key(create=False)  # raises CryptoError naming the way out
+            brain.keys.require(create=False)  # raises CryptoError naming the way out
         line["content"] = key.decrypt(body["ciphertext"]) if key else None
     elif "ciphertext" in body:
         line["ciphertext"] = body["ciphertext"]

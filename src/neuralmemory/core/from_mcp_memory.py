@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.core.brain import MAX_TAG_CHARS, _check_content, _check_tags
+from neuralmemory.core.checks import MAX_TAG_CHARS, check_content, check_tags
 from neuralmemory.core.extract import content_digest, extract
 from neuralmemory.core.importer import BadLine, Incoming, Read, _lines
 from neuralmemory.errors import InvalidInput, NmemError
@@ -69,8 +69,8 @@ def _text(item: dict[str, Any], key: str) -> str:
 
 
 def _memory(number: int, text: str, names: list[str], now_ms: int) -> Incoming:
-    content = _check_content(text)
-    tags = _check_tags([name[:MAX_TAG_CHARS] for name in names])
+    content = check_content(text)
+    tags = check_tags([name[:MAX_TAG_CHARS] for name in names])
     body = {
         "encrypted": False,
         "type": "fact",

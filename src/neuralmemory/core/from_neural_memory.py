@@ -17,30 +17,21 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.core.brain import MAX_PRIORITY, MAX_TAG_CHARS, MAX_TAGS, _check_content
+from neuralmemory.core.checks import MAX_PRIORITY, MAX_TAG_CHARS, MAX_TAGS, check_content
 from neuralmemory.core.crypto import BrainKey
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest
 from neuralmemory.core.importer import BadLine, Incoming, Read
 from neuralmemory.core.project import MAX_PROJECT_CHARS
-from neuralmemory.errors import CryptoError, InvalidInput, NmemError, NotFound
+from neuralmemory.errors import CryptoError, NmemError, NotFound
+from neuralmemory.store.neural_memory import memory_rows
 
 SOURCE = "neural-memory"
 DEFAULT_PATH = Path("~/.neuralmemory/brains/default.db")
-_QUERY = """
-SELECT t.fiber_id, t.brain_id, t.memory_type, t.priority, t.tags, t.expires_at, t.created_at,
-       n.content, f.time_start, p.name
-FROM typed_memories t
-JOIN fibers f ON f.brain_id = t.brain_id AND f.id = t.fiber_id
-JOIN neurons n ON n.brain_id = f.brain_id AND n.id = f.anchor_neuron_id
-LEFT JOIN projects p ON p.brain_id = t.brain_id AND p.id = t.project_id
-ORDER BY t.created_at, t.fiber_id
-"""
 _FERNET_PREFIX = "gAAAAA"  # version byte 0x80, base64url: every Fernet token starts so
 
 
@@ -53,7 +44,7 @@ def read_neural_memory(path: Path, now_ms: int) -> Read:
             hint="give its file, e.g. ~/.neuralmemory/brains/default.db",
         )
     with tempfile.TemporaryDirectory(prefix="nmem-import-") as folder:
-        rows = _rows(_copy(path, Path(folder)), path)
+        rows = memory_rows(_copy(path, Path(folder)), path)
     read = Read(read=len(rows))
     keys: dict[str, BrainKey | None] = {}
     skipped_sealed = expired = 0
@@ -91,20 +82,6 @@ def _copy(path: Path, folder: Path) -> Path:
     return copy
 
 
-def _rows(copy: Path, original: Path) -> list[tuple[Any, ...]]:
-    try:
-        db = sqlite3.connect(copy)
-        try:
-            return db.execute(_QUERY).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise InvalidInput(
-            f"{original} is not a brain of the other Neural Memory ({exc})",
-            hint="give a file from its ~/.neuralmemory/brains/ folder",
-        ) from None
-
-
 def _keys_dir(path: Path) -> Path:
     return path.parent.parent / "keys"
 
@@ -126,7 +103,7 @@ def _incoming(
         if key is None:
             return None
         text = key.decrypt(text)
-    content = _check_content(text)
+    content = check_content(text)
     created_ms = _ms(created) or now_ms
     event_ms = _ms(event)
     body: dict[str, Any] = {

@@ -20,13 +20,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from neuralmemory.core import reinforce
-from neuralmemory.core.brain import (
-    MAX_PRIORITY,
-    Brain,
-    _check_content,
-    _check_tags,
-    _check_type,
-)
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.checks import MAX_PRIORITY, check_content, check_tags, check_type
 from neuralmemory.core.export import FORMAT, VERSION
 from neuralmemory.core.project import check_project
 from neuralmemory.errors import InvalidInput, NmemError, NotFound
@@ -124,7 +119,7 @@ def _key_problems(brain: Brain, memories: Sequence[Incoming]) -> list[BadLine]:
     key check samples the newest ciphertexts): refused before anything is written. Without a
     key here it is kept as it is, as a pulled record would be."""
     sealed = [m for m in memories if m.ciphertext is not None]
-    key = brain._maybe_key() if sealed else None
+    key = brain.keys.current() if sealed else None
     if key is None:
         return []
     return [
@@ -136,8 +131,8 @@ def _key_problems(brain: Brain, memories: Sequence[Incoming]) -> list[BadLine]:
 
 def _write(brain: Brain, memories: Sequence[Incoming], progress: Progress | None) -> int:
     """Write the memories the brain does not hold yet, in one transaction; returns how many."""
-    key = brain._brain_key(create=True) if any(m.encrypt for m in memories) else None
-    now = brain._now()
+    key = brain.keys.require(create=True) if any(m.encrypt for m in memories) else None
+    now = brain.now()
     written = 0
     seen: set[str] = set()
     with brain.db.transaction():
@@ -271,8 +266,8 @@ def _incoming(number: int, text: str) -> Incoming:
         raise InvalidInput("ciphertext needs encrypted: true")
     body: dict[str, Any] = {
         "encrypted": line.encrypted,
-        "type": _check_type(line.type),
-        "tags": _check_tags(line.tags),
+        "type": check_type(line.type),
+        "tags": check_tags(line.tags),
         "priority": line.priority,
         "created_at": _time("created_at", line.created_at),
         "expires_at": _time("expires_at", line.expires_at),
@@ -286,7 +281,7 @@ def _incoming(number: int, text: str) -> Incoming:
         device: {"count": c.count, "last": _time(f"activation.{device}.last", c.last)}
         for device, c in sorted(line.activation.items())
     }
-    content = None if line.content is None else _check_content(line.content)
+    content = None if line.content is None else check_content(line.content)
     return Incoming(
         number,
         line.id,

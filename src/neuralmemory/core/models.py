@@ -121,7 +121,7 @@ class DeletedBrain:
 
 
 class KeyStatus(TypedDict):
-    """A brain's keys as `nmem sync status` shows them (Brain.key_status)."""
+    """A brain's keys as `nmem sync status` shows them (Keyring.status)."""
 
     keyed: bool  # a key record, or a key on this device
     fingerprint: str | None  # the brain's key: the oldest key record's, else the key here

@@ -13,7 +13,6 @@ import hashlib
 import math
 from typing import Any
 
-from neuralmemory.core import bodies
 from neuralmemory.protocol import STRENGTH_SCALE
 
 Counters = dict[str, dict[str, int]]
@@ -51,6 +50,8 @@ def totals(counters: Counters) -> tuple[int, int]:
 
 def counters_of(body: dict[str, Any]) -> Counters:
     """A body's counters; none for a body that fails its schema (a quarantined one)."""
+    from neuralmemory.core import bodies  # pydantic: loaded by the first body read
+
     return bodies.counters(body)
 
 

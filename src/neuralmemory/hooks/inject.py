@@ -10,7 +10,8 @@ relevant: no block.
 
 from __future__ import annotations
 
-from neuralmemory.core.brain import MAX_QUERY_CHARS, Brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.checks import MAX_QUERY_CHARS
 from neuralmemory.core.privacy import strip_private
 from neuralmemory.core.project import Project
 from neuralmemory.hooks.block import Block

@@ -123,7 +123,7 @@ def _project(payload: dict[str, Any]) -> Project | None:
 
 def _brain() -> Brain:
     """The current brain; a missing one is NotFound (a hook never creates a brain)."""
-    from neuralmemory.core.brain import open_brain
+    from neuralmemory.core.brains import open_brain
 
     return open_brain(create=False)
 

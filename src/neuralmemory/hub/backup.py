@@ -15,7 +15,15 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuralmemory.errors import InvalidInput, StoreError
+from neuralmemory.errors import (
+    HINT_NO_HUB_DB_TO_BACK_UP,
+    MSG_BACKUP_EXISTS,
+    MSG_BACKUP_FAILED,
+    MSG_NO_HUB_DB_TO_BACK_UP,
+    MSG_NOT_A_HUB_DB,
+    InvalidInput,
+    StoreError,
+)
 
 PAGES_PER_STEP = 1024  # 4 MiB at a time: writers get the database back between steps
 
@@ -32,9 +40,11 @@ class Backup:
 def backup_sqlite(source: Path, destination: Path) -> Backup:
     """Copy the hub database at `source` to `destination` (which must not exist yet)."""
     if not source.is_file():
-        raise StoreError(f"no hub database at {source}", hint="pass --db with the hub's file")
+        raise StoreError(
+            MSG_NO_HUB_DB_TO_BACK_UP.format(path=source), hint=HINT_NO_HUB_DB_TO_BACK_UP
+        )
     if destination.exists():
-        raise InvalidInput(f"{destination} already exists; choose a new file name")
+        raise InvalidInput(MSG_BACKUP_EXISTS.format(path=destination))
     partial = destination.with_name(destination.name + ".partial")
     try:
         with contextlib.closing(sqlite3.connect(source)) as live:
@@ -45,7 +55,7 @@ def backup_sqlite(source: Path, destination: Path) -> Backup:
                 copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
         os.replace(partial, destination)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot back up {source}: {exc}") from None
+        raise StoreError(MSG_BACKUP_FAILED.format(path=source, reason=exc)) from None
     finally:
         partial.unlink(missing_ok=True)
     return Backup(destination, destination.stat().st_size, *counts)
@@ -56,7 +66,7 @@ def _require_hub(conn: sqlite3.Connection, source: Path) -> None:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'"
     ).fetchone()
     if found is None:
-        raise StoreError(f"{source} is not a hub database (no records table)")
+        raise StoreError(MSG_NOT_A_HUB_DB.format(path=source))
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int, int]:

@@ -9,8 +9,9 @@ Resources (read-only, JSON):
   nmem://memories/recent  the project's 20 newest memories (and those of no project)
   nmem://stats            the brain's counts, as nmem_stats returns them
 
-Like the tools, they work on the current brain and the project of the folder the client started
-the server in. A library error is a resource error with the CLI's message.
+Like the tools, they work on the current brain (kept open: mcp/session.py) and the project of
+the folder the client started the server in. A library error is a resource error with the CLI's
+message.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from neuralmemory import config
-from neuralmemory.core.brain import Brain, open_brain
+from neuralmemory.core.brain import Brain
 from neuralmemory.core.project import detect_project, resolve_project
 from neuralmemory.errors import NmemError
 from neuralmemory.hooks.capture import SAVE_REQUEST
@@ -33,6 +34,7 @@ from neuralmemory.hooks.context import session_block
 from neuralmemory.hooks.options import load_options
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import MemoryOut
+from neuralmemory.mcp.session import LIVE
 
 RECENT = 20
 NOTHING_YET = (
@@ -83,7 +85,7 @@ def stats() -> str:
 @contextmanager
 def _brain() -> Iterator[Brain]:
     try:
-        with open_brain() as brain:
+        with LIVE.use() as brain:
             yield brain
     except NmemError as exc:
         raise ResourceError(as_calls(str(exc))) from exc

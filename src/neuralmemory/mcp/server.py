@@ -5,36 +5,42 @@ function, and returns its result as compact JSON text plus the same data as stru
 A library error becomes an MCP tool error (an isError result) carrying the CLI's message, and the
 server keeps serving. Every tool error (the SDK's argument errors too, which quote the rejected
 value) and log line has its API keys masked (config.redact_keys). stdout is the transport: logs
-go to stderr, and `_guard_stdout` keeps a stray print from anywhere off the wire. The API key
-never leaves the sync service unmasked.
+go to stderr, and mcp/stdio.py claims the wire before anything else loads, answers `initialize`
+while the SDK is imported, and keeps a stray print from anywhere off it. The API key never leaves
+the sync service unmasked.
 
-The tools always work on the current brain (config.toml `brain`, `nmem brain use`). After a write,
+The tools always work on the current brain (config.toml `brain`, `nmem brain use`), kept open
+across calls and opened again whenever another process changed it (core/live.py). After a write,
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
 server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
-hub. main() drains and stops AUTO_SYNC when the client hangs up.
+hub. serve() drains and stops AUTO_SYNC when the client hangs up (mcp/session.py).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import io
 import json
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, cast
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from neuralmemory import __version__
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, RedactKeys, redact_keys
-from neuralmemory.core.brain import (
+from neuralmemory.core.brains import current_brain_name
+from neuralmemory.core.browse import list_memories
+from neuralmemory.core.browse import show as show_memory
+from neuralmemory.core.checks import (
     DEFAULT_PRIORITY,
     MAX_CONTENT_BYTES,
     MAX_EXPIRES_DAYS,
@@ -43,21 +49,17 @@ from neuralmemory.core.brain import (
     MAX_QUERY_CHARS,
     MAX_TAG_CHARS,
     MAX_TAGS,
-    current_brain_name,
-    open_brain,
 )
-from neuralmemory.core.browse import list_memories
-from neuralmemory.core.browse import show as show_memory
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
 from neuralmemory.core.timespan import parse_window
 from neuralmemory.errors import InternalError, InvalidInput, NmemError
-from neuralmemory.mcp import offers
+from neuralmemory.mcp import offers, stdio
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
+from neuralmemory.mcp.session import AUTO_SYNC, LIVE
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import keyshare, service
-from neuralmemory.sync.auto import AutoSync
 
 if TYPE_CHECKING:
     MemoryType = str
@@ -99,22 +101,11 @@ TypeField = Annotated[
 ]
 TagFilter = Annotated[Tags | None, Field(description="Only memories carrying all of these tags.")]
 TypeFilter = Annotated[MemoryType | None, Field(description="Only memories of this type.")]
-Since = Annotated[When, Field(description="Only memories remembered since then.")]
-Until = Annotated[When, Field(description="Only memories remembered before then.")]
-
-# This server's debounced auto-sync after writes: started by the first write, stopped by main().
-AUTO_SYNC: AutoSync = service.auto_scheduler()
+# list filters on when a memory was remembered; recall on the day its text names, if any.
+Since = Annotated[When, Field(description="Only memories of then or later.")]
+Until = Annotated[When, Field(description="Only memories of before then.")]
 
 log = logging.getLogger(__name__)
-
-INSTRUCTIONS = """\
-Neural Memory is the user's long-term memory, kept on their machine and synced to their other
-devices through a hub they host. Call nmem_recall at the start of a task and whenever earlier
-decisions, preferences or fixes may matter. Call nmem_remember when something is decided, learned
-or fixed that a later session should know. Keep one idea per memory. Correct stale memories with
-nmem_edit, delete wrong ones with nmem_forget. Never store secrets (API keys, passwords, private
-keys: remember refuses them); text inside <private>...</private> is never stored."""
-
 
 # ---------------------------------------------------------------------------- memory tools
 
@@ -160,7 +151,7 @@ def nmem_remember(
     """
     if encrypted:
         keyshare.before_encrypting()  # another device may have keyed the brain already
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         done = brain.remember(
             content,
             type=type,
@@ -207,7 +198,7 @@ def nmem_recall(
     strengthens the memories it returns.
     """
     start, end = parse_window(since, until, wall_ms())
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         hits = brain.recall(
             query,
             limit=limit,
@@ -236,7 +227,7 @@ def nmem_edit(
     Use it when nmem_recall shows a memory that is out of date or imprecise. Only the fields given
     change. The edit syncs to the user's other devices. Returns the memory as it now is.
     """
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         memory = brain.edit(
             memory_id,
             content=content,
@@ -256,7 +247,7 @@ def nmem_forget(memory_id: MemoryId) -> ForgetOut:
     deletion reaches the user's other devices and never comes back. To fix a memory, prefer
     nmem_edit.
     """
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         brain.forget(memory_id)
     service.after_write(brain.name, AUTO_SYNC)
     return ForgetOut(id=memory_id, forgotten=True)
@@ -285,7 +276,7 @@ def nmem_list(
     meaning use nmem_recall.
     """
     start, end = parse_window(since, until, wall_ms())
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         page = list_memories(
             brain,
             limit=limit,
@@ -308,7 +299,7 @@ def nmem_show(memory_id: MemoryId) -> dict[str, Any]:
     what, when), open sync-conflict copies of it, what it superseded or what superseded it, and
     the concepts and memories it is linked to.
     """
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         return show_memory(brain, memory_id).to_json()
 
 
@@ -319,7 +310,7 @@ def nmem_stats() -> dict[str, Any]:
     sync records and changes pending a push, database size and path. Use it when the user asks how
     much is remembered, or to check that memory works.
     """
-    with open_brain() as brain:
+    with LIVE.use() as brain:
         return brain.stats().to_json()
 
 
@@ -537,6 +528,14 @@ class NmemServer(MCPServer):
             # the same class and cause: the SDK logs argument errors by field names only
             raise type(exc)(message) from exc.__cause__
 
+    async def run_on(self, lines: stdio.Lines, out: stdio.Wire) -> None:
+        """Serve the messages of `lines`, answering on `out` (mcp/stdio.py)."""
+        stdin = anyio.wrap_file(cast(IO[str], lines))
+        stdout = anyio.wrap_file(cast(IO[str], out))
+        async with stdio_server(stdin, stdout) as (read_stream, write_stream):
+            lowlevel = self._lowlevel_server
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
 
 def _plain(name: str, exc: ToolError) -> str:
     """An argument error as one line, `field: what is wrong` per field; others as they are."""
@@ -550,9 +549,9 @@ def _plain(name: str, exc: ToolError) -> str:
     return f"Error executing tool {name}: {'; '.join(problems)}"
 
 
-def build_server() -> MCPServer:
-    server: MCPServer = NmemServer(
-        "nmem", title="Neural Memory", version=__version__, instructions=INSTRUCTIONS
+def build_server() -> NmemServer:
+    server = NmemServer(
+        stdio.NAME, title=stdio.TITLE, version=__version__, instructions=stdio.INSTRUCTIONS
     )
     for tool, hints in TOOLS:
         server.add_tool(_adapted(tool), description=_description(tool), annotations=hints)
@@ -560,23 +559,13 @@ def build_server() -> MCPServer:
     return server
 
 
-def _guard_stdout() -> None:
-    """Make sys.stdout unbuffered, so no stray write can reach the wire late.
-
-    While serving, the SDK points fd 1 at stderr and writes the protocol to a private duplicate, so
-    a print() from any library lands on stderr -- unless it waits in sys.stdout's buffer until the
-    interpreter exits, after fd 1 is the wire again. Unbuffered (what `python -u` does), nothing
-    waits.
-    """
-    sys.stdout.flush()
-    sys.stdout = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True
-    )
-
-
 def main(log_level: str = "warning") -> None:
     """Serve over stdio until the client closes stdin."""
-    _guard_stdout()
+    serve(stdio.start(), log_level)
+
+
+def serve(wire: tuple[stdio.Lines, stdio.Wire], log_level: str = "warning") -> None:
+    """Serve on a wire stdio.start() claimed (`nmem mcp` claims it before importing this)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactKeys())
     logging.basicConfig(
@@ -584,10 +573,12 @@ def main(log_level: str = "warning") -> None:
         level=log_level.upper(),
         format="%(asctime)s nmem-mcp %(levelname)s %(name)s: %(message)s",
     )
+    lines, out = wire
     try:
-        build_server().run("stdio")
+        anyio.run(build_server().run_on, lines, out)
     finally:
         # A write just before the client hung up still reaches the hub, if the client lets us
         # finish; what has not started by then is dropped (the next sync carries it).
         AUTO_SYNC.wait(timeout=10.0)
         AUTO_SYNC.cancel()
+        LIVE.close()

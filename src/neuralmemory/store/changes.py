@@ -26,17 +26,21 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from neuralmemory import protocol
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
-    Version,
     bucket_of,
     item_hash,
 )
+from neuralmemory.store import meta
 from neuralmemory.store.db import Database
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 HLC_KEY = "hlc"
 ROOT_KEY = "merkle_root"
@@ -146,8 +150,8 @@ class ChangeLog:
         if self.sealer is not None and kind != "key":
             return self.sealer.seal(fields, deleted=deleted, body={} if deleted else body or {})
         if trusted:
-            return Version.trusted(**fields, body=body or {})
-        return Version.create(**fields, deleted=deleted, body=body)
+            return protocol.Version.trusted(**fields, body=body or {})
+        return protocol.Version.create(**fields, deleted=deleted, body=body)
 
     # ------------------------------------------------------------------ writes (in a transaction)
 
@@ -161,7 +165,7 @@ class ChangeLog:
         strength: int = 0,
     ) -> Version:
         """A new local version of (kind, id), coalesced with an unpushed one (module docstring)."""
-        current = self.current(kind, id)
+        current = self.current(kind, id, opened=False)  # its parent and vhash are all it needs
         if current is None:
             parent = None
         elif current.pending:
@@ -327,25 +331,23 @@ class ChangeLog:
         self._set_meta(HLC_KEY, str(self._clock.last))
 
     def _meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return meta.get(self.db, key)
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        meta.put(self.db, key, value)
 
     # ------------------------------------------------------------------ reads
 
-    def current(self, kind: str, id: str) -> Current | None:
+    def current(self, kind: str, id: str, *, opened: bool = True) -> Current | None:
+        """The record's current version; `opened=False`: as stored, not opened (an E2E brain's
+        sealed version, whose vhash and parent are the view's)."""
         row = self.db.execute(
             "SELECT version, pending FROM records WHERE kind = ? AND id = ?", (kind, id)
         ).fetchone()
         if row is None:
             return None
-        return Current(self._view(_load(row[0])), bool(row[1]))
+        version = _load(row[0])
+        return Current(self._view(version) if opened else version, bool(row[1]))
 
     def currents(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Current]:
         """`current` of those of `keys` that exist here, in a query or two for any number."""
@@ -442,4 +444,4 @@ def _load(text: str | bytes) -> Version:
     # Rows are written only by `_put` from validated Versions, so reading skips re-validation
     # (re-hashing every version would double the cost of each write). `digest` still exposes
     # any row edited by hand, since its items are computed from the stored vhash.
-    return Version.model_construct(**json.loads(text))
+    return protocol.Version.model_construct(**json.loads(text))

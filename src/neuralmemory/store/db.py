@@ -14,7 +14,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.errors import StoreError
+from neuralmemory.errors import StoreError, StoreLocked
 from neuralmemory.perms import private_sqlite
 
 BUSY_TIMEOUT_MS = 5000
@@ -117,6 +117,11 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from exc
 
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: it changes when another connection (another process's
+        too) commits to the file, never for this connection's own commits."""
+        return int(self.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()
@@ -190,7 +195,7 @@ def refuse_foreign(path: Path) -> None:
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return StoreError(f"{path} is locked by another process", hint="try again in a moment")
+        return StoreLocked(f"{path} is locked by another process", hint="try again in a moment")
     if "not a database" in text or "malformed" in text or "encrypted" in text:
         return StoreError(
             f"{path} is not a readable brain database (corrupt or not SQLite)",

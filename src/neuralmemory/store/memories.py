@@ -1,7 +1,7 @@
 """The SQL for materialized memories and their derived graph (neurons, synapses, relations, FTS5).
 
 Materialized tables (memories, activations, links) mirror the current record versions kept by
-store/changes.py. The graph tables and the FTS index are derived: core/brain.py rebuilds them
+store/changes.py. The graph tables and the FTS index are derived: core/materialize.py rebuilds them
 from the memories alone, and none of them ever syncs. Functions here take a Database and run
 inside the caller's transaction; they know nothing of versions, extraction or encryption.
 """
@@ -436,6 +436,19 @@ def holding(db: Database, neuron_ids: list[int], rids: list[int]) -> list[tuple[
         [*neuron_ids, *rids],
     )
     return [(int(rid), int(nid), float(weight)) for rid, nid, weight in rows]
+
+
+def holding_kind(db: Database, kind: str, rids: list[int]) -> set[int]:
+    """The given memories that hold a neuron of `kind` (a time reference, for one)."""
+    if not rids:
+        return set()
+    marks = ",".join("?" * len(rids))
+    rows = db.execute(
+        "SELECT DISTINCT s.memory_rid FROM synapses s JOIN neurons n ON n.id = s.neuron_id"
+        f" WHERE s.memory_rid IN ({marks}) AND n.kind = ?",
+        [*rids, kind],
+    )
+    return {int(rid) for (rid,) in rows}
 
 
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:

@@ -44,6 +44,18 @@ def applied(db: Database) -> list[int]:
     return [row[0] for row in db.execute("SELECT number FROM _migrations ORDER BY number")]
 
 
+def up_to_date(db: Database) -> bool:
+    """Whether the schema is exactly the shipped one, read without writing anything: false for
+    a new file, an older schema, and one a newer nmem wrote (migrate says so)."""
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if found is None:
+        return False
+    done = {row[0] for row in db.execute("SELECT number FROM _migrations")}
+    return done == {m.number for m in migrations()}
+
+
 def migrate(db: Database) -> list[str]:
     """Bring the schema up to date; returns the names of the migrations it applied."""
     done = set(applied(db))

@@ -19,7 +19,7 @@ import httpx
 
 from neuralmemory import config
 from neuralmemory.core import crypto, keyshare
-from neuralmemory.core.brain import install_key, open_brain
+from neuralmemory.core.brains import install_key, open_brain
 from neuralmemory.errors import NmemError, NotFound, NotFoundOnHub
 from neuralmemory.sync import service
 from neuralmemory.sync.results import SyncFailed, SyncResult
@@ -39,8 +39,8 @@ def share(
     if not cfg.sync_enabled:
         raise service.not_ready(cfg)
     with open_brain(brain or cfg.brain) as local:
-        key_id, name = local.key_id, local.name
-        key = crypto.load_keyring(local.key_ids)
+        key_id, name = local.keys.encrypting_id, local.name
+        key = crypto.load_keyring(local.keys.ids)
     if key is None:
         raise NotFound(
             f"no key for brain {name} on this device",
@@ -81,7 +81,7 @@ def before_encrypting(
     if not cfg.sync_enabled:
         return False
     with open_brain(brain or cfg.brain) as local:
-        if local.key_status()["keyed"]:
+        if local.keys.status()["keyed"]:
             return False
     try:
         service.run_sync("pull", brain=brain, transport=transport, probe=True)

@@ -15,15 +15,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from neuralmemory import protocol
 from neuralmemory.clock import recency, wall_ms
 from neuralmemory.config import STRATEGIES as STRATEGY_NAMES
 from neuralmemory.core import reinforce
-from neuralmemory.protocol import Version
+
+if TYPE_CHECKING:
+    from neuralmemory.protocol import Version
 
 Side = Literal["local", "remote"]
-Strategy = Callable[[Version, Version, int], Side]
+Strategy = Callable[["Version", "Version", int], Side]
 
 COUNTER_KINDS = frozenset({"activation", "link"})
 CONFLICT_KIND = "conflict"
@@ -146,11 +149,11 @@ def conflict_body(loser: Version, winner_vhash: str, strategy: str) -> dict[str,
     """A conflict copy holds the losing version whole, so it can be listed and restored. An
     end-to-end encrypted brain's loser is a view (core/e2e.py): it is kept as its plaintext
     twin, hashed anew, since the copy is itself sealed when it is written."""
-    fields = loser.model_dump(mode="json", include=set(Version.model_fields) - {"vhash"})
-    twin = Version.create(**fields)
+    fields = loser.model_dump(mode="json", include=set(protocol.Version.model_fields) - {"vhash"})
+    twin = protocol.Version.create(**fields)
     return {
         "record": {"kind": loser.kind, "id": loser.id},
-        "loser": twin.model_dump(mode="json", include=set(Version.model_fields)),
+        "loser": twin.model_dump(mode="json", include=set(protocol.Version.model_fields)),
         "winner": winner_vhash,
         "strategy": strategy,
     }
@@ -158,4 +161,4 @@ def conflict_body(loser: Version, winner_vhash: str, strategy: str) -> dict[str,
 
 def loser_of(copy: Version) -> Version:
     """The losing version kept in a conflict copy's body."""
-    return Version.model_validate(copy.body["loser"])
+    return protocol.Version.model_validate(copy.body["loser"])

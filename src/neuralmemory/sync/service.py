@@ -32,7 +32,8 @@ from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
 from neuralmemory.config import STRATEGIES, Config
 from neuralmemory.core import bodies
-from neuralmemory.core.brain import Brain, list_brains, open_brain
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import list_brains, open_brain
 from neuralmemory.errors import (
     AccessDenied,
     CodeRefused,
@@ -425,7 +426,7 @@ def status(brain: str | None = None, *, transport: httpx.BaseTransport | None = 
             pending=local.changes.pending_count(),
             conflicts=len(_live_conflicts(local)),
             quarantined=quarantined(local),
-            keys=local.key_status(),
+            keys=local.keys.status(),
             cursor=sync_state.cursor,
             last_sync=sync_state.get(state.LAST_RESULT),
             last_error=sync_state.get(state.LAST_ERROR),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from neuralmemory.store import sync_state
 from neuralmemory.store.db import Database
 
 HUB = "hub"
@@ -35,18 +36,12 @@ class SyncState:
         self.db = db
 
     def get(self, key: str) -> Any:
-        row = self.db.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        text = sync_state.get(self.db, key)
+        return None if text is None else json.loads(text)
 
     def set(self, key: str, value: Any) -> None:
-        if value is None:
-            self.db.execute("DELETE FROM sync_state WHERE key = ?", (key,))
-            return
-        self.db.execute(
-            "INSERT INTO sync_state (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value, sort_keys=True)),
-        )
+        text = None if value is None else json.dumps(value, sort_keys=True)
+        sync_state.put(self.db, key, text)
 
     @property
     def cursor(self) -> int:

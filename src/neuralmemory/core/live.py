@@ -1,0 +1,83 @@
+"""The current brain kept open by a long-lived process (the MCP server), never stale.
+
+Opening a brain costs more than a recall in it (the connection, its pragmas, the migration
+check), so a process that serves many calls keeps one open. Other processes change it meanwhile
+-- the CLI, the hooks, another device's changes pulled by a sync -- and a Brain holds a little
+state of its own besides SQLite's (whether it is end-to-end encrypted, its keyring). So each call
+first looks, for a few microseconds, at what would make the open brain stale, and opens it again
+when any of it changed:
+  - a commit by any other connection to the file: SQLite's `PRAGMA data_version` (commits made
+    through this connection do not change it, and need nothing);
+  - the file itself (its device and inode): deleted, replaced, moved back from a backup;
+  - config.toml (`nmem brain use` changes the current brain) and the keys folder (a key
+    imported or received), by their modification times.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from neuralmemory import config
+from neuralmemory.core import crypto
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import brain_path, current_brain_name, open_brain
+
+Stamp = tuple[int, ...]
+
+
+def _file_stamp(path: os.PathLike[str] | str) -> Stamp:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (0,)
+    return (found.st_dev, found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+class LiveBrain:
+    """`with live.use() as brain:` the current brain, open since an earlier call unless it went
+    stale (module docstring). Calls are served one at a time; close() when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._brain: Brain | None = None
+        self._settings: Stamp = ()  # config.toml and the keys folder when the brain was opened
+        self._file: Stamp = ()  # the brain file's device and inode
+        self._version = -1  # data_version after the last call
+
+    @contextmanager
+    def use(self) -> Iterator[Brain]:
+        with self._lock:
+            brain = self._current()
+            try:
+                yield brain
+            finally:
+                self._version = brain.db.data_version()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _current(self) -> Brain:
+        settings = _file_stamp(config.config_path()) + _file_stamp(crypto.keys_dir())
+        brain = self._brain
+        if (
+            brain is not None
+            and settings == self._settings
+            and _file_stamp(brain.path)[:2] == self._file
+            and brain.db.data_version() == self._version
+        ):
+            return brain
+        self._drop()
+        name = current_brain_name()
+        brain = open_brain(name)
+        self._brain, self._settings = brain, settings
+        self._file = _file_stamp(brain_path(name))[:2]
+        return brain
+
+    def _drop(self) -> None:
+        if self._brain is not None:
+            self._brain.close()
+            self._brain = None

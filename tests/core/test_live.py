@@ -1,0 +1,81 @@
+"""core/live.py: the current brain kept open across calls, and opened again when another
+connection or process changed it, so a long-lived process never works on stale state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neuralmemory import config
+from neuralmemory.core.brain import Brain
+from neuralmemory.core.brains import create_brain, open_brain
+from neuralmemory.core.live import LiveBrain
+
+
+@pytest.fixture
+def live(home: Path) -> Iterator[LiveBrain]:
+    held = LiveBrain()
+    yield held
+    held.close()
+
+
+def _opened(live: LiveBrain) -> Brain:
+    with live.use() as brain:
+        return brain
+
+
+def test_the_brain_stays_open_across_calls_and_its_own_writes(live: LiveBrain) -> None:
+    with live.use() as brain:
+        first = brain
+        brain.remember("Alice Moreno leads Project Falcon.")
+    with live.use() as brain:
+        assert brain is first
+        brain.recall("Alice")  # a recall writes its reinforcement through the same connection
+    assert _opened(live) is first
+
+
+def test_a_write_by_another_connection_is_seen(live: LiveBrain) -> None:
+    first = _opened(live)
+    with open_brain() as other:  # as the CLI or a hook would, in another process
+        done = other.remember("Project Falcon streams its events through Kafka.")
+    with live.use() as brain:
+        assert brain is not first
+        assert [hit.memory.id for hit in brain.recall("Kafka", reinforce=False)] == [done.memory.id]
+    with open_brain() as other:
+        other.forget(done.memory.id)
+    with live.use() as brain:
+        assert brain.recall("Kafka", reinforce=False) == []
+
+
+def test_turning_end_to_end_on_elsewhere_is_seen(live: LiveBrain) -> None:
+    """A Brain decides at open whether it seals what it writes: a brain another process made
+    end-to-end encrypted must not get a plaintext write from the one held open."""
+    assert not _opened(live).e2e
+    with open_brain() as other:
+        other.encrypt_brain()
+    with live.use() as brain:
+        assert brain.e2e
+        brain.remember("Sealed before it leaves this device.")
+        stored = brain.db.execute("SELECT version FROM records WHERE kind = 'memory'")
+        assert all('"sealed"' in row[0] for row in stored)
+
+
+def test_the_current_brain_changing_is_seen(live: LiveBrain) -> None:
+    assert _opened(live).name == "default"
+    create_brain("work").close()
+    cfg = config.load_config()
+    cfg.brain = "work"
+    config.save_config(cfg)  # what `nmem brain use work` does
+    assert _opened(live).name == "work"
+
+
+def test_a_brain_file_replaced_under_it_is_opened_again(live: LiveBrain) -> None:
+    with live.use() as brain:
+        brain.remember("Written before the file was replaced.")
+        path = brain.path
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with live.use() as brain:  # a new, empty file at the same path
+        assert brain.recall("replaced", reinforce=False) == []
