@@ -5,8 +5,9 @@
 
 --hub: the in-process hub on SQLite (default), two PostgreSQL-backed `nmem serve` replicas behind
 a round-robin proxy, or the Worker under `wrangler dev` (tests/helpers/model_hubs.py).
---far-clocks: clocks beyond the 24 h skew bound too (SyncModel; it finds the open failure
-pinned in tests/sync/test_clocks.py); without it the model keeps clocks within the bound.
+--far-clocks: clocks beyond the 24 h skew bound too (SyncModel: 30 h back, 3 days to a year
+ahead, which the hubs accept); without it the model keeps clocks within the bound, but for jumps
+of 225 years, which every hub refuses (WithinSkewModel).
 
 Prints schedules run, steps, faults injected by kind, divergences, versions lost, fuzz cases run
 and 5xx replies -- the figures the README's Reliability section quotes. Exit status 1 when any

@@ -28,11 +28,6 @@ class RealHubModel(WithinSkewModel):
     # syncs against hubs that stay up).
     concurrent = False
 
-    def restores_allowed(self) -> bool:
-        """No backup and restore rules (test_convergence.py runs them): in a schedule of twenty
-        steps they would crowd out the kills, and this model is about the hub dying mid-request."""
-        return False
-
     @initialize(strategies=st.lists(st.sampled_from(STRATEGIES), min_size=2, max_size=4))
     def make_devices(self, strategies: list[str]) -> None:
         """As the model's, and the first device's first request kills the hub: every schedule

@@ -154,3 +154,59 @@ def test_a_hub_started_from_a_short_lived_thread_outlives_it(tmp_path: Path) -> 
         assert httpx.get(hub.url + "/v1/health", timeout=5).status_code == 200
     finally:
         hub.stop()
+
+
+def test_model_a_remote_delete_copy_made_in_the_last_round_reaches_every_device() -> None:
+    """Found by the model with restores after far clocks (root differs from the hub): device 2
+    forgot a memory device 1 wrote, unpushed when the final rounds began. Device 2 pushed the
+    delete in the first round; device 1 met it in the second and kept its version as a conflict
+    copy (remote_delete, docs/sync.md); device 0, which synced before it, never saw the copy.
+    Nothing wrong in sync: a write can make an earlier device write once more. Fixed in
+    SyncModel.check_converged: the final rounds go on until one moves nothing."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent"] * 3)
+        model.remember(index=1, shared=-5, topic="grafana dashboard")
+        model.sync_two(index=1, action="full")
+        model.sync_one(index=0, action="full")
+        (memory_id,) = _memory_ids(model, 0)
+        model.forget(index=2, data=Draws(memory_id))
+        model.nothing_lost_so_far()
+        model.check_converged()
+        copies = [v for v in scan_device(model.pick(0)).rows.values() if v.kind == "conflict"]
+        assert [c.body["strategy"] for c in copies] == ["remote_delete"]
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
+
+
+def test_model_edits_on_top_of_a_version_stamped_days_ahead_are_not_lost() -> None:
+    """Found by benchmarks/reliability_run.py --far-clocks as "versions lost" (seed
+    331594432252565412420581998602694548247, 100 schedules of 60 steps): device 0, its clock
+    3 days ahead, edited a memory and pushed (the hub took it: within its bound); device 1, on
+    the right clock, never adopted that stamp, so its two edits on top carried smaller stamps.
+    Device 0, holding its 3-days-ahead version stored, took them for an older hub version ("the
+    newer stamp wins") and wrote its own text back over them: here device 1's edit survives only
+    as a conflict copy; in the long run's schedule, with more devices syncing in between, it was
+    gone everywhere. Fixed in sync/plan.py: a stored version is settled by ancestry (the push
+    asks the hub, which answers `superseded`), never by stamp order."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.remember(index=0, shared=-1, topic="release train")
+        model.sync_two(index=0, action="push")
+        (memory_id,) = _memory_ids(model, 0)
+        far = Draws("3 days", memory_id, "release train", 2)
+        model.clock_far_ahead(index=0, topic="falcon deploy", data=far)
+        model.sync_one(index=1, action="full")
+        for topic in ("cache jitter", "billing ledger"):
+            model.edit(index=1, data=Draws(memory_id, topic, 1))
+            model.sync_one(index=1, action="full")
+        model.sync_one(index=0, action="full")
+        model.nothing_lost_so_far()
+        model.check_converged()
+        hub = model._hub_scan().current(memory_id)
+        assert hub is not None and "written on device 1" in str(hub.body["content"])
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
