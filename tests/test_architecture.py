@@ -202,3 +202,67 @@ def test_test_folders_hold_tests_and_helpers_live_in_the_helpers_package() -> No
         and not path.name.startswith("test_")
     ]
     assert stray == [], f"helper modules outside tests/helpers: {stray}"
+
+
+def _error_classes() -> set[str]:
+    """NmemError and every class errors.py derives from it."""
+    names = {"NmemError"}
+    tree = ast.parse((SRC / "errors.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+            if bases & names:
+                names.add(node.name)
+    return names
+
+
+def _is_literal_text(node: ast.expr) -> bool:
+    """A message written in place: a string, an f-string, one formatted or joined with +/%.
+
+    A bare snake_case word is a machine code (CodeRefused("invalid_invite", ...)), not a message.
+    """
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return not node.value.replace("_", "").isalpha() or not node.value.islower()
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return _is_literal_text(node.left) or _is_literal_text(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "format" and _is_literal_text(node.func.value)
+    return False
+
+
+def _inline_messages(source: str, classes: set[str]) -> list[int]:
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name not in classes:
+            continue
+        values = [*node.args, *(k.value for k in node.keywords if k.arg in {"message", "hint"})]
+        if any(_is_literal_text(v) for v in values):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_message_check_finds_every_kind_of_inline_message() -> None:
+    source = (
+        "InvalidInput('a b')\n"
+        "StoreError(MSG_X, hint=f'{x} y')\n"
+        "errors.NotFound('x: ' + name)\n"
+        "ConfigError('{a} b'.format(a=1))\n"
+        "CodeRefused('invalid_invite', MSG_INVALID_INVITE)\n"
+        "InvalidInput(MSG_X.format(a=1), hint=HINT_X)\n"
+    )
+    assert _inline_messages(source, _error_classes()) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_user_facing_messages_live_in_errors(path: Path) -> None:
+    """An error's message and hint are MSG_*/HINT_* constants of errors.py, not written in place."""
+    if path.name == "errors.py" and path.parent == SRC:
+        return
+    lines = _inline_messages(path.read_text(), _error_classes())
+    assert not lines, f"{path.relative_to(SRC)} writes messages in place at lines {lines}"

@@ -26,7 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from neuralmemory.errors import ConfigError
+from neuralmemory.errors import (
+    HINT_CONFIG_UNWRITTEN,
+    HINT_CONFIG_WRONG_TYPE,
+    HINT_FILE_UNCHANGED,
+    HINT_LINE_UNCHANGED,
+    HINT_ONE_OF,
+    HINT_UNKNOWN_HUB_AUTH,
+    MSG_CANNOT_READ,
+    MSG_CANNOT_WRITE,
+    MSG_CONFIG_NOT_TOML,
+    MSG_CONFIG_UNKNOWN_STRATEGY,
+    MSG_CONFIG_WRONG_TYPE,
+    MSG_NOT_A_TABLE,
+    MSG_UNKNOWN_HUB_AUTH,
+    ConfigError,
+)
 from neuralmemory.networks import is_lan_ip
 from neuralmemory.perms import PRIVATE_DIR, PRIVATE_FILE, private_dir, restrict
 
@@ -195,10 +210,10 @@ def _read_values(path: Path) -> dict[str, Any]:
         where = _POSITION.search(str(exc))
         at = f" at line {where[1]}, column {where[2]}" if where else ""
         raise ConfigError(
-            f"{path} is not valid TOML{at}", hint="fix or remove the file; it was not changed"
+            MSG_CONFIG_NOT_TOML.format(path=path, at=at), hint=HINT_FILE_UNCHANGED
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        raise ConfigError(MSG_CANNOT_READ.format(path=path, reason=exc)) from None
 
 
 def _read_document(path: Path) -> tomlkit.TOMLDocument:
@@ -234,21 +249,18 @@ def _parse_config(path: Path) -> Config:
             value = values[key]
             if not isinstance(value, expected):
                 raise ConfigError(
-                    f"{path}: '{key}' must be a {expected.__name__}; the file was not changed",
-                    hint="fix it; or, if another program wrote it (another product is also named"
-                    " Neural Memory and uses ~/.neuralmemory), give this nmem a folder of its"
-                    " own: export NMEM_HOME=~/.nmem",
+                    MSG_CONFIG_WRONG_TYPE.format(path=path, key=key, kind=expected.__name__),
+                    hint=HINT_CONFIG_WRONG_TYPE,
                 )
             setattr(cfg, key, value)
     if cfg.conflict_strategy not in STRATEGIES:
         raise ConfigError(
-            f"{path}: unknown conflict_strategy '{cfg.conflict_strategy}'",
-            hint="one of " + ", ".join(STRATEGIES),
+            MSG_CONFIG_UNKNOWN_STRATEGY.format(path=path, value=cfg.conflict_strategy),
+            hint=HINT_ONE_OF.format(names=", ".join(STRATEGIES)),
         )
     if cfg.hub_auth is not None and cfg.hub_auth not in HUB_AUTH_MODES:
         raise ConfigError(
-            f"{path}: unknown hub_auth '{cfg.hub_auth}'",
-            hint="remove the line: it is learned again from the hub",
+            MSG_UNKNOWN_HUB_AUTH.format(path=path, value=cfg.hub_auth), hint=HINT_UNKNOWN_HUB_AUTH
         )
     return cfg
 
@@ -259,10 +271,7 @@ def load_section(name: str, base: Path | None = None) -> dict[str, Any]:
     path = config_path(base)
     value = _read_values(path).get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(
-            f"{path}: '{name}' must be a table ([{name}])",
-            hint="fix or remove the line; the file was not changed",
-        )
+        raise ConfigError(MSG_NOT_A_TABLE.format(path=path, name=name), hint=HINT_LINE_UNCHANGED)
     return value
 
 
@@ -296,8 +305,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):  # a full disk, a size limit, a read-only folder
             raise ConfigError(
-                f"cannot write {path}: {exc.strerror or exc}",
-                hint="it was not changed; free some space (or fix the folder) and try again",
+                MSG_CANNOT_WRITE.format(path=path, reason=exc.strerror or exc),
+                hint=HINT_CONFIG_UNWRITTEN,
             ) from None
         raise
 

@@ -400,6 +400,133 @@ MSG_LAN_WITH_TLS = "--lan pairs devices over plain http; with TLS use --host ins
 MSG_NOT_THEIR_BRAIN = "{path} is not a brain of the other Neural Memory ({reason})"
 HINT_NOT_THEIR_BRAIN = "give a file from its ~/.neuralmemory/brains/ folder"
 
+# Files the device reads and writes (config.py, jsonfile.py, cli/transfer.py, mcp/install.py).
+MSG_CANNOT_READ = "cannot read {path}: {reason}"
+MSG_CANNOT_WRITE = "cannot write {path}: {reason}"
+MSG_NO_FILE = "no file {path}"
+MSG_NOT_UTF8_TEXT = "{path} is not UTF-8 text ({reason})"
+HINT_FILE_UNCHANGED = "fix or remove the file; it was not changed"
+HINT_LINE_UNCHANGED = "fix or remove the line; the file was not changed"
+HINT_NOTHING_CHANGED = "nothing was changed"
+MSG_FILE_NOT_JSON = "{path} is not valid JSON at line {line}, column {column}"
+MSG_NOT_JSON_OBJECT = "{path}: expected a JSON object{shape}"
+MSG_FILE_NOT_TOML = "{path} is not valid TOML at line {line}, column {column}"
+MSG_EXPECTED_TABLE = "{path}: expected '{name}' to be a table"
+# config.toml (config.py).
+MSG_CONFIG_NOT_TOML = "{path} is not valid TOML{at}"
+MSG_CONFIG_WRONG_TYPE = "{path}: '{key}' must be a {kind}; the file was not changed"
+HINT_CONFIG_WRONG_TYPE = (
+    "fix it; or, if another program wrote it (another product is also named"
+    " Neural Memory and uses ~/.neuralmemory), give this nmem a folder of its"
+    " own: export NMEM_HOME=~/.nmem"
+)
+MSG_CONFIG_UNKNOWN_STRATEGY = "{path}: unknown conflict_strategy '{value}'"
+MSG_UNKNOWN_HUB_AUTH = "{path}: unknown hub_auth '{value}'"
+HINT_UNKNOWN_HUB_AUTH = "remove the line: it is learned again from the hub"
+MSG_NOT_A_TABLE = "{path}: '{name}' must be a table ([{name}])"
+HINT_CONFIG_UNWRITTEN = "it was not changed; free some space (or fix the folder) and try again"
+# A brain's database (store/db.py, store/migrations.py).
+MSG_CANNOT_OPEN = "cannot open {path}: {reason}"
+HINT_CHECK_PATH = "check the path and its folder"
+HINT_BRAIN_UNREADABLE = "check that the file and its folder are readable"
+MSG_PATH_FAILED = "{path}: {reason}"
+MSG_NOT_OUR_BRAIN = (
+    "{path} is not a brain of this nmem (it holds tables {tables}); it was not changed"
+)
+#: what the messages about another program's file say to do
+HINT_OWN_HOME = (
+    "another program keeps its files there (another product is also named Neural Memory and"
+    " uses ~/.neuralmemory); give this nmem a folder of its own: export NMEM_HOME=~/.nmem"
+)
+MSG_BRAIN_LOCKED = "{path} is locked by another process"
+HINT_BRAIN_LOCKED = "try again in a moment"
+MSG_BRAIN_CORRUPT = "{path} is not a readable brain database (corrupt or not SQLite)"
+HINT_BRAIN_CORRUPT = "restore it from a backup or move it aside; it was not changed"
+MSG_NEWER_SCHEMA = "{path} was written by a newer nmem (schema {found}, this one knows {known})"
+HINT_UPGRADE_NMEM = "upgrade nmem"
+MSG_INCOMPLETE_SQL = "incomplete SQL statement in migration: {start}"
+MSG_MIGRATION_FAILED = "{path}: migration {number:04d}_{name} failed: {reason}"
+# Brains and memories (core/brains.py, core/browse.py, core/project.py, core/timespan.py).
+MSG_BRAIN_NOT_FOUND_NAMED = MSG_BRAIN_NOT_FOUND + ": {name}"
+MSG_NO_MEMORY_ID = "no memory with id {id}"
+HINT_LIST_SHOWS_IDS = "`nmem list` shows the ids"
+HINT_GIVE_LISTED_ID = "give an id `nmem list` shows"
+MSG_BAD_PROJECT = "a project must be 1 to {limit} characters of one line, not {given!r}"
+HINT_BAD_PROJECT = "e.g. github.com/ada/falcon (what nmem detects in a git checkout)"
+MSG_NOT_A_TIME = "{text!r} is not a time"
+HINT_TIMESPAN = "a span back from now (30m, 12h, 7d, 2w) or a date (2026-12-01, 2026-12-01T09:30)"
+# End-to-end encrypted brains (core/e2e.py, core/keyshare.py, sync/keyshare.py).
+MSG_E2E_NOT_SEALED = (
+    "not sealed, in an end-to-end encrypted brain: a plaintext version (a downgrade) is refused"
+)
+MSG_E2E_NOT_OPENED = (
+    "sealed record failed authentication: not made with a key this device holds, or changed,"
+    " moved or replayed by the hub"
+)
+MSG_E2E_NO_KEY = (
+    "sealed record of an end-to-end encrypted brain, and this device lacks the brain's key"
+    " (nmem keys receive CODE)"
+)
+MSG_E2E_KEY_MISSING = "this brain is end-to-end encrypted and its key is not on this device"
+HINT_E2E_KEY_MISSING = (
+    "get it from a device that has it: nmem keys share there, then nmem keys receive CODE here"
+)
+MSG_SHARE_CODE_WRONG = "this code does not open the key the hub sent"
+MSG_NO_SHARE = "no key waits on the hub for this code: it is wrong, expired or already used"
+HINT_NO_SHARE = "nothing was changed; run `nmem keys share` again on the device that has the key"
+MSG_NO_KEY_TO_SHARE = "no key for brain {name} on this device"
+HINT_NO_KEY_TO_SHARE = (
+    "share from a device that has it; a key is made by the first encrypted memory"
+)
+# Export and import (cli/transfer.py, core/importer.py, core/from_*.py).
+MSG_JSON_NEEDS_OUTPUT = "--json needs -o FILE"
+HINT_JSON_NEEDS_OUTPUT = "the export itself goes to stdout"
+MSG_IMPORT_NEEDS_FILE = "give the FILE to import"
+HINT_IMPORT_NEEDS_FILE = "nmem import FILE"
+MSG_NOT_AN_EXPORT = 'line 1: not an nmem export (it starts with {{"format": "{format}", ...}})'
+HINT_NOT_AN_EXPORT = (
+    "for the other Neural Memory's brain use --from neural-memory, for the MCP"
+    " memory server's file --from mcp-memory (docs/export.md)"
+)
+MSG_EXPORT_VERSION = "line 1: export format version {found!r}; this nmem reads version {version}"
+HINT_EXPORT_VERSION = "upgrade nmem to import it"
+MSG_CONTENT_OR_CIPHERTEXT = "a memory has exactly one of content and ciphertext"
+MSG_CIPHERTEXT_NEEDS_FLAG = "ciphertext needs encrypted: true"
+MSG_NOT_UTC_TIME = "{field}: {text!r} is not a UTC time such as 2026-12-05T02:16:17.379Z"
+MSG_NO_THEIR_BRAIN = "no brain of the other Neural Memory at {path}"
+HINT_NO_THEIR_BRAIN = "give its file, e.g. ~/.neuralmemory/brains/default.db"
+MSG_MCP_MEMORY_NOT_JSON = "not JSON"
+MSG_MCP_MEMORY_NOT_OBJECT = "not a JSON object"
+MSG_MCP_MEMORY_TYPE = "type must be entity or relation, not {kind!r}"
+MSG_MCP_MEMORY_OBSERVATIONS = "observations must be a list of strings"
+MSG_MCP_MEMORY_EMPTY = "{key} must be non-empty text"
+# Hooks, MCP setup and the web UI (hooks/*.py, mcp/*.py, ui/app.py).
+MSG_EVENT_NOT_JSON = "the event is not JSON ({reason})"
+MSG_EVENT_NOT_OBJECT = "the event is not a JSON object"
+MSG_HOOKS_NOT_GROUPS = (
+    "{path}: hooks.{name} is not a list of matcher groups, each with a 'hooks' list of objects"
+)
+MSG_OPTION_CHOICE = "{where} must be one of {choices}"
+MSG_OPTION_NUMBER = "{where} must be a number from {low:g} to {high:g}"
+MSG_OPTION_WHOLE = "{where} must be a whole number from {low:g} to {high:g}"
+MSG_OPTION_RANGE = "{where} is {value}; it must be from {low:g} to {high:g}"
+MSG_NO_NMEM_EXECUTABLE = "cannot find the nmem executable"
+HINT_NO_NMEM_EXECUTABLE = "install neuralmemory so that `nmem` is on PATH"
+MSG_ACTION_NO_SETTINGS = "action={action!r} takes no settings"
+HINT_ACTION_NO_SETTINGS = 'use action="set" to change them'
+MSG_NO_SUCH_PAGE = "No such page"
+# Running a hub (cli/hub.py, hub/backends/postgres.py).
+MSG_NOT_A_DURATION = "{value!r} is not a duration such as 30s, 10m, 12h or 7d"
+MSG_NO_LAN_ADDRESS = "this machine has no LAN address; give the hub's with --host"
+MSG_BACKUP_SQLITE_ONLY = (
+    "nmem hub backup copies SQLite hubs; for PostgreSQL use pg_dump (docs/hub.md, Backups)"
+)
+MSG_POSTGRES_UNREACHABLE = "cannot connect to PostgreSQL at {host}:{port}{path}"
+HINT_POSTGRES_UNREACHABLE = "is it running, and may this user connect to that database?"
+# Reaching a hub (sync/transport.py).
+MSG_TLS_UNTRUSTED_BECAUSE = MSG_TLS_UNTRUSTED + ": {reason}"
+HINT_NAME_NOT_LAN_AT = "{named}; " + HINT_NAME_NOT_LAN
+
 
 class NmemError(Exception):
     """Base of every error the library raises on purpose."""

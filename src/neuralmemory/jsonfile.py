@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from neuralmemory.config import atomic_write
-from neuralmemory.errors import ConfigError
+from neuralmemory.errors import (
+    HINT_FILE_UNCHANGED,
+    MSG_CANNOT_READ,
+    MSG_FILE_NOT_JSON,
+    MSG_NOT_JSON_OBJECT,
+    ConfigError,
+)
 
-UNCHANGED = "fix or remove the file; it was not changed"
 NEW_FILE_MODE = 0o644
 
 
@@ -28,16 +33,21 @@ def read_object(path: Path, *, members: tuple[str, ...] = ()) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", hint=UNCHANGED) from None
+        raise ConfigError(
+            MSG_CANNOT_READ.format(path=path, reason=exc), hint=HINT_FILE_UNCHANGED
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{path} is not valid JSON at line {exc.lineno}, column {exc.colno}", hint=UNCHANGED
+            MSG_FILE_NOT_JSON.format(path=path, line=exc.lineno, column=exc.colno),
+            hint=HINT_FILE_UNCHANGED,
         ) from None
     if not isinstance(loaded, dict) or any(
         not isinstance(loaded.get(name, {}), dict) for name in members
     ):
         shape = "".join(f" with an '{name}' object" for name in members)
-        raise ConfigError(f"{path}: expected a JSON object{shape}", hint=UNCHANGED)
+        raise ConfigError(
+            MSG_NOT_JSON_OBJECT.format(path=path, shape=shape), hint=HINT_FILE_UNCHANGED
+        )
     return loaded
 
 

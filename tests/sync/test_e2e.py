@@ -17,6 +17,7 @@ import pytest
 from helpers.devices import LOCAL_URL, Device, Hub
 from helpers.nmem import cli_json
 from neuralmemory.core import e2e
+from neuralmemory.errors import MSG_E2E_NOT_OPENED, MSG_E2E_NOT_SEALED
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import keyshare, service
@@ -175,10 +176,10 @@ def restamp(records: Records) -> Records:
 @pytest.mark.parametrize(
     ("change", "reason", "memories"),
     [
-        (flip, e2e.MSG_NOT_OPENED, 1),
-        (move, e2e.MSG_NOT_OPENED, 1),
-        (to_link, e2e.MSG_NOT_OPENED, 2),  # the memory is fine; its counters were moved
-        (plaintext, e2e.MSG_NOT_SEALED, 1),
+        (flip, MSG_E2E_NOT_OPENED, 1),
+        (move, MSG_E2E_NOT_OPENED, 1),
+        (to_link, MSG_E2E_NOT_OPENED, 2),  # the memory is fine; its counters were moved
+        (plaintext, MSG_E2E_NOT_SEALED, 1),
     ],
     ids=["flipped-byte", "moved-to-another-id", "moved-to-another-kind", "plaintext-downgrade"],
 )
@@ -226,7 +227,7 @@ def test_a_restamped_record_is_rejected(tmp_path: Path, hub_transport: httpx.Bas
     b.sync()
     with b.brain() as brain:
         reasons = {row[3] for row in memories_sql.quarantined(brain.db)}
-    assert reasons == {e2e.MSG_NOT_OPENED}
+    assert reasons == {MSG_E2E_NOT_OPENED}
 
 
 def test_nmem_brain_encrypt_turns_a_synced_plain_brain_e2e(hub: Hub, tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ import pytest
 from helpers.devices import Device
 from helpers.hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
 from helpers.worker_target import worker
-from neuralmemory.core import e2e
 from neuralmemory.core.brains import create_brain
+from neuralmemory.errors import MSG_E2E_NOT_OPENED
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import keyshare
@@ -185,7 +185,7 @@ def test_an_e2e_brain_leaves_no_plaintext_on_the_hub(target: str, tmp_path: Path
         with c.brain("vault") as brain:
             rejected = memories_sql.quarantined(brain.db)
             assert [(r[0], r[1], r[3]) for r in rejected] == [
-                ("memory", ids[1], e2e.MSG_NOT_OPENED)
+                ("memory", ids[1], MSG_E2E_NOT_OPENED)
             ]
             assert brain.e2e and brain.stats().memories == 1  # what failed was not applied
             assert brain.get(ids[0]).content == MEMORIES[0][0]

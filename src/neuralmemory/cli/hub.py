@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from neuralmemory.cli.common import emit_json, handled, json_option, short_time
+from neuralmemory.errors import MSG_BACKUP_SQLITE_ONLY, MSG_NO_LAN_ADDRESS, MSG_NOT_A_DURATION
 
 if TYPE_CHECKING:
     from neuralmemory.hub.backends import AccountRow, Backend, CodeKind, KeyRow
@@ -78,7 +79,7 @@ def duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
     """30s, 10m, 12h, 7d: milliseconds (an option callback)."""
     match = re.fullmatch(r"\s*(\d{1,6})\s*([smhd])\s*", value)
     if not match or int(match[1]) == 0:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 10m, 12h or 7d")
+        raise click.BadParameter(MSG_NOT_A_DURATION.format(value=value))
     return int(match[1]) * UNITS_MS[match[2]]
 
 
@@ -159,7 +160,7 @@ def pair(db_url: str | None, host: str | None, port: int, expires: int, as_json:
 
     where = host or next(iter(lan_hosts()), None)
     if where is None:
-        raise click.UsageError("this machine has no LAN address; give the hub's with --host")
+        raise click.UsageError(MSG_NO_LAN_ADDRESS)
     issued = issue_code(db_url, "pair", expires)
     line = pair_line(issued.code, where, port)
     if as_json:
@@ -186,9 +187,7 @@ def backup(db_url: str | None, destination: Path, as_json: bool) -> None:
 
     url = db_url or default_db_url()
     if not url.startswith("sqlite://"):
-        raise click.UsageError(
-            "nmem hub backup copies SQLite hubs; for PostgreSQL use pg_dump (docs/hub.md, Backups)"
-        )
+        raise click.UsageError(MSG_BACKUP_SQLITE_ONLY)
     made = backup_sqlite(Path(url.removeprefix("sqlite://")), destination)
     if as_json:
         emit_json({**asdict(made), "path": str(made.path)})

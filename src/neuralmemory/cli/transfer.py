@@ -11,7 +11,14 @@ import click
 
 from neuralmemory.cli.common import brain_option, emit_json, handled, json_option
 from neuralmemory.cli.memory import _after_write, _open
-from neuralmemory.errors import InvalidInput
+from neuralmemory.errors import (
+    HINT_IMPORT_NEEDS_FILE,
+    HINT_JSON_NEEDS_OUTPUT,
+    MSG_CANNOT_WRITE,
+    MSG_IMPORT_NEEDS_FILE,
+    MSG_JSON_NEEDS_OUTPUT,
+    InvalidInput,
+)
 
 SOURCES = ("nmem", "neural-memory", "mcp-memory")
 
@@ -43,7 +50,7 @@ def export(
     from neuralmemory.core.export import export_lines, export_markdown
 
     if as_json and output is None:
-        raise InvalidInput("--json needs -o FILE", hint="the export itself goes to stdout")
+        raise InvalidInput(MSG_JSON_NEEDS_OUTPUT, hint=HINT_JSON_NEEDS_OUTPUT)
     with _open(brain) as opened:
         if format_ == "markdown":
             text = export_markdown(opened, project=project)
@@ -74,7 +81,7 @@ def _write_private(path: Path, text: str) -> None:
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+        raise InvalidInput(MSG_CANNOT_WRITE.format(path=path, reason=exc.strerror)) from None
 
 
 @click.command("import")
@@ -104,7 +111,7 @@ def import_(
     if source == "neural-memory":
         read = read_neural_memory(file or DEFAULT_PATH, wall_ms())
     elif file is None:
-        raise InvalidInput("give the FILE to import", hint="nmem import FILE")
+        raise InvalidInput(MSG_IMPORT_NEEDS_FILE, hint=HINT_IMPORT_NEEDS_FILE)
     elif source == "mcp-memory":
         read = read_mcp_memory(file, wall_ms())
     else:

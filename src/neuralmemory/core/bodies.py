@@ -33,6 +33,7 @@ from pydantic import (
 from neuralmemory.core import e2e
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS
+from neuralmemory.errors import MSG_E2E_NO_KEY
 from neuralmemory.protocol import ID_PATTERN, KINDS, MAX_SAFE_INTEGER, VHASH_PATTERN, Version
 
 #: Times are epoch milliseconds that have a calendar day: 1970 to 9999-12-31.
@@ -134,7 +135,7 @@ def problem(
     if why is not None:  # an end-to-end encrypted brain's version that did not open
         return why
     if e2e.is_sealed(body):
-        return e2e.MSG_NO_KEY  # sealed by a device of an E2E brain: opened once its key is here
+        return MSG_E2E_NO_KEY  # sealed by a device of an E2E brain: opened once its key is here
     schema = SCHEMAS.get(kind)
     if schema is None:
         return f"unknown record kind {kind!r}"

@@ -24,7 +24,7 @@ from neuralmemory.errors import (
     HINT_LIST_BRAINS,
     MSG_BAD_BRAIN_NAME,
     MSG_BRAIN_EXISTS,
-    MSG_BRAIN_NOT_FOUND,
+    MSG_BRAIN_NOT_FOUND_NAMED,
     InvalidInput,
     NotFound,
 )
@@ -63,7 +63,9 @@ def open_brain(name: str | None = None, *, create: bool | None = None) -> Brain:
     if create is None:
         create = name == DEFAULT_BRAIN
     if not path.exists() and not create:
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_CREATE_BRAIN.format(name=name))
+        raise NotFound(
+            MSG_BRAIN_NOT_FOUND_NAMED.format(name=name), hint=HINT_CREATE_BRAIN.format(name=name)
+        )
     return _open(name, path)
 
 
@@ -88,7 +90,9 @@ def list_brains() -> list[BrainInfo]:
 def use_brain(name: str) -> None:
     """Make `name` the current brain (config.toml `brain`)."""
     if not brain_path(name).exists():
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_CREATE_BRAIN.format(name=name))
+        raise NotFound(
+            MSG_BRAIN_NOT_FOUND_NAMED.format(name=name), hint=HINT_CREATE_BRAIN.format(name=name)
+        )
     cfg = config.load_config()
     cfg.brain = name
     config.save_config(cfg)
@@ -100,7 +104,7 @@ def delete_brain(name: str) -> DeletedBrain:
     `default` when none is left, so every command keeps working."""
     path = brain_path(name)
     if not path.exists():
-        raise NotFound(f"{MSG_BRAIN_NOT_FOUND}: {name}", hint=HINT_LIST_BRAINS)
+        raise NotFound(MSG_BRAIN_NOT_FOUND_NAMED.format(name=name), hint=HINT_LIST_BRAINS)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     if name != current_brain_name():

@@ -18,7 +18,13 @@ from neuralmemory.core.history import Change, changes
 from neuralmemory.core.models import Memory
 from neuralmemory.core.project import check_project
 from neuralmemory.core.recall import SEALED
-from neuralmemory.errors import CryptoError, NotFound
+from neuralmemory.errors import (
+    HINT_GIVE_LISTED_ID,
+    HINT_LIST_SHOWS_IDS,
+    MSG_NO_MEMORY_ID,
+    CryptoError,
+    NotFound,
+)
 from neuralmemory.protocol import Version, iso_ms
 from neuralmemory.store import history as stored
 from neuralmemory.store import memories as sql
@@ -105,7 +111,7 @@ def list_memories(
         if before is not None:
             after = sql.get_memory(brain.db, before) if isinstance(before, str) else None
             if after is None:
-                raise NotFound(f"no memory with id {before}", hint="give an id `nmem list` shows")
+                raise NotFound(MSG_NO_MEMORY_ID.format(id=before), hint=HINT_GIVE_LISTED_ID)
             ask = replace(ask, before=(after.created_at, after.rid))
         rows = sql.list_memories(brain.db, ask)
         memories = [brain.memory(row) for row in rows[:limit]]
@@ -118,7 +124,7 @@ def show(brain: Brain, memory_id: str) -> Detail:
     with brain.db.reading():
         row = sql.get_memory(brain.db, memory_id) if isinstance(memory_id, str) else None
         if row is None:
-            raise NotFound(f"no memory with id {memory_id}", hint="`nmem list` shows the ids")
+            raise NotFound(MSG_NO_MEMORY_ID.format(id=memory_id), hint=HINT_LIST_SHOWS_IDS)
         versions = stored.memory_versions(brain.db, memory_id)
         copies = [_copy(brain, copy) for copy in stored.conflict_copies(brain.db, memory_id)]
         replaced = stored.superseded_by(brain.db, memory_id)

@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from neuralmemory import protocol
 from neuralmemory.core import crypto
-from neuralmemory.errors import CryptoError
+from neuralmemory.errors import (
+    HINT_E2E_KEY_MISSING,
+    MSG_E2E_KEY_MISSING,
+    MSG_E2E_NO_KEY,
+    MSG_E2E_NOT_OPENED,
+    MSG_E2E_NOT_SEALED,
+    CryptoError,
+)
 from neuralmemory.protocol import (
     STRENGTH_SCALE,
     canonical_json,
@@ -46,17 +53,6 @@ ENVELOPE = "sealed"
 REJECTED = "_rejected"
 CLEAR_KINDS = frozenset({"key"})
 NONCE_BYTES = 12
-MSG_NOT_SEALED = (
-    "not sealed, in an end-to-end encrypted brain: a plaintext version (a downgrade) is refused"
-)
-MSG_NOT_OPENED = (
-    "sealed record failed authentication: not made with a key this device holds, or changed,"
-    " moved or replayed by the hub"
-)
-MSG_NO_KEY = (
-    "sealed record of an end-to-end encrypted brain, and this device lacks the brain's key"
-    " (nmem keys receive CODE)"
-)
 
 
 def is_sealed(body: dict[str, Any]) -> bool:
@@ -111,11 +107,7 @@ class Codec:
         kind, id, hlc, device_id, parent and strength."""
         ring = self._ring()
         if not ring:
-            raise CryptoError(
-                "this brain is end-to-end encrypted and its key is not on this device",
-                hint="get it from a device that has it: nmem keys share there, then"
-                " nmem keys receive CODE here",
-            )
+            raise CryptoError(MSG_E2E_KEY_MISSING, hint=HINT_E2E_KEY_MISSING)
         strength = fields["strength"]
         payload = canonical_json({"b": body, "d": deleted, "s": strength})
         nonce = os.urandom(NONCE_BYTES)
@@ -132,14 +124,14 @@ class Codec:
         if wire.kind in CLEAR_KINDS:
             return wire
         if not is_sealed(wire.body) or wire.deleted or wire.strength:
-            return _rejected(wire, MSG_NOT_SEALED)
+            return _rejected(wire, MSG_E2E_NOT_SEALED)
         ring = self._ring()
         if not ring:
-            return _rejected(wire, MSG_NO_KEY)
+            return _rejected(wire, MSG_E2E_NO_KEY)
         try:
             data = base64.b64decode(wire.body[ENVELOPE], validate=True)
         except (binascii.Error, ValueError):
-            return _rejected(wire, MSG_NOT_OPENED)
+            return _rejected(wire, MSG_E2E_NOT_OPENED)
         from cryptography.exceptions import InvalidTag
 
         aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
@@ -149,7 +141,7 @@ class Codec:
             except (InvalidTag, ValueError):
                 continue
             return _view(wire, plain)
-        return _rejected(wire, MSG_NOT_OPENED)
+        return _rejected(wire, MSG_E2E_NOT_OPENED)
 
 
 def _view(wire: Version, plain: bytes) -> Version:
@@ -157,7 +149,7 @@ def _view(wire: Version, plain: bytes) -> Version:
         payload = json.loads(crypto.unpadded(plain).decode("utf-8"))
         body, deleted, strength = payload["b"], payload["d"], payload["s"]
     except (ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
-        return _rejected(wire, MSG_NOT_OPENED)
+        return _rejected(wire, MSG_E2E_NOT_OPENED)
     valid = (
         isinstance(body, dict)
         and isinstance(deleted, bool)
@@ -166,7 +158,7 @@ def _view(wire: Version, plain: bytes) -> Version:
         and not (deleted and body)
     )
     if not valid:
-        return _rejected(wire, MSG_NOT_OPENED)
+        return _rejected(wire, MSG_E2E_NOT_OPENED)
     return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
 
 

@@ -19,7 +19,15 @@ from typing import Any
 from neuralmemory.core.checks import MAX_TAG_CHARS, check_content, check_tags
 from neuralmemory.core.extract import content_digest, extract
 from neuralmemory.core.importer import BadLine, Incoming, Read, _lines
-from neuralmemory.errors import InvalidInput, NmemError
+from neuralmemory.errors import (
+    MSG_MCP_MEMORY_EMPTY,
+    MSG_MCP_MEMORY_NOT_JSON,
+    MSG_MCP_MEMORY_NOT_OBJECT,
+    MSG_MCP_MEMORY_OBSERVATIONS,
+    MSG_MCP_MEMORY_TYPE,
+    InvalidInput,
+    NmemError,
+)
 
 SOURCE = "mcp-memory"
 
@@ -39,9 +47,9 @@ def _object(text: str) -> dict[str, Any]:
     try:
         item = json.loads(text)
     except ValueError:
-        raise InvalidInput("not JSON") from None
+        raise InvalidInput(MSG_MCP_MEMORY_NOT_JSON) from None
     if not isinstance(item, dict):
-        raise InvalidInput("not a JSON object")
+        raise InvalidInput(MSG_MCP_MEMORY_NOT_OBJECT)
     return item
 
 
@@ -51,20 +59,20 @@ def _memories(number: int, item: dict[str, Any], now_ms: int) -> list[Incoming]:
         name, entity_type = _text(item, "name"), _text(item, "entityType")
         observations = item.get("observations", [])
         if not isinstance(observations, list) or not all(isinstance(o, str) for o in observations):
-            raise InvalidInput("observations must be a list of strings")
+            raise InvalidInput(MSG_MCP_MEMORY_OBSERVATIONS)
         tags = [name, entity_type]
         return [_memory(number, f"{name}: {o}", tags, now_ms) for o in observations if o.strip()]
     if kind == "relation":
         source, target = _text(item, "from"), _text(item, "to")
         relation = _text(item, "relationType").replace("_", " ")
         return [_memory(number, f"{source} {relation} {target}", [source, target], now_ms)]
-    raise InvalidInput(f"type must be entity or relation, not {kind!r}")
+    raise InvalidInput(MSG_MCP_MEMORY_TYPE.format(kind=kind))
 
 
 def _text(item: dict[str, Any], key: str) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{key} must be non-empty text")
+        raise InvalidInput(MSG_MCP_MEMORY_EMPTY.format(key=key))
     return value.strip()
 
 

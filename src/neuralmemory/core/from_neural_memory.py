@@ -27,7 +27,13 @@ from neuralmemory.core.crypto import BrainKey
 from neuralmemory.core.extract import MEMORY_TYPES, content_digest
 from neuralmemory.core.importer import BadLine, Incoming, Read
 from neuralmemory.core.project import MAX_PROJECT_CHARS
-from neuralmemory.errors import CryptoError, NmemError, NotFound
+from neuralmemory.errors import (
+    HINT_NO_THEIR_BRAIN,
+    MSG_NO_THEIR_BRAIN,
+    CryptoError,
+    NmemError,
+    NotFound,
+)
 from neuralmemory.store.neural_memory import memory_rows
 
 SOURCE = "neural-memory"
@@ -39,10 +45,7 @@ def read_neural_memory(path: Path, now_ms: int) -> Read:
     """The memories of the other product's brain at `path` (a .db file)."""
     path = path.expanduser()
     if not path.is_file():
-        raise NotFound(
-            f"no brain of the other Neural Memory at {path}",
-            hint="give its file, e.g. ~/.neuralmemory/brains/default.db",
-        )
+        raise NotFound(MSG_NO_THEIR_BRAIN.format(path=path), hint=HINT_NO_THEIR_BRAIN)
     with tempfile.TemporaryDirectory(prefix="nmem-import-") as folder:
         rows = memory_rows(_copy(path, Path(folder)), path)
     read = Read(read=len(rows))

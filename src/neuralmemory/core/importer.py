@@ -24,7 +24,21 @@ from neuralmemory.core.brain import Brain
 from neuralmemory.core.checks import MAX_PRIORITY, check_content, check_tags, check_type
 from neuralmemory.core.export import FORMAT, VERSION
 from neuralmemory.core.project import check_project
-from neuralmemory.errors import InvalidInput, NmemError, NotFound
+from neuralmemory.errors import (
+    HINT_EXPORT_VERSION,
+    HINT_NOT_AN_EXPORT,
+    MSG_CANNOT_READ,
+    MSG_CIPHERTEXT_NEEDS_FLAG,
+    MSG_CONTENT_OR_CIPHERTEXT,
+    MSG_EXPORT_VERSION,
+    MSG_NO_FILE,
+    MSG_NOT_AN_EXPORT,
+    MSG_NOT_UTC_TIME,
+    MSG_NOT_UTF8_TEXT,
+    InvalidInput,
+    NmemError,
+    NotFound,
+)
 from neuralmemory.protocol import ID_PATTERN
 
 BATCH = 500  # memories materialized together (one progress step)
@@ -232,11 +246,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 if text.strip():
                     yield number, text
     except FileNotFoundError:
-        raise NotFound(f"no file {path}") from None
+        raise NotFound(MSG_NO_FILE.format(path=path)) from None
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not UTF-8 text ({exc.reason})") from None
+        raise InvalidInput(MSG_NOT_UTF8_TEXT.format(path=path, reason=exc.reason)) from None
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(MSG_CANNOT_READ.format(path=path, reason=exc.strerror)) from None
 
 
 def _check_header(text: str) -> None:
@@ -245,25 +259,20 @@ def _check_header(text: str) -> None:
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise InvalidInput(
-            f'line 1: not an nmem export (it starts with {{"format": "{FORMAT}", ...}})',
-            hint="for the other Neural Memory's brain use --from neural-memory, for the MCP"
-            " memory server's file --from mcp-memory (docs/export.md)",
-        )
+        raise InvalidInput(MSG_NOT_AN_EXPORT.format(format=FORMAT), hint=HINT_NOT_AN_EXPORT)
     if header.get("version") != VERSION:
         raise InvalidInput(
-            f"line 1: export format version {header.get('version')!r}; this nmem reads"
-            f" version {VERSION}",
-            hint="upgrade nmem to import it",
+            MSG_EXPORT_VERSION.format(found=header.get("version"), version=VERSION),
+            hint=HINT_EXPORT_VERSION,
         )
 
 
 def _incoming(number: int, text: str) -> Incoming:
     line = _Line.model_validate_json(text)
     if (line.content is None) == (line.ciphertext is None):
-        raise InvalidInput("a memory has exactly one of content and ciphertext")
+        raise InvalidInput(MSG_CONTENT_OR_CIPHERTEXT)
     if line.ciphertext is not None and not line.encrypted:
-        raise InvalidInput("ciphertext needs encrypted: true")
+        raise InvalidInput(MSG_CIPHERTEXT_NEEDS_FLAG)
     body: dict[str, Any] = {
         "encrypted": line.encrypted,
         "type": check_type(line.type),
@@ -302,7 +311,7 @@ def _time(field: str, text: str | None) -> Any:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise InvalidInput(f"{field}: {text!r} is not a UTC time such as 2026-12-05T02:16:17.379Z")
+        raise InvalidInput(MSG_NOT_UTC_TIME.format(field=field, text=text))
     return round(moment.timestamp() * 1000)
 
 

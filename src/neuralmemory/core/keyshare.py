@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from neuralmemory.core.crypto import SCRYPT_N, SCRYPT_P, SCRYPT_R, BrainKey
-from neuralmemory.errors import CryptoError
+from neuralmemory.errors import HINT_NOTHING_CHANGED, MSG_SHARE_CODE_WRONG, CryptoError
 from neuralmemory.protocol import canonical_json, normal_code, random_code
 
 SHARE_FORMAT = "nmem-key-share/1"
@@ -71,6 +71,4 @@ def unseal(code: str, sealed: str) -> tuple[str, BrainKey]:
         raws = [str(raw).encode("ascii") for raw in document["keys"]]
         return brain_id, BrainKey(*raws)
     except (binascii.Error, InvalidTag, ValueError, KeyError, TypeError, AttributeError):
-        raise CryptoError(
-            "this code does not open the key the hub sent", hint="nothing was changed"
-        ) from None
+        raise CryptoError(MSG_SHARE_CODE_WRONG, hint=HINT_NOTHING_CHANGED) from None

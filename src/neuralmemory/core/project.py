@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuralmemory.errors import InvalidInput
+from neuralmemory.errors import HINT_BAD_PROJECT, MSG_BAD_PROJECT, InvalidInput
 
 ALL = "*"
 MAX_PROJECT_CHARS = 200
@@ -40,8 +40,7 @@ def check_project(value: object) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text or len(text) > MAX_PROJECT_CHARS or _CONTROL.search(text) or text == ALL:
         raise InvalidInput(
-            f"a project must be 1 to {MAX_PROJECT_CHARS} characters of one line, not {ALL!r}",
-            hint="e.g. github.com/ada/falcon (what nmem detects in a git checkout)",
+            MSG_BAD_PROJECT.format(limit=MAX_PROJECT_CHARS, given=ALL), hint=HINT_BAD_PROJECT
         )
     return text
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from neuralmemory.errors import InvalidInput
+from neuralmemory.errors import HINT_TIMESPAN, MSG_NOT_A_TIME, InvalidInput
 
 _SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-HINT = "a span back from now (30m, 12h, 7d, 2w) or a date (2026-12-01, 2026-12-01T09:30)"
 
 
 def short_time(iso: str | None) -> str:
@@ -36,7 +35,7 @@ def parse_point(text: str, now_ms: int, *, end: bool = False) -> int:
             return _ms(start + timedelta(days=1) if end else start)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a time", hint=HINT) from None
+        raise InvalidInput(MSG_NOT_A_TIME.format(text=text), hint=HINT_TIMESPAN) from None
     return _ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from neuralmemory.config import ENV_HOME, env_flag
-from neuralmemory.errors import ConfigError
+from neuralmemory.errors import HINT_FILE_UNCHANGED, MSG_HOOKS_NOT_GROUPS, ConfigError
 from neuralmemory.hooks.runner import EVENTS
-from neuralmemory.jsonfile import UNCHANGED, edit_object, read_object
+from neuralmemory.jsonfile import edit_object, read_object
 
 Scope = Literal["user", "project"]
 SCOPES: tuple[Scope, ...] = ("user", "project")
@@ -152,9 +152,7 @@ def _hooks_of(data: dict[str, Any], path: Path) -> dict[str, Any]:
         )
         if not ok:
             raise ConfigError(
-                f"{path}: hooks.{name} is not a list of matcher groups, each with a 'hooks' list"
-                " of objects",
-                hint=UNCHANGED,
+                MSG_HOOKS_NOT_GROUPS.format(path=path, name=name), hint=HINT_FILE_UNCHANGED
             )
     return hooks
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from neuralmemory import config
-from neuralmemory.errors import ConfigError
+from neuralmemory.errors import (
+    MSG_OPTION_CHOICE,
+    MSG_OPTION_NUMBER,
+    MSG_OPTION_RANGE,
+    MSG_OPTION_WHOLE,
+    ConfigError,
+)
 
 CAPTURE_MODES = ("off", "remind")
 SECTION = "hooks"
@@ -51,14 +57,16 @@ def _checked(name: str, value: object) -> object:
     where = f"{config.config_path()}: [hooks] {name}"
     if name == "capture":
         if value not in CAPTURE_MODES:
-            raise ConfigError(f"{where} must be one of {', '.join(CAPTURE_MODES)}")
+            raise ConfigError(
+                MSG_OPTION_CHOICE.format(where=where, choices=", ".join(CAPTURE_MODES))
+            )
         return value
     low, high = _RANGES[name]
     wanted = float if name == "min_score" else int
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where} must be a number from {low:g} to {high:g}")
+        raise ConfigError(MSG_OPTION_NUMBER.format(where=where, low=low, high=high))
     if wanted is int and not isinstance(value, int):
-        raise ConfigError(f"{where} must be a whole number from {low:g} to {high:g}")
+        raise ConfigError(MSG_OPTION_WHOLE.format(where=where, low=low, high=high))
     if not low <= value <= high:
-        raise ConfigError(f"{where} is {value}; it must be from {low:g} to {high:g}")
+        raise ConfigError(MSG_OPTION_RANGE.format(where=where, value=value, low=low, high=high))
     return wanted(value)

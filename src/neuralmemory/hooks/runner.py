@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuralmemory import config
-from neuralmemory.errors import InvalidInput, NmemError
+from neuralmemory.errors import MSG_EVENT_NOT_JSON, MSG_EVENT_NOT_OBJECT, InvalidInput, NmemError
 from neuralmemory.hooks.options import HookOptions, load_options
 from neuralmemory.hooks.session import SessionState, load_session, prune_sessions
 from neuralmemory.perms import private_dir
@@ -82,9 +82,9 @@ def _payload(raw: str) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
     except ValueError as exc:
-        raise InvalidInput(f"the event is not JSON ({exc})") from None
+        raise InvalidInput(MSG_EVENT_NOT_JSON.format(reason=exc)) from None
     if not isinstance(payload, dict):
-        raise InvalidInput("the event is not a JSON object")
+        raise InvalidInput(MSG_EVENT_NOT_OBJECT)
     return payload
 
 

@@ -35,8 +35,16 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from neuralmemory.config import ENV_HOME, atomic_write, env_flag
-from neuralmemory.errors import ConfigError
-from neuralmemory.jsonfile import NEW_FILE_MODE, UNCHANGED, edit_object
+from neuralmemory.errors import (
+    HINT_FILE_UNCHANGED,
+    HINT_NO_NMEM_EXECUTABLE,
+    MSG_CANNOT_READ,
+    MSG_EXPECTED_TABLE,
+    MSG_FILE_NOT_TOML,
+    MSG_NO_NMEM_EXECUTABLE,
+    ConfigError,
+)
+from neuralmemory.jsonfile import NEW_FILE_MODE, edit_object
 
 SERVER_NAME = "nmem"
 
@@ -83,10 +91,7 @@ def nmem_executable() -> Path:
     """This environment's `nmem` console script, so the client starts the same installation."""
     found = shutil.which("nmem", path=str(Path(sys.executable).parent)) or shutil.which("nmem")
     if found is None:
-        raise ConfigError(
-            "cannot find the nmem executable",
-            hint="install neuralmemory so that `nmem` is on PATH",
-        )
+        raise ConfigError(MSG_NO_NMEM_EXECUTABLE, hint=HINT_NO_NMEM_EXECUTABLE)
     return Path(found).absolute()
 
 
@@ -155,14 +160,19 @@ def _write_toml(path: Path, servers: str, entry: dict[str, Any]) -> None:
         document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else None
     except ParseError as exc:
         raise ConfigError(
-            f"{path} is not valid TOML at line {exc.line}, column {exc.col}", hint=UNCHANGED
+            MSG_FILE_NOT_TOML.format(path=path, line=exc.line, column=exc.col),
+            hint=HINT_FILE_UNCHANGED,
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", hint=UNCHANGED) from None
+        raise ConfigError(
+            MSG_CANNOT_READ.format(path=path, reason=exc), hint=HINT_FILE_UNCHANGED
+        ) from None
     document = document if document is not None else tomlkit.document()
     table = document.setdefault(servers, tomlkit.table(is_super_table=True))
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: expected '{servers}' to be a table", hint=UNCHANGED)
+        raise ConfigError(
+            MSG_EXPECTED_TABLE.format(path=path, name=servers), hint=HINT_FILE_UNCHANGED
+        )
     server = tomlkit.table()
     server.update({k: v for k, v in entry.items() if k != "env"})
     if "env" in entry:

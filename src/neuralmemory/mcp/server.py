@@ -53,7 +53,13 @@ from neuralmemory.core.checks import (
 from neuralmemory.core.extract import MEMORY_TYPES
 from neuralmemory.core.project import MAX_PROJECT_CHARS, resolve_project
 from neuralmemory.core.timespan import parse_window
-from neuralmemory.errors import InternalError, InvalidInput, NmemError
+from neuralmemory.errors import (
+    HINT_ACTION_NO_SETTINGS,
+    MSG_ACTION_NO_SETTINGS,
+    InternalError,
+    InvalidInput,
+    NmemError,
+)
 from neuralmemory.mcp import offers, stdio
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
@@ -401,7 +407,7 @@ def nmem_sync_config(
         )
     if (hub_url, api_key, ca_cert, conflict_strategy, auto_sync) != (None,) * 5:
         raise InvalidInput(
-            f"action={action!r} takes no settings", hint='use action="set" to change them'
+            MSG_ACTION_NO_SETTINGS.format(action=action), hint=HINT_ACTION_NO_SETTINGS
         )
     return dict(service.get_config() if action == "get" else service.setup_instructions())
 

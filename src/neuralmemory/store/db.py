@@ -14,7 +14,20 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from neuralmemory.errors import StoreError, StoreLocked
+from neuralmemory.errors import (
+    HINT_BRAIN_CORRUPT,
+    HINT_BRAIN_LOCKED,
+    HINT_BRAIN_UNREADABLE,
+    HINT_CHECK_PATH,
+    HINT_OWN_HOME,
+    MSG_BRAIN_CORRUPT,
+    MSG_BRAIN_LOCKED,
+    MSG_CANNOT_OPEN,
+    MSG_NOT_OUR_BRAIN,
+    MSG_PATH_FAILED,
+    StoreError,
+    StoreLocked,
+)
 from neuralmemory.perms import private_sqlite
 
 BUSY_TIMEOUT_MS = 5000
@@ -127,13 +140,6 @@ class Database:
             self.conn.close()
 
 
-#: what the messages about another program's file say to do
-OWN_HOME_HINT = (
-    "another program keeps its files there (another product is also named Neural Memory and"
-    " uses ~/.neuralmemory); give this nmem a folder of its own: export NMEM_HOME=~/.nmem"
-)
-
-
 def connect(path: Path) -> Database:
     """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses;
     the file (and its -wal, -shm) readable by its owner only. A database another program made
@@ -144,7 +150,7 @@ def connect(path: Path) -> Database:
         private_sqlite(path)
     except OSError as exc:  # no such folder, no permission: say which file
         raise StoreError(
-            f"cannot open {path}: {exc.strerror or exc}", hint="check the path and its folder"
+            MSG_CANNOT_OPEN.format(path=path, reason=exc.strerror or exc), hint=HINT_CHECK_PATH
         ) from None
     try:
         conn = sqlite3.connect(
@@ -186,23 +192,15 @@ def refuse_foreign(path: Path) -> None:
         reader.close()
     if tables and "_migrations" not in tables:
         shown = ", ".join(sorted(tables)[:4]) + (", ..." if len(tables) > 4 else "")
-        raise StoreError(
-            f"{path} is not a brain of this nmem (it holds tables {shown}); it was not changed",
-            hint=OWN_HOME_HINT,
-        )
+        raise StoreError(MSG_NOT_OUR_BRAIN.format(path=path, tables=shown), hint=HINT_OWN_HOME)
 
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return StoreLocked(f"{path} is locked by another process", hint="try again in a moment")
+        return StoreLocked(MSG_BRAIN_LOCKED.format(path=path), hint=HINT_BRAIN_LOCKED)
     if "not a database" in text or "malformed" in text or "encrypted" in text:
-        return StoreError(
-            f"{path} is not a readable brain database (corrupt or not SQLite)",
-            hint="restore it from a backup or move it aside; it was not changed",
-        )
+        return StoreError(MSG_BRAIN_CORRUPT.format(path=path), hint=HINT_BRAIN_CORRUPT)
     if "unable to open" in text or "readonly" in text or "permission" in text:
-        return StoreError(
-            f"cannot open {path}: {exc}", hint="check that the file and its folder are readable"
-        )
-    return StoreError(f"{path}: {exc}")
+        return StoreError(MSG_CANNOT_OPEN.format(path=path, reason=exc), hint=HINT_BRAIN_UNREADABLE)
+    return StoreError(MSG_PATH_FAILED.format(path=path, reason=exc))

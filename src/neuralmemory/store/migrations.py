@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from importlib import resources
 
 from neuralmemory.clock import wall_ms
-from neuralmemory.errors import StoreError
+from neuralmemory.errors import (
+    HINT_UPGRADE_NMEM,
+    MSG_INCOMPLETE_SQL,
+    MSG_MIGRATION_FAILED,
+    MSG_NEWER_SCHEMA,
+    StoreError,
+)
 from neuralmemory.store.db import Database
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -63,8 +69,8 @@ def migrate(db: Database) -> list[str]:
     newest = max((m.number for m in known), default=0)
     if done and max(done) > newest:
         raise StoreError(
-            f"{db.path} was written by a newer nmem (schema {max(done)}, this one knows {newest})",
-            hint="upgrade nmem",
+            MSG_NEWER_SCHEMA.format(path=db.path, found=max(done), known=newest),
+            hint=HINT_UPGRADE_NMEM,
         )
     ran = []
     for migration in known:
@@ -81,7 +87,9 @@ def migrate(db: Database) -> list[str]:
                     db.conn.execute(statement)
             except sqlite3.Error as exc:
                 raise StoreError(
-                    f"{db.path}: migration {migration.number:04d}_{migration.name} failed: {exc}"
+                    MSG_MIGRATION_FAILED.format(
+                        path=db.path, number=migration.number, name=migration.name, reason=exc
+                    )
                 ) from exc
             db.execute(
                 "INSERT INTO _migrations (number, name, applied_at) VALUES (?, ?, ?)",
@@ -102,5 +110,5 @@ def statements(script: str) -> list[str]:
             found.append(current.strip())
             current = ""
     if current.strip():
-        raise StoreError(f"incomplete SQL statement in migration: {current.strip()[:60]}")
+        raise StoreError(MSG_INCOMPLETE_SQL.format(start=current.strip()[:60]))
     return found

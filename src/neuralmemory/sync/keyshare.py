@@ -20,14 +20,19 @@ import httpx
 from neuralmemory import config
 from neuralmemory.core import crypto, keyshare
 from neuralmemory.core.brains import install_key, open_brain
-from neuralmemory.errors import NmemError, NotFound, NotFoundOnHub
+from neuralmemory.errors import (
+    HINT_NO_KEY_TO_SHARE,
+    HINT_NO_SHARE,
+    MSG_NO_KEY_TO_SHARE,
+    MSG_NO_SHARE,
+    NmemError,
+    NotFound,
+    NotFoundOnHub,
+)
 from neuralmemory.sync import service
 from neuralmemory.sync.results import SyncFailed, SyncResult
 
 log = logging.getLogger(__name__)
-
-MSG_NO_SHARE = "no key waits on the hub for this code: it is wrong, expired or already used"
-HINT_NO_SHARE = "nothing was changed; run `nmem keys share` again on the device that has the key"
 
 
 def share(
@@ -42,10 +47,7 @@ def share(
         key_id, name = local.keys.encrypting_id, local.name
         key = crypto.load_keyring(local.keys.ids)
     if key is None:
-        raise NotFound(
-            f"no key for brain {name} on this device",
-            hint="share from a device that has it; a key is made by the first encrypted memory",
-        )
+        raise NotFound(MSG_NO_KEY_TO_SHARE.format(name=name), hint=HINT_NO_KEY_TO_SHARE)
     code = keyshare.new_code()
     share_id, sealed = keyshare.seal(code, key_id, key)
     with service.hub_client(cfg, transport) as hub:

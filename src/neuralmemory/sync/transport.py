@@ -153,7 +153,7 @@ def lan_addresses(host: str, resolve: Resolver = system_resolve) -> tuple[str, .
     public = [address for address in addresses if not is_lan_ip(address)]
     if public:
         named = msg.MSG_NAME_NOT_LAN.format(host=host, address=public[0])
-        raise InsecureHubURL(hint=f"{named}; {msg.HINT_NAME_NOT_LAN}")
+        raise InsecureHubURL(hint=msg.HINT_NAME_NOT_LAN_AT.format(named=named))
     return addresses
 
 
@@ -538,7 +538,9 @@ def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> Hub
             X509_HOSTNAME_MISMATCH: msg.HINT_TLS_HOSTNAME,
             X509_CERT_HAS_EXPIRED: msg.HINT_TLS_EXPIRED,
         }.get(cause.verify_code, msg.HINT_TLS_UNTRUSTED)
-        return TLSFailure(f"{msg.MSG_TLS_UNTRUSTED}: {cause.verify_message}", hint=hint)
+        return TLSFailure(
+            msg.MSG_TLS_UNTRUSTED_BECAUSE.format(reason=cause.verify_message), hint=hint
+        )
     if cause is not None:
         reason = cause.reason or type(cause).__name__
         return TLSFailure(

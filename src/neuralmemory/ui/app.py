@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from neuralmemory.errors import InvalidInput, NmemError, NotFound
+from neuralmemory.errors import MSG_NO_SUCH_PAGE, InvalidInput, NmemError, NotFound
 from neuralmemory.sync.auto import AutoSync
 from neuralmemory.ui import brains, memories, search, syncing
 from neuralmemory.ui.guard import ASGIApp, Guard, Secrets
@@ -39,7 +39,7 @@ def create_app(keys: Secrets, scheduler: AutoSync | None = None) -> ASGIApp:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
         if exc.status_code == 404:
-            return error_page(request, NotFound("No such page"), title="Not found")
+            return error_page(request, NotFound(MSG_NO_SUCH_PAGE), title="Not found")
         return HTMLResponse(str(exc.detail), status_code=exc.status_code)
 
     return Guard(app, keys)

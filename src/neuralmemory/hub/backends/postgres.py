@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from neuralmemory.errors import HubBusy, StorageFull, StorageReadOnly, StoreError
+from neuralmemory.errors import (
+    HINT_POSTGRES_UNREACHABLE,
+    MSG_POSTGRES_UNREACHABLE,
+    HubBusy,
+    StorageFull,
+    StorageReadOnly,
+    StoreError,
+)
 from neuralmemory.hub.backends.cas import RecordId
 from neuralmemory.hub.backends.migrations import SCHEMA_MIGRATIONS, migrations
 from neuralmemory.hub.backends.sqlstore import Mode, Row, SqlStore
@@ -154,8 +161,10 @@ async def open_postgres(url: str) -> SqlStore:
         await db.pool.close()
         where = urlsplit(url)
         raise StoreError(
-            f"cannot connect to PostgreSQL at {where.hostname}:{where.port or 5432}{where.path}",
-            hint="is it running, and may this user connect to that database?",
+            MSG_POSTGRES_UNREACHABLE.format(
+                host=where.hostname, port=where.port or 5432, path=where.path
+            ),
+            hint=HINT_POSTGRES_UNREACHABLE,
         ) from None
     try:
         await db.migrate()
