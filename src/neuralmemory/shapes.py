@@ -5,6 +5,10 @@ canonical bytes, hashes, patterns and limits they check are protocol.py's.
 protocol.py re-exports every name here on first use (`from neuralmemory.protocol import
 Version` works as before): pydantic and these models cost a process more CPU than a hook's whole
 work, and a reader of a brain (a hook, `nmem list`) never builds a version.
+
+Longer than ~400 lines on purpose: it is the protocol's whole vocabulary, one small model per
+request and reply, read side by side with docs/protocol.md; split by endpoint, a change to the
+protocol would be spread over several files.
 """
 
 from __future__ import annotations

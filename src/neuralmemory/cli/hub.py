@@ -3,6 +3,10 @@
 Whoever can open the hub's database runs the hub; these commands need no key and no running hub.
 Each takes --db (default: the database `nmem serve` uses) and runs one library call on it through
 `on_hub_db`.
+
+Longer than ~400 lines on purpose: it is the one `nmem hub` group (invites, pairing, backup,
+accounts, keys, brains), whose commands share --db, `on_hub_db` and the table formatting and
+stay a few lines each; split by command, those helpers would be imported back from a sibling.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 --json prints exactly what the service returns (docs/sync.md documents the shapes). A progress bar
 is drawn on a terminal only; a pipe gets the result and nothing else. The API key is only ever
 shown masked, because the service never hands it out whole.
+
+Just over ~400 lines: it is the whole `nmem sync` group, each command beside the text form of the
+result it prints; splitting off the formatting would separate each command from what it shows.
 """
 
 from __future__ import annotations

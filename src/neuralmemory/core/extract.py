@@ -6,6 +6,11 @@ against the memory's time) and typed relations the text states (caused_by, leads
 contradicts) between the nearest content words around a cue. The same function reads queries, so
 a query and a memory meet on the same keys. Nothing here is stored or synced by itself: the brain
 turns it into neurons and synapses, rebuildable from the memory at any time.
+
+Longer than ~400 lines on purpose: keywords, names, relations and the cues for time references
+come from one pass over the same folded tokens (`_read`, whose flags decide whether `_times`
+runs at all), and the word lists sit beside the rules that use them; split apart, that one pass
+would become several.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The hub's endpoints: parse (edge.json_body), call one backend method, format. Nothing else.
 
 The route table that maps paths to these functions is in app.py.
+
+Longer than ~400 lines on purpose: it is one short function per endpoint of docs/protocol.md,
+beside the dependencies they share (caller, admin, anonymous, in_database); split by resource,
+the endpoint list would only be scattered.
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ across calls and opened again whenever another process changed it (core/live.py)
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
 server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
 hub. serve() drains and stops AUTO_SYNC when the client hangs up (mcp/session.py).
+
+Longer than ~400 lines on purpose: it is the tool list the client sees -- each tool's name,
+signature and docstring are the MCP contract, a few lines each over the library -- together with
+the one adapter that turns them into results and errors; split up, the contract would no longer
+be reviewable in one file.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ xor_digest) is updated in the same transaction as every record write, so reading
 Every method that writes must run inside `Database.transaction()`; the HLC state is read from and
 written back to the brain file in that transaction, so stamps never go backwards, even across
 processes sharing the brain.
+
+Longer than ~400 lines on purpose: coalescing, the HLC and the Merkle digest must change in the
+same transaction as every record write, so ChangeLog keeps them in one class; in separate
+modules a write could update one of them and miss another.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ Materialized tables (memories, activations, links) mirror the current record ver
 store/changes.py. The graph tables and the FTS index are derived: core/materialize.py rebuilds them
 from the memories alone, and none of them ever syncs. Functions here take a Database and run
 inside the caller's transaction; they know nothing of versions, extraction or encryption.
+
+Longer than ~400 lines on purpose: it is the one place that knows the columns and indexes of the
+materialized tables and their derived graph, which are written together (a memory, its FTS row
+and its neurons) and read together by recall; split by table, a query would be separated from the
+writes whose shape it relies on.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ whatever state the two sides are in.
 Cost grows with what changed: a no-op full sync is one pull request, one listing of the
 account's brains (one brain per name: converge()), a comparison of the pull reply's root digest
 with the local one (both kept incrementally) and nothing else.
+
+Longer than ~400 lines on purpose: it is one sync round (pull, push, verify, repair, converging
+same-named brains) over one SyncEngine's state -- cursor, limits, deadline, quarantine. The
+decisions already live in the pure modules; split by step, that state would be handed between
+modules instead of living in one object.
 """
 
 from __future__ import annotations

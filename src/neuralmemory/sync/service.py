@@ -12,6 +12,10 @@ errors.py exceptions; adapters only format and map them. The API key leaves this
     list_conflicts(...) / restore(...)  nmem_sync_conflicts(), nmem sync restore
     after_write(brain[, scheduler])     auto-sync hook for whoever called remember/recall/restore
     sync_now_if_auto(brain)             `nmem sync restore`: the auto-sync, at once
+
+Longer than ~400 lines on purpose: it is the whole surface the two adapters share, listed
+above, each function a few lines over config, the engine and the hub client; split up, the CLI
+and the MCP server would each import from several modules and could drift apart.
 """
 
 from __future__ import annotations

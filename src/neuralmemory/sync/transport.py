@@ -18,6 +18,10 @@ Policy for failures (errors.py decides what is retryable):
     Every hub write is idempotent (a re-pushed vhash is "unchanged"), so retrying a push whose
     reply was lost is safe.
 The key is only ever placed in the Authorization header; it is never logged or put in a message.
+
+Longer than ~400 lines on purpose: the HTTPS rule, the retries, the reply limits and the
+mapping of every failure to one errors.py class are one policy that every endpoint method goes
+through (`_call`); split from the methods, an endpoint could be reached without it.
 """
 
 from __future__ import annotations

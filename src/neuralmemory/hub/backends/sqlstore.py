@@ -4,6 +4,11 @@ Statements use `?` placeholders and SQL both databases speak (upserts, RETURNING
 backend supplies transactions and the one thing that differs: how a push locks its brain row.
 SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the row with FOR UPDATE, so
 seq stays gapless and monotonic per brain and two CAS on one record can never both win.
+
+Longer than ~400 lines on purpose: it is every statement over the hub's one schema (accounts,
+keys, codes, shares, brains, records, devices), and a push or a pairing touches several tables
+under the same transaction and row locks; split by table, the order of those locks could no
+longer be read in one place.
 """
 
 from __future__ import annotations
