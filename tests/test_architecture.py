@@ -205,7 +205,7 @@ def test_test_folders_hold_tests_and_helpers_live_in_the_helpers_package() -> No
 
 
 def _error_classes() -> set[str]:
-    """NmemError and every class errors.py derives from it."""
+    """NmemError, every class errors.py derives from it, and the click errors the CLI raises."""
     names = {"NmemError"}
     tree = ast.parse((SRC / "errors.py").read_text())
     for node in tree.body:
@@ -213,7 +213,7 @@ def _error_classes() -> set[str]:
             bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
             if bases & names:
                 names.add(node.name)
-    return names
+    return names | {"BadParameter", "UsageError", "ClickException"}
 
 
 def _is_literal_text(node: ast.expr) -> bool:
@@ -255,8 +255,9 @@ def test_the_message_check_finds_every_kind_of_inline_message() -> None:
         "ConfigError('{a} b'.format(a=1))\n"
         "CodeRefused('invalid_invite', MSG_INVALID_INVITE)\n"
         "InvalidInput(MSG_X.format(a=1), hint=HINT_X)\n"
+        "click.UsageError('no LAN address')\n"
     )
-    assert _inline_messages(source, _error_classes()) == [1, 2, 3, 4]
+    assert _inline_messages(source, _error_classes()) == [1, 2, 3, 4, 7]
 
 
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))

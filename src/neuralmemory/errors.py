@@ -521,6 +521,7 @@ MSG_NO_LAN_ADDRESS = "this machine has no LAN address; give the hub's with --hos
 MSG_BACKUP_SQLITE_ONLY = (
     "nmem hub backup copies SQLite hubs; for PostgreSQL use pg_dump (docs/hub.md, Backups)"
 )
+MSG_BAD_HUB_DB_URL = "the database URL must be sqlite:///path/to/hub.db or postgresql://..."
 MSG_POSTGRES_UNREACHABLE = "cannot connect to PostgreSQL at {host}:{port}{path}"
 HINT_POSTGRES_UNREACHABLE = "is it running, and may this user connect to that database?"
 # Reaching a hub (sync/transport.py).

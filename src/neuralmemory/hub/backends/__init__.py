@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuralmemory.errors import MSG_BAD_HUB_DB_URL
 from neuralmemory.hub.backends.base import (
     AccountRow,
     Backend,
@@ -41,4 +42,4 @@ async def open_backend(url: str) -> Backend:
         from neuralmemory.hub.backends.sqlite import open_sqlite
 
         return await open_sqlite(Path(url.removeprefix("sqlite://")))
-    raise ValueError("the database URL must be sqlite:///path/to/hub.db or postgresql://...")
+    raise ValueError(MSG_BAD_HUB_DB_URL)
