@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	@# benchmarks run as plain scripts import the tests' shared helpers (tests/helpers) by this path
+	echo "$(CURDIR)/tests" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/neuralmemory-tests.pth"
 	touch $(STAMP)
 
 # The Worker (sync-hub/): npm dependencies exactly as package-lock.json pins them, reinstalled only

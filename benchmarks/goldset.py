@@ -9,6 +9,10 @@ Questions:
   * 2 hops: "Which message broker does Dana Whitfield's team use?" -- the answer never names
     Dana; it is linked to the question only through the project Dana leads.
 Same seed, same memories and questions, on every machine.
+
+Two more sets build on this one: benchmarks/lookalikes.py (the same notes about many people and
+project weeks) and benchmarks/dialogues.py (multi-session conversations, one memory per turn),
+each with a tuning and a held-out half; benchmarks/recall_quality.py scores all three.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ that hit the time limit.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -123,11 +124,15 @@ HEADER = (
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="memories")
+    sizes = parser.parse_args().sizes
     print(machine.describe(), HEADER, sep="\n")
-    for size in [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]:
+    for size in sizes:
         print("\n".join(run(size)), flush=True)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     main()

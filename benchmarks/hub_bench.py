@@ -6,7 +6,7 @@ and of 1M records (seeded through the backend's own push, in big batches, before
 
     .venv/bin/python benchmarks/hub_bench.py [--backends sqlite,postgres] [--big 1000000]
 
---mode isolation instead runs the isolation test's scenario (tests/hub/hub_load.py) bigger:
+--mode isolation instead runs the isolation test's scenario (tests/helpers/hub_load.py) bigger:
 account A's brain of --big records (300,000 by default in this mode) listed in a loop by A,
 beside account B's no-op pulls, one every 25 ms; it prints B's median and p90 without and with
 A's load.
@@ -22,7 +22,6 @@ import asyncio
 import json
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,18 +31,15 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+import machine
+
+# Starting, waiting for and stopping a hub process, and throwaway PostgreSQL databases, are the
+# tests' (tests/helpers): the benchmark runs hubs exactly as the tests do.
+from helpers.hub_load import measure
+from helpers.hub_targets import HubOptions, nmem_serve, throwaway_postgres
 from neuralmemory.hub.auth import new_id, new_key
 from neuralmemory.hub.backends import Incoming, open_backend
 from neuralmemory.protocol import DeviceInfo, Version
-
-# Starting, waiting for and stopping a hub process, and throwaway PostgreSQL databases, are the
-# conformance suite's; the benchmark runs hubs exactly as the tests do.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "conformance"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "hub"))
-from hub_load import measure
-from hub_targets import HubOptions, nmem_serve, throwaway_postgres
-
-import machine
 
 T0 = 1_732_460_000_000
 CONCURRENCY = (1, 10, 100)

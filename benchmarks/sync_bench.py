@@ -1,13 +1,22 @@
 """Sync cost against a real `nmem serve` on loopback: prints figures, asserts nothing.
 
-For each brain size: the first full push, the first full pull on a new device (the median of
-three new devices; it materializes every memory: concept extraction and indexing included), an
-incremental sync of 10 changed
-memories, a no-op sync, and the bytes sent -- each through service.run_sync, which opens and
-closes the brain and the hub client per call; then the same incremental and no-op syncs on a
-brain and hub client kept open (as a long-lived process can), and a no-op `nmem sync full` as a
-whole process. The source brain's records are written straight into
-its change log (what sync moves); remember() itself is core_bench.py's subject.
+The memories are realistic notes and conversation turns (benchmarks/texts.py, 80-300
+characters). For each brain size: the first full push, the first full pull on a new device (the
+median of three new devices), an incremental sync of 10 changed memories, a no-op sync, and the
+bytes sent -- each through service.run_sync, which opens and closes the brain and the hub client
+per call; then the same incremental and no-op syncs on a brain and hub client kept open (as a
+long-lived process can), and a no-op `nmem sync full` as a whole process. The source brain's
+records are written straight into its change log (what sync moves); remember() itself is
+core_bench.py's subject.
+
+A first pull stores memories text first and leaves their concept graph to the indexer
+(core/indexing.py), started as `nmem sync` starts it, on the other core. For the new devices it
+reports: when recall first answered by text (in process, and as an `nmem recall` process),
+counted from the start of the pull; when the graph was complete; the same pull with the graph
+built in the pulling process afterwards (one core); and the floor: SQLite inserting the rows the
+finished pull left (records, memories, FTS, neurons, synapses, relations) into an empty brain,
+a page of memories per transaction, from tuples made beforehand -- measured in the same run,
+with the ratio of the completion to it.
 
 Each size runs twice in the same run: a plain brain, then an end-to-end encrypted one (every
 record sealed on the device, opened on the device: core/e2e.py; the new devices hold its key),
@@ -17,6 +26,7 @@ machine wall times mostly measure the wait for a core, CPU times the work, so th
 ratio of the CPU is the one to trust there.
 
     .venv/bin/python benchmarks/sync_bench.py [--sizes 10000 100000] [--no-pull-above N]
+        [--modes plain e2e]
 """
 
 from __future__ import annotations
@@ -36,7 +46,9 @@ from typing import Any
 
 import httpx
 
+import first_pull
 import machine
+import texts
 from neuralmemory import config
 from neuralmemory.core import crypto
 from neuralmemory.core.brains import open_brain
@@ -44,7 +56,6 @@ from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
 
 TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "metrics"]
-PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
 NEW_DEVICES = 3  # each pulls the whole brain once: one run alone moves by +-30 ms on a shared VM
 MODES = ("plain", "e2e")
 HUB_PID: list[int] = []  # the running hub's, for its CPU time
@@ -112,13 +123,12 @@ def socket_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def memory_body(n: int, now: int) -> dict[str, Any]:
-    topic, person = TOPICS[n % len(TOPICS)], PEOPLE[n % len(PEOPLE)]
+def memory_body(content: str, n: int, now: int) -> dict[str, Any]:
     return {
-        "content": f"{person} noted that the {topic} service {n} needs review (release {n % 97})",
+        "content": content,
         "encrypted": False,
         "type": "fact",
-        "tags": [topic],
+        "tags": [TOPICS[n % len(TOPICS)]],
         "priority": 5,
         "created_at": now,
         "event_at": None,
@@ -132,9 +142,9 @@ def build(device: Path, size: int, e2e: bool) -> None:
         if e2e:
             brain.encrypt_brain()
     with home(device), open_brain() as brain, brain.db.transaction():
-        for n in range(size):
+        for n, content in enumerate(texts.memories(size)):
             brain.changes.write(
-                "memory", f"m-bench{n:07d}", body=memory_body(n, now), strength=500_000
+                "memory", f"m-bench{n:07d}", body=memory_body(content, n, now), strength=500_000
             )
 
 
@@ -175,28 +185,18 @@ def bench(size: int, pull: bool, mode: str) -> list[str]:
     rows: list[str] = []
     try:
         with hub_process(work) as url:
-            a = work / "a"
+            a, single = work / "a", work / "single"
             new = [work / f"new-{n}" for n in range(NEW_DEVICES)]
-            for device in (a, *new):
+            for device in (a, single, *new):
                 with home(device):
-                    service.configure(hub_url=url)
+                    service.configure(hub_url=url, auto_sync=False)  # each sync is the bench's
             build(a, size, mode == "e2e")
             if mode == "e2e":
-                share_key(a, new)
+                share_key(a, [single, *new])
             seconds, first = timed(a)
             rows.append(row(size, mode, "first full push", seconds, first["bytes_sent"], CPU[-1]))
             if pull:
-                pulls = [timed(device) for device in new]
-                rows.append(
-                    row(
-                        size,
-                        mode,
-                        f"first full pull, new device (median of {NEW_DEVICES})",
-                        statistics.median(seconds for seconds, _ in pulls),
-                        pulls[0][1]["bytes_sent"],
-                        statistics.median(CPU[-NEW_DEVICES:]),
-                    )
-                )
+                rows.extend(first_pulls(size, mode, new, single))
             incremental, sent = [], []
             for round_ in range(5):
                 edit_ten(a, round_)
@@ -220,6 +220,21 @@ def bench(size: int, pull: bool, mode: str) -> list[str]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def first_pulls(size: int, mode: str, new: list[Path], single: Path) -> list[str]:
+    """The new devices' first pulls (benchmarks/first_pull.py): medians, from the pull's start."""
+    pull = first_pull.measure(new, single, home)
+    lines = [
+        row(size, mode, f"{what} (median of {NEW_DEVICES})" if n < 4 else what, seconds, 0)
+        for n, (what, seconds) in enumerate(first_pull.rows(size, pull))
+    ]
+    FLOOR[(size, mode)] = (
+        pull.complete_s / pull.floor_s,
+        pull.one_core_s / pull.floor_s,
+        pull.one_core_cpu_s / pull.floor_cpu_s,
+    )
+    return lines
 
 
 def long_lived(device: Path, size: int, mode: str) -> list[str]:
@@ -269,6 +284,8 @@ def cli_process(device: Path, size: int, mode: str) -> list[str]:
 
 #: (size, mode, step) -> seconds and CPU seconds, for the E2E / plain ratios
 TIMES: dict[tuple[int, str, str], float] = {}
+#: (size, mode) -> first pull's completion / floor: with the indexer, on one core, the same in CPU
+FLOOR: dict[tuple[int, str], tuple[float, float, float]] = {}
 CPUS: dict[tuple[int, str, str], float] = {}
 
 
@@ -280,13 +297,14 @@ def row(size: int, mode: str, what: str, seconds: float, sent: int, cpu: float =
         ratio = f"{seconds / TIMES[(size, 'plain', what)]:.2f}x"
         if cpu and CPUS[(size, "plain", what)]:
             cpu_ratio = f"{cpu / CPUS[(size, 'plain', what)]:.2f}x"
-    line = f"| {size:>7,} | {mode:<5} | {what:<44} | {seconds * 1000:>9.1f} ms | {sent:>12,} |"
+    per = f"{seconds * 1e6 / size:,.0f}"
+    line = f"| {size:>7,} | {mode:<5} | {what:<56} | {seconds * 1000:>9.1f} ms | {per:>6} |"
     cpu_ms = f"{cpu * 1000:.1f} ms" if cpu else ""
-    return line + f" {ratio:>6} | {cpu_ms:>10} | {cpu_ratio:>6} |"
+    return line + f" {sent:>12,} | {ratio:>6} | {cpu_ms:>10} | {cpu_ratio:>6} |"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument(
         "--no-pull-above",
@@ -294,20 +312,26 @@ def main() -> None:
         default=10**9,
         help="skip the new-device pull for brains larger than this",
     )
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = parser.parse_args()
     print(machine.describe(), "(SQLite hub on loopback)")
     print(
-        f"| memories | mode  | {'step':<44} |        time |   bytes sent | e2e/plain |"
+        f"| memories | mode  | {'step':<56} |        time | µs/memory |   bytes sent | e2e/plain |"
         "        CPU | e2e/plain |"
     )
     print(
-        f"|---------:|:------|:{'-' * 44}-|------------:|-------------:|----------:|"
+        f"|---------:|:------|:{'-' * 56}-|------------:|-------:|-------------:|----------:|"
         "-----------:|----------:|"
     )
     for size in args.sizes:
-        for mode in MODES:
+        for mode in args.modes:
             for line in bench(size, pull=size <= args.no_pull_above, mode=mode):
                 print(line, flush=True)
+    for (size, mode), (indexer, one_core, cpu) in FLOOR.items():
+        print(
+            f"{size:,} {mode}: first pull complete / SQLite floor {indexer:.2f}x with the"
+            f" indexer on the other core, {one_core:.2f}x on one core ({cpu:.2f}x in CPU time)"
+        )
 
 
 if __name__ == "__main__":

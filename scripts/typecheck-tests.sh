@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # mypy --strict over tests/, as pytest imports them: one run per folder.
 #
-# Test folders are not packages: pytest puts each test file's folder on sys.path, so helpers are
-# imported by their bare names (`from sync_devices import Device`) and every folder has its own
-# `conftest` module. One mypy run over all of tests/ would see eight modules named `conftest`;
-# one run per folder sees each folder as pytest does, with the folders holding shared helpers
-# on mypy_path (pyproject.toml, [tool.mypy]). The same strict settings as src/, nothing relaxed.
+# Test folders are not packages: pytest imports each test file and conftest.py by its bare name, so
+# every folder has its own `conftest` module. One mypy run over all of tests/ would see eight
+# modules named `conftest`; one run per folder sees each folder as pytest does. The helpers they
+# share are the package tests/helpers (`helpers`, on mypy_path: pyproject.toml, [tool.mypy]),
+# checked in a run of its own. The same strict settings as src/, nothing relaxed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MYPY="${MYPY:-.venv/bin/mypy}"

@@ -20,7 +20,8 @@ import pytest
 
 from neuralmemory.sync.auto import THREAD_NAME
 
-pytest_plugins = ["pytester"]  # tests/test_isolation.py runs this conftest in an inner session
+# pytester: tests/test_isolation.py runs this conftest in an inner session
+pytest_plugins = ["pytester", "helpers.fixtures", "helpers.xdist_groups"]
 
 # The XDG base directories, relative to HOME as their defaults are: tools that honour them (npm,
 # wrangler) must not fall back on a real ~/.config named by the calling shell.

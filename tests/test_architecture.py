@@ -1,8 +1,12 @@
 """Import directions (docs/architecture.md#layers): layers depend downward only.
 
-cli, mcp, hooks -> core, sync -> store, protocol, clock, errors. The hub sees only protocol and
-errors (it stores opaque records and never a memory), and the leaf modules perms and networks;
-never config, which reads the device's environment. Nothing imports cli or mcp.
+cli, mcp, hooks, ui -> core, sync -> store, protocol, clock, errors; the web UI calls the library,
+never the store. The hub sees only protocol and errors (it stores opaque records and never a
+memory), and the leaf modules perms and networks; never config, which reads the device's
+environment. Nothing imports cli or mcp.
+
+Tests and benchmarks reach their shared helpers as the package tests/helpers, never by editing
+sys.path.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "neuralmemory"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "neuralmemory"
+TESTS = ROOT / "tests"
 
 # For each layer, the neuralmemory modules it must never import.
 FORBIDDEN: dict[str, set[str]] = {
@@ -52,6 +58,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "hub": {"core", "store", "sync", "mcp", "cli", "clock", "config"},
     "mcp": {"cli", "hub"},
     "hooks": {"cli", "mcp", "hub"},
+    "ui": {"cli", "mcp", "hub", "hooks", "store"},  # thin: the library's functions, no SQL
     "jsonfile": {"core", "store", "sync", "hub", "mcp", "cli", "hooks"},
 }
 
@@ -142,3 +149,56 @@ def test_sql_runs_only_in_store(path: Path) -> None:
         if alias.name == "sqlite3"
     }
     assert not calls | imported, f"{path.relative_to(SRC)} uses {sorted(calls | imported)}"
+
+
+# ------------------------------------------------------------------ tests and benchmarks
+
+
+def _sys_path_edits(source: str) -> list[int]:
+    """The lines that change sys.path: a call of one of its methods, or an assignment to it."""
+    lines: list[int] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func.value
+        elif isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            target = targets[0].value if isinstance(targets[0], ast.Subscript) else targets[0]
+        else:
+            continue
+        if (
+            isinstance(target, ast.Attribute)
+            and target.attr == "path"
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "sys"
+        ):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_sys_path_check_finds_every_kind_of_edit() -> None:
+    source = "import sys\nsys.path.insert(0, 'a')\nsys.path.append('b')\nsys.path += ['c']\n"
+    source += "sys.path[0] = 'd'\nsys.path = []\nprint(sys.path[0])\nsys.exit(0)\n"
+    assert _sys_path_edits(source) == [2, 3, 4, 5, 6]
+
+
+SCRIPTS = sorted([*TESTS.rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")])
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_test_or_benchmark_edits_sys_path(path: Path) -> None:
+    """Shared helpers are the package tests/helpers (pytest: `pythonpath`; benchmarks: the path
+    file the Makefile puts in the venv)."""
+    edits = _sys_path_edits(path.read_text(encoding="utf-8"))
+    assert not edits, f"{path.relative_to(ROOT)} changes sys.path on lines {edits}"
+
+
+def test_test_folders_hold_tests_and_helpers_live_in_the_helpers_package() -> None:
+    """One place for what tests share, imported by one name, so no folder reaches into another."""
+    stray = [
+        str(path.relative_to(TESTS))
+        for path in TESTS.rglob("*.py")
+        if path.parent != TESTS / "helpers"
+        and path.name != "conftest.py"
+        and not path.name.startswith("test_")
+    ]
+    assert stray == [], f"helper modules outside tests/helpers: {stray}"

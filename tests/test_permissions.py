@@ -6,24 +6,19 @@ database; an older install's 0644 files are fixed when they are opened, with a n
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers.nmem import nmem as run_nmem
 from neuralmemory.hub.backends.sqlite import SqliteDatabase
-
-NMEM = str(Path(sys.executable).parent / "nmem")
 
 
 def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home), "HOME": str(home)}
-    return subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    """`nmem` with the device folder as HOME too."""
+    return run_nmem(home, *args, env={"HOME": str(home)})
 
 
 def modes(home: Path) -> dict[str, int]:

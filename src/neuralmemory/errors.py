@@ -269,6 +269,30 @@ MSG_SYNC_DEADLINE = "The sync of brain {brain} took longer than {seconds:g} s an
 HINT_SYNC_DEADLINE = (
     "everything applied so far is kept; run `nmem sync full` again to go on from there"
 )
+# The local web UI (`nmem ui`, docs/ui.md): its command, and its guard's refusals (ui/guard.py).
+MSG_UI_BAD_PORT = "{value!r} is not a port: give a number from 0 to 65535 (0 takes any free one)"
+MSG_UI_PORT_IN_USE = "Port {port} on 127.0.0.1 is already in use by another program"
+HINT_UI_PORT_IN_USE = "pick another with --port, or --port 0 for any free one"
+MSG_UI_PORT_REFUSED = "Cannot listen on 127.0.0.1 port {port}: {reason}"
+HINT_UI_PORT_REFUSED = "ports below 1024 need root: pick one from 1024 up, or --port 0"
+MSG_UI_BAD_HOST = (
+    "Refused: this page answers only to http://127.0.0.1:{port} and http://localhost:{port}"
+    " (the request named {host!r}): a web page cannot reach it through another name"
+)
+MSG_UI_NO_SESSION = (
+    "Refused: open the address `nmem ui` printed, with its token; every `nmem ui` makes a new one"
+)
+MSG_UI_METHOD = "Method not allowed: this page takes GET, and POST from its own forms"
+MSG_UI_CROSS_SITE = "Refused: a change sent from another site ({origin})"
+MSG_UI_NOT_A_FORM = "Refused: a change is sent by a form of this page (a urlencoded POST body)"
+MSG_UI_NO_CSRF = (
+    "Refused: this change lacks the page's CSRF token (a form from another `nmem ui`?): reload"
+    " the page and try again"
+)
+MSG_UI_TOO_LARGE = "Refused: a form may send at most {limit:,} bytes"
+MSG_UI_SUPERSEDE_WITH = (
+    "give the text of a new memory, or the id of an existing one, that replaces this memory"
+)
 MSG_INTERNAL = "Unexpected error: {kind}: {detail}"
 HINT_INTERNAL = "a bug in nmem, not in your data: please report it with the command you ran"
 # The memory API's refusals (core/checks.py, core/brain.py, core/brains.py, core/keyring.py).

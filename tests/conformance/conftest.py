@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import (
+
+from helpers.hub_targets import (
     ACCOUNT_RATE_LIMIT,
     LOW_RATE_LIMIT,
     QUOTA_BYTES,
@@ -20,38 +21,37 @@ from hub_targets import (
     TARGETS,
     HubOptions,
     RunningHub,
+    StartedHubs,
     Target,
 )
-
-
-class Hubs:
-    """Started hubs by (target, options); stopped when the session ends."""
-
-    def __init__(self, root: Path, stack: ExitStack) -> None:
-        self.root = root
-        self.stack = stack
-        self.running: dict[tuple[str, HubOptions], RunningHub] = {}
-
-    def get(self, target: Target, options: HubOptions) -> RunningHub:
-        key = (target.name, options)
-        if key not in self.running:
-            workdir = self.root / f"{target.name}-{len(self.running)}"
-            workdir.mkdir(parents=True)
-            self.running[key] = self.stack.enter_context(target.start(options, workdir))
-        return self.running[key]
-
 
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (make test: --dist loadgroup) each worker process starts the hubs of
     the tests it runs: one worker runs all of a target's tests, so each hub (a `wrangler dev`
-    takes seconds to start) is started once, while the targets run side by side."""
+    takes seconds to start) is started once, while the targets run side by side. A test of local
+    mode is not run against a target that has none (deselected, not skipped: nothing is missing)."""
+    kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if item.path.is_relative_to(HERE) and callspec is not None and "target" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"hub-{callspec.params['target']}"))
+        if (
+            not item.path.is_relative_to(HERE)
+            or callspec is None
+            or "target" not in callspec.params
+        ):
+            kept.append(item)
+            continue
+        name = callspec.params["target"]
+        if "local_client" in getattr(item, "fixturenames", ()) and not TARGETS[name].local_mode:
+            dropped.append(item)
+            continue
+        item.add_marker(pytest.mark.xdist_group(f"hub-{name}"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(
@@ -63,9 +63,9 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 
 @pytest.fixture(scope="session")
-def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hubs]:
+def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedHubs]:
     with ExitStack() as stack:
-        yield Hubs(tmp_path_factory.mktemp("hubs"), stack)
+        yield StartedHubs(tmp_path_factory.mktemp("hubs"), stack)
 
 
 def _client(hub: RunningHub) -> Iterator[httpx.Client]:
@@ -74,9 +74,9 @@ def _client(hub: RunningHub) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def hub(target: Target, hubs: Hubs) -> RunningHub:
+def hub(target: Target, hubs: StartedHubs) -> RunningHub:
     """The target requiring keys on every request, without a rate limit."""
-    return hubs.get(target, HubOptions())
+    return hubs.get(target.name, HubOptions())
 
 
 @pytest.fixture
@@ -85,41 +85,40 @@ def client(hub: RunningHub) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def local_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
-    """The target in local mode: a request without a key is the local account."""
-    if not target.local_mode:
-        pytest.skip(f"{target.name} has no local mode")
-    yield from _client(hubs.get(target, HubOptions(auth="local")))
+def local_client(target: Target, hubs: StartedHubs) -> Iterator[httpx.Client]:
+    """The target in local mode: a request without a key is the local account (only targets
+    that have one: pytest_collection_modifyitems)."""
+    yield from _client(hubs.get(target.name, HubOptions(auth="local")))
 
 
 @pytest.fixture
-def limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+def limited_client(target: Target, hubs: StartedHubs) -> Iterator[httpx.Client]:
     """The target started with a rate limit of LOW_RATE_LIMIT requests per minute."""
-    yield from _client(hubs.get(target, HubOptions(rate_limit=LOW_RATE_LIMIT)))
+    yield from _client(hubs.get(target.name, HubOptions(rate_limit=LOW_RATE_LIMIT)))
 
 
 @pytest.fixture
-def account_limited_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+def account_limited_client(target: Target, hubs: StartedHubs) -> Iterator[httpx.Client]:
     """The target limiting each key to LOW_RATE_LIMIT requests a minute and all keys of an
     account together to ACCOUNT_RATE_LIMIT."""
     options = HubOptions(rate_limit=LOW_RATE_LIMIT, account_rate_limit=ACCOUNT_RATE_LIMIT)
-    yield from _client(hubs.get(target, options))
+    yield from _client(hubs.get(target.name, options))
 
 
 @pytest.fixture
-def quota_client(target: Target, hubs: Hubs) -> Iterator[httpx.Client]:
+def quota_client(target: Target, hubs: StartedHubs) -> Iterator[httpx.Client]:
     """The target with a quota of QUOTA_RECORDS records and QUOTA_BYTES bytes per account."""
     options = HubOptions(quota_records=QUOTA_RECORDS, quota_bytes=QUOTA_BYTES)
-    yield from _client(hubs.get(target, options))
+    yield from _client(hubs.get(target.name, options))
 
 
 @pytest.fixture
-def closed(target: Target, hubs: Hubs) -> RunningHub:
+def closed(target: Target, hubs: StartedHubs) -> RunningHub:
     """The target with registration closed."""
-    return hubs.get(target, HubOptions(registration="closed"))
+    return hubs.get(target.name, HubOptions(registration="closed"))
 
 
 @pytest.fixture
-def invited(target: Target, hubs: Hubs) -> RunningHub:
+def invited(target: Target, hubs: StartedHubs) -> RunningHub:
     """The target registering only with an invite code."""
-    return hubs.get(target, HubOptions(registration="invite"))
+    return hubs.get(target.name, HubOptions(registration="invite"))

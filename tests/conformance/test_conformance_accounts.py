@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from hub_api import Account, error, pull, pushed, register, uid, version
-from hub_targets import RunningHub
 
+from helpers.hub_api import Account, error, pull, pushed, register, uid, version
+from helpers.hub_targets import RunningHub
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.errors import MSG_DEVICE_KEY, MSG_KEY_LIMIT, MSG_LAST_ADMIN_KEY
 from neuralmemory.protocol import API_KEY_PATTERN, DIGEST_PATTERN

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from hub_api import (
+
+from helpers.hub_api import (
     device,
     error,
     push,
@@ -19,7 +20,7 @@ from hub_api import (
     uid,
     version,
 )
-from hub_targets import LOW_RATE_LIMIT
+from helpers.hub_targets import LOW_RATE_LIMIT
 
 JSON = {"content-type": "application/json"}
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from hub_api import Account, pushed, register, uid, version
 
+from helpers.hub_api import Account, pushed, register, uid, version
 from neuralmemory.protocol import HISTORY_DEPTH, Version
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
-from hub_api import pull, pushed, register, uid, version
-from hub_targets import RunningHub
+
+from helpers.hub_api import pull, pushed, register, uid, version
+from helpers.hub_targets import RunningHub
 
 
 def test_log_has_no_key_and_no_body(hub: RunningHub, client: httpx.Client) -> None:

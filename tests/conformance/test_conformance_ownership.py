@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from hub_api import device, error, pull, push, pushed, register, uid, version
 
+from helpers.hub_api import device, error, pull, push, pushed, register, uid, version
 from neuralmemory.protocol import EMPTY_DIGEST
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from hub_api import Account, error, push, pushed, register, uid, version
-from hub_targets import ACCOUNT_RATE_LIMIT, LOW_RATE_LIMIT, QUOTA_BYTES, QUOTA_RECORDS
+
+from helpers.hub_api import Account, error, push, pushed, register, uid, version
+from helpers.hub_targets import ACCOUNT_RATE_LIMIT, LOW_RATE_LIMIT, QUOTA_BYTES, QUOTA_RECORDS
 
 
 def digest(client: httpx.Client, account: Account, brain: str) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from hub_api import Account, error, pull, push, pushed, register, root_of, uid, version
 
+from helpers.hub_api import Account, error, pull, push, pushed, register, root_of, uid, version
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, wall_ms
 from neuralmemory.protocol import EMPTY_DIGEST, bucket_of
 

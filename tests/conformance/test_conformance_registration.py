@@ -10,9 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from hub_api import error, uid
-from hub_targets import RunningHub, Target
 
+from helpers.hub_api import error, uid
+from helpers.hub_targets import RunningHub, Target
 from neuralmemory.errors import (
     MSG_INVALID_INVITE,
     MSG_INVALID_PAIR_CODE,

@@ -7,9 +7,9 @@ import base64
 import secrets
 
 import httpx
-from hub_api import Account, error, register
-from hub_targets import LOW_RATE_LIMIT
 
+from helpers.hub_api import Account, error, register
+from helpers.hub_targets import LOW_RATE_LIMIT
 from neuralmemory.protocol import (
     MAX_SHARE_CHARS,
     MAX_SHARES_PER_ACCOUNT,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worker_target import ADMIN_KEY, SYNC_HUB
 
+from helpers.worker_target import ADMIN_KEY, SYNC_HUB
 from neuralmemory.protocol import KEY_RE
 
 pytestmark = pytest.mark.worker

@@ -19,7 +19,7 @@ def concepts(text: str, tags: list[str] | None = None) -> list[tuple[str, str, f
 def test_dates_in_urls_are_times_not_keywords() -> None:
     found = extract("Shipped on 2024-03-05.\nSee https://x.io/2024-04-01 later", now_ms=NOW)
     assert [c.key for c in found.concepts] == [
-        "shipped",
+        "ship",
         "see",
         "later",
         "t:2024-03-05",
@@ -27,13 +27,13 @@ def test_dates_in_urls_are_times_not_keywords() -> None:
         "t:2024-04-01",
         "t:2024-04",
     ]
-    assert found.words == ["shipped", "see", "later"]
+    assert found.words == ["ship", "see", "later"]
     assert found.event_at == NOW
 
 
 def test_numbers_and_hyphens_without_a_date() -> None:
     found = extract("PROJ-1234 was caused by a bad deploy; fixed with rollback", now_ms=NOW)
-    assert found.words == ["proj", "1234", "caused", "bad", "deploy", "fixed", "rollback"]
+    assert found.words == ["proj", "1234", "caused", "bad", "deploy", "fix", "rollback"]
     assert found.relations == [("1234", "bad", "caused_by")]
     assert found.event_at is None
     assert extract("service 1234 needs review", now_ms=NOW).event_at is None

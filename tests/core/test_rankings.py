@@ -1,5 +1,5 @@
 """Recall ranks the pinned corpora exactly as tests/golden/recall_rankings.json says (how it is
-made: tests/core/rankings.py)."""
+made: tests/helpers/rankings.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from rankings import FIXTURE, corpora, rankings
+
+from helpers.rankings import FIXTURE, corpora, rankings
 
 CORPORA = corpora()
 

@@ -172,3 +172,55 @@ def test_recall_work_grows_sub_linearly_with_the_brain(
     small = work()
     grow(400, 1600)
     assert work() < 2 * small  # linear would be 4 times the work
+
+
+def test_a_note_about_the_asked_name_and_date_beats_its_look_alikes(brain: Brain) -> None:
+    # The same weekly note about four projects over twelve weeks: only the project and the date
+    # tell the answer from its neighbours, which used to climb above it on what it spread to them.
+    notes = {
+        (project, week): f"Weekly status, Project {project}, week of 2024-{month:02d}-{day:02d}: "
+        f"{week + 3} tickets closed, the main risk is {risk}."
+        for project, risk in [("Kestrel", "budget"), ("Marlin", "staffing"), ("Rook", "scope")]
+        for week, (month, day) in enumerate([(m, d) for m in (1, 2, 3) for d in (1, 8, 15, 22)])
+    }
+    fill(brain, list(notes.values()))
+    hits = brain.recall(
+        "What was the main risk for Project Marlin in the week of 2024-02-15?", reinforce=False
+    )
+    assert hits[0].memory.content == notes[("Marlin", 6)]
+    people = [f"{first} {last}" for first in ("Ana", "Ben", "Rosa") for last in ("Cho", "Tran")]
+    daughters = {p: f"{p}'s daughter plays the {i}." for p, i in zip(people, "abcdef", strict=True)}
+    fill(brain, list(daughters.values()))
+    hits = brain.recall("What does Ben Tran's daughter play?", reinforce=False)
+    assert hits[0].memory.content == daughters["Ben Tran"]
+
+
+def test_when_questions_prefer_memories_that_name_a_time(brain: Brain) -> None:
+    dated = brain.remember("Ana: We finally moved to Lisbon last Friday!").memory.id
+    fill(
+        brain,
+        [
+            "Ana: Moving to Lisbon was exhausting.",
+            "Ana: Lisbon is lovely, but I miss my old neighbours.",
+        ],
+    )
+    assert brain.recall("When did Ana move to Lisbon?", reinforce=False)[0].memory.id == dated
+    asked = brain.recall("What does Ana miss in Lisbon?", reinforce=False)
+    assert asked[0].memory.id != dated
+
+
+def test_since_and_until_keep_the_day_a_memory_names(home: Path) -> None:
+    friday = 1_709_899_200_000  # 2024-03-08T12:00Z
+    day = 86_400_000
+    with open_brain() as opened:
+        brain = Brain(opened.name, opened.db, device_id="d-test", now=lambda: friday)
+        moved = brain.remember("Ana: We moved to Lisbon last Friday!").memory.id  # 2024-03-01
+        said = brain.remember("Ana: Lisbon is lovely.").memory.id  # no day named: 2024-03-08
+
+        def found(since: int | None, until: int | None) -> set[str]:
+            hits = brain.recall("Ana Lisbon", since=since, until=until, reinforce=False)
+            return {h.memory.id for h in hits}
+
+        assert found(friday - 3 * day, None) == {said}
+        assert found(None, friday - 3 * day) == {moved}
+        assert found(friday - 8 * day, friday - 6 * day) == {moved}

@@ -8,8 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from hook_process import FIXTURES, Ran, fixture, log_lines, run_hook, write_config
-
+from helpers.hook_process import FIXTURES, Ran, fixture, log_lines, run_hook, write_config
 from neuralmemory.core.brains import open_brain
 
 

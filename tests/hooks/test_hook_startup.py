@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hook_process import fixture
+
+from helpers.hook_process import fixture
 
 #: What a hook never needs: the command line's libraries, the MCP SDK, the HTTP client and the
 #: hub's server, the cryptography of keys (no memory here is encrypted), tomlkit (config.toml

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hook_process import FIXTURES, fixture, run_hook
-
+from helpers.hook_process import FIXTURES, fixture, run_hook
 from neuralmemory.core.brains import open_brain
 
 

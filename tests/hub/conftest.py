@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers.hub_targets import throwaway_postgres
 from neuralmemory.hub import routes
 from neuralmemory.hub.app import create_app
 from neuralmemory.hub.backends import Backend, open_backend
 from neuralmemory.hub.settings import AuthMode, Settings
 from neuralmemory.protocol import DEFAULT_LIMITS
-
-# Throwaway PostgreSQL databases and record builders are shared with the conformance suite.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import throwaway_postgres
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from hub_api import pushed, uid, version
-from hub_targets import HubOptions, python_sqlite
 
+from helpers.hub_api import pushed, uid, version
+from helpers.hub_targets import HubOptions, python_sqlite
 from neuralmemory.cli.main import cli
 from neuralmemory.errors import InvalidInput, StoreError
 from neuralmemory.hub.backup import backup_sqlite

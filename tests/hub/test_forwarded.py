@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from hub_targets import free_port, process
 
+from helpers.hub_targets import free_port, process
 from neuralmemory.cli.main import cli
 
 LIMIT = 6

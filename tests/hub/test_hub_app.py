@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from click.testing import CliRunner
-from hub_records import version
 
+from helpers.hub_records import version
 from neuralmemory.cli.main import cli
 from neuralmemory.hub import routes
 from neuralmemory.hub.app import create_app

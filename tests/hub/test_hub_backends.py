@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hub_records import DEVICE, OTHER_DEVICE, incoming, version
-from hub_targets import throwaway_postgres
 
+from helpers.hub_records import DEVICE, OTHER_DEVICE, incoming, version
+from helpers.hub_targets import throwaway_postgres
 from neuralmemory.errors import (
     MSG_KEY_LIMIT,
     MSG_LAST_ADMIN_KEY,

@@ -12,7 +12,8 @@ import statistics
 from pathlib import Path
 
 import pytest
-from hub_load import measure
+
+from helpers.hub_load import measure
 
 BIG = 60_000  # records in A's brain: a reply of every entry would be about 8 MB
 SAMPLES = 40  # B's pulls per phase

@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from hub_api import device, error, pushed, register, uid, version
-from hub_targets import TARGETS, HubOptions, RunningHub
 
+from helpers.hub_api import device, error, pushed, register, uid, version
+from helpers.hub_targets import TARGETS, HubOptions, RunningHub
 from neuralmemory.errors import MSG_KEYLESS_REFUSED
 from neuralmemory.hub.loopback import from_this_machine, keyless_allowed
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from hub_api import error, push, pushed, uid, version
-from hub_targets import free_port, process
 from prometheus_client.parser import text_string_to_metric_families
 
+from helpers.hub_api import error, push, pushed, uid, version
+from helpers.hub_targets import free_port, process
 from neuralmemory.cli.main import cli
 from neuralmemory.errors import MSG_METRICS_REFUSED
 

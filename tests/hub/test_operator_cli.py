@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hub_records import DEVICE, OTHER_DEVICE, incoming, version
-from hub_targets import throwaway_postgres
 
+from helpers.hub_records import DEVICE, OTHER_DEVICE, incoming, version
+from helpers.hub_targets import throwaway_postgres
 from neuralmemory.cli.main import cli
 from neuralmemory.errors import (
     MSG_API_KEY_NOT_KEY_ID,

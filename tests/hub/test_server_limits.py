@@ -15,7 +15,6 @@ import os
 import resource
 import select
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_targets import free_port, process, throwaway_postgres
 
-NMEM = str(Path(sys.executable).parent / "nmem")
+from helpers.hub_targets import free_port, process, throwaway_postgres
+from helpers.nmem import NMEM
+
 READ_TIMEOUT = 1.0  # --read-timeout of the test hubs, seconds
 BODY_TIMEOUT = 2.0  # --body-timeout
 WAIT = 15.0  # the longest a test waits on a socket before it fails

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from hub_api import device, error, pull, push, pushed, register, uid, version
-from hub_targets import (
+
+from helpers.hub_api import device, error, pull, push, pushed, register, uid, version
+from helpers.hub_targets import (
     HubOptions,
     fill,
     free_port,
@@ -28,8 +28,8 @@ from hub_targets import (
     small_disks_work,
     throwaway_postgres,
 )
-from worker_target import worker
-
+from helpers.nmem import NMEM
+from helpers.worker_target import worker
 from neuralmemory.errors import MSG_STORAGE_FULL, StorageFull, StorageReadOnly
 from neuralmemory.hub.backends import open_backend
 from neuralmemory.hub.backends.postgres import PostgresDatabase
@@ -37,7 +37,6 @@ from neuralmemory.hub.backends.sqlstore import SqlStore
 from neuralmemory.protocol import DeviceInfo, Version
 from neuralmemory.sync.transport import HubClient
 
-NMEM = str(Path(sys.executable).parent / "nmem")
 TMPFS_BYTES = 8 * 1024 * 1024
 
 

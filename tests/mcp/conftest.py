@@ -3,15 +3,12 @@ suite's `nmem serve` helper) that registers accounts."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import HubOptions, nmem_serve
-from mcp_client import Hub
+from helpers.hub_targets import HubOptions, nmem_serve
+from helpers.mcp_client import Hub
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mcp_client import call, call_error, mcp_session
+
+from helpers.mcp_client import call, call_error, mcp_session
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_client import NMEM
 
+from helpers.mcp_client import NMEM
 from neuralmemory.mcp import stdio
 
 INSPECTOR = Path(__file__).parent / "inspector"

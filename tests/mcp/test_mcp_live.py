@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from mcp_client import NMEM, call, call_error, mcp_session
+
+from helpers.mcp_client import NMEM, call, call_error, mcp_session
 
 pytestmark = pytest.mark.anyio
 

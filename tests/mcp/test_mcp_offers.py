@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent, TextResourceContents
-from mcp_client import call, call_error, mcp_session
+
+from helpers.mcp_client import call, call_error, mcp_session
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_client import NMEM
 from mcp_types import version
 
+from helpers.mcp_client import NMEM
 from neuralmemory.mcp import stdio
 
 ASKED = [*version.HANDSHAKE_PROTOCOL_VERSIONS, *version.MODERN_PROTOCOL_VERSIONS, "1999-01-01"]

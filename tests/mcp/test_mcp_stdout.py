@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from mcp_client import NMEM
+
+from helpers.mcp_client import NMEM
 
 NOISY_SERVER = '''
 import sys

@@ -12,8 +12,8 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp_client import Hub, call, call_error, mcp_session
 
+from helpers.mcp_client import Hub, call, call_error, mcp_session
 from mcp import ClientSession
 
 pytestmark = pytest.mark.anyio

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_client import call, call_error, mcp_session
 
+from helpers.mcp_client import call, call_error, mcp_session
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.extract import MEMORY_TYPES
 

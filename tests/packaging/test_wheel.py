@@ -1,6 +1,7 @@
 """The package as a user installs it (pipx / uv tool install make the same kind of environment):
 a wheel built from this tree, installed into a fresh venv, started by its own `nmem` script, not
-the checkout's. It remembers, recalls, and answers an MCP initialize.
+the checkout's. It remembers, recalls, answers an MCP initialize, and serves the web UI with its
+templates, stylesheet and script (package data, which only a wheel that ships them has).
 
 The wheel's dependencies are taken from this test's environment (a path line, not its .pth
 files, so the checkout's editable install cannot shadow the wheel), which keeps the test offline;
@@ -11,11 +12,13 @@ never touch this one.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp.client.stdio import stdio_client
 
@@ -70,3 +73,26 @@ async def test_a_wheel_in_a_fresh_environment_works_on_its_own(tmp_path: Path, h
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         result = await session.initialize()
     assert result.server_info.name == "nmem"
+    _serves_the_ui(nmem, home)
+
+
+def _serves_the_ui(nmem: str, home: Path) -> None:
+    with subprocess.Popen(
+        [nmem, "ui", "--port", "0"],
+        env={**os.environ, "NMEM_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as ui:
+        try:
+            assert ui.stdout is not None
+            url = ui.stdout.readline().split()[3]
+            with httpx.Client(base_url=url.split("/?")[0], timeout=30) as client:
+                client.get(url)  # the token, exchanged for the session cookie
+                page = client.get("/", params={"q": "kafka"})
+                assert page.status_code == 200 and "Falcon streams through Kafka" in page.text
+                assert "<svg" in page.text
+                for asset in ("/static/ui.css", "/static/ui.js", "/static/icon.svg"):
+                    assert client.get(asset).status_code == 200, asset
+        finally:
+            ui.terminate()

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hub_api import Account, device, pushed, register, uid, version
-from hub_targets import HubOptions
-from reliability_hubs import PYTHON_TARGETS, RealHubs
+
+from helpers.hub_api import Account, device, pushed, register, uid, version
+from helpers.hub_targets import PYTHON_TARGETS, HubOptions, StartedHubs
 
 BRAIN_CALLS: list[tuple[str, str, Any]] = [
     ("GET", "", None),
@@ -32,7 +32,7 @@ SQL_TEXT = ["'", '";--', "%", "_", "' OR '1'='1", "%_%", "\\", "'); DROP TABLE r
 
 
 @pytest.fixture(params=PYTHON_TARGETS)
-def client(request: pytest.FixtureRequest, real_hubs: RealHubs) -> Iterator[httpx.Client]:
+def client(request: pytest.FixtureRequest, real_hubs: StartedHubs) -> Iterator[httpx.Client]:
     hub = real_hubs.get(request.param)
     with httpx.Client(base_url=hub.url, timeout=30) as http:
         yield http
@@ -224,7 +224,7 @@ def test_sql_significant_characters_everywhere(
 
 
 @pytest.mark.parametrize("target", PYTHON_TARGETS)
-def test_registration_flooding_hits_the_rate_limit(real_hubs: RealHubs, target: str) -> None:
+def test_registration_flooding_hits_the_rate_limit(real_hubs: StartedHubs, target: str) -> None:
     hub = real_hubs.get(target, HubOptions(rate_limit=10))
     statuses = []
     with httpx.Client(base_url=hub.url, timeout=30) as http:

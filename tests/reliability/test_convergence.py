@@ -13,8 +13,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from sync_model import STATS, Scan, SimDevice, WithinSkewModel
 
+from helpers.sync_model import STATS, Scan, SimDevice, WithinSkewModel
 from neuralmemory.core import crypto, e2e
 
 FAST = settings(

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hub_targets import small_disks_work
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
-from model_hubs import RemoteHub, remote_hub
-from sync_model import STATS, RemoteHubModel
 from test_convergence import FAST
+
+from helpers.hub_targets import small_disks_work
+from helpers.model_hubs import RemoteHub, remote_hub
+from helpers.sync_model import STATS, RemoteHubModel
 
 HUBS = [
     pytest.param("postgres-pair", marks=pytest.mark.postgres, id="postgres-pair"),

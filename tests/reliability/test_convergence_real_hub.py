@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
-from sync_devices import Hub
-from sync_model import STATS, WithinSkewModel
 
+from helpers.devices import Hub
+from helpers.sync_model import STATS, WithinSkewModel
 from neuralmemory.config import STRATEGIES
 
 
@@ -27,11 +27,6 @@ class RealHubModel(WithinSkewModel):
     # sync in flight at that moment is not what this model checks (the others run concurrent
     # syncs against hubs that stay up).
     concurrent = False
-
-    def restores_allowed(self) -> bool:
-        """No backup and restore rules (test_convergence.py runs them): in a schedule of twenty
-        steps they would crowd out the kills, and this model is about the hub dying mid-request."""
-        return False
 
     @initialize(strategies=st.lists(st.sampled_from(STRATEGIES), min_size=2, max_size=4))
     def make_devices(self, strategies: list[str]) -> None:

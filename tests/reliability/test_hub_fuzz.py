@@ -10,10 +10,7 @@ the integer limits, wrong content types, and bodies that arrive half-way and sta
 from __future__ import annotations
 
 import json
-import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,46 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from hub_api import Account, device, pushed, register, uid, version
-from hub_targets import HubOptions, RunningHub
-from reliability_hubs import RealHubs
 
-ST = str(Path(sys.executable).parent / "st")
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,"
-CHECKS += "response_schema_conformance"
-REQUEST_LINE = re.compile(r" (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|TRACE) (\S+) (\d{3}) ")
-
-
-def server_errors(hub: RunningHub) -> list[str]:
-    """Requests the hub answered with a 5xx, from its own request log."""
-    return [
-        f"{m[1]} {m[2]} {m[3]}"
-        for m in REQUEST_LINE.finditer(hub.log.read_text(errors="replace"))
-        if m[3].startswith("5")
-    ]
-
-
-def requests_logged(hub: RunningHub) -> int:
-    return len(REQUEST_LINE.findall(hub.log.read_text(errors="replace")))
-
-
-def schemathesis_run(
-    hub: RunningHub, report: Path, *, examples: int, phases: str, seed: int = 1
-) -> dict[str, Any]:
-    """`st run` against the hub; returns its JSON report (plus the exit code and output)."""
-    args = [ST, "run", hub.url + "/openapi.json", "-c", CHECKS, "-n", str(examples)]
-    args += ["--phases", phases, "--seed", str(seed), "--generation-database", "none"]
-    args += ["--report", "json", "--report-dir", str(report), "--no-color", "-w", "1"]
-    args += ["--request-timeout", "30", "--suppress-health-check", "all"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False)
-    (found,) = report.glob("json-*.json")
-    result: dict[str, Any] = json.loads(found.read_text())
-    result["output"] = done.stdout[-6000:] + done.stderr[-2000:]
-    return result
+from helpers.hub_api import Account, device, pushed, register, uid, version
+from helpers.hub_fuzz import requests_logged, schemathesis_run, server_errors
+from helpers.hub_targets import HubOptions, RunningHub, StartedHubs
 
 
 @pytest.fixture(scope="module")
-def fuzz_hub(real_hubs: RealHubs) -> RunningHub:
+def fuzz_hub(real_hubs: StartedHubs) -> RunningHub:
     """The SQLite hub in local mode: requests without a key act as the local account, so every
     generated call reaches the record store, not only the auth check."""
     return real_hubs.get("python-sqlite", HubOptions(auth="local"))
@@ -95,7 +60,7 @@ def test_schemathesis_long(fuzz_hub: RunningHub, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def keyed_hub(real_hubs: RealHubs) -> RunningHub:
+def keyed_hub(real_hubs: StartedHubs) -> RunningHub:
     return real_hubs.get("python-sqlite")
 
 

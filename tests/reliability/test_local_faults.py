@@ -9,7 +9,6 @@ limit (RLIMIT_FSIZE, SIGXFSZ ignored so writes fail with EFBIG) set in that subp
 from __future__ import annotations
 
 import json
-import os
 import resource
 import signal
 import sqlite3
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-NMEM = str(Path(sys.executable).parent / "nmem")
+from helpers.nmem import nmem as run_nmem
 
 
 def nmem(
@@ -32,15 +31,7 @@ def nmem(
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        preexec_fn=preexec if limit is not None else None,
-    )
+    return run_nmem(home, *args, timeout=timeout, preexec_fn=preexec if limit is not None else None)
 
 
 def files(home: Path) -> dict[str, object]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_devices import Device, Hub
-from sync_model import SyncModel, scan_device
 
+from helpers.devices import Device, Hub
+from helpers.sync_model import SyncModel, scan_device
 from neuralmemory.sync.transport import MAX_ATTEMPTS
 
 
@@ -116,33 +116,6 @@ def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> No
         model.teardown()
 
 
-def test_model_waits_for_a_remote_delete_copy_made_in_the_second_final_round() -> None:
-    """Found by test_convergence's E2E model, once in a while (which device wrote a memory last
-    depends on which racing sync went first): after the final rounds, devices 0 and 1 lacked a
-    `remote_delete` copy device 2 held and the hub held, nothing pending, roots equal to each
-    other's. A later device's delete of a memory device 2 wrote last went out in final round
-    one and reached device 2 in round two; device 2 kept its version as a copy and pushed it
-    after devices 0 and 1 were done (tests/sync/test_two_devices.py pins the sync side: verify
-    says the roots differ, the next full sync takes it). Fixed in SyncModel.check_converged:
-    rounds go on until one in which nobody pushed."""
-    model = SyncModel()
-    try:
-        model.make_devices(strategies=["prefer_recent"] * 3)
-        model.remember(index=1, shared=-1, topic="cache jitter")
-        (memory_id,) = _memory_ids(model, 1)
-        for index in (1, 0, 2):
-            model.sync_one(index=index, action="full")
-        model.forget(index=2, data=Draws(memory_id))
-        model.nothing_lost_so_far()
-        model.check_converged()
-        for index in range(3):
-            kept = scan_device(model.pick(index)).rows.values()
-            assert [v.body["strategy"] for v in kept if v.kind == "conflict"] == ["remote_delete"]
-    finally:
-        model.healthy = False  # checked above
-        model.teardown()
-
-
 def test_model_arms_no_more_faults_than_one_request_can_retry_through() -> None:
     """Found by test_real_hub_long: the schedule armed four kills on one device, all on "any"
     endpoint, and its next request (GET /v1/brains) lost its reply four times in a row; the
@@ -168,7 +141,7 @@ def test_a_hub_started_from_a_short_lived_thread_outlives_it(tmp_path: Path) -> 
     """Found as the flaky test_sync_converges_with_a_real_hub_killed_between_commit_and_reply
     (HubUnavailable: ConnectError): a `kill` fault on a pushed batch restarted the hub from the
     engine's push thread, and the hub's parent death signal, which Linux ties to the thread
-    that started it, stopped the new hub as soon as that thread ended. Fixed in sync_devices:
+    that started it, stopped the new hub as soon as that thread ended. Fixed in helpers/devices.py:
     hubs are started from one thread that lives as long as the test process."""
     hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
     try:
@@ -181,3 +154,59 @@ def test_a_hub_started_from_a_short_lived_thread_outlives_it(tmp_path: Path) -> 
         assert httpx.get(hub.url + "/v1/health", timeout=5).status_code == 200
     finally:
         hub.stop()
+
+
+def test_model_a_remote_delete_copy_made_in_the_last_round_reaches_every_device() -> None:
+    """Found by the model with restores after far clocks (root differs from the hub): device 2
+    forgot a memory device 1 wrote, unpushed when the final rounds began. Device 2 pushed the
+    delete in the first round; device 1 met it in the second and kept its version as a conflict
+    copy (remote_delete, docs/sync.md); device 0, which synced before it, never saw the copy.
+    Nothing wrong in sync: a write can make an earlier device write once more. Fixed in
+    SyncModel.check_converged: the final rounds go on until one moves nothing."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent"] * 3)
+        model.remember(index=1, shared=-5, topic="grafana dashboard")
+        model.sync_two(index=1, action="full")
+        model.sync_one(index=0, action="full")
+        (memory_id,) = _memory_ids(model, 0)
+        model.forget(index=2, data=Draws(memory_id))
+        model.nothing_lost_so_far()
+        model.check_converged()
+        copies = [v for v in scan_device(model.pick(0)).rows.values() if v.kind == "conflict"]
+        assert [c.body["strategy"] for c in copies] == ["remote_delete"]
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
+
+
+def test_model_edits_on_top_of_a_version_stamped_days_ahead_are_not_lost() -> None:
+    """Found by benchmarks/reliability_run.py --far-clocks as "versions lost" (seed
+    331594432252565412420581998602694548247, 100 schedules of 60 steps): device 0, its clock
+    3 days ahead, edited a memory and pushed (the hub took it: within its bound); device 1, on
+    the right clock, never adopted that stamp, so its two edits on top carried smaller stamps.
+    Device 0, holding its 3-days-ahead version stored, took them for an older hub version ("the
+    newer stamp wins") and wrote its own text back over them: here device 1's edit survives only
+    as a conflict copy; in the long run's schedule, with more devices syncing in between, it was
+    gone everywhere. Fixed in sync/plan.py: a stored version is settled by ancestry (the push
+    asks the hub, which answers `superseded`), never by stamp order."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.remember(index=0, shared=-1, topic="release train")
+        model.sync_two(index=0, action="push")
+        (memory_id,) = _memory_ids(model, 0)
+        far = Draws("3 days", memory_id, "release train", 2)
+        model.clock_far_ahead(index=0, topic="falcon deploy", data=far)
+        model.sync_one(index=1, action="full")
+        for topic in ("cache jitter", "billing ledger"):
+            model.edit(index=1, data=Draws(memory_id, topic, 1))
+            model.sync_one(index=1, action="full")
+        model.sync_one(index=0, action="full")
+        model.nothing_lost_so_far()
+        model.check_converged()
+        hub = model._hub_scan().current(memory_id)
+        assert hub is not None and "written on device 1" in str(hub.body["content"])
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()

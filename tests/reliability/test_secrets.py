@@ -10,34 +10,25 @@ level writes count), the CLI's output, the hub's log, and the hub's database byt
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from reliability_hubs import RealHubs
-from sync_devices import Device
 
-NMEM = str(Path(sys.executable).parent / "nmem")
+from helpers.devices import Device
+from helpers.hub_targets import StartedHubs
+from helpers.nmem import nmem
+
 SECRET = "quartz-harbor-plaintext-5519"
 
 
 def cli(home: Path, *args: str) -> str:
-    done = subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = nmem(home, *args)
     return done.stdout + done.stderr
 
 
 def test_keys_and_plaintext_never_leak(
-    real_hubs: RealHubs,
+    real_hubs: StartedHubs,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],

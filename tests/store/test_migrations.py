@@ -41,6 +41,7 @@ FINAL_SCHEMA = {
     "memory_fts": ["terms"],
     "quarantine": ["kind", "id", "vhash", "reason"],
     "history": ["id", "vhash", "hlc", "version"],
+    "graph_backlog": ["rid"],
 }
 
 
@@ -52,6 +53,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         "0003_project",
         "0004_history",
         "0005_history_trigger",
+        "0006_graph_backlog",
     ]
     tables = {
         row[0]
@@ -69,6 +71,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         (3, "project"),
         (4, "history"),
         (5, "history_trigger"),
+        (6, "graph_backlog"),
     ]
     db.close()
 

@@ -4,13 +4,15 @@ model; everything else -- the brain, the engine, the hub -- is the real thing.""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_devices import Device
 
+from helpers.devices import Device
 from neuralmemory import config
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
 from neuralmemory.core.brain import Brain
@@ -39,11 +41,13 @@ def brain_at(device: Device, offset_ms: int) -> Iterator[Brain]:
             brain.close()
 
 
-def sync_at(device: Device, offset_ms: int = 0, action: str = "full") -> dict[str, Any]:
+def sync_at(
+    device: Device, offset_ms: int = 0, action: str = "full", strategy: str = "prefer_recent"
+) -> dict[str, Any]:
     with brain_at(device, offset_ms) as brain:
         info = DeviceInfo(device_id=brain.changes.device_id, name="device", platform="test")
         with HubClient(device.hub_url, None, info, transport=device.transport) as hub:
-            return SyncEngine(brain, hub, strategy="prefer_recent").run(action).as_dict()
+            return SyncEngine(brain, hub, strategy=strategy).run(action).as_dict()
 
 
 def content(device: Device, memory_id: str) -> str | None:
@@ -110,14 +114,6 @@ def test_a_new_record_written_a_year_ahead_is_restamped_once_the_clock_is_right(
         assert before <= Stamp.parse(current.version.hlc).ms <= wall_ms() + MAX_CLOCK_SKEW_MS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a device whose clock is more than 24 h behind never adopts the stamps of the "
-    "versions it edits, so its edits carry smaller stamps than their ancestors; a device that "
-    "still holds such an ancestor (not pending) takes the newer edit for an older hub version "
-    "(plan.py: 'local not pending -> the newer stamp wins') and writes its old text back over "
-    "it, with no conflict copy (found by the reliability model's clock_far_ahead rule)",
-)
 def test_edits_from_a_clock_two_days_behind_are_not_reverted(devices: dict[str, Device]) -> None:
     a, b = devices["a"], devices["b"]
     behind = -2 * 24 * 3_600_000
@@ -133,3 +129,66 @@ def test_edits_from_a_clock_two_days_behind_are_not_reverted(devices: dict[str, 
     sync_at(b, behind)
     for device in (a, b):
         assert content(device, mid) == "The release train leaves on Thursday"
+
+
+def test_a_restored_folder_with_a_runaway_change_reverts_no_newer_edit(
+    devices: dict[str, Device], tmp_path: Path
+) -> None:
+    """A folder copied while it held a change stamped 225 years ahead (refused by the hub) and an
+    edit the hub later took, restored after another device edited that memory twice: the push
+    that stamps the runaway change again pulls first, and that pull must leave the stale edit for
+    the push to ask about (`superseded`), not resolve it as a rival -- under `prefer_local` the
+    stale text won and the newer edit survived only as a conflict copy."""
+    a, b = devices["a"], devices["b"]
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b)
+    with brain_at(a, 225 * YEAR_MS) as brain:
+        brain.remember("Standup moves to 9:30")
+    with brain_at(a, 0) as brain:
+        brain.edit(mid, content="The release train leaves on Wednesday")
+    copy = tmp_path / "copy"
+    shutil.copytree(a.home, copy)
+    assert sync_at(a, action="push")["pushed"] == 2
+    sync_at(b)
+    for day in ("Thursday", "Friday"):
+        with brain_at(b, 0) as brain:
+            brain.edit(mid, content=f"The release train leaves on {day}")
+        sync_at(b)
+    shutil.rmtree(a.home)
+    shutil.copytree(copy, a.home)
+    sync_at(a, action="push", strategy="prefer_local")
+    assert sync_at(a, strategy="prefer_local")["verified"] is True
+    sync_at(b)
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Friday"
+        with brain_at(device, 0) as brain:
+            copies = [v.body for v in brain.changes.versions("conflict") if not v.deleted]
+            assert copies == []
+
+
+def test_a_device_two_days_behind_takes_later_edits_of_a_version_it_stores(
+    devices: dict[str, Device],
+) -> None:
+    """Seen from a device two days behind, a stored version written by a right clock is stamped
+    beyond the skew bound. When the hub's version is two edits past it, asking the hub would mean
+    marking it pending -- and the push stamped it again as a stuck change: a new edit, which
+    under prefer_local wrote the old text back over the later ones (found by the reliability
+    model). The hub's version is taken, with no copy."""
+    a, b = devices["a"], devices["b"]
+    behind = -2 * 24 * 3_600_000
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b, behind, strategy="prefer_local")
+    for day in ("Wednesday", "Thursday"):
+        with brain_at(a, 0) as brain:
+            brain.edit(mid, content=f"The release train leaves on {day}")
+        sync_at(a)
+    assert sync_at(b, behind, strategy="prefer_local")["verified"] is True
+    sync_at(a)
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Thursday"
+        with brain_at(device, 0) as brain:
+            assert [v for v in brain.changes.versions("conflict") if not v.deleted] == []

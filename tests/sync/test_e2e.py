@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sync_devices import LOCAL_URL, NMEM, Device, Hub
 
+from helpers.devices import LOCAL_URL, Device, Hub
+from helpers.nmem import cli_json
 from neuralmemory.core import e2e
 from neuralmemory.protocol import Version
 from neuralmemory.store import memories as memories_sql
@@ -230,44 +229,35 @@ def test_a_restamped_record_is_rejected(tmp_path: Path, hub_transport: httpx.Bas
     assert reasons == {e2e.MSG_NOT_OPENED}
 
 
-def nmem_json(home: Path, *args: str) -> Any:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    done = subprocess.run(
-        [NMEM, *args, "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def test_nmem_brain_encrypt_turns_a_synced_plain_brain_e2e(hub: Hub, tmp_path: Path) -> None:
     a, b = (tmp_path / name for name in ("a", "b"))
     for home in (a, b):
-        nmem_json(home, "sync", "config", "set", "--hub-url", hub.url, "--auto-sync", "off")
-    nmem_json(a, "remember", "The pelican census is on the ninth", "--tags", "pelicans")
-    nmem_json(a, "sync", "full")
-    nmem_json(b, "sync", "full")
+        cli_json(home, "sync", "config", "set", "--hub-url", hub.url, "--auto-sync", "off")
+    cli_json(a, "remember", "The pelican census is on the ninth", "--tags", "pelicans")
+    cli_json(a, "sync", "full")
+    cli_json(b, "sync", "full")
 
-    converted = nmem_json(a, "brain", "encrypt")
+    converted = cli_json(a, "brain", "encrypt")
     assert converted["e2e"] and converted["sealed"] >= 1 and converted["sync"]["verified"]
-    assert nmem_json(a, "brain", "encrypt")["already"] is True
+    assert cli_json(a, "brain", "encrypt")["already"] is True
     with sqlite3.connect(hub.db) as db:
         bodies = " ".join(row[0] for row in db.execute("SELECT body FROM records"))
     assert "pelican" not in bodies and "census" not in bodies
-    status = nmem_json(a, "sync", "status")
+    status = cli_json(a, "sync", "status")
     assert status["brain"]["e2e"] is True and status["keys"]["keyed"]
 
     # b still keeps it in plaintext: the sealed versions wait for the key, then it turns E2E.
-    waiting = nmem_json(b, "sync", "full")
+    waiting = cli_json(b, "sync", "full")
     assert waiting["quarantined"] >= 1
-    code = nmem_json(a, "keys", "share")["code"]
-    nmem_json(b, "keys", "receive", code)
-    nmem_json(b, "sync", "full")
-    status = nmem_json(b, "sync", "status")
+    code = cli_json(a, "keys", "share")["code"]
+    cli_json(b, "keys", "receive", code)
+    cli_json(b, "sync", "full")
+    status = cli_json(b, "sync", "status")
     assert status["brain"]["e2e"] is True and status["quarantined"] == []
-    found = nmem_json(b, "recall", "pelican census")
+    found = cli_json(b, "recall", "pelican census")
     assert found["results"][0]["memory"]["content"] == "The pelican census is on the ninth"
 
-    made = nmem_json(a, "brain", "create", "journal", "--e2e")
+    made = cli_json(a, "brain", "create", "journal", "--e2e")
     assert made["e2e"] is True and made["name"] == "journal"
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
-from sync_devices import Device
-from worker_target import worker
 
+from helpers.devices import Device
+from helpers.hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
+from helpers.worker_target import worker
 from neuralmemory.core import e2e
 from neuralmemory.core.brains import create_brain
 from neuralmemory.protocol import Version

@@ -8,8 +8,6 @@ clear message or a quarantine entry, and no hang: each test has its own hard tim
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,8 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_devices import NMEM, Hub
 
+from helpers.devices import Hub
+from helpers.nmem import cli
 from neuralmemory import config
 from neuralmemory.core.brains import open_brain
 from neuralmemory.core.extract import content_digest
@@ -163,15 +162,8 @@ def proxy(hub: Hub) -> Iterator[Proxy]:
 # ---------------------------------------------------------------- devices
 
 
-def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home), "HOME": str(home)}
-    return subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def cli_device(home: Path, url: str) -> Path:
-    done = nmem(home, "sync", "config", "set", "--hub-url", url, "--auto-sync", "off")
+    done = cli(home, "sync", "config", "set", "--hub-url", url, "--auto-sync", "off")
     assert done.returncode == 0, done.stderr
     return home
 
@@ -256,7 +248,7 @@ def push_raw(hub_url: str, brain_id: str, records: list[dict[str, Any]]) -> None
 
 
 def status(home: Path) -> dict[str, Any]:
-    done = nmem(home, "sync", "status", "--json")
+    done = cli(home, "sync", "status", "--json")
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -268,32 +260,32 @@ def test_poison_records_are_quarantined_and_every_device_keeps_syncing(
 ) -> None:
     laptop = cli_device(tmp_path / "laptop", hub.url)
     for text in EARLY:
-        assert nmem(laptop, "remember", text).returncode == 0
-    assert nmem(laptop, "sync", "full").returncode == 0
+        assert cli(laptop, "remember", text).returncode == 0
+    assert cli(laptop, "sync", "full").returncode == 0
     brain_id = status(laptop)["brain"]["remote_id"]
     push_raw(hub.url, brain_id, poison(KESTREL_ID))
 
     # the device that held the brain before, and a new one joining it
     desktop = cli_device(tmp_path / "desktop", hub.url)
     for home in (laptop, desktop):
-        done = nmem(home, "sync", "full", "--json")
+        done = cli(home, "sync", "full", "--json")
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Traceback" not in done.stderr
         report = json.loads(done.stdout)
         assert report["verified"] is True and report["quarantined"] == len(QUARANTINED) + 1
         # the page is behind the cursor: the next sync pulls nothing and stops nowhere
-        again = json.loads(nmem(home, "sync", "full", "--json").stdout)
+        again = json.loads(cli(home, "sync", "full", "--json").stdout)
         assert again["pulled"] == 0 and again["cursor"] == report["cursor"]
 
         # the good record after the poison ones on the same page was applied; earlier ones stay
-        found = json.loads(nmem(home, "recall", "teal heron", "--json").stdout)["results"]
+        found = json.loads(cli(home, "recall", "teal heron", "--json").stdout)["results"]
         assert found[0]["memory"]["content"] == CANARY
         # recall reinforces the memory whose activation body is poison: a valid one replaces it
-        found = json.loads(nmem(home, "recall", "kestrel", "--json").stdout)["results"]
+        found = json.loads(cli(home, "recall", "kestrel", "--json").stdout)["results"]
         assert found[0]["memory"]["content"] == EARLY[1]
-        found = json.loads(nmem(home, "recall", "blue safe", "--json").stdout)["results"]
+        found = json.loads(cli(home, "recall", "blue safe", "--json").stdout)["results"]
         assert found[0]["memory"]["content"] == EARLY[0]
-        assert json.loads(nmem(home, "recall", "Ancient", "--json").stdout)["results"] == []
+        assert json.loads(cli(home, "recall", "Ancient", "--json").stdout)["results"] == []
 
         listed = {(q["kind"], q["id"]): q["reason"] for q in status(home)["quarantined"]}
         # the recall replaced the poison activation of the memory it used
@@ -301,15 +293,15 @@ def test_poison_records_are_quarantined_and_every_device_keeps_syncing(
         assert "a: Field required" in listed[("link", "l-poison-no-a")]
         assert "created_at" in listed[("memory", "m-poison-ancient")]
 
-        conflicts = nmem(home, "sync", "conflicts")
+        conflicts = cli(home, "sync", "conflicts")
         assert conflicts.returncode == 0 and "Traceback" not in conflicts.stderr
-        restore = nmem(home, "sync", "restore", "cf-poison")
+        restore = cli(home, "sync", "restore", "cf-poison")
         assert restore.returncode == 1 and "Traceback" not in restore.stderr
         assert "cf-poison is quarantined" in restore.stderr
 
     # what recall wrote over the poison activation syncs too: both devices and the hub agree
     for home in (laptop, desktop, laptop):
-        assert json.loads(nmem(home, "sync", "full", "--json").stdout)["verified"] is True
+        assert json.loads(cli(home, "sync", "full", "--json").stdout)["verified"] is True
     for home in (laptop, desktop):
         keys = {(q["kind"], q["id"]) for q in status(home)["quarantined"]}
         assert keys == QUARANTINED
@@ -401,7 +393,7 @@ def memory_of(home: Path, memory_id: str) -> tuple[bool, str | None, bool]:
 
 
 def conflicts_of(home: Path) -> list[dict[str, Any]]:
-    done = nmem(home, "sync", "conflicts", "--json")
+    done = cli(home, "sync", "conflicts", "--json")
     assert done.returncode == 0, done.stderr
     found: list[dict[str, Any]] = json.loads(done.stdout)["conflicts"]
     return found
@@ -409,9 +401,9 @@ def conflicts_of(home: Path) -> list[dict[str, Any]]:
 
 def restored_everywhere(laptop: Path, copy: str, hub: Hub, brain_id: str, memory_id: str) -> None:
     """`nmem sync restore` of the copy puts this device's version back, on the hub too."""
-    done = nmem(laptop, "sync", "restore", copy, "--json")
+    done = cli(laptop, "sync", "restore", copy, "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(nmem(laptop, "sync", "full", "--json").stdout)["verified"] is True
+    assert json.loads(cli(laptop, "sync", "full", "--json").stdout)["verified"] is True
     assert on_hub(hub.url, brain_id, memory_id)["device_id"] != HOSTILE_DEVICE
 
 
@@ -420,14 +412,14 @@ def test_a_forged_delete_of_a_memory_this_device_wrote_keeps_it_restorable(
     tmp_path: Path, hub: Hub
 ) -> None:
     laptop = cli_device(tmp_path / "laptop", hub.url)
-    assert nmem(laptop, "remember", EARLY[1]).returncode == 0
-    assert nmem(laptop, "sync", "full").returncode == 0
+    assert cli(laptop, "remember", EARLY[1]).returncode == 0
+    assert cli(laptop, "sync", "full").returncode == 0
     brain_id = status(laptop)["brain"]["remote_id"]
     current = on_hub(hub.url, brain_id, KESTREL_ID)
     # A tombstone with the right parent: a fast-forward, which every hub accepts.
     push_raw(hub.url, brain_id, [version("memory", KESTREL_ID, {}, 0, parent=current["vhash"])])
 
-    report = json.loads(nmem(laptop, "sync", "full", "--json").stdout)
+    report = json.loads(cli(laptop, "sync", "full", "--json").stdout)
     assert report["verified"] is True and report["conflicts"] == 1
     assert memory_of(laptop, KESTREL_ID)[0] is False  # the delete is applied, as it must be
     (kept,) = conflicts_of(laptop)
@@ -441,10 +433,10 @@ def test_a_forged_delete_of_a_memory_this_device_wrote_keeps_it_restorable(
 def test_an_encrypted_memory_made_plaintext_by_the_hub_is_refused(tmp_path: Path, hub: Hub) -> None:
     laptop = cli_device(tmp_path / "laptop", hub.url)
     secret = "The vault combination is 4-8-15-16."
-    done = nmem(laptop, "remember", secret, "--encrypted", "--json")
+    done = cli(laptop, "remember", secret, "--encrypted", "--json")
     assert done.returncode == 0, done.stderr
     memory_id = json.loads(done.stdout)["memory"]["id"]
-    assert nmem(laptop, "sync", "full").returncode == 0
+    assert cli(laptop, "sync", "full").returncode == 0
     brain_id = status(laptop)["brain"]["remote_id"]
     current = on_hub(hub.url, brain_id, memory_id)
     injected = {
@@ -457,18 +449,18 @@ def test_an_encrypted_memory_made_plaintext_by_the_hub_is_refused(tmp_path: Path
         hub.url, brain_id, [version("memory", memory_id, injected, 0, parent=current["vhash"])]
     )
 
-    done = nmem(laptop, "sync", "full", "--json")
+    done = cli(laptop, "sync", "full", "--json")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert json.loads(done.stdout)["quarantined"] == 1
     # not applied: the encrypted memory is still what this device shows and recalls
     assert memory_of(laptop, memory_id) == (True, secret, True)
-    assert json.loads(nmem(laptop, "recall", "curl", "--json").stdout)["results"] == []
+    assert json.loads(cli(laptop, "recall", "curl", "--json").stdout)["results"] == []
     (listed,) = status(laptop)["quarantined"]
     assert (
         listed["record"] == f"memory/{memory_id}"
         and "made this encrypted memory" in listed["reason"]
     )
-    shown = nmem(laptop, "sync", "status").stdout
+    shown = cli(laptop, "sync", "status").stdout
     assert f"quarantined: memory/{memory_id}: refused: device {HOSTILE_DEVICE}" in shown
     (kept,) = conflicts_of(laptop)
     assert kept["strategy"] == "refused_downgrade" and kept["loser"]["preview"] == "[encrypted]"

@@ -1,18 +1,15 @@
 """Reaching a real `nmem serve` the ways a new user does (issue 17): a LAN host name, a hub with a
 self-signed certificate, a key of the wrong account, a keyless device and a hub that needs keys.
-The CLI runs as users run it: subprocesses, each device its own NMEM_HOME."""
+Each device its own NMEM_HOME; the commands run in-process (the same exit codes and output),
+but for one that reads SSL_CERT_FILE from the process environment."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,41 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sync_devices import NMEM, Hub
 
+from helpers.devices import Hub
+from helpers.nmem import cli, cli_json, nmem_json
 from neuralmemory.protocol import PATH_REGISTER, DeviceInfo
 from neuralmemory.sync.transport import HubClient
 
 DEVICE = DeviceInfo(device_id="dev-access", name="test")
-
-
-def nmem(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def nmem_json(home: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    done = nmem(home, *args, "--json", env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
-@pytest.fixture
-def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def register(hub: Hub, email: str) -> str:
@@ -145,31 +114,32 @@ def test_a_self_signed_hub_is_named_as_such_and_trusted_with_ca_cert_or_ssl_cert
     assert tls_hub.tls is not None
     cert = str(tls_hub.tls[0])
     laptop = tmp_path / "laptop"
-    nmem(laptop, "remember", "The NAS backs up at 02:00")
+    cli(laptop, "remember", "The NAS backs up at 02:00")
 
-    configured = nmem_json(laptop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    configured = cli_json(laptop, "sync", "config", "set", "--hub-url", tls_hub.url)
     assert (
         "The hub's TLS certificate is not trusted: self-signed certificate"
         in (configured["warning"])
     )
-    failed = nmem(laptop, "sync", "full")
+    failed = cli(laptop, "sync", "full")
     assert failed.returncode == 1
     assert "Error: The hub's TLS certificate is not trusted: self-signed certificate" in (
         failed.stderr
     )
     assert "--ca-cert FILE" in failed.stderr and "SSL_CERT_FILE" in failed.stderr
     assert "Cannot reach" not in failed.stderr
-    status = nmem_json(laptop, "sync", "status")
+    status = cli_json(laptop, "sync", "status")
     assert status["hub"]["code"] == "tls_error" and not status["hub"]["reachable"]
 
-    configured = nmem_json(laptop, "sync", "config", "set", "--ca-cert", cert)
+    configured = cli_json(laptop, "sync", "config", "set", "--ca-cert", cert)
     assert configured["ca_cert"] == cert and configured["warning"] is None
     assert configured["hub_auth"] == "local" and configured["enabled"]
-    synced = nmem_json(laptop, "sync", "full")
+    synced = cli_json(laptop, "sync", "full")
     assert synced["pushed"] == 1 and synced["verified"] is True
 
     desktop = tmp_path / "desktop"  # no --ca-cert: the standard variable instead
-    nmem_json(desktop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    cli_json(desktop, "sync", "config", "set", "--hub-url", tls_hub.url)
+    # a process: the variable is read from its environment
     pulled = nmem_json(desktop, "sync", "full", env={"SSL_CERT_FILE": cert})
     assert pulled["pulled"] == 1 and pulled["verified"] is True
 
@@ -178,7 +148,7 @@ def test_a_ca_cert_that_is_not_a_certificate_is_refused_naming_the_file(tmp_path
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     for path in (junk, tmp_path / "missing.pem"):
-        done = nmem(tmp_path / "home", "sync", "config", "set", "--ca-cert", str(path))
+        done = cli(tmp_path / "home", "sync", "config", "set", "--ca-cert", str(path))
         assert done.returncode == 1
         assert f"cannot use {path} as a CA certificate" in done.stderr
     assert not (tmp_path / "home" / "config.toml").exists()
@@ -192,21 +162,23 @@ def test_a_key_of_another_account_is_access_denied_not_unreachable(
 ) -> None:
     mine, theirs = register(keyed_hub, "mine@example.com"), register(keyed_hub, "x@example.com")
     home = tmp_path / "dev"
-    nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url, "--api-key", mine)
-    nmem(home, "remember", "The router's admin page is on port 8443")
-    assert nmem_json(home, "sync", "full")["verified"] is True
+    # auto-sync off: the explicit sync below is the one this test reads
+    args = ("--hub-url", keyed_hub.url, "--api-key", mine, "--auto-sync", "off")
+    cli_json(home, "sync", "config", "set", *args)
+    cli(home, "remember", "The router's admin page is on port 8443")
+    assert cli_json(home, "sync", "full")["verified"] is True
 
-    nmem_json(home, "sync", "config", "set", "--api-key", theirs)
-    status = nmem_json(home, "sync", "status")
+    cli_json(home, "sync", "config", "set", "--api-key", theirs)
+    status = cli_json(home, "sync", "status")
     assert status["hub"]["reachable"] is True and status["hub"]["code"] == "access_denied"
-    text = nmem(home, "sync", "status").stdout
+    text = cli(home, "sync", "status").stdout
     assert "hub:         Access denied (the hub knows the key, but this brain belongs" in text
     assert "unreachable" not in text
-    failed = nmem(home, "sync", "full")
+    failed = cli(home, "sync", "full")
     assert failed.returncode == 1 and "Access denied" in failed.stderr
 
-    nmem_json(home, "sync", "config", "set", "--api-key", "nmk_" + "r3v0k3d" * 6)
-    status = nmem_json(home, "sync", "status")
+    cli_json(home, "sync", "config", "set", "--api-key", "nmk_" + "r3v0k3d" * 6)
+    status = cli_json(home, "sync", "status")
     assert status["hub"]["code"] == "invalid_key" and "make a new key" in status["hub"]["error"]
 
 
@@ -218,11 +190,11 @@ def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
     # auto-sync off: on a loaded machine remember's detached auto-sync child could push first,
     # and the explicit sync, the last one, would show "pushed 0"
     args = ("--hub-url", keyed_hub.url, "--api-key", key, "--auto-sync", "off")
-    nmem_json(home, "sync", "config", "set", *args)
-    nmem(home, "remember", "The backup drive is the blue one in the second drawer")
-    assert nmem_json(home, "sync", "full")["verified"] is True
+    cli_json(home, "sync", "config", "set", *args)
+    cli(home, "remember", "The backup drive is the blue one in the second drawer")
+    assert cli_json(home, "sync", "full")["verified"] is True
 
-    text = nmem(home, "sync", "status").stdout
+    text = cli(home, "sync", "status").stdout
     last = next(line for line in text.splitlines() if line.startswith("last sync:"))
     assert re.fullmatch(
         r"last sync:   \d{4}-\d\d-\d\d \d\d:\d\d UTC, full: in sync \(pulled 0, pushed 1\)", last
@@ -232,20 +204,20 @@ def test_sync_status_fits_80_columns_its_last_sync_a_time_and_a_summary(
 
 def test_a_keyless_device_is_told_the_hub_requires_a_key(keyed_hub: Hub, tmp_path: Path) -> None:
     home = tmp_path / "dev"
-    configured = nmem_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url)
+    configured = cli_json(home, "sync", "config", "set", "--hub-url", keyed_hub.url)
     assert configured["enabled"] is False and configured["hub_auth"] == "keys"
     assert configured["warning"].startswith("This hub requires an API key: set one with")
-    setup = nmem_json(home, "sync", "config", "setup")
+    setup = cli_json(home, "sync", "config", "setup")
     assert setup["stage"] == "no_key"
     assert setup["steps"][0].startswith(f"This hub ({keyed_hub.url}) requires an API key")
-    failed = nmem(home, "sync", "full")
+    failed = cli(home, "sync", "full")
     assert failed.returncode == 1 and "Error: This hub requires an API key" in failed.stderr
-    assert "sync:        off: This hub requires an API key" in nmem(home, "sync", "status").stdout
+    assert "sync:        off: This hub requires an API key" in cli(home, "sync", "status").stdout
 
     key = register(keyed_hub, "me@example.com")
-    configured = nmem_json(home, "sync", "config", "set", "--api-key", key)
+    configured = cli_json(home, "sync", "config", "set", "--api-key", key)
     assert configured["enabled"] is True and configured["warning"] is None
-    assert nmem_json(home, "sync", "config", "setup")["stage"] == "ready"
+    assert cli_json(home, "sync", "config", "setup")["stage"] == "ready"
 
 
 def test_a_keyless_401_says_a_key_is_required_not_invalid(tmp_path: Path) -> None:
@@ -253,15 +225,15 @@ def test_a_keyless_401_says_a_key_is_required_not_invalid(tmp_path: Path) -> Non
     requiring keys: the first sync says what is missing."""
     hub = Hub(tmp_path / "hub.db", tmp_path / "hub.log", keys=True)
     home = tmp_path / "dev"
-    configured = nmem_json(home, "sync", "config", "set", "--hub-url", hub.url)
+    configured = cli_json(home, "sync", "config", "set", "--hub-url", hub.url)
     assert configured["enabled"] is True and configured["hub_auth"] is None
     assert configured["warning"].startswith("could not ask the hub whether it needs a key")
-    setup = nmem_json(home, "sync", "config", "setup")
+    setup = cli_json(home, "sync", "config", "setup")
     assert "the hub did not answer" in setup["steps"][0]
     hub.start()
     try:
-        failed = nmem(home, "sync", "full")
-        status = nmem_json(home, "sync", "status")
+        failed = cli(home, "sync", "full")
+        status = cli_json(home, "sync", "status")
     finally:
         hub.stop()
     assert failed.returncode == 1

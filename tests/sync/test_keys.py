@@ -4,16 +4,14 @@ under a one-time code the hub never sees; a wrong or expired code changes nothin
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import Device, Hub
+from helpers.nmem import cli, cli_json
 from neuralmemory.core import crypto, keyshare
 from neuralmemory.errors import CryptoError, NotFound
 from neuralmemory.sync import keyshare as sharing
@@ -130,30 +128,14 @@ def test_a_device_that_sees_the_brain_keyed_makes_no_second_key(hub: Hub, tmp_pa
         brain_id = brain.id
     a.sync()
     # b has not pulled since: the CLI asks the hub first, sees the key record and refuses.
-    env = {**os.environ, "NMEM_HOME": str(b.home)}
-    done = subprocess.run(
-        [NMEM, "remember", "Another secret", "--encrypted"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli(b.home, "remember", "Another secret", "--encrypted")
     assert done.returncode != 0, done.stdout
     assert "already encrypted with a key" in done.stderr and "nmem keys receive" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (b.home / "keys" / f"{brain_id}.key").exists()
     # Paired, it encrypts under the brain's one key.
     receive(b, share_code(a))
-    ok = subprocess.run(
-        [NMEM, "remember", "Another secret", "--encrypted", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    memory = json.loads(ok.stdout)["id"]
+    memory = cli_json(b.home, "remember", "Another secret", "--encrypted")["id"]
     b.sync()
     a.sync()
     with a.brain() as brain:
@@ -171,10 +153,8 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
         brain_id = brain.id
     a.sync()
     b.sync()
-    env_a = {**os.environ, "NMEM_HOME": str(a.home)}
-    shared = subprocess.run(
-        [NMEM, "keys", "share"], env=env_a, capture_output=True, text=True, timeout=60, check=True
-    )
+    shared = cli(a.home, "keys", "share")
+    assert shared.returncode == 0, shared.stderr
     code = next(w for w in shared.stdout.split() if w.count("-") == 3)
     with a.use():
         raw = crypto.load_key(brain_id).raw  # type: ignore[union-attr]
@@ -194,23 +174,14 @@ def test_pairing_through_the_hub_and_what_the_hub_holds(
         receive(b, wrong)
     assert held(b) == before  # a wrong code changes nothing on the device
     assert not (b.home / "keys" / f"{brain_id}.key").exists()
-    env_b = {**os.environ, "NMEM_HOME": str(b.home)}
-    got = subprocess.run(
-        [NMEM, "keys", "receive", code.lower()],  # typed in lower case: the same code
-        env=env_b,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    got = cli(b.home, "keys", "receive", code.lower())  # typed in lower case: the same code
+    assert got.returncode == 0, got.stderr
     assert f"Installed the key of brain {brain_id}" in got.stdout
     with b.brain() as brain:
         assert brain.recall("vault clock", reinforce=False)[0].memory.content == A_SECRET
     with sqlite3.connect(hub.db) as db:
         assert db.execute("SELECT COUNT(*) FROM key_shares").fetchone() == (0,)  # taken: gone
-    again = subprocess.run(
-        [NMEM, "keys", "receive", code], env=env_b, capture_output=True, text=True, timeout=60
-    )
+    again = cli(b.home, "keys", "receive", code)
     assert again.returncode != 0 and "already used" in again.stderr
     assert "Traceback" not in again.stderr
     # No secret anywhere but the one line `keys share` printed.

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hub_targets import HubOptions, python_postgres, python_sqlite
-from sync_devices import NMEM, Device
 
+from helpers.devices import NMEM, Device
+from helpers.hub_targets import HubOptions, python_postgres, python_sqlite
 from neuralmemory import config
 from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service, state

@@ -5,26 +5,23 @@ device keys revoked, the admin key lost. The devices get a clear 401 and registe
 refused; the operator runs `nmem hub keys create --email` on the hub's database; with that admin
 key the owner makes new device keys, sets them with `nmem sync config set --api-key`, and both
 devices sync again with every memory intact. The keys never reach the hub's debug log, and the
-database holds only their hashes. On a SQLite file and on PostgreSQL; the CLI runs as users run
-it, each device a subprocess with its own NMEM_HOME.
+database holds only their hashes. On a SQLite file and on PostgreSQL; each device its own
+NMEM_HOME, the commands as users type them (run in-process: the same exit codes and output).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from hub_targets import throwaway_postgres  # on sys.path: sync_devices puts it there
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import Device, Hub
+from helpers.hub_targets import throwaway_postgres
+from helpers.nmem import cli, cli_json
 from neuralmemory.hub.auth import hash_key
 from neuralmemory.protocol import PATH_KEYS, PATH_REGISTER
 
@@ -34,23 +31,6 @@ NOTES = [
     "Deploys freeze on Fridays after 15:00",
     "The VPN certificate expires in March",
 ]
-
-
-def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def nmem_json(home: Path, *args: str) -> Any:
-    done = nmem(home, *args, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
 
 
 def device_key(hub: Hub, admin: str, name: str) -> tuple[str, str]:
@@ -65,7 +45,7 @@ def device_key(hub: Hub, admin: str, name: str) -> tuple[str, str]:
 def use_key(home: Path, hub: Hub, key: str) -> None:
     # auto-sync off: the explicit syncs below are what the test counts on
     args = ["sync", "config", "set", "--hub-url", hub.url, "--api-key", key, "--auto-sync", "off"]
-    assert nmem_json(home, *args)["enabled"] is True
+    assert cli_json(home, *args)["enabled"] is True
 
 
 def stored_key_text(hub: Hub) -> str:
@@ -97,9 +77,9 @@ def test_the_operator_gets_a_locked_out_account_back_with_every_memory(
     old_keys = [device_key(hub, lost_admin, name) for name in ("laptop", "desktop")]
     for home, (_, key) in zip((laptop, desktop), old_keys, strict=True):
         use_key(home, hub, key)
-    ids = [nmem_json(laptop, "remember", note)["id"] for note in NOTES]
-    assert nmem_json(laptop, "sync", "full")["verified"] is True
-    assert nmem_json(desktop, "sync", "full")["verified"] is True
+    ids = [cli_json(laptop, "remember", note)["id"] for note in NOTES]
+    assert cli_json(laptop, "sync", "full")["verified"] is True
+    assert cli_json(desktop, "sync", "full")["verified"] is True
 
     # Locked out: the device keys revoked (a stolen laptop, say), the admin key lost.
     for key_id, _ in old_keys:
@@ -109,7 +89,7 @@ def test_the_operator_gets_a_locked_out_account_back_with_every_memory(
         assert revoked.status_code == 200, revoked.text
     del lost_admin
     for home in (laptop, desktop):
-        failed = nmem(home, "sync", "full")
+        failed = cli(home, "sync", "full")
         assert failed.returncode == 1
         assert "Error: Invalid or expired API key" in failed.stderr
         assert "the hub's operator makes one with `nmem hub keys create`" in failed.stderr
@@ -118,7 +98,7 @@ def test_the_operator_gets_a_locked_out_account_back_with_every_memory(
 
     # The operator, on the hub's machine, while the hub keeps serving.
     operator = tmp_path / "operator"
-    made = nmem_json(operator, "hub", "keys", "create", "--email", ADA, "--db", hub.db_url)
+    made = cli_json(operator, "hub", "keys", "create", "--email", ADA, "--db", hub.db_url)
     assert made["scope"] == "admin" and made["email"] == ADA
     admin = made["api_key"]
 
@@ -126,15 +106,15 @@ def test_the_operator_gets_a_locked_out_account_back_with_every_memory(
     new_keys = [device_key(hub, admin, name)[1] for name in ("laptop-2", "desktop-2")]
     for home, key in zip((laptop, desktop), new_keys, strict=True):
         use_key(home, hub, key)
-    added = nmem_json(desktop, "remember", "The on-call rota moved to Opsgenie")["id"]
-    assert nmem_json(desktop, "sync", "full")["verified"] is True
-    assert nmem_json(laptop, "sync", "full")["verified"] is True
+    added = cli_json(desktop, "remember", "The on-call rota moved to Opsgenie")["id"]
+    assert cli_json(desktop, "sync", "full")["verified"] is True
+    assert cli_json(laptop, "sync", "full")["verified"] is True
     for home in (laptop, desktop):
         with Device(home, hub.url).brain() as brain:
             assert [brain.get(i).content for i in ids] == NOTES
             assert brain.get(added).content == "The on-call rota moved to Opsgenie"
-        assert nmem_json(home, "stats")["memories"] == 4
-    listed = nmem_json(operator, "hub", "keys", "list", "--email", ADA, "--db", hub.db_url)
+        assert cli_json(home, "stats")["memories"] == 4
+    listed = cli_json(operator, "hub", "keys", "list", "--email", ADA, "--db", hub.db_url)
     assert [(k["scope"], k["revoked"]) for k in listed["keys"]] == [
         ("admin", False),  # the lost one: still valid, the owner may revoke it now
         ("device", True),

@@ -1,6 +1,7 @@
 """LAN pairing and invites, end to end: real `nmem serve` processes on loopback (the stand-in for a
 LAN address), the operator's `nmem hub` commands on the hub's database, and devices that pair with
-`nmem sync pair` and then sync through the hub. No code and no key ever reaches the hub's log."""
+`nmem sync pair` and then sync through the hub (the commands in-process, the hubs real processes).
+No code and no key ever reaches the hub's log."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, die_with_parent, free_port
 
+from helpers.devices import NMEM, Device, die_with_parent, free_port
+from helpers.nmem import cli
 from neuralmemory.errors import MSG_INVALID_INVITE, MSG_INVALID_PAIR_CODE
 
 PAIR_LINE = re.compile(r"^  (nmem sync pair (\S+))$", re.MULTILINE)
@@ -34,17 +36,6 @@ class Served:
 
     def pairing_lines(self) -> list[str]:
         return [match[1] for match in PAIR_LINE.finditer(self.out.read_text())]
-
-
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [NMEM, *args],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @contextmanager
@@ -106,7 +97,7 @@ def test_devices_pair_with_a_lan_hub_and_sync_through_it(tmp_path: Path) -> None
         first = wait_for_lines(hub, 1)[0]
         assert first.endswith(f"@127.0.0.1:{hub.port}")
 
-        paired = run(a, *first.split()[1:])  # nmem sync pair CODE@127.0.0.1:PORT
+        paired = cli(a, *first.split()[1:])  # nmem sync pair CODE@127.0.0.1:PORT
         assert paired.returncode == 0, paired.stderr
         assert paired.stdout.rstrip().endswith("paired")
         assert f"hub_url:           {hub.url}" in paired.stdout
@@ -117,11 +108,11 @@ def test_devices_pair_with_a_lan_hub_and_sync_through_it(tmp_path: Path) -> None
         # the hub printed the next device's line; the operator can also ask for one any time
         second = wait_for_lines(hub, 2)[1]
         assert second != first
-        asked = run(hub_home, "hub", "pair", "--host", "127.0.0.1", "--port", str(hub.port))
+        asked = cli(hub_home, "hub", "pair", "--host", "127.0.0.1", "--port", str(hub.port))
         assert asked.returncode == 0, asked.stderr
         third = PAIR_LINE.findall(asked.stdout)[0][0]
 
-        as_json = run(b, "sync", "pair", second.split()[-1], "--json")
+        as_json = cli(b, "sync", "pair", second.split()[-1], "--json")
         assert as_json.returncode == 0, as_json.stderr
         shown = json.loads(as_json.stdout)
         assert shown["paired"] is True and shown["enabled"] is True
@@ -129,11 +120,11 @@ def test_devices_pair_with_a_lan_hub_and_sync_through_it(tmp_path: Path) -> None
 
         # a used, a wrong or a malformed code: a clear message, and nothing stored
         for target in (first.split()[-1], f"ABCD-EFGH-JKMN-PQRS@127.0.0.1:{hub.port}", "junk"):
-            refused = run(c, "sync", "pair", target)
+            refused = cli(c, "sync", "pair", target)
             assert refused.returncode == 1 and config_of(c) == {}, refused.stderr
-        assert MSG_INVALID_PAIR_CODE in run(c, "sync", "pair", first.split()[-1]).stderr
-        assert "not a pairing line" in run(c, "sync", "pair", "junk").stderr
-        assert run(c, *third.split()[1:]).returncode == 0  # the operator's line works
+        assert MSG_INVALID_PAIR_CODE in cli(c, "sync", "pair", first.split()[-1]).stderr
+        assert "not a pairing line" in cli(c, "sync", "pair", "junk").stderr
+        assert cli(c, *third.split()[1:]).returncode == 0  # the operator's line works
 
         # the paired devices are keys of one account (the hub's local one): they sync together
         device_a, device_b = Device(a, hub.url), Device(b, hub.url)
@@ -159,10 +150,10 @@ def test_devices_pair_with_a_lan_hub_and_sync_through_it(tmp_path: Path) -> None
 def test_nmem_hub_invite_registers_once_on_the_default_hub_database(tmp_path: Path) -> None:
     """`nmem hub invite` with no --db acts on the database `nmem serve` uses by default."""
     home = tmp_path / "hub"
-    made = run(home, "hub", "invite")
+    made = cli(home, "hub", "invite")
     assert made.returncode == 0, made.stderr
     code = re.findall(r"^  (\S+)$", made.stdout, re.MULTILINE)[0]
-    expiring = json.loads(run(home, "hub", "invite", "--expires", "1s", "--json").stdout)
+    expiring = json.loads(cli(home, "hub", "invite", "--expires", "1s", "--json").stdout)
     made_by = time.time()
     with serve(home, tmp_path, "--registration", "invite") as hub:
         assert "registration: invite" in hub.log.read_text()
@@ -185,11 +176,11 @@ def test_nmem_hub_invite_registers_once_on_the_default_hub_database(tmp_path: Pa
 def test_registration_defaults_to_open_on_loopback_only(tmp_path: Path) -> None:
     with serve(tmp_path / "hub", tmp_path) as hub:
         assert httpx.get(hub.url + "/v1/hub/info").json()["registration"] == "open"
-    refused = run(tmp_path / "hub", "serve", "--lan", "--no-auth")
+    refused = cli(tmp_path / "hub", "serve", "--lan", "--no-auth")
     assert refused.returncode == 2 and "--no-auth" in refused.stderr
 
 
 @pytest.mark.parametrize("expires", ["0d", "7", "1w", "-1h"])
 def test_hub_commands_refuse_a_bad_duration(tmp_path: Path, expires: str) -> None:
-    refused = run(tmp_path, "hub", "invite", "--expires", expires)
+    refused = cli(tmp_path, "hub", "invite", "--expires", expires)
     assert refused.returncode == 2 and "not a duration" in refused.stderr

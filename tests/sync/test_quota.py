@@ -4,15 +4,14 @@ forgotten enough."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import Device, Hub
+from helpers.nmem import cli
 from neuralmemory.protocol import PATH_STATUS
 
 QUOTA_BYTES = 12_000  # two of the memories below fit, five do not
@@ -29,13 +28,6 @@ def full_hub(tmp_path: Path) -> Iterator[Hub]:
         running.stop()
 
 
-def nmem(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    return subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def hub_bytes(hub: Hub) -> int:
     used: int = httpx.get(hub.url + PATH_STATUS).json()["usage"]["bytes"]
     return used
@@ -45,20 +37,18 @@ def test_a_full_account_stops_the_sync_until_memories_are_forgotten(
     full_hub: Hub, tmp_path: Path
 ) -> None:
     home = tmp_path / "laptop"
-    configured = nmem(
-        home, "sync", "config", "set", "--hub-url", full_hub.url, "--auto-sync", "off"
-    )
+    configured = cli(home, "sync", "config", "set", "--hub-url", full_hub.url, "--auto-sync", "off")
     assert configured.returncode == 0, configured.stderr
     device = Device(home, full_hub.url)
     with device.brain() as brain:
         old = [brain.remember(f"Runbook {n}: {RUNBOOK}").memory.id for n in range(2)]
-    assert nmem(home, "sync", "full").returncode == 0
+    assert cli(home, "sync", "full").returncode == 0
     held = hub_bytes(full_hub)
 
     with device.brain() as brain:
         for n in range(3):
             brain.remember(f"Postmortem {n}: {RUNBOOK}")
-    refused = nmem(home, "sync", "full")
+    refused = cli(home, "sync", "full")
     assert refused.returncode == 1
     assert "Storage quota exceeded: this account holds" in refused.stderr
     assert f"may hold {QUOTA_BYTES:,}" in refused.stderr and "nmem forget" in refused.stderr
@@ -69,7 +59,7 @@ def test_a_full_account_stops_the_sync_until_memories_are_forgotten(
     with device.brain() as brain:
         for memory_id in old:
             brain.forget(memory_id)
-    again = nmem(home, "sync", "full")
+    again = cli(home, "sync", "full")
     assert again.returncode == 0, again.stderr
     assert "in sync" in again.stdout
     assert hub_bytes(full_hub) <= QUOTA_BYTES

@@ -1,32 +1,22 @@
 """Against a real `nmem serve` process on loopback: lost replies, a lost hub database, keys,
-encryption, and the CLI as users run it (subprocesses with their own NMEM_HOME)."""
+encryption, and the CLI's commands on two devices with their own NMEM_HOME (run in-process: the
+same exit codes and output, without a process start-up per command)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import NMEM, Device, Hub
 
+from helpers.devices import Device, Hub
+from helpers.nmem import cli
 from neuralmemory.errors import HubUnavailable
 from neuralmemory.protocol import PATH_PUSH, PATH_REGISTER
-
-
-@pytest.fixture
-def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 class LoseReplyAfterCommit(httpx.BaseTransport):
@@ -92,10 +82,7 @@ def test_repair_after_deleting_the_hub_database_file(hub: Hub, tmp_path: Path) -
 
 
 def nmem(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NMEM_HOME": str(home)}
-    done = subprocess.run(
-        [NMEM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = cli(home, *args)
     if check and done.returncode != 0:
         raise AssertionError(f"nmem {' '.join(args)}: {done.returncode}\n{done.stderr}")
     return done

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_devices import LOCAL_URL, Device, in_process_hub
 
+from helpers.devices import LOCAL_URL, Device, in_process_hub
 from neuralmemory.core import crypto
 from neuralmemory.core.brains import import_key, open_brain
 from neuralmemory.errors import CryptoError

@@ -78,10 +78,10 @@ def test_a_stamp_beyond_the_skew_bound_never_beats_a_believable_one() -> None:
         [runaway], {("memory", "m1"): Local(edit, pending=True)}, "prefer_recent", now
     )
     assert plan.rewrite and plan.rewrite[0].body == edit.body
-    # Stored (not pending): the stamps cannot say which came first, so the push asks the hub,
-    # and its conflict reply is resolved as the pending case above.
+    # Stored (not pending): the hub held ours once and moved on (plan.py); the runaway stamp
+    # orders nothing, so nothing is asked (a hub would refuse such a stamp).
     stored = plan_incoming([runaway], {("memory", "m1"): Local(edit, pending=False)}, "x", now)
-    assert stored.requeue == [edit] and not stored.rewrite
+    assert stored.apply == [runaway] and not stored.requeue and not stored.rewrite
 
 
 def test_prefer_recent_uses_the_stamp_and_stronger_ties_by_stamp() -> None:
@@ -215,22 +215,110 @@ def test_plan_counters_already_included_are_just_applied() -> None:
     assert plan.apply == [theirs] and not plan.rewrite
 
 
-def test_plan_repushes_a_newer_version_the_hub_lost() -> None:
-    """Not pending and newer than the hub's: the hub was restored; ours goes back on top. The
-    hub's is kept as a copy: a descendant stamped by a runaway clock also looks older."""
-    plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
+# A stored version and the hub's two edits past it, written by a device whose clock ran two days
+# behind: it never adopted OURS's stamp (more than 24 h ahead of its clock), so its edits carry
+# smaller stamps than the version they descend from.
+OURS_MS = 1_700_000_000_000 + 2 * 24 * 3_600_000
+OURS = v(ms=OURS_MS, dev="dev-a", body={"content": "Tuesday"})
+BEHIND_1 = v(ms=1_700_000_000_000, dev="dev-b", parent=OURS.vhash, body={"content": "Wednesday"})
+BEHIND_2 = v(ms=1_700_000_000_100, dev="dev-b", parent=BEHIND_1.vhash, body={"content": "Thursday"})
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_never_writes_a_stored_version_back_over_a_descendant_with_a_smaller_stamp(
+    strategy: str,
+) -> None:
+    """The bad case: 'the newer stamp wins' wrote Tuesday back over Thursday, with no copy. Ours
+    is marked pending so the push asks the hub, and the hub's `superseded` settles it."""
+    now = OURS_MS + 1_000
+    stored = {key(OURS): Local(OURS, pending=False)}
+    plan = plan_incoming([BEHIND_2], stored, strategy, now)
+    assert plan.requeue == [OURS]
+    assert not plan.rewrite and not plan.apply and not plan.copies
+    # the push: the hub holds Thursday on top of ours -> Thursday, with no copy
+    asked = {key(OURS): Local(OURS, pending=True)}
+    answered = plan_incoming([BEHIND_2], asked, strategy, now, superseded={OURS.vhash})
+    assert answered.apply == [BEHIND_2] and not answered.rewrite and not answered.copies
+
+
+def test_plan_takes_a_hub_version_with_a_newer_stamp_over_a_stored_one() -> None:
+    """The hub moved on (two edits, so not a child): nothing to ask."""
+    newer = v(ms=1_700_000_005_000, dev="dev-b", parent="v1:" + "3" * 64, body={"content": "n"})
+    plan = plan_incoming([newer], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_local")
+    assert plan.apply == [newer] and not plan.rewrite and not plan.requeue
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plan_repushes_a_stored_version_over_one_this_device_replaced(strategy: str) -> None:
+    """The hub went back (restored from a backup): it holds a version this device held before
+    its own (`held`, from the local history). Ours goes back on top, whatever the stamps say and
+    whatever the strategy, with no copy."""
+    local = {key(BEHIND_2): Local(BEHIND_2, pending=False)}
+    plan = plan_incoming([OURS], local, strategy, held={OURS.vhash})
     (rewrite,) = plan.rewrite
-    assert rewrite.base == BASE and rewrite.body == LOCAL.body and not plan.copies
+    assert rewrite.base == OURS and rewrite.body == BEHIND_2.body
+    assert not plan.apply and not plan.copies and not plan.requeue
 
 
-def test_plan_asks_the_hub_when_a_runaway_stamp_makes_the_order_unknown() -> None:
-    """A descendant stamped by a clock far ahead looks older than ours by recency, and ours
-    would look newer than an honest descendant by raw stamp: neither order is trusted, ours is
-    marked pending and the push's reply (superseded or not) decides."""
+def test_plan_asks_the_hub_about_an_older_version_it_never_held_here() -> None:
+    """An older hub version this device never held: the hub went back, or a clock behind wrote
+    a descendant. Only the hub can tell."""
+    plan = plan_incoming([BASE], {key(LOCAL): Local(LOCAL, pending=False)}, "prefer_remote")
+    assert plan.requeue == [LOCAL] and not plan.rewrite and not plan.apply
+
+
+def test_plan_merges_stored_counters_whatever_the_stamps() -> None:
+    """Counters need no ancestry: a descendant stamped two days behind keeps its counts."""
+    ours = v("m1", kind="activation", ms=OURS_MS, body=counters(a=(3, 30)))
+    theirs = v(
+        "m1",
+        kind="activation",
+        dev="dev-b",
+        parent="v1:" + "4" * 64,
+        body=counters(a=(3, 30), b=(7, 70)),
+    )
+    plan = plan_incoming([theirs], {key(ours): Local(ours, pending=False)}, "prefer_local")
+    assert plan.apply == [theirs] and not plan.rewrite and not plan.requeue and not plan.copies
+
+
+def test_plan_keeps_a_retired_conflict_copy_retired_whatever_the_stamps() -> None:
+    live = v("cf-1", kind="conflict", ms=OURS_MS, body={"x": 1})
+    retired = v("cf-1", kind="conflict", dev="dev-b", parent="v1:" + "5" * 64, deleted=True)
+    plan = plan_incoming([retired], {key(live): Local(live, pending=False)}, "prefer_local")
+    assert plan.apply == [retired] and not plan.rewrite and not plan.requeue
+
+
+def test_plan_applies_another_brains_version_over_a_stored_one_for_the_push_to_settle() -> None:
+    """Merging a split (`foreign`): the other brain's history is not this one's, so stamps say
+    nothing about it -- it may be an ancestor of ours (what a device that moved here pushed
+    before it edited) or a concurrent edit. It is applied and pushed: this brain's hub, which
+    holds a descendant of ours, answers `superseded` or a conflict the strategy decides."""
+    for remote in (BASE, REMOTE):
+        local = {key(LOCAL): Local(LOCAL, pending=False)}
+        plan = plan_incoming([remote], local, "prefer_recent", foreign=True)
+        assert plan.apply == [remote] and not plan.copies and not plan.rewrite
+
+
+@pytest.mark.parametrize("runaway_side", ["ours", "theirs"])
+def test_plan_takes_the_hubs_version_over_a_stored_one_when_a_stamp_is_runaway(
+    runaway_side: str,
+) -> None:
+    """A stamp beyond the skew bound orders nothing, and asking the hub would mean pushing it
+    (refused) or stamping ours again -- a new edit, which would beat the hub's under
+    prefer_recent and bring a replaced version back (found by the reliability model with clocks
+    a year ahead). The hub's version is applied, as a hub that lost nothing always holds a
+    descendant of a version it once held."""
     now = 1_700_000_010_000
-    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-b", parent="v1:" + "2" * 64)
-    plan = plan_incoming([runaway], {key(LOCAL): Local(LOCAL, pending=False)}, "x", now)
-    assert plan.requeue == [LOCAL] and not plan.apply and not plan.rewrite
+    far = now + 2 * MAX_CLOCK_SKEW_MS
+    ours = v(ms=far if runaway_side == "ours" else now, dev="dev-a", body={"content": "ours"})
+    theirs = v(
+        ms=now - 5_000 if runaway_side == "ours" else far,
+        dev="dev-b",
+        parent="v1:" + "2" * 64,
+        body={"content": "theirs"},
+    )
+    plan = plan_incoming([theirs], {key(ours): Local(ours, pending=False)}, "prefer_local", now)
+    assert plan.apply == [theirs] and not plan.requeue and not plan.rewrite and not plan.copies
 
 
 # A restored backup: LOCAL is pending again, but the hub took it long ago and moved on twice.
@@ -258,6 +346,16 @@ def test_plan_leaves_a_pending_memory_for_the_push_to_settle_when_deferring() ->
     theirs = v("m1", kind="activation", dev="dev-b", body=counters(b=(1, 10)))
     merged = plan_incoming([theirs], {key(mine): Local(mine, pending=True)}, "x", defer=True)
     assert len(merged.rewrite) == 1  # counters merge at once: no copy to get wrong
+
+
+def test_plan_decides_a_pending_runaway_memory_at_once_even_when_deferring() -> None:
+    """Every hub refused it, so it is no hub's ancestor: there is nothing to ask, and it must
+    meet the hub's version as older before the push stamps it again."""
+    now = 1_700_000_000_000
+    runaway = v(ms=now + 2 * MAX_CLOCK_SKEW_MS, dev="dev-a", parent=BASE.vhash, body={"c": "r"})
+    local = {key(runaway): Local(runaway, pending=True)}
+    plan = plan_incoming([REMOTE], local, "prefer_recent", now, defer=True)
+    assert plan.apply == [REMOTE] and [c.loser for c in plan.copies] == [runaway]
 
 
 @pytest.mark.parametrize("pending", [True, False])

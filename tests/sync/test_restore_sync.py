@@ -6,17 +6,15 @@ newer edit is reverted, and no conflict copy is made for a version the hub had m
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sync_devices import LOCAL_URL, NMEM, Device, Hub, in_process_hub
 
+from helpers.devices import LOCAL_URL, Device, Hub, edit_on_both, in_process_hub
+from helpers.nmem import nmem_json
 from neuralmemory.config import STRATEGIES
 from neuralmemory.protocol import Version
 from neuralmemory.sync import service
@@ -25,64 +23,53 @@ from neuralmemory.sync.plan import ConflictCopy, Plan
 from neuralmemory.sync.resolve import conflict_body, conflict_id
 
 
-def nmem_json(home: Path, *args: str) -> Any:
-    done = subprocess.run(
-        [NMEM, *args, "--json"],
-        env={**os.environ, "NMEM_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, (done.stdout, done.stderr)
-    return json.loads(done.stdout)
-
-
 def content(device: Device, memory_id: str) -> str | None:
     with device.brain() as brain:
         return brain.get(memory_id).content
 
 
-def lost_edit(hub: Hub, tmp_path: Path) -> tuple[Device, Device, str, str]:
-    """a and b edit one memory between syncs; b's later edit wins, a's is a conflict copy.
-    Returns both devices, the memory and the conflict copy's id (as `nmem` on a lists it)."""
+@dataclass
+class LostEdit:
+    a: Device
+    b: Device
+    memory: str
+    conflict: str  # the id of the conflict copy holding a's edit, as `nmem` on a lists it
+
+
+@pytest.fixture
+def lost_edit(hub: Hub, tmp_path: Path) -> LostEdit:
+    """a and b on the real hub, auto-sync on (the default), edit one memory between syncs; b's
+    later edit wins, a's is a conflict copy."""
     a, b = Device(tmp_path / "a", hub.url), Device(tmp_path / "b", hub.url)
     for device in (a, b):
-        device.configure(hub_url=hub.url)  # auto-sync on: the default
-    with a.brain() as brain:
-        mid = brain.remember("The release train leaves on Tuesday").memory.id
-    a.sync()
-    b.sync()
-    with a.brain() as brain:
-        brain.edit(mid, content="The release train leaves on Wednesday")
-    with b.brain() as brain:
-        brain.edit(mid, content="The release train leaves on Thursday")
+        device.configure(hub_url=hub.url)
+    mid = edit_on_both(a, b)
     a.sync()
     assert b.sync()["conflicts"] == 1
     a.sync()
     (conflict,) = nmem_json(a.home, "sync", "conflicts")["conflicts"]
     assert "Wednesday" in conflict["loser"]["preview"]
-    return a, b, mid, conflict["id"]
+    return LostEdit(a, b, mid, conflict["id"])
 
 
 def test_cli_restore_with_auto_sync_reaches_the_hub_before_it_returns(
-    hub: Hub, tmp_path: Path
+    lost_edit: LostEdit,
 ) -> None:
-    a, b, mid, conflict = lost_edit(hub, tmp_path)
-    restored = nmem_json(a.home, "sync", "restore", conflict)
+    a, b, mid = lost_edit.a, lost_edit.b, lost_edit.memory
+    restored = nmem_json(a.home, "sync", "restore", lost_edit.conflict)
     b.sync("pull")  # a syncs nothing more: the command itself pushed the restored version
     assert content(b, mid) == "The release train leaves on Wednesday"
-    assert restored["restored"] == conflict and restored["sync"]["pushed"] >= 1
+    assert restored["restored"] == lost_edit.conflict and restored["sync"]["pushed"] >= 1
     assert restored["sync"]["verified"] is True
     with b.use():
         (swapped,) = service.list_conflicts()
     assert "Thursday" in swapped["loser"]["preview"]
 
 
-def test_cli_restore_keeps_the_restore_when_the_hub_is_down(hub: Hub, tmp_path: Path) -> None:
-    a, b, mid, conflict = lost_edit(hub, tmp_path)
+def test_cli_restore_keeps_the_restore_when_the_hub_is_down(hub: Hub, lost_edit: LostEdit) -> None:
+    a, b, mid = lost_edit.a, lost_edit.b, lost_edit.memory
     hub.stop()
-    restored = nmem_json(a.home, "sync", "restore", conflict)
+    restored = nmem_json(a.home, "sync", "restore", lost_edit.conflict)
     assert restored["sync"]["code"] == "hub_unavailable"
     assert content(a, mid) == "The release train leaves on Wednesday"
     with a.use():

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync_devices import Device
-
+from helpers.devices import Device, edit_on_both
 from neuralmemory.core.browse import list_memories, show
 from neuralmemory.core.export import export_lines
 from neuralmemory.core.importer import import_read, read_jsonl
@@ -39,14 +38,7 @@ def test_supersede_reaches_a_second_device_through_the_hub(devices: dict[str, De
 
 def test_show_lists_the_conflict_copy_of_a_memory(devices: dict[str, Device]) -> None:
     a, b = devices["a"], devices["b"]
-    with a.brain() as brain:
-        mid = brain.remember("The release train leaves on Tuesday").memory.id
-    a.sync()
-    b.sync()
-    with a.brain() as brain:
-        brain.edit(mid, content="The release train leaves on Wednesday")
-    with b.brain() as brain:
-        brain.edit(mid, content="The release train leaves on Thursday")
+    mid = edit_on_both(a, b)
     a.sync()
     assert b.sync()["conflicts"] == 1
     with b.brain() as brain:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.nmem import NMEM
 from neuralmemory import config
 from neuralmemory.sync.auto import stamp_path
 from neuralmemory.sync.lock import RUNNING, held, lock_path
-
-NMEM = str(Path(sys.executable).parent / "nmem")
 
 
 def child(home: Path, stamp: str) -> subprocess.Popen[bytes]:

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from sync_devices import Device
 
+from helpers.devices import Device
 from neuralmemory.core.brain import Brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
@@ -73,7 +73,9 @@ def test_edits_and_deletes_propagate_both_ways_and_deletes_never_return(
 def copies(device: Device) -> dict[str, str]:
     """The device's live conflict copies: id -> strategy."""
     with device.brain() as brain:
-        return {v.id: v.body["strategy"] for v in brain.changes.versions("conflict") if not v.deleted}
+        return {
+            v.id: v.body["strategy"] for v in brain.changes.versions("conflict") if not v.deleted
+        }
 
 
 def roots(*devices: Device) -> set[str]:
@@ -87,11 +89,12 @@ def roots(*devices: Device) -> set[str]:
 def test_a_remote_delete_copy_made_in_the_second_round_reaches_the_others_next_sync(
     devices: dict[str, Device],
 ) -> None:
-    """Issue 22's intermittent divergence in the convergence model: c forgets a memory b wrote
-    last, then a, b, c run `nmem sync full` twice in that order. The delete reaches b in round
-    two, and b keeps its version as a `remote_delete` copy (docs/sync.md) after a is done: a
-    lacks it, its cursor past everything else, nothing pending. That is not lost state but a
-    sync still to run: verify on a says the roots differ, and a's next full sync takes it."""
+    """The sync side of the convergence model's intermittent divergence (issue 22; the model
+    now runs final rounds until one moves nothing): c forgets a memory b wrote last, then a, b,
+    c run `nmem sync full` twice in that order. The delete reaches b in round two, and b keeps
+    its version as a `remote_delete` copy (docs/sync.md) after a is done: a lacks it, nothing
+    pending. Not lost state but a sync still to run: verify on a says the roots differ, and
+    a's next full sync takes the copy."""
     a, b, c = devices["a"], devices["b"], devices["c"]
     with b.brain() as brain:
         mid = brain.remember("The cache jitter is 40 ms").memory.id

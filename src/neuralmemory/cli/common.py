@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from neuralmemory.config import redact_keys
+from neuralmemory.core.timespan import short_time as short_time  # the commands' import site
 from neuralmemory.errors import InternalError, NmemError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 brain_option = click.option("--brain", help="The brain to use (default: the current one).")
-
-
-def short_time(iso: str | None) -> str:
-    """A wire timestamp (UTC) to the minute, as tables and status lines show it."""
-    return "never" if iso is None else iso[:16].replace("T", " ")
 
 
 def handled(command: F) -> F:

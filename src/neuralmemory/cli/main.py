@@ -20,6 +20,7 @@ from neuralmemory.cli.memory import edit, forget, recall, remember, stats
 from neuralmemory.cli.serve import serve
 from neuralmemory.cli.sync import sync
 from neuralmemory.cli.transfer import export, import_
+from neuralmemory.cli.ui import ui
 
 
 @click.group(cls=NmemGroup)
@@ -36,3 +37,4 @@ cli.add_command(hook)
 cli.add_command(serve)
 cli.add_command(hub)
 cli.add_command(sync)
+cli.add_command(ui)

@@ -34,6 +34,14 @@ def _open(name: str | None) -> Brain:
     return open_brain(name)
 
 
+def _resume_indexing(name: str) -> None:
+    """A brain whose concept graph is still being built (a pull stored it text first) gets its
+    indexer back if none runs: after a kill or a crash, the next command resumes it."""
+    from neuralmemory.sync import indexer
+
+    indexer.start(name)
+
+
 def _after_write(name: str) -> None:
     """Let auto-sync know (it is debounced, detached, and never fails the command)."""
     from neuralmemory import config
@@ -50,11 +58,12 @@ supersedes_option = click.option(
     metavar="OLD_ID",
     help="This memory replaces OLD_ID: kept in history, marked superseded, out of recall.",
 )
+# list filters on when a memory was remembered; recall on the day its text names, if any.
 since_option = click.option(
-    "--since", help="Only memories remembered since then: 7d, 12h, 30m, 2w or a date (UTC)."
+    "--since", help="Only memories of then or later: 7d, 12h, 30m, 2w or a date (UTC)."
 )
 until_option = click.option(
-    "--until", help="Only memories remembered before then (a date: to its end), as --since."
+    "--until", help="Only memories of before then (a date: to its end), as --since."
 )
 
 
@@ -183,6 +192,7 @@ def recall(
             until=end,
         )
         name = opened.name
+    _resume_indexing(name)
     if hits:
         _after_write(name)  # recall reinforced what it returned
     if as_json:
@@ -287,9 +297,12 @@ def stats(brain: str | None, as_json: bool) -> None:
     """Counts of memories, neurons, synapses, pending changes, and the database size."""
     with _open(brain) as opened:
         data: dict[str, Any] = opened.stats().to_json()
+    _resume_indexing(data["brain"])
     if as_json:
         emit_json(data)
         return
+    waiting = data["graph_waiting"]  # shown only while a pull's graph is being built
+    building = [["  graph to build", f"{waiting:,}"]] if waiting else []
     _table(
         f"Brain {data['brain']}",
         ["", "count"],
@@ -308,6 +321,7 @@ def stats(brain: str | None, as_json: bool) -> None:
                 ("database bytes", "db_bytes"),
             )
         ]
+        + building
         + [
             [f"  project {name or '(none)'}", f"{count:,}"]
             for name, count in data["projects"].items()

@@ -61,16 +61,21 @@ def _action(name: str, doc: str) -> click.Command:
     @json_option
     @handled
     def command(strategy: str | None, brain: str | None, all_brains: bool, as_json: bool) -> None:
-        from neuralmemory.sync import service
+        from neuralmemory.sync import indexer, service
 
-        with _progress(enabled=not as_json) as progress:
+        with _progress(enabled=not as_json) as bar:
             if all_brains:
-                results = service.run_sync_all(name, strategy=strategy, progress=progress)
+                results = service.run_sync_all(name, strategy=strategy, progress=bar)
+                for done in results:
+                    if "error" not in done:
+                        indexer.start(done["brain"])  # what each pull left to build
                 _emit({"brains": results}, as_json, lambda d: "\n".join(map(_report, d["brains"])))
                 if any("error" in r for r in results):
                     sys.exit(1)
                 return
+            progress = _indexing(brain, bar)
             result = service.run_sync(name, strategy=strategy, brain=brain, progress=progress)
+        indexer.start(result["brain"])  # what the pull left to build, if its indexer is gone
         _emit(result, as_json, _report)
         if name == "verify" and not result["verified"]:
             sys.exit(3)  # scripts can tell "not in sync" from an error
@@ -144,8 +149,31 @@ def _with_elsewhere(line: str, r: SyncResult) -> str:
     return "\n".join(lines)
 
 
+Progress = Callable[[str, int, int | None], None]
+
+
+def _indexing(brain: str | None, bar: Progress | None) -> Progress:
+    """The progress callback, which also starts the graph indexer on another core as soon as a
+    pull brings enough records to be stored text first (sync/indexer.py)."""
+    from neuralmemory.core.brains import current_brain_name
+    from neuralmemory.core.indexing import text_first
+    from neuralmemory.sync import indexer
+
+    started: set[str] = set()
+
+    def update(phase: str, done: int, total: int | None) -> None:
+        if phase == "pull" and not started and total is not None and text_first(total):
+            name = brain or current_brain_name()
+            started.add(name)
+            indexer.start(name, force=True)
+        if bar is not None:
+            bar(phase, done, total)
+
+    return update
+
+
 @contextmanager
-def _progress(*, enabled: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
+def _progress(*, enabled: bool) -> Iterator[Progress | None]:
     """A rich progress bar on a terminal; None (nothing drawn) on a pipe or with --json."""
     if not (enabled and sys.stderr.isatty()):
         yield None
@@ -189,6 +217,8 @@ def _status_text(s: Status) -> str:
         + (", end-to-end encrypted" if s["brain"]["e2e"] else ""),
         f"pending:     {s['pending']}   conflicts: {s['conflicts']}   cursor: {s['cursor']}",
     ]
+    if s["graph_waiting"]:  # a pull stored memories text first: recall finds them by words
+        lines.append(f"indexing:    concept graph of {s['graph_waiting']:,} memories to build")
     if s["keys"]["keyed"]:
         lines.append(f"encryption:  {_keys_text(s['keys'])}")
     for item in s["quarantined"]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuralmemory import errors as msg
 from neuralmemory.clock import wall_ms
-from neuralmemory.core import e2e, hits, memory_record, reinforce, sealing
+from neuralmemory.core import e2e, extract, hits, indexing, memory_record, reinforce, sealing
 from neuralmemory.core.checks import (
     DEFAULT_PRIORITY,
     check_content,
@@ -35,14 +35,14 @@ from neuralmemory.core.checks import (
     project_scope,
 )
 from neuralmemory.core.keyring import Keyring
-from neuralmemory.core.materialize import Refusal, downgrades, materialize, rebuild_index
+from neuralmemory.core.materialize import Refusal, deriver, downgrades, materialize, rebuild_index
 from neuralmemory.core.models import Forgotten, Hit, Memory, Remembered, Stats
 from neuralmemory.core.recall import build_query, rank
 from neuralmemory.core.strength import links_by_rid, strength_now, strengths
 from neuralmemory.errors import InvalidInput, NotFound, StoreLocked
 from neuralmemory.protocol import ID_PATTERN
+from neuralmemory.store import backlog, meta, sync_state
 from neuralmemory.store import memories as sql
-from neuralmemory.store import meta, sync_state
 from neuralmemory.store.changes import ChangeLog
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import MemoryRow
@@ -290,7 +290,7 @@ class Brain:
 
         With a project, only its memories and those of no project, its own first (each part
         best first); None or "*": every memory. `since`/`until` (epoch ms) keep the memories
-        created in that window.
+        of that window: by the day their text names (event_at), else by when they were created.
 
         Recall reinforces what it returns (Hebbian): each of the best few hits (hits.REINFORCED)
         gains one use on its activation counter, and so does the learned link along its hop-2
@@ -342,14 +342,34 @@ class Brain:
                 pending=self.changes.pending_count(),
                 db_bytes=self.db_bytes(),
                 projects={p or "": n for p, n in sql.project_counts(self.db).items()},
+                graph_waiting=backlog.count(self.db),
                 **counts,
             )
 
     # -------------------------------------------------------------------- materialization
 
-    def materialize(self, *versions: Version, refused: Sequence[Refusal] = ()) -> None:
-        """Make the local tables reflect records' current versions (core/materialize.py)."""
-        materialize(self.db, versions, self.keys.current, refused)
+    def materialize(
+        self, *versions: Version, refused: Sequence[Refusal] = (), text_first: bool = False
+    ) -> None:
+        """Make the local tables reflect records' current versions (core/materialize.py);
+        `text_first`: their concept graph is left to the backlog (core/indexing.py)."""
+        materialize(self.db, versions, self.keys.current, refused, text_first=text_first)
+
+    def build_graph(self, limit: int = indexing.BATCH) -> int:
+        """Build the concept graph of up to `limit` memories of the backlog (core/indexing.py);
+        returns how many it built (0: the graph is complete)."""
+        return indexing.build_some(self.db, deriver(self.keys.current), limit)
+
+    def rederive_if_stale(self) -> int:
+        """Re-derive the graph once when it was derived by an older extraction (core/extract.py
+        VERSION): text at once, the graph through the backlog; returns the memories waiting.
+        Another process holding the write lock defers it to the next open."""
+        if meta.get(self.db, meta.EXTRACTION) == str(extract.VERSION):
+            return 0
+        try:
+            return indexing.rederive(self.db, deriver(self.keys.current), str(extract.VERSION))
+        except StoreLocked:
+            return 0
 
     def rebuild_index(self) -> int:
         """Drop and re-derive the whole concept graph and FTS index from the memories."""
@@ -378,7 +398,8 @@ class Brain:
         with self.db.transaction():
             refused = downgrades(self.db, versions, self.changes.device_id)
             self.changes.store_many(versions)
-            self.materialize(*versions, refused=refused)
+            memories = sum(v.kind == "memory" for v in versions)
+            self.materialize(*versions, refused=refused, text_first=indexing.text_first(memories))
 
     def write_record(
         self,

@@ -153,7 +153,9 @@ def _open(name: str, path: Path) -> Brain:
             migrate(db)
         if not meta.has_identity(db):
             meta.init_identity(db, "b-" + secrets.token_hex(16), wall_ms())
-        return Brain(name, db, device_id=config.device_id())
+        brain = Brain(name, db, device_id=config.device_id())
+        brain.rederive_if_stale()  # once, like a migration, after extraction changed
+        return brain
     except BaseException:
         db.close()
         raise

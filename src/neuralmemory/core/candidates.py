@@ -97,11 +97,16 @@ class Seeds:
 
     def novelty(self, held: frozenset[int], target: Iterable[int]) -> float:
         """Share of a source's query weight that the target does not already match (1 for a
-        route that starts at no query concept at all)."""
+        route that starts at no query concept at all). None for a target that matches only
+        concepts the source holds too: a weaker look-alike of the source (the same note about
+        another name or date), not a complement of it."""
         mine = sum(self.weight[n] for n in held)
         if not mine:
             return 1.0
-        return sum(self.weight[n] for n in held.difference(target)) / mine
+        matched = frozenset(target)
+        if matched and matched <= held:
+            return 0.0
+        return sum(self.weight[n] for n in held.difference(matched)) / mine
 
     def specificity(self, df: int) -> float:
         """IDF scaled to [0, 1]: a concept in every memory spreads nothing."""

@@ -19,6 +19,11 @@ from functools import lru_cache
 
 from neuralmemory.store.memories import Concept
 
+#: what this module derives, as a number: raise it with any change that gives a text other
+#: concepts (stemming, date rules), so that brains derived before re-derive their graph once
+#: when first opened (core/indexing.py `rederive`; docs/architecture.md)
+VERSION = 2
+
 MEMORY_TYPES = (
     "fact",
     "decision",
@@ -90,6 +95,15 @@ _MONTHS = [*_MONTH_TEXT.split(), "december"]
 _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, 1)}
 _MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(\d{4})\b", re.IGNORECASE)
 _RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
+# Relative dates a conversation says ("last Friday", "two weeks ago", "next month", "this week"),
+# resolved against the memory's own time like today/yesterday. A week ago is a day; a month ago
+# names its month only; years are left alone (no time key is a year).
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_COUNTS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month"}
+_UNITS["months"] = "month"
+_RELATIVE_WORDS = frozenset({"last", "next", "this", "ago"})
 _LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: any int now_ms up to it has a day
 _URL = re.compile(r"https?://\S+")
 
@@ -103,6 +117,7 @@ _HAS_DIGITS = 1
 _HAS_MONTH = 2
 _IS_RELATIVE_DAY = 4
 _STARTS_CUE = 8
+_MAY_BE_RELATIVE = 16  # last, next, this, ago: may start or end a relative date
 
 ENTITY_WEIGHT = 1.5  # a name is a sharper concept than a common word
 KEYWORD_WEIGHT = 1.0
@@ -131,14 +146,45 @@ def content_digest(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """Light, predictable stemming: plurals only, so 'services' and 'service' meet."""
+    """Light, predictable stemming: plurals, -ed and -ing, so 'services' and 'service', 'moved',
+    'moving' and 'move' meet. It never parts words that FTS5's porter stemmer keeps together:
+    porter(stem(w)) == porter(w), so recall's BM25 (porter over the text) still matches."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith("sses"):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        return _undo_suffix(word, word[:-3])
+    if word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
+        return _undo_suffix(word, word[:-2])
     return word
+
+
+def _undo_suffix(word: str, base: str) -> str:
+    """Porter's step 1b: the base of -ed or -ing when it holds a vowel (string, bed stay), with
+    a doubled consonant undone (stopped: stop) and a lost e put back (moved: move)."""
+    shape = _shape(base)
+    if not base.isalpha() or "v" not in shape or base.endswith(("s", "ed", "ing")):
+        return word  # porter would strip the base again (focused: focus, then focu)
+    if base.endswith(("at", "bl", "iz")):
+        return base + "e"
+    if shape.endswith("cc") and base[-1] == base[-2] and base[-1] not in "lsz":
+        return base[:-1]
+    if shape.count("vc") == 1 and shape.endswith("cvc") and base[-1] not in "wxy":
+        return base + "e"
+    return base
+
+
+def _shape(word: str) -> str:
+    """Consonants and vowels as 'c' and 'v' (y is a vowel after a consonant), as porter reads
+    a word."""
+    shape = ""
+    for char in word:
+        vowel = char in "aeiou" or (char == "y" and shape[-1:] == "c")
+        shape += "v" if vowel else "c"
+    return shape
 
 
 def _possessive(word: str) -> str:
@@ -174,6 +220,8 @@ def _fold(token: str) -> _Token:
         flags |= _IS_RELATIVE_DAY
     if lowered in _CUES_BY_FIRST:
         flags |= _STARTS_CUE
+    if lowered in _RELATIVE_WORDS:
+        flags |= _MAY_BE_RELATIVE
     key = _possessive(lowered)
     if key in STOPWORDS or len(key) < 2 or (key.isdigit() and len(key) < 3):
         return lowered, name, flags, None
@@ -216,8 +264,9 @@ def extract(text: str, *, now_ms: int, tags: list[str] | None = None) -> Extract
             if hit is not None and hit[0] not in concepts:
                 concepts[hit[0]] = hit[1]
     event_at = None
-    if dated or flags & _IS_RELATIVE_DAY:  # else the text refers to no time
-        times, event_at = _times(text, now_ms, dated=dated, relative=bool(flags & _IS_RELATIVE_DAY))
+    days, phrases = bool(flags & _IS_RELATIVE_DAY), bool(flags & _MAY_BE_RELATIVE)
+    if dated or days or phrases:  # else the text refers to no time
+        times, event_at = _times(text, now_ms, dated=dated, days=days, phrases=phrases)
         for key in times:
             if key not in concepts:
                 concepts[key] = Concept(key, "time", TIME_WEIGHT)
@@ -296,11 +345,14 @@ def _relations(sentence: list[_Token]) -> list[tuple[str, str, str]]:
     return found
 
 
-def _times(text: str, now_ms: int, *, dated: bool, relative: bool) -> tuple[list[str], int | None]:
+def _times(
+    text: str, now_ms: int, *, dated: bool, days: bool, phrases: bool
+) -> tuple[list[str], int | None]:
     """Time-reference keys ('t:2024-03-05', 't:2024-03') and the first date as event time.
 
-    `dated`: the text may hold an ISO date or "March 2024"; `relative`: a today, yesterday or
-    tomorrow. Without them there is nothing to find (and no need for the day of now_ms)."""
+    `dated`: the text may hold an ISO date or "March 2024"; `days`: a today, yesterday or
+    tomorrow; `phrases`: a relative date ("last Friday"). Without them there is nothing to find
+    (and no need for the day of now_ms)."""
     keys: list[str] = []
     first: date | None = None
     if dated:
@@ -319,10 +371,11 @@ def _times(text: str, now_ms: int, *, dated: bool, relative: bool) -> tuple[list
                 continue
             keys.append(f"t:{year:04d}-{month:02d}")
             first = first or date(year, month, 1)
-    if relative:
+    if days or phrases:
         today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
-        for token in _tokens(text):
-            offset = _RELATIVE_DAYS.get(_fold(token)[0])
+        words = [_fold(token)[0] for token in _tokens(text)]
+        for word in words if days else ():
+            offset = _RELATIVE_DAYS.get(word)
             if offset is not None:
                 try:
                     day = today + timedelta(days=offset)
@@ -330,10 +383,57 @@ def _times(text: str, now_ms: int, *, dated: bool, relative: bool) -> tuple[list
                     continue
                 keys += [f"t:{day.isoformat()}", f"t:{day.year:04d}-{day.month:02d}"]
                 first = first or day
+        for day, whole_day in relative_dates(words, today) if phrases else ():
+            if whole_day:
+                keys.append(f"t:{day.isoformat()}")
+            keys.append(f"t:{day.year:04d}-{day.month:02d}")
+            first = first or day
     event_at = None
     if first is not None:
         event_at = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
     return list(dict.fromkeys(keys)), event_at
+
+
+def relative_dates(words: list[str], today: date) -> list[tuple[date, bool]]:
+    """The relative dates a text's casefolded tokens name ("last friday", "two weeks ago",
+    "next month", "this week"), resolved against `today`, each with whether it names a day (else
+    only its month), in order. One past the calendar's ends is none."""
+    found: list[tuple[date, bool]] = []
+    for position, word in enumerate(words):
+        try:
+            if word in ("last", "next", "this") and position + 1 < len(words):
+                found += _named(word, words[position + 1], today)
+            elif word == "ago" and position >= 2 and words[position - 1] in _UNITS:
+                count = words[position - 2]
+                n = int(count) if count.isascii() and count.isdigit() else _COUNTS.get(count)
+                if n is not None and n < 1000:
+                    found.append(_shift(today, -n, _UNITS[words[position - 1]]))
+        except (OverflowError, ValueError):  # past the calendar's ends: no day
+            continue
+    return found
+
+
+def _named(which: str, name: str, today: date) -> list[tuple[date, bool]]:
+    """ "last friday", "next week", "this month"...: [] for a word that names no time."""
+    if name in ("week", "month"):
+        return [(_shift(today, {"last": -1, "next": 1, "this": 0}[which], name)[0], False)]
+    if name not in _WEEKDAYS:
+        return []
+    ahead = (_WEEKDAYS.index(name) - today.weekday()) % 7  # days to it, 0 on the day itself
+    if which == "last":
+        return [(today - timedelta(days=(7 - ahead) if ahead else 7), True)]
+    if which == "next":
+        return [(today + timedelta(days=ahead or 7), True)]
+    return [(today + timedelta(days=ahead), True)]  # this friday: today or the next one
+
+
+def _shift(today: date, n: int, unit: str) -> tuple[date, bool]:
+    if unit == "day":
+        return today + timedelta(days=n), True
+    if unit == "week":
+        return today + timedelta(weeks=n), True
+    months = today.year * 12 + today.month - 1 + n
+    return date(months // 12, months % 12 + 1, 1), False
 
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (

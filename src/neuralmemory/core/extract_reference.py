@@ -25,6 +25,7 @@ from neuralmemory.core.extract import (
     STOPWORDS,
     TIME_WEIGHT,
     Extraction,
+    relative_dates,
     stem,
 )
 from neuralmemory.store.memories import Concept
@@ -136,7 +137,8 @@ def dates_in(text: str, today: date) -> list[tuple[date, bool]]:
     """Every date the text names, with whether it names a day ("March 2024" names its month
     only): ISO dates first, then "March 2024", then today, yesterday and tomorrow. Impossible
     dates (and tomorrow of 9999-12-31), month names that casefold to no month, and year 0 are
-    none."""
+    none. Then the relative dates ("last friday", "two weeks ago": extract.relative_dates) on
+    every text, where extract looks for them only after a last, next, this or ago."""
     found: list[tuple[date, bool]] = []
     for match in _ISO_DATE.finditer(text):
         try:
@@ -147,12 +149,13 @@ def dates_in(text: str, today: date) -> list[tuple[date, bool]]:
         month, year = _MONTH_NUMBERS.get(match[1].casefold()), int(match[2])
         if month is not None and year >= 1:
             found.append((date(year, month, 1), False))
-    for token in _TOKEN.findall(text):
-        offset = _RELATIVE_DAYS.get(token.casefold())
+    words = [token.casefold() for token in _TOKEN.findall(text)]
+    for word in words:
+        offset = _RELATIVE_DAYS.get(word)
         day = None if offset is None else today.toordinal() + offset
         if day is not None and date.min.toordinal() <= day <= date.max.toordinal():
             found.append((date.fromordinal(day), True))
-    return found
+    return found + relative_dates(words, today)
 
 
 def time_keys(dates: list[tuple[date, bool]]) -> list[str]:

@@ -65,14 +65,14 @@ def wanted(
     scope: str | None,
     window: Window = OPEN,
 ) -> bool:
-    """A recall filter: the memory has not expired, has the type and all the tags asked for, was
-    created within the window, and is of the project in scope or of none."""
+    """A recall filter: the memory has not expired, has the type and all the tags asked for, is
+    of its time within the window (the day its text names, "last Friday" or a date, else when it
+    was remembered), and is of the project in scope or of none."""
     if row.expires_at is not None and row.expires_at <= now:
         return False
     since, until = window
-    if (since is not None and row.created_at < since) or (
-        until is not None and row.created_at >= until
-    ):
+    moment = row.created_at if row.event_at is None else row.event_at
+    if (since is not None and moment < since) or (until is not None and moment >= until):
         return False
     if (type_ and row.type != type_) or (tags and not tags <= set(row.tags)):
         return False

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from neuralmemory.core import crypto, reinforce
+from neuralmemory.core import crypto, indexing, reinforce
 from neuralmemory.core.checks import DEFAULT_PRIORITY
-from neuralmemory.core.extract import extract
+from neuralmemory.core.extract import VERSION, extract
 from neuralmemory.core.recall import SEALED
 from neuralmemory.errors import MSG_DOWNGRADE, CryptoError
+from neuralmemory.store import backlog, meta
 from neuralmemory.store import memories as sql
-from neuralmemory.store import meta
 from neuralmemory.store.db import Database
 from neuralmemory.store.memories import Concept, MemoryRow
 
@@ -32,14 +32,20 @@ Refusal = tuple[str, str, str, str]
 
 
 def materialize(
-    db: Database, versions: Iterable[Version], key: KeySource, refused: Sequence[Refusal] = ()
+    db: Database,
+    versions: Iterable[Version],
+    key: KeySource,
+    refused: Sequence[Refusal] = (),
+    *,
+    text_first: bool = False,
 ) -> None:
     """Make the local tables reflect these versions, in the caller's transaction.
 
     A page of pulled versions is materialized together, so the concept graph of all its
     memories is written in a few bulk statements. Only a record's last version matters:
     materializing a version replaces whatever an earlier one left. `refused`: quarantine
-    rows of versions refused for a reason of their own.
+    rows of versions refused for a reason of their own. `text_first`: the memories' concept
+    graph is left to the backlog (core/indexing.py).
     """
     latest = {(v.kind, v.id): v for v in versions}
     poison = _quarantine(latest.values())
@@ -49,7 +55,7 @@ def materialize(
     # A quarantined version is stored, never materialized: what an earlier valid version
     # of its record left (a memory, its counters) stays as it was, recallable.
     usable = [v for found, v in latest.items() if found not in poison]
-    _memories(db, [v for v in usable if v.kind == "memory"], key)
+    _memories(db, [v for v in usable if v.kind == "memory"], key, text_first=text_first)
     for version in usable:
         body = version.body
         if version.kind == "activation":
@@ -92,6 +98,7 @@ def rebuild_index(db: Database, key: KeySource) -> int:
         sql.index_many(db, [entry for row in rows if (entry := _derive(row, row.rid, key))])
         found = key()
         meta.put(db, meta.INDEX_KEY, None if found is None else crypto.fingerprint(found.raw))
+        meta.put(db, meta.EXTRACTION, str(VERSION))
     return len(rows)
 
 
@@ -129,7 +136,9 @@ def _quarantine(versions: Iterable[Version]) -> dict[tuple[str, str], Refusal]:
     return found
 
 
-def _memories(db: Database, versions: Sequence[Version], key: KeySource) -> None:
+def _memories(
+    db: Database, versions: Sequence[Version], key: KeySource, *, text_first: bool
+) -> None:
     """Upsert or delete memory rows, then derive the graph of the live ones in bulk."""
     existing = sql.rids_of(db, [v.id for v in versions])
     rows: list[MemoryRow] = []
@@ -146,8 +155,14 @@ def _memories(db: Database, versions: Sequence[Version], key: KeySource) -> None
             sql.delete_memory(db, rid)
     # After the deletes: new memories are numbered past the largest rid they left.
     placed = sql.upsert_memories(db, rows, rids)
-    derived = (_derive(row, rid, key) for row, rid in zip(rows, placed, strict=True))
-    sql.index_many(db, [entry for entry in derived if entry is not None])
+    backlog.drop(db, [rid for rid in rids if rid is not None])  # unindexed above
+    index = indexing.index_text_first if text_first else indexing.index
+    index(db, rows, placed, deriver(key))
+
+
+def deriver(key: KeySource) -> indexing.Derive:
+    """How a memory's graph and FTS text are derived here (with the brain's key when held)."""
+    return lambda row, rid: _derive(row, rid, key)
 
 
 def _derive(row: MemoryRow, rid: int, key_of: KeySource) -> sql.Derived | None:

@@ -92,6 +92,8 @@ class Stats:
     db_bytes: int
     #: memories per project, largest first ("" for those of no project)
     projects: dict[str, int]
+    #: memories whose concept graph is still being built (core/indexing.py); 0: complete
+    graph_waiting: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,6 +33,7 @@ A small brain fits the bound, and gets the exact BM25 ranking.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ MAX_SEEDS = 8
 POOL = 100  # BM25 candidates
 POSTINGS = 1_500  # postings BM25 may count and score (the rarest words'): a bound, not a cut
 RESCORE = 40  # top candidates whose BM25 is looked up when spreading found them
+WHEN_BOOST = 1.25  # "when" questions: score factor of the top candidates that name a time
+
+_WHEN = re.compile(r"\bwhen\b", re.IGNORECASE)
 
 Strength = Callable[[list[int]], dict[int, float]]  # rids -> activation in [0, 1]
 
@@ -70,6 +74,7 @@ class Query:
     keys: list[str]  # neuron keys, plaintext and sealed
     words: list[str]  # FTS tokens
     labels: dict[str, str]  # neuron key -> what to show in a path
+    when: bool = False  # a "when" question: memories that name a time answer it
 
 
 def build_query(text: str, *, now_ms: int, seal: Callable[[str], str] | None) -> Query:
@@ -83,7 +88,7 @@ def build_query(text: str, *, now_ms: int, seal: Callable[[str], str] | None) ->
         labels.update(sealed)
         keys += list(sealed)
         words += [seal(word) for word in words]
-    return Query(keys, words, labels)
+    return Query(keys, words, labels, bool(_WHEN.search(text)))
 
 
 def fts_expression(words: list[str], operator: str = "OR") -> str:
@@ -110,7 +115,7 @@ def rank(db: Database, query: Query, *, links: Links, strength: Strength) -> lis
     text = match(db, query, found)
     sources = spread(db, found, text.words)
     learned(found, sources, links)
-    return fuse(db, found, text, strength)
+    return fuse(db, found, text, strength, when=query.when)
 
 
 def match(db: Database, query: Query, found: Candidates) -> TextMatch:
@@ -176,8 +181,11 @@ def bm25_idf(df: int, total: int) -> float:
     return value if value > 0 else 1e-6
 
 
-def fuse(db: Database, found: Candidates, text: TextMatch, strength: Strength) -> list[Scored]:
-    """Final scores, best first: BM25, coverage and hop-2 activation, scaled by strength."""
+def fuse(
+    db: Database, found: Candidates, text: TextMatch, strength: Strength, *, when: bool = False
+) -> list[Scored]:
+    """Final scores, best first: BM25, coverage and hop-2 activation, scaled by strength; for a
+    "when" question, the top ones that name a time (a date, "last Friday") are raised."""
     # Strength only scales a score: a memory with no base score has none, whatever its strength.
     items = found.by_rid.values()
     strengths = strength([item.rid for item in items if _base(item) > 0])
@@ -190,7 +198,7 @@ def fuse(db: Database, found: Candidates, text: TextMatch, strength: Strength) -
     ranked = sorted((s for s in items if s.score > 0), key=lambda s: (-s.score, s.rid))
     # Memories reached by spreading have no text relevance yet: look it up for the ones that
     # could rank (BM25 of the rare words, the IDF of the common words they hold).
-    rescored = [item for item in ranked[:RESCORE] if not item.text and item.held]
+    rescored = [item for item in ranked if not item.text and item.held][:RESCORE]
     if rescored and (text.words.expression or text.common):
         held = sql.holding(db, list(text.common), [item.rid for item in rescored])
         for rid, nid, _ in held:
@@ -200,6 +208,10 @@ def fuse(db: Database, found: Candidates, text: TextMatch, strength: Strength) -
                 item.text += sql.fts_score(db, text.words.expression, item.rid)
             item.text /= text.best
             item.score = final(item)
+        ranked.sort(key=lambda s: (-s.score, s.rid))
+    if when:
+        for rid in sql.holding_kind(db, "time", [item.rid for item in ranked[:RESCORE]]):
+            found[rid].score *= WHEN_BOOST
         ranked.sort(key=lambda s: (-s.score, s.rid))
     return ranked
 

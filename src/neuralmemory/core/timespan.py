@@ -1,4 +1,5 @@
-"""Points in time as people type them: `7d`-style spans back from now, or dates.
+"""Points in time as people type them: `7d`-style spans back from now, or dates; and a wire
+timestamp as the command line and the web UI show it (`short_time`).
 
 `--since 7d` is seven days before now; `--since 2026-12-01` is that day's start (UTC), and
 `--until 2026-12-01` its end, so a date given to both keeps that whole day. Full times
@@ -15,6 +16,11 @@ from neuralmemory.errors import InvalidInput
 _SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 HINT = "a span back from now (30m, 12h, 7d, 2w) or a date (2026-12-01, 2026-12-01T09:30)"
+
+
+def short_time(iso: str | None) -> str:
+    """A wire timestamp (UTC) to the minute, as tables, status lines and pages show it."""
+    return "never" if iso is None else iso[:16].replace("T", " ")
 
 
 def parse_point(text: str, now_ms: int, *, end: bool = False) -> int:

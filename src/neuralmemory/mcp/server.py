@@ -59,7 +59,7 @@ from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.mcp.session import AUTO_SYNC, LIVE
 from neuralmemory.protocol import ID_PATTERN
-from neuralmemory.sync import keyshare, service
+from neuralmemory.sync import indexer, keyshare, service
 
 if TYPE_CHECKING:
     MemoryType = str
@@ -101,8 +101,9 @@ TypeField = Annotated[
 ]
 TagFilter = Annotated[Tags | None, Field(description="Only memories carrying all of these tags.")]
 TypeFilter = Annotated[MemoryType | None, Field(description="Only memories of this type.")]
-Since = Annotated[When, Field(description="Only memories remembered since then.")]
-Until = Annotated[When, Field(description="Only memories remembered before then.")]
+# list filters on when a memory was remembered; recall on the day its text names, if any.
+Since = Annotated[When, Field(description="Only memories of then or later.")]
+Until = Annotated[When, Field(description="Only memories of before then.")]
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,9 @@ def nmem_sync(
     auto-sync normally does this in the background after writes. Needs sync configured (see
     nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
     """
-    return dict(service.run_sync(action, strategy=strategy))
+    result = service.run_sync(action, strategy=strategy)
+    indexer.start(result["brain"])  # a large pull's concept graph, on another core
+    return dict(result)
 
 
 def nmem_sync_config(

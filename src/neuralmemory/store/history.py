@@ -7,9 +7,12 @@ memory record had before its current one. Read-only helpers; core/history.py say
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from neuralmemory.protocol import Version
 from neuralmemory.store.db import Database
+
+IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
 
 def memory_versions(db: Database, memory_id: str) -> list[Version]:
@@ -38,3 +41,18 @@ def superseded_by(db: Database, memory_id: str) -> list[str]:
     """The memories `memory_id` replaced (their superseded_by names it)."""
     rows = db.execute("SELECT id FROM memories WHERE superseded_by = ? ORDER BY id", (memory_id,))
     return [str(row[0]) for row in rows]
+
+
+def held_before(db: Database, versions: Sequence[tuple[str, str]]) -> set[str]:
+    """Of these (memory id, vhash) pairs, the vhashes this device held before the memory's
+    current version: the sync planner's sign that a hub went back (sync/plan.py)."""
+    wanted = set(versions)
+    found: set[str] = set()
+    ids = sorted({id for id, _ in wanted})
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        rows = db.execute(
+            f"SELECT id, vhash FROM history WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        )
+        found |= {str(vhash) for id, vhash in rows if (id, vhash) in wanted}
+    return found

@@ -332,6 +332,18 @@ class Derived(NamedTuple):
 def index_many(db: Database, memories: Sequence[Derived]) -> None:
     """Attach memories to their neurons (created on first use, df counted), their relations
     and the FTS index: a few bulk statements for a whole page of memories."""
+    index_graph(db, memories)
+    index_text(db, [(m.rid, m.fts_text) for m in memories])
+
+
+def index_text(db: Database, texts: Sequence[tuple[int, str]]) -> None:
+    """The FTS rows of memories, (rid, text): what recall by text reads."""
+    db.insert_many("INSERT INTO memory_fts (rowid, terms)", texts)
+
+
+def index_graph(db: Database, memories: Sequence[Derived]) -> None:
+    """Attach memories to their neurons (created on first use, df counted) and their relations
+    (their `fts_text` is not read: index_text writes it)."""
     if not memories:
         return
     # Neurons are created in the order of their first use, which numbers them: keep it.
@@ -369,7 +381,6 @@ def index_many(db: Database, memories: Sequence[Derived]) -> None:
             if a in own and b in own
         ],
     )
-    db.insert_many("INSERT INTO memory_fts (rowid, terms)", [(m.rid, m.fts_text) for m in memories])
 
 
 def unindex(db: Database, rid: int) -> None:
@@ -384,7 +395,7 @@ def unindex(db: Database, rid: int) -> None:
 
 
 def clear_index(db: Database) -> None:
-    for table in ("synapses", "relations", "neurons", "memory_fts"):
+    for table in ("synapses", "relations", "neurons", "memory_fts", "graph_backlog"):
         db.execute(f"DELETE FROM {table}")
 
 
@@ -436,6 +447,19 @@ def holding(db: Database, neuron_ids: list[int], rids: list[int]) -> list[tuple[
         [*neuron_ids, *rids],
     )
     return [(int(rid), int(nid), float(weight)) for rid, nid, weight in rows]
+
+
+def holding_kind(db: Database, kind: str, rids: list[int]) -> set[int]:
+    """The given memories that hold a neuron of `kind` (a time reference, for one)."""
+    if not rids:
+        return set()
+    marks = ",".join("?" * len(rids))
+    rows = db.execute(
+        "SELECT DISTINCT s.memory_rid FROM synapses s JOIN neurons n ON n.id = s.neuron_id"
+        f" WHERE s.memory_rid IN ({marks}) AND n.kind = ?",
+        [*rids, kind],
+    )
+    return {int(rid) for (rid,) in rows}
 
 
 def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, float]]:

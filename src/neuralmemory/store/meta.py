@@ -12,6 +12,7 @@ BRAIN_ID = "brain_id"
 CREATED_AT = "created_at"
 SYNC_ID = "sync_id"  # the hub brain a non-empty brain was merged into
 INDEX_KEY = "index_key"  # the fingerprint of the key that sealed the local index
+EXTRACTION = "extraction"  # the extract.VERSION the local graph was derived with
 E2E = "e2e"  # "1" once the brain is end-to-end encrypted (never turned off)
 
 

@@ -25,11 +25,12 @@ def main(argv: list[str]) -> int:
             return 0  # a later write scheduled its own sync
     except OSError:
         return 0
-    from neuralmemory.sync import service
+    from neuralmemory.sync import indexer, service
 
     # a failure is recorded as last_error; `nmem sync status` shows it
     with config.using_home(home), contextlib.suppress(NmemError):
-        service.run_queued(brain)
+        if service.run_queued(brain) is not None:  # it synced: build what its pull left
+            indexer.drain(brain)  # this process is the background already
     return 0
 
 

@@ -41,6 +41,7 @@ from neuralmemory.protocol import (
     item_digest,
     xor_digest,
 )
+from neuralmemory.store import history
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
@@ -382,7 +383,7 @@ class SyncEngine:
             )
             self.report.pulled += len(reply.records)
             with self.local.db.transaction():
-                self._reconcile(reply.records)
+                self._reconcile(reply.records, foreign=True)
                 for version in reply.records:
                     current = self.changes.current(version.kind, version.id)
                     if current is not None and not current.pending:
@@ -486,10 +487,11 @@ class SyncEngine:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
         instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
-        pulled first, so concurrent edits meet them as what they are: older."""
+        pulled first, so concurrent edits meet them as what they are: older (the pull decides
+        them at once, plan.py; other pending memories are left for the push to ask about)."""
         if not self.changes.runaway_pending():
             return
-        self.pull(defer=False)  # decided before the restamp: a runaway stamp is older
+        self.pull()
         with self.local.db.transaction():
             restamped = self.changes.restamp_runaway()
         if restamped:
@@ -548,12 +550,20 @@ class SyncEngine:
         cursor: int | None = None,
         superseded: Collection[str] = frozenset(),
         defer: bool = False,
+        foreign: bool = False,
     ) -> None:
         """Plan and apply hub versions in one transaction (with the cursor that covers them);
-        `superseded` and `defer` as plan.plan_incoming takes them."""
+        `superseded`, `defer` and `foreign` as plan.plan_incoming takes them."""
         with self.local.db.transaction():
             versions = self.changes.opened(versions)  # an E2E brain's: opened here, or rejected
             local = self.changes.currents([(v.kind, v.id) for v in versions])
+            replaced = [  # local history keeps memories only (store/sql/0004_history.sql)
+                (v.id, v.vhash)
+                for v in versions
+                if v.kind == "memory"
+                and (held := local.get((v.kind, v.id))) is not None
+                and held.version.vhash != v.vhash
+            ]
             plan = plan_incoming(
                 versions,
                 local,
@@ -562,6 +572,8 @@ class SyncEngine:
                 me=self.changes.device_id,
                 superseded=superseded,
                 defer=defer,
+                held=history.held_before(self.local.db, replaced),
+                foreign=foreign,
             )
             self._execute(plan)
             if cursor is not None:

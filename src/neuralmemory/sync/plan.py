@@ -13,13 +13,25 @@ first rule that matches:
                                            restore makes it current everywhere again
   remote.parent == local.vhash          -> remote descends from ours: apply it
   local pending, local.parent == remote -> ours fast-forwards the hub: push as planned
-  local not pending                     -> the newer stamp wins: an older hub version means the
-                                           hub lost ours (restored or reset), so ours is rewritten
-                                           on top of it and pushed; not a conflict: ours was
-                                           accepted once, so it descends from the hub's. When
-                                           either stamp is beyond the skew bound (a runaway
-                                           clock), stamps say nothing: ours is marked pending
-                                           again, and the push asks the hub (`superseded`)
+  local not pending (stored), the hub's -> ours is stored, so the hub held it once, and what it
+    version from the same hub brain        holds now descends from it -- unless the hub went
+                                           back (restored from a backup, reset). Ancestry
+                                           decides, never the stamp order alone:
+    . this device held remote before ours  -> the hub went back: ours is rewritten on top of
+      (its local history: `held`)             remote and pushed (not a conflict)
+    . remote's stamp is the newer one, or   -> the hub moved on (the only way it can, short of
+      either is beyond the skew bound         losing data): apply remote. A stamp beyond the
+                                              bound orders nothing, and asking would mean
+                                              pushing such a stamp (refused by every hub) or
+                                              stamping ours again (a new edit, which would win)
+    . remote's stamp is the older one       -> not an order anyone can trust: a descendant written
+                                              by a clock more than 24 h behind carries a smaller
+                                              stamp than its ancestor. A memory is marked pending
+                                              again and the push asks the hub, whose reply says
+                                              `superseded` (apply remote) or not (the rules for
+                                              pending versions below: the strategy decides, the
+                                              loser is kept); a counter, key or conflict record
+                                              is merged at once (resolve.py: order-free)
   local pending, remote written by THIS -> ours was written here on top of remote while remote
     device from the same parent            was pending (a push whose reply was lost, a backup
                                            restored with it unpushed), and replaced it
@@ -31,14 +43,22 @@ first rule that matches:
     remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
                                            remote, no conflict copy
   local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
-    asked yet                              push asks the hub, whose reply says which it is
+    asked yet                              push asks the hub, whose reply says which it is. Not
+                                           one stamped beyond the skew bound: every hub refused
+                                           it, so it is no hub's ancestor, and it is decided now,
+                                           before the push stamps it again (as older)
   local pending, anything else          -> concurrent edits: resolve.resolve() decides; the
                                            loser becomes a conflict copy
 And whenever a remote tombstone replaces a live memory whose local version THIS device wrote
 (pushed or not), that version is also kept as a conflict copy (strategy `remote_delete`), so a
 delete -- even one forged by a hub with the right parent -- can be undone with `nmem sync restore`.
-Ancestors always carry smaller stamps than descendants (the clock observes every version it
-applies), which is why the stamp order is safe to use for records that are not pending.
+Versions from ANOTHER brain of the name (`foreign`: converge() merging a split) share no history
+with what is stored here: over a stored version, one is applied and pushed to this device's hub
+brain, which holds a descendant of the stored one and answers as for any push (accepted,
+`superseded`: an ancestor, or a conflict the strategy decides, the loser kept).
+Stamps are never trusted to say that ours is the descendant: a clock more than 24 h behind
+never adopts the stamps it sees (clock.py), so its edits can carry smaller stamps than the
+versions they replace (docs/architecture.md#conflicts-and-strategies).
 """
 
 from __future__ import annotations
@@ -111,13 +131,17 @@ class Context:
     """What a plan knows besides the versions: the strategy, this device's wall clock (ms, it
     bounds what counts as recent: clock.recency), this device's id (`me`; None: no rule that
     depends on who wrote a version), the local vhashes the hub said it holds a descendant of
-    (`superseded`), and whether to `defer` a pending memory the hub was not asked about."""
+    (`superseded`), whether to `defer` a pending memory the hub was not asked about, the hub
+    vhashes this device held before its current version of their record (`held`, its local
+    history), and whether the versions come from another brain of the name (`foreign`)."""
 
     strategy: str
     now: int
     me: str | None = None
     superseded: Collection[str] = frozenset()
     defer: bool = False
+    held: Collection[str] = frozenset()
+    foreign: bool = False
 
 
 def plan_incoming(
@@ -129,10 +153,13 @@ def plan_incoming(
     me: str | None = None,
     superseded: Collection[str] = frozenset(),
     defer: bool = False,
+    held: Collection[str] = frozenset(),
+    foreign: bool = False,
 ) -> Plan:
     """Reconcile hub versions with the local state (see the module docstring for the rules)."""
     plan = Plan()
-    context = Context(strategy, wall_ms() if now is None else now, me, superseded, defer)
+    clock = wall_ms() if now is None else now
+    context = Context(strategy, clock, me, superseded, defer, held, foreign)
     for remote in remotes:
         _reconcile(plan, remote, local.get((remote.kind, remote.id)), context)
     return plan
@@ -158,12 +185,10 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
         plan.unchanged += 1
         return
     if not local.pending:
-        if runaway(mine.hlc, context.now) or runaway(remote.hlc, context.now):
-            plan.requeue.append(mine)
-        elif mine.hlc > remote.hlc:
-            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+        if context.foreign:
+            plan.apply.append(remote)  # pushed next: this brain's hub says what it is
         else:
-            _take(plan, remote, mine, context.me)
+            _stored(plan, remote, mine, context)
         return
     if remote.device_id == context.me and remote.parent == mine.parent:
         plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
@@ -173,10 +198,25 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
     if mine.vhash in context.superseded:
         _take(plan, remote, mine, context.me)
         return
-    if context.defer and mine.kind == "memory":
+    if context.defer and mine.kind == "memory" and not runaway(mine.hlc, context.now):
         plan.unchanged += 1
         return
     _resolve(plan, mine, remote, context)
+
+
+def _stored(plan: Plan, remote: Version, mine: Version, context: Context) -> None:
+    """Ours is stored (not pending) and the hub's is neither ours nor its child: did the hub
+    move on from ours, or go back (module docstring)?"""
+    if remote.vhash in context.held:
+        plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+    elif (
+        remote.hlc > mine.hlc or runaway(mine.hlc, context.now) or runaway(remote.hlc, context.now)
+    ):
+        _take(plan, remote, mine, context.me)
+    elif mine.kind == "memory":
+        plan.requeue.append(mine)
+    else:
+        _resolve(plan, mine, remote, context)
 
 
 def _resolve(plan: Plan, mine: Version, remote: Version, context: Context) -> None:

@@ -159,6 +159,7 @@ class Status(TypedDict):
     quarantined: list[Quarantined]
     keys: KeyStatus  # core/models.py
     cursor: int
+    graph_waiting: int  # memories whose concept graph is still being built (core/indexing.py)
     last_sync: SyncResult | None
     last_error: LastError | None
     hub: HubView | HubUnanswered | None

@@ -45,8 +45,9 @@ from neuralmemory.errors import (
     NotFoundOnHub,
 )
 from neuralmemory.protocol import KEY_RE, DeviceInfo, Version, iso_ms, parse_pair_target
+from neuralmemory.store import backlog
 from neuralmemory.store import memories as memories_sql
-from neuralmemory.sync import state
+from neuralmemory.sync import indexer, state
 from neuralmemory.sync.auto import AutoSync, spawn_detached
 from neuralmemory.sync.engine import (
     ACTIONS,
@@ -428,6 +429,7 @@ def status(brain: str | None = None, *, transport: httpx.BaseTransport | None = 
             quarantined=quarantined(local),
             keys=local.keys.status(),
             cursor=sync_state.cursor,
+            graph_waiting=backlog.count(local.db),
             last_sync=sync_state.get(state.LAST_RESULT),
             last_error=sync_state.get(state.LAST_ERROR),
             hub=None,
@@ -579,6 +581,7 @@ def preview(body: dict[str, Any], deleted: bool) -> str:
 def _auto_run(brain: str) -> None:
     try:
         run_sync("full", brain=brain)
+        indexer.start(brain)  # a large pull's concept graph, on another core
     except NmemError as exc:  # already recorded as the brain's last_error
         log.debug("auto-sync of %s: %s", brain, exc.code)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures"
-NMEM = str(Path(sys.executable).parent / "nmem")
+from helpers.nmem import NMEM
+
+FIXTURES = Path(__file__).resolve().parents[1] / "hooks" / "fixtures"
 
 
 def fixture(name: str, **changes: Any) -> dict[str, Any]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hub_api import version
-
+from helpers.hub_api import version
 from neuralmemory.hub.backends import Incoming
 from neuralmemory.protocol import DeviceInfo, Version
 

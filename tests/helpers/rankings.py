@@ -1,6 +1,6 @@
 """The recall rankings of the shipped gold set (benchmarks/goldset.py), pinned in a fixture.
 
-    .venv/bin/python tests/core/rankings.py     # rewrite tests/golden/recall_rankings.json
+    .venv/bin/python tests/helpers/rankings.py     # rewrite tests/golden/recall_rankings.json
 
 tests/core/test_rankings.py asserts that recall reproduces the fixture, so a refactor of recall
 that changes any ranking fails. Rewrite the fixture only for a change meant to rank differently,
@@ -101,9 +101,10 @@ def corpora() -> dict[str, Callable[[], Corpus]]:
         return Corpus(built.memories, [question.text for question in built.questions])
 
     def realistic() -> Corpus:
-        # core_bench imports machine and goldset by name: load them first, in any test order
+        # core_bench imports machine, goldset and texts by name: load them first, in any order
         _load("machine", bench)
         texts = _load("goldset", bench).realistic_text(BENCH_SIZE)
+        _load("texts", bench)
         core_bench = _load("core_bench", bench)
         return Corpus(texts, core_bench.queries(BENCH_QUERIES))
 

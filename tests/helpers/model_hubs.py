@@ -1,6 +1,6 @@
 """The hubs the reliability model runs against, and a disk that fills and frees on each.
 
-sqlite         the in-process hub (sync_devices.in_process_hub, the model's default). Its disk
+sqlite         the in-process hub (devices.in_process_hub, the model's default). Its disk
                fills by SQLite's own page limit on the writer connection (PRAGMA max_page_count
                set to the pages it has): a write that needs one more page fails with SQLITE_FULL,
                the error a full disk gives; one that fits in free pages still lands, as on a disk
@@ -30,10 +30,10 @@ from typing import Protocol
 
 import httpx
 import psycopg
-from hub_targets import HubOptions, fill, nmem_serve, throwaway_postgres
-from sync_devices import PortalTransport
-from worker_target import worker
 
+from helpers.devices import PortalTransport
+from helpers.hub_targets import HubOptions, fill, nmem_serve, throwaway_postgres
+from helpers.worker_target import worker
 from neuralmemory.hub.backends.sqlite import SqliteDatabase
 from neuralmemory.hub.backends.sqlstore import SqlStore
 

@@ -13,7 +13,6 @@ import os
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,9 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from helpers.hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
+from helpers.hub_targets import free_port as free_port
+from helpers.nmem import NMEM as NMEM  # re-exported for the tests here
 from neuralmemory import config
 from neuralmemory.core.brain import Brain
 from neuralmemory.core.brains import open_brain
@@ -34,13 +36,6 @@ from neuralmemory.hub.settings import Settings
 from neuralmemory.protocol import DEFAULT_LIMITS, Limits
 from neuralmemory.sync import service
 from neuralmemory.sync.results import ConfigView, SyncResult
-
-# Hub reuses the conformance suite's helpers (free_port, die_with_parent)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-from hub_targets import die_with_parent as die_with_parent  # re-exported for the tests here
-from hub_targets import free_port as free_port
-
-NMEM = str(Path(sys.executable).parent / "nmem")
 
 LOCAL_URL = "http://127.0.0.1:9"  # what in-process devices are configured with (never dialled)
 
@@ -71,6 +66,20 @@ class Device:
     def configure(self, **kwargs: Any) -> ConfigView:
         with self.use():
             return service.configure(**kwargs)
+
+
+def edit_on_both(a: Device, b: Device) -> str:
+    """One memory both devices hold, then edited on each before either syncs again: a's edit
+    says Wednesday, b's Thursday. Returns its id. Whichever syncs second meets the conflict."""
+    with a.brain() as brain:
+        memory_id = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    with a.brain() as brain:
+        brain.edit(memory_id, content="The release train leaves on Wednesday")
+    with b.brain() as brain:
+        brain.edit(memory_id, content="The release train leaves on Thursday")
+    return memory_id
 
 
 class PortalTransport(httpx.BaseTransport):

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from hub_targets import HubOptions, RunningHub, free_port, on_small_disk, process
+
+from helpers.hub_targets import HubOptions, RunningHub, free_port, on_small_disk, process
 
 SYNC_HUB = Path(__file__).resolve().parents[2] / "sync-hub"
 WRANGLER = SYNC_HUB / "node_modules" / ".bin" / "wrangler"

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from hub_api import Account, device, pushed, register, uid, version
-from hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
+
+from helpers.hub_api import Account, device, pushed, register, uid, version
+from helpers.hub_targets import HubOptions, RunningHub, nmem_serve, throwaway_postgres
 
 PACE_S = 0.025  # B sends a pull every 25 ms
 LOAD_S = 30  # A's loop stops by itself after this long (bounded, as any load)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -270,6 +270,29 @@ TARGETS: dict[str, Target] = {
     ),
 }
 
-from worker_target import worker  # noqa: E402  (it builds on the helpers above)
+from helpers.worker_target import worker  # noqa: E402  (it builds on the helpers above)
 
 TARGETS["worker"] = Target("worker", worker, local_mode=False, marks=(pytest.mark.worker,))
+
+#: the Python hub on both of its backends
+PYTHON_TARGETS = [
+    pytest.param(name, marks=TARGETS[name].marks, id=name)
+    for name in ("python-sqlite", "python-postgres")
+]
+
+
+class StartedHubs:
+    """Hubs by (target, options), each started when first asked for and stopped with `stack`
+    (a session fixture's: the conformance suite's `hubs`, the reliability suite's `real_hubs`)."""
+
+    def __init__(self, root: Path, stack: ExitStack) -> None:
+        self.root, self.stack = root, stack
+        self.running: dict[tuple[str, HubOptions], RunningHub] = {}
+
+    def get(self, target: str, options: HubOptions | None = None) -> RunningHub:
+        key = (target, options or HubOptions())
+        if key not in self.running:
+            workdir = self.root / f"{target}-{len(self.running)}"
+            workdir.mkdir(parents=True)
+            self.running[key] = self.stack.enter_context(TARGETS[target].start(key[1], workdir))
+        return self.running[key]
