@@ -358,45 +358,52 @@ def _times(
     `dated`: the text may hold an ISO date or "March 2024"; `days`: a today, yesterday or
     tomorrow; `phrases`: a relative date ("last Friday"). Without them there is nothing to find
     (and no need for the day of now_ms)."""
-    keys: list[str] = []
-    first: date | None = None
-    if dated:
-        for match in _ISO_DATE.finditer(text):
-            try:
-                day = date(int(match[1]), int(match[2]), int(match[3]))
-            except ValueError:
-                continue
-            keys += [f"t:{day.isoformat()}", f"t:{day.year:04d}-{day.month:02d}"]
-            first = first or day
-        for match in _MONTH_YEAR.finditer(text):
-            # IGNORECASE also matches spellings that casefold to no month ("Apr\u0131l", dotless i);
-            # like an impossible ISO date, those and a year 0000 are no time reference.
-            month, year = _MONTH_NUMBERS.get(match[1].casefold()), int(match[2])
-            if month is None or year < 1:
-                continue
-            keys.append(f"t:{year:04d}-{month:02d}")
-            first = first or date(year, month, 1)
+    found = _written_dates(text) if dated else []
     if days or phrases:
         today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
         words = [_fold(token)[0] for token in _tokens(text)]
-        for word in words if days else ():
-            offset = _RELATIVE_DAYS.get(word)
-            if offset is not None:
-                try:
-                    day = today + timedelta(days=offset)
-                except OverflowError:  # tomorrow of 9999-12-31: no day, like an impossible date
-                    continue
-                keys += [f"t:{day.isoformat()}", f"t:{day.year:04d}-{day.month:02d}"]
-                first = first or day
-        for day, whole_day in relative_dates(words, today) if phrases else ():
-            if whole_day:
-                keys.append(f"t:{day.isoformat()}")
-            keys.append(f"t:{day.year:04d}-{day.month:02d}")
-            first = first or day
+        found += _day_words(words, today) if days else []
+        found += relative_dates(words, today) if phrases else []
+    keys: list[str] = []
+    for day, whole_day in found:
+        if whole_day:
+            keys.append(f"t:{day.isoformat()}")
+        keys.append(f"t:{day.year:04d}-{day.month:02d}")
     event_at = None
-    if first is not None:
+    if found:
+        first = found[0][0]
         event_at = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
     return list(dict.fromkeys(keys)), event_at
+
+
+def _written_dates(text: str) -> list[tuple[date, bool]]:
+    """ISO dates (whole days), then "March 2024" (its month only; dated by its first day)."""
+    found: list[tuple[date, bool]] = []
+    for match in _ISO_DATE.finditer(text):
+        try:
+            found.append((date(int(match[1]), int(match[2]), int(match[3])), True))
+        except ValueError:
+            continue
+    for match in _MONTH_YEAR.finditer(text):
+        # IGNORECASE also matches spellings that casefold to no month ("Apr\u0131l", dotless i);
+        # like an impossible ISO date, those and a year 0000 are no time reference.
+        month, year = _MONTH_NUMBERS.get(match[1].casefold()), int(match[2])
+        if month is not None and year >= 1:
+            found.append((date(year, month, 1), False))
+    return found
+
+
+def _day_words(words: list[str], today: date) -> list[tuple[date, bool]]:
+    """today, yesterday, tomorrow: whole days."""
+    found: list[tuple[date, bool]] = []
+    for word in words:
+        offset = _RELATIVE_DAYS.get(word)
+        if offset is not None:
+            try:
+                found.append((today + timedelta(days=offset), True))
+            except OverflowError:  # tomorrow of 9999-12-31: no day, like an impossible date
+                continue
+    return found
 
 
 def relative_dates(words: list[str], today: date) -> list[tuple[date, bool]]:
