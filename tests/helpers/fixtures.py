@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers.devices import LOCAL_URL, Device, in_process_hub
+from helpers.devices import LOCAL_URL, Device, Hub, in_process_hub
 
 
 @pytest.fixture
@@ -26,3 +26,25 @@ def devices(tmp_path: Path, hub_transport: httpx.BaseTransport) -> dict[str, Dev
         made[name] = Device(tmp_path / name, LOCAL_URL, hub_transport)
         made[name].configure(hub_url=LOCAL_URL)
     return made
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    """A real `nmem serve` process on loopback, on a SQLite file (keyless: local mode)."""
+    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def keyed_hub(tmp_path: Path) -> Iterator[Hub]:
+    """A real `nmem serve --require-keys` process on loopback, on a SQLite file."""
+    running = Hub(tmp_path / "khub.db", tmp_path / "khub.log", keys=True)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -4,25 +4,13 @@ after "Sync now"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from helpers.devices import Device, Hub
 from helpers.ui_server import UiServer
 from neuralmemory.sync import service
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    running = Hub(tmp_path / "hub.db", tmp_path / "hub.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def devices(hub: Hub, home: Path, tmp_path: Path) -> tuple[Device, Device]:
