@@ -9,11 +9,11 @@ from neuralmemory.cli.common import (
     emit_json,
     handled,
     json_option,
-    short_time,
     split_tags,
 )
 from neuralmemory.cli.memory import _open, _table, _window, since_option, tags_option, until_option
 from neuralmemory.core.extract import MEMORY_TYPES as TYPES
+from neuralmemory.core.timespan import short_time
 
 
 @click.command("list")

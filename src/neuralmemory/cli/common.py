@@ -19,7 +19,6 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from neuralmemory.config import redact_keys
-from neuralmemory.core.timespan import short_time as short_time  # the commands' import site
 from neuralmemory.errors import InternalError, NmemError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from neuralmemory.cli.common import emit_json, handled, json_option, short_time
+from neuralmemory.cli.common import emit_json, handled, json_option
+from neuralmemory.core.timespan import short_time
 from neuralmemory.errors import MSG_BACKUP_SQLITE_ONLY, MSG_NO_LAN_ADDRESS, MSG_NOT_A_DURATION
 
 if TYPE_CHECKING:

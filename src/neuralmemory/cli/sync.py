@@ -17,9 +17,10 @@ from typing import Any
 
 import click
 
-from neuralmemory.cli.common import brain_option, emit_json, handled, json_option, short_time
+from neuralmemory.cli.common import brain_option, emit_json, handled, json_option
 from neuralmemory.config import STRATEGIES
 from neuralmemory.core.models import KeyStatus
+from neuralmemory.core.timespan import short_time
 from neuralmemory.errors import MSG_ALONE, MSG_ELSEWHERE, MSG_SPLIT
 from neuralmemory.sync.results import (
     BrainSyncFailed,
