@@ -9,6 +9,7 @@ import pytest
 
 from neuralmemory.errors import StoreError
 from neuralmemory.store.db import Database, connect
+from neuralmemory.store.migrations import migrate
 
 
 def test_pragmas_wal_and_foreign_keys(db: Database) -> None:
@@ -108,3 +109,54 @@ def test_insert_many_keeps_under_a_small_parameter_limit(db: Database) -> None:
     with reopened.transaction():
         reopened.insert_many("INSERT INTO sync_state (key, value)", rows)
     assert db.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 2000
+
+
+def _foreign_bytes(folder: Path) -> bytes:
+    """Another program's SQLite database (a table, no _migrations), as bytes."""
+    theirs = folder / "theirs.db"
+    other = sqlite3.connect(theirs)
+    other.execute("CREATE TABLE fibers (id TEXT PRIMARY KEY, data TEXT)")
+    other.execute("INSERT INTO fibers VALUES ('f1', 'their memory')")
+    other.commit()
+    other.close()
+    return theirs.read_bytes()
+
+
+def test_a_brain_another_programs_database_replaced_in_place_is_refused_untouched(
+    tmp_path: Path,
+) -> None:
+    """A file this process already opened as its own skips the read-only check on later opens;
+    its bytes replaced in place (same inode), the open refuses it all the same, unchanged."""
+    path = tmp_path / "brain.db"
+    ours = connect(path)
+    migrate(ours)
+    ours.close()
+    connect(path).close()  # found to be ours: later opens skip refuse_foreign's reader
+    inode = path.stat().st_ino
+    foreign = _foreign_bytes(tmp_path)
+    with path.open("r+b") as file:
+        file.write(foreign)
+        file.truncate()
+    path.chmod(0o644)
+    assert path.stat().st_ino == inode
+    with pytest.raises(StoreError, match=r"is not a brain of this nmem \(it holds tables fibers\)"):
+        connect(path)
+    assert path.read_bytes() == foreign
+    assert path.stat().st_mode & 0o777 == 0o644  # not even its mode
+    assert not any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm", "-journal"))
+
+
+def test_another_programs_database_at_a_brains_path_is_refused_untouched(tmp_path: Path) -> None:
+    """A new file (another inode) where a brain was is read again before anything opens it for
+    writing."""
+    path = tmp_path / "brain.db"
+    ours = connect(path)
+    migrate(ours)
+    ours.close()
+    path.unlink()
+    path.write_bytes(_foreign_bytes(tmp_path))
+    path.chmod(0o644)
+    with pytest.raises(StoreError, match="is not a brain of this nmem"):
+        connect(path)
+    assert path.read_bytes() == (tmp_path / "theirs.db").read_bytes()
+    assert path.stat().st_mode & 0o777 == 0o644

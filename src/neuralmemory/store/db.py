@@ -144,14 +144,11 @@ def connect(path: Path) -> Database:
     """Open (creating if needed) the SQLite file at `path` with the pragmas every brain uses;
     the file (and its -wal, -shm) readable by its owner only. A database another program made
     is refused before anything of it changes (its mode, its journal)."""
-    if path.exists():
+    existed = path.exists()
+    if existed:
         refuse_foreign(path)
-    try:
-        private_sqlite(path)
-    except OSError as exc:  # no such folder, no permission: say which file
-        raise StoreError(
-            MSG_CANNOT_OPEN.format(path=path, reason=exc.strerror or exc), hint=HINT_CHECK_PATH
-        ) from None
+    else:
+        _private(path)  # made 0600 before SQLite writes a byte of it
     try:
         conn = sqlite3.connect(
             path,
@@ -164,7 +161,12 @@ def connect(path: Path) -> Database:
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Reading the schema is what detects a file that is not a database at all.
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        tables = _tables(conn)
+        # A file taken for ours that another program's database replaced in place (same
+        # inode): refused on this connection, which has read but not written.
+        _refuse_tables(path, tables)
+        if existed:
+            _private(path)
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA foreign_keys = ON")
         # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
@@ -173,24 +175,66 @@ def connect(path: Path) -> Database:
     except sqlite3.Error as exc:
         conn.close()
         raise _store_error(path, exc) from exc
+    except StoreError:  # another program's file, or no permission to fix its mode
+        conn.close()
+        raise
+    if MIGRATIONS_TABLE in tables:
+        _OURS.add(_identity(path))
     return Database(path, conn)
+
+
+#: (device, inode) of the files this process has found holding _migrations: brains of this nmem.
+#: refuse_foreign's read-only connection (a second open and schema read: a third of an open's
+#: cost) runs once per file, not on every open (docs/architecture.md#habits-the-code-keeps).
+_OURS: set[tuple[int, int]] = set()
+MIGRATIONS_TABLE = "_migrations"  # store/migrations.py's bookkeeping
+
+
+def _private(path: Path) -> None:
+    try:
+        private_sqlite(path)
+    except OSError as exc:  # no such folder, no permission: say which file
+        raise StoreError(
+            MSG_CANNOT_OPEN.format(path=path, reason=exc.strerror or exc), hint=HINT_CHECK_PATH
+        ) from None
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_dev, found.st_ino
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def refuse_foreign(path: Path) -> None:
     """StoreError when `path` is a database with tables and none of this nmem's bookkeeping
-    (store/migrations.py's _migrations); read only, so the file is left exactly as it is."""
+    (store/migrations.py's _migrations); read only, so the file is left exactly as it is.
+    A file this process already found to be its own (same device and inode) is not read again."""
+    try:
+        identity = _identity(path)
+    except OSError:
+        return  # gone or unreadable: connect says why
+    if identity in _OURS:
+        return
     try:
         reader = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error:
         return  # not openable: connect says why
     try:
-        found = reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        tables = {row[0] for row in found}
+        tables = _tables(reader)
     except sqlite3.Error:
         return  # not a database at all: connect says so
     finally:
         reader.close()
-    if tables and "_migrations" not in tables:
+    _refuse_tables(path, tables)
+    if MIGRATIONS_TABLE in tables:
+        _OURS.add(identity)
+
+
+def _refuse_tables(path: Path, tables: set[str]) -> None:
+    if tables and MIGRATIONS_TABLE not in tables:
         shown = ", ".join(sorted(tables)[:4]) + (", ..." if len(tables) > 4 else "")
         raise StoreError(MSG_NOT_OUR_BRAIN.format(path=path, tables=shown), hint=HINT_OWN_HOME)
 
