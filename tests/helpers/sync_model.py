@@ -269,6 +269,7 @@ class Scan:
 
     rows: dict[tuple[str, str], Version]
     root: str | None = None
+    remote_id: str | None = None  # a device's: the hub brain it syncs (its sync state)
 
     def tokens(self) -> set[Token]:
         found = set()
@@ -298,7 +299,12 @@ def scan_device(device: SimDevice) -> Scan:
         rows: dict[tuple[str, str], Version] = {
             (v.kind, v.id): v for kind in KINDS for v in brain.changes.versions(kind)
         }
-        return Scan(rows, brain.changes.root())
+        return Scan(rows, brain.changes.root(), _remote_id(brain))
+
+
+def _remote_id(brain: Brain) -> str | None:
+    value = SyncState(brain.db).get(state.REMOTE_ID)
+    return value if isinstance(value, str) else None
 
 
 def scan_hub(transport: httpx.BaseTransport, url: str, brain_id: str) -> Scan:
@@ -498,8 +504,9 @@ class SyncModel(RuleBasedStateMachine):
     def restore(self, device: SimDevice) -> None:
         """The device's folder is replaced by an old copy of itself (a restored backup)."""
         assert device.snapshot is not None
-        before = scan_device(device).tokens()
-        elsewhere = self._tokens_outside(device)
+        with self.one_view():
+            before = self.scan(device).tokens()
+            elsewhere = self._tokens_outside(device)
         superseded = self.superseded
         shutil.rmtree(device.home)
         shutil.copytree(device.snapshot, device.home)
@@ -519,12 +526,52 @@ class SyncModel(RuleBasedStateMachine):
         # Reinforcements that never left the device are rolled back with it too: what a device
         # is owed from now on is the highest count still held anywhere.
         self.counter_max = {}
-        self._observe_counters(extra=[self._hub_scan()])
+        with self.one_view():  # the hub's brain is the one the devices sync now
+            self._observe_counters(extra=[self.hub_view()])
         STATS.faults["restore_old_copy"] += 1
 
     # -------------------------------------------------------------- checks
 
+    #: While the checks after a step run (`one_view`): each replica scanned once, by device
+    #: index ("hub" for the hub). The checks only read, so what they read is the same.
+    _view: dict[int | str, Scan] | None = None
+
+    @contextmanager
+    def one_view(self) -> Iterator[None]:
+        if self._view is not None:  # within one already
+            yield
+            return
+        self._view = {}
+        try:
+            yield
+        finally:
+            self._view = None
+
+    def scan(self, device: SimDevice) -> Scan:
+        if self._view is None:
+            return scan_device(device)
+        if device.index not in self._view:
+            self._view[device.index] = scan_device(device)
+        return self._view[device.index]
+
+    def hub_view(self) -> Scan:
+        if self._view is None:
+            return self._hub_scan()
+        if "hub" not in self._view:
+            self._view["hub"] = self._hub_scan()
+        return self._view["hub"]
+
     @invariant()
+    def after_every_step(self) -> None:
+        """The checks after every step, on one scan of every replica; and whether some device
+        has bound to a hub brain yet (`fresh`: the preconditions are drawn between steps)."""
+        with self.one_view():
+            self.nothing_lost_so_far()
+            self.track_hub_versions()
+            self.synced_once = self.synced_once or any(
+                self._remote_id(d) is not None for d in self.devices
+            )
+
     def nothing_lost_so_far(self) -> None:
         """After every step: every version written is still somewhere (or legitimately gone)."""
         self.healthy = False
@@ -532,8 +579,8 @@ class SyncModel(RuleBasedStateMachine):
             return
         STATS.steps += 1
         self._observe_counters()
-        present = set().union(*(scan_device(d).tokens() for d in self.devices))
-        present |= self._hub_scan().tokens()
+        present = set().union(*(self.scan(d).tokens() for d in self.devices))
+        present |= self.hub_view().tokens()
         lost = set(self.written) - present - self.superseded - self.rolled_back
         if lost:
             STATS.versions_lost += len(lost)
@@ -547,19 +594,21 @@ class SyncModel(RuleBasedStateMachine):
             reports = [device.sync("full") for device in self.devices]
             if not any(report[moved] for report in reports for moved in MOVED):
                 break
-        hub = self._hub_scan()
-        scans = [scan_device(d) for d in self.devices]
-        try:
-            remote = {self._remote_id(d) for d in self.devices}
-            assert len(remote) == 1, f"the devices sync different hub brains: {remote}"
-            for device, scan in zip(self.devices, scans, strict=True):
-                assert scan.root == hub.root, f"device {device.index}: root differs from the hub"
-                assert _rows(scan) == _rows(hub), f"device {device.index}: rows differ"
-                self._check_materialized(device, scan)
-        except AssertionError:
-            STATS.divergences += 1
-            raise
-        self._check_no_loss(hub)
+        with self.one_view():
+            hub = self.hub_view()
+            scans = [self.scan(d) for d in self.devices]
+            try:
+                remote = {scan.remote_id for scan in scans}
+                assert len(remote) == 1, f"the devices sync different hub brains: {remote}"
+                for device, scan in zip(self.devices, scans, strict=True):
+                    differs = f"device {device.index}: root differs from the hub"
+                    assert scan.root == hub.root, differs
+                    assert _rows(scan) == _rows(hub), f"device {device.index}: rows differ"
+                    self._check_materialized(device, scan)
+            except AssertionError:
+                STATS.divergences += 1
+                raise
+            self._check_no_loss(hub)
         self._check_one_brain()
         self._check_restores(hub)
 
@@ -615,7 +664,7 @@ class SyncModel(RuleBasedStateMachine):
         assert shown == live, f"device {device.index}: memories table differs from its records"
 
     def _observe_counters(self, extra: list[Scan] | None = None) -> None:
-        for scan in [scan_device(d) for d in self.devices] + (extra or []):
+        for scan in [self.scan(d) for d in self.devices] + (extra or []):
             for (kind, id), version in scan.rows.items():
                 if kind not in COUNTER_KINDS:
                     continue
@@ -657,7 +706,7 @@ class SyncModel(RuleBasedStateMachine):
 
     def _hub_scan(self) -> Scan:
         """The hub's brain: the one the devices synced (they all join the first one)."""
-        ids = [self._remote_id(d) for d in self.devices]
+        ids = (self._remote_id(d) for d in self.devices)  # opened until one has synced
         brain_id = next((id for id in ids if id is not None), None)
         if brain_id is None:
             # No device pushed a record, so the hub holds no brain (only such a push makes one):
@@ -666,15 +715,16 @@ class SyncModel(RuleBasedStateMachine):
         return scan_hub(self.hub_transport, self.hub_url, brain_id)
 
     def _remote_id(self, device: SimDevice) -> str | None:
+        if self._view is not None:
+            return self.scan(device).remote_id
         with device.brain() as brain:
-            value = SyncState(brain.db).get(state.REMOTE_ID)
-        return value if isinstance(value, str) else None
+            return _remote_id(brain)
 
     def _tokens_outside(self, device: SimDevice) -> set[Token]:
-        found = self._hub_scan().tokens()
+        found = self.hub_view().tokens()
         for other in self.devices:
             if other is not device:
-                found |= scan_device(other).tokens()
+                found |= self.scan(other).tokens()
         return found
 
     # -------------------------------------------------------------- races, runaway clocks and a
@@ -686,9 +736,8 @@ class SyncModel(RuleBasedStateMachine):
     synced_once = False  # some device has bound to a hub brain: first syncs are over
 
     def fresh(self) -> bool:
-        """No device has synced with a brain of the hub yet."""
-        if self.devices and not self.synced_once:
-            self.synced_once = any(self._remote_id(d) is not None for d in self.devices)
+        """No device has synced with a brain of the hub yet (as the checks after the last step
+        saw: a precondition is evaluated between steps)."""
         return bool(self.devices) and not self.synced_once
 
     @precondition(lambda self: self.concurrent and self.fresh())
@@ -852,11 +901,10 @@ class SyncModel(RuleBasedStateMachine):
             self._parents = {}
         return self._parents
 
-    @invariant()
     def track_hub_versions(self) -> None:
         if not self.devices:
             return
-        for (kind, _), version in self._hub_scan().rows.items():
+        for (kind, _), version in self.hub_view().rows.items():
             if kind == "memory":
                 self.hub_held.add(version.vhash)
                 self.parents[version.vhash] = version.parent
