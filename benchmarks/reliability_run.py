@@ -1,7 +1,8 @@
 """The long reliability run: the convergence model for many schedules, then schemathesis.
 
     .venv/bin/python benchmarks/reliability_run.py [--hub sqlite|postgres-pair|worker]
-        [--schedules 300] [--steps 60] [--fuzz 300] [--far-clocks]
+        [--schedules 300] [--steps 60] [--fuzz 300] [--far-clocks] [--seed N] [--no-ledger]
+    .venv/bin/python benchmarks/reliability_run.py --summary
 
 --hub: the in-process hub on SQLite (default), two PostgreSQL-backed `nmem serve` replicas behind
 a round-robin proxy, or the Worker under `wrangler dev` (tests/helpers/model_hubs.py).
@@ -9,25 +10,35 @@ a round-robin proxy, or the Worker under `wrangler dev` (tests/helpers/model_hub
 ahead, which the hubs accept); without it the model keeps clocks within the bound, but for jumps
 of 225 years, which every hub refuses (WithinSkewModel).
 
+--seed: the hypothesis seed of this batch; by default the next one the ledger has not used for
+this hub, profile and schedule length, so batches run one after another never repeat a schedule.
+
 Prints schedules run, steps, faults injected by kind, divergences, versions lost, fuzz cases run
-and 5xx replies -- the figures the README's Reliability section quotes. Exit status 1 when any
-property failed (the failing schedule is printed, shrunk).
+and 5xx replies, and appends them as a line to the ledger (benchmarks/reliability_ledger.py,
+benchmarks/results/reliability.csv) when the batch ends; `--summary` prints the ledger's totals
+per hub, the figures the README's Reliability section quotes. Exit status 1 when any property
+failed (the failing schedule is printed, shrunk, with the seed that replays it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 import machine
+import reliability_ledger as ledger
 from helpers.hub_fuzz import schemathesis_run, server_errors
 from helpers.hub_targets import TARGETS, HubOptions
 from helpers.model_hubs import HUBS, remote_hub
@@ -39,25 +50,28 @@ from helpers.sync_model import (
 )
 
 
-def convergence(hub: str, schedules: int, steps: int, *, far_clocks: bool) -> bool:
+def convergence(hub: str, schedules: int, steps: int, *, far_clocks: bool, batch: int) -> bool:
     model: type[SyncModel] = SyncModel if far_clocks else WithinSkewModel
     if hub == "sqlite":
-        return run_model(model, schedules, steps)
+        return run_model(model, schedules, steps, batch)
     with tempfile.TemporaryDirectory() as tmp, remote_hub(hub, Path(tmp)) as running:
         RemoteHubModel.hub = running
-        return run_model(RemoteHubModel, schedules, steps)
+        return run_model(RemoteHubModel, schedules, steps, batch)
 
 
-def run_model(model: type[SyncModel], schedules: int, steps: int) -> bool:
+def run_model(model: type[SyncModel], schedules: int, steps: int, batch: int) -> bool:
     run = settings(
         max_examples=schedules,
         stateful_step_count=steps,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
+        print_blob=True,
     )
+
+    seeded = seed(batch)(type(model.__name__, (model,), {}))  # the class given stays unseeded
     try:
-        run_state_machine_as_test(model, settings=run)
+        run_state_machine_as_test(seeded, settings=run)
     except Exception:
         traceback.print_exc()
         return False
@@ -76,21 +90,56 @@ def fuzz(examples: int) -> tuple[int, int, int]:
     return result["test_cases"]["generated"], result["test_cases"]["with_failures"], errors
 
 
+def commit() -> str:
+    """HEAD's short hash, with "+changes" when tracked code differs from it (not the ledger)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+
+    code = ("src", "tests", "benchmarks", ":(exclude)benchmarks/results")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", *code)
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hub", choices=HUBS, default="sqlite")
     parser.add_argument("--far-clocks", action="store_true", help="clocks beyond the 24 h bound")
-    parser.add_argument("--schedules", type=int, default=300)
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--schedules", type=positive, default=300)
+    parser.add_argument("--steps", type=positive, default=60)
     parser.add_argument(
         "--fuzz", type=int, default=300, help="schemathesis cases per operation (0: none)"
     )
+    parser.add_argument("--seed", type=positive, help="default: the ledger's next unused one")
+    parser.add_argument("--no-ledger", action="store_true", help="record nothing")
+    parser.add_argument("--ledger", type=Path, default=ledger.LEDGER, help="the ledger's file")
+    parser.add_argument("--summary", action="store_true", help="the ledger's totals, then exit")
     args = parser.parse_args()
+    if args.summary:
+        print(ledger.summary(ledger.read(args.ledger)))
+        return 0
+    profile = "far-clocks" if args.far_clocks else "within-skew"
+    batch = args.seed or ledger.next_seed(args.hub, profile, args.steps, args.ledger)
     print(machine.describe())
+    print(f"seed:                 {batch} ({args.hub}, {profile}, {args.steps} steps)")
+    load = os.getloadavg()[0]
+    cpu = os.times()
     started = time.monotonic()
-    converged = convergence(args.hub, args.schedules, args.steps, far_clocks=args.far_clocks)
+    converged = convergence(
+        args.hub, args.schedules, args.steps, far_clocks=args.far_clocks, batch=batch
+    )
     model_s = time.monotonic() - started
     cases, failed, five_xx = fuzz(args.fuzz) if args.fuzz else (0, 0, 0)
+    used = os.times()
     faults = ", ".join(f"{kind} {n}" for kind, n in sorted(STATS.faults.items()))
     print(f"hub:                  {args.hub}")
     print(f"schedules run:        {STATS.schedules} ({STATS.steps} steps, {model_s:.0f} s)")
@@ -103,6 +152,44 @@ def main() -> int:
     print(f"counter entries lost: {STATS.counters_lost}")
     print(f"fuzz cases run:       {cases} ({failed} with a failed check)")
     print(f"5xx replies:          {five_xx}")
+    if not converged:
+        print(f"replay:               --hub {args.hub} --seed {batch} --steps {args.steps}")
+    if not args.no_ledger:
+        ledger.append(
+            ledger.Batch(
+                date=datetime.now(UTC).isoformat(timespec="seconds"),
+                commit=commit(),
+                hub=args.hub,
+                profile=profile,
+                seed=batch,
+                steps_per_schedule=args.steps,
+                schedules=STATS.schedules,
+                steps=STATS.steps,
+                faults=sum(STATS.faults.values()),
+                versions_written=STATS.versions_written,
+                conflict_copies=STATS.conflict_copies,
+                divergences=STATS.divergences + (0 if converged else 1),
+                versions_lost=STATS.versions_lost,
+                counters_lost=STATS.counters_lost,
+                failures=0 if converged else 1,
+                fuzz_cases=cases,
+                five_xx=five_xx,
+                cpu_s=round(used.user - cpu.user + used.system - cpu.system, 1),
+                hub_cpu_s=round(
+                    used.children_user
+                    - cpu.children_user
+                    + used.children_system
+                    - cpu.children_system,
+                    1,
+                ),
+                wall_s=round(time.monotonic() - started, 1),
+                load=f"{load:.1f} {os.getloadavg()[0]:.1f}",
+                faults_by_kind=json.dumps(dict(sorted(STATS.faults.items()))),
+                operations=json.dumps(dict(sorted(STATS.operations.items()))),
+            ),
+            args.ledger,
+        )
+        print(f"ledger:               {args.ledger} (+1 line)")
     return 0 if converged and failed == 0 and five_xx == 0 else 1
 
 
