@@ -131,6 +131,7 @@ def main() -> int:
     batch = args.seed or ledger.next_seed(args.hub, profile, args.steps, args.ledger)
     print(machine.describe())
     print(f"seed:                 {batch} ({args.hub}, {profile}, {args.steps} steps)")
+    revision = commit()  # the code this batch runs, read before it runs
     load = os.getloadavg()[0]
     cpu = os.times()
     started = time.monotonic()
@@ -158,7 +159,7 @@ def main() -> int:
         ledger.append(
             ledger.Batch(
                 date=datetime.now(UTC).isoformat(timespec="seconds"),
-                commit=commit(),
+                commit=revision,
                 hub=args.hub,
                 profile=profile,
                 seed=batch,
