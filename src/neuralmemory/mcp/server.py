@@ -30,7 +30,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -543,8 +543,10 @@ class NmemServer(MCPServer):
 
     async def run_on(self, lines: stdio.Lines, out: stdio.Wire) -> None:
         """Serve the messages of `lines`, answering on `out` (mcp/stdio.py)."""
-        stdin = anyio.wrap_file(cast(IO[str], lines))
-        stdout = anyio.wrap_file(cast(IO[str], out))
+        # Both are the async files stdio_server reads and writes, minus anyio.wrap_file's thread
+        # hop per line (mcp/stdio.py).
+        stdin = cast(anyio.AsyncFile[str], lines)
+        stdout = cast(anyio.AsyncFile[str], out)
         async with stdio_server(stdin, stdout) as (read_stream, write_stream):
             lowlevel = self._lowlevel_server
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
@@ -588,7 +590,14 @@ def serve(wire: tuple[stdio.Lines, stdio.Wire], log_level: str = "warning") -> N
     )
     lines, out = wire
     try:
-        anyio.run(build_server().run_on, lines, out)
+        # uvloop (a dependency where it builds: not on Windows) runs the SDK's many small
+        # tasks and wake-ups per call in C.
+        anyio.run(
+            build_server().run_on,
+            lines,
+            out,
+            backend_options={"use_uvloop": sys.platform != "win32"},
+        )
     finally:
         # A write just before the client hung up still reaches the hub, if the client lets us
         # finish; what has not started by then is dropped (the next sync carries it).

@@ -16,12 +16,15 @@ so that a stray print() from any library, or a child process, can never reach th
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
-import queue
 import sys
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from neuralmemory import __version__
@@ -74,13 +77,18 @@ def early_answer(message: object) -> dict[str, Any] | None:
 
 
 class Wire:
-    """The protocol's output, as a text file the SDK writes to: whole lines to the claimed
-    stdout, from any thread; the SDK's answer to the request answered early is compared with the
-    early one and dropped."""
+    """The protocol's output, as the async text file the SDK writes to: whole lines to the
+    claimed stdout; the SDK's answer to the request answered early is compared with the early
+    one and dropped.
+
+    Written straight from the event loop, not through a worker thread as anyio.wrap_file would
+    (two thread hops per answer, a large part of a tool call's cost). A write blocks the loop
+    only while the client is not reading its answers; the input is read by its own thread
+    meanwhile, so the two can never wait on each other."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the reader thread writes the early answer
         self._early: dict[str, Any] | None = None
 
     def send_early(self, answer: dict[str, Any]) -> None:
@@ -88,7 +96,7 @@ class Wire:
             self._early = answer
             self._put(json.dumps(answer, ensure_ascii=False, separators=(",", ":")) + "\n")
 
-    def write(self, text: str) -> int:
+    async def write(self, text: str) -> int:
         with self._lock:
             if self._early is not None and self._is_early(text):
                 return len(text)
@@ -114,18 +122,61 @@ class Wire:
         while data:
             data = data[os.write(self._fd, data) :]
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Every write is already out."""
 
 
 class Lines:
-    """The protocol's input, as a text file the SDK reads: the lines the reader thread queued."""
+    """The protocol's input, as the async text file the SDK reads: the lines the reader thread
+    queued, awaited on the event loop (anyio.wrap_file would hop to a worker thread for each).
+    The reader thread wakes a waiting loop itself."""
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._lines: deque[str] = deque()
+        self._wake: Callable[[], None] | None = None  # set while the loop waits for a line
 
-    def readline(self) -> str:
-        return self.queue.get()  # "" at the end of the input
+    def put(self, line: str) -> None:
+        """Queue a line (from the reader thread); "" at the end of the input."""
+        with self._lock:
+            self._lines.append(line)
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            wake()
+
+    def __aiter__(self) -> Lines:
+        return self
+
+    async def __anext__(self) -> str:
+        # anyio is loaded with the SDK by the time the SDK reads; this module loads before both
+        # (module docstring).
+        import anyio.from_thread
+        import anyio.lowlevel
+
+        while True:
+            with self._lock:
+                if self._lines:
+                    if not self._lines[0]:
+                        raise StopAsyncIteration  # the end stays queued for any later read
+                    return self._lines.popleft()
+                arrived = anyio.Event()
+                wake = functools.partial(_wake, arrived, anyio.lowlevel.current_token())
+                self._wake = wake
+            try:
+                await arrived.wait()
+            finally:
+                with self._lock:
+                    if self._wake is wake:
+                        self._wake = None
+
+
+def _wake(arrived: Any, loop: Any) -> None:
+    """Set `arrived` on the event loop of `loop` (a token), unless that loop has ended."""
+    import anyio.from_thread
+
+    # RunFinishedError: the server stopped while the line was on its way; nobody is left to read
+    with contextlib.suppress(anyio.RunFinishedError):
+        anyio.from_thread.run_sync(arrived.set, token=loop)
 
 
 def claim_stdio() -> tuple[int, int]:
@@ -157,8 +208,8 @@ def read_wire(fd: int, lines: Lines, wire: Wire) -> None:
                     answer = None
                 if answer is not None:
                     wire.send_early(answer)
-            lines.queue.put(line)
-    lines.queue.put("")
+            lines.put(line)
+    lines.put("")
 
 
 def start() -> tuple[Lines, Wire]:
