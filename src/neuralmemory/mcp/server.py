@@ -10,7 +10,7 @@ while the SDK is imported, and keeps a stray print from anywhere off it. The API
 the sync service unmasked.
 
 The tools always work on the current brain (config.toml `brain`, `nmem brain use`), kept open
-across calls and opened again whenever another process changed it (core/live.py). After a write,
+across calls and refreshed whenever another process changed it (core/live.py). After a write,
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
 server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
 hub. serve() drains and stops AUTO_SYNC when the client hangs up (mcp/session.py).
@@ -37,6 +37,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import Tool as ListedTool
 from pydantic import BaseModel, Field, ValidationError
 
 from neuralmemory import __version__
@@ -65,7 +66,7 @@ from neuralmemory.errors import (
     InvalidInput,
     NmemError,
 )
-from neuralmemory.mcp import offers, stdio
+from neuralmemory.mcp import offers, schemas, stdio
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
 from neuralmemory.mcp.session import AUTO_SYNC, LIVE
@@ -540,6 +541,15 @@ class NmemServer(MCPServer):
                 raise
             # the same class and cause: the SDK logs argument errors by field names only
             raise type(exc)(message) from exc.__cause__
+
+    async def list_tools(self) -> list[ListedTool]:
+        """The SDK's list, each output schema published flat (mcp/schemas.py)."""
+        return [
+            tool.model_copy(update={"output_schema": schemas.flat(tool.output_schema)})
+            if tool.output_schema
+            else tool
+            for tool in await super().list_tools()
+        ]
 
     async def run_on(self, lines: stdio.Lines, out: stdio.Wire) -> None:
         """Serve the messages of `lines`, answering on `out` (mcp/stdio.py)."""
