@@ -13,7 +13,8 @@ The tools always work on the current brain (config.toml `brain`, `nmem brain use
 across calls and refreshed whenever another process changed it (core/live.py). After a write,
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
 server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
-hub. serve() drains and stops AUTO_SYNC when the client hangs up (mcp/session.py).
+hub; those syncs and nmem_sync share one hub client kept open (sync/kept.py). serve() drains and
+stops AUTO_SYNC and closes the hub client when the client hangs up (mcp/session.py).
 
 Longer than ~400 lines on purpose: it is the tool list the client sees -- each tool's name,
 signature and docstring are the MCP contract, a few lines each over the library -- together with
@@ -69,7 +70,7 @@ from neuralmemory.errors import (
 from neuralmemory.mcp import offers, schemas, stdio
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
-from neuralmemory.mcp.session import AUTO_SYNC, LIVE
+from neuralmemory.mcp.session import AUTO_SYNC, HUB, LIVE
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import indexer, keyshare, service
 
@@ -351,7 +352,7 @@ def nmem_sync(
     auto-sync normally does this in the background after writes. Needs sync configured (see
     nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
     """
-    result = service.run_sync(action, strategy=strategy)
+    result = service.run_sync(action, strategy=strategy, kept=HUB)
     indexer.start(result["brain"])  # a large pull's concept graph, on another core
     return dict(result)
 
@@ -613,4 +614,5 @@ def serve(wire: tuple[stdio.Lines, stdio.Wire], log_level: str = "warning") -> N
         # finish; what has not started by then is dropped (the next sync carries it).
         AUTO_SYNC.wait(timeout=10.0)
         AUTO_SYNC.cancel()
+        HUB.close()
         LIVE.close()
