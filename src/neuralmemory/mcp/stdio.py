@@ -25,9 +25,12 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory import __version__
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -148,35 +151,38 @@ class Lines:
         return self
 
     async def __anext__(self) -> str:
-        # anyio is loaded with the SDK by the time the SDK reads; this module loads before both
-        # (module docstring).
-        import anyio.from_thread
-        import anyio.lowlevel
+        # Loaded with the SDK by the time it reads; this module loads before both (docstring).
+        import asyncio
 
+        loop = asyncio.get_running_loop()  # serve() runs anyio on asyncio (uvloop's, or its own)
         while True:
             with self._lock:
                 if self._lines:
                     if not self._lines[0]:
                         raise StopAsyncIteration  # the end stays queued for any later read
                     return self._lines.popleft()
-                arrived = anyio.Event()
-                wake = functools.partial(_wake, arrived, anyio.lowlevel.current_token())
+                arrived: asyncio.Future[None] = loop.create_future()
+                wake = functools.partial(_wake, loop, arrived)
                 self._wake = wake
             try:
-                await arrived.wait()
+                await arrived
             finally:
                 with self._lock:
                     if self._wake is wake:
                         self._wake = None
 
 
-def _wake(arrived: Any, loop: Any) -> None:
-    """Set `arrived` on the event loop of `loop` (a token), unless that loop has ended."""
-    import anyio.from_thread
+def _wake(loop: asyncio.AbstractEventLoop, arrived: asyncio.Future[None]) -> None:
+    """Resolve `arrived` on `loop`, from the reader thread, without waiting for the loop: the
+    reader never stops reading, whatever the loop does."""
+    # RuntimeError: the loop is closed, the server stopped; nobody is left to read the line
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_resolve, arrived)
 
-    # RunFinishedError: the server stopped while the line was on its way; nobody is left to read
-    with contextlib.suppress(anyio.RunFinishedError):
-        anyio.from_thread.run_sync(arrived.set, token=loop)
+
+def _resolve(arrived: asyncio.Future[None]) -> None:
+    if not arrived.done():  # not cancelled meanwhile
+        arrived.set_result(None)
 
 
 def claim_stdio() -> tuple[int, int]:
