@@ -93,6 +93,14 @@ def test_a_commit_made_during_a_call_is_seen_by_the_next(live: LiveBrain) -> Non
         assert brain.changes.sealer is not None
 
 
+def test_a_schema_change_elsewhere_opens_the_brain_again(live: LiveBrain) -> None:
+    """A newer nmem migrating the file: the Brain held open was made for the old schema."""
+    first = _opened(live)
+    with open_brain() as other:
+        other.db.execute("CREATE TABLE added_by_a_newer_nmem (x INTEGER)")
+    assert _opened(live) is not first
+
+
 def test_the_current_brain_changing_is_seen(live: LiveBrain) -> None:
     assert _opened(live).name == "default"
     create_brain("work").close()

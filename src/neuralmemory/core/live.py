@@ -8,8 +8,8 @@ first looks, for a few microseconds, at what would make the open brain stale:
   - a commit by any other connection to the file: SQLite's `PRAGMA data_version` (commits made
     through this connection do not change it, and need nothing). SQLite itself already serves
     such a commit to the next read, so the Brain only drops its own state (Brain.refresh) and
-    keeps its connection -- unless the commit changed the schema (a newer nmem migrated it),
-    when it is opened again, as for what follows;
+    keeps its connection -- unless the commit changed the schema (`PRAGMA schema_version`: a
+    newer nmem migrated it), when it is opened again, as for what follows;
   - the file itself (its device and inode): deleted, replaced, moved back from a backup;
   - config.toml (`nmem brain use` changes the current brain) and the keys folder (a key
     imported or received), by their modification times.
@@ -28,7 +28,6 @@ from neuralmemory import config
 from neuralmemory.core import crypto
 from neuralmemory.core.brain import Brain
 from neuralmemory.core.brains import brain_path, current_brain_name, open_brain
-from neuralmemory.store.migrations import up_to_date
 
 Stamp = tuple[int, ...]
 
@@ -51,6 +50,7 @@ class LiveBrain:
         self._settings: Stamp = ()  # config.toml and the keys folder when the brain was opened
         self._file: Stamp = ()  # the brain file's device and inode
         self._version = -1  # data_version when the last call started
+        self._schema = -1  # schema_version when the brain was opened
 
     @contextmanager
     def use(self) -> Iterator[Brain]:
@@ -72,7 +72,7 @@ class LiveBrain:
             version = brain.db.data_version()
             if version == self._version:
                 return brain
-            if up_to_date(brain.db):
+            if brain.db.schema_version() == self._schema:
                 brain.refresh()
                 self._version = version
                 return brain
@@ -82,6 +82,7 @@ class LiveBrain:
         self._brain, self._settings = brain, settings
         self._file = _file_stamp(brain_path(name))[:2]
         self._version = brain.db.data_version()
+        self._schema = brain.db.schema_version()
         return brain
 
     def _drop(self) -> None:
