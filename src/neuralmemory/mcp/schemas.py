@@ -6,7 +6,8 @@ client's work for a recall. pydantic writes a list of models as a `$ref` into `$
 per item) and each optional field as `anyOf` [type, null] (a nested validation per field). flat()
 writes the same schema without either: the referenced definitions inlined, and such an `anyOf`
 as one `type` list. It accepts exactly what the original accepts (tests/mcp/test_mcp_schemas.py
-checks both against good and bad results), and a client validates a recall about 1.5x faster.
+checks both against good and bad results), and a client validates a 5-memory recall result with
+~30% fewer instructions (callgrind: 3.4M -> 2.4M).
 
 A schema flat() cannot rewrite exactly -- a recursive model, a `$ref` beside other validation
 keywords, a reference outside `$defs` -- is published as pydantic wrote it.
