@@ -218,7 +218,7 @@ def test_a_view_is_the_version_model_construct_builds(
         kind=kind, id=id, hlc=hlc, device_id=device_id, parent=parent, body={"sealed": "AAAA"}
     )
     view = version_view(wire, body=body, deleted=deleted, strength=strength)
-    values = {
+    values: dict[str, Any] = {
         "kind": kind,
         "id": id,
         "hlc": hlc,
