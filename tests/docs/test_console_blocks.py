@@ -221,7 +221,7 @@ def normalise(text: str) -> str:
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "<time>"),
         (r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d,\d{3})?", "<time>"),
         (r"\b\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "<time>"),
-        # Not \b: a date inside markdown emphasis ("remembered 2026-12-05_") ends in a word character.
+        # Not \b: in markdown emphasis ("remembered 2026-12-05_") a date ends in a word character.
         (r"(?<!\d)\d{4}-\d\d-\d\d(?!\d)", "<date>"),
         (r"\b\d{13}-[0-9a-f]{4}-", "<hlc>-"),
         (r"\b\d+(\.\d+)? ?ms\b", "<n> ms"),
