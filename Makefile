@@ -42,6 +42,10 @@ WORKERD_NOISE := WebSocket peer disconnected
 
 ## test: lint, type-check and every test (real SQLite, PostgreSQL, hub processes, MCP, Worker),
 ## spread over the cores, with the coverage of src/neuralmemory
+# Bytecode is cached even where the shell sets PYTHONDONTWRITEBYTECODE: without the cache every
+# pytest process rewrites the asserts of ~400 modules (the tests, and the plugins' packages:
+# hypothesis, schemathesis) and every `nmem` the tests start compiles src/ again.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: lint $(NPM_STAMP) $(INSPECTOR_STAMP)
 	@echo "cd sync-hub && npm run typecheck && npm test"
 	@set -o pipefail; cd sync-hub && $(WRANGLER_ENV) npm run --silent typecheck \

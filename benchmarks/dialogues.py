@@ -48,20 +48,56 @@ COMPANIES = [
     "Halden",
     "Stratos",
 ]
-SIBLINGS = [
-    "Tiago",
-    "Ines",
-    "Rui",
-    "Marta",
-    "Lukas",
-    "Elif",
-    "Bram",
-    "Saoirse",
-    "Tomasz",
-    "Noor",
-    "Anouk",
-    "Emil",
-]
+# One sibling (or best friend) per speaker, never another speaker's, nor a name of the other
+# half: with names shared, "What did Ana's brother adopt?" had several right answers.
+SIBLINGS = {
+    TUNING: [
+        "Tiago",
+        "Rui",
+        "Lukas",
+        "Bram",
+        "Tomasz",
+        "Emil",
+        "Mateo",
+        "Jonas",
+        "Stefan",
+        "Henrik",
+        "Arjun",
+        "Yusuf",
+        "Dario",
+        "Kenji",
+        "Piet",
+        "Anton",
+        "Sven",
+        "Ivo",
+        "Lorenzo",
+        "Hugo",
+    ],
+    HELD_OUT: [
+        "Ines",
+        "Elif",
+        "Saoirse",
+        "Noor",
+        "Anouk",
+        "Freya",
+        "Ingrid",
+        "Leila",
+        "Zofia",
+        "Maren",
+        "Aiko",
+        "Chiara",
+        "Dagny",
+        "Yara",
+        "Oona",
+        "Mirela",
+        "Katya",
+        "Lucia",
+        "Signe",
+        "Astrid",
+    ],
+}
+# Sibling names were once drawn from twelve: that draw is kept, so every other slot stays as seeded.
+_OLD_SIBLING_DRAW = list(range(12))
 PETS = ["beagle", "tabby kitten", "parrot", "greyhound", "pair of rabbits", "tortoise"]
 RELATIVE = {  # how a fact's turn dates it, against the turn's own time
     TUNING: ["last Friday", "two weeks ago", "yesterday", "three days ago", "last week"],
@@ -284,14 +320,17 @@ def _pairs(half: str, rng: random.Random) -> list[tuple[str, str]]:
     return [(speakers[i], speakers[(i + 1) % len(speakers)]) for i in range(len(speakers))]
 
 
-def _slots(half: str, rng: random.Random, subject: str, other: str) -> dict[str, str]:
-    return {
+def _slots(half: str, rng: random.Random, subject: str, other: str, sibling: str) -> dict[str, str]:
+    slots = {
         "s": subject,
         "o": other,
         "c": rng.choice(CITIES),
         "c2": rng.choice(CITIES),
         "k": rng.choice(COMPANIES),
-        "b": rng.choice(SIBLINGS),
+    }
+    rng.choice(_OLD_SIBLING_DRAW)  # where a sibling was drawn: the later slots stay as seeded
+    return slots | {
+        "b": sibling,
         "a": rng.choice(PETS),
         "i": rng.choice(INSTRUMENTS[half]),
         "plan": rng.choice(PLANS[half]),
@@ -312,6 +351,7 @@ def build(seed: int = 13) -> Dialogues:
     for half in HALVES:
         sessions: dict[tuple[int, int], list[tuple[str, str]]] = {}  # (pair, session) -> turns
         pairs = _pairs(half, rng)
+        siblings = dict(zip(FIRST[half], SIBLINGS[half], strict=True))
         told: set[str] = set()
         for index, (a, b) in enumerate(pairs):
             for subject, other in ((a, b), (b, a)):
@@ -319,7 +359,7 @@ def build(seed: int = 13) -> Dialogues:
                     continue
                 told.add(subject)
                 for turns, ask, kind in FACTS[half]:
-                    slots = _slots(half, rng, subject, other)
+                    slots = _slots(half, rng, subject, other, siblings[subject])
                     first = rng.randrange(SESSIONS - len(turns))
                     said = []
                     for step, (who, text) in enumerate(turns):

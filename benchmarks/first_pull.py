@@ -1,6 +1,6 @@
 """A new device's first pull of a realistic brain: how soon it answers, when it is complete.
 
-    .venv/bin/python benchmarks/first_pull.py [--size 10000] [--devices 3]
+    .venv/bin/python benchmarks/first_pull.py [--size 10000] [--devices 3] [--e2e]
 
 A source device pushes `size` realistic memories (benchmarks/texts.py) to a real `nmem serve` on
 loopback; then each new device pulls them all, as `nmem sync full` does: the graph indexer
@@ -17,7 +17,8 @@ neurons, synapses, relations) into an empty brain, a page of 500 memories per tr
 tuples made beforehand; `complete / floor` is the goal's ratio (at most 2). The first recall, the
 one-core pull and the floor are also given in CPU time of the process that ran them, which a
 loaded machine moves far less than wall time (the hub's and the indexer's CPU not included).
-sync_bench.py prints the same figures among its own.
+sync_bench.py prints the same figures among its own. `--e2e`: the brain is end-to-end encrypted
+(core/e2e.py; the new devices hold its key), so every pulled record is opened on the device.
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="memories in the brain")
     parser.add_argument("--devices", type=int, default=3, help="new devices (medians)")
+    parser.add_argument("--e2e", action="store_true", help="an end-to-end encrypted brain")
     args = parser.parse_args()
     print(machine.describe(), "(SQLite hub on loopback)")
     work = Path(tempfile.mkdtemp(prefix="nmem-first-pull-"))
@@ -191,10 +193,12 @@ def main() -> None:
         for device in (work / "a", work / "single", *devices):
             with sync_bench.home(device):
                 service.configure(hub_url=url, auto_sync=False)
-        sync_bench.build(work / "a", args.size, e2e=False)
+        sync_bench.build(work / "a", args.size, e2e=args.e2e)
+        if args.e2e:
+            sync_bench.share_key(work / "a", [work / "single", *devices])
         sync_bench.timed(work / "a")
         pull = measure(devices, work / "single", sync_bench.home)
-    print(f"| {args.size:,} memories | ms | µs per memory |")
+    print(f"| {args.size:,} memories{', E2E' if args.e2e else ''} | ms | µs per memory |")
     print("|:---|---:|---:|")
     for what, seconds in rows(args.size, pull):
         print(f"| {what} | {seconds * 1000:,.0f} | {seconds * 1e6 / args.size:,.0f} |")

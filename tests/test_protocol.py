@@ -188,3 +188,54 @@ def test_a_validated_version_encodes_exactly_as_the_canonical_walk_does(
     version = Version.create(**fields, deleted=deleted, strength=strength, body=body)
     assert version.canonical() == walked[:-1] + b',"vhash":"' + version.vhash.encode() + b'"}'
     assert version.body_json() == protocol.canonical_json(body).decode("utf-8")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(protocol.KINDS),
+    id=_ids,
+    device_id=_ids,
+    parent=st.none() | st.from_regex(protocol.VHASH_PATTERN, fullmatch=True),
+    deleted=st.booleans(),
+    strength=st.integers(0, protocol.STRENGTH_SCALE),
+    body=st.dictionaries(st.text(), _json, max_size=4),
+)
+def test_a_view_is_the_version_model_construct_builds(
+    kind: str,
+    id: str,
+    device_id: str,
+    parent: str | None,
+    deleted: bool,
+    strength: int,
+    body: dict[str, Any],
+) -> None:
+    """version_view builds its Version without model_construct (shapes.constructed): the same
+    instance, field for field, with the sealed wire's bytes."""
+    from neuralmemory.shapes import constructed, version_view
+
+    hlc = f"1732460000000-0000-{device_id}"
+    wire = Version.create(
+        kind=kind, id=id, hlc=hlc, device_id=device_id, parent=parent, body={"sealed": "AAAA"}
+    )
+    view = version_view(wire, body=body, deleted=deleted, strength=strength)
+    values: dict[str, Any] = {
+        "kind": kind,
+        "id": id,
+        "hlc": hlc,
+        "device_id": device_id,
+        "parent": parent,
+        "deleted": deleted,
+        "strength": strength,
+        "body": body,
+        "vhash": wire.vhash,
+    }
+    reference = Version.model_construct(**values)
+    for built in (view, constructed(dict(values))):
+        assert type(built) is Version
+        assert built == reference
+        assert built.__dict__ == reference.__dict__
+        assert built.model_fields_set == reference.model_fields_set
+        assert built.__pydantic_extra__ == reference.__pydantic_extra__
+        assert built.__pydantic_private__ == reference.__pydantic_private__
+        assert built.model_dump() == reference.model_dump()
+    assert (view.canonical(), view.body_json()) == (wire.canonical(), wire.body_json())

@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -225,11 +225,28 @@ def _read_document(path: Path) -> tomlkit.TOMLDocument:
     return tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
 
 
+#: The file last read, its bytes and mode, with its settings: a long-lived process (the MCP
+#: server, the UI) reads config.toml after every write, and the same bytes are not parsed again
+#: (bytes, not times: two writes within one clock tick must not look alike). Callers get copies.
+_last_read: tuple[tuple[Path, bytes, int], Config] | None = None
+
+
+def _contents(path: Path) -> tuple[Path, bytes, int] | None:
+    try:
+        return (path, path.read_bytes(), path.stat().st_mode)
+    except OSError:
+        return None  # no file (the defaults) or unreadable: read the slow way, which says why
+
+
 def load_config(base: Path | None = None) -> Config:
     """config.toml's settings. It is made private to its owner (it may hold an API key) once it
     reads as ours; a file that does not (another program's) keeps its mode, unless it holds
     something shaped like a key."""
+    global _last_read
     path = config_path(base)
+    seen = _last_read
+    if seen is not None and seen[0] == _contents(path):
+        return replace(seen[1])
     try:
         cfg = _parse_config(path)
     except ConfigError:
@@ -238,6 +255,8 @@ def load_config(base: Path | None = None) -> Config:
         raise
     if path.exists():
         restrict(path, PRIVATE_FILE)
+        read = _contents(path)
+        _last_read = (read, replace(cfg)) if read is not None else None
     return cfg
 
 

@@ -1,5 +1,6 @@
-"""core/live.py: the current brain kept open across calls, and opened again when another
-connection or process changed it, so a long-lived process never works on stale state."""
+"""core/live.py: the current brain kept open across calls, refreshed when another connection or
+process committed to it and opened again when its file or the settings changed, so a long-lived
+process never works on stale state."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_a_write_by_another_connection_is_seen(live: LiveBrain) -> None:
     with open_brain() as other:  # as the CLI or a hook would, in another process
         done = other.remember("Project Falcon streams its events through Kafka.")
     with live.use() as brain:
-        assert brain is not first
+        assert brain is first  # refreshed, its connection kept
         assert [hit.memory.id for hit in brain.recall("Kafka", reinforce=False)] == [done.memory.id]
     with open_brain() as other:
         other.forget(done.memory.id)
@@ -60,6 +61,44 @@ def test_turning_end_to_end_on_elsewhere_is_seen(live: LiveBrain) -> None:
         brain.remember("Sealed before it leaves this device.")
         stored = brain.db.execute("SELECT version FROM records WHERE kind = 'memory'")
         assert all('"sealed"' in row[0] for row in stored)
+
+
+def test_turning_end_to_end_on_elsewhere_with_the_key_here_is_seen(live: LiveBrain) -> None:
+    """The key already here, so only the brain file changes: the Brain held open is refreshed
+    (Brain.refresh), not opened again, and must seal from then on, as a newly opened one does."""
+    with open_brain() as other:
+        other.keys.require(create=True)  # the key, made before the server opened the brain
+    first = _opened(live)
+    with open_brain() as other:
+        other.encrypt_brain()
+    with live.use() as brain:
+        assert brain is first
+        brain.remember("Sealed before it leaves this device.")
+        stored = brain.db.execute("SELECT version FROM records WHERE kind = 'memory'")
+        assert all('"sealed"' in row[0] for row in stored)
+        with open_brain() as fresh:  # the reference: what opening it again would give
+            assert (brain.changes.sealer is None) == (fresh.changes.sealer is None)
+            held, made = brain.keys.current(), fresh.keys.current()
+            assert held is not None and made is not None and held.raws == made.raws
+
+
+def test_a_commit_made_during_a_call_is_seen_by_the_next(live: LiveBrain) -> None:
+    with open_brain() as other:
+        other.keys.require(create=True)
+    with live.use() as brain:
+        with open_brain() as other:  # another process, while this call runs
+            other.encrypt_brain()
+        assert brain.changes.sealer is None  # this call started before it
+    with live.use() as brain:
+        assert brain.changes.sealer is not None
+
+
+def test_a_schema_change_elsewhere_opens_the_brain_again(live: LiveBrain) -> None:
+    """A newer nmem migrating the file: the Brain held open was made for the old schema."""
+    first = _opened(live)
+    with open_brain() as other:
+        other.db.execute("CREATE TABLE added_by_a_newer_nmem (x INTEGER)")
+    assert _opened(live) is not first
 
 
 def test_the_current_brain_changing_is_seen(live: LiveBrain) -> None:

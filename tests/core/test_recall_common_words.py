@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from helpers.untraced import untraced
 from neuralmemory.core import recall
 from neuralmemory.core.brain import Brain
 from neuralmemory.core.brains import open_brain
@@ -95,7 +96,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brain]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NMEM_HOME", str(tmp_path_factory.mktemp("team") / "home"))
         with open_brain() as brain:
-            with brain.db.transaction():
+            with untraced(), brain.db.transaction():  # the recalls below are what is traced
                 for text in notes(NOTES):
                     brain.remember(text)
             yield brain

@@ -221,7 +221,8 @@ def normalise(text: str) -> str:
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "<time>"),
         (r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d,\d{3})?", "<time>"),
         (r"\b\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "<time>"),
-        (r"\b\d{4}-\d\d-\d\d\b", "<date>"),
+        # Not \b: in markdown emphasis ("remembered 2026-12-05_") a date ends in a word character.
+        (r"(?<!\d)\d{4}-\d\d-\d\d(?!\d)", "<date>"),
         (r"\b\d{13}-[0-9a-f]{4}-", "<hlc>-"),
         (r"\b\d+(\.\d+)? ?ms\b", "<n> ms"),
         (r"\b(m|b|dev|cf)-[0-9a-f]{8,}", r"\1-<id>"),
@@ -347,3 +348,4 @@ def test_the_matcher_and_normaliser() -> None:
     assert not matches("a\nz", "a\nb\nz")
     assert normalise("in 53 ms at 2026-11-24T17:00:06.844Z") == "in <n> ms at <time>"
     assert normalise("m-990f920c7430320733344ceb key_169269062979ba693a9e") == ("m-<id> key_<id>")
+    assert normalise("_remembered 2026-12-05_ on 2026-12-06.") == "_remembered <date>_ on <date>."

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,16 +284,32 @@ PYTHON_TARGETS = [
 
 class StartedHubs:
     """Hubs by (target, options), each started when first asked for and stopped with `stack`
-    (a session fixture's: the conformance suite's `hubs`, the reliability suite's `real_hubs`)."""
+    (a session fixture's: the conformance suite's `hubs`, the reliability suite's `real_hubs`).
+
+    They are stopped side by side: each stop waits for its process group to exit (a `wrangler
+    dev` takes a second or more), and a session's hubs stop only after the last test of the
+    xdist worker has run, while the other workers may already be idle."""
 
     def __init__(self, root: Path, stack: ExitStack) -> None:
-        self.root, self.stack = root, stack
+        self.root = root
         self.running: dict[tuple[str, HubOptions], RunningHub] = {}
+        self._stops: list[ExitStack] = []
+        stack.callback(self._stop_all)
 
     def get(self, target: str, options: HubOptions | None = None) -> RunningHub:
         key = (target, options or HubOptions())
         if key not in self.running:
             workdir = self.root / f"{target}-{len(self.running)}"
             workdir.mkdir(parents=True)
-            self.running[key] = self.stack.enter_context(TARGETS[target].start(key[1], workdir))
+            stop = ExitStack()
+            self._stops.append(stop)
+            self.running[key] = stop.enter_context(TARGETS[target].start(key[1], workdir))
         return self.running[key]
+
+    def _stop_all(self) -> None:
+        """Every hub stopped, each in a thread of its own; the first failure is raised once all
+        have been stopped."""
+        with ThreadPoolExecutor(max_workers=max(1, len(self._stops))) as pool:
+            stopping = [pool.submit(stop.close) for stop in self._stops]
+        for stopped in stopping:
+            stopped.result()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,11 +21,14 @@ def _sections() -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
-def _fields(schema: dict[str, Any]) -> set[str]:
+def _fields(schema: object) -> set[str]:
+    """Every property name in a schema, nested ones too (a list's items, $defs)."""
+    if isinstance(schema, list):
+        return set().union(*map(_fields, schema))
+    if not isinstance(schema, dict):
+        return set()
     found = set(schema.get("properties", {}))
-    for definition in schema.get("$defs", {}).values():
-        found |= _fields(definition)
-    return found
+    return found.union(*map(_fields, schema.values()))
 
 
 async def test_every_tool_parameter_and_result_field_is_documented() -> None:

@@ -1,5 +1,6 @@
 """The MCP server keeps the brain open across calls and still sees what other processes do to
-it meanwhile: the CLI remembering, forgetting, editing, switching brains (core/live.py)."""
+it meanwhile: the CLI remembering, forgetting, editing, switching brains, turning end-to-end
+encryption on (core/live.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpers.mcp_client import NMEM, call, call_error, mcp_session
+from neuralmemory.core import e2e
+from neuralmemory.core.brains import open_brain
 
 pytestmark = pytest.mark.anyio
 
@@ -60,3 +63,18 @@ async def test_switching_brains_from_the_cli_is_seen(tmp_path: Path) -> None:
         assert _ids(await call(session, "nmem_recall", query="default brain")) == []
         nmem(tmp_path, "brain", "use", "default")
         assert (await call(session, "nmem_stats"))["memories"] == 1
+
+
+async def test_end_to_end_encryption_turned_on_by_the_cli_is_seen(home: Path) -> None:
+    """The key made before the server starts, so only the brain file changes under the open
+    brain: a memory the server writes afterwards must still leave it sealed."""
+    nmem(home, "remember", "--encrypted", "The brain key is made with this memory.")
+    async with mcp_session(home) as session:
+        assert (await call(session, "nmem_stats"))["memories"] == 1  # the brain, open
+        nmem(home, "brain", "encrypt")
+        done = await call(session, "nmem_remember", content="Written once the brain is sealed.")
+        assert _ids(await call(session, "nmem_recall", query="sealed"))[0] == done["id"]
+    with open_brain() as brain:
+        assert brain.e2e
+        stored = brain.changes.current("memory", done["id"], opened=False)
+        assert stored is not None and e2e.is_sealed(stored.version.body)

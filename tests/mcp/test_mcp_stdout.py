@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ from helpers.mcp_client import NMEM
 
 NOISY_SERVER = '''
 import sys
+import threading
 from neuralmemory.mcp import server
 
 def nmem_noisy() -> dict:
@@ -111,3 +113,55 @@ def test_stdout_carries_only_protocol_messages(tmp_path: Path, server: str) -> N
         assert json.loads(line)["jsonrpc"] == "2.0", line
     if server == "a tool that prints":
         assert "stray line" in (tmp_path / "stderr.log").read_text()
+
+
+def test_a_client_that_writes_everything_before_reading_is_answered(tmp_path: Path) -> None:
+    """More requests than a pipe holds, written before any answer is read, answered by more than
+    a pipe holds: the server writes its answers from its event loop (mcp/stdio.py), which blocks
+    while the client does not read -- and must keep reading the client's input meanwhile, or
+    both would wait on each other forever."""
+    count = 3000  # ~180 KB each way; a pipe holds 64 KB
+    proc = subprocess.Popen(
+        [str(NMEM), "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NMEM_HOME": str(tmp_path)},
+        text=True,
+        encoding="utf-8",
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        _request(
+            proc, 0, "initialize", protocolVersion="2025-11-25", capabilities={}, clientInfo={}
+        )
+        _send(proc.stdin, {"method": "notifications/initialized"})
+        padding = "p" * 20  # a ping's params may carry _meta; it makes each request longer
+        requests = "".join(
+            json.dumps(
+                {"jsonrpc": "2.0", "id": n, "method": "ping", "params": {"_meta": {padding: n}}}
+            )
+            + "\n"
+            for n in range(1, count + 1)
+        )
+        stdin = proc.stdin
+
+        def write_all() -> None:
+            stdin.write(requests)
+            stdin.flush()
+
+        writer = threading.Thread(target=write_all)
+        writer.start()
+        writer.join(timeout=120)
+        assert not writer.is_alive(), "the server stopped reading while its answers waited"
+        answered = {json.loads(proc.stdout.readline())["id"] for _ in range(count)}
+        assert answered == set(range(1, count + 1))
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if not pipe.closed:
+                pipe.close()

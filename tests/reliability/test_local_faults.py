@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from helpers.nmem import cli
 from helpers.nmem import nmem as run_nmem
 
 
@@ -67,11 +68,13 @@ def failed_clearly(done: subprocess.CompletedProcess[str], *words: str) -> None:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
+    """A device with a brain and a config, made in this process (what the tests run, and fail,
+    is a real `nmem`; making the device is not under test)."""
     device = tmp_path / "device"
-    assert nmem(device, "remember", "The staging database is pg-staging-2").returncode == 0
+    assert cli(device, "remember", "The staging database is pg-staging-2").returncode == 0
     # auto-sync off: a detached auto-sync child of one step (it waits 2 s, then fails to reach
     # port 9 and records that) would otherwise write the brain while a later step is compared
-    configured = nmem(
+    configured = cli(
         device, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9", "--auto-sync", "off"
     )
     assert configured.returncode == 0

@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.devices import LOCAL_URL, Device, Hub
 from helpers.nmem import cli_json
 from neuralmemory.core import e2e
 from neuralmemory.errors import MSG_E2E_NOT_OPENED, MSG_E2E_NOT_SEALED
-from neuralmemory.protocol import Version
+from neuralmemory.protocol import Version, canonical_json
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.sync import keyshare, service
 
@@ -323,3 +325,24 @@ def test_an_e2e_sync_opens_each_pulled_record_once_and_a_write_opens_none(
     assert (report["pushed"], report["pulled"], calls["open"]) == (40, 0, 0)
     report = b.sync()
     assert (report["pulled"], calls["open"]) == (40, 40)  # each pulled version opened once
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.text(), id=st.text(), hlc=st.text(), device_id=st.text(), parent=st.none() | st.text()
+)
+def test_the_associated_data_is_the_canonical_json_of_the_version_fields(
+    kind: str, id: str, hlc: str, device_id: str, parent: str | None
+) -> None:
+    """_aad writes its JSON by hand (a pull makes one per record): the bytes canonical_json
+    writes, for any strings (quotes, control characters, non-ASCII), or the same error."""
+    fields = {"kind": kind, "id": id, "hlc": hlc, "device_id": device_id, "parent": parent}
+    try:
+        expected: bytes | type[Exception] = canonical_json(fields)
+    except ValueError:  # a lone surrogate: no UTF-8 for either
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            e2e._aad(kind, id, hlc, device_id, parent)
+    else:
+        assert e2e._aad(kind, id, hlc, device_id, parent) == expected

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers.nmem import NMEM
+from helpers.nmem import NMEM, cli
 from helpers.ui_server import UiServer
 
 
@@ -39,9 +39,9 @@ def test_a_port_in_use_is_a_clear_error() -> None:
     assert done.stdout == ""
 
 
-def test_a_bad_port_is_a_usage_error() -> None:
-    for value in ("70000", "-1", "http", "80.5"):
-        done = nmem("ui", "--port", value)
+def test_a_bad_port_is_a_usage_error(home: Path) -> None:
+    for value in ("70000", "-1", "http", "80.5"):  # parsing only: in-process, same exit and text
+        done = cli(home, "ui", "--port", value)
         assert done.returncode == 2, value
         assert done.stderr.endswith(
             f"Error: Invalid value for '--port': '{value}' is not a port: give a number from 0 to"

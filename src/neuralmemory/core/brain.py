@@ -72,6 +72,13 @@ class Brain:
             self.changes.sealer = e2e.Codec(self.keys.current)
         self.changes.on_sealed = lambda versions: sealing.adopt_e2e(self, versions)
 
+    def refresh(self) -> None:
+        """Another connection committed to the file (core/live.py): forget what this object
+        keeps of the brain besides SQLite -- its key, whether it seals what it writes -- so it
+        works as if opened again, keeping its connection."""
+        self.keys.forget()
+        self.changes.sealer = e2e.Codec(self.keys.current) if self.e2e else None
+
     def __enter__(self) -> Brain:
         return self
 

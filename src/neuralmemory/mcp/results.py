@@ -7,9 +7,12 @@ shapes instead, the same as `nmem sync ... --json`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from neuralmemory.core.models import Hit, Memory, Remembered
+from neuralmemory.protocol import iso_ms
 
 
 class MemoryOut(BaseModel):
@@ -27,9 +30,25 @@ class MemoryOut(BaseModel):
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:
-        # The library's JSON (times already ISO); what an agent does not act on (strength,
-        # access_count, event_at) is dropped as an unknown field.
-        return cls.model_validate(memory.to_json())
+        return cls.model_validate(shown(memory))
+
+
+def shown(memory: Memory) -> dict[str, Any]:
+    """The library's JSON of `memory` (times as ISO text), only the fields MemoryOut keeps --
+    what an agent does not act on (strength, access_count, event_at) is left out -- made
+    directly: to_json copies the whole dataclass (dataclasses.asdict), most of a recall
+    result's formatting time. tests/mcp/test_mcp_results.py holds it to to_json."""
+    return {
+        "id": memory.id,
+        "type": memory.type,
+        "content": memory.content,
+        "tags": list(memory.tags),
+        "priority": memory.priority,
+        "encrypted": memory.encrypted,
+        "created_at": iso_ms(memory.created_at),
+        "expires_at": iso_ms(memory.expires_at),
+        "project": memory.project,
+    }
 
 
 class HitOut(MemoryOut):
@@ -50,7 +69,7 @@ class RecallOut(BaseModel):
         memories = [
             HitOut.model_validate(
                 {
-                    **hit.memory.to_json(),
+                    **shown(hit.memory),
                     "score": round(hit.score, 4),
                     "via": hit.via,
                     "path": None if hit.via == "text" else hit.path,

@@ -10,10 +10,11 @@ while the SDK is imported, and keeps a stray print from anywhere off it. The API
 the sync service unmasked.
 
 The tools always work on the current brain (config.toml `brain`, `nmem brain use`), kept open
-across calls and opened again whenever another process changed it (core/live.py). After a write,
+across calls and refreshed whenever another process changed it (core/live.py). After a write,
 a recall or a restore, `service.after_write` schedules the debounced background sync on the
 server's own AUTO_SYNC when auto-sync is on; it returns at once, so no tool result waits for the
-hub. serve() drains and stops AUTO_SYNC when the client hangs up (mcp/session.py).
+hub; those syncs and nmem_sync share one hub client kept open (sync/kept.py). serve() drains and
+stops AUTO_SYNC and closes the hub client when the client hangs up (mcp/session.py).
 
 Longer than ~400 lines on purpose: it is the tool list the client sees -- each tool's name,
 signature and docstring are the MCP contract, a few lines each over the library -- together with
@@ -30,13 +31,14 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import Tool as ListedTool
 from pydantic import BaseModel, Field, ValidationError
 
 from neuralmemory import __version__
@@ -65,10 +67,10 @@ from neuralmemory.errors import (
     InvalidInput,
     NmemError,
 )
-from neuralmemory.mcp import offers, stdio
+from neuralmemory.mcp import offers, schemas, stdio
 from neuralmemory.mcp.hints import as_calls
 from neuralmemory.mcp.results import ForgetOut, MemoryOut, RecallOut, RememberOut
-from neuralmemory.mcp.session import AUTO_SYNC, LIVE
+from neuralmemory.mcp.session import AUTO_SYNC, HUB, LIVE
 from neuralmemory.protocol import ID_PATTERN
 from neuralmemory.sync import indexer, keyshare, service
 
@@ -350,7 +352,7 @@ def nmem_sync(
     auto-sync normally does this in the background after writes. Needs sync configured (see
     nmem_sync_config). Returns what was pulled, pushed, resolved and whether the result verified.
     """
-    result = service.run_sync(action, strategy=strategy)
+    result = service.run_sync(action, strategy=strategy, kept=HUB)
     indexer.start(result["brain"])  # a large pull's concept graph, on another core
     return dict(result)
 
@@ -541,10 +543,21 @@ class NmemServer(MCPServer):
             # the same class and cause: the SDK logs argument errors by field names only
             raise type(exc)(message) from exc.__cause__
 
+    async def list_tools(self) -> list[ListedTool]:
+        """The SDK's list, each output schema published flat (mcp/schemas.py)."""
+        return [
+            tool.model_copy(update={"output_schema": schemas.flat(tool.output_schema)})
+            if tool.output_schema
+            else tool
+            for tool in await super().list_tools()
+        ]
+
     async def run_on(self, lines: stdio.Lines, out: stdio.Wire) -> None:
         """Serve the messages of `lines`, answering on `out` (mcp/stdio.py)."""
-        stdin = anyio.wrap_file(cast(IO[str], lines))
-        stdout = anyio.wrap_file(cast(IO[str], out))
+        # Both are the async files stdio_server reads and writes, minus anyio.wrap_file's thread
+        # hop per line (mcp/stdio.py).
+        stdin = cast(anyio.AsyncFile[str], lines)
+        stdout = cast(anyio.AsyncFile[str], out)
         async with stdio_server(stdin, stdout) as (read_stream, write_stream):
             lowlevel = self._lowlevel_server
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
@@ -588,10 +601,18 @@ def serve(wire: tuple[stdio.Lines, stdio.Wire], log_level: str = "warning") -> N
     )
     lines, out = wire
     try:
-        anyio.run(build_server().run_on, lines, out)
+        # uvloop (a dependency where it builds: not on Windows) runs the SDK's many small
+        # tasks and wake-ups per call in C.
+        anyio.run(
+            build_server().run_on,
+            lines,
+            out,
+            backend_options={"use_uvloop": sys.platform != "win32"},
+        )
     finally:
         # A write just before the client hung up still reaches the hub, if the client lets us
         # finish; what has not started by then is dropped (the next sync carries it).
         AUTO_SYNC.wait(timeout=10.0)
         AUTO_SYNC.cancel()
+        HUB.close()
         LIVE.close()

@@ -1,6 +1,7 @@
 """What the MCP server keeps for its whole life: the current brain, open across tool calls
-(core/live.py), and its debounced auto-sync after writes (started by the first write, drained
-and stopped by server.serve when the client hangs up)."""
+(core/live.py), its debounced auto-sync after writes (started by the first write, drained and
+stopped by server.serve when the client hangs up), and the hub client those syncs and nmem_sync
+share (sync/kept.py, closed by server.serve)."""
 
 from __future__ import annotations
 
@@ -9,4 +10,5 @@ from neuralmemory.sync import service
 from neuralmemory.sync.auto import AutoSync
 
 LIVE = LiveBrain()
-AUTO_SYNC: AutoSync = service.auto_scheduler()
+HUB = service.kept_hub()
+AUTO_SYNC: AutoSync = service.auto_scheduler(HUB)

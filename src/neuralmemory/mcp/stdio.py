@@ -16,15 +16,21 @@ so that a stray print() from any library, or a child process, can never reach th
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
-import queue
 import sys
 import threading
-from typing import Any
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from neuralmemory import __version__
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +80,18 @@ def early_answer(message: object) -> dict[str, Any] | None:
 
 
 class Wire:
-    """The protocol's output, as a text file the SDK writes to: whole lines to the claimed
-    stdout, from any thread; the SDK's answer to the request answered early is compared with the
-    early one and dropped."""
+    """The protocol's output, as the async text file the SDK writes to: whole lines to the
+    claimed stdout; the SDK's answer to the request answered early is compared with the early
+    one and dropped.
+
+    Written straight from the event loop, not through a worker thread as anyio.wrap_file would
+    (two thread hops per answer, a large part of a tool call's cost). A write blocks the loop
+    only while the client is not reading its answers; the input is read by its own thread
+    meanwhile, so the two can never wait on each other."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the reader thread writes the early answer
         self._early: dict[str, Any] | None = None
 
     def send_early(self, answer: dict[str, Any]) -> None:
@@ -88,7 +99,7 @@ class Wire:
             self._early = answer
             self._put(json.dumps(answer, ensure_ascii=False, separators=(",", ":")) + "\n")
 
-    def write(self, text: str) -> int:
+    async def write(self, text: str) -> int:
         with self._lock:
             if self._early is not None and self._is_early(text):
                 return len(text)
@@ -114,18 +125,64 @@ class Wire:
         while data:
             data = data[os.write(self._fd, data) :]
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Every write is already out."""
 
 
 class Lines:
-    """The protocol's input, as a text file the SDK reads: the lines the reader thread queued."""
+    """The protocol's input, as the async text file the SDK reads: the lines the reader thread
+    queued, awaited on the event loop (anyio.wrap_file would hop to a worker thread for each).
+    The reader thread wakes a waiting loop itself."""
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._lines: deque[str] = deque()
+        self._wake: Callable[[], None] | None = None  # set while the loop waits for a line
 
-    def readline(self) -> str:
-        return self.queue.get()  # "" at the end of the input
+    def put(self, line: str) -> None:
+        """Queue a line (from the reader thread); "" at the end of the input."""
+        with self._lock:
+            self._lines.append(line)
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            wake()
+
+    def __aiter__(self) -> Lines:
+        return self
+
+    async def __anext__(self) -> str:
+        # Loaded with the SDK by the time it reads; this module loads before both (docstring).
+        import asyncio
+
+        loop = asyncio.get_running_loop()  # serve() runs anyio on asyncio (uvloop's, or its own)
+        while True:
+            with self._lock:
+                if self._lines:
+                    if not self._lines[0]:
+                        raise StopAsyncIteration  # the end stays queued for any later read
+                    return self._lines.popleft()
+                arrived: asyncio.Future[None] = loop.create_future()
+                wake = functools.partial(_wake, loop, arrived)
+                self._wake = wake
+            try:
+                await arrived
+            finally:
+                with self._lock:
+                    if self._wake is wake:
+                        self._wake = None
+
+
+def _wake(loop: asyncio.AbstractEventLoop, arrived: asyncio.Future[None]) -> None:
+    """Resolve `arrived` on `loop`, from the reader thread, without waiting for the loop: the
+    reader never stops reading, whatever the loop does."""
+    # RuntimeError: the loop is closed, the server stopped; nobody is left to read the line
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_resolve, arrived)
+
+
+def _resolve(arrived: asyncio.Future[None]) -> None:
+    if not arrived.done():  # not cancelled meanwhile
+        arrived.set_result(None)
 
 
 def claim_stdio() -> tuple[int, int]:
@@ -157,8 +214,8 @@ def read_wire(fd: int, lines: Lines, wire: Wire) -> None:
                     answer = None
                 if answer is not None:
                     wire.send_early(answer)
-            lines.queue.put(line)
-    lines.queue.put("")
+            lines.put(line)
+    lines.put("")
 
 
 def start() -> tuple[Lines, Wire]:

@@ -135,6 +135,11 @@ class Database:
         too) commits to the file, never for this connection's own commits."""
         return int(self.execute("PRAGMA data_version").fetchone()[0])
 
+    def schema_version(self) -> int:
+        """SQLite's `PRAGMA schema_version`: it changes with every change to the schema (a
+        migration, by any connection)."""
+        return int(self.execute("PRAGMA schema_version").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()

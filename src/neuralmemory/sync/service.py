@@ -24,7 +24,7 @@ import logging
 import ssl
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -62,6 +62,7 @@ from neuralmemory.sync.engine import (
     named,
     unmerged,
 )
+from neuralmemory.sync.kept import KeptHub
 from neuralmemory.sync.lock import RUNNING, WAITING, held, lock_path
 from neuralmemory.sync.plan import plan_restore
 from neuralmemory.sync.resolve import CONFLICT_KIND, loser_of
@@ -298,10 +299,11 @@ def run_sync(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     probe: bool = False,
+    kept: KeptHub | None = None,
 ) -> SyncResult:
     """One sync action on one brain (default: the current one); returns its SyncReport.
     `probe`: one attempt per request, with a short timeout (a look before a write, which an
-    unreachable hub must not hold up)."""
+    unreachable hub must not hold up). `kept`: the caller's hub client kept open (sync/kept.py)."""
     if action not in SYNC_ACTIONS:
         raise InvalidInput(
             msg.MSG_UNKNOWN_ACTION.format(name=action),
@@ -312,7 +314,7 @@ def run_sync(
     # One sync of a brain at a time, whichever process runs it (sync/lock.py): another one
     # waits for it, within its own deadline.
     with held(lock_path(brain or cfg.brain, RUNNING)):
-        return _run_locked(action, cfg, chosen, brain, progress, transport, probe)
+        return _run_locked(action, cfg, chosen, brain, progress, transport, probe, kept)
 
 
 def _strategy(name: str) -> str:
@@ -345,6 +347,7 @@ def _run_locked(
     progress: Progress | None,
     transport: httpx.BaseTransport | None,
     probe: bool = False,
+    kept: KeptHub | None = None,
 ) -> SyncResult:
     limits: dict[str, Any] = {"max_attempts": 1, "timeout": PROBE_TIMEOUT} if probe else {}
     with _brain(brain, cfg) as local:
@@ -355,7 +358,7 @@ def _run_locked(
         sync_state = SyncState(local.db)
         local.settle_keys()  # a key made before key records existed gets one, to push
         try:
-            with hub_client(cfg, transport, **limits) as hub:
+            with _hub(cfg, transport, limits, kept) as hub:
                 report = SyncEngine(local, hub, strategy=chosen, progress=progress).run(action)
         except NmemError as exc:
             with local.db.transaction():
@@ -582,18 +585,23 @@ def preview(body: dict[str, Any], deleted: bool) -> str:
 # ---------------------------------------------------------------- auto-sync
 
 
-def _auto_run(brain: str) -> None:
+def _auto_run(brain: str, kept: KeptHub | None = None) -> None:
     try:
-        run_sync("full", brain=brain)
+        run_sync("full", brain=brain, kept=kept)
         indexer.start(brain)  # a large pull's concept graph, on another core
     except NmemError as exc:  # already recorded as the brain's last_error
         log.debug("auto-sync of %s: %s", brain, exc.code)
 
 
-def auto_scheduler() -> AutoSync:
+def auto_scheduler(kept: KeptHub | None = None) -> AutoSync:
     """A debounced auto-sync for a long-lived process (the MCP server), which owns it: it passes
-    it to after_write, and drains and cancels it when it shuts down."""
-    return AutoSync(_auto_run)
+    it to after_write, and drains and cancels it when it shuts down. Its syncs use `kept`."""
+    return AutoSync(lambda brain: _auto_run(brain, kept))
+
+
+def kept_hub() -> KeptHub:
+    """A hub client to keep open across a long-lived process's syncs (sync/kept.py)."""
+    return KeptHub(lambda cfg: hub_client(cfg, None))
 
 
 def after_write(brain: str, scheduler: AutoSync | None = None) -> bool:
@@ -639,6 +647,18 @@ def sync_now_if_auto(
 def _brain(name: str | None, cfg: Config) -> Iterator[Brain]:
     with open_brain(name or cfg.brain) as brain:
         yield brain
+
+
+def _hub(
+    cfg: Config,
+    transport: httpx.BaseTransport | None,
+    limits: dict[str, Any],
+    kept: KeptHub | None,
+) -> AbstractContextManager[HubClient]:
+    """The kept client, when the caller keeps one and asks nothing else of it; else a new one."""
+    if kept is not None and transport is None and not limits:
+        return kept.lend(cfg)
+    return hub_client(cfg, transport, **limits)
 
 
 def hub_client(
