@@ -707,7 +707,10 @@ class SyncModel(RuleBasedStateMachine):
     def _hub_scan(self) -> Scan:
         """The hub's brain: the one the devices synced (they all join the first one)."""
         ids = (self._remote_id(d) for d in self.devices)  # opened until one has synced
-        brain_id = next((id for id in ids if id is not None), None)
+        brain_id = next((id for id in ids if id is not None), None) or self.hub_brain_id
+        # Every device may be restored to a copy from before its first sync: none then names
+        # the hub brain, which still holds what they pushed (found by reliability seed 8).
+        self.hub_brain_id = brain_id
         if brain_id is None:
             # No device pushed a record, so the hub holds no brain (only such a push makes one):
             # the empty set of records, whose digest is the empty one.
@@ -734,6 +737,7 @@ class SyncModel(RuleBasedStateMachine):
     disk: HubDisk | None = None
     concurrent = True  # syncs of several devices at the same moment (threads)
     synced_once = False  # some device has bound to a hub brain: first syncs are over
+    hub_brain_id: str | None = None  # the hub brain a device last said it syncs
 
     def fresh(self) -> bool:
         """No device has synced with a brain of the hub yet (as the checks after the last step

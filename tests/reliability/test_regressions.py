@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from helpers.devices import Device, Hub
-from helpers.sync_model import SyncModel, scan_device
+from helpers.sync_model import SyncModel, WithinSkewModel, scan_device
 from neuralmemory.sync.transport import MAX_ATTEMPTS
 
 
@@ -130,6 +130,32 @@ def test_model_arms_no_more_faults_than_one_request_can_retry_through() -> None:
         assert len(model.pick(0).transport.armed) == MAX_ATTEMPTS - 1
         model.sync_one(index=0, action="full")  # every armed fault hits its first requests
         assert model.pick(0).transport.armed == []
+        model.nothing_lost_so_far()
+        model.check_converged()
+    finally:
+        model.healthy = False  # checked above
+        model.teardown()
+
+
+def test_model_finds_the_hub_brain_when_every_device_is_restored_from_before_its_first_sync() -> (
+    None
+):
+    """Found by benchmarks/reliability_run.py (sqlite, seed 8), as "versions lost": both devices
+    were restored from copies taken before their first sync, so neither named the hub brain any
+    more, and the model read the hub as empty while it still held their edits. Fixed in the
+    model: it keeps the hub brain a device last named (SyncModel._hub_scan)."""
+    model = WithinSkewModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.fault(index=0, data=Draws("snapshot"))
+        model.restore_backup(index=0)
+        model.restore_after_others_moved_on(
+            index=1, strategy="prefer_recent", forget=False, action="full", data=Draws("falcon")
+        )
+        model.restore_backup(index=1)
+        model.fault(index=0, data=Draws("restore"))
+        assert all(model._remote_id(device) is None for device in model.devices)
+        assert model._hub_scan().tokens()  # the hub still holds what the devices pushed
         model.nothing_lost_so_far()
         model.check_converged()
     finally:
