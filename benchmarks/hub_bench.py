@@ -165,9 +165,11 @@ def stored_bytes(db_url: str) -> float:
     else:
         with psycopg.connect(db_url, autocommit=True) as db:
             db.execute("VACUUM ANALYZE records")
-            used, count = db.execute(
+            row = db.execute(
                 "SELECT pg_total_relation_size('records'), COUNT(*) FROM records"
             ).fetchone()
+            assert row is not None  # an aggregate always answers one row
+            used, count = row
     return int(used) / int(count)
 
 

@@ -20,7 +20,7 @@ import argparse
 import os
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dialogues
 import goldset
@@ -101,7 +101,7 @@ def untimed(texts: Sequence[str]) -> list[tuple[int, str]]:
     return [(1_709_596_800_000, text) for text in texts]
 
 
-def rows(label: str, size: int, sets: dict[str, Sequence[Asked]], engines: Engines) -> list[str]:
+def rows(label: str, size: int, sets: Mapping[str, Sequence[Asked]], engines: Engines) -> list[str]:
     out = []
     for name, asked in sets.items():
         ours, theirs = engines.run(asked)

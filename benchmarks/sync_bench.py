@@ -54,6 +54,7 @@ from neuralmemory.core import crypto
 from neuralmemory.core.brains import open_brain
 from neuralmemory.sync import service
 from neuralmemory.sync.engine import SyncEngine
+from neuralmemory.sync.results import SyncResult
 
 TOPICS = ["billing", "search", "deploy", "cache", "oncall", "vpn", "backup", "metrics"]
 NEW_DEVICES = 3  # each pulls the whole brain once: one run alone moves by +-30 ms on a shared VM
@@ -155,7 +156,7 @@ def cpu_seconds() -> float:
     return time.process_time() + hub
 
 
-def timed(device: Path, action: str = "full") -> tuple[float, dict[str, Any]]:
+def timed(device: Path, action: str = "full") -> tuple[float, SyncResult]:
     with home(device):
         cpu = cpu_seconds()
         start = time.perf_counter()
