@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 LEDGER = Path(__file__).parent / "results" / "reliability.csv"
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -54,6 +56,21 @@ class Batch:
 COLUMNS = [f.name for f in fields(Batch)]
 INTS = {f.name for f in fields(Batch) if f.type == "int"}
 FLOATS = {f.name for f in fields(Batch) if f.type == "float"}
+
+
+def revision(repository: Path = REPOSITORY) -> str:
+    """HEAD's short hash, with "+changes" when tracked code (src, tests, benchmarks) differs
+    from it; the ledger itself does not count."""
+
+    def git(*args: str) -> str:
+        # run from the top: pathspecs are relative to the folder git runs in
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=repository
+        ).stdout.strip()
+
+    code = ("src", "tests", "benchmarks", ":(exclude)benchmarks/results")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", *code)
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
 
 
 def read(path: Path = LEDGER) -> list[Batch]:

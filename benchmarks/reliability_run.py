@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -90,19 +89,6 @@ def fuzz(examples: int) -> tuple[int, int, int]:
     return result["test_cases"]["generated"], result["test_cases"]["with_failures"], errors
 
 
-def commit() -> str:
-    """HEAD's short hash, with "+changes" when tracked code differs from it (not the ledger)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-
-    code = ("src", "tests", "benchmarks", ":(exclude)benchmarks/results")
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", *code)
-    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
-
-
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -131,7 +117,7 @@ def main() -> int:
     batch = args.seed or ledger.next_seed(args.hub, profile, args.steps, args.ledger)
     print(machine.describe())
     print(f"seed:                 {batch} ({args.hub}, {profile}, {args.steps} steps)")
-    revision = commit()  # the code this batch runs, read before it runs
+    revision = ledger.revision()  # the code this batch runs, read before it runs
     load = os.getloadavg()[0]
     cpu = os.times()
     started = time.monotonic()
