@@ -23,7 +23,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 @dataclass
 class Batch:
     """One finished run of reliability_run.py (`cpu_s`: the run's own process; `hub_cpu_s`:
-    the hub processes it started and waited for -- not a PostgreSQL server it did not start)."""
+    the hub processes it started and their children -- workerd's only in batches run since
+    benchmarks/group_cpu.py -- not a PostgreSQL server it did not start)."""
 
     date: str
     commit: str
