@@ -140,7 +140,7 @@ def test_a_batch_run_on_changed_code_says_so_whatever_folder_changed(
     from it (the ledger itself does not count): the pathspecs once only matched inside
     benchmarks/, so edits of the model in tests/ went unmarked."""
 
-    assert ledger.REPOSITORY == ROOT.resolve()  # by default, this repository from its top
+    assert ROOT.resolve() == ledger.REPOSITORY  # by default, this repository from its top
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
