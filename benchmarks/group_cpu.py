@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 SAMPLE_S = 1.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -28,7 +29,7 @@ def _stat(pid: str) -> tuple[int, float] | None:
 
 
 class GroupCPU:
-    """`with GroupCPU(groups) as cpu: ...`, then `cpu.seconds`."""
+    """What group_cpu() measures: the highest CPU seen of each process in `groups`."""
 
     def __init__(self, groups: tuple[int, ...]) -> None:
         self.groups = set(groups)
@@ -52,16 +53,15 @@ class GroupCPU:
         while not self.stop.wait(SAMPLE_S):
             self.sample()
 
-    def __enter__(self) -> GroupCPU:
-        self.thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.sample()
+@contextmanager
+def group_cpu(groups: tuple[int, ...]) -> Iterator[GroupCPU]:
+    """Sampling while the block runs; `.seconds` after it."""
+    cpu = GroupCPU(groups)
+    cpu.thread.start()
+    try:
+        yield cpu
+    finally:
+        cpu.stop.set()
+        cpu.thread.join()
+        cpu.sample()

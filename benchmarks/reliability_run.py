@@ -38,7 +38,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import machine
 import reliability_ledger as ledger
-from group_cpu import GroupCPU
+from group_cpu import group_cpu
 from helpers.hub_fuzz import schemathesis_run, server_errors
 from helpers.hub_targets import TARGETS, HubOptions
 from helpers.model_hubs import HUBS, remote_hub
@@ -60,7 +60,7 @@ def convergence(
     with (
         tempfile.TemporaryDirectory() as tmp,
         remote_hub(hub, Path(tmp)) as running,
-        GroupCPU(running.groups) as grandchildren,
+        group_cpu(running.groups) as grandchildren,
     ):
         RemoteHubModel.hub = running
         passed = run_model(RemoteHubModel, schedules, steps, batch)
