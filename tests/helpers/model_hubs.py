@@ -9,9 +9,10 @@ postgres-pair  two `nmem serve` processes on one PostgreSQL database behind a ro
                TCP proxy (every request a new connection, so they take turns). PostgreSQL's disk
                "fills" by a trigger on every table raising its own disk-full error (SQLSTATE
                53100), which only a real full disk on the server could produce otherwise.
-worker         the Worker under `wrangler dev` (without its DevTools inspector: most of the
-               CPU a request cost), its local D1 on a small tmpfs of its own (`unshare -rm`),
-               filled for real through /proc/PID/root.
+worker         the Worker under `wrangler dev` (without its DevTools inspector, and reached
+               directly, not through wrangler's proxy worker: most of the CPU a request
+               cost), its local D1 on a small tmpfs of its own (`unshare -rm`), filled for
+               real through /proc/PID/root.
 
 The remote hubs live for a whole run; each schedule registers an account of its own, so its
 devices start on a hub where their account has no brain yet (a fresh hub, as far as they see).
@@ -34,7 +35,7 @@ import psycopg
 
 from helpers.devices import PortalTransport
 from helpers.hub_targets import HubOptions, fill, nmem_serve, throwaway_postgres
-from helpers.worker_target import worker
+from helpers.worker_target import user_worker_url, worker
 from neuralmemory.hub.backends.sqlite import SqliteDatabase
 from neuralmemory.hub.backends.sqlstore import SqlStore
 
@@ -237,7 +238,8 @@ def worker_hub(workdir: Path) -> Iterator[RemoteHub]:
         transport = httpx.HTTPTransport()
         try:
             disk = TmpfsDisk(hub.pid, workdir / "state")
-            yield RemoteHub("worker", hub.url, transport, disk, (hub.pid,))
+            url = user_worker_url(hub.pid)
+            yield RemoteHub("worker", url, transport, disk, (hub.pid,))
         finally:
             transport.close()
 
