@@ -7,6 +7,12 @@ memory never activates itself; complementary evidence (a person's memory bridgin
 project's fact) is what spreads. Several concepts shared with one source add up, but a source
 never passes on more than its own activation times DECAY: so a hop-2 memory cannot outrank what
 led to it.
+
+The sources are the best few holders of each query concept, and, when many memories match the
+query alike (a speaker's turns that all say "my brother"), the one of them holding a concept far
+more specific than the picks' (the brother's name), through that concept only; a day does not
+count for that (it says when, not what about). A concept only one memory holds is no bridge: it
+leads nowhere (such bridges used to fill MAX_BRIDGES in notes with unique words and ids).
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ MAX_BRIDGES = 8
 RELATION_WEIGHT = 0.8
 LINK_WEIGHT = 0.6
 
+CONTENDERS = 16  # best holders of each query concept searched for a look-alike to spread too
+TIE = 0.95  # a look-alike matches at least this share of a pick's hop-1 strength
+SHARPER = 2.0  # and holds a concept this many times as specific as any of the picks'
+
+Held = list[tuple[int, sql.Neuron, float]]  # (memory rid, concept, synapse weight)
 Links = Callable[[list[int]], list[tuple[int, int, int]]]  # rids -> (from rid, to rid, count)
 
 
@@ -78,8 +89,8 @@ class _Pair:
 def spread(db: Database, found: Candidates, words: Words) -> list[Scored]:
     """Hop 2 through bridges and relations; returns the sources (the memories that spread)."""
     seeds = found.seeds
-    sources = _sources(found, [n.id for n in seeds.neurons])
-    routes = _routes(db, seeds, sources)
+    sources, held = _sources(db, found)
+    routes = _routes(db, seeds, sources, held)
     bridges = _bridges(routes)
     found.admit(_reached(db, seeds, bridges, words))
     _deliver(db, found, {nid: routes[nid] for nid in bridges})
@@ -100,20 +111,55 @@ def learned(found: Candidates, sources: list[Scored], links: Links) -> None:
             target.reach(gained * novelty, path)
 
 
-def _sources(found: Candidates, seeds: list[int]) -> list[Scored]:
-    """The hop-1 memories that spread: the best few for each query concept (rarest first), so
-    every facet of the query gets to spread, not only the one most memories match."""
+def _sources(db: Database, found: Candidates) -> tuple[list[Scored], Held]:
+    """The hop-1 memories that spread, and the concepts they spread through: the best few
+    holders of each query concept (rarest first), so every facet of the query gets to spread,
+    not only the one most memories match; and of their look-alikes (the same query concepts,
+    nearly as strong), the one holding a concept much more specific than any of theirs, through
+    that concept alone: of many turns that match "Ana's brother" equally, the one naming him."""
+    seeds = found.seeds
     ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
-    chosen: dict[int, Scored] = {}
-    for seed in seeds:
-        for item in [s for s in ranked if seed in s.held][:PER_SEED]:
-            chosen.setdefault(item.rid, item)
-    for item in ranked[:PER_SEED]:  # the best text matches, whatever concepts they hold
-        chosen.setdefault(item.rid, item)
-    return list(chosen.values())[:SOURCES]
+    groups = [[s for s in ranked if seed.id in s.held][:CONTENDERS] for seed in seeds.neurons]
+    groups.append(ranked[:PER_SEED])  # the best text matches, whatever concepts they hold
+    chosen = {s.rid: s for group in groups for s in group[:PER_SEED]}
+    alike = [
+        [s for s in group[PER_SEED:] if any(_alike(s, pick) for pick in group[:PER_SEED])]
+        for group in groups
+    ]
+    wanted = list(dict.fromkeys([*chosen, *(s.rid for group in alike for s in group)]))
+    concepts = sql.concepts_of(db, wanted)
+    sharpness: dict[tuple[int, int], float] = {}  # (rid, neuron id) -> what it could spread
+    for rid, neuron, weight in concepts:
+        if neuron.id not in seeds.weight and neuron.df > 1 and neuron.kind != "time":
+            sharpness[rid, neuron.id] = weight * seeds.specificity(neuron.df)
+    reach = dict.fromkeys(wanted, 0.0)
+    for (rid, _), sharp in sharpness.items():
+        reach[rid] = max(reach[rid], sharp)
+    sharper: dict[int, float] = {}  # extra source -> the least its concepts must spread
+    for group, others in zip(groups, alike, strict=True):
+        if others:
+            best = max(others, key=lambda s: reach[s.rid])  # the first of equals
+            floor = SHARPER * max(reach[pick.rid] for pick in group[:PER_SEED])
+            if best.rid not in chosen and reach[best.rid] >= max(floor, 1e-9):
+                chosen[best.rid] = best
+                sharper[best.rid] = floor
+    sources = list(chosen.values())[:SOURCES]
+    kept = {s.rid for s in sources}
+    return sources, [
+        (rid, neuron, weight)
+        for rid, neuron, weight in concepts
+        if rid in kept and sharpness.get((rid, neuron.id), 0.0) >= sharper.get(rid, 0.0)
+    ]
 
 
-def _routes(db: Database, seeds: Seeds, sources: list[Scored]) -> dict[int, list[Route]]:
+def _alike(item: Scored, pick: Scored) -> bool:
+    """A look-alike of a pick: it holds the same query concepts, and matches nearly as well."""
+    return item.held == pick.held and item.a1 + item.text >= TIE * (pick.a1 + pick.text)
+
+
+def _routes(
+    db: Database, seeds: Seeds, sources: list[Scored], held: Held
+) -> dict[int, list[Route]]:
     """Routes into each bridge neuron, the strongest few: from the concepts the sources hold
     (seeds excepted) and from the seeds' typed relations."""
     routes: dict[int, list[Route]] = defaultdict(list)
@@ -122,9 +168,9 @@ def _routes(db: Database, seeds: Seeds, sources: list[Scored]) -> dict[int, list
         s.rid: (DECAY * s.strength, frozenset(s.held), (*s.matched[:1], Step("memory", rid=s.rid)))
         for s in sources
     }
-    for rid, neuron, weight in sql.concepts_of(db, list(starts)):
-        if neuron.id in seeds.weight:
-            continue
+    for rid, neuron, weight in held:
+        if neuron.id in seeds.weight or neuron.df < 2:
+            continue  # a seed is no bridge; a concept only its source holds leads nowhere
         cap, matched, start = starts[rid]
         flow = cap * weight * seeds.specificity(neuron.df)
         routes[neuron.id].append(Route(rid, flow, cap, matched, (*start, concept_step(neuron))))
