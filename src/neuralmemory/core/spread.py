@@ -32,6 +32,7 @@ from neuralmemory.core.candidates import (
     Step,
     concept_step,
 )
+from neuralmemory.core.extract import ENTITY_WEIGHT
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 
@@ -121,35 +122,36 @@ def _sources(db: Database, found: Candidates) -> tuple[list[Scored], Held]:
     ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
     groups = [[s for s in ranked if seed.id in s.held][:CONTENDERS] for seed in seeds.neurons]
     groups.append(ranked[:PER_SEED])  # the best text matches, whatever concepts they hold
+    groups = [group for group in groups if group]
     chosen = {s.rid: s for group in groups for s in group[:PER_SEED]}
-    alike = [
-        [s for s in group[PER_SEED:] if any(_alike(s, pick) for pick in group[:PER_SEED])]
-        for group in groups
-    ]
-    wanted = list(dict.fromkeys([*chosen, *(s.rid for group in alike for s in group)]))
-    concepts = sql.concepts_of(db, wanted)
-    sharpness: dict[tuple[int, int], float] = {}  # (rid, neuron id) -> what it could spread
-    for rid, neuron, weight in concepts:
-        if neuron.id not in seeds.weight and neuron.df > 1 and neuron.kind != "time":
-            sharpness[rid, neuron.id] = weight * seeds.specificity(neuron.df)
-    reach = dict.fromkeys(wanted, 0.0)
-    for (rid, _), sharp in sharpness.items():
-        reach[rid] = max(reach[rid], sharp)
-    sharper: dict[int, float] = {}  # extra source -> the least its concepts must spread
-    for group, others in zip(groups, alike, strict=True):
-        if others:
-            best = max(others, key=lambda s: reach[s.rid])  # the first of equals
-            floor = SHARPER * max(reach[pick.rid] for pick in group[:PER_SEED])
-            if best.rid not in chosen and reach[best.rid] >= max(floor, 1e-9):
-                chosen[best.rid] = best
-                sharper[best.rid] = floor
+    held = sql.concepts_of(db, list(chosen))
+    reach = dict.fromkeys(chosen, 0.0)
+    for rid, neuron, weight in held:
+        if neuron.df > 1 and neuron.kind != "time" and neuron.id not in seeds.weight:
+            reach[rid] = max(reach[rid], weight * seeds.specificity(neuron.df))
+    # Only a pick holding nothing sharp can have a look-alike twice as sharp: the others' look-
+    # alikes are not read.
+    wanted: list[tuple[float, list[Scored]]] = []
+    for group in groups:
+        floor = SHARPER * max(reach[pick.rid] for pick in group[:PER_SEED])
+        alike = [s for s in group[PER_SEED:] if any(_alike(s, p) for p in group[:PER_SEED])]
+        if alike and floor < ENTITY_WEIGHT:
+            wanted.append((floor, alike))
+    sharpest: dict[int, tuple[float, tuple[int, sql.Neuron, float]]] = {}
+    rids = list(dict.fromkeys(s.rid for _, alike in wanted for s in alike if s.rid not in chosen))
+    for rid, neuron, weight in sql.shared_concepts(db, rids, list(seeds.weight)):
+        sharp = weight * seeds.specificity(neuron.df)
+        if sharp > sharpest.get(rid, (0.0,))[0]:
+            sharpest[rid] = (sharp, (rid, neuron, weight))
+    for floor, alike in wanted:
+        best = max(alike, key=lambda s: sharpest.get(s.rid, (0.0,))[0])  # the first of equals
+        sharp, concept = sharpest.get(best.rid, (0.0, None))
+        if concept is not None and sharp >= floor and best.rid not in chosen:
+            chosen[best.rid] = best
+            held.append(concept)
     sources = list(chosen.values())[:SOURCES]
     kept = {s.rid for s in sources}
-    return sources, [
-        (rid, neuron, weight)
-        for rid, neuron, weight in concepts
-        if rid in kept and sharpness.get((rid, neuron.id), 0.0) >= sharper.get(rid, 0.0)
-    ]
+    return sources, [concept for concept in held if concept[0] in kept]
 
 
 def _alike(item: Scored, pick: Scored) -> bool:
