@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -239,3 +240,27 @@ def test_a_view_is_the_version_model_construct_builds(
         assert built.__pydantic_private__ == reference.__pydantic_private__
         assert built.model_dump() == reference.model_dump()
     assert (view.canonical(), view.body_json()) == (wire.canonical(), wire.body_json())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    sealed=st.text(alphabet=st.sampled_from('Aa0+/=-_"\\\x00\x1f\x7f é'), max_size=12)
+    | st.text()
+    | st.binary(max_size=64).map(lambda raw: base64.b64encode(raw).decode()),
+    more=st.booleans(),
+)
+def test_a_sealed_body_encodes_as_the_json_encoder_writes_it(sealed: str, more: bool) -> None:
+    """canonical_json writes a sealed body's base64 as it is, when it needs no escape: the bytes
+    the encoder writes, for any text (quotes, backslashes, control characters, non-ASCII)."""
+    body: dict[str, Any] = {"sealed": sealed, **({"more": 1} if more else {})}
+    try:
+        expected: bytes | None = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        ).encode()
+    except UnicodeEncodeError:  # a lone surrogate: no canonical form
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            protocol.canonical_json(body)
+    else:
+        assert protocol.canonical_json(body) == expected

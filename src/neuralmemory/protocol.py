@@ -154,8 +154,20 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+#: base64's punctuation mapped to a letter: a text that is then all letters and digits is one
+#: JSON writes as it is, with no escape
+_BASE64_AS_LETTERS = bytes.maketrans(b"+/=", b"AAA")
+
+
 def canonical_json(value: Any) -> bytes:
     """The canonical UTF-8 bytes of a JSON value; ValueError when it has no canonical form."""
+    sealed = value.get("sealed") if type(value) is dict and len(value) == 1 else None
+    if type(sealed) is str and sealed.isascii():
+        # An end-to-end sealed body (core/e2e.py), encoded once per record pulled: its base64
+        # written as it is, after a check that costs a third of json escaping it.
+        text = sealed.encode()
+        if text.translate(_BASE64_AS_LETTERS).isalnum():
+            return b'{"sealed":"' + text + b'"}'
     if _scan(value, 0):
         value = _canonical(value, 0)
     try:

@@ -164,6 +164,9 @@ def test_encrypted_texts_are_padded_to_length_buckets() -> None:
         assert key.decrypt(key.encrypt(text)) == text
     sizes = {len(crypto.padded(b"a" * n)) for n in range(0, 5000, 7)}
     assert sizes == {256, 512, 1024, 2048, 4096, 8192}
+    assert crypto.unpadded(crypto.padded(b"ab\x80\x00")) == b"ab\x80\x00"
+    with pytest.raises(ValueError, match="bad padding"):  # past the end mark, zeros only
+        crypto.unpadded(crypto.padded(b"ab")[:-2] + b"\x01\x00")
     # A token made before padding existed still reads.
     legacy = Fernet(key.raw).encrypt(b"written by an older version").decode()
     assert key.decrypt(legacy) == "written by an older version"

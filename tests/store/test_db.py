@@ -18,6 +18,30 @@ def test_pragmas_wal_and_foreign_keys(db: Database) -> None:
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
 
 
+def test_a_new_brain_has_pages_a_sealed_version_fits_in_and_an_older_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """`records` keeps whole versions in a WITHOUT ROWID b-tree, whose rows spill to overflow
+    pages past (page - 12) * 64 / 255 - 23 bytes: 1,001 of a 4 KiB page, less than the ~1,100
+    of an end-to-end sealed memory's row. A new brain gets 8 KiB pages; a brain made with other
+    pages keeps them (SQLite changes them only by rewriting the file)."""
+    new = connect(tmp_path / "new.db")
+    migrate(new)
+    assert new.execute("PRAGMA page_size").fetchone()[0] == 8192
+    new.close()
+    older = sqlite3.connect(tmp_path / "older.db")  # a brain as nmem made it before
+    older.execute("PRAGMA page_size = 4096")
+    older.execute(
+        "CREATE TABLE _migrations"
+        " (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    older.close()
+    db = connect(tmp_path / "older.db")
+    migrate(db)
+    assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    db.close()
+
+
 def test_a_failed_transaction_changes_nothing(db: Database) -> None:
     with pytest.raises(RuntimeError), db.transaction():
         db.execute("INSERT INTO sync_state VALUES ('a', '1')")

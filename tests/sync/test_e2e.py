@@ -346,3 +346,18 @@ def test_the_associated_data_is_the_canonical_json_of_the_version_fields(
             e2e._aad(kind, id, hlc, device_id, parent)
     else:
         assert e2e._aad(kind, id, hlc, device_id, parent) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from("AQgw+/=\n -_é"), max_size=12)
+    | st.binary(max_size=40).map(lambda raw: base64.b64encode(raw).decode())
+)
+def test_an_envelope_decodes_as_strict_base64_does(text: str) -> None:
+    """_decoded reads an envelope with binascii's strict mode (a pull decodes one per record):
+    the bytes b64decode(validate=True) gives, and None wherever it refuses."""
+    try:
+        expected: bytes | None = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error is one
+        expected = None
+    assert e2e._decoded(text) == expected

@@ -172,6 +172,12 @@ def connect(path: Path) -> Database:
         _refuse_tables(path, tables)
         if existed:
             _private(path)
+        if not tables:
+            # A new brain's pages are 8 KiB, not 4: `records` holds whole versions in a WITHOUT
+            # ROWID b-tree, where a row past a quarter page spills to overflow pages that every
+            # lookup passing it reads -- an end-to-end sealed version is about 1 KB
+            # (docs/architecture.md#records-and-derived-data).
+            conn.execute("PRAGMA page_size = 8192")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA foreign_keys = ON")
         # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
