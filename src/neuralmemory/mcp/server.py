@@ -621,7 +621,7 @@ def serve(wire: tuple[stdio.Lines, stdio.Wire], log_level: str = "warning") -> N
     server = build_server()
     # What is loaded by now (the SDK's and pydantic's models, the tools) lives as long as the
     # process: keep it out of the collector's later passes, each of which would walk it all
-    # again while recalls allocate (gc.freeze; a full pass over it cost ~0.8 ms a call).
+    # again while recalls allocate (200 recalls at 100K: 531 ms collecting, 76 ms frozen).
     gc.freeze()
     try:
         # uvloop (a dependency where it builds: not on Windows) runs the SDK's many small
