@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 LEDGER = Path(__file__).parent / "results" / "reliability.csv"
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 @dataclass
 class Batch:
     """One finished run of reliability_run.py (`cpu_s`: the run's own process; `hub_cpu_s`:
-    the hub processes it started and waited for -- not a PostgreSQL server it did not start)."""
+    the hub processes it started and their children -- workerd's only in batches run since
+    benchmarks/group_cpu.py -- not a PostgreSQL server it did not start)."""
 
     date: str
     commit: str
@@ -54,6 +57,21 @@ class Batch:
 COLUMNS = [f.name for f in fields(Batch)]
 INTS = {f.name for f in fields(Batch) if f.type == "int"}
 FLOATS = {f.name for f in fields(Batch) if f.type == "float"}
+
+
+def revision(repository: Path = REPOSITORY) -> str:
+    """HEAD's short hash, with "+changes" when tracked code (src, tests, benchmarks) differs
+    from it; the ledger itself does not count."""
+
+    def git(*args: str) -> str:
+        # run from the top: pathspecs are relative to the folder git runs in
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=repository
+        ).stdout.strip()
+
+    code = ("src", "tests", "benchmarks", ":(exclude)benchmarks/results")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", *code)
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
 
 
 def read(path: Path = LEDGER) -> list[Batch]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import machine
 import reliability_ledger as ledger
+from group_cpu import group_cpu
 from helpers.hub_fuzz import schemathesis_run, server_errors
 from helpers.hub_targets import TARGETS, HubOptions
 from helpers.model_hubs import HUBS, remote_hub
@@ -50,13 +50,21 @@ from helpers.sync_model import (
 )
 
 
-def convergence(hub: str, schedules: int, steps: int, *, far_clocks: bool, batch: int) -> bool:
+def convergence(
+    hub: str, schedules: int, steps: int, *, far_clocks: bool, batch: int
+) -> tuple[bool, float]:
+    """(whether every schedule passed, CPU seconds of the hub's processes not waited for)."""
     model: type[SyncModel] = SyncModel if far_clocks else WithinSkewModel
     if hub == "sqlite":
-        return run_model(model, schedules, steps, batch)
-    with tempfile.TemporaryDirectory() as tmp, remote_hub(hub, Path(tmp)) as running:
+        return run_model(model, schedules, steps, batch), 0.0
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        remote_hub(hub, Path(tmp)) as running,
+        group_cpu(running.groups) as grandchildren,
+    ):
         RemoteHubModel.hub = running
-        return run_model(RemoteHubModel, schedules, steps, batch)
+        passed = run_model(RemoteHubModel, schedules, steps, batch)
+    return passed, grandchildren.seconds
 
 
 def run_model(model: type[SyncModel], schedules: int, steps: int, batch: int) -> bool:
@@ -90,19 +98,6 @@ def fuzz(examples: int) -> tuple[int, int, int]:
     return result["test_cases"]["generated"], result["test_cases"]["with_failures"], errors
 
 
-def commit() -> str:
-    """HEAD's short hash, with "+changes" when tracked code differs from it (not the ledger)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-
-    code = ("src", "tests", "benchmarks", ":(exclude)benchmarks/results")
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", *code)
-    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
-
-
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -131,11 +126,11 @@ def main() -> int:
     batch = args.seed or ledger.next_seed(args.hub, profile, args.steps, args.ledger)
     print(machine.describe())
     print(f"seed:                 {batch} ({args.hub}, {profile}, {args.steps} steps)")
-    revision = commit()  # the code this batch runs, read before it runs
+    revision = ledger.revision()  # the code this batch runs, read before it runs
     load = os.getloadavg()[0]
     cpu = os.times()
     started = time.monotonic()
-    converged = convergence(
+    converged, grandchildren_s = convergence(
         args.hub, args.schedules, args.steps, far_clocks=args.far_clocks, batch=batch
     )
     model_s = time.monotonic() - started
@@ -180,7 +175,8 @@ def main() -> int:
                     used.children_user
                     - cpu.children_user
                     + used.children_system
-                    - cpu.children_system,
+                    - cpu.children_system
+                    + grandchildren_s,
                     1,
                 ),
                 wall_s=round(time.monotonic() - started, 1),

@@ -54,7 +54,11 @@ def test_everything_made_under_nmem_home_is_owner_only(tmp_path: Path) -> None:
 @pytest.mark.timeout(120)
 def test_files_an_older_install_left_readable_are_fixed_when_opened(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert nmem(home, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9").returncode == 0
+    # auto-sync off: a detached sync child of `remember` would race the chmods below
+    configured = nmem(
+        home, "sync", "config", "set", "--hub-url", "http://127.0.0.1:9", "--auto-sync", "off"
+    )
+    assert configured.returncode == 0
     assert nmem(home, "remember", "Sealed.", "--encrypted").returncode == 0
     # (Lock files, made by the pull before the first key, are fixed by the sync that next takes
     # them: tests/sync/test_sync_lock.py.)

@@ -100,6 +100,9 @@ SHARE_TTL_MS = 10 * 60 * 1000
 #: shares one account may have waiting at once
 MAX_SHARES_PER_ACCOUNT = 10
 Registration = Literal["open", "closed", "invite"]
+#: Limits.max_account_records' default, here so `nmem serve --help` shows it without loading the
+#: pydantic shapes (shapes.py), which every other command would then pay for at start
+DEFAULT_MAX_ACCOUNT_RECORDS = 1_000_000
 
 
 def next_history(kind: str, history: str, replaced: str) -> str:

@@ -30,6 +30,7 @@ from neuralmemory.errors import MSG_HLC_DEVICE, MSG_TOMBSTONE_BODY, MSG_VHASH_MI
 from neuralmemory.protocol import (
     BUCKETS,
     CODE_PATTERN,
+    DEFAULT_MAX_ACCOUNT_RECORDS,
     DIGEST_PATTERN,
     EMAIL_PATTERN,
     HLC_PATTERN,
@@ -68,7 +69,7 @@ class Limits(BaseModel):
     #: all keys of one account together, per minute; 0: no such limit
     account_rate_limit_per_minute: int = 4 * 1200
     #: what one account may store over all its brains (tombstones included); 0: no quota
-    max_account_records: int = 1_000_000
+    max_account_records: int = DEFAULT_MAX_ACCOUNT_RECORDS
     max_account_bytes: int = 1024**3
     max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS  # how far ahead a pushed hlc may be
 

@@ -15,7 +15,10 @@ README = DOCS.parent / "README.md"
 
 def commands(group: click.Group, prefix: str = "nmem") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the root group imports its commands when asked
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             found += commands(command, path)

@@ -209,6 +209,38 @@ def test_when_questions_prefer_memories_that_name_a_time(brain: Brain) -> None:
     assert asked[0].memory.id != dated
 
 
+ADOPTIONS = [  # what the others' brothers adopted, told by someone else than the brother's sibling
+    ("Ana", "Rui", "parrot"),
+    ("Ana", "Ivo", "tortoise"),
+    ("Ben", "Sven", "greyhound"),
+    ("Olga", "Piet", "kitten"),
+    ("Kira", "Emil", "rabbit"),
+    ("Leon", "Hugo", "beagle"),
+    ("Erin", "Bram", "parrot"),
+]
+
+
+def test_of_look_alike_matches_the_one_naming_someone_spreads(home: Path) -> None:
+    # Ana's turns match "Ana's brother" equally; only one names him, and only that name leads
+    # to what he adopted (told by Rosa, who never names Ana, as others tell of other brothers).
+    # Her other turns hold only words others say too, and a day (two turns a day say
+    # "yesterday"): they tell nothing about the brother.
+    clock = [1_709_899_200_000]  # 2024-03-08T12:00Z
+    topics = ["pasta", "jazz", "chess", "tennis", "yoga", "curry", "poetry", "ramen"]
+    with open_brain() as opened:
+        brain = Brain(opened.name, opened.db, device_id="d-test", now=lambda: clock[0])
+        for day, topic in enumerate(topics):
+            clock[0] += 86_400_000 * (day % 2)
+            brain.remember(f"Ana: My brother called me about the {topic} yesterday.")
+            brain.remember(f"Ben: Olga called me about ticket {day} yesterday.")
+        brain.remember("Ana: My brother Tiago lives near the old harbour.")
+        for who, name, pet in ADOPTIONS:
+            brain.remember(f"{who}: I saw {name} at the vet, he adopted a {pet}.")
+        adopted = brain.remember("Rosa: I saw Tiago at the vet, he adopted a beagle.").memory.id
+        hits = brain.recall("What did Ana's brother adopt?", reinforce=False)
+        assert adopted in [h.memory.id for h in hits[:5]]
+
+
 def test_since_and_until_keep_the_day_a_memory_names(home: Path) -> None:
     friday = 1_709_899_200_000  # 2024-03-08T12:00Z
     day = 86_400_000

@@ -7,6 +7,8 @@ repository (a reader of the code could never open them).
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 
@@ -29,12 +31,15 @@ POINTER = re.compile(r"\b(docs/[\w-]+\.md|sync-hub/README\.md)#([\w-]+)")
 LINK = re.compile(r"\]\(([\w-]+\.md)#([\w-]+)\)")
 
 
+@functools.cache
 def repo_files() -> list[Path]:
+    """The repository's own files; the skipped folders are not walked at all (the venv and the
+    node_modules hold most of the files under REPO)."""
     found = []
-    for path in REPO.rglob("*"):
-        parts = set(path.relative_to(REPO).parts)
-        if path.is_file() and not parts & SKIPPED_DIRS and not path.name.endswith(".db"):
-            found.append(path)
+    for folder, dirs, files in os.walk(REPO):
+        dirs[:] = [name for name in dirs if name not in SKIPPED_DIRS]
+        kept = [name for name in files if name not in SKIPPED_DIRS and not name.endswith(".db")]
+        found += [Path(folder, name) for name in kept]  # a worktree's .git is a file
     return found
 
 

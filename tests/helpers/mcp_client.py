@@ -1,16 +1,19 @@
 """What the MCP tests share: a real MCP client (the SDK's own stdio client launching this
-environment's `nmem mcp`), and a handle on the hub process the `hub` fixture starts."""
+environment's `nmem mcp`), a server spoken to by hand over its pipes (start_server), and a handle
+on the hub process the `hub` fixture starts."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from mcp.types import TextContent
@@ -80,3 +83,54 @@ async def call_error(session: ClientSession, tool: str, **arguments: Any) -> str
     result = await session.call_tool(tool, arguments)
     assert result.is_error
     return _text(result.content)
+
+
+@contextmanager
+def start_server(
+    home: Path,
+    command: Sequence[str] = (str(NMEM), "mcp"),
+    *,
+    env: Mapping[str, str] | None = None,
+    stderr: IO[str] | int = subprocess.DEVNULL,
+) -> Iterator[subprocess.Popen[str]]:
+    """`nmem mcp` (or another server command) with NMEM_HOME=home and this environment (or
+    `env`), spoken to by hand: every byte on its stdout is the test's to read (send, request).
+    Killed if it still runs when the block ends; its pipes are closed either way."""
+    proc = subprocess.Popen(
+        list(command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env={**(os.environ if env is None else env), "NMEM_HOME": str(home)},
+        text=True,
+        encoding="utf-8",
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def line(message: dict[str, Any]) -> str:
+    """A JSON-RPC message as one line of the stdio transport."""
+    return json.dumps({"jsonrpc": "2.0", **message}) + "\n"
+
+
+def send(proc: subprocess.Popen[str], message: dict[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(line(message))
+    proc.stdin.flush()
+
+
+def request(proc: subprocess.Popen[str], id: int, method: str, **params: Any) -> dict[str, Any]:
+    """Send a request and read the next line, which must be its answer."""
+    assert proc.stdout is not None
+    send(proc, {"id": id, "method": method, "params": params})
+    reply: dict[str, Any] = json.loads(proc.stdout.readline())
+    assert reply["jsonrpc"] == "2.0" and reply["id"] == id, reply
+    return reply

@@ -9,8 +9,10 @@ postgres-pair  two `nmem serve` processes on one PostgreSQL database behind a ro
                TCP proxy (every request a new connection, so they take turns). PostgreSQL's disk
                "fills" by a trigger on every table raising its own disk-full error (SQLSTATE
                53100), which only a real full disk on the server could produce otherwise.
-worker         the Worker under `wrangler dev`, its local D1 on a small tmpfs of its own
-               (`unshare -rm`), filled for real through /proc/PID/root.
+worker         the Worker under `wrangler dev` (without its DevTools inspector, and reached
+               directly, not through wrangler's proxy worker: most of the CPU a request
+               cost), its local D1 on a small tmpfs of its own (`unshare -rm`), filled for
+               real through /proc/PID/root.
 
 The remote hubs live for a whole run; each schedule registers an account of its own, so its
 devices start on a hub where their account has no brain yet (a fresh hub, as far as they see).
@@ -33,7 +35,7 @@ import psycopg
 
 from helpers.devices import PortalTransport
 from helpers.hub_targets import HubOptions, fill, nmem_serve, throwaway_postgres
-from helpers.worker_target import worker
+from helpers.worker_target import user_worker_url, worker
 from neuralmemory.hub.backends.sqlite import SqliteDatabase
 from neuralmemory.hub.backends.sqlstore import SqlStore
 
@@ -98,6 +100,8 @@ class RemoteHub:
     url: str
     transport: httpx.BaseTransport
     disk: HubDisk
+    #: the process groups its processes run in (benchmarks/group_cpu.py counts their CPU)
+    groups: tuple[int, ...] = ()
 
     def account(self) -> httpx.BaseTransport:
         """A fresh account on this hub: the transport its devices use (with its key)."""
@@ -188,18 +192,23 @@ def postgres_pair(workdir: Path) -> Iterator[RemoteHub]:
     """Two `nmem serve` on one PostgreSQL database behind the round-robin proxy."""
     with ExitStack() as stack:
         url = stack.enter_context(throwaway_postgres())
-        ports = []
+        ports, groups = [], []
         for n in (1, 2):  # one after the other: the first migrates the database
             (workdir / f"replica{n}").mkdir(parents=True)
             hub = stack.enter_context(nmem_serve(url, OPTIONS, workdir / f"replica{n}"))
             ports.append(int(hub.url.rsplit(":", 1)[1]))
+            groups += [hub.pid] if hub.pid is not None else []
         proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
         stack.callback(proxy.close)
         # no keep-alive: every request is a new connection, so the replicas take turns
         transport = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
         stack.callback(transport.close)
         yield RemoteHub(
-            "postgres-pair", f"http://127.0.0.1:{proxy.port}", transport, PostgresDiskFull(url)
+            "postgres-pair",
+            f"http://127.0.0.1:{proxy.port}",
+            transport,
+            PostgresDiskFull(url),
+            tuple(groups),
         )
 
 
@@ -224,12 +233,13 @@ class TmpfsDisk:
 @contextmanager
 def worker_hub(workdir: Path) -> Iterator[RemoteHub]:
     """The Worker under `wrangler dev`, its D1 on a tmpfs of WORKER_DISK_BYTES."""
-    with worker(HubOptions(), workdir, disk_bytes=WORKER_DISK_BYTES) as hub:
+    with worker(HubOptions(), workdir, disk_bytes=WORKER_DISK_BYTES, inspector=False) as hub:
         assert hub.pid is not None
         transport = httpx.HTTPTransport()
         try:
             disk = TmpfsDisk(hub.pid, workdir / "state")
-            yield RemoteHub("worker", hub.url, transport, disk)
+            url = user_worker_url(hub.pid)
+            yield RemoteHub("worker", url, transport, disk, (hub.pid,))
         finally:
             transport.close()
 

@@ -77,7 +77,7 @@ from neuralmemory.core.brains import brain_path, open_brain
 from neuralmemory.errors import ProtocolError, StorageFull
 from neuralmemory.protocol import EMPTY_DIGEST, KINDS, DeviceInfo, Version
 from neuralmemory.store import memories as sql
-from neuralmemory.store.db import connect
+from neuralmemory.store.db import Database, connect
 from neuralmemory.sync import state
 from neuralmemory.sync.engine import SyncEngine, named
 from neuralmemory.sync.plan import DOWNGRADE, REMOTE_DELETE
@@ -229,6 +229,7 @@ class SimDevice:
     offset_ms: int = 0  # this device's wall clock = the shared clock + offset
     snapshot: Path | None = None
     device_id: str = ""
+    db: Database | None = None  # the brain file's connection, kept between operations (brain)
 
     def now(self) -> int:
         return self.clock.now() + self.offset_ms
@@ -239,14 +240,26 @@ class SimDevice:
 
     @contextmanager
     def brain(self) -> Iterator[Brain]:
-        """The device's default brain with the device's clock, NMEM_HOME pointing at it."""
+        """The device's default brain with the device's clock, NMEM_HOME pointing at it: a Brain
+        of its own for every operation, as every command opens one, on one SQLite connection
+        kept open between operations -- opening the file (its schema read) and closing it (the
+        WAL checkpointed) each time was a quarter of a schedule's CPU. `release()` closes it
+        before the folder is copied or replaced, so copies are of a closed brain, as before."""
         with self.device.use():
-            db = connect(brain_path("default"))
-            brain = Brain("default", db, device_id=self.device_id, now=self.now)
+            if self.db is None:
+                self.db = connect(brain_path("default"))
+            db = self.db
             try:
-                yield brain
+                yield Brain("default", db, device_id=self.device_id, now=self.now)
             finally:
-                brain.close()
+                if db.conn.in_transaction:  # never carried into the next operation
+                    self.release()
+
+    def release(self) -> None:
+        """Close the brain's connection (the next operation opens the file again)."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
     def sync(self, action: str) -> dict[str, Any]:
         info = DeviceInfo(device_id=self.device_id, name=f"device {self.index}", platform="test")
@@ -396,6 +409,7 @@ class SyncModel(RuleBasedStateMachine):
             open_brain().close()
             device_id = config.device_id()
         added = SimDevice(index, device, strategy, transport, self.clock, device_id=device_id)
+        self.stack.callback(added.release)  # before the folders are removed (registered first)
         self.devices.append(added)
         return added
 
@@ -498,6 +512,7 @@ class SyncModel(RuleBasedStateMachine):
     def snapshot(self, device: SimDevice) -> None:
         copy = self.root / f"snapshot{device.index}"
         shutil.rmtree(copy, ignore_errors=True)
+        device.release()
         shutil.copytree(device.home, copy)
         device.snapshot = copy
 
@@ -508,6 +523,7 @@ class SyncModel(RuleBasedStateMachine):
             before = self.scan(device).tokens()
             elsewhere = self._tokens_outside(device)
         superseded = self.superseded
+        device.release()
         shutil.rmtree(device.home)
         shutil.copytree(device.snapshot, device.home)
         restored = scan_device(device)
@@ -938,6 +954,7 @@ class SyncModel(RuleBasedStateMachine):
             self._backups = {}
         copy = self._backups[device.index] = self.root / f"backup{device.index}"
         shutil.rmtree(copy, ignore_errors=True)
+        device.release()
         shutil.copytree(device.home, copy)
         self.sync_one(index, "push")
         self.track_hub_versions()  # what the push made current, before a later step moves on

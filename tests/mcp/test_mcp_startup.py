@@ -4,29 +4,23 @@ answer the SDK then gives, for every protocol revision a client may ask for."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp_types import version
 
-from helpers.mcp_client import NMEM
+from helpers.mcp_client import line, start_server
 from neuralmemory.mcp import stdio
 
 ASKED = [*version.HANDSHAKE_PROTOCOL_VERSIONS, *version.MODERN_PROTOCOL_VERSIONS, "1999-01-01"]
 
 
-def _line(message: dict[str, Any]) -> str:
-    return json.dumps({"jsonrpc": "2.0", **message}) + "\n"
-
-
 def _initialize(asked: str, id: int | str = 1) -> str:
     client = {"name": "raw", "version": "0"}
     params = {"protocolVersion": asked, "capabilities": {}, "clientInfo": client}
-    return _line({"id": id, "method": "initialize", "params": params})
+    return line({"id": id, "method": "initialize", "params": params})
 
 
 def test_the_handshake_revisions_are_the_sdks() -> None:
@@ -37,28 +31,19 @@ def test_the_handshake_revisions_are_the_sdks() -> None:
 @pytest.mark.parametrize("asked", ASKED)
 def test_the_early_answer_is_the_sdks_and_is_given_once(tmp_path: Path, asked: str) -> None:
     stderr = tmp_path / "stderr.log"
-    with stderr.open("w") as errlog:
-        proc = subprocess.Popen(
-            [str(NMEM), "mcp"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errlog,
-            env={**os.environ, "NMEM_HOME": str(tmp_path)},
-            text=True,
-        )
+    with stderr.open("w") as errlog, start_server(tmp_path, stderr=errlog) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(_initialize(asked, id="first"))
         proc.stdin.flush()
         hello = json.loads(proc.stdout.readline())
         # The SDK answers the next request only once it has handled (and answered) initialize.
-        proc.stdin.write(_line({"method": "notifications/initialized"}))
-        proc.stdin.write(_line({"id": 2, "method": "tools/list"}))
+        proc.stdin.write(line({"method": "notifications/initialized"}))
+        proc.stdin.write(line({"id": 2, "method": "tools/list"}))
         proc.stdin.flush()
         tools = json.loads(proc.stdout.readline())
         proc.stdin.close()
         rest = proc.stdout.read()
         assert proc.wait(timeout=30) == 0
-        proc.stdout.close()
     expected = asked if asked in version.HANDSHAKE_PROTOCOL_VERSIONS else "2025-11-25"
     assert hello["id"] == "first"
     assert hello["result"]["protocolVersion"] == expected
@@ -69,26 +54,18 @@ def test_the_early_answer_is_the_sdks_and_is_given_once(tmp_path: Path, asked: s
 
 
 def test_anything_but_initialize_first_is_left_to_the_sdk(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [str(NMEM), "mcp"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "NMEM_HOME": str(tmp_path)},
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("not json\n" + _initialize("2025-06-18"))
-    proc.stdin.flush()
-    hello = json.loads(proc.stdout.readline())  # the SDK's: the first line was not initialize
-    proc.stdin.write(_line({"method": "notifications/initialized"}))
-    proc.stdin.write(_line({"id": 2, "method": "ping"}))
-    proc.stdin.flush()
-    pong = json.loads(proc.stdout.readline())
-    proc.stdin.close()
-    assert proc.stdout.read() == ""
-    assert proc.wait(timeout=30) == 0
-    proc.stdout.close()
+    with start_server(tmp_path) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("not json\n" + _initialize("2025-06-18"))
+        proc.stdin.flush()
+        hello = json.loads(proc.stdout.readline())  # the SDK's: the first line was not initialize
+        proc.stdin.write(line({"method": "notifications/initialized"}))
+        proc.stdin.write(line({"id": 2, "method": "ping"}))
+        proc.stdin.flush()
+        pong = json.loads(proc.stdout.readline())
+        proc.stdin.close()
+        assert proc.stdout.read() == ""
+        assert proc.wait(timeout=30) == 0
     assert hello["id"] == 1 and hello["result"]["protocolVersion"] == "2025-06-18"
     assert pong == {"jsonrpc": "2.0", "id": 2, "result": {}}
 

@@ -14,11 +14,11 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from helpers.mcp_client import NMEM
+from helpers.mcp_client import NMEM, line, request, send, start_server
 
 NOISY_SERVER = '''
 import sys
@@ -42,76 +42,43 @@ SERVERS = {
 }
 
 
-def _send(stdin: IO[str], message: dict[str, Any]) -> None:
-    stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
-    stdin.flush()
-
-
-def _request(proc: subprocess.Popen[str], id: int, method: str, **params: Any) -> dict[str, Any]:
-    assert proc.stdin is not None and proc.stdout is not None
-    _send(proc.stdin, {"id": id, "method": method, "params": params})
-    reply: dict[str, Any] = json.loads(proc.stdout.readline())
-    assert reply["jsonrpc"] == "2.0" and reply["id"] == id, reply
-    return reply
-
-
 @pytest.mark.parametrize("server", SERVERS, ids=list(SERVERS))
 def test_stdout_carries_only_protocol_messages(tmp_path: Path, server: str) -> None:
     # As an editor starts it: buffered stdout (this test run may have PYTHONUNBUFFERED set).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    env["NMEM_HOME"] = str(tmp_path)
-    with (tmp_path / "stderr.log").open("w") as errlog:
-        proc = subprocess.Popen(
-            SERVERS[server],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errlog,
-            env=env,
-            text=True,
-            encoding="utf-8",
+    with (
+        (tmp_path / "stderr.log").open("w") as errlog,
+        start_server(tmp_path, SERVERS[server], env=env, stderr=errlog) as proc,
+    ):
+        assert proc.stdin is not None and proc.stdout is not None
+        client = {"name": "raw", "version": "0"}
+        hello = request(
+            proc, 1, "initialize", protocolVersion="2025-11-25", capabilities={}, clientInfo=client
         )
-        try:
-            assert proc.stdin is not None and proc.stdout is not None
-            client = {"name": "raw", "version": "0"}
-            hello = _request(
-                proc,
-                1,
-                "initialize",
-                protocolVersion="2025-11-25",
-                capabilities={},
-                clientInfo=client,
-            )
-            assert hello["result"]["serverInfo"]["name"] == "nmem"
-            _send(proc.stdin, {"method": "notifications/initialized"})
-            names = {t["name"] for t in _request(proc, 2, "tools/list")["result"]["tools"]}
-            assert "nmem_recall" in names
+        assert hello["result"]["serverInfo"]["name"] == "nmem"
+        send(proc, {"method": "notifications/initialized"})
+        names = {t["name"] for t in request(proc, 2, "tools/list")["result"]["tools"]}
+        assert "nmem_recall" in names
 
-            calls: list[tuple[str, dict[str, Any]]] = [
-                ("nmem_remember", {"content": "Coffee beans come from the market on Saturdays"}),
-                ("nmem_recall", {"query": "where do the coffee beans come from?"}),
-                ("nmem_remember", {"content": "x", "priority": 99}),
-                ("nmem_sync", {"action": "full"}),
-                ("nmem_sync_config", {"action": "setup"}),
-                ("nmem_stats", {}),
-            ]
-            if "nmem_noisy" in names:
-                calls.append(("nmem_noisy", {}))
-            for id, (tool, arguments) in enumerate(calls, start=3):
-                reply = _request(proc, id, "tools/call", name=tool, arguments=arguments)
-                assert "result" in reply, reply  # a tool error is a result, never a protocol error
-            proc.stdin.close()
-            rest = proc.stdout.read()
-            assert proc.wait(timeout=30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None and not pipe.closed:
-                    pipe.close()
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("nmem_remember", {"content": "Coffee beans come from the market on Saturdays"}),
+            ("nmem_recall", {"query": "where do the coffee beans come from?"}),
+            ("nmem_remember", {"content": "x", "priority": 99}),
+            ("nmem_sync", {"action": "full"}),
+            ("nmem_sync_config", {"action": "setup"}),
+            ("nmem_stats", {}),
+        ]
+        if "nmem_noisy" in names:
+            calls.append(("nmem_noisy", {}))
+        for id, (tool, arguments) in enumerate(calls, start=3):
+            reply = request(proc, id, "tools/call", name=tool, arguments=arguments)
+            assert "result" in reply, reply  # a tool error is a result, never a protocol error
+        proc.stdin.close()
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=30) == 0
     # Whatever came after the last reply must be protocol too (nothing, in practice).
-    for line in rest.splitlines():
-        assert json.loads(line)["jsonrpc"] == "2.0", line
+    for extra in rest.splitlines():
+        assert json.loads(extra)["jsonrpc"] == "2.0", extra
     if server == "a tool that prints":
         assert "stray line" in (tmp_path / "stderr.log").read_text()
 
@@ -122,27 +89,13 @@ def test_a_client_that_writes_everything_before_reading_is_answered(tmp_path: Pa
     while the client does not read -- and must keep reading the client's input meanwhile, or
     both would wait on each other forever."""
     count = 3000  # ~180 KB each way; a pipe holds 64 KB
-    proc = subprocess.Popen(
-        [str(NMEM), "mcp"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "NMEM_HOME": str(tmp_path)},
-        text=True,
-        encoding="utf-8",
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        _request(
-            proc, 0, "initialize", protocolVersion="2025-11-25", capabilities={}, clientInfo={}
-        )
-        _send(proc.stdin, {"method": "notifications/initialized"})
+    with start_server(tmp_path) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        request(proc, 0, "initialize", protocolVersion="2025-11-25", capabilities={}, clientInfo={})
+        send(proc, {"method": "notifications/initialized"})
         padding = "p" * 20  # a ping's params may carry _meta; it makes each request longer
         requests = "".join(
-            json.dumps(
-                {"jsonrpc": "2.0", "id": n, "method": "ping", "params": {"_meta": {padding: n}}}
-            )
-            + "\n"
+            line({"id": n, "method": "ping", "params": {"_meta": {padding: n}}})
             for n in range(1, count + 1)
         )
         stdin = proc.stdin
@@ -159,13 +112,6 @@ def test_a_client_that_writes_everything_before_reading_is_answered(tmp_path: Pa
         assert answered == set(range(1, count + 1))
         proc.stdin.close()
         assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if not pipe.closed:
-                pipe.close()
 
 
 def _session_lines() -> str:

@@ -131,3 +131,32 @@ def test_reliability_run_summary_reads_the_ledger(ledger: ModuleType, tmp_path: 
     args = [sys.executable, str(script), "--summary", "--ledger", str(ledger_file)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.startswith("postgres-pair (within-skew, 20 steps a schedule): 1 batches")
+
+
+def test_a_batch_run_on_changed_code_says_so_whatever_folder_changed(
+    ledger: ModuleType, tmp_path: Path
+) -> None:
+    """A batch records the commit it ran, marked "+changes" when src, tests or benchmarks differ
+    from it (the ledger itself does not count): the pathspecs once only matched inside
+    benchmarks/, so edits of the model in tests/ went unmarked."""
+
+    assert ROOT.resolve() == ledger.REPOSITORY  # by default, this repository from its top
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    files = ["src/a.py", "tests/helpers/b.py", "benchmarks/c.py", "benchmarks/results/d.csv"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("one\n")
+    git("init", "-q")
+    git("add", *files)
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
+    clean = ledger.revision(tmp_path)
+    assert len(clean) >= 7 and "+" not in clean
+    (tmp_path / "benchmarks/results/d.csv").write_text("two\n")
+    assert ledger.revision(tmp_path) == clean
+    for name in files[:3]:
+        (tmp_path / name).write_text("two\n")
+        assert ledger.revision(tmp_path) == clean + "+changes", name
+        (tmp_path / name).write_text("one\n")

@@ -236,3 +236,43 @@ def test_model_edits_on_top_of_a_version_stamped_days_ahead_are_not_lost() -> No
     finally:
         model.healthy = False  # checked above
         model.teardown()
+
+
+def test_model_a_backup_restored_twice_keeps_the_edit_made_after_the_second_restore() -> None:
+    """Found by benchmarks/reliability_run.py (seed 15, PostgreSQL pair and Worker alike), as "a
+    replaced version is back": device 1 edited a memory with its clock 225 years ahead (push
+    refused), was backed up with that edit pending, then pushed it stamped again (V). Restored,
+    its pull met V -- its own write, same parent, same text -- and rewrote the restored copy on
+    top of V as a new version W. Restored from the same backup again, it edited the memory:
+    that edit's parent is no longer W's, so W looked like a rival, and under prefer_remote the
+    hub's W (the old text) won over the newer edit. Fixed in plan._reconcile: a pending version
+    that says the same as our own write on the hub applies it instead of rewriting it."""
+    model = WithinSkewModel()
+    shared = "m-eac7fd18725c591abe9ab4b8"  # SHARED[1]
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_recent"])
+        model.remember(index=0, shared=1, topic="falcon deploy")
+        model.first_syncs_at_once(gate=False)
+        first = "m-36d7a466bcf7c49cd1b408b7"
+        model.edit(index=0, data=Draws(first, "falcon deploy", 0))
+        model.restore_after_others_moved_on(
+            index=0, strategy="prefer_recent", forget=True, action="full",
+            data=Draws(first, "falcon deploy", 0),
+        )  # fmt: skip
+        model.clock_far_ahead(
+            index=3, topic="falcon deploy", action="push",
+            data=Draws("225 years", shared, "cache jitter", 6),
+        )  # fmt: skip
+        model.restore_after_others_moved_on(
+            index=3, strategy="prefer_remote", forget=True, action="pull then push",
+            data=Draws("m-5e237986850fc6f9baafd8e0", "release train", 0),
+        )  # fmt: skip
+        model.join_while_others_sync(strategy="prefer_recent", index=0, action="pull")
+        model.fault(index=1, data=Draws("restore"))
+        model.backup_while_unpushed(
+            index=1, strategy="prefer_remote", data=Draws(shared, "cache jitter", 5)
+        )
+        model.after_every_step()
+        model.check_converged()
+    finally:
+        model.teardown()

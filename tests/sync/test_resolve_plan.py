@@ -376,7 +376,7 @@ def test_plan_puts_our_later_write_on_top_of_our_own_earlier_one(strategy: str) 
     """Ours replaced LOCAL here while LOCAL was pending (a lost push reply, a restored backup):
     the hub's LOCAL has our pending version's parent and our device. Ours wins whatever the
     strategy; LOCAL is kept as a copy (a clone of the folder on another machine writes as the
-    same device), unless it says the same."""
+    same device). When ours says the same, LOCAL is ours already: applied, not written again."""
     forgot = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, deleted=True)
     plan = plan_incoming([LOCAL], {key(forgot): Local(forgot, True)}, strategy, me="dev-a")
     (rewrite,) = plan.rewrite
@@ -385,7 +385,7 @@ def test_plan_puts_our_later_write_on_top_of_our_own_earlier_one(strategy: str) 
     assert copy.loser == LOCAL
     again = v(ms=1_700_000_007_000, dev="dev-a", parent=BASE.vhash, body=LOCAL.body)
     plan = plan_incoming([LOCAL], {key(again): Local(again, True)}, strategy, me="dev-a")
-    assert len(plan.rewrite) == 1 and not plan.copies
+    assert plan.apply == [LOCAL] and not plan.rewrite and not plan.copies
 
 
 def test_plan_never_applies_a_plaintext_downgrade_as_a_local_write() -> None:

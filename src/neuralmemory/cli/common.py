@@ -9,10 +9,11 @@ echoed whole (click's own usage errors too: NmemGroup).
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -61,7 +62,33 @@ def _fail(exc: NmemError, *, as_json: bool) -> NoReturn:
 
 class NmemGroup(click.Group):
     """The root group: click's usage errors ("'nmk_...' is not one of ...") quote what was typed,
-    so their messages are redacted before click prints them."""
+    so their messages are redacted before click prints them. Its commands are named with the
+    "module:attribute" that holds each (`lazy`) and imported when first asked for."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:  # "Did you mean" from every name
+            names = self.list_commands(ctx)
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=names, ctx=ctx
+            ) from None
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with _redacted_usage_errors():

@@ -11,7 +11,6 @@ stay a few lines each; split by command, those helpers would be imported back fr
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -59,6 +58,8 @@ def on_hub_db(
 
     existing: refuse a SQLite file that is not there, rather than make an empty hub (the
     commands that look an account up: a mistyped --db should say so, not create a file)."""
+    import asyncio  # here, like the rest: at the top it would slow every `nmem` command's start
+
     from neuralmemory.errors import HINT_NO_HUB_DB, MSG_NO_HUB_DB, StoreError
     from neuralmemory.hub.backends import open_backend
 

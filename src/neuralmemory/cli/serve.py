@@ -20,10 +20,11 @@ from neuralmemory.errors import (
     MSG_TLS_PAIR,
 )
 from neuralmemory.hub.settings import ServerLimits
-from neuralmemory.protocol import DEFAULT_LIMITS, REGISTRATION_MODES, Limits, Registration
+from neuralmemory.protocol import DEFAULT_MAX_ACCOUNT_RECORDS, REGISTRATION_MODES, Registration
 
 if TYPE_CHECKING:
     from neuralmemory.hub.backends import Backend
+    from neuralmemory.protocol import Limits
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MIN_TOKEN_CHARS = 32  # a guessable token would expose the hub's traffic figures
@@ -73,6 +74,8 @@ def _limits(
     quota_bytes: int | None,
 ) -> Limits:
     """The defaults with what the options changed; the account's rate follows the key's."""
+    from neuralmemory.protocol import DEFAULT_LIMITS
+
     limits = DEFAULT_LIMITS
     per_key = limits.rate_limit_per_minute if rate_limit is None else rate_limit
     changes = {
@@ -169,7 +172,7 @@ def _announce(host: str, port: int) -> Callable[[Backend], Awaitable[None]]:
     "--quota-records",
     type=click.IntRange(min=0),
     help="Records one account may store over all its brains (deleted ones too); 0: no quota."
-    f"  [default: {DEFAULT_LIMITS.max_account_records:,}]",
+    f"  [default: {DEFAULT_MAX_ACCOUNT_RECORDS:,}]",
 )
 @click.option(
     "--quota-bytes",

@@ -7,6 +7,12 @@ memory never activates itself; complementary evidence (a person's memory bridgin
 project's fact) is what spreads. Several concepts shared with one source add up, but a source
 never passes on more than its own activation times DECAY: so a hop-2 memory cannot outrank what
 led to it.
+
+The sources are the best few holders of each query concept, and, when many memories match the
+query alike (a speaker's turns that all say "my brother"), the one of them holding a concept far
+more specific than the picks' (the brother's name), through that concept only; a day does not
+count for that (it says when, not what about). A concept only one memory holds is no bridge: it
+leads nowhere (such bridges used to fill MAX_BRIDGES in notes with unique words and ids).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from neuralmemory.core.candidates import (
     Step,
     concept_step,
 )
+from neuralmemory.core.extract import ENTITY_WEIGHT
 from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 
@@ -41,6 +48,11 @@ MAX_BRIDGES = 8
 RELATION_WEIGHT = 0.8
 LINK_WEIGHT = 0.6
 
+CONTENDERS = 16  # best holders of each query concept searched for a look-alike to spread too
+TIE = 0.95  # a look-alike matches at least this share of a pick's hop-1 strength
+SHARPER = 2.0  # and holds a concept this many times as specific as any of the picks'
+
+Held = list[tuple[int, sql.Neuron, float]]  # (memory rid, concept, synapse weight)
 Links = Callable[[list[int]], list[tuple[int, int, int]]]  # rids -> (from rid, to rid, count)
 
 
@@ -78,8 +90,8 @@ class _Pair:
 def spread(db: Database, found: Candidates, words: Words) -> list[Scored]:
     """Hop 2 through bridges and relations; returns the sources (the memories that spread)."""
     seeds = found.seeds
-    sources = _sources(found, [n.id for n in seeds.neurons])
-    routes = _routes(db, seeds, sources)
+    sources, held = _sources(db, found)
+    routes = _routes(db, seeds, sources, held)
     bridges = _bridges(routes)
     found.admit(_reached(db, seeds, bridges, words))
     _deliver(db, found, {nid: routes[nid] for nid in bridges})
@@ -100,20 +112,56 @@ def learned(found: Candidates, sources: list[Scored], links: Links) -> None:
             target.reach(gained * novelty, path)
 
 
-def _sources(found: Candidates, seeds: list[int]) -> list[Scored]:
-    """The hop-1 memories that spread: the best few for each query concept (rarest first), so
-    every facet of the query gets to spread, not only the one most memories match."""
+def _sources(db: Database, found: Candidates) -> tuple[list[Scored], Held]:
+    """The hop-1 memories that spread, and the concepts they spread through: the best few
+    holders of each query concept (rarest first), so every facet of the query gets to spread,
+    not only the one most memories match; and of their look-alikes (the same query concepts,
+    nearly as strong), the one holding a concept much more specific than any of theirs, through
+    that concept alone: of many turns that match "Ana's brother" equally, the one naming him."""
+    seeds = found.seeds
     ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
-    chosen: dict[int, Scored] = {}
-    for seed in seeds:
-        for item in [s for s in ranked if seed in s.held][:PER_SEED]:
-            chosen.setdefault(item.rid, item)
-    for item in ranked[:PER_SEED]:  # the best text matches, whatever concepts they hold
-        chosen.setdefault(item.rid, item)
-    return list(chosen.values())[:SOURCES]
+    groups = [[s for s in ranked if seed.id in s.held][:CONTENDERS] for seed in seeds.neurons]
+    groups.append(ranked[:PER_SEED])  # the best text matches, whatever concepts they hold
+    groups = [group for group in groups if group]
+    chosen = {s.rid: s for group in groups for s in group[:PER_SEED]}
+    held = sql.concepts_of(db, list(chosen))
+    reach = dict.fromkeys(chosen, 0.0)
+    for rid, neuron, weight in held:
+        if neuron.df > 1 and neuron.kind != "time" and neuron.id not in seeds.weight:
+            reach[rid] = max(reach[rid], weight * seeds.specificity(neuron.df))
+    # Only a pick holding nothing sharp can have a look-alike twice as sharp: the others' look-
+    # alikes are not read.
+    wanted: list[tuple[float, list[Scored]]] = []
+    for group in groups:
+        floor = SHARPER * max(reach[pick.rid] for pick in group[:PER_SEED])
+        alike = [s for s in group[PER_SEED:] if any(_alike(s, p) for p in group[:PER_SEED])]
+        if alike and floor < ENTITY_WEIGHT:
+            wanted.append((floor, alike))
+    sharpest: dict[int, tuple[float, tuple[int, sql.Neuron, float]]] = {}
+    rids = list(dict.fromkeys(s.rid for _, alike in wanted for s in alike if s.rid not in chosen))
+    for rid, neuron, weight in sql.shared_concepts(db, rids, list(seeds.weight)):
+        sharp = weight * seeds.specificity(neuron.df)
+        if sharp > sharpest.get(rid, (0.0,))[0]:
+            sharpest[rid] = (sharp, (rid, neuron, weight))
+    for floor, alike in wanted:
+        best = max(alike, key=lambda s: sharpest.get(s.rid, (0.0,))[0])  # the first of equals
+        sharp, concept = sharpest.get(best.rid, (0.0, None))
+        if concept is not None and sharp >= floor and best.rid not in chosen:
+            chosen[best.rid] = best
+            held.append(concept)
+    sources = list(chosen.values())[:SOURCES]
+    kept = {s.rid for s in sources}
+    return sources, [concept for concept in held if concept[0] in kept]
 
 
-def _routes(db: Database, seeds: Seeds, sources: list[Scored]) -> dict[int, list[Route]]:
+def _alike(item: Scored, pick: Scored) -> bool:
+    """A look-alike of a pick: it holds the same query concepts, and matches nearly as well."""
+    return item.held == pick.held and item.a1 + item.text >= TIE * (pick.a1 + pick.text)
+
+
+def _routes(
+    db: Database, seeds: Seeds, sources: list[Scored], held: Held
+) -> dict[int, list[Route]]:
     """Routes into each bridge neuron, the strongest few: from the concepts the sources hold
     (seeds excepted) and from the seeds' typed relations."""
     routes: dict[int, list[Route]] = defaultdict(list)
@@ -122,9 +170,9 @@ def _routes(db: Database, seeds: Seeds, sources: list[Scored]) -> dict[int, list
         s.rid: (DECAY * s.strength, frozenset(s.held), (*s.matched[:1], Step("memory", rid=s.rid)))
         for s in sources
     }
-    for rid, neuron, weight in sql.concepts_of(db, list(starts)):
-        if neuron.id in seeds.weight:
-            continue
+    for rid, neuron, weight in held:
+        if neuron.id in seeds.weight or neuron.df < 2:
+            continue  # a seed is no bridge; a concept only its source holds leads nowhere
         cap, matched, start = starts[rid]
         flow = cap * weight * seeds.specificity(neuron.df)
         routes[neuron.id].append(Route(rid, flow, cap, matched, (*start, concept_step(neuron))))

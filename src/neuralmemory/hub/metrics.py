@@ -12,14 +12,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
 from neuralmemory.hub.loopback import from_this_machine
 
 #: latency buckets in seconds: a no-op pull is ~1 ms, a full push of 500 records ~30 ms
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: the label of a request that matched no route, so random paths cannot grow the label set
 UNMATCHED = "unmatched"
 
@@ -28,7 +24,13 @@ class Metrics:
     """The counters of one hub app."""
 
     def __init__(self, token: str | None = None) -> None:
+        # imported here: a hub started without --metrics never loads prometheus_client (about a
+        # tenth of a second of every `nmem serve` start)
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
         self.token = token
+        self.content_type = CONTENT_TYPE_LATEST
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "nmem_hub_requests",
@@ -61,6 +63,8 @@ class Metrics:
             self.rate_limited.inc()
 
     def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
 
     def may_read(

@@ -43,7 +43,7 @@ from neuralmemory.hub.backends import Backend, Incoming, Quota
 from neuralmemory.hub.edge import json_body, reply
 from neuralmemory.hub.gate import AccountGate
 from neuralmemory.hub.loopback import keyless_allowed
-from neuralmemory.hub.metrics import CONTENT_TYPE, Metrics
+from neuralmemory.hub.metrics import Metrics
 from neuralmemory.hub.ratelimit import account_subject, admit, day_of
 from neuralmemory.hub.settings import LOCAL_ACCOUNT, Settings
 from neuralmemory.protocol import (
@@ -194,7 +194,7 @@ async def metrics(request: Request) -> Response:
     authorization = request.headers.get("authorization")
     if not counters.may_read(peer, request.headers.items(), authorization):
         raise AuthError(MSG_METRICS_REFUSED)
-    return Response(counters.render(), media_type=CONTENT_TYPE)
+    return Response(counters.render(), media_type=counters.content_type)
 
 
 async def info(request: Request, _: Annotated[None, Depends(anonymous)]) -> Response:

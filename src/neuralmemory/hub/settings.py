@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from neuralmemory.hub.loopback import is_loopback_name
-from neuralmemory.protocol import DEFAULT_LIMITS, Limits, Registration
 
 if TYPE_CHECKING:
     from neuralmemory.hub.backends import Backend
+    from neuralmemory.protocol import Limits, Registration
 
 #: keys: every request needs a key. local: a request without a key is the local account (loopback,
 #: the default there). none: the same on any address, which the user asked for with --no-auth.
@@ -42,11 +42,18 @@ class ServerLimits:
     max_headers: int = 100
 
 
+def _default_limits() -> Limits:
+    # imported here: the pydantic shapes would cost every `nmem` command their import at start
+    from neuralmemory.protocol import DEFAULT_LIMITS
+
+    return DEFAULT_LIMITS
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
     auth: AuthMode = "keys"
-    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    limits: Limits = field(default_factory=_default_limits)
     name: str = "nmem hub"
     registration: Registration = "open"
     #: called after each successful pairing (`nmem serve --lan` prints the next pairing line)

@@ -31,9 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import tomlkit
-from tomlkit.exceptions import ParseError
-
 from neuralmemory.config import ENV_HOME, atomic_write, env_flag
 from neuralmemory.errors import (
     HINT_FILE_UNCHANGED,
@@ -156,6 +153,10 @@ def write_entry(path: Path, entry: dict[str, Any], *, servers: str = "mcpServers
 
 def _write_toml(path: Path, servers: str, entry: dict[str, Any]) -> None:
     """The same for a TOML file (Codex CLI's `[mcp_servers.nmem]`), comments kept."""
+    # imported here: every `nmem` command registers `nmem mcp install`, few write TOML
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
     try:
         document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else None
     except ParseError as exc:

@@ -484,6 +484,27 @@ def concepts_of(db: Database, rids: Iterable[int]) -> list[tuple[int, Neuron, fl
     ]
 
 
+def shared_concepts(
+    db: Database, rids: list[int], skip: list[int]
+) -> list[tuple[int, Neuron, float]]:
+    """(memory rid, neuron, synapse weight) for every neuron the given memories hold that some
+    other memory holds too, time references and the `skip` neurons aside."""
+    if not rids:
+        return []
+    r_marks = ",".join("?" * len(rids))
+    s_marks = ",".join("?" * len(skip))
+    rows = db.execute(
+        "SELECT s.memory_rid, n.id, n.key, n.kind, n.df, s.weight FROM synapses s"
+        f" JOIN neurons n ON n.id = s.neuron_id WHERE s.memory_rid IN ({r_marks})"
+        f" AND n.df > 1 AND n.kind != 'time' AND n.id NOT IN ({s_marks})",
+        [*rids, *skip],
+    )
+    return [
+        (int(rid), Neuron(int(nid), str(key), str(kind), int(df)), float(weight))
+        for rid, nid, key, kind, df, weight in rows
+    ]
+
+
 def related(db: Database, neuron_ids: Iterable[int]) -> list[tuple[int, int, str]]:
     """Typed relations touching the given neurons, either direction: (from, to, kind)."""
     wanted = list(neuron_ids)

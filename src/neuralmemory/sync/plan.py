@@ -38,7 +38,11 @@ first rule that matches:
                                            (coalescing keeps the old parent): ours is rewritten
                                            on top of remote, whatever the strategy; remote is
                                            kept as a copy when it differs (a folder cloned to a
-                                           second machine writes as the same device)
+                                           second machine writes as the same device). When it
+                                           says the same (ours is remote stamped again: a clock
+                                           that was far ahead), remote is applied: a rewrite
+                                           would be a new version that the next restore of the
+                                           same backup meets as a rival, not as its own
   local pending, the hub said it holds  -> ours is an ANCESTOR of remote (a push answered
     remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
                                            remote, no conflict copy
@@ -191,8 +195,10 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
             _stored(plan, remote, mine, context)
         return
     if remote.device_id == context.me and remote.parent == mine.parent:
-        plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
-        if not resolve.same_substance(mine, remote):
+        if resolve.same_substance(mine, remote):
+            plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
+        else:
+            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
             _keep(plan, remote, mine.vhash, context.strategy)
         return
     if mine.vhash in context.superseded:
