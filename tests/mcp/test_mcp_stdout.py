@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -110,3 +112,66 @@ def test_a_client_that_writes_everything_before_reading_is_answered(tmp_path: Pa
         assert answered == set(range(1, count + 1))
         proc.stdin.close()
         assert proc.wait(timeout=60) == 0
+
+
+def _session_lines() -> str:
+    """A whole session, as a client writes it: the handshake, a list, a call, a ping."""
+    client = {"name": "raw", "version": "0"}
+    messages: list[dict[str, Any]] = [
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client},
+        },
+        {"method": "notifications/initialized"},
+        {"id": 2, "method": "tools/list"},
+        {"id": 3, "method": "tools/call", "params": {"name": "nmem_stats", "arguments": {}}},
+        {"id": 4, "method": "ping"},
+    ]
+    return "".join(json.dumps({"jsonrpc": "2.0", **m}) + "\n" for m in messages)
+
+
+def test_a_socket_pair_is_served(tmp_path: Path) -> None:
+    """A Node.js client (Claude Code) starts a server on a socket pair, not pipes as the other
+    tests here: the event loop reads it itself after the first message (mcp/stdio.py), and
+    answers every message until the input ends."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        proc = subprocess.Popen(
+            [str(NMEM), "mcp"],
+            stdin=theirs,
+            stdout=theirs,
+            env={**os.environ, "NMEM_HOME": str(tmp_path)},
+        )
+        theirs.close()
+        ours.settimeout(60)
+        ours.sendall(_session_lines().encode("utf-8"))
+        received = b""
+        while received.count(b"\n") < 4:
+            chunk = ours.recv(65536)
+            assert chunk, received
+            received += chunk
+        ours.shutdown(socket.SHUT_WR)
+        assert proc.wait(timeout=60) == 0
+    replies = [json.loads(line) for line in received.decode("utf-8").splitlines()]
+    assert sorted(reply["id"] for reply in replies) == [1, 2, 3, 4]
+    assert all("result" in reply for reply in replies), replies
+
+
+def test_a_file_is_read_to_its_end(tmp_path: Path) -> None:
+    """Input the event loop cannot watch (a file) the reader thread reads to the end: the
+    server answers and stops there. (The SDK drops what is still running when its input ends,
+    so only the handshake's answer is certain.)"""
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(_session_lines(), encoding="utf-8")
+    with requests.open("rb") as stdin:
+        done = subprocess.run(
+            [str(NMEM), "mcp"],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, "NMEM_HOME": str(tmp_path)},
+            timeout=120,
+            check=True,
+        )
+    replies = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert replies[0]["id"] == 1 and replies[0]["result"]["serverInfo"]["name"] == "nmem"

@@ -67,17 +67,15 @@ class RecallOut(BaseModel):
     @classmethod
     def of(cls, query: str, hits: list[Hit]) -> RecallOut:
         memories = [
-            HitOut.model_validate(
-                {
-                    **shown(hit.memory),
-                    "score": round(hit.score, 4),
-                    "via": hit.via,
-                    "path": None if hit.via == "text" else hit.path,
-                }
-            )
+            {
+                **shown(hit.memory),
+                "score": round(hit.score, 4),
+                "via": hit.via,
+                "path": None if hit.via == "text" else hit.path,
+            }
             for hit in hits
         ]
-        return cls(query=query, memories=memories)
+        return cls.model_validate({"query": query, "memories": memories})  # one pass for all
 
 
 class RememberOut(BaseModel):

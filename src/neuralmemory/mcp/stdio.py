@@ -4,11 +4,11 @@ Importing the MCP SDK costs about half a second of CPU (it loads its client, its
 and every protocol revision's models), longer than a client should wait for the answer to
 `initialize`. So the process claims stdin and stdout first, then a reader thread answers the
 first message -- when it is an `initialize` request of the handshake era -- at once, while the
-main thread imports the SDK and the tools. The SDK is then handed the same messages, the
-`initialize` included (its session must see it), and its own answer to that request is dropped:
-the client already has one. The two are compared, and a difference is logged as a warning
-(tests/mcp/test_mcp_startup.py runs every protocol revision through both), so the early answer
-cannot drift from the SDK's.
+main thread imports the SDK and the tools; after it the event loop reads the input itself
+(Lines). The SDK is then handed the same messages, the `initialize` included (its session must
+see it), and its own answer to that request is dropped: the client already has one. The two
+are compared, and a difference is logged as a warning (tests/mcp/test_mcp_startup.py runs every
+protocol revision through both), so the early answer cannot drift from the SDK's.
 
 The wire: fd 0 and fd 1 are duplicated for the protocol, then pointed at /dev/null and stderr,
 so that a stray print() from any library, or a child process, can never reach the client.
@@ -17,14 +17,14 @@ so that a stray print() from any library, or a child process, can never reach th
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import os
+import select
+import stat
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from neuralmemory import __version__
@@ -85,26 +85,55 @@ class Wire:
     one and dropped.
 
     Written straight from the event loop, not through a worker thread as anyio.wrap_file would
-    (two thread hops per answer, a large part of a tool call's cost). A write blocks the loop
-    only while the client is not reading its answers; the input is read by its own thread
-    meanwhile, so the two can never wait on each other."""
+    (two thread hops per answer, a large part of a tool call's cost). The loop also reads the
+    input (Lines), so a write must never block it: a client that writes many requests before it
+    reads any answer would wait for us to read while we waited for it to read. So where the
+    output can be polled (not on Windows) each piece of at most PIPE_BUF bytes is written only
+    once the pipe has room for it, the loop reading meanwhile; on Windows the write blocks, and
+    the reader thread keeps reading (Lines)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()  # the reader thread writes the early answer
         self._early: dict[str, Any] | None = None
+        self._room: select.poll | None = None  # whether the output has room, where it can say
+        if hasattr(select, "poll"):
+            self._room = select.poll()
+            self._room.register(fd, select.POLLOUT)
 
     def send_early(self, answer: dict[str, Any]) -> None:
+        """From the reader thread, before the SDK reads anything: the answer to `initialize`."""
         with self._lock:
             self._early = answer
-            self._put(json.dumps(answer, ensure_ascii=False, separators=(",", ":")) + "\n")
+        text = json.dumps(answer, ensure_ascii=False, separators=(",", ":")) + "\n"
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(self._fd, data) :]
 
     async def write(self, text: str) -> int:
         with self._lock:
             if self._early is not None and self._is_early(text):
                 return len(text)
-            self._put(text)
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            if self._room is None:
+                data = data[os.write(self._fd, data) :]
+                continue
+            if not self._room.poll(0):
+                await self._has_room()
+            data = data[os.write(self._fd, data[: select.PIPE_BUF]) :]
         return len(text)
+
+    async def _has_room(self) -> None:
+        import asyncio  # loaded with the SDK by now (Lines.__anext__)
+
+        loop = asyncio.get_running_loop()
+        room: asyncio.Future[None] = loop.create_future()
+        loop.add_writer(self._fd, _resolve, room)
+        try:
+            await room
+        finally:
+            loop.remove_writer(self._fd)
 
     def _is_early(self, text: str) -> bool:
         try:
@@ -120,32 +149,68 @@ class Wire:
             log.warning("the early initialize answer differed from the SDK's: %s", answer)
         return True
 
-    def _put(self, text: str) -> None:
-        data = memoryview(text.encode("utf-8"))
-        while data:
-            data = data[os.write(self._fd, data) :]
-
     async def flush(self) -> None:
         """Every write is already out."""
 
 
 class Lines:
-    """The protocol's input, as the async text file the SDK reads: the lines the reader thread
-    queued, awaited on the event loop (anyio.wrap_file would hop to a worker thread for each).
-    The reader thread wakes a waiting loop itself."""
+    """The protocol's input, as the async text file the SDK reads, awaited on the event loop
+    (anyio.wrap_file would hop to a worker thread for each line).
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    The reader thread reads the first message, to answer it early (module docstring), and
+    queues it. Then, when the input is a pipe or a socket (as every client starts us) and the
+    loop can watch it (not on Windows), it hands the descriptor over: the loop reads each later
+    message itself when it arrives, one wake-up per message. A thread reading them all would
+    then wake the loop for each, a second wake-up and a hand-over of the interpreter lock per
+    call. Any other input (a file) the thread reads to the end, waking a waiting loop itself."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()  # the reader thread queues lines until it is done
         self._lines: deque[str] = deque()
-        self._wake: Callable[[], None] | None = None  # set while the loop waits for a line
+        self._rest = b""  # the start of a line still arriving
+        self._handed = False  # the loop reads the descriptor from now on
+        self._watched = False  # ... and watches it
+        # set while the loop waits for a line: the loop, and what it awaits
+        self._waiting: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
-    def put(self, line: str) -> None:
-        """Queue a line (from the reader thread); "" at the end of the input."""
+    def feed(self, data: bytes) -> None:
+        """Queue the complete lines of `data` (from the reader thread); b"" at the end."""
         with self._lock:
-            self._lines.append(line)
-            wake, self._wake = self._wake, None
-        if wake is not None:
-            wake()
+            self._queue(data)
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            _wake(*waiting)
+
+    def hand_over(self) -> None:
+        """From the reader thread, done reading: the loop reads the descriptor from now on."""
+        with self._lock:
+            self._handed = True
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            _wake(*waiting)
+
+    def _queue(self, data: bytes) -> None:
+        if data:
+            *complete, self._rest = (self._rest + data).split(b"\n")
+            self._lines.extend(_text(line + b"\n") for line in complete)
+            return
+        if self._rest:  # a last line without its newline
+            self._lines.append(_text(self._rest))
+            self._rest = b""
+        self._lines.append("")
+
+    def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, when the descriptor has something to read: one read, which cannot
+        block (so the descriptor stays in blocking mode, as the client may share it)."""
+        data = _read(self._fd)
+        if not data:
+            loop.remove_reader(self._fd)
+        with self._lock:
+            self._queue(data)
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            _resolve(waiting[1])
 
     def __aiter__(self) -> Lines:
         return self
@@ -161,15 +226,29 @@ class Lines:
                     if not self._lines[0]:
                         raise StopAsyncIteration  # the end stays queued for any later read
                     return self._lines.popleft()
+                if self._handed and not self._watched:
+                    self._watched = True
+                    loop.add_reader(self._fd, self._readable, loop)
                 arrived: asyncio.Future[None] = loop.create_future()
-                wake = functools.partial(_wake, loop, arrived)
-                self._wake = wake
+                self._waiting = (loop, arrived)
             try:
                 await arrived
             finally:
                 with self._lock:
-                    if self._wake is wake:
-                        self._wake = None
+                    if self._waiting is not None and self._waiting[1] is arrived:
+                        self._waiting = None
+
+
+def _text(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace")
+
+
+def _read(fd: int) -> bytes:
+    """What the input has now, at least a byte (waiting for it); b"" at its end."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the client's end is gone in some way EOF does not say
+        return b""
 
 
 def _wake(loop: asyncio.AbstractEventLoop, arrived: asyncio.Future[None]) -> None:
@@ -200,30 +279,48 @@ def claim_stdio() -> tuple[int, int]:
     return wire_in, wire_out
 
 
-def read_wire(fd: int, lines: Lines, wire: Wire) -> None:
-    """Queue every line of the input; answer the first one early when it is `initialize`."""
-    first = True
-    with os.fdopen(fd, "rb", closefd=False) as stream:
-        for data in stream:
-            line = data.decode("utf-8", errors="replace")
-            if first:
-                first = False
-                try:
-                    answer = early_answer(json.loads(line))
-                except ValueError:
-                    answer = None
-                if answer is not None:
-                    wire.send_early(answer)
-            lines.put(line)
-    lines.put("")
+def read_wire(fd: int, lines: Lines, wire: Wire, hand_over: bool) -> None:
+    """Queue the input's first line, answered early when it is `initialize`; then hand the
+    descriptor to the loop (`hand_over`), or queue every later line up to the end."""
+    first = b""
+    while b"\n" not in first:
+        data = _read(fd)
+        if not data:
+            break
+        first += data
+    try:
+        answer = early_answer(json.loads(first.split(b"\n", 1)[0]))
+    except ValueError:
+        answer = None
+    if answer is not None:
+        wire.send_early(answer)
+    if first:
+        lines.feed(first)
+    ended = b"\n" not in first  # the input ended before its first line did
+    if not ended and hand_over:
+        lines.hand_over()
+        return
+    while not ended and (data := _read(fd)):
+        lines.feed(data)
+    lines.feed(b"")
+
+
+def _watchable(fd: int) -> bool:
+    """Whether the event loop can watch `fd` for input: a pipe or a socket, not on Windows
+    (its loops watch sockets only; epoll refuses regular files)."""
+    mode = os.fstat(fd).st_mode
+    return sys.platform != "win32" and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
 
 
 def start() -> tuple[Lines, Wire]:
     """Claim the wire and start answering; returns the SDK's input and output."""
     wire_in, wire_out = claim_stdio()
-    lines, wire = Lines(), Wire(wire_out)
+    lines, wire = Lines(wire_in), Wire(wire_out)
     reader = threading.Thread(
-        target=read_wire, args=(wire_in, lines, wire), name="nmem-mcp-stdin", daemon=True
+        target=read_wire,
+        args=(wire_in, lines, wire, _watchable(wire_in)),
+        name="nmem-mcp-stdin",
+        daemon=True,
     )
     reader.start()
     return lines, wire
