@@ -629,13 +629,21 @@ class SyncModel(RuleBasedStateMachine):
         self._check_restores(hub)
 
     def _check_no_loss(self, hub: Scan) -> None:
+        self._check_versions_kept(hub)
+        self._check_no_revival(hub)
+        self._check_copies_unique(hub)
+        self._check_counters(hub)
+
+    def _check_versions_kept(self, hub: Scan) -> None:
         kept = hub.tokens()
         STATS.versions_written += sum(self.written.values())
         STATS.versions_checked += len(self.written)
         lost = set(self.written) - kept - self.superseded - self.rolled_back
         STATS.versions_lost += len(lost)
         assert not lost, f"versions lost: {sorted(lost, key=str)}"
-        # no deleted memory came back
+
+    def _check_no_revival(self, hub: Scan) -> None:
+        """No deleted memory came back, and no replaced version is current again."""
         for (kind, id), version in hub.rows.items():
             if kind != "memory" or version.deleted:
                 continue
@@ -643,7 +651,8 @@ class SyncModel(RuleBasedStateMachine):
             if self.written[token] == 1 and token not in self.revived:
                 assert token not in self.forgotten, f"deleted memory {id} came back"
                 assert token not in self.superseded, f"memory {id}: a replaced version is back"
-        # conflict copies are not duplicated
+
+    def _check_copies_unique(self, hub: Scan) -> None:
         copies = Counter(
             (
                 v.body["record"]["kind"],
@@ -656,7 +665,9 @@ class SyncModel(RuleBasedStateMachine):
         )
         duplicated = [key for key, n in copies.items() if n > 1]
         assert not duplicated, f"duplicated conflict copies: {duplicated}"
-        # counters: every device's count is exactly the highest it wrote (never lost or doubled)
+
+    def _check_counters(self, hub: Scan) -> None:
+        """Every device's count is exactly the highest it wrote (never lost or doubled)."""
         self._observe_counters()
         for (kind, id), version in hub.rows.items():
             if kind not in COUNTER_KINDS or (kind, id) in self.counter_deleted:

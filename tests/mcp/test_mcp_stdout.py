@@ -139,8 +139,8 @@ def test_a_socket_pair_is_served(tmp_path: Path) -> None:
     with ours, theirs:
         proc = subprocess.Popen(
             [str(NMEM), "mcp"],
-            stdin=theirs,
-            stdout=theirs,
+            stdin=theirs.fileno(),
+            stdout=theirs.fileno(),
             env={**os.environ, "NMEM_HOME": str(tmp_path)},
         )
         theirs.close()

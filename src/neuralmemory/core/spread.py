@@ -118,40 +118,70 @@ def _sources(db: Database, found: Candidates) -> tuple[list[Scored], Held]:
     not only the one most memories match; and of their look-alikes (the same query concepts,
     nearly as strong), the one holding a concept much more specific than any of theirs, through
     that concept alone: of many turns that match "Ana's brother" equally, the one naming him."""
-    seeds = found.seeds
-    ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
-    groups = [[s for s in ranked if seed.id in s.held][:CONTENDERS] for seed in seeds.neurons]
-    groups.append(ranked[:PER_SEED])  # the best text matches, whatever concepts they hold
-    groups = [group for group in groups if group]
+    groups = _groups(found)
     chosen = {s.rid: s for group in groups for s in group[:PER_SEED]}
     held = sql.concepts_of(db, list(chosen))
+    wanted = _wanted(groups, _reach(found.seeds, chosen, held))
+    for best, concept in _sharper(db, found.seeds, wanted, chosen):
+        if best.rid not in chosen:  # two groups may name the same look-alike
+            chosen[best.rid] = best
+            held.append(concept)
+    sources = list(chosen.values())[:SOURCES]
+    kept = {s.rid for s in sources}
+    return sources, [concept for concept in held if concept[0] in kept]
+
+
+def _groups(found: Candidates) -> list[list[Scored]]:
+    """The best CONTENDERS holders of each query concept, and the best text matches whatever
+    concepts they hold; the first PER_SEED of each group are its picks."""
+    ranked = sorted(found.by_rid.values(), key=lambda s: (-(s.a1 + s.text), s.rid))
+    groups = [[s for s in ranked if seed.id in s.held][:CONTENDERS] for seed in found.seeds.neurons]
+    groups.append(ranked[:PER_SEED])
+    return [group for group in groups if group]
+
+
+def _reach(seeds: Seeds, chosen: dict[int, Scored], held: Held) -> dict[int, float]:
+    """How specific the sharpest concept of each pick is (seeds, times and one-holder concepts,
+    which lead nowhere, excepted)."""
     reach = dict.fromkeys(chosen, 0.0)
     for rid, neuron, weight in held:
         if neuron.df > 1 and neuron.kind != "time" and neuron.id not in seeds.weight:
             reach[rid] = max(reach[rid], weight * seeds.specificity(neuron.df))
-    # Only a pick holding nothing sharp can have a look-alike twice as sharp: the others' look-
-    # alikes are not read.
+    return reach
+
+
+def _wanted(
+    groups: list[list[Scored]], reach: dict[int, float]
+) -> list[tuple[float, list[Scored]]]:
+    """For each group whose picks hold nothing sharp, its look-alikes and how sharp a concept
+    one of them must hold to spread too. The other groups' look-alikes are not read."""
     wanted: list[tuple[float, list[Scored]]] = []
     for group in groups:
         floor = SHARPER * max(reach[pick.rid] for pick in group[:PER_SEED])
         alike = [s for s in group[PER_SEED:] if any(_alike(s, p) for p in group[:PER_SEED])]
         if alike and floor < ENTITY_WEIGHT:
             wanted.append((floor, alike))
+    return wanted
+
+
+def _sharper(
+    db: Database, seeds: Seeds, wanted: list[tuple[float, list[Scored]]], chosen: dict[int, Scored]
+) -> list[tuple[Scored, tuple[int, sql.Neuron, float]]]:
+    """Of each group's look-alikes, the one whose sharpest shared concept clears the group's
+    floor, with that concept."""
     sharpest: dict[int, tuple[float, tuple[int, sql.Neuron, float]]] = {}
     rids = list(dict.fromkeys(s.rid for _, alike in wanted for s in alike if s.rid not in chosen))
     for rid, neuron, weight in sql.shared_concepts(db, rids, list(seeds.weight)):
         sharp = weight * seeds.specificity(neuron.df)
         if sharp > sharpest.get(rid, (0.0,))[0]:
             sharpest[rid] = (sharp, (rid, neuron, weight))
+    found = []
     for floor, alike in wanted:
         best = max(alike, key=lambda s: sharpest.get(s.rid, (0.0,))[0])  # the first of equals
         sharp, concept = sharpest.get(best.rid, (0.0, None))
-        if concept is not None and sharp >= floor and best.rid not in chosen:
-            chosen[best.rid] = best
-            held.append(concept)
-    sources = list(chosen.values())[:SOURCES]
-    kept = {s.rid for s in sources}
-    return sources, [concept for concept in held if concept[0] in kept]
+        if concept is not None and sharp >= floor:
+            found.append((best, concept))
+    return found
 
 
 def _alike(item: Scored, pick: Scored) -> bool:
