@@ -297,6 +297,38 @@ FILLERS = [
     "ramen",
 ]
 
+# The tuning half as hard as real talk is (2026-12-06): the words of its answers come up in
+# other turns too ("a neighbour adopted a cat", "the band that plays at ..."; never all of a
+# question's words, which would leave nothing to tell the answer by), other turns are
+# dated too ("two weeks ago we went to ..."), sessions are longer, and a sibling is named in
+# passing more than once. These turns come from a generator of their own and are slotted in
+# after every other draw, so the held-out half, which has none, stays exactly as it was.
+LIFE = {
+    TUNING: [
+        "A neighbour adopted a stray cat, it sleeps on {x} all day.",
+        "I saw an old friend at the vet this morning, we talked about {x}.",
+        "My brother thinks {x} is overrated.",
+        "We moved the chat about {x} to Thursday.",
+        "The band that plays at {x} is great.",
+        "I started a list of ideas about {x}.",
+        "I ran a marathon once, never again, too much {x}.",
+        "I started {x} lessons last week.",
+        "Two weeks ago we went to see {x}.",
+        "After {x} I will finally rest.",
+        "My new job leaves no time for {x}.",
+    ],
+    HELD_OUT: [],
+}
+LIFE_PER_SESSION = 8  # such turns per session, besides the chit-chat
+MENTIONS = {  # each speaker's sibling, named in passing in their conversation
+    TUNING: [
+        ("s", "{b} came over for dinner on Sunday."),
+        ("o", "Say hi to {b} from me!"),
+        ("s", "{b} wants to visit {c} this summer."),
+    ],
+    HELD_OUT: [],
+}
+
 
 @dataclass(frozen=True)
 class Asked:
@@ -342,48 +374,90 @@ def _chat(half: str, rng: random.Random, pair: tuple[str, str]) -> str:
     return f"{rng.choice(pair)}: {rng.choice(CHAT[half]).format(x=rng.choice(FILLERS))}"
 
 
+Sessions = dict[tuple[int, int], list[str]]  # (pair, session) -> its turns
+
+
 def build(seed: int = 13) -> Dialogues:
     """Every half's dialogues and questions: each speaker tells each fact template once, in one
     of their conversations, at a random session; a two-hop fact's second turn comes a session
     later, from the other speaker."""
     rng = random.Random(seed)
+    aside = random.Random(seed + 1)  # LIFE and MENTIONS: draws that leave `rng`'s alone
     out = Dialogues()
     for half in HALVES:
-        sessions: dict[tuple[int, int], list[tuple[str, str]]] = {}  # (pair, session) -> turns
         pairs = _pairs(half, rng)
-        siblings = dict(zip(FIRST[half], SIBLINGS[half], strict=True))
-        told: set[str] = set()
-        for index, (a, b) in enumerate(pairs):
-            for subject, other in ((a, b), (b, a)):
-                if subject in told:
-                    continue
-                told.add(subject)
-                for turns, ask, kind in FACTS[half]:
-                    slots = _slots(half, rng, subject, other, siblings[subject])
-                    first = rng.randrange(SESSIONS - len(turns))
-                    said = []
-                    for step, (who, text) in enumerate(turns):
-                        line = f"{slots[who]}: {text.format(**slots)}"
-                        sessions.setdefault((index, first + step), []).append((who, line))
-                        said.append(line)
-                    for who, echo in ECHOES[half].get(ask, ()):
-                        later = rng.randrange(first + 1, SESSIONS)
-                        sessions.setdefault((index, later), []).append(
-                            (who, f"{slots[who]}: {echo.format(**slots)}")
-                        )
-                    out.questions.append(
-                        Asked(ask.format(**slots), said[-1], kind, half, tuple(said))
-                    )
-        for index, (a, b) in enumerate(pairs):
-            day = START + timedelta(days=rng.randrange(0, 21) + index)
-            for session in range(SESSIONS):
-                lines = [line for _, line in sessions.get((index, session), [])]
-                lines += [_chat(half, rng, (a, b)) for _ in range(CHAT_PER_SESSION)]
-                rng.shuffle(lines)
-                for minute, line in enumerate(lines):
-                    out.turns.append(
-                        (int((day + timedelta(minutes=2 * minute)).timestamp() * 1000), line)
-                    )
-                day += timedelta(days=rng.randrange(14, 36))
+        sessions, asides = _facts(half, rng, aside, pairs, out)
+        _talk(half, (rng, aside), pairs, (sessions, asides), out)
     out.turns.sort()
     return out
+
+
+def _facts(
+    half: str,
+    rng: random.Random,
+    aside: random.Random,
+    pairs: list[tuple[str, str]],
+    out: Dialogues,
+) -> tuple[Sessions, Sessions]:
+    """Each speaker's facts, their echoes and (in `asides`) the passing mentions of their
+    sibling, by session; the questions about the facts go to `out`."""
+    sessions: Sessions = {}
+    asides: Sessions = {}
+    siblings = dict(zip(FIRST[half], SIBLINGS[half], strict=True))
+    told: set[str] = set()
+    for index, (a, b) in enumerate(pairs):
+        for subject, other in ((a, b), (b, a)):
+            if subject in told:
+                continue
+            told.add(subject)
+            for turns, ask, kind in FACTS[half]:
+                slots = _slots(half, rng, subject, other, siblings[subject])
+                first = rng.randrange(SESSIONS - len(turns))
+                said = []
+                for step, (who, text) in enumerate(turns):
+                    said.append(f"{slots[who]}: {text.format(**slots)}")
+                    sessions.setdefault((index, first + step), []).append(said[-1])
+                for who, echo in ECHOES[half].get(ask, ()):
+                    later = rng.randrange(first + 1, SESSIONS)
+                    sessions.setdefault((index, later), []).append(
+                        f"{slots[who]}: {echo.format(**slots)}"
+                    )
+                out.questions.append(Asked(ask.format(**slots), said[-1], kind, half, tuple(said)))
+            slots = {"s": subject, "o": other, "b": siblings[subject], "c": aside.choice(CITIES)}
+            for who, text in MENTIONS[half]:
+                line = f"{slots[who]}: {text.format(**slots)}"
+                asides.setdefault((index, aside.randrange(SESSIONS)), []).append(line)
+    return sessions, asides
+
+
+def _talk(
+    half: str,
+    rngs: tuple[random.Random, random.Random],
+    pairs: list[tuple[str, str]],
+    said: tuple[Sessions, Sessions],
+    out: Dialogues,
+) -> None:
+    """Every session of every pair, two minutes a turn: its facts and chit-chat in `rng`'s
+    order, then the asides and LIFE turns slotted in by `aside`."""
+    rng, aside = rngs
+    sessions, asides = said
+    for index, (a, b) in enumerate(pairs):
+        day = START + timedelta(days=rng.randrange(0, 21) + index)
+        for session in range(SESSIONS):
+            lines = list(sessions.get((index, session), []))
+            lines += [_chat(half, rng, (a, b)) for _ in range(CHAT_PER_SESSION)]
+            rng.shuffle(lines)
+            more = list(asides.get((index, session), []))
+            if LIFE[half]:
+                more += [_life(half, aside, (a, b)) for _ in range(LIFE_PER_SESSION)]
+            for line in more:
+                lines.insert(aside.randrange(len(lines) + 1), line)
+            for minute, line in enumerate(lines):
+                out.turns.append(
+                    (int((day + timedelta(minutes=2 * minute)).timestamp() * 1000), line)
+                )
+            day += timedelta(days=rng.randrange(14, 36))
+
+
+def _life(half: str, rng: random.Random, pair: tuple[str, str]) -> str:
+    return f"{rng.choice(pair)}: {rng.choice(LIFE[half]).format(x=rng.choice(FILLERS))}"
