@@ -241,6 +241,42 @@ def test_of_look_alike_matches_the_one_naming_someone_spreads(home: Path) -> Non
         assert adopted in [h.memory.id for h in hits[:5]]
 
 
+def chat(brain: Brain, link: str, mentions: int) -> str:
+    """Ana's turns that match two of "Ana's brother adopt" (her brother's opinions, a neighbour's
+    cat), the one tying her brother to `link`, `mentions` more turns naming `link`, others'
+    adoptions and small talk, and the id of the turn that tells what the brother adopted."""
+    topics = ["pasta", "jazz", "chess", "tennis", "yoga", "curry", "poetry", "ramen"]
+    for topic in topics:
+        brain.remember(f"Ana: My brother thinks {topic} is overrated.")
+        brain.remember(f"Ana: A neighbour adopted a stray cat, it sleeps on the {topic}.")
+        for who, _, _ in ADOPTIONS:
+            for place in ("park", "lake", "beach"):
+                brain.remember(f"{who}: The weather at the {place} was terrible for {topic}.")
+    brain.remember(f"Ana: My brother {link} lives near the old harbour.")
+    for n in range(mentions):
+        brain.remember(f"Ben: {link} came over for dinner with {topics[n % len(topics)]}.")
+    for who, name, pet in ADOPTIONS:
+        brain.remember(f"{who}: I saw {name} at the vet, he adopted a {pet}.")
+    return brain.remember(f"Rosa: I saw {link} at the vet, he adopted a beagle.").memory.id
+
+
+def test_a_chain_through_a_rare_name_outranks_what_matches_more_words(brain: Brain) -> None:
+    # Rosa's turn holds one of the question's words, Ana's turns two; but with the turn naming
+    # Ana's brother it says all the question asks, through a name rarer than any of its words.
+    adopted = chat(brain, "Tiago", 3)
+    hits = brain.recall("What did Ana's brother adopt?", reinforce=False)
+    assert hits[0].memory.id == adopted
+    assert hits[0].via == "concept"
+    assert hits[0].path[-1] == "concept:tiago"
+
+
+def test_a_link_as_common_as_the_question_s_words_makes_no_chain(brain: Brain) -> None:
+    # The same turns, but "Tiago" said as often as "adopt": it tells no more than the question.
+    adopted = chat(brain, "Tiago", 20)
+    hits = brain.recall("What did Ana's brother adopt?", reinforce=False)
+    assert adopted != hits[0].memory.id
+
+
 def test_since_and_until_keep_the_day_a_memory_names(home: Path) -> None:
     friday = 1_709_899_200_000  # 2024-03-08T12:00Z
     day = 86_400_000

@@ -13,6 +13,7 @@ from neuralmemory.store import memories as sql
 from neuralmemory.store.db import Database
 
 FAN_OUT = 16  # memories read per neuron (a seed the BM25 pool cannot see, or a bridge)
+TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
 SEALED = "sealed"  # neuron kind of an encrypted memory's HMAC'd concepts
 
 StepKind = Literal["term", "memory", "concept", "relation", "link"]
@@ -64,6 +65,11 @@ class Scored:
             self.best, self.path = gained, path
 
     @property
+    def direct(self) -> float:
+        """Its hop-1 score: BM25 and coverage, before anything spread to it."""
+        return self.text + TEXT_ACTIVATION * self.a1
+
+    @property
     def strength(self) -> float:
         """How strongly it was activated at hop 1: its text match and its concept coverage."""
         return (self.a1 + self.text) / 2
@@ -107,6 +113,11 @@ class Seeds:
         if matched and matched <= held:
             return 0.0
         return sum(self.weight[n] for n in held.difference(matched)) / mine
+
+    @property
+    def rarest(self) -> int:
+        """Postings of the query's rarest concept found (0 for none)."""
+        return min((neuron.df for neuron in self.neurons), default=0)
 
     def specificity(self, df: int) -> float:
         """IDF scaled to [0, 1]: a concept in every memory spreads nothing."""

@@ -37,7 +37,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from neuralmemory.core.candidates import FAN_OUT, SEALED, Candidates, Scored, Seeds
+from neuralmemory.core.candidates import (
+    FAN_OUT,
+    SEALED,
+    TEXT_ACTIVATION,
+    Candidates,
+    Scored,
+    Seeds,
+)
 from neuralmemory.core.extract import extract
 from neuralmemory.core.spread import Links, Words, learned, spread
 from neuralmemory.store import memories as sql
@@ -45,7 +52,6 @@ from neuralmemory.store.db import Database
 
 __all__ = ["FAN_OUT", "SEALED", "TEXT_ACTIVATION", "Query", "Scored", "build_query", "rank"]
 
-TEXT_ACTIVATION = 0.5  # weight of hop-1 coverage next to BM25
 MAX_SEEDS = 8
 POOL = 100  # BM25 candidates
 POSTINGS = 1_500  # postings BM25 may count and score (the rarest words'): a bound, not a cut
@@ -217,4 +223,4 @@ def fuse(
 
 
 def _base(item: Scored) -> float:
-    return item.text + TEXT_ACTIVATION * item.a1 + item.a3
+    return item.direct + item.a3

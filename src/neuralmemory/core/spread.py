@@ -6,13 +6,19 @@ target did not (novelty). So siblings matching the same words do not inflate eac
 memory never activates itself; complementary evidence (a person's memory bridging to their
 project's fact) is what spreads. Several concepts shared with one source add up, but a source
 never passes on more than its own activation times DECAY: so a hop-2 memory cannot outrank what
-led to it.
+led to it. Except along a chain: when the target holds query concepts its
+source lacks and they share a concept rarer than any the query names (a brother's name, where
+"Ana: My brother Tiago ..." leads to "Rosa: I saw Tiago at the vet, he adopted ..."), the pair
+says together what the question asks, so the target gains the source's hop-1 score for the
+concepts it lacks, times that link's specificity: it may then outrank both its source and the
+memories that match more of the query's words but not all of them.
 
 The sources are the best few holders of each query concept, and, when many memories match the
 query alike (a speaker's turns that all say "my brother"), the one of them holding a concept far
-more specific than the picks' (the brother's name), through that concept only; a day does not
-count for that (it says when, not what about). A concept only one memory holds is no bridge: it
-leads nowhere (such bridges used to fill MAX_BRIDGES in notes with unique words and ids).
+more specific than the picks', or a name rarer than any the query names (the brother's), through
+that concept only; a day does not count for that (it says when, not what about). A concept
+only one memory holds is no bridge: it leads nowhere (such bridges used to fill MAX_BRIDGES in
+notes with unique words and ids).
 """
 
 from __future__ import annotations
@@ -48,11 +54,12 @@ MAX_BRIDGES = 8
 RELATION_WEIGHT = 0.8
 LINK_WEIGHT = 0.6
 
-CONTENDERS = 16  # best holders of each query concept searched for a look-alike to spread too
-TIE = 0.95  # a look-alike matches at least this share of a pick's hop-1 strength
-SHARPER = 2.0  # and holds a concept this many times as specific as any of the picks'
+CONTENDERS = 32  # best holders of each query concept searched for a look-alike to spread too
+TIE = 0.95  # a look-alike holds the query concepts of a pick, at least this share of its coverage
+SHARPER = 2.0  # and holds a concept this many times as specific as any of the picks' (or a name)
 
-Held = list[tuple[int, sql.Neuron, float]]  # (memory rid, concept, synapse weight)
+Shared = tuple[int, sql.Neuron, float]  # (memory rid, concept, synapse weight)
+Held = list[Shared]
 Links = Callable[[list[int]], list[tuple[int, int, int]]]  # rids -> (from rid, to rid, count)
 
 
@@ -64,6 +71,7 @@ class Route(NamedTuple):
     cap: float  # the most this source can pass on to one memory
     held: frozenset[int]  # the seed neurons that memory matched
     path: Path
+    sure: float = 0.0  # a bridge rarer than every query concept: its specificity, else 0
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,12 @@ class Words:
 class _Pair:
     """What one source passed on to one target, over every bridge they share."""
 
-    __slots__ = ("best", "cap", "gained", "path")
+    __slots__ = ("best", "cap", "chain", "gained", "path")
 
     def __init__(self) -> None:
         self.gained = 0.0
         self.cap = 0.0
+        self.chain = 0.0  # the surest link's specificity times novelty, when the target completes
         self.best = 0.0  # the strongest single spread, whose path is shown
         self.path: Path = ()
 
@@ -116,8 +125,9 @@ def _sources(db: Database, found: Candidates) -> tuple[list[Scored], Held]:
     """The hop-1 memories that spread, and the concepts they spread through: the best few
     holders of each query concept (rarest first), so every facet of the query gets to spread,
     not only the one most memories match; and of their look-alikes (the same query concepts,
-    nearly as strong), the one holding a concept much more specific than any of theirs, through
-    that concept alone: of many turns that match "Ana's brother" equally, the one naming him."""
+    nearly the same coverage, whatever their length), the one holding a concept much more
+    specific than any of theirs, or a name rarer than the query's, through that concept alone:
+    of many turns that match "Ana's brother" equally, the one naming him."""
     groups = _groups(found)
     chosen = {s.rid: s for group in groups for s in group[:PER_SEED]}
     held = sql.concepts_of(db, list(chosen))
@@ -166,27 +176,47 @@ def _wanted(
 
 def _sharper(
     db: Database, seeds: Seeds, wanted: list[tuple[float, list[Scored]]], chosen: dict[int, Scored]
-) -> list[tuple[Scored, tuple[int, sql.Neuron, float]]]:
-    """Of each group's look-alikes, the one whose sharpest shared concept clears the group's
-    floor, with that concept."""
-    sharpest: dict[int, tuple[float, tuple[int, sql.Neuron, float]]] = {}
+) -> list[tuple[Scored, Shared]]:
+    """Of each group's look-alikes, the one holding the sharpest shared concept that clears the
+    group's floor or is a name rarer than any query concept, with that concept."""
+    sharpest: dict[int, tuple[float, Shared]] = {}  # rid -> its sharpest concept
+    named: dict[int, tuple[float, Shared]] = {}  # rid -> its sharpest name rarer than the query's
     rids = list(dict.fromkeys(s.rid for _, alike in wanted for s in alike if s.rid not in chosen))
     for rid, neuron, weight in sql.shared_concepts(db, rids, list(seeds.weight)):
         sharp = weight * seeds.specificity(neuron.df)
-        if sharp > sharpest.get(rid, (0.0,))[0]:
-            sharpest[rid] = (sharp, (rid, neuron, weight))
+        for kept in (sharpest, named) if _names(neuron, seeds) else (sharpest,):
+            if sharp > kept.get(rid, (0.0,))[0]:
+                kept[rid] = (sharp, (rid, neuron, weight))
+
+    def fit(item: Scored, floor: float) -> tuple[float, Shared] | None:
+        top = sharpest.get(item.rid)
+        return top if top is not None and top[0] >= floor else named.get(item.rid)
+
     found = []
     for floor, alike in wanted:
-        best = max(alike, key=lambda s: sharpest.get(s.rid, (0.0,))[0])  # the first of equals
-        sharp, concept = sharpest.get(best.rid, (0.0, None))
-        if concept is not None and sharp >= floor:
+        fits = [(held, item) for item in alike if (held := fit(item, floor)) is not None]
+        if fits:
+            (_, concept), best = max(fits, key=lambda pair: pair[0][0])  # the first of equals
             found.append((best, concept))
     return found
 
 
+def _names(neuron: sql.Neuron, seeds: Seeds) -> bool:
+    """A name that says more surely than the query whom it is about (a brother's, where it asks
+    for "Ana's brother")."""
+    return neuron.kind == "entity" and _sure(neuron, seeds)
+
+
+def _sure(neuron: sql.Neuron, seeds: Seeds) -> bool:
+    """A link that names something more surely than the query does: rarer than any query
+    concept, and held by so few memories that a bridge's FAN_OUT reaches them all."""
+    return neuron.df <= FAN_OUT and neuron.df < seeds.rarest
+
+
 def _alike(item: Scored, pick: Scored) -> bool:
-    """A look-alike of a pick: it holds the same query concepts, and matches nearly as well."""
-    return item.held == pick.held and item.a1 + item.text >= TIE * (pick.a1 + pick.text)
+    """A look-alike of a pick: it holds the same query concepts, nearly as strongly. Not its
+    BM25: a longer turn saying the same words (the one naming the brother) is no less alike."""
+    return item.held == pick.held and item.a1 >= TIE * pick.a1
 
 
 def _routes(
@@ -204,8 +234,10 @@ def _routes(
         if neuron.id in seeds.weight or neuron.df < 2:
             continue  # a seed is no bridge; a concept only its source holds leads nowhere
         cap, matched, start = starts[rid]
-        flow = cap * weight * seeds.specificity(neuron.df)
-        routes[neuron.id].append(Route(rid, flow, cap, matched, (*start, concept_step(neuron))))
+        specific = seeds.specificity(neuron.df)
+        sure = specific if _sure(neuron, seeds) else 0.0
+        path = (*start, concept_step(neuron))
+        routes[neuron.id].append(Route(rid, cap * weight * specific, cap, matched, path, sure))
     for src, dst, kind in sql.related(db, list(seeds.weight)):
         if dst not in seeds.weight:
             flow = DECAY * RELATION_WEIGHT * seeds.weight[src]
@@ -249,7 +281,8 @@ def _reached(db: Database, seeds: Seeds, bridges: list[int], words: Words) -> li
 
 def _deliver(db: Database, found: Candidates, into: dict[int, list[Route]]) -> None:
     """Each route's activation to every reached memory holding its bridge, summed per (source,
-    target) pair and capped by what the source may pass on."""
+    target) pair and capped by what the source may pass on; or, for a chain (module docstring),
+    the source's hop-1 score times the surest link's specificity and novelty, if more."""
     pairs: dict[tuple[int | None, int], _Pair] = {}
     # Few distinct (source, target) seed sets recur across hundreds of routes: compute each once.
     novelties: dict[tuple[frozenset[int], frozenset[int]], float] = {}
@@ -259,7 +292,7 @@ def _deliver(db: Database, found: Candidates, into: dict[int, list[Route]]) -> N
         held = held_by.get(rid)
         if held is None:
             held = held_by[rid] = frozenset(found[rid].held)
-        for origin, flow, cap, from_held, path in into[nid]:
+        for origin, flow, cap, from_held, path, sure in into[nid]:
             if origin == rid:
                 continue
             novelty = novelties.get((from_held, held))
@@ -271,7 +304,10 @@ def _deliver(db: Database, found: Candidates, into: dict[int, list[Route]]) -> N
                 pair = pairs[origin, rid] = _Pair()
             pair.gained += flow * novelty
             pair.cap = cap * novelty
+            if not held <= from_held:  # the target holds query concepts its source lacks
+                pair.chain = max(pair.chain, sure * novelty)
             if flow > pair.best:
                 pair.best, pair.path = flow, path
-    for (_, rid), pair in pairs.items():
-        found[rid].reach(min(pair.gained, pair.cap), pair.path)
+    for (origin, rid), pair in pairs.items():
+        chained = pair.chain * found[origin].direct if origin is not None else 0.0
+        found[rid].reach(max(min(pair.gained, pair.cap), chained), pair.path)
