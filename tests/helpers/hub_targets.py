@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -273,7 +274,13 @@ TARGETS: dict[str, Target] = {
 
 from helpers.worker_target import worker  # noqa: E402  (it builds on the helpers above)
 
-TARGETS["worker"] = Target("worker", worker, local_mode=False, marks=(pytest.mark.worker,))
+# The Worker's hubs of the conformance and reliability suites serve thousands of requests and stay
+# up for the whole run: without wrangler's DevTools inspector (worker_target.worker says why), at
+# a third of the CPU. The `wrangler dev` command itself is run by tests/sync/test_e2e_hubs.py and
+# tests/hub/test_storage_full.py.
+TARGETS["worker"] = Target(
+    "worker", partial(worker, inspector=False), local_mode=False, marks=(pytest.mark.worker,)
+)
 
 #: the Python hub on both of its backends
 PYTHON_TARGETS = [
