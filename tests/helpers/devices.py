@@ -88,7 +88,7 @@ def edit_on_both(a: Device, b: Device) -> str:
 
 class PortalTransport(httpx.BaseTransport):
     """A sync httpx transport onto the ASGI app, run on an event loop in a helper thread: one
-    asyncio hand-off a request (anyio's blocking portal cost twice the CPU a request)."""
+    asyncio hand-off a request (anyio's blocking portal took twice the CPU for it)."""
 
     def __init__(self, app: FastAPI, loop: asyncio.AbstractEventLoop) -> None:
         self.app = app  # the hub itself, for tests that reach into its backend
@@ -114,8 +114,9 @@ class PortalTransport(httpx.BaseTransport):
 
 
 #: Idle hub apps and their settings: building the app (its routes, then its middleware on the
-#: first request) was a tenth of a model schedule's CPU. An app keeps no state of a hub's own
-#: but app.state.hub, which in_process_hub sets anew; one app serves one open hub at a time.
+#: first request) and a portal for each hub was 5% of a model schedule's CPU. An app keeps no
+#: state of a hub's own but app.state.hub, which in_process_hub sets anew; one app serves one
+#: open hub at a time.
 _IDLE_APPS: list[tuple[Settings, FastAPI]] = []
 
 
