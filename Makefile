@@ -40,6 +40,10 @@ run: $(STAMP)
 # workerd prints this line whenever a test's Worker closes its connection to vitest: not a failure
 WORKERD_NOISE := WebSocket peer disconnected
 
+# The files with serial tests: the pass after the parallel one collects only these, not the
+# ~2,000 tests of the whole suite again (none found: it collects tests/, as pyproject says)
+SERIAL_TESTS = $(shell grep -rlE '^\s*(@pytest\.mark\.serial|pytestmark.*serial)' tests --include='*.py')
+
 ## test: lint, type-check and every test (real SQLite, PostgreSQL, hub processes, MCP, Worker),
 ## spread over the cores, with the coverage of src/neuralmemory
 # Bytecode is cached even where the shell sets PYTHONDONTWRITEBYTECODE: without the cache every
@@ -52,7 +56,7 @@ test: lint $(NPM_STAMP) $(INSPECTOR_STAMP)
 		&& $(WRANGLER_ENV) npm test 2>&1 | { grep -v "$(WORKERD_NOISE)" || true; }
 	scripts/ensure-postgres.sh
 	$(BIN)/pytest -m "not slow and not serial" -n auto --dist loadgroup --cov --cov-report=
-	$(BIN)/pytest -m "serial and not slow" -q --no-header --cov --cov-append --cov-report=
+	$(BIN)/pytest -m "serial and not slow" -q --no-header --cov --cov-append --cov-report= $(SERIAL_TESTS)
 	@echo "coverage: $$($(BIN)/coverage report --format=total)% of src/neuralmemory (lines and branches, in-process)"
 
 ## test-long: the long property runs as well

@@ -3,8 +3,10 @@
 benchmarks/reliability_run.py appends a line when a batch ends (a batch killed before its end
 records nothing), so the long run accumulates over many commands, machines and days, and the
 README quotes `--summary`. Each batch runs its own hypothesis seed: a seed is used once per hub,
-profile and schedule length, so no schedule is counted twice (a batch's first schedule is
-hypothesis' simplest one, the same in every batch: the totals count it each time).
+profile and schedule length, so no schedule is counted twice. A batch's first schedule is
+hypothesis' simplest one, the same in every batch: batches recorded before reliability_run.py's
+batch_of counted it (once each), and schedules hypothesis cut short (never checked for
+convergence); since then `schedules` counts neither (sync_model.Stats).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -183,20 +184,7 @@ def process(
             preexec_fn=before,
         )
     try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(ready_url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{args[0]} not ready in {START_DEADLINE_S}s:\n{log.read_text()}"
-                )
-            time.sleep(0.05)
+        _wait_ready(proc, args[0], log, ready_url)
         yield proc
     finally:
         if proc.poll() is None:
@@ -206,6 +194,24 @@ def process(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], name: str, log: Path, ready_url: str) -> None:
+    """Poll ready_url until it answers 200, on one client: httpx.get made a client, and loaded
+    the CA certificates, every 50 ms (30 ms of CPU each: a second per Worker started)."""
+    deadline = time.monotonic() + START_DEADLINE_S
+    with httpx.Client(timeout=1) as client:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if client.get(ready_url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready in {START_DEADLINE_S}s:\n{log.read_text()}")
+            time.sleep(0.05)
 
 
 @contextmanager
@@ -273,7 +279,13 @@ TARGETS: dict[str, Target] = {
 
 from helpers.worker_target import worker  # noqa: E402  (it builds on the helpers above)
 
-TARGETS["worker"] = Target("worker", worker, local_mode=False, marks=(pytest.mark.worker,))
+# The Worker's hubs of the conformance and reliability suites serve thousands of requests and stay
+# up for the whole run: without wrangler's DevTools inspector (worker_target.worker says why), at
+# a third of the CPU. The `wrangler dev` command itself is run by tests/sync/test_e2e_hubs.py and
+# tests/hub/test_storage_full.py.
+TARGETS["worker"] = Target(
+    "worker", partial(worker, inspector=False), local_mode=False, marks=(pytest.mark.worker,)
+)
 
 #: the Python hub on both of its backends
 PYTHON_TARGETS = [

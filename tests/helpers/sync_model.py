@@ -118,7 +118,12 @@ MOVED = ("pulled", "applied", "pushed", "acknowledged", "conflicts", "repaired")
 
 @dataclass
 class Stats:
-    """Totals over every schedule this process ran (benchmarks/reliability_run.py prints them)."""
+    """Totals over every schedule this process ran (benchmarks/reliability_run.py prints them).
+
+    `schedules` and `steps` count the schedules that ran to their end and passed the final
+    checks (SyncModel.count_schedule), not one hypothesis cut short because it ran out of
+    choices (an overrun: never checked for convergence); faults and operations count every
+    one injected or run, each checked by the checks after its step."""
 
     schedules: int = 0
     steps: int = 0
@@ -151,14 +156,21 @@ class FaultyTransport(httpx.BaseTransport):
     At most MAX_ATTEMPTS - 1 faults are armed at a time, so every request can still get
     through on its last attempt: a request that fails MAX_ATTEMPTS times in a row is the
     client giving up as designed (HubUnavailable), not a fault sync must survive.
+
+    `sent` counts the requests that reached the hub (shared by a schedule's devices).
     """
 
     def __init__(
-        self, inner: httpx.BaseTransport, *, restart: Callable[[], None] | None = None
+        self,
+        inner: httpx.BaseTransport,
+        *,
+        restart: Callable[[], None] | None = None,
+        sent: Counter[str] | None = None,
     ) -> None:
         self.inner = inner
         self.restart = restart
         self.armed: list[tuple[str, str]] = []
+        self.sent = Counter[str]() if sent is None else sent
 
     def arm(self, kind: str, endpoint: str) -> None:
         if len(self.armed) < MAX_ATTEMPTS - 1:
@@ -169,14 +181,18 @@ class FaultyTransport(httpx.BaseTransport):
             if endpoint == "any" or request.url.path.endswith("/" + endpoint):
                 del self.armed[index]
                 return self._faulty(kind, request)
+        return self._send(request)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        self.sent["requests"] += 1
         return self.inner.handle_request(request)
 
     def _faulty(self, kind: str, request: httpx.Request) -> httpx.Response:
         STATS.faults[kind] += 1
         if kind == "duplicate":
-            self.inner.handle_request(request).read()
-            return self.inner.handle_request(request)
-        self.inner.handle_request(request).read()  # the hub has committed
+            self._send(request).read()
+            return self._send(request)
+        self._send(request).read()  # the hub has committed
         if kind == "kill":
             assert self.restart is not None
             self.restart()
@@ -369,7 +385,10 @@ class SyncModel(RuleBasedStateMachine):
         self.counter_deleted: set[tuple[str, str]] = set()
         self.clock = SimClock()
         self.healthy = False  # True once the last step and its checks passed
-        STATS.schedules += 1
+        self.steps_run = 0
+        self.sent = Counter[str]()  # requests the devices sent the hub (FaultyTransport)
+        #: the last scan of the hub: (brain id, requests sent before it), Scan
+        self.hub_seen: tuple[tuple[str, int], Scan] | None = None
 
     # -------------------------------------------------------------- the hub (overridden)
 
@@ -382,6 +401,7 @@ class SyncModel(RuleBasedStateMachine):
         try:
             if self.healthy and sys.exc_info()[1] is None:  # not while a failure propagates
                 self.check_converged()
+                self.count_schedule()
         finally:
             self.stack.close()
 
@@ -402,7 +422,7 @@ class SyncModel(RuleBasedStateMachine):
     def add_device(self, strategy: str) -> SimDevice:
         index = len(self.devices)
         home = self.root / f"dev{index}"
-        transport = FaultyTransport(self.hub_transport, restart=self.hub_restart)
+        transport = FaultyTransport(self.hub_transport, restart=self.hub_restart, sent=self.sent)
         device = Device(home, self.hub_url, transport)
         device.configure(hub_url=self.hub_url, conflict_strategy=strategy)
         with device.use():
@@ -593,7 +613,7 @@ class SyncModel(RuleBasedStateMachine):
         self.healthy = False
         if not self.devices:
             return
-        STATS.steps += 1
+        self.steps_run += 1
         self._observe_counters()
         present = set().union(*(self.scan(d).tokens() for d in self.devices))
         present |= self.hub_view().tokens()
@@ -602,6 +622,11 @@ class SyncModel(RuleBasedStateMachine):
             STATS.versions_lost += len(lost)
         assert not lost, f"versions lost: {sorted(lost, key=str)}"
         self.healthy = True
+
+    def count_schedule(self) -> None:
+        """This schedule ran to its end and passed every check (see Stats)."""
+        STATS.schedules += 1
+        STATS.steps += self.steps_run
 
     def check_converged(self) -> None:
         """Final full rounds until one moves nothing (FINAL_ROUNDS at most), then every
@@ -742,7 +767,12 @@ class SyncModel(RuleBasedStateMachine):
             # No device pushed a record, so the hub holds no brain (only such a push makes one):
             # the empty set of records, whose digest is the empty one.
             return Scan({}, EMPTY_DIGEST)
-        return scan_hub(self.hub_transport, self.hub_url, brain_id)
+        # Only a request changes what the hub holds (each schedule has the hub, or an account
+        # on it, to itself): while no device sent one, the last scan is what a pull would read.
+        seen = (brain_id, self.sent["requests"])
+        if self.hub_seen is None or self.hub_seen[0] != seen:
+            self.hub_seen = seen, scan_hub(self.hub_transport, self.hub_url, brain_id)
+        return self.hub_seen[1]
 
     def _remote_id(self, device: SimDevice) -> str | None:
         if self._view is not None:
@@ -884,6 +914,7 @@ class SyncModel(RuleBasedStateMachine):
                     assert full.code == "storage_full" and not full.retryable
                     STATS.operations["push refused: storage full"] += 1
             try:
+                self.hub_seen = None
                 self._hub_scan()  # pulls: a full disk serves reads
             except StorageFull:
                 assert not disk.serves_reads, "a read failed on a full disk"

@@ -46,7 +46,8 @@ def worker(
 ) -> Iterator[RunningHub]:
     """disk_bytes: the local D1 on a tmpfs of this size (hub_targets.on_small_disk).
     inspector=False: through wrangler's own API without the DevTools inspector (DEV_SERVER),
-    for the long reliability run; the same Worker, D1 and logs at a third of the CPU."""
+    for the suites' long-lived hubs (hub_targets.TARGETS) and the long reliability run; the same
+    Worker, D1 and logs at a third of the CPU."""
     if options.auth != "keys":
         raise ValueError("the Worker always requires keys (it has no local mode)")
     if not WRANGLER.exists():

@@ -4,6 +4,7 @@ that is not a ledger."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from helpers.sync_model import STATS, WithinSkewModel
 
 ROOT = Path(__file__).parents[2]
 
@@ -160,3 +163,26 @@ def test_a_batch_run_on_changed_code_says_so_whatever_folder_changed(
         (tmp_path / name).write_text("two\n")
         assert ledger.revision(tmp_path) == clean + "+changes", name
         (tmp_path / name).write_text("one\n")
+
+
+class CountedStarts(WithinSkewModel):
+    """The model, counting every schedule hypothesis starts (counted or not)."""
+
+    started = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        CountedStarts.started += 1
+
+
+def test_a_batch_counts_the_schedules_asked_for_not_hypothesis_simplest_one() -> None:
+    """Every batch first runs hypothesis' simplest schedule, the same in each: the run asks for
+    one schedule more and leaves that one out, so a batch counts what it was asked for."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))  # as the script itself runs
+    runner = importlib.import_module("reliability_run")
+    before = STATS.schedules, STATS.steps
+    assert runner.run_model(CountedStarts, 3, 4, 11)
+    assert STATS.schedules - before[0] == 3
+    assert CountedStarts.started >= 4  # the simplest one ran, and any hypothesis cut short
+    assert 0 < STATS.steps - before[1] <= 3 * 4
