@@ -4,7 +4,6 @@ that is not a ledger."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import subprocess
@@ -20,18 +19,22 @@ from helpers.sync_model import STATS, WithinSkewModel
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.fixture(scope="module")
-def ledger() -> ModuleType:
-    if "reliability_ledger" in sys.modules:
-        return sys.modules["reliability_ledger"]
-    spec = importlib.util.spec_from_file_location(
-        "reliability_ledger", ROOT / "benchmarks" / "reliability_ledger.py"
-    )
+def benchmark_module(name: str) -> ModuleType:
+    """A script of benchmarks/ as a module of that name, as the scripts import each other when
+    run (without adding benchmarks/ to sys.path)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["reliability_ledger"] = module  # its dataclasses look it up
+    sys.modules[name] = module  # its dataclasses look it up
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def ledger() -> ModuleType:
+    return benchmark_module("reliability_ledger")
 
 
 def batch(ledger: ModuleType, **changed: object) -> object:
@@ -178,9 +181,9 @@ class CountedStarts(WithinSkewModel):
 def test_a_batch_counts_the_schedules_asked_for_not_hypothesis_simplest_one() -> None:
     """Every batch first runs hypothesis' simplest schedule, the same in each: the run asks for
     one schedule more and leaves that one out, so a batch counts what it was asked for."""
-    if str(ROOT / "benchmarks") not in sys.path:
-        sys.path.insert(0, str(ROOT / "benchmarks"))  # as the script itself runs
-    runner = importlib.import_module("reliability_run")
+    for sibling in ("machine", "reliability_ledger", "group_cpu"):  # what the script imports
+        benchmark_module(sibling)
+    runner = benchmark_module("reliability_run")
     before = STATS.schedules, STATS.steps
     assert runner.run_model(CountedStarts, 3, 4, 11)
     assert STATS.schedules - before[0] == 3
