@@ -116,8 +116,9 @@ class Seeds:
 
     @property
     def rarest(self) -> int:
-        """Postings of the query's rarest concept found (0 for none)."""
-        return min((neuron.df for neuron in self.neurons), default=0)
+        """Postings of the query's rarest concept found (0 for none): the strongest seed's, as
+        seeds are rarest first (read per bridge concept while spreading: no scan)."""
+        return self.neurons[0].df if self.neurons else 0
 
     def specificity(self, df: int) -> float:
         """IDF scaled to [0, 1]: a concept in every memory spreads nothing."""
