@@ -354,6 +354,44 @@ def scan_hub(transport: httpx.BaseTransport, url: str, brain_id: str) -> Scan:
                 return Scan(rows, reply.root)
 
 
+# ------------------------------------------------------------------ draws
+# A rule draws the same values, in the same order, whatever the devices hold: what they hold
+# differs between hypothesis generating a schedule and replaying or shrinking it (races, a
+# reordered step), and a draw that depends on it breaks the replay (FlakyStrategyDefinition).
+# A memory is picked by an index into the live ones, modulo how many there are.
+
+WHICH = st.integers(0, 63)
+
+
+@dataclass(frozen=True)
+class EditDraw:
+    which: int  # the live memory: pick_live
+    topic: str  # the new text's
+    priority: int
+
+
+def draw_which(data: st.DataObject) -> int:
+    return data.draw(WHICH, label="which")
+
+
+def draw_edit(data: st.DataObject) -> EditDraw:
+    return EditDraw(
+        which=draw_which(data),
+        topic=data.draw(st.sampled_from(TOPICS), label="topic"),
+        priority=data.draw(st.integers(0, 10), label="priority"),
+    )
+
+
+def live_memories(brain: Brain) -> list[str]:
+    return sorted(v.id for v in brain.changes.versions("memory") if not v.deleted)
+
+
+def pick_live(brain: Brain, which: int) -> str | None:
+    """The live memory a `which` draw picks, None when there is none."""
+    live = live_memories(brain)
+    return live[which % len(live)] if live else None
+
+
 # ------------------------------------------------------------------ the state machine
 
 
@@ -454,29 +492,32 @@ class SyncModel(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 3), data=st.data())
     def edit(self, index: int, data: st.DataObject) -> None:
+        self.edit_drawn(index, draw_edit(data))
+
+    def edit_drawn(self, index: int, drawn: EditDraw) -> bool:
+        """The edit `drawn` on a device; False when it holds no live memory."""
         device = self.pick(index)
         with device.brain() as brain:
-            live = sorted(v.id for v in brain.changes.versions("memory") if not v.deleted)
-            if not live:
-                return
-            memory_id = data.draw(st.sampled_from(live), label="edit")
+            memory_id = pick_live(brain, drawn.which)
+            if memory_id is None:
+                return False
             current = brain.changes.current("memory", memory_id)
             assert current is not None
-            topic = data.draw(st.sampled_from(TOPICS), label="topic")
-            text = self._unique(topic, device)
-            brain.edit(memory_id, content=text, priority=data.draw(st.integers(0, 10)))
+            text = self._unique(drawn.topic, device)
+            brain.edit(memory_id, content=text, priority=drawn.priority)
         self._replace(token_of(current.version), (memory_id, text))
         self._wrote((memory_id, text))
         STATS.operations["edit"] += 1
+        return True
 
     @rule(index=st.integers(0, 3), data=st.data())
     def forget(self, index: int, data: st.DataObject) -> None:
         device = self.pick(index)
+        which = draw_which(data)
         with device.brain() as brain:
-            live = sorted(v.id for v in brain.changes.versions("memory") if not v.deleted)
-            if not live:
+            memory_id = pick_live(brain, which)
+            if memory_id is None:
                 return
-            memory_id = data.draw(st.sampled_from(live), label="forget")
             current = brain.changes.current("memory", memory_id)
             assert current is not None
             brain.forget(memory_id)
@@ -853,8 +894,8 @@ class SyncModel(RuleBasedStateMachine):
     def settle(self, devices: list[SimDevice]) -> None:
         """Two rounds of `nmem sync full` by `devices`, one after the other. What a race left
         (which device pushed first, a split of one brain) differs from run to run; settled, the
-        devices hold the same memories every time, so the schedule's later draws (the memory an
-        edit picks among the live ones) are the same when hypothesis replays it."""
+        devices hold the same memories every time, so the schedule's later steps (the memory an
+        edit's `which` picks among the live ones) do the same when hypothesis replays it."""
         for _ in range(2):
             for device in devices:
                 self.sync_one(device.index, "full")
@@ -983,12 +1024,9 @@ class SyncModel(RuleBasedStateMachine):
         device.strategy = strategy
         if self._remote_id(device) is None:
             self.sync_one(index, "full")  # a device that syncs (the model finds the hub by it)
-        with device.brain() as brain:
-            live = any(not v.deleted for v in brain.changes.versions("memory"))
-        if live:
-            self.edit(index, data)
-        else:
-            self.remember(index, data.draw(st.sampled_from(TOPICS), label="topic"), -1)
+        drawn = draw_edit(data)
+        if not self.edit_drawn(index, drawn):
+            self.remember(index, drawn.topic, -1)
         with device.brain() as brain:
             pending = brain.changes.pending(limit=100_000)
         self._unpushed = sorted(v.id for v in pending if v.kind == "memory")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.model_draws import Draws
 from helpers.sync_model import SyncModel, scan_device
 
 
@@ -27,7 +28,8 @@ def test_copies_are_of_a_closed_brain_and_a_restore_is_read_from_the_restored_fo
         assert device.db is not None and _memories(model, 0) == 2
         model.restore(device)
         assert _memories(model, 0) == 1  # the copy's brain, not what the old connection saw
-        model.backup_while_unpushed(index=1, strategy="prefer_recent", data=_NoDraws())
+        nothing_live = Draws(which=0, topic="release train", priority=0)  # so it remembers
+        model.backup_while_unpushed(index=1, strategy="prefer_recent", data=nothing_live)
         assert model._backups is not None and not list(model._backups[1].rglob("*-wal"))
     finally:
         model.teardown()
@@ -49,11 +51,3 @@ def test_an_operation_that_fails_mid_write_leaves_no_transaction_for_the_next() 
             assert brain.db.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] > 0
     finally:
         model.teardown()
-
-
-class _NoDraws:
-    """backup_while_unpushed on a device with no live memory draws only the topic it remembers."""
-
-    def draw(self, strategy: object, label: str | None = None) -> str:
-        assert label == "topic"
-        return "release train"

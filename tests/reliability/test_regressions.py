@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from helpers.devices import Device, Hub
+from helpers.model_draws import Draws
 from helpers.sync_model import SyncModel, WithinSkewModel, scan_device
 from neuralmemory.sync.transport import MAX_ATTEMPTS
 
@@ -51,16 +51,6 @@ def test_a_trailing_slash_is_a_404_error_not_a_redirect(hub_transport: httpx.Bas
             assert answer.json() == {"error": "Not found", "code": "not_found"}
 
 
-class Draws:
-    """Stands in for hypothesis' data object in a replayed schedule: the values, in order."""
-
-    def __init__(self, *values: Any) -> None:
-        self.values = list(values)
-
-    def draw(self, strategy: object, label: str | None = None) -> Any:
-        return self.values.pop(0)
-
-
 def _memory_ids(model: SyncModel, index: int) -> list[str]:
     return sorted(v.id for v in scan_device(model.pick(index)).rows.values() if v.kind == "memory")
 
@@ -76,10 +66,11 @@ def test_model_a_restore_takes_back_local_edits_that_only_replaced_each_other() 
         model.make_devices(strategies=["prefer_recent", "prefer_recent"])
         model.remember(index=0, shared=0, topic="falcon deploy")
         (memory_id,) = _memory_ids(model, 0)
-        model.fault(index=0, data=Draws("snapshot"))
-        model.edit(index=0, data=Draws(memory_id, "release train", 0))
-        model.edit(index=0, data=Draws(memory_id, "release train", 2))
-        model.fault(index=0, data=Draws("restore"))
+        model.fault(index=0, data=Draws(fault="snapshot"))
+        for priority in (0, 2):
+            edit = Draws(model.pick(0), which=memory_id, topic="release train", priority=priority)
+            model.edit(index=0, data=edit)
+        model.fault(index=0, data=Draws(fault="restore"))
         model.nothing_lost_so_far()
         assert len(model.rolled_back) == 2
     finally:
@@ -99,9 +90,10 @@ def test_model_two_deletes_that_lose_to_one_edit_are_two_conflict_copies() -> No
         model.remember(index=2, shared=0, topic="falcon deploy")  # the same memory
         model.sync_two(action="push", index=0)
         (memory_id,) = _memory_ids(model, 0)
-        model.forget(index=0, data=Draws(memory_id))
-        model.forget(index=2, data=Draws(memory_id))
-        model.edit(index=1, data=Draws(memory_id, "falcon deploy", 0))
+        model.forget(index=0, data=Draws(model.pick(0), which=memory_id))
+        model.forget(index=2, data=Draws(model.pick(2), which=memory_id))
+        edit = Draws(model.pick(1), which=memory_id, topic="falcon deploy", priority=0)
+        model.edit(index=1, data=edit)
         model.nothing_lost_so_far()
         model.check_converged()
         copies = [
@@ -126,7 +118,7 @@ def test_model_arms_no_more_faults_than_one_request_can_retry_through() -> None:
         model.make_devices(strategies=["prefer_recent", "prefer_recent"])
         model.remember(index=0, shared=0, topic="falcon deploy")
         for _ in range(MAX_ATTEMPTS + 2):
-            model.fault(index=0, data=Draws("drop_reply", "any"))
+            model.fault(index=0, data=Draws(fault="drop_reply", endpoint="any"))
         assert len(model.pick(0).transport.armed) == MAX_ATTEMPTS - 1
         model.sync_one(index=0, action="full")  # every armed fault hits its first requests
         assert model.pick(0).transport.armed == []
@@ -147,13 +139,14 @@ def test_model_finds_the_hub_brain_when_every_device_is_restored_from_before_its
     model = WithinSkewModel()
     try:
         model.make_devices(strategies=["prefer_recent", "prefer_recent"])
-        model.fault(index=0, data=Draws("snapshot"))
+        model.fault(index=0, data=Draws(fault="snapshot"))
         model.restore_backup(index=0)
         model.restore_after_others_moved_on(
-            index=1, strategy="prefer_recent", forget=False, action="full", data=Draws("falcon")
-        )
+            index=1, strategy="prefer_recent", forget=False, action="full",
+            data=Draws(which=0, topic="falcon", priority=0),
+        )  # fmt: skip
         model.restore_backup(index=1)
-        model.fault(index=0, data=Draws("restore"))
+        model.fault(index=0, data=Draws(fault="restore"))
         assert all(model._remote_id(device) is None for device in model.devices)
         assert model._hub_scan().tokens()  # the hub still holds what the devices pushed
         model.nothing_lost_so_far()
@@ -196,7 +189,7 @@ def test_model_a_remote_delete_copy_made_in_the_last_round_reaches_every_device(
         model.sync_two(index=1, action="full")
         model.sync_one(index=0, action="full")
         (memory_id,) = _memory_ids(model, 0)
-        model.forget(index=2, data=Draws(memory_id))
+        model.forget(index=2, data=Draws(model.pick(2), which=memory_id))
         model.nothing_lost_so_far()
         model.check_converged()
         copies = [v for v in scan_device(model.pick(0)).rows.values() if v.kind == "conflict"]
@@ -222,11 +215,13 @@ def test_model_edits_on_top_of_a_version_stamped_days_ahead_are_not_lost() -> No
         model.remember(index=0, shared=-1, topic="release train")
         model.sync_two(index=0, action="push")
         (memory_id,) = _memory_ids(model, 0)
-        far = Draws("3 days", memory_id, "release train", 2)
+        far = Draws(
+            model.pick(0), ahead="3 days", which=memory_id, topic="release train", priority=2
+        )
         model.clock_far_ahead(index=0, topic="falcon deploy", data=far)
         model.sync_one(index=1, action="full")
         for topic in ("cache jitter", "billing ledger"):
-            model.edit(index=1, data=Draws(memory_id, topic, 1))
+            model.edit(index=1, data=Draws(model.pick(1), which=memory_id, topic=topic, priority=1))
             model.sync_one(index=1, action="full")
         model.sync_one(index=0, action="full")
         model.nothing_lost_so_far()
@@ -254,24 +249,32 @@ def test_model_a_backup_restored_twice_keeps_the_edit_made_after_the_second_rest
         model.remember(index=0, shared=1, topic="falcon deploy")
         model.first_syncs_at_once(gate=False)
         first = "m-36d7a466bcf7c49cd1b408b7"
-        model.edit(index=0, data=Draws(first, "falcon deploy", 0))
+        model.edit(
+            index=0, data=Draws(model.pick(0), which=first, topic="falcon deploy", priority=0)
+        )
         model.restore_after_others_moved_on(
             index=0, strategy="prefer_recent", forget=True, action="full",
-            data=Draws(first, "falcon deploy", 0),
+            data=Draws(model.pick(0), which=first, topic="falcon deploy", priority=0),
         )  # fmt: skip
         model.clock_far_ahead(
             index=3, topic="falcon deploy", action="push",
-            data=Draws("225 years", shared, "cache jitter", 6),
+            data=Draws(
+                model.pick(3), ahead="225 years", which=shared, topic="cache jitter", priority=6
+            ),
         )  # fmt: skip
         model.restore_after_others_moved_on(
             index=3, strategy="prefer_remote", forget=True, action="pull then push",
-            data=Draws("m-5e237986850fc6f9baafd8e0", "release train", 0),
+            data=Draws(
+                model.pick(3), which="m-5e237986850fc6f9baafd8e0", topic="release train",
+                priority=0,
+            ),
         )  # fmt: skip
         model.join_while_others_sync(strategy="prefer_recent", index=0, action="pull")
-        model.fault(index=1, data=Draws("restore"))
+        model.fault(index=1, data=Draws(fault="restore"))
         model.backup_while_unpushed(
-            index=1, strategy="prefer_remote", data=Draws(shared, "cache jitter", 5)
-        )
+            index=1, strategy="prefer_remote",
+            data=Draws(model.pick(1), which=shared, topic="cache jitter", priority=5),
+        )  # fmt: skip
         model.after_every_step()
         model.check_converged()
     finally:
