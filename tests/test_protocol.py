@@ -80,7 +80,8 @@ def test_kinds_and_key_shares_match_golden() -> None:
 def test_record_history_matches_golden(case: dict[str, Any]) -> None:
     assert GOLDEN["history"]["depth"] == protocol.HISTORY_DEPTH
     assert list(protocol.HISTORY_KINDS) == GOLDEN["history"]["kinds"]
-    assert protocol.next_history(case["kind"], case["history"], case["replaced"]) == case["next"]
+    kind, history, replaced, named = (case[k] for k in ("kind", "history", "replaced", "named"))
+    assert protocol.next_history(kind, history, replaced, named) == case["next"]
 
 
 @pytest.mark.parametrize("case", GOLDEN["history"]["in_history"], ids=lambda c: c["name"])

@@ -378,6 +378,7 @@ MSG_NOT_JSON_VALUE = "not a JSON value: {kind}"
 MSG_HLC_DEVICE = "hlc must end with the record's device_id"
 MSG_TOMBSTONE_BODY = "a deleted record (tombstone) must have an empty body"
 MSG_VHASH_MISMATCH = "vhash does not match the record's canonical form"
+MSG_REPLACES_UNKNOWN = "replaces: every key must be the vhash of a version in records"
 MSG_PAIR_TARGET = "expected CODE@HOST:PORT"
 MSG_PAIR_PORT = "the port must be 1-65535"
 # A hub's operator (hub/backup.py, cli/serve.py).

@@ -22,6 +22,7 @@ import json
 import math
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -105,12 +106,15 @@ Registration = Literal["open", "closed", "invite"]
 DEFAULT_MAX_ACCOUNT_RECORDS = 1_000_000
 
 
-def next_history(kind: str, history: str, replaced: str) -> str:
-    """A record's history once its current version `replaced` is replaced by an accepted one:
-    space-separated vhashes, newest first, at most HISTORY_DEPTH; empty for kinds not kept."""
+def next_history(kind: str, history: str, replaced: str | None, named: Sequence[str] = ()) -> str:
+    """A record's history once an accepted version replaces its current one, `replaced` (None: a
+    new record), and names the versions its device replaced before pushing it (`named`: the
+    push's `replaces`): space-separated vhashes, newest first, each once, at most HISTORY_DEPTH;
+    empty for kinds not kept (docs/protocol.md, "History")."""
     if kind not in HISTORY_KINDS:
         return ""
-    return " ".join([replaced, *history.split()][:HISTORY_DEPTH])
+    head = [] if replaced is None else [replaced]
+    return " ".join(list(dict.fromkeys([*head, *named, *history.split()]))[:HISTORY_DEPTH])
 
 
 def in_history(history: str, vhash: str) -> bool:

@@ -26,13 +26,19 @@ from pydantic import (
 )
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS
-from neuralmemory.errors import MSG_HLC_DEVICE, MSG_TOMBSTONE_BODY, MSG_VHASH_MISMATCH
+from neuralmemory.errors import (
+    MSG_HLC_DEVICE,
+    MSG_REPLACES_UNKNOWN,
+    MSG_TOMBSTONE_BODY,
+    MSG_VHASH_MISMATCH,
+)
 from neuralmemory.protocol import (
     BUCKETS,
     CODE_PATTERN,
     DEFAULT_MAX_ACCOUNT_RECORDS,
     DIGEST_PATTERN,
     EMAIL_PATTERN,
+    HISTORY_DEPTH,
     HLC_PATTERN,
     ID_PATTERN,
     LABEL_PATTERN,
@@ -72,9 +78,13 @@ class Limits(BaseModel):
     max_account_records: int = DEFAULT_MAX_ACCOUNT_RECORDS
     max_account_bytes: int = 1024**3
     max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS  # how far ahead a pushed hlc may be
+    #: how many vhashes a pushed version may name in the push's `replaces`; 0 (what a hub from
+    #: before `replaces` advertises, by its absence): send none, that hub refuses the field
+    max_replaced: int = 0
 
 
-DEFAULT_LIMITS = Limits.model_construct()  # the defaults, without building the validator
+#: what this hub advertises: the defaults (built without the validator), and `replaces` taken
+DEFAULT_LIMITS = Limits.model_construct(max_replaced=HISTORY_DEPTH)
 
 
 # ---------------------------------------------------------------- wire models
@@ -290,10 +300,24 @@ class DeviceInfo(_Request):
     platform: Label = "unknown"
 
 
+Replaced = Annotated[list[VHash], Field(min_length=1, max_length=HISTORY_DEPTH)]
+
+
 class PushRequest(_Request):
     device: DeviceInfo
     brain_name: Name = "default"
     records: list[Version]
+    #: for a pushed version (by vhash), the versions of its record its device replaced before
+    #: pushing it (coalesced, rewritten, or lost to a hub version): its hub keeps them in the
+    #: record's history when it accepts that version (docs/protocol.md, "History")
+    replaces: dict[VHash, Replaced] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_pushed(self) -> PushRequest:
+        pushed = {version.vhash for version in self.records}
+        if any(vhash not in pushed for vhash in self.replaces):
+            raise ValueError(MSG_REPLACES_UNKNOWN)
+        return self
 
 
 PushStatus = Literal["accepted", "unchanged", "conflict"]

@@ -18,7 +18,7 @@
  * million and 1 GiB); the QUOTA_RECORDS and QUOTA_BYTES variables change that.
  */
 
-import type { Limits } from "./protocol";
+import { HISTORY_DEPTH, type Limits } from "./protocol";
 
 /** All keys of an account may together make this many times one key's requests. */
 const ACCOUNT_RATE_FACTOR = 4;
@@ -37,6 +37,7 @@ export const LIMITS: Readonly<Limits> = {
   max_account_records: 200_000,
   max_account_bytes: 200_000_000,
   max_clock_skew_ms: 24 * 60 * 60 * 1000,
+  max_replaced: HISTORY_DEPTH,
 };
 
 /** A pull page stops adding records once it holds this many bytes, so replies stay bounded. */

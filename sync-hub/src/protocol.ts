@@ -24,10 +24,20 @@ export type Kind = (typeof KINDS)[number];
 export const HISTORY_KINDS: readonly string[] = ["memory"];
 export const HISTORY_DEPTH = 32;
 
-/** A record's history once its current version `replaced` is replaced by an accepted one. */
-export function nextHistory(kind: string, history: string, replaced: string): string {
+/**
+ * A record's history once an accepted version replaces its current one, `replaced` (null: a new
+ * record), and names the versions its device replaced before pushing it (`named`: the push's
+ * `replaces`): newest first, each once, at most HISTORY_DEPTH. As protocol.py next_history.
+ */
+export function nextHistory(
+  kind: string,
+  history: string,
+  replaced: string | null,
+  named: readonly string[] = [],
+): string {
   if (!HISTORY_KINDS.includes(kind)) return "";
-  return [replaced, ...words(history)].slice(0, HISTORY_DEPTH).join(" ");
+  const head = replaced === null ? [] : [replaced];
+  return [...new Set([...head, ...named, ...words(history)])].slice(0, HISTORY_DEPTH).join(" ");
 }
 
 /** Whether the hub held `vhash` for this record before its current version. */
@@ -103,6 +113,8 @@ export interface Limits {
   max_account_bytes: number;
   /** How far ahead of the hub's clock a pushed version's hlc may be (docs/protocol.md). */
   max_clock_skew_ms: number;
+  /** How many vhashes a pushed version may name in the push's `replaces` (HISTORY_DEPTH). */
+  max_replaced: number;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -38,6 +38,9 @@ export interface Entry extends Derived {
 /** A pushed version, validated, with what is derived from it. */
 export interface Incoming extends Derived {
   version: Version;
+  /** The vhashes its device replaced before pushing it (the push's `replaces`), kept in the
+   * record's history when it is accepted (docs/protocol.md, "History"). */
+  replaces: readonly string[];
 }
 
 export interface PushResult {
@@ -82,7 +85,7 @@ export function planPush(
   let [seq, records, bytes] = [firstSeq, 0, 0];
   const fold = (bucket: number, change: string) =>
     deltas.set(bucket, xorDigest(deltas.get(bucket) ?? EMPTY_DIGEST, change));
-  const results = incoming.map(({ version, ...derived }): PushResult => {
+  const results = incoming.map(({ version, replaces, ...derived }): PushResult => {
     const { bucket, item, size } = derived;
     const key = recordKey(version.kind, version.id);
     const { kind, id, vhash } = version;
@@ -102,7 +105,9 @@ export function planPush(
     fold(ROOT_BUCKET, change);
     records += now ? 0 : 1;
     bytes += size - (now?.size ?? 0);
-    const history = now ? nextHistory(kind, now.history, now.stored.vhash) : "";
+    const history = now
+      ? nextHistory(kind, now.history, now.stored.vhash, replaces)
+      : nextHistory(kind, "", null, replaces);
     const entry: Entry = { stored: { ...version, seq }, ...derived, history };
     state.set(key, entry);
     written.set(key, entry);

@@ -80,6 +80,7 @@ export async function push(
         item: await itemDigest(version.kind, version.id, version.vhash),
         size,
         body,
+        replaces: request.replaces.get(version.vhash) ?? [],
       };
     }),
   );

@@ -10,6 +10,7 @@ import {
   CanonicalError,
   CODE_PATTERN,
   EMAIL_PATTERN,
+  HISTORY_DEPTH,
   HLC_PATTERN,
   ID_PATTERN,
   LABEL_PATTERN,
@@ -42,6 +43,8 @@ export interface PushRequest {
   brain_name: string;
   /** Each version with its canonical text, computed once here and reused for size and storage. */
   records: CheckedVersion[];
+  /** For a pushed version (by vhash), the versions its device replaced before pushing it. */
+  replaces: Map<string, string[]>;
 }
 
 export interface CheckedVersion {
@@ -261,17 +264,44 @@ export async function parsePush(value: unknown): Promise<PushRequest> {
     device: dev,
     brain_name,
     versions,
+    named,
   } = checked(() => {
-    const fields = object(value, BODY, ["device", "brain_name", "records"]);
+    const fields = object(value, BODY, ["device", "brain_name", "records", "replaces"]);
     const where = at(BODY, "records");
     const records = list(required(fields, "records", BODY), where, 0, Number.MAX_SAFE_INTEGER);
+    const versions = records.map((item, index) => version(item, at(where, index)));
     return {
       device: device(required(fields, "device", BODY), at(BODY, "device")),
       brain_name: brainName(fields),
-      versions: records.map((item, index) => version(item, at(where, index))),
+      versions,
+      named: "replaces" in fields ? replaces(fields.replaces, versions) : new Map(),
     };
   });
-  return { device: dev, brain_name, records: await checkVersionHashes(versions) };
+  return { device: dev, brain_name, records: await checkVersionHashes(versions), replaces: named };
+}
+
+/**
+ * The push's `replaces`: for a pushed version (by vhash), 1..HISTORY_DEPTH vhashes of versions
+ * its device replaced before pushing it (docs/protocol.md, "History"). Every key must name a
+ * version of the push.
+ */
+function replaces(value: unknown, versions: readonly Version[]): Map<string, string[]> {
+  const where = at(BODY, "replaces");
+  const pushed = new Set(versions.map((v) => v.vhash));
+  const named = new Map<string, string[]>();
+  for (const [key, item] of Object.entries(jsonObject(value, where))) {
+    pattern(key, `${at(where, key)}.[key]`, VHASH_PATTERN);
+    const field = at(where, key);
+    const vhashes = list(item, field, 1, HISTORY_DEPTH);
+    named.set(
+      key,
+      vhashes.map((vhash, index) => pattern(vhash, at(field, index), VHASH_PATTERN)),
+    );
+  }
+  if ([...named.keys()].some((key) => !pushed.has(key))) {
+    throw new Fail(BODY, "replaces: every key must be the vhash of a version in records");
+  }
+  return named;
 }
 
 export function parsePull(value: unknown): PullRequest {

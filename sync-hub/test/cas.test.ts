@@ -21,6 +21,7 @@ async function incoming(v: Version): Promise<Incoming> {
     item: await itemDigest(v.kind, v.id, v.vhash),
     size: utf8Length(canonicalVersion(fields, v.vhash)),
     body,
+    replaces: [],
   };
 }
 

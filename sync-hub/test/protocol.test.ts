@@ -48,7 +48,14 @@ interface Golden {
   history: {
     depth: number;
     kinds: string[];
-    next: { name: string; kind: string; history: string; replaced: string; next: string }[];
+    next: {
+      name: string;
+      kind: string;
+      history: string;
+      replaced: string | null;
+      named: string[];
+      next: string;
+    }[];
     in_history: { name: string; history: string; vhash: string; found: boolean }[];
   };
 }
@@ -79,7 +86,7 @@ describe("golden vectors shared with protocol.py", () => {
   it.each(golden.history.next.map((c) => [c.name, c] as const))("history: %s", (_, c) => {
     expect(HISTORY_DEPTH).toBe(golden.history.depth);
     expect([...HISTORY_KINDS]).toEqual(golden.history.kinds);
-    expect(nextHistory(c.kind, c.history, c.replaced)).toBe(c.next);
+    expect(nextHistory(c.kind, c.history, c.replaced, c.named)).toBe(c.next);
   });
 
   it.each(golden.history.in_history.map((c) => [c.name, c] as const))("superseded: %s", (_, c) => {

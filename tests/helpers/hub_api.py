@@ -69,11 +69,14 @@ def push(
     brain: str,
     *versions: Version,
     dev: str = "dev-a",
+    replaces: dict[str, list[str]] | None = None,
 ) -> httpx.Response:
+    """POST a push of `versions`; `replaces` as the protocol's field (absent when None)."""
+    payload: dict[str, Any] = {"device": device(dev), "records": [v.model_dump() for v in versions]}
+    if replaces is not None:
+        payload["replaces"] = replaces
     return client.post(
-        f"/v1/brains/{brain}/push",
-        json={"device": device(dev), "records": [v.model_dump() for v in versions]},
-        headers=account.auth if account else {},
+        f"/v1/brains/{brain}/push", json=payload, headers=account.auth if account else {}
     )
 
 
@@ -83,8 +86,9 @@ def pushed(
     brain: str,
     *versions: Version,
     dev: str = "dev-a",
+    replaces: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    answer = push(client, account, brain, *versions, dev=dev)
+    answer = push(client, account, brain, *versions, dev=dev, replaces=replaces)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body

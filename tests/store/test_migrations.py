@@ -42,6 +42,7 @@ FINAL_SCHEMA = {
     "quarantine": ["kind", "id", "vhash", "reason"],
     "history": ["id", "vhash", "hlc", "version"],
     "graph_backlog": ["rid"],
+    "replaced": ["id", "vhash", "hlc"],
 }
 
 
@@ -54,6 +55,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         "0004_history",
         "0005_history_trigger",
         "0006_graph_backlog",
+        "0007_replaced",
     ]
     tables = {
         row[0]
@@ -72,6 +74,7 @@ def test_blank_database_migrates_to_the_final_schema(tmp_path: Path) -> None:
         (4, "history"),
         (5, "history_trigger"),
         (6, "graph_backlog"),
+        (7, "replaced"),
     ]
     db.close()
 

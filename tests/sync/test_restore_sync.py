@@ -184,3 +184,100 @@ def test_a_write_that_loses_twice_under_two_vhashes_is_kept_once(tmp_path: Path)
             )
             apply_plan(brain, Plan(copies=[copy]))
         assert len([v for v in brain.changes.versions("conflict") if not v.deleted]) == 1
+
+
+def won_then_moved_past(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path]:
+    """a's edit of a memory, unpushed when a's folder is copied, meets b's edit on the hub (the
+    strategy decides; under prefer_local and prefer_recent a's wins and is written again on top
+    of b's); b then edits it twice more. Returns (the memory, the copy)."""
+    with a.brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    edit(b, mid, "The release train leaves on Wednesday")
+    b.sync()
+    edit(a, mid, "The release train leaves on Thursday")
+    copy = tmp_path / "a-backup"
+    shutil.copytree(a.home, copy)
+    a.sync()
+    b.sync()
+    for day in ("Friday", "Saturday"):
+        edit(b, mid, f"The release train leaves on {day}")
+        b.sync()
+    return mid, copy
+
+
+def copies_of(device: Device, memory_id: str) -> list[str]:
+    with device.use():
+        return sorted(c["id"] for c in service.list_conflicts() if c["record"]["id"] == memory_id)
+
+
+@pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
+def test_a_restored_edit_that_won_a_conflict_reverts_no_later_edit(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    """Found by the long run (make test-long): restored, a pushed its edit again; the hub did not
+    know it (a had pushed it rewritten on top of b's, as a new version), so it was a rival
+    of b's later edits, and under prefer_local it won again. Fixed by `replaces`
+    (docs/protocol.md, "History"): the rewritten version's push named the one it replaced."""
+    a, b = pair
+    mid, copy = won_then_moved_past(a, b, tmp_path)
+    kept = copies_of(b, mid)
+    assert len(kept) == 1  # the first conflict's loser, whichever it was
+    restore_folder(a, copy)
+    for device in (a, b, a):
+        device.sync()
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Saturday"
+        assert copies_of(device, mid) == kept, "a copy was made again, or twice"
+
+
+@pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
+def test_a_restored_edit_its_device_replaced_before_pushing_reverts_nothing(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    """A backup taken between two edits of a memory that were never pushed apart (the second
+    replaced the first): restored, the first is superseded, not a rival of b's later edit."""
+    a, b = pair
+    with a.brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    edit(a, mid, "The release train leaves on Wednesday")
+    copy = tmp_path / "a-backup"
+    shutil.copytree(a.home, copy)
+    edit(a, mid, "The release train leaves on Thursday")
+    a.sync()
+    b.sync()
+    edit(b, mid, "The release train leaves on Friday")
+    b.sync()
+    restore_folder(a, copy)
+    a.sync()
+    b.sync()
+    for device in (a, b):
+        assert content(device, mid) == "The release train leaves on Friday"
+        assert copies_of(device, mid) == []
+
+
+def test_a_copy_of_a_device_folder_takes_the_edit_its_original_pushed_since(
+    tmp_path: Path,
+) -> None:
+    """A folder copied to a second machine (the same device id) while an edit was unpushed; the
+    original edited the memory again and pushed. The copy's edit is the original's past: before
+    `replaces` it was rewritten on top, putting the older text back everywhere."""
+    with in_process_hub(tmp_path / "hub.db") as transport:
+        a = Device(tmp_path / "a", LOCAL_URL, transport)
+        a.configure(hub_url=LOCAL_URL, auto_sync=False)
+        with a.brain() as brain:
+            mid = brain.remember("The release train leaves on Tuesday").memory.id
+        a.sync()
+        edit(a, mid, "The release train leaves on Wednesday")
+        clone = Device(tmp_path / "clone", LOCAL_URL, transport)
+        shutil.copytree(a.home, clone.home)
+        edit(a, mid, "The release train leaves on Thursday")
+        a.sync()
+        clone.sync()
+        a.sync()
+        for device in (a, clone):
+            assert content(device, mid) == "The release train leaves on Thursday"
+            assert copies_of(device, mid) == []

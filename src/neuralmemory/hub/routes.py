@@ -325,7 +325,7 @@ async def push(
     limits = hub.settings.limits
     if len(body.records) > limits.max_records_per_push:
         raise PayloadTooLarge()
-    records = [Incoming.of(version) for version in body.records]
+    records = [Incoming.of(v, body.replaces.get(v.vhash, ())) for v in body.records]
     if any(record.size > limits.max_record_bytes for record in records):
         raise PayloadTooLarge()
     quota = Quota(limits.max_account_records, limits.max_account_bytes)

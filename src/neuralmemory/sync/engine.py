@@ -46,7 +46,7 @@ from neuralmemory.protocol import (
     item_digest,
     xor_digest,
 )
-from neuralmemory.store import history
+from neuralmemory.store import history, replaced
 from neuralmemory.store import memories as memories_sql
 from neuralmemory.store.changes import ChangeLog, Pending
 from neuralmemory.store.db import Database
@@ -69,6 +69,10 @@ SYNC_DEADLINE = 900.0
 #: the largest reply read from a hub whatever limits it advertises; a page is asked for at most
 #: half of it, so a hub with huge records is pulled in smaller pages, not read into memory whole
 MAX_REPLY_BYTES = 512 * 1024 * 1024
+#: a hub's cached limits are read again after a day, so what an upgraded hub takes (a larger
+#: batch, `replaces`) is used without waiting for a refused push; the cache says when (device ms)
+LIMITS_TTL_MS = 24 * 3_600_000
+LIMITS_FETCHED = "fetched_at"
 
 #: progress(phase, done, total): total is None while unknown
 Progress = Callable[[str, int, int | None], None]
@@ -259,7 +263,10 @@ class SyncEngine:
         if self.remote_id != self.local.id:
             self.local.sync_as(self.remote_id)  # also for brains merged before it was recorded
         cached = self.state.get(state.LIMITS)
-        self._use_limits(Limits.model_validate(cached) if cached else self._refresh_limits())
+        fresh = isinstance(cached, dict) and (
+            0 <= self.changes.now() - cached.get(LIMITS_FETCHED, 0) < LIMITS_TTL_MS
+        )
+        self._use_limits(Limits.model_validate(cached) if fresh else self._refresh_limits())
 
     def _join(self) -> str:
         """First sync with this hub: join the account's brain of the same name, if there is one.
@@ -402,7 +409,8 @@ class SyncEngine:
     def _refresh_limits(self) -> Limits:
         limits = self.hub.info().limits
         with self.local.db.transaction():
-            self.state.set(state.LIMITS, limits.model_dump())
+            fetched = {LIMITS_FETCHED: self.changes.now()}
+            self.state.set(state.LIMITS, limits.model_dump() | fetched)
         self._use_limits(limits)
         return limits
 
@@ -609,6 +617,7 @@ class SyncEngine:
         are read: while this thread reads the next records, or records the hub's reply to one
         batch, the hub is already working on the next."""
         pending: dict[Key, Pending] = {}
+        names: dict[Key, list[str]] = {}  # what each replaced unpushed (store/replaced.py)
         quarantined: dict[Key, tuple[str, str]] = {}
         too_large: list[list[Key]] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nmem-push") as ahead:
@@ -617,14 +626,14 @@ class SyncEngine:
                 for page in self._pending_pages():
                     items = {(p.kind, p.id): p for p in page}
                     pending.update(items)
-                    batches = plan_batches(
-                        [(k, len(p.data)) for k, p in items.items()], self.limits
-                    )
+                    names.update(self._replaced(page))
+                    sizes = [(k, len(p.data) + _names_size(names.get(k))) for k, p in items.items()]
+                    batches = plan_batches(sizes, self.limits)
                     for key, why in batches.quarantined:
                         quarantined[key] = (items[key].vhash, why)
                     for batch in batches.batches:
-                        data = [items[k].data for k in batch]
-                        sent.append((batch, ahead.submit(self._request, data)))
+                        payload = _payload(batch, pending, names)
+                        sent.append((batch, ahead.submit(self._request, *payload)))
                 total, done = sum(len(batch) for batch, _ in sent), 0
                 for batch, reply in sent:
                     try:
@@ -640,15 +649,23 @@ class SyncEngine:
                 raise
         self._set_quarantine(quarantined)
         for batch in too_large:  # with every request settled: the halving path is sequential
-            self._send(batch, pending)
+            self._send(batch, pending, names)
         return bool(sent)
 
-    def _request(self, records: list[bytes]) -> PushReply:
-        return self.hub.push(self.remote_id, self.local.name, records)
+    def _replaced(self, page: Sequence[Pending]) -> dict[Key, list[str]]:
+        """What the page's memories replaced unpushed, to name to a hub that keeps it."""
+        ids = [p.id for p in page if p.kind == "memory"]
+        found = replaced.names(self.local.db, ids, self.limits.max_replaced)
+        return {("memory", id): named for id, named in found.items()}
 
-    def _send(self, batch: list[Key], pending: dict[Key, Pending]) -> None:
+    def _request(self, records: list[bytes], replaces: dict[str, list[str]]) -> PushReply:
+        return self.hub.push(self.remote_id, self.local.name, records, replaces)
+
+    def _send(
+        self, batch: list[Key], pending: dict[Key, Pending], names: dict[Key, list[str]]
+    ) -> None:
         try:
-            reply = self._request([pending[k].data for k in batch])
+            reply = self._request(*_payload(batch, pending, names))
         except PayloadTooLarge:
             # The hub's limits are smaller than advertised (or changed): re-read them and halve
             # the batch; a single record the hub still refuses is quarantined, never retried.
@@ -664,8 +681,8 @@ class SyncEngine:
                     self.state.set(state.QUARANTINE, quarantine)
                 return
             middle = len(batch) // 2
-            self._send(batch[:middle], pending)
-            self._send(batch[middle:], pending)
+            self._send(batch[:middle], pending, names)
+            self._send(batch[middle:], pending, names)
             return
         self._settle(reply, pending)
 
@@ -686,6 +703,7 @@ class SyncEngine:
                     self.report.acknowledged += 1
                 held.append(sent)
             cleared = self.changes.mark_pushed_many((p.kind, p.id, p.vhash) for p in held)
+            replaced.held(self.local.db, [(p.id, p.hlc) for p in held if p.kind == "memory"])
             if cleared < len(held):
                 for sent in held:
                     self._rebase_if_replaced(sent)
@@ -828,3 +846,16 @@ def _qkey(key: Key) -> str:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), max(1, size)):
         yield list(items[start : start + size])
+
+
+def _payload(
+    batch: list[Key], pending: dict[Key, Pending], names: dict[Key, list[str]]
+) -> tuple[list[bytes], dict[str, list[str]]]:
+    """A batch's encoded versions, and what they replaced unpushed, by their vhashes."""
+    records = [pending[k].data for k in batch]
+    return records, {pending[k].vhash: names[k] for k in batch if k in names}
+
+
+def _names_size(named: list[str] | None) -> int:
+    """The bytes a version's `replaces` entry adds to a push: each vhash quoted, with a comma."""
+    return 0 if not named else sum(len(vhash) + 3 for vhash in named) + 80

@@ -32,6 +32,11 @@ first rule that matches:
                                               pending versions below: the strategy decides, the
                                               loser is kept); a counter, key or conflict record
                                               is merged at once (resolve.py: order-free)
+  local pending, the hub said it holds  -> ours is an ANCESTOR of remote, or a version this
+    remote on top of it (`superseded`)     device replaced before the hub held it (a later push
+                                           named it: `replaces`): a folder restored from a
+                                           backup, or a copy of it. Apply remote, no conflict
+                                           copy: whatever ours said was decided, here, already
   local pending, remote written by THIS -> ours was written here on top of remote while remote
     device from the same parent            was pending (a push whose reply was lost, a backup
                                            restored with it unpushed), and replaced it
@@ -43,9 +48,6 @@ first rule that matches:
                                            that was far ahead), remote is applied: a rewrite
                                            would be a new version that the next restore of the
                                            same backup meets as a rival, not as its own
-  local pending, the hub said it holds  -> ours is an ANCESTOR of remote (a push answered
-    remote on top of it (`superseded`)     `superseded`: a device restored from a backup): apply
-                                           remote, no conflict copy
   local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
     asked yet                              push asks the hub, whose reply says which it is. Not
                                            one stamped beyond the skew bound: every hub refused
@@ -194,15 +196,15 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
         else:
             _stored(plan, remote, mine, context)
         return
+    if mine.vhash in context.superseded:
+        _take(plan, remote, mine, context.me)
+        return
     if remote.device_id == context.me and remote.parent == mine.parent:
         if resolve.same_substance(mine, remote):
             plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
         else:
             plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
             _keep(plan, remote, mine.vhash, context.strategy)
-        return
-    if mine.vhash in context.superseded:
-        _take(plan, remote, mine, context.me)
         return
     if context.defer and mine.kind == "memory" and not runaway(mine.hlc, context.now):
         plan.unchanged += 1

@@ -6,7 +6,8 @@ it: a restored backup brings its old cursor back, and repair by digest takes it 
   hub           the hub URL the cursor belongs to: another URL starts over (cursor 0, seed)
   remote_id     the brain id used on the hub (another when a non-empty brain joined a remote one)
   cursor        the last hub seq pulled
-  limits        the hub's advertised limits, cached so a no-op sync is one request
+  limits        the hub's advertised limits and when they were read (`fetched_at`), cached
+                for a day so a no-op sync is one request
   quarantine    {"kind/id": {"vhash", "reason"}}: records too large for this hub
   last_result   the last sync's SyncReport, as JSON
   last_error    {"at", "error", "code"} of the last failed sync, cleared by a success

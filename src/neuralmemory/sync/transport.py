@@ -37,7 +37,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -316,11 +316,19 @@ class HubClient:
     def brains(self) -> list[BrainInfo]:
         return self._call("GET", protocol.PATH_BRAINS, BrainsReply).brains
 
-    def push(self, brain_id: str, brain_name: str, records: Sequence[bytes]) -> PushReply:
-        """Push versions already encoded as JSON (batching measured them in these bytes)."""
-        head = json.dumps(
-            {"device": self.device.model_dump(), "brain_name": brain_name}, separators=(",", ":")
-        ).encode()
+    def push(
+        self,
+        brain_id: str,
+        brain_name: str,
+        records: Sequence[bytes],
+        replaces: Mapping[str, Sequence[str]] | None = None,
+    ) -> PushReply:
+        """Push versions already encoded as JSON (batching measured them in these bytes), with
+        the vhashes each one replaced unpushed (`replaces`, by its vhash; docs/protocol.md)."""
+        fields: dict[str, Any] = {"device": self.device.model_dump(), "brain_name": brain_name}
+        if replaces:
+            fields["replaces"] = {vhash: list(named) for vhash, named in replaces.items()}
+        head = json.dumps(fields, separators=(",", ":")).encode()
         body = head[:-1] + b',"records":[' + b",".join(records) + b"]}"
         path = protocol.PATH_PUSH.format(brain_id=brain_id)
         return self._call("POST", path, PushReply, content=body)

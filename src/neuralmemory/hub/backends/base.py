@@ -88,10 +88,13 @@ class Incoming:
     version: Version
     body_text: str
     size: int
+    #: the vhashes its device replaced before pushing it (the push's `replaces`): kept in the
+    #: record's history when it is accepted (docs/protocol.md, "History")
+    replaces: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, version: Version) -> Incoming:
-        return cls(version, version.body_json(), version.size())
+    def of(cls, version: Version, replaces: Sequence[str] = ()) -> Incoming:
+        return cls(version, version.body_json(), version.size(), tuple(replaces))
 
 
 @dataclass(frozen=True)

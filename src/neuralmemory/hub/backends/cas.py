@@ -87,7 +87,10 @@ def plan_push(seq: int, heads: Mapping[RecordId, Head], records: Sequence[Incomi
             plan.new_bytes -= head.size
         plan.deltas[bucket] = xor_digest(delta, item_digest(v.kind, v.id, v.vhash))
         plan.new_bytes += incoming.size
-        history = "" if head is None else next_history(v.kind, head.history, head.vhash)
+        if head is None:
+            history = next_history(v.kind, "", None, incoming.replaces)
+        else:
+            history = next_history(v.kind, head.history, head.vhash, incoming.replaces)
         state[key] = Head(v.vhash, plan.seq, incoming.size, incoming, history)
         plan.writes[key] = (incoming, plan.seq, history)
         plan.results.append(_result(incoming, "accepted", plan.seq))
