@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from neuralmemory import errors as msg
-from neuralmemory.clock import wall_ms
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, wall_ms
 from neuralmemory.core import bodies
 from neuralmemory.errors import NotFoundOnHub, PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
@@ -703,7 +703,10 @@ class SyncEngine:
                     self.report.acknowledged += 1
                 held.append(sent)
             cleared = self.changes.mark_pushed_many((p.kind, p.id, p.vhash) for p in held)
-            replaced.held(self.local.db, [(p.id, p.hlc) for p in held if p.kind == "memory"])
+            runaway = f"{self.changes.now() + MAX_CLOCK_SKEW_MS + 1:013d}"
+            replaced.held(
+                self.local.db, [(p.id, p.hlc) for p in held if p.kind == "memory"], runaway
+            )
             if cleared < len(held):
                 for sent in held:
                     self._rebase_if_replaced(sent)
