@@ -226,6 +226,8 @@ class SyncEngine:
         self.report.started_at = iso_ms(wall_ms())
         with _brain_lock(self.local.id):
             self._prepare()
+            if action != "verify":
+                self._restamp_runaway(in_place_only=True)
             if action == "pull":
                 self.pull()
             elif action == "push":
@@ -496,21 +498,25 @@ class SyncEngine:
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
             self._reconcile(self._round.conflicts, superseded=self._round.superseded)
 
-    def _restamp_runaway(self) -> None:
+    def _restamp_runaway(self, *, in_place_only: bool = False) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
-        instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
-        pulled first, so concurrent edits meet them as what they are: older (the pull decides
-        them at once, plan.py; other pending memories are left for the push to ask about)."""
+        instead of failing the same way forever (docs/sync.md, "Clocks"). A plaintext memory's
+        is stamped in place, before anything else (`in_place_only`, as each sync starts): just
+        after the version it edits, older than every believable edit, and the same each time,
+        so it is a pending version like any other, which the push asks the hub about. Any other
+        is stamped anew after the hub's versions are pulled, so concurrent edits meet it as
+        what it is: older (the pull decides it at once, plan.py)."""
         if not self.changes.runaway_pending():
             return
-        self.pull()
+        if not in_place_only:
+            self.pull()
         with self.local.db.transaction():
-            restamped = self.changes.restamp_runaway()
+            restamped = self.changes.restamp_runaway(in_place_only=in_place_only)
         if restamped:
             log.warning(
                 "%d pending change(s) were stamped while this device's clock was far ahead:"
-                " stamped again with the current time",
+                " stamped again",
                 len(restamped),
             )
 
