@@ -3,8 +3,10 @@ that always equals the XOR fold of the current records."""
 
 from __future__ import annotations
 
+import shutil
 from functools import reduce
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from neuralmemory.clock import MAX_CLOCK_SKEW_MS, Stamp, wall_ms
@@ -17,16 +19,17 @@ from neuralmemory.protocol import (
     xor_digest,
 )
 from neuralmemory.store.changes import ChangeLog, Current
-from neuralmemory.store.db import Database
+from neuralmemory.store.db import Database, connect
+from neuralmemory.store.migrations import migrate
 
 
 def log(db: Database, device: str = "dev-a") -> ChangeLog:
     return ChangeLog(db, device)
 
 
-def write(changes: ChangeLog, id: str = "m-1", **kwargs: Any) -> Version:
+def write(changes: ChangeLog, id: str = "m-1", kind: str = "memory", **kwargs: Any) -> Version:
     with changes.db.transaction():
-        return changes.write("memory", id, **kwargs)
+        return changes.write(kind, id, **kwargs)
 
 
 def expected_root(db: Database) -> str:
@@ -126,22 +129,57 @@ def test_a_stamp_beyond_the_skew_bound_is_stored_but_never_adopted(db: Database)
 def test_a_device_whose_own_clock_ran_ahead_recovers_and_restamps(db: Database) -> None:
     """A device stamps a year ahead, then its clock is set right: its next stamps follow the
     wall clock again (not the stored year-ahead state), and its pending year-ahead versions are
-    stamped again with the same substance and parent, so the hub takes them."""
+    stamped again with the same substance and parent, so the hub takes them: a memory 1 ms after
+    its parent (a new one at 0), a version of another kind with the current time."""
     year = 365 * 24 * 3_600_000
     now = wall_ms()
+    base = write(log(db), id="m-1", body={"n": 0})
+    log(db).mark_pushed("memory", "m-1", base.vhash)
     ahead = ChangeLog(db, "dev-a", now=lambda: now + year)
     wrong = write(ahead, id="m-1", body={"n": 1})
+    new = write(ahead, id="m-3", body={"n": 3})
+    counter = write(ahead, id="a-1", kind="activation", body={"devices": {"dev-a": 1}})
     assert Stamp.parse(wrong.hlc).ms >= now + year
     fixed = ChangeLog(db, "dev-a", now=lambda: now)
     other = write(fixed, id="m-2", body={"n": 2})
     assert Stamp.parse(other.hlc).ms == now
     with db.transaction():
-        (restamped,) = fixed.restamp_runaway()
-    assert (restamped.id, restamped.body, restamped.parent) == ("m-1", wrong.body, wrong.parent)
-    assert now <= Stamp.parse(restamped.hlc).ms <= now + MAX_CLOCK_SKEW_MS
-    assert fixed.pending() == [other, restamped]
+        in_place = fixed.restamp_runaway(in_place_only=True)
+    assert {v.id for v in in_place} == {"m-1", "m-3"}
+    assert {v.vhash for v in in_place} < {v.vhash for v in fixed.pending()}
+    with db.transaction():
+        (restamped_counter,) = fixed.restamp_runaway()
+    edited, created = (fixed.current("memory", id) for id in ("m-1", "m-3"))
+    assert edited is not None and created is not None
+    assert (edited.version.body, edited.version.parent) == (wrong.body, base.vhash)
+    assert Stamp.parse(edited.version.hlc).ms == Stamp.parse(base.hlc).ms + 1
+    assert (created.version.body, Stamp.parse(created.version.hlc).ms) == (new.body, 0)
+    assert restamped_counter.body == counter.body
+    assert now <= Stamp.parse(restamped_counter.hlc).ms <= now + MAX_CLOCK_SKEW_MS
+    assert len(fixed.pending()) == 4
     with db.transaction():
         assert fixed.restamp_runaway() == []
+
+
+def test_a_memory_stamped_again_in_place_is_the_same_version_from_every_copy(
+    tmp_path: Path,
+) -> None:
+    """Two copies of one folder holding a memory stamped a year ahead (a backup and the folder
+    it was taken from) stamp it again identically: the hub meets one version, not two rivals."""
+    year = 365 * 24 * 3_600_000
+    now = wall_ms()
+    first = connect(tmp_path / "a.db")
+    migrate(first)
+    write(ChangeLog(first, "dev-a", now=lambda: now + year), id="m-1", body={"n": 1})
+    first.close()
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    again = []
+    for name in ("a.db", "b.db"):
+        db = connect(tmp_path / name)
+        with db.transaction():
+            again += ChangeLog(db, "dev-a", now=lambda: now).restamp_runaway()
+        db.close()
+    assert len(again) == 2 and again[0] == again[1]
 
 
 def test_the_clock_never_goes_backwards_across_processes(db: Database) -> None:

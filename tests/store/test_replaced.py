@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS
 from neuralmemory.protocol import Version
 from neuralmemory.store import replaced
 from neuralmemory.store.changes import ChangeLog
@@ -58,9 +59,28 @@ def test_names_leave_once_the_hub_holds_them_or_a_later_version(db: Database) ->
     first = write(changes)
     second = write(changes, body={"content": "two"})
     third = write(changes, body={"content": "three"})
+    never = "9" * 13
     with db.transaction():
-        replaced.held(db, [("m-1", first.hlc)])
+        replaced.held(db, [("m-1", first.hlc)], never)
     assert replaced.names(db, ["m-1"], 32) == {"m-1": [second.vhash]}
     with db.transaction():
-        replaced.held(db, [("m-1", third.hlc)])
+        replaced.held(db, [("m-1", third.hlc)], never)
+    assert replaced.names(db, ["m-1"], 32) == {}
+
+
+def test_names_stamped_past_the_skew_bound_leave_with_the_next_held_version(
+    db: Database,
+) -> None:
+    """A version stamped while the clock was far ahead is stamped again before any push, so its
+    name would never leave by stamp order: the next held version of its memory takes it."""
+    clock = [10**12]
+    changes = ChangeLog(db, "dev-a", now=lambda: clock[0])
+    clock[0] += MAX_CLOCK_SKEW_MS * 10**4
+    ahead = write(changes, body={"content": "far ahead"})
+    clock[0] = 10**12 + 1000  # set right again
+    with db.transaction():
+        (again,) = changes.restamp_runaway()
+    assert replaced.names(db, ["m-1"], 32) == {"m-1": [ahead.vhash]}
+    with db.transaction():
+        replaced.held(db, [("m-1", again.hlc)], f"{clock[0] + MAX_CLOCK_SKEW_MS + 1:013d}")
     assert replaced.names(db, ["m-1"], 32) == {}

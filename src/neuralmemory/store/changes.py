@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from neuralmemory import protocol
-from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, wall_ms
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, HybridClock, Stamp, stamp_ms, wall_ms
 from neuralmemory.protocol import (
     BUCKETS,
     EMPTY_DIGEST,
@@ -42,6 +42,7 @@ from neuralmemory.protocol import (
 )
 from neuralmemory.store import meta
 from neuralmemory.store.db import Database
+from neuralmemory.store.history import history_stamp
 
 if TYPE_CHECKING:
     from neuralmemory.protocol import Version
@@ -213,15 +214,37 @@ class ChangeLog:
         self._put(versions, pending=True, old=old)
         return versions
 
-    def restamp_runaway(self) -> list[Version]:
+    def restamp_runaway(self, *, in_place_only: bool = False) -> list[Version]:
         """Stamp again, with the same substance, every pending version stamped more than
         MAX_CLOCK_SKEW_MS ahead of this device's clock: made while the clock was wrong (and since
         set right), such a version is refused by every hub and would otherwise outrank every
-        later edit anywhere. Returns the new versions; in a transaction."""
-        return [
-            self.write(v.kind, v.id, body=v.body, deleted=v.deleted, strength=v.strength)
-            for v in self.runaway_pending()
-        ]
+        later edit anywhere. A plaintext memory's is stamped in place (`_restamp`); any other
+        one anew, now (`in_place_only`: left as it is). Returns the new versions; in a
+        transaction."""
+        restamped = []
+        for v in self.runaway_pending():
+            if v.kind == "memory" and self.sealer is None:
+                restamped.append(self._restamp(v))
+            elif not in_place_only:
+                restamped.append(
+                    self.write(v.kind, v.id, body=v.body, deleted=v.deleted, strength=v.strength)
+                )
+        return restamped
+
+    def _restamp(self, version: Version) -> Version:
+        """`version` stamped 1 ms after its parent (at 0 for a new record): its true time is
+        unknown, and a stamp that depends on the version alone makes the same version restored
+        from a copy of this folder the same again -- one the hub holds, or names in its history,
+        instead of a rival of this device's own past edit, each time under a new vhash
+        (docs/sync.md, "Clocks")."""
+        parent = None if version.parent is None else history_stamp(self.db, version)
+        ms = 0 if parent is None else stamp_ms(parent) + 1
+        counter = Stamp.parse(version.hlc).counter
+        hlc = str(Stamp(ms, counter, self.device_id))
+        fields = (version.kind, version.id, hlc, version.parent, version.deleted)
+        again = self._make(*fields, version.strength, version.body)
+        self._put([again], pending=True, old={(version.kind, version.id): version.vhash})
+        return again
 
     def runaway_pending(self) -> list[Version]:
         """Pending versions stamped more than MAX_CLOCK_SKEW_MS ahead of this device's clock."""

@@ -56,3 +56,11 @@ def held_before(db: Database, versions: Sequence[tuple[str, str]]) -> set[str]:
         )
         found |= {str(vhash) for id, vhash in rows if (id, vhash) in wanted}
     return found
+
+
+def history_stamp(db: Database, version: Version) -> str | None:
+    """The stamp of the version `version` replaced here (its parent), if this device held it."""
+    row = db.execute(
+        "SELECT hlc FROM history WHERE id = ? AND vhash = ?", (version.id, version.parent)
+    ).fetchone()
+    return None if row is None else str(row[0])

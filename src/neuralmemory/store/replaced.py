@@ -35,7 +35,12 @@ def names(db: Database, ids: Sequence[str], limit: int) -> dict[str, list[str]]:
     return found
 
 
-def held(db: Database, pushed: Iterable[tuple[str, str]]) -> None:
+def held(db: Database, pushed: Iterable[tuple[str, str]], runaway: str) -> None:
     """The hub holds these (memory id, hlc) versions: the rows they replaced, written before
-    them, have been named to it (or never will be of use to it); in a transaction."""
-    db.executemany("DELETE FROM replaced WHERE id = ? AND hlc <= ?", list(pushed))
+    them, have been named to it (or never will be of use to it), and so have rows stamped at or
+    past `runaway` (ChangeLog.runaway_pending's bound: no hub took such a version, and it is
+    stamped again before any push, so nothing pushes it); in a transaction."""
+    db.executemany(
+        "DELETE FROM replaced WHERE id = ? AND (hlc <= ? OR hlc >= ?)",
+        [(id, hlc, runaway) for id, hlc in pushed],
+    )

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from neuralmemory import errors as msg
-from neuralmemory.clock import wall_ms
+from neuralmemory.clock import MAX_CLOCK_SKEW_MS, wall_ms
 from neuralmemory.core import bodies
 from neuralmemory.errors import NotFoundOnHub, PayloadTooLarge, ProtocolError, SyncTimeout
 from neuralmemory.protocol import (
@@ -226,6 +226,8 @@ class SyncEngine:
         self.report.started_at = iso_ms(wall_ms())
         with _brain_lock(self.local.id):
             self._prepare()
+            if action != "verify":
+                self._restamp_runaway(in_place_only=True)
             if action == "pull":
                 self.pull()
             elif action == "push":
@@ -496,21 +498,25 @@ class SyncEngine:
             # Refused as `conflict`: the replies carried the hub's versions; resolve, push again.
             self._reconcile(self._round.conflicts, superseded=self._round.superseded)
 
-    def _restamp_runaway(self) -> None:
+    def _restamp_runaway(self, *, in_place_only: bool = False) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
-        instead of failing the same way forever (docs/sync.md, "Clocks"). The hub's versions are
-        pulled first, so concurrent edits meet them as what they are: older (the pull decides
-        them at once, plan.py; other pending memories are left for the push to ask about)."""
+        instead of failing the same way forever (docs/sync.md, "Clocks"). A plaintext memory's
+        is stamped in place, before anything else (`in_place_only`, as each sync starts): just
+        after the version it edits, older than every believable edit, and the same each time,
+        so it is a pending version like any other, which the push asks the hub about. Any other
+        is stamped anew after the hub's versions are pulled, so concurrent edits meet it as
+        what it is: older (the pull decides it at once, plan.py)."""
         if not self.changes.runaway_pending():
             return
-        self.pull()
+        if not in_place_only:
+            self.pull()
         with self.local.db.transaction():
-            restamped = self.changes.restamp_runaway()
+            restamped = self.changes.restamp_runaway(in_place_only=in_place_only)
         if restamped:
             log.warning(
                 "%d pending change(s) were stamped while this device's clock was far ahead:"
-                " stamped again with the current time",
+                " stamped again",
                 len(restamped),
             )
 
@@ -703,7 +709,10 @@ class SyncEngine:
                     self.report.acknowledged += 1
                 held.append(sent)
             cleared = self.changes.mark_pushed_many((p.kind, p.id, p.vhash) for p in held)
-            replaced.held(self.local.db, [(p.id, p.hlc) for p in held if p.kind == "memory"])
+            runaway = f"{self.changes.now() + MAX_CLOCK_SKEW_MS + 1:013d}"
+            replaced.held(
+                self.local.db, [(p.id, p.hlc) for p in held if p.kind == "memory"], runaway
+            )
             if cleared < len(held):
                 for sent in held:
                     self._rebase_if_replaced(sent)

@@ -5,7 +5,7 @@
 -- folder restored from a backup, or a copy of it) as `superseded`, not as a rival edit
 -- (docs/protocol.md, "History"). Kept by a trigger, so no write path can forget it; a row
 -- leaves once the hub holds a version of the memory written after it.
-CREATE TABLE replaced (
+CREATE TABLE IF NOT EXISTS replaced (
     id TEXT NOT NULL,
     vhash TEXT NOT NULL,
     hlc TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE replaced (
 ) WITHOUT ROWID;
 -- A WHERE, not OR IGNORE: in a trigger the outer upsert's conflict rule would override it
 -- (0005_history_trigger.sql).
-CREATE TRIGGER records_replaced AFTER UPDATE OF vhash ON records
+CREATE TRIGGER IF NOT EXISTS records_replaced AFTER UPDATE OF vhash ON records
 WHEN old.kind = 'memory' AND old.pending = 1 AND old.vhash <> new.vhash
 BEGIN
     INSERT INTO replaced (id, vhash, hlc)
