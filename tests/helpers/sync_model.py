@@ -418,6 +418,12 @@ class SyncModel(RuleBasedStateMachine):
         self.written: Counter[Token] = Counter()
         self.replaced_by: dict[Token, set[Token]] = {}  # token -> the writes that replaced it
         self.rolled_back: set[Token] = set()
+        #: each forget's tombstone (vhash) -> the token it replaced; and the tombstones a restore
+        #: threw away unpushed. Tokens of deletes are (id, None) whoever deleted, so "is the
+        #: delete still anywhere" cannot tell a forget a restore undid from another delete of the
+        #: memory kept as a conflict copy.
+        self.forgets: dict[str, Token] = {}
+        self.thrown_forgets: set[str] = set()
         self.revived: set[Token] = set()
         self.counter_max: dict[tuple[str, str, str], int] = {}
         self.counter_deleted: set[tuple[str, str]] = set()
@@ -520,9 +526,7 @@ class SyncModel(RuleBasedStateMachine):
                 return
             current = brain.changes.current("memory", memory_id)
             assert current is not None
-            brain.forget(memory_id)
-        self._replace(token_of(current.version), (memory_id, None))
-        self._wrote((memory_id, None))
+            self._forget(brain, current.version)
         STATS.operations["forget"] += 1
 
     @rule(index=st.integers(0, 3), topic=st.sampled_from(TOPICS))
@@ -584,10 +588,15 @@ class SyncModel(RuleBasedStateMachine):
             before = self.scan(device).tokens()
             elsewhere = self._tokens_outside(device)
         superseded = self.superseded
+        with device.brain() as brain:
+            held = brain.changes.pending(limit=100_000)
+        unpushed = {v.vhash for v in held if v.kind == "memory" and v.deleted}
         device.release()
         shutil.rmtree(device.home)
         shutil.copytree(device.snapshot, device.home)
         restored = scan_device(device)
+        # A forget this device had not pushed, now held nowhere, went with the old folder.
+        self.thrown_forgets |= (unpushed & self.forgets.keys()) - self._vhashes_anywhere()
         kept = restored.tokens() | elsewhere
         self.rolled_back |= before - kept - superseded
         # A token replaced only by writes the restore threw away goes with them: had it left
@@ -784,17 +793,27 @@ class SyncModel(RuleBasedStateMachine):
     @property
     def superseded(self) -> set[Token]:
         """Tokens a user replaced, by a write that was not itself rolled back by a restore."""
-        return {
-            old
-            for old, new in self.replaced_by.items()
-            if any(t not in self.rolled_back for t in new)
-        }
+        thrown = self._thrown_forgets()
+        return {old for old, new in self.replaced_by.items() if self._standing(old, new, thrown)}
+
+    def _standing(self, old: Token, new: set[Token], thrown: set[Token]) -> set[Token]:
+        """The writes that replaced `old` and still stand: not rolled back by a restore, and
+        not a forget of it that every restore since threw away (`thrown`)."""
+        return {t for t in new - self.rolled_back if not (t[1] is None and old in thrown)}
+
+    def _thrown_forgets(self) -> set[Token]:
+        """Tokens every forget of which a restore threw away unpushed."""
+        kept = {old for vhash, old in self.forgets.items() if vhash not in self.thrown_forgets}
+        return set(self.forgets.values()) - kept
 
     @property
     def forgotten(self) -> set[Token]:
-        """Tokens a forget replaced (a forget that was not rolled back)."""
+        """Tokens a forget replaced (a forget that was not rolled back, nor thrown away)."""
+        thrown = self._thrown_forgets()
         return {
-            old for old, new in self.replaced_by.items() if (old[0], None) in new - self.rolled_back
+            old
+            for old, new in self.replaced_by.items()
+            if (old[0], None) in self._standing(old, new, thrown)
         }
 
     def _hub_scan(self) -> Scan:
@@ -820,6 +839,16 @@ class SyncModel(RuleBasedStateMachine):
             return self.scan(device).remote_id
         with device.brain() as brain:
             return _remote_id(brain)
+
+    def _vhashes_anywhere(self) -> set[str]:
+        """Every version a replica holds as current, or keeps as a conflict copy's loser."""
+        found: set[str] = set()
+        for scan in [self.hub_view(), *(self.scan(d) for d in self.devices)]:
+            for (kind, _), version in scan.rows.items():
+                found.add(version.vhash)
+                if kind == "conflict" and not version.deleted:
+                    found.add(str(version.body["loser"].get("vhash")))
+        return found
 
     def _tokens_outside(self, device: SimDevice) -> set[Token]:
         found = self.hub_view().tokens()
@@ -1081,14 +1110,23 @@ class SyncModel(RuleBasedStateMachine):
             current = brain.changes.current("memory", memory_id)
             if current is None or current.version.deleted:
                 return False
-            text = None if forget else self._unique("release train", device)
-            if text is None:
-                brain.forget(memory_id)
-            else:
-                brain.edit(memory_id, content=text)
+            if forget:
+                self._forget(brain, current.version)
+                return True
+            text = self._unique("release train", device)
+            brain.edit(memory_id, content=text)
         self._replace(token_of(current.version), (memory_id, text))
         self._wrote((memory_id, text))
         return True
+
+    def _forget(self, brain: Brain, live: Version) -> None:
+        """Forget a live memory on a device, recording its tombstone."""
+        brain.forget(live.id)
+        tombstone = brain.changes.current("memory", live.id)
+        assert tombstone is not None and tombstone.version.deleted
+        self.forgets[tombstone.version.vhash] = token_of(live)
+        self._replace(token_of(live), (live.id, None))
+        self._wrote((live.id, None))
 
     def _restored_ancestors(self, pending: list[Version]) -> None:
         """A restored pending version the hub had accepted is an ANCESTOR of what the hub holds,

@@ -279,3 +279,30 @@ def test_model_a_backup_restored_twice_keeps_the_edit_made_after_the_second_rest
         model.check_converged()
     finally:
         model.teardown()
+
+
+def test_model_a_forget_a_restore_threw_away_is_not_taken_for_a_kept_delete() -> None:
+    """Found by `make test-long` as "deleted memory came back": a device forgot a memory and was
+    restored from a copy taken before, so the forget never left it; the memory stayed live, as
+    it should. But an earlier delete of that memory, which had lost to an edit, was kept as a
+    conflict copy, and a delete's token names no version, so the model took the forget for still
+    held. Fixed in the model: a restore that throws away an unpushed forget's tombstone, held
+    nowhere else, rolls that forget back."""
+    model = SyncModel()
+    try:
+        model.make_devices(strategies=["prefer_recent", "prefer_remote"])
+        model.remember(index=0, shared=0, topic="falcon deploy")
+        (memory_id,) = _memory_ids(model, 0)
+        model.sync_one(index=0, action="full")
+        model.sync_one(index=1, action="full")
+        model.fault(index=1, data=Draws(fault="snapshot"))  # it holds the first version
+        model.forget(index=1, data=Draws(model.pick(1), which=memory_id))
+        edit = Draws(model.pick(0), which=memory_id, topic="release train", priority=1)
+        model.edit(index=0, data=edit)
+        model.sync_one(index=0, action="full")
+        model.sync_one(index=1, action="full")  # the edit wins, the delete is a conflict copy
+        model.forget(index=1, data=Draws(model.pick(1), which=memory_id))  # the edit, unpushed
+        model.fault(index=1, data=Draws(fault="restore"))
+        model.check_converged()
+    finally:
+        model.teardown()
