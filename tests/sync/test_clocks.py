@@ -209,6 +209,22 @@ def restore(device: Device, copy: Path) -> None:
     shutil.copytree(copy, device.home)
 
 
+def edited_far_ahead(a: Device, b: Device) -> str:
+    """A memory both devices hold, then edited on `a` while its clock is 225 years ahead."""
+    with brain_at(a, 0) as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    sync_at(a)
+    sync_at(b)
+    with brain_at(a, 225 * YEAR_MS) as brain:
+        brain.edit(mid, content="The release train leaves on Wednesday")
+    return mid
+
+
+def sync_after_restore(a: Device, b: Device, strategy: str) -> None:
+    for device, way in ((a, strategy), (b, "prefer_recent"), (a, strategy)):
+        sync_at(device, strategy=way)
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_folder_restored_with_a_runaway_edit_brings_no_delete_back(
     devices: dict[str, Device], tmp_path: Path, strategy: str
@@ -219,12 +235,7 @@ def test_a_folder_restored_with_a_runaway_edit_brings_no_delete_back(
     the forgotten memory back. Stamped in place (1 ms after its parent), it is the same version
     again, which the hub's history knows."""
     a, b = devices["a"], devices["b"]
-    with brain_at(a, 0) as brain:
-        mid = brain.remember("The release train leaves on Tuesday").memory.id
-    sync_at(a)
-    sync_at(b)
-    with brain_at(a, 225 * YEAR_MS) as brain:
-        brain.edit(mid, content="The release train leaves on Wednesday")
+    mid = edited_far_ahead(a, b)
     copy = tmp_path / "copy"
     shutil.copytree(a.home, copy)
     sync_at(a, strategy=strategy)
@@ -235,8 +246,7 @@ def test_a_folder_restored_with_a_runaway_edit_brings_no_delete_back(
     sync_at(a, strategy=strategy)
     kept = memory_copies(a, mid)  # a's edit, which the delete replaced (remote_delete)
     restore(a, copy)
-    for device, way in ((a, strategy), (b, "prefer_recent"), (a, strategy)):
-        sync_at(device, strategy=way)
+    sync_after_restore(a, b, strategy)
     for device in (a, b):
         assert content(device, mid) is None, "a delete came back"
         assert memory_copies(device, mid) == kept
@@ -250,12 +260,7 @@ def test_a_runaway_edit_that_lost_is_kept_once_however_often_it_is_restored(
     keeping that edit as one more conflict copy each time it lost (stamped again under a new
     vhash each time). Here: however often it is restored, one copy, the same on both devices."""
     a, b = devices["a"], devices["b"]
-    with brain_at(a, 0) as brain:
-        mid = brain.remember("The release train leaves on Tuesday").memory.id
-    sync_at(a)
-    sync_at(b)
-    with brain_at(a, 225 * YEAR_MS) as brain:
-        brain.edit(mid, content="The release train leaves on Wednesday")
+    mid = edited_far_ahead(a, b)
     with brain_at(b, 0) as brain:
         brain.edit(mid, content="The release train leaves on Thursday")
     sync_at(b)
@@ -263,8 +268,7 @@ def test_a_runaway_edit_that_lost_is_kept_once_however_often_it_is_restored(
     shutil.copytree(a.home, copy)
     for _ in range(3):  # the first sync decides; each restore must change nothing
         restore(a, copy)
-        for device, way in ((a, strategy), (b, "prefer_recent"), (a, strategy)):
-            sync_at(device, strategy=way)
+        sync_after_restore(a, b, strategy)
         assert len(memory_copies(a, mid)) == 1
     assert content(a, mid) == content(b, mid)
     assert memory_copies(a, mid) == memory_copies(b, mid)
