@@ -281,3 +281,35 @@ def test_a_copy_of_a_device_folder_takes_the_edit_its_original_pushed_since(
         for device in (a, clone):
             assert content(device, mid) == "The release train leaves on Thursday"
             assert copies_of(device, mid) == []
+
+
+@pytest.mark.parametrize("pair", ["prefer_local", "prefer_recent"], indirect=True)
+def test_a_forget_after_a_restore_wins_over_its_own_edit_rewritten(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    """Found by `make test-long`: a's edit won a conflict and went to the hub rewritten on top of
+    b's; a's folder, restored from a copy holding that edit unpushed, then forgot the memory. The
+    hub's version was a's own edit, rewritten: no rival of the forget, which replaced that very
+    edit here. It was decided as a conflict, and the forgotten memory came back."""
+    a, b = pair
+    with a.brain() as brain:
+        mid = brain.remember("The release train leaves on Tuesday").memory.id
+    a.sync()
+    b.sync()
+    edit(b, mid, "The release train leaves on Wednesday")
+    b.sync()
+    edit(a, mid, "The release train leaves on Thursday")
+    copy = tmp_path / "a-backup"
+    shutil.copytree(a.home, copy)
+    a.sync()  # a's edit wins, rewritten on top of b's; b's is kept as a copy
+    kept = copies_of(a, mid)
+    restore_folder(a, copy)
+    with a.brain() as brain:
+        brain.forget(mid)
+    for device in (a, b, a):
+        device.sync()
+    for device in (a, b):
+        with device.brain() as brain:
+            current = brain.changes.current("memory", mid)
+            assert current is not None and current.version.deleted, "the forget was undone"
+        assert copies_of(device, mid) == kept

@@ -7,8 +7,10 @@ are dropped. Why: docs/protocol.md, "History".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
+from neuralmemory.protocol import Version
 from neuralmemory.store.db import Database
 
 IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
@@ -32,6 +34,26 @@ def names(db: Database, ids: Sequence[str], limit: int) -> dict[str, list[str]]:
             held = found.setdefault(str(id), [])
             if len(held) < limit:
                 held.append(str(vhash))
+    return found
+
+
+def versions(db: Database, ids: Sequence[str]) -> dict[str, list[Version]]:
+    """For those of these memory ids that have any, the versions they replaced unpushed, as
+    stored (the change log's `history` keeps every replaced version whole)."""
+    if db.execute("SELECT 1 FROM replaced LIMIT 1").fetchone() is None:
+        return {}
+    found: dict[str, list[Version]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), IDS_PER_QUERY):
+        chunk = unique[start : start + IDS_PER_QUERY]
+        rows = db.execute(
+            "SELECT r.id, h.version FROM replaced r JOIN history h"
+            " ON h.id = r.id AND h.vhash = r.vhash"
+            f" WHERE r.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        for id, text in rows:
+            found.setdefault(str(id), []).append(Version.model_construct(**json.loads(text)))
     return found
 
 

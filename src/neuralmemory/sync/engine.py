@@ -576,13 +576,15 @@ class SyncEngine:
         with self.local.db.transaction():
             versions = self.changes.opened(versions)  # an E2E brain's: opened here, or rejected
             local = self.changes.currents([(v.kind, v.id) for v in versions])
-            replaced = [  # local history keeps memories only (store/sql/0004_history.sql)
+            differing = [  # local history keeps memories only (store/sql/0004_history.sql)
                 (v.id, v.vhash)
                 for v in versions
                 if v.kind == "memory"
                 and (held := local.get((v.kind, v.id))) is not None
                 and held.version.vhash != v.vhash
             ]
+            ours = [id for id, _ in differing if local[("memory", id)].pending]
+            before = replaced.versions(self.local.db, ours)
             plan = plan_incoming(
                 versions,
                 local,
@@ -591,7 +593,8 @@ class SyncEngine:
                 me=self.changes.device_id,
                 superseded=superseded,
                 defer=defer,
-                held=history.held_before(self.local.db, replaced),
+                held=history.held_before(self.local.db, differing),
+                replaced_here={id: self.changes.opened(v) for id, v in before.items()},
                 foreign=foreign,
             )
             self._execute(plan)

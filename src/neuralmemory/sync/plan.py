@@ -37,6 +37,12 @@ first rule that matches:
                                            named it: `replaces`): a folder restored from a
                                            backup, or a copy of it. Apply remote, no conflict
                                            copy: whatever ours said was decided, here, already
+  local pending, remote written by THIS -> remote is this device's own past: the version ours
+    device, saying what a version ours       replaced, rewritten (a conflict it won) or stamped
+    replaced here before the hub held it   again by this folder before it was restored from a
+    (`replaced_here`)                      copy, or by a copy of it. Ours goes on top of it (or
+                                           remote is applied when it says the same), no copy:
+                                           what remote says, ours replaced knowingly
   local pending, remote written by THIS -> ours was written here on top of remote while remote
     device from the same parent            was pending (a push whose reply was lost, a backup
                                            restored with it unpushed), and replaced it
@@ -71,7 +77,7 @@ versions they replace (docs/architecture.md#conflicts-and-strategies).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +147,9 @@ class Context:
     depends on who wrote a version), the local vhashes the hub said it holds a descendant of
     (`superseded`), whether to `defer` a pending memory the hub was not asked about, the hub
     vhashes this device held before its current version of their record (`held`, its local
-    history), and whether the versions come from another brain of the name (`foreign`)."""
+    history), whether the versions come from another brain of the name (`foreign`), and for a
+    memory pending here, the versions its pending one replaced before the hub held them
+    (`replaced_here`, store/replaced.py)."""
 
     strategy: str
     now: int
@@ -150,6 +158,7 @@ class Context:
     defer: bool = False
     held: Collection[str] = frozenset()
     foreign: bool = False
+    replaced_here: Mapping[str, Sequence[Version]] = field(default_factory=dict)
 
 
 def plan_incoming(
@@ -163,11 +172,12 @@ def plan_incoming(
     defer: bool = False,
     held: Collection[str] = frozenset(),
     foreign: bool = False,
+    replaced_here: Mapping[str, Sequence[Version]] | None = None,
 ) -> Plan:
     """Reconcile hub versions with the local state (see the module docstring for the rules)."""
     plan = Plan()
     clock = wall_ms() if now is None else now
-    context = Context(strategy, clock, me, superseded, defer, held, foreign)
+    context = Context(strategy, clock, me, superseded, defer, held, foreign, replaced_here or {})
     for remote in remotes:
         _reconcile(plan, remote, local.get((remote.kind, remote.id)), context)
     return plan
@@ -201,6 +211,12 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
     if mine.vhash in context.superseded:
         _take(plan, remote, mine, context.me)
         return
+    if remote.device_id == context.me and _replaced_here(remote, context):
+        if resolve.same_substance(mine, remote):
+            plan.apply.append(remote)
+        else:  # ours replaced what remote says: ours goes on top, nothing to keep
+            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+        return
     if remote.device_id == context.me and remote.parent == mine.parent:
         if resolve.same_substance(mine, remote):
             plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
@@ -212,6 +228,13 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
         plan.unchanged += 1
         return
     _resolve(plan, mine, remote, context)
+
+
+def _replaced_here(remote: Version, context: Context) -> bool:
+    """Whether remote says what a version ours replaced here said (a restored copy of this
+    folder meeting its original's rewrite or new stamp of that version)."""
+    replaced = context.replaced_here.get(remote.id, ())
+    return any(resolve.same_substance(version, remote) for version in replaced)
 
 
 def _stored(plan: Plan, remote: Version, mine: Version, context: Context) -> None:
