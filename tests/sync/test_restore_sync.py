@@ -186,10 +186,10 @@ def test_a_write_that_loses_twice_under_two_vhashes_is_kept_once(tmp_path: Path)
         assert len([v for v in brain.changes.versions("conflict") if not v.deleted]) == 1
 
 
-def won_then_moved_past(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path]:
+def conflict_after_copy(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path]:
     """a's edit of a memory, unpushed when a's folder is copied, meets b's edit on the hub (the
     strategy decides; under prefer_local and prefer_recent a's wins and is written again on top
-    of b's); b then edits it twice more. Returns (the memory, the copy)."""
+    of b's). Returns (the memory, the copy)."""
     with a.brain() as brain:
         mid = brain.remember("The release train leaves on Tuesday").memory.id
     a.sync()
@@ -200,6 +200,12 @@ def won_then_moved_past(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path
     copy = tmp_path / "a-backup"
     shutil.copytree(a.home, copy)
     a.sync()
+    return mid, copy
+
+
+def won_then_moved_past(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path]:
+    """conflict_after_copy, then b edits the memory twice more."""
+    mid, copy = conflict_after_copy(a, b, tmp_path)
     b.sync()
     for day in ("Friday", "Saturday"):
         edit(b, mid, f"The release train leaves on {day}")
@@ -292,16 +298,7 @@ def test_a_forget_after_a_restore_wins_over_its_own_edit_rewritten(
     hub's version was a's own edit, rewritten: no rival of the forget, which replaced that very
     edit here. It was decided as a conflict, and the forgotten memory came back."""
     a, b = pair
-    with a.brain() as brain:
-        mid = brain.remember("The release train leaves on Tuesday").memory.id
-    a.sync()
-    b.sync()
-    edit(b, mid, "The release train leaves on Wednesday")
-    b.sync()
-    edit(a, mid, "The release train leaves on Thursday")
-    copy = tmp_path / "a-backup"
-    shutil.copytree(a.home, copy)
-    a.sync()  # a's edit wins, rewritten on top of b's; b's is kept as a copy
+    mid, copy = conflict_after_copy(a, b, tmp_path)  # a's wins: b's is kept as a copy
     kept = copies_of(a, mid)
     restore_folder(a, copy)
     with a.brain() as brain:

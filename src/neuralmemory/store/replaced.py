@@ -8,7 +8,8 @@ are dropped. Why: docs/protocol.md, "History".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from neuralmemory.protocol import Version
 from neuralmemory.store.db import Database
@@ -19,42 +20,39 @@ IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limi
 def names(db: Database, ids: Sequence[str], limit: int) -> dict[str, list[str]]:
     """For those of these memory ids that have any, the vhashes they replaced unpushed: newest
     first, at most `limit` each (the hub keeps no more: protocol.HISTORY_DEPTH)."""
-    if limit <= 0 or db.execute("SELECT 1 FROM replaced LIMIT 1").fetchone() is None:
-        return {}
     found: dict[str, list[str]] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), IDS_PER_QUERY):
-        chunk = unique[start : start + IDS_PER_QUERY]
-        rows = db.execute(
-            f"SELECT id, vhash FROM replaced WHERE id IN ({','.join('?' * len(chunk))})"
-            " ORDER BY id, hlc DESC, vhash",
-            chunk,
-        )
-        for id, vhash in rows:
-            held = found.setdefault(str(id), [])
-            if len(held) < limit:
-                held.append(str(vhash))
+    if limit <= 0:
+        return found
+    for id, vhash in _rows(db, ids, "r.vhash", " ORDER BY r.id, r.hlc DESC, r.vhash"):
+        held = found.setdefault(str(id), [])
+        if len(held) < limit:
+            held.append(str(vhash))
     return found
 
 
 def versions(db: Database, ids: Sequence[str]) -> dict[str, list[Version]]:
     """For those of these memory ids that have any, the versions they replaced unpushed, as
     stored (the change log's `history` keeps every replaced version whole)."""
-    if db.execute("SELECT 1 FROM replaced LIMIT 1").fetchone() is None:
-        return {}
     found: dict[str, list[Version]] = {}
+    for id, text in _rows(db, ids, "h.version", ""):
+        found.setdefault(str(id), []).append(Version.model_construct(**json.loads(text)))
+    return found
+
+
+def _rows(db: Database, ids: Sequence[str], column: str, order: str) -> Iterator[tuple[Any, Any]]:
+    """(id, column) of the rows of these ids, joined with the versions `history` keeps; one
+    query per IDS_PER_QUERY ids, none while the table is empty (the usual case)."""
+    if db.execute("SELECT 1 FROM replaced LIMIT 1").fetchone() is None:
+        return
     unique = sorted(set(ids))
     for start in range(0, len(unique), IDS_PER_QUERY):
         chunk = unique[start : start + IDS_PER_QUERY]
-        rows = db.execute(
-            "SELECT r.id, h.version FROM replaced r JOIN history h"
+        yield from db.execute(
+            f"SELECT r.id, {column} FROM replaced r JOIN history h"
             " ON h.id = r.id AND h.vhash = r.vhash"
-            f" WHERE r.id IN ({','.join('?' * len(chunk))})",
+            f" WHERE r.id IN ({','.join('?' * len(chunk))}){order}",
             chunk,
         )
-        for id, text in rows:
-            found.setdefault(str(id), []).append(Version.model_construct(**json.loads(text)))
-    return found
 
 
 def held(db: Database, pushed: Iterable[tuple[str, str]], runaway: str) -> None:
