@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from neuralmemory.protocol import Version
+from neuralmemory import protocol
 from neuralmemory.store.db import Database
+
+if TYPE_CHECKING:  # the pydantic shapes load only when a version is read (hooks never do)
+    from neuralmemory.protocol import Version
 
 IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
@@ -23,7 +27,7 @@ def memory_versions(db: Database, memory_id: str) -> list[Version]:
         " ORDER BY hlc",
         (memory_id, memory_id),
     ).fetchall()
-    return [Version.model_construct(**json.loads(text)) for _, text in rows]
+    return [protocol.Version.model_construct(**json.loads(text)) for _, text in rows]
 
 
 def conflict_copies(db: Database, memory_id: str) -> list[Version]:
@@ -34,7 +38,7 @@ def conflict_copies(db: Database, memory_id: str) -> list[Version]:
         " AND json_extract(version, '$.body.record.kind') = 'memory' ORDER BY hlc DESC",
         (memory_id,),
     ).fetchall()
-    return [Version.model_construct(**json.loads(text)) for (text,) in rows]
+    return [protocol.Version.model_construct(**json.loads(text)) for (text,) in rows]
 
 
 def superseded_by(db: Database, memory_id: str) -> list[str]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neuralmemory.protocol import Version
+from neuralmemory import protocol
 from neuralmemory.store.db import Database
+
+if TYPE_CHECKING:  # the pydantic shapes load only when a version is read (hooks never do)
+    from neuralmemory.protocol import Version
 
 IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
@@ -35,7 +38,7 @@ def versions(db: Database, ids: Sequence[str]) -> dict[str, list[Version]]:
     stored (the change log's `history` keeps every replaced version whole)."""
     found: dict[str, list[Version]] = {}
     for id, text in _rows(db, ids, "h.version", ""):
-        found.setdefault(str(id), []).append(Version.model_construct(**json.loads(text)))
+        found.setdefault(str(id), []).append(protocol.Version.model_construct(**json.loads(text)))
     return found
 
 
