@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from neuralmemory import protocol
 from neuralmemory.store.db import Database
+from neuralmemory.store.history import IDS_PER_QUERY
 
 if TYPE_CHECKING:  # the pydantic shapes load only when a version is read (hooks never do)
     from neuralmemory.protocol import Version
-
-IDS_PER_QUERY = 400  # ids per IN list, well under every SQLite's parameter limit
 
 
 def names(db: Database, ids: Sequence[str], limit: int) -> dict[str, list[str]]:
