@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from helpers.devices import Device
@@ -21,6 +22,7 @@ from neuralmemory.core.brains import brain_path, open_brain
 from neuralmemory.errors import ProtocolError
 from neuralmemory.protocol import DeviceInfo
 from neuralmemory.store.db import connect
+from neuralmemory.sync import keyshare
 from neuralmemory.sync.engine import SyncEngine
 from neuralmemory.sync.transport import HubClient
 
@@ -220,6 +222,28 @@ def edited_far_ahead(a: Device, b: Device) -> str:
     return mid
 
 
+@pytest.fixture(params=["plain", "e2e"])
+def pair(
+    request: pytest.FixtureRequest, devices: dict[str, Device], hub_transport: httpx.BaseTransport
+) -> tuple[Device, Device]:
+    """Devices a and b of one brain: plain, or end-to-end encrypted (b received the key). A
+    sealed version's seal is a function of the version (core/e2e.py), so an encrypted brain
+    restores as a plain one does."""
+    a, b = devices["a"], devices["b"]
+    if request.param == "e2e":
+        with brain_at(a, 0) as brain:
+            brain.remember("The heron nests by the weir")
+        with a.use():
+            assert keyshare.encrypt_brain(transport=hub_transport)["sealed"] == 1
+            code = keyshare.share(transport=hub_transport)["code"]
+        with b.use():
+            keyshare.receive(code, transport=hub_transport)
+        sync_at(b)
+        with brain_at(b, 0) as brain:
+            assert brain.e2e
+    return a, b
+
+
 def sync_after_restore(a: Device, b: Device, strategy: str) -> None:
     for device, way in ((a, strategy), (b, "prefer_recent"), (a, strategy)):
         sync_at(device, strategy=way)
@@ -227,14 +251,14 @@ def sync_after_restore(a: Device, b: Device, strategy: str) -> None:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_folder_restored_with_a_runaway_edit_brings_no_delete_back(
-    devices: dict[str, Device], tmp_path: Path, strategy: str
+    pair: tuple[Device, Device], tmp_path: Path, strategy: str
 ) -> None:
     """Found by the long run: a folder copied while it held an edit stamped 225 years ahead; the
     edit was stamped again and pushed, then another device forgot the memory. Restored, the edit
     was stamped again under a new vhash, a rival nobody knew, and (prefer_stronger) it brought
     the forgotten memory back. Stamped in place (1 ms after its parent), it is the same version
     again, which the hub's history knows."""
-    a, b = devices["a"], devices["b"]
+    a, b = pair
     mid = edited_far_ahead(a, b)
     copy = tmp_path / "copy"
     shutil.copytree(a.home, copy)
@@ -254,12 +278,12 @@ def test_a_folder_restored_with_a_runaway_edit_brings_no_delete_back(
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_runaway_edit_that_lost_is_kept_once_however_often_it_is_restored(
-    devices: dict[str, Device], tmp_path: Path, strategy: str
+    pair: tuple[Device, Device], tmp_path: Path, strategy: str
 ) -> None:
     """The long run found a folder holding an edit stamped far ahead, restored again and again,
     keeping that edit as one more conflict copy each time it lost (stamped again under a new
     vhash each time). Here: however often it is restored, one copy, the same on both devices."""
-    a, b = devices["a"], devices["b"]
+    a, b = pair
     mid = edited_far_ahead(a, b)
     with brain_at(b, 0) as brain:
         brain.edit(mid, content="The release train leaves on Thursday")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -13,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.devices import LOCAL_URL, Device, Hub
 from helpers.nmem import cli_json
-from neuralmemory.core import e2e
+from neuralmemory.core import crypto, e2e
 from neuralmemory.errors import MSG_E2E_NOT_OPENED, MSG_E2E_NOT_SEALED
 from neuralmemory.protocol import Version, canonical_json
 from neuralmemory.store import memories as memories_sql
@@ -361,3 +363,46 @@ def test_an_envelope_decodes_as_strict_base64_does(text: str) -> None:
     except ValueError:  # binascii.Error is one
         expected = None
     assert e2e._decoded(text) == expected
+
+
+def test_a_seal_is_a_function_of_the_version_and_a_random_nonce_still_opens() -> None:
+    """The nonce is synthetic (core/e2e.py): the same version sealed twice is the same version
+    (a runaway memory stamped again in place from two copies of a folder is one version, not two
+    rivals), any other stamp, parent or body is another, and a version sealed under a random
+    nonce (as devices did before) opens all the same."""
+    key = crypto.BrainKey(Fernet.generate_key())
+    codec = e2e.Codec(lambda: key)
+    stamp = "0000000000001-0000-dev-a"
+    fields: dict[str, Any] = {
+        "kind": "memory",
+        "id": "m-1",
+        "hlc": stamp,
+        "device_id": "dev-a",
+        "parent": None,
+    }
+    body = {"content": "The heron nests by the weir"}
+
+    def sealed(changes: dict[str, Any], text: str = body["content"]) -> str:
+        made = {**fields, "strength": 0, **changes}
+        view = codec.seal(made, deleted=False, body={"content": text})
+        assert codec.open(wire(view.vhash, view)).body == {"content": text}
+        return view.vhash
+
+    first = sealed({})
+    assert sealed({}) == first
+    later, parent = stamp.replace("1-", "2-", 1), "v1:" + "0" * 64
+    others = {sealed({"hlc": later}), sealed({"parent": parent}), sealed({}, "The heron left")}
+    assert len(others | {first}) == 4
+    nonce = os.urandom(e2e.NONCE_BYTES)
+    aes, _ = codec._ring()[0]
+    plain = crypto.padded(canonical_json({"b": body, "d": False, "s": 0}))
+    random_seal = nonce + aes.encrypt(nonce, plain, e2e._aad(**fields))
+    envelope = {e2e.ENVELOPE: base64.b64encode(random_seal).decode()}
+    assert codec.open(Version.create(**fields, strength=0, body=envelope)).body == body
+
+
+def wire(vhash: str, view: Version) -> Version:
+    """The sealed version a view stands for, as a pull would bring it."""
+    record = json.loads(view.canonical())
+    assert record["vhash"] == vhash
+    return Version.model_validate(record)

@@ -7,10 +7,15 @@ travels and is stored -- on the hub and in the device's own record log -- as
 
 where B64 is a 12-byte nonce and the AES-256-GCM ciphertext of {"b": body, "d": deleted,
 "s": strength}, padded to a length bucket (crypto.padded), under a subkey of the brain key
-(HKDF-SHA256, "nmem e2e v1"). The associated data is the canonical JSON of the version's kind,
-id, hlc, device_id and parent: a sealed body cannot be moved to another record or kind, nor put
-under another stamp or parent. The hub sees ids, stamps, parents, vhashes and padded sizes, which
-is what sync needs; deletions, strengths and every body field are sealed.
+(HKDF-SHA256, "nmem e2e v1"). The nonce is synthetic: an HMAC-SHA256, under a second subkey
+("nmem e2e nonce v1"), of the associated data and the padded plaintext, so a nonce repeats only
+with the very same version (the SIV construction). A version's seal is then a function of the
+version: a runaway memory stamped again in place from two copies of one folder is the same
+version twice, as in a plaintext brain (docs/sync.md, "Clocks"). The associated data is the
+canonical JSON of the version's kind, id, hlc, device_id and parent: a sealed body cannot be
+moved to another record or kind, nor put under another stamp or parent. The hub sees ids,
+stamps, parents, vhashes and padded sizes, which is what sync needs; deletions, strengths and
+every body field are sealed.
 
 A device opens each version it reads into a *view* (protocol.version_view): the plaintext
 body, deletion and strength, with the sealed version's vhash and bytes, so Merkle digests, CAS
@@ -25,7 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import os
+import hmac
 from collections.abc import Callable
 from json.encoder import encode_basestring as _string
 from typing import TYPE_CHECKING, Any
@@ -66,14 +71,26 @@ def rejected(body: dict[str, Any]) -> str | None:
     return why if isinstance(why, str) and len(body) == 1 else None
 
 
-def _subkey(raw: bytes) -> AESGCM:
+def _subkeys(raw: bytes) -> tuple[AESGCM, bytes]:
+    """The AES-GCM subkey of a brain key, and the subkey of its synthetic nonces."""
     # cryptography is loaded by the first sealed record, not by every brain (core/crypto.py)
-    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(_derived(raw, b"nmem e2e v1")), _derived(raw, b"nmem e2e nonce v1")
+
+
+def _derived(raw: bytes, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nmem e2e v1").derive(raw)
-    return AESGCM(derived)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(raw)
+
+
+def _nonce(key: bytes, aad: bytes, plain: bytes) -> bytes:
+    """The synthetic nonce of a seal: the same inputs alone give the same nonce (module
+    docstring); the length prefix keeps (aad, plain) pairs from running into each other."""
+    message = len(aad).to_bytes(8, "big") + aad + plain
+    return hmac.digest(key, message, "sha256")[:NONCE_BYTES]
 
 
 def _aad(kind: str, id: str, hlc: str, device_id: str, parent: str | None) -> bytes:
@@ -94,17 +111,17 @@ class Codec:
 
     def __init__(self, keys: Callable[[], crypto.BrainKey | None]) -> None:
         self._keys = keys
-        self._subkeys: dict[bytes, AESGCM] = {}
-        self._held: tuple[crypto.BrainKey | None, list[AESGCM]] = (None, [])
+        self._subkeys: dict[bytes, tuple[AESGCM, bytes]] = {}
+        self._held: tuple[crypto.BrainKey | None, list[tuple[AESGCM, bytes]]] = (None, [])
 
-    def _ring(self) -> list[AESGCM]:
+    def _ring(self) -> list[tuple[AESGCM, bytes]]:
         key = self._keys()
         if key is None:
             return []
         if key is not self._held[0]:  # a key installed since: its ring, once (a pull opens many)
             for raw in key.raws:
                 if raw not in self._subkeys:
-                    self._subkeys[raw] = _subkey(raw)
+                    self._subkeys[raw] = _subkeys(raw)
             self._held = (key, [self._subkeys[raw] for raw in key.raws])
         return self._held[1]
 
@@ -116,11 +133,13 @@ class Codec:
             raise CryptoError(MSG_E2E_KEY_MISSING, hint=HINT_E2E_KEY_MISSING)
         strength = fields["strength"]
         payload = canonical_json({"b": body, "d": deleted, "s": strength})
-        nonce = os.urandom(NONCE_BYTES)
         aad = _aad(
             fields["kind"], fields["id"], fields["hlc"], fields["device_id"], fields["parent"]
         )
-        sealed = ring[0].encrypt(nonce, crypto.padded(payload), aad)
+        plain = crypto.padded(payload)
+        aes, nonce_key = ring[0]
+        nonce = _nonce(nonce_key, aad, plain)
+        sealed = aes.encrypt(nonce, plain, aad)
         envelope = {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
         wire = protocol.Version.trusted(**{**fields, "strength": 0}, body=envelope)
         return protocol.version_view(wire, body=body, deleted=deleted, strength=strength)
@@ -141,7 +160,7 @@ class Codec:
             return _rejected(wire, MSG_E2E_NOT_OPENED)
         aad = _aad(wire.kind, wire.id, wire.hlc, wire.device_id, wire.parent)
         nonce, sealed_bytes = data[:NONCE_BYTES], data[NONCE_BYTES:]
-        for aes in ring:
+        for aes, _ in ring:
             try:
                 plain = aes.decrypt(nonce, sealed_bytes, aad)
             except (_invalid_tag(), ValueError):  # evaluated only when one was raised

@@ -218,12 +218,12 @@ class ChangeLog:
         """Stamp again, with the same substance, every pending version stamped more than
         MAX_CLOCK_SKEW_MS ahead of this device's clock: made while the clock was wrong (and since
         set right), such a version is refused by every hub and would otherwise outrank every
-        later edit anywhere. A plaintext memory's is stamped in place (`_restamp`); any other
-        one anew, now (`in_place_only`: left as it is). Returns the new versions; in a
-        transaction."""
+        later edit anywhere. A memory's is stamped in place (`_restamp`), sealed or not (a seal
+        is a function of the version: core/e2e.py); any other one anew, now (`in_place_only`:
+        left as it is). Returns the new versions; in a transaction."""
         restamped = []
         for v in self.runaway_pending():
-            if v.kind == "memory" and self.sealer is None:
+            if v.kind == "memory":
                 restamped.append(self._restamp(v))
             elif not in_place_only:
                 restamped.append(

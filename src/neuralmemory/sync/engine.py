@@ -501,8 +501,8 @@ class SyncEngine:
     def _restamp_runaway(self, *, in_place_only: bool = False) -> None:
         """Versions stamped while this device's clock was far ahead are refused by the hub
         (400); once the clock is right again they are stamped again, so the sync goes through
-        instead of failing the same way forever (docs/sync.md, "Clocks"). A plaintext memory's
-        is stamped in place, before anything else (`in_place_only`, as each sync starts): just
+        instead of failing the same way forever (docs/sync.md, "Clocks"). A memory's is
+        stamped in place, before anything else (`in_place_only`, as each sync starts): just
         after the version it edits, older than every believable edit, and the same each time,
         so it is a pending version like any other, which the push asks the hub about. Any other
         is stamped anew after the hub's versions are pulled, so concurrent edits meet it as

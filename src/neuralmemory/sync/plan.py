@@ -56,9 +56,9 @@ first rule that matches:
                                            same backup meets as a rival, not as its own
   local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
     asked yet                              push asks the hub, whose reply says which it is. Not
-                                           one stamped beyond the skew bound (a sealed one: the
-                                           engine stamps a plaintext one again in place before
-                                           any plan): every hub refused it, so it is no hub's
+                                           one stamped beyond the skew bound (not a memory: the
+                                           engine stamps a memory again in place before any
+                                           plan): every hub refused it, so it is no hub's
                                            ancestor, and it is decided now, before the push
                                            stamps it again (as older)
   local pending, anything else          -> concurrent edits: resolve.resolve() decides; the
