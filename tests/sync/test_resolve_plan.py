@@ -325,6 +325,7 @@ def test_plan_takes_the_hubs_version_over_a_stored_one_when_a_stamp_is_runaway(
 EDITED = v(ms=1_700_000_003_000, dev="dev-b", parent=LOCAL.vhash, body={"content": "edited"})
 NEWEST = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, body={"content": "newest"})
 GONE = v(ms=1_700_000_004_000, dev="dev-b", parent=EDITED.vhash, deleted=True)
+GONE_HERE = v(ms=1_700_000_004_000, dev="dev-b", parent=LOCAL.vhash, deleted=True)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -358,17 +359,32 @@ def test_plan_decides_a_pending_runaway_memory_at_once_even_when_deferring() -> 
     assert plan.apply == [REMOTE] and [c.loser for c in plan.copies] == [runaway]
 
 
-@pytest.mark.parametrize("pending", [True, False])
-def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(pending: bool) -> None:
+@pytest.mark.parametrize(
+    ("pending", "gone"),
+    [(False, GONE), (False, GONE_HERE), (True, GONE_HERE)],
+    ids=["stored, an edit deleted", "stored, ours deleted", "superseded, ours deleted"],
+)
+def test_plan_keeps_this_devices_version_when_a_remote_delete_replaces_it(
+    pending: bool, gone: Version
+) -> None:
     local = {key(LOCAL): Local(LOCAL, pending=pending)}
     superseded = {LOCAL.vhash} if pending else set()
-    plan = plan_incoming([GONE], local, "prefer_remote", me="dev-a", superseded=superseded)
-    assert plan.apply == [GONE]
+    plan = plan_incoming([gone], local, "prefer_remote", me="dev-a", superseded=superseded)
+    assert plan.apply == [gone]
     (copy,) = plan.copies
     assert copy.loser == LOCAL and copy.body["strategy"] == REMOTE_DELETE
     # another device's version, or this one's without knowing who it is: no copy
-    assert not plan_incoming([GONE], local, "x", me="dev-b", superseded=superseded).copies
-    assert not plan_incoming([GONE], local, "x", superseded=superseded).copies
+    assert not plan_incoming([gone], local, "x", me="dev-b", superseded=superseded).copies
+    assert not plan_incoming([gone], local, "x", superseded=superseded).copies
+
+
+def test_a_superseded_version_of_ours_is_not_kept_when_a_later_one_was_deleted() -> None:
+    """The hub holds a descendant of our pending LOCAL (`superseded`: a restored backup) and the
+    delete replaced a later version (EDITED; or ours rewritten after a conflict it won, which
+    the device that wrote it keeps): keeping LOCAL too would keep one write twice."""
+    local = {key(LOCAL): Local(LOCAL, pending=True)}
+    plan = plan_incoming([GONE], local, "prefer_local", me="dev-a", superseded={LOCAL.vhash})
+    assert plan.apply == [GONE] and not plan.copies and not plan.rewrite
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

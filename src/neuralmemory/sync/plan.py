@@ -65,7 +65,10 @@ first rule that matches:
                                            loser becomes a conflict copy
 And whenever a remote tombstone replaces a live memory whose local version THIS device wrote
 (pushed or not), that version is also kept as a conflict copy (strategy `remote_delete`), so a
-delete -- even one forged by a hub with the right parent -- can be undone with `nmem sync restore`.
+delete -- even one forged by a hub with the right parent -- can be undone with `nmem sync restore`;
+but not a pending version the hub called `superseded` when the tombstone replaced a later one
+(ours rewritten, or edited since): the device that wrote that one keeps it, and ours kept too
+would be one write kept twice, under two vhashes.
 Versions from ANOTHER brain of the name (`foreign`: converge() merging a split) share no history
 with what is stored here: over a stored version, one is applied and pushed to this device's hub
 brain, which holds a descendant of the stored one and answers as for any push (accepted,
@@ -209,7 +212,9 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
             _stored(plan, remote, mine, context)
         return
     if mine.vhash in context.superseded:
-        _take(plan, remote, mine, context.me)
+        # a delete of a later version (ours rewritten, or edited since) is that version's to
+        # keep, by the device that wrote it: ours kept too would be one write kept twice
+        _take(plan, remote, mine, context.me if remote.parent == mine.vhash else None)
         return
     if remote.device_id == context.me and _replaced_here(remote, context):
         if resolve.same_substance(mine, remote):
@@ -265,7 +270,8 @@ def _resolve(plan: Plan, mine: Version, remote: Version, context: Context) -> No
 
 
 def _take(plan: Plan, remote: Version, mine: Version, me: str | None) -> None:
-    """Apply a hub version over ours; a delete of this device's live memory keeps ours too."""
+    """Apply a hub version over ours; a delete of this device's live memory keeps ours too
+    (`me` None: it does not)."""
     plan.apply.append(remote)
     if remote.deleted and remote.kind == "memory" and not mine.deleted and mine.device_id == me:
         _keep(plan, mine, remote.vhash, REMOTE_DELETE)
