@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from helpers.devices import Device
+from helpers.nmem import cli
 from neuralmemory import config
 from neuralmemory.clock import Stamp, wall_ms
 from neuralmemory.config import STRATEGIES
@@ -115,6 +116,8 @@ def test_a_new_record_written_a_year_ahead_is_restamped_once_the_clock_is_right(
         current = brain.changes.current("memory", mid)
         assert current is not None
         assert Stamp.parse(current.version.hlc).ms == 0
+    shown = cli(b.home, "show", mid).stdout  # not as written on 1970-01-01
+    assert "  time unknown      " in shown and "1970" not in shown
 
 
 def test_edits_from_a_clock_two_days_behind_are_not_reverted(devices: dict[str, Device]) -> None:

@@ -110,7 +110,8 @@ def show(memory_id: str, brain: str | None, as_json: bool) -> None:
     click.echo("history:")
     for change in data["history"]:
         who = "this device" if change["device_id"] == detail.device_id else change["device_id"]
-        click.echo(f"  {short_time(change['at'])}  {who}: {'; '.join(change['what'])}")
+        at = "time unknown" if change["at"] is None else short_time(change["at"])
+        click.echo(f"  {at:<16}  {who}: {'; '.join(change['what'])}")
     for copy in data["conflicts"]:
         lost = "[deleted]" if copy["deleted"] else copy["content"] or "[encrypted]"
         click.echo(f"conflict copy {copy['id']} from {copy['device_id']}: {lost}")

@@ -19,14 +19,16 @@ _FIELDS = ("type", "priority", "project", "expires_at")
 
 @dataclass(frozen=True)
 class Change:
-    at: int  # ms since the epoch, from the version's stamp
+    #: ms since the epoch, from the version's stamp; None when unknown: a new memory written
+    #: while this device's clock was far ahead is stamped again at 0 (docs/sync.md, "Clocks")
+    at: int | None
     device_id: str
     vhash: str
     what: list[str]  # e.g. ["created"], ["content changed", "priority 5 -> 7"]
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "at": iso_ms(self.at),
+            "at": None if self.at is None else iso_ms(self.at),
             "device_id": self.device_id,
             "vhash": self.vhash,
             "what": self.what,
@@ -38,7 +40,7 @@ def changes(versions: Sequence[Version]) -> list[Change]:
     found: list[Change] = []
     before: Version | None = None
     for version in versions:
-        at = stamp_ms(version.hlc)
+        at = stamp_ms(version.hlc) or None
         found.append(Change(at, version.device_id, version.vhash, _diff(before, version)))
         before = version
     return found
