@@ -217,6 +217,15 @@ def copies_of(device: Device, memory_id: str) -> list[str]:
         return sorted(c["id"] for c in service.list_conflicts() if c["record"]["id"] == memory_id)
 
 
+def assert_forgotten(devices: tuple[Device, ...], memory_id: str, kept: list[str]) -> None:
+    """The memory is deleted on every device, with exactly the conflict copies `kept`."""
+    for device in devices:
+        with device.brain() as brain:
+            current = brain.changes.current("memory", memory_id)
+            assert current is not None and current.version.deleted, "a forget was undone"
+        assert copies_of(device, memory_id) == kept, "a copy too many, or one missing"
+
+
 @pytest.mark.parametrize("pair", STRATEGIES, indirect=True)
 def test_a_restored_edit_that_won_a_conflict_reverts_no_later_edit(
     pair: tuple[Device, Device], tmp_path: Path
@@ -304,11 +313,7 @@ def test_a_forget_after_a_restore_wins_over_its_own_edit_rewritten(
         brain.forget(mid)
     for device in (a, b, a):
         device.sync()
-    for device in (a, b):
-        with device.brain() as brain:
-            current = brain.changes.current("memory", mid)
-            assert current is not None and current.version.deleted, "the forget was undone"
-        assert copies_of(device, mid) == kept
+    assert_forgotten((a, b), mid, kept)
 
 
 @pytest.mark.parametrize("pair", ["prefer_local", "prefer_recent"], indirect=True)
@@ -332,8 +337,4 @@ def test_a_restored_edit_deleted_since_its_rewrite_is_kept_once(
     restore_folder(a, copy)
     for device in (a, b, a):
         device.sync()
-    for device in (a, b):
-        with device.brain() as brain:
-            current = brain.changes.current("memory", mid)
-            assert current is not None and current.version.deleted, "a delete came back"
-        assert copies_of(device, mid) == kept, "a write was kept twice"
+    assert_forgotten((a, b), mid, kept)
