@@ -216,23 +216,31 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
         # keep, by the device that wrote it: ours kept too would be one write kept twice
         _take(plan, remote, mine, context.me if remote.parent == mine.vhash else None)
         return
-    if remote.device_id == context.me and _replaced_here(remote, context):
-        if resolve.same_substance(mine, remote):
-            plan.apply.append(remote)
-        else:  # ours replaced what remote says: ours goes on top, nothing to keep
-            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
-        return
-    if remote.device_id == context.me and remote.parent == mine.parent:
-        if resolve.same_substance(mine, remote):
-            plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
-        else:
-            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
-            _keep(plan, remote, mine.vhash, context.strategy)
+    if remote.device_id == context.me and _own_past(plan, remote, mine, context):
         return
     if context.defer and mine.kind == "memory" and not runaway(mine.hlc, context.now):
         plan.unchanged += 1
         return
     _resolve(plan, mine, remote, context)
+
+
+def _own_past(plan: Plan, remote: Version, mine: Version, context: Context) -> bool:
+    """Our pending version against a hub version this device wrote: whether it is this
+    device's own past (then planned: module docstring), not a rival."""
+    if _replaced_here(remote, context):
+        if resolve.same_substance(mine, remote):
+            plan.apply.append(remote)
+        else:  # ours replaced what remote says: ours goes on top, nothing to keep
+            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+        return True
+    if remote.parent == mine.parent:
+        if resolve.same_substance(mine, remote):
+            plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
+        else:
+            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+            _keep(plan, remote, mine.vhash, context.strategy)
+        return True
+    return False
 
 
 def _replaced_here(remote: Version, context: Context) -> bool:
