@@ -71,12 +71,14 @@ def test_names_leave_once_the_hub_holds_them_or_a_later_version(db: Database) ->
 def test_names_stamped_past_the_skew_bound_leave_with_the_next_held_version(
     db: Database,
 ) -> None:
-    """A version stamped while the clock was far ahead is stamped again before any push, so its
-    name would never leave by stamp order: the next held version of its memory takes it."""
+    """A version stamped while the clock was far ahead and replaced there (an edit coalesced
+    into it) would never leave by stamp order: the next held version of its memory takes it.
+    The one stamped again in place is no name at all: the same version, its stamp set right."""
     clock = [10**12]
     changes = ChangeLog(db, "dev-a", now=lambda: clock[0])
     clock[0] += MAX_CLOCK_SKEW_MS * 10**4
     ahead = write(changes, body={"content": "far ahead"})
+    write(changes, body={"content": "far ahead, edited"})
     clock[0] = 10**12 + 1000  # set right again
     with db.transaction():
         (again,) = changes.restamp_runaway()

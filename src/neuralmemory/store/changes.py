@@ -40,9 +40,9 @@ from neuralmemory.protocol import (
     bucket_of,
     item_hash,
 )
-from neuralmemory.store import meta
+from neuralmemory.store import meta, replaced
 from neuralmemory.store.db import Database
-from neuralmemory.store.history import history_stamp
+from neuralmemory.store.history import drop_version, history_stamp
 
 if TYPE_CHECKING:
     from neuralmemory.protocol import Version
@@ -244,6 +244,10 @@ class ChangeLog:
         fields = (version.kind, version.id, hlc, version.parent, version.deleted)
         again = self._make(*fields, version.strength, version.body)
         self._put([again], pending=True, old={(version.kind, version.id): version.vhash})
+        # the same version, its wrong stamp set right (no hub took that one): neither a step of
+        # the memory's history nor a version to name to the hub
+        drop_version(self.db, version)
+        replaced.drop(self.db, version.id, version.vhash)
         return again
 
     def runaway_pending(self) -> list[Version]:

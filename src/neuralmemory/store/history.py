@@ -47,6 +47,11 @@ def superseded_by(db: Database, memory_id: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def drop_version(db: Database, version: Version) -> None:
+    """Leave a replaced version out of its memory's history."""
+    db.execute("DELETE FROM history WHERE id = ? AND vhash = ?", (version.id, version.vhash))
+
+
 def held_before(db: Database, versions: Sequence[tuple[str, str]]) -> set[str]:
     """Of these (memory id, vhash) pairs, the vhashes this device held before the memory's
     current version: the sync planner's sign that a hub went back (sync/plan.py)."""

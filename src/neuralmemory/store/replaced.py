@@ -57,6 +57,11 @@ def _rows(db: Database, ids: Sequence[str], column: str, order: str) -> Iterator
         )
 
 
+def drop(db: Database, id: str, vhash: str) -> None:
+    """Name this replaced version no more."""
+    db.execute("DELETE FROM replaced WHERE id = ? AND vhash = ?", (id, vhash))
+
+
 def held(db: Database, pushed: Iterable[tuple[str, str]], runaway: str) -> None:
     """The hub holds these (memory id, hlc) versions: the rows they replaced, written before
     them, have been named to it (or never will be of use to it), and so have rows stamped at or
