@@ -56,11 +56,11 @@ first rule that matches:
                                            same backup meets as a rival, not as its own
   local pending memory, the hub not     -> left as it is (`defer`, on a pull or a repair): the
     asked yet                              push asks the hub, whose reply says which it is. Not
-                                           one stamped beyond the skew bound (not a memory: the
-                                           engine stamps a memory again in place before any
-                                           plan): every hub refused it, so it is no hub's
-                                           ancestor, and it is decided now, before the push
-                                           stamps it again (as older)
+                                           one stamped beyond the skew bound (the engine stamps
+                                           those again in place as each sync starts: this is
+                                           one written since by a clock still wrong): every hub
+                                           refused it, so it is no hub's ancestor, and it is
+                                           decided now, before the push stamps it again
   local pending, anything else          -> concurrent edits: resolve.resolve() decides; the
                                            loser becomes a conflict copy
 And whenever a remote tombstone replaces a live memory whose local version THIS device wrote
