@@ -1040,7 +1040,11 @@ class SyncModel(RuleBasedStateMachine):
             if kind == "memory":
                 self.hub_held.add(version.vhash)
                 self.parents[version.vhash] = version.parent
-            elif kind == "conflict" and version.body["loser"]["kind"] == "memory":
+            elif (
+                kind == "conflict"
+                and not version.deleted
+                and version.body["loser"]["kind"] == "memory"
+            ):
                 loser = version.body["loser"]
                 self.parents[loser["vhash"]] = loser["parent"]
 

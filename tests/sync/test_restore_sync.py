@@ -185,6 +185,39 @@ def test_a_write_that_loses_twice_under_two_vhashes_is_kept_once(tmp_path: Path)
         assert len([v for v in brain.changes.versions("conflict") if not v.deleted]) == 1
 
 
+def test_two_copies_of_one_write_made_on_two_devices_end_as_one(tmp_path: Path) -> None:
+    """Found by `make test-long`: a restored device's write, kept as a copy once it lost, came
+    back and lost again on another device, which kept it a second time before it had pulled
+    the first copy. Whichever device holds both retires all but the one of the smallest id."""
+    with in_process_hub(tmp_path / "hub.db") as transport:
+        a, b = (Device(tmp_path / name, LOCAL_URL, transport) for name in ("a", "b"))
+        for device in (a, b):
+            device.configure(hub_url=LOCAL_URL, auto_sync=False)
+        with a.brain() as brain:
+            mid = brain.remember("The release train leaves on Tuesday").memory.id
+            first = brain.changes.current("memory", mid)
+            assert first is not None
+        a.sync()
+        b.sync()
+        losers = [first.version, Version.create(**twin_fields(first.version))]
+        for device, loser in zip((a, b), losers, strict=True):  # one write, two vhashes
+            body = conflict_body(loser, "v1:" + "1" * 64, "prefer_remote")
+            with device.brain() as brain:
+                apply_plan(brain, Plan(copies=[ConflictCopy(conflict_id(loser), body, loser)]))
+        for device in (a, b, a):
+            device.sync()
+        kept = [min(conflict_id(loser) for loser in losers)]
+        for device in (a, b):
+            assert copies_of(device, mid) == kept
+        assert a.sync("verify")["verified"] is True
+
+
+def twin_fields(version: Version) -> dict[str, object]:
+    """The fields of another version saying what `version` says (another parent and stamp)."""
+    same = {f: getattr(version, f) for f in ("kind", "id", "device_id", "body")}
+    return {**same, "hlc": version.hlc.replace("-0000-", "-0001-", 1), "parent": "v1:" + "0" * 64}
+
+
 def conflict_after_copy(a: Device, b: Device, tmp_path: Path) -> tuple[str, Path]:
     """a's edit of a memory, unpushed when a's folder is copied, meets b's edit on the hub (the
     strategy decides; under prefer_local and prefer_recent a's wins and is written again on top

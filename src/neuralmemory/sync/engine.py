@@ -814,6 +814,7 @@ def apply_plan(local: Replica, plan: Plan) -> None:
     for copy in plan.copies:
         if local.changes.current("conflict", copy.id) is None and not _kept(local, copy.loser):
             local.write_record("conflict", copy.id, body=copy.body, deleted=False, strength=0)
+    _retire_twins(local, [v for v in plan.apply if v.kind == "conflict" and not v.deleted])
     for version in plan.acknowledged:
         local.changes.mark_pushed(version.kind, version.id, version.vhash)
     for version in plan.requeue:
@@ -827,13 +828,51 @@ def _kept(local: Replica, loser: Version) -> bool:
     two devices' deletes that lose to one edit are two losers, each kept."""
     if loser.deleted:
         return False
+    held = _live_copies(local, {(loser.kind, loser.id)})
+    copies = held.get((loser.kind, loser.id), [])
+    return any(resolve.same_substance(kept, loser) for _, kept in copies)
+
+
+def _retire_twins(local: Replica, arrived: list[Version]) -> None:
+    """The copies that arrived from the hub, and the live ones held here, that keep the same
+    live loser's substance (made on two devices before either saw the other's, `_kept`): all
+    but the one of the smallest id are retired -- the same choice on every device, so one is
+    left everywhere, and the substance is still kept."""
+    records: set[tuple[str, str]] = set()
+    for version in arrived:
+        body = bodies.parse(bodies.ConflictBody, version.body)
+        if body is not None and not body.loser.deleted:
+            records.add((body.loser.kind, body.loser.id))
+    if not records:
+        return
+    for copies in _live_copies(local, records).values():
+        for id in _twins(copies):
+            local.write_record("conflict", id, body={}, deleted=True, strength=0)
+
+
+def _live_copies(
+    local: Replica, records: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[str, Version]]]:
+    """(copy id, loser) of the live copies keeping a live loser of these records, by record."""
+    found: dict[tuple[str, str], list[tuple[str, Version]]] = {}
     for held in local.changes.versions("conflict"):
         kept = None if held.deleted else bodies.parse(bodies.ConflictBody, held.body)
-        if kept is None or (kept.loser.kind, kept.loser.id) != (loser.kind, loser.id):
+        if kept is None or kept.loser.deleted or (kept.loser.kind, kept.loser.id) not in records:
             continue
-        if resolve.same_substance(kept.loser, loser):
-            return True
-    return False
+        found.setdefault((kept.loser.kind, kept.loser.id), []).append((held.id, kept.loser))
+    return found
+
+
+def _twins(copies: list[tuple[str, Version]]) -> list[str]:
+    """The ids of copies whose loser says what the loser of a copy of smaller id says."""
+    first: list[Version] = []
+    twins = []
+    for id, loser in sorted(copies, key=lambda copy: copy[0]):
+        if any(resolve.same_substance(kept, loser) for kept in first):
+            twins.append(id)
+        else:
+            first.append(loser)
+    return twins
 
 
 def _check_advance(cursor: int, reply: PullReply) -> None:
