@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,7 +213,7 @@ def test_two_copies_of_one_write_made_on_two_devices_end_as_one(tmp_path: Path) 
         assert a.sync("verify")["verified"] is True
 
 
-def twin_fields(version: Version) -> dict[str, object]:
+def twin_fields(version: Version) -> dict[str, Any]:
     """The fields of another version saying what `version` says (another parent and stamp)."""
     same = {f: getattr(version, f) for f in ("kind", "id", "device_id", "body")}
     return {**same, "hlc": version.hlc.replace("-0000-", "-0001-", 1), "parent": "v1:" + "0" * 64}
