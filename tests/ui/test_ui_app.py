@@ -11,6 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from neuralmemory.clock import wall_ms
+from neuralmemory.core.brain import Brain
 from neuralmemory.core.brains import brains_dir, open_brain
 from neuralmemory.ui.app import create_app
 from neuralmemory.ui.guard import Secrets
@@ -80,3 +82,19 @@ def test_an_edit_of_a_memory_forgotten_meanwhile_says_so(client: TestClient) -> 
     assert client.get(f"/memories/{mid}/forget").status_code == 404
     forgot = client.post(f"/memories/{mid}/forget", data={"csrf": token})
     assert forgot.status_code == 404
+
+
+def test_a_memory_stamped_again_at_0_shows_its_time_as_unknown(client: TestClient) -> None:
+    """Written while the device's clock was a year ahead, stamped again at 0 once it was right
+    (docs/sync.md, "Clocks"): its history says so, not 1970, and not the year-ahead version."""
+    with open_brain() as brain:
+        year_ahead = wall_ms() + 365 * 24 * 3_600_000
+        ahead = Brain(brain.name, brain.db, device_id=brain.device_id, now=lambda: year_ahead)
+        mid = ahead.remember("Standup moves to 9:30").memory.id
+        with brain.db.transaction():
+            (restamped,) = brain.changes.restamp_runaway(in_place_only=True)
+        assert restamped.hlc.startswith("0000000000000-")
+    page = client.get(f"/memories/{mid}").text
+    listed = page.split('<ol class="history">')[1].split("</ol>")[0]
+    (entry,) = re.findall(r"<li>(.*?)</li>", listed, re.DOTALL)
+    assert entry.startswith('<span class="when">time unknown</span>') and "created" in entry
