@@ -246,7 +246,7 @@ class ChangeLog:
         self._put([again], pending=True, old={(version.kind, version.id): version.vhash})
         # the same version, its wrong stamp set right (no hub took that one): neither a step of
         # the memory's history nor a version to name to the hub
-        drop_version(self.db, version)
+        drop_version(self.db, version.id, version.vhash)
         replaced.drop(self.db, version.id, version.vhash)
         return again
 

@@ -47,9 +47,9 @@ def superseded_by(db: Database, memory_id: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def drop_version(db: Database, version: Version) -> None:
+def drop_version(db: Database, id: str, vhash: str) -> None:
     """Leave a replaced version out of its memory's history."""
-    db.execute("DELETE FROM history WHERE id = ? AND vhash = ?", (version.id, version.vhash))
+    db.execute("DELETE FROM history WHERE id = ? AND vhash = ?", (id, vhash))
 
 
 def held_before(db: Database, versions: Sequence[tuple[str, str]]) -> set[str]:

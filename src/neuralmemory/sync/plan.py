@@ -227,20 +227,16 @@ def _reconcile(plan: Plan, remote: Version, local: Local | None, context: Contex
 def _own_past(plan: Plan, remote: Version, mine: Version, context: Context) -> bool:
     """Our pending version against a hub version this device wrote: whether it is this
     device's own past (then planned: module docstring), not a rival."""
-    if _replaced_here(remote, context):
-        if resolve.same_substance(mine, remote):
-            plan.apply.append(remote)
-        else:  # ours replaced what remote says: ours goes on top, nothing to keep
-            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+    replaced_here = _replaced_here(remote, context)
+    if not replaced_here and remote.parent != mine.parent:
+        return False
+    if resolve.same_substance(mine, remote):
+        plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
         return True
-    if remote.parent == mine.parent:
-        if resolve.same_substance(mine, remote):
-            plan.apply.append(remote)  # ours already: rewritten, it would be a rival of itself
-        else:
-            plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
-            _keep(plan, remote, mine.vhash, context.strategy)
-        return True
-    return False
+    plan.rewrite.append(_rewrite(remote, mine.deleted, mine.body, mine.strength))
+    if not replaced_here:  # what remote says, ours replaced knowingly: nothing to keep
+        _keep(plan, remote, mine.vhash, context.strategy)
+    return True
 
 
 def _replaced_here(remote: Version, context: Context) -> bool:
